@@ -1,0 +1,70 @@
+#ifndef VG_STATS_H
+#define VG_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/*
+ * Counters and gauges shared by every stage. Each field has one writer (the
+ * stage named in its prefix) and any number of readers (the HTTP loop that
+ * renders /api/stats and /metrics), so plain atomic loads and stores suffice.
+ * Durations are microseconds; *_ewma fields are exponentially weighted
+ * moving averages (weight 1/8 for the newest sample).
+ */
+
+enum vg_source_state {
+	VG_SOURCE_STARTING = 0,
+	VG_SOURCE_RUNNING,
+	VG_SOURCE_RECONNECTING,
+	VG_SOURCE_ENDED,
+};
+
+typedef struct vg_stats {
+	int64_t start_mono_us;
+	const char *source_uri;
+
+	/* Source thread. */
+	atomic_int source_state;
+	atomic_int source_width, source_height;
+	atomic_int_fast64_t source_nominal_fps_milli;  /* from the container; 0 if unknown */
+	atomic_uint_fast64_t source_frames;
+	atomic_uint_fast64_t source_corrupt_packets;
+	atomic_uint_fast64_t source_reconnects;
+	atomic_int_fast64_t source_last_frame_mono_us;
+	atomic_int_fast64_t source_interval_ewma;
+	atomic_int_fast64_t decode_ewma;
+
+	/* Analysis (inference) thread. */
+	atomic_uint_fast64_t analysis_frames;
+	atomic_uint_fast64_t analysis_drops;
+	atomic_int_fast64_t analysis_ewma;
+	atomic_int_fast64_t analysis_interval_ewma;
+
+	/* Encode thread. */
+	atomic_uint_fast64_t encode_frames;
+	atomic_uint_fast64_t encode_drops;
+	atomic_uint_fast64_t encode_skipped_fps_cap;
+	atomic_int_fast64_t encode_ewma;
+	atomic_int_fast64_t output_interval_ewma;
+	atomic_int_fast64_t latency_ewma;        /* capture to JPEG ready */
+	atomic_uint_fast64_t output_bytes;
+
+	/* HTTP loop. */
+	atomic_int http_stream_clients;
+	atomic_int http_event_clients;
+	atomic_int http_connections;
+	atomic_uint_fast64_t http_requests;
+	atomic_uint_fast64_t http_rejected;         /* 4xx/5xx answers and dropped abusive connections */
+	atomic_uint_fast64_t http_frames_sent;      /* MJPEG parts queued to clients */
+	atomic_uint_fast64_t http_frames_skipped;   /* parts a slow client did not get */
+	atomic_uint_fast64_t http_bytes_sent;
+} vg_stats;
+
+void vg_stats_init(vg_stats *stats, const char *source_uri);
+
+/* Folds one sample into an EWMA field; the first sample sets it. Single writer only. */
+void vg_stats_ewma(atomic_int_fast64_t *field, int64_t sample);
+
+const char *vg_source_state_name(int state);
+
+#endif

@@ -1,0 +1,97 @@
+#include "event.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A bounded string builder: once it overflows it stays failed. */
+typedef struct {
+	char *p;
+	size_t cap, len;
+	int failed;
+} out_buf;
+
+static void put(out_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(out_buf *o, const char *fmt, ...)
+{
+	if (o->failed)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
+		o->failed = 1;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+/* Labels come from user files: escape them as JSON requires. */
+static void put_json_string(out_buf *o, const char *s)
+{
+	put(o, "\"");
+	for (; *s && !o->failed; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			put(o, "\\%c", c);
+		else if (c < 0x20)
+			put(o, "\\u%04x", c);
+		else
+			put(o, "%c", c);
+	}
+	put(o, "\"");
+}
+
+static double ms(int64_t us)
+{
+	return (double)us / 1000.0;
+}
+
+size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
+{
+	out_buf o = { dst, cap, 0, cap == 0 };
+	put(&o, "{\"frame_id\":%" PRIu64 ",\"capture_time\":%" PRId64 ".%06" PRId64 ",\"width\":%d,\"height\":%d",
+	    ev->frame_id, ev->capture_wall_us / 1000000, ev->capture_wall_us % 1000000, ev->width, ev->height);
+	put(&o, ",\"latency_ms\":{\"decode\":%.3f,\"inference\":%.3f,\"encode\":%.3f,\"total\":%.3f}",
+	    ms(ev->decode_us), ms(ev->analysis_us), ms(ev->encode_us), ms(ev->latency_us));
+	if (ev->detections_frame_id)
+		put(&o, ",\"detections_frame_id\":%" PRIu64 ",\"detections_age_ms\":%.3f", ev->detections_frame_id,
+		    ms(ev->detections_age_us));
+	else
+		put(&o, ",\"detections_frame_id\":null,\"detections_age_ms\":null");
+	put(&o, ",\"detections\":[");
+	for (int i = 0; i < ev->detection_count; i++) {
+		const vg_detection *d = &ev->detections[i];
+		put(&o, "%s{\"label\":", i ? "," : "");
+		put_json_string(&o, d->label);
+		put(&o, ",\"class_id\":%d,\"score\":%.4f,\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->class_id, d->score, d->x0,
+		    d->y0, d->x1, d->y1);
+	}
+	put(&o, "]}");
+	return o.failed ? 0 : o.len;
+}
+
+vg_blob *vg_event_sse(const vg_event *ev)
+{
+	/* Each detection takes under 200 bytes of JSON; the rest of the event under 400. */
+	size_t cap = 512 + (size_t)ev->detection_count * 256;
+	vg_blob *b = vg_blob_new(cap);
+	if (!b)
+		return NULL;
+	int head = snprintf((char *)b->data, cap, "id: %" PRIu64 "\ndata: ", ev->frame_id);
+	size_t json = vg_event_json(ev, (char *)b->data + head, cap - (size_t)head - 2);
+	if (json == 0) {
+		vg_blob_unref(b);
+		return NULL;
+	}
+	memcpy(b->data + head + json, "\n\n", 2);
+	b->len = (size_t)head + json + 2;
+	b->payload_off = (size_t)head;
+	b->payload_len = json;
+	b->frame_id = ev->frame_id;
+	b->capture_wall_us = ev->capture_wall_us;
+	return b;
+}

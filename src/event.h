@@ -1,0 +1,35 @@
+#ifndef VG_EVENT_H
+#define VG_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/blob.h"
+#include "detect/detection.h"
+
+/*
+ * The record of one output frame: what /events sends, and what `--json`
+ * prints to stdout, one JSON object per line. Detections come from the newest
+ * finished analysis, which may be of an earlier frame than the one shown when
+ * inference is slower than the video; detections_frame_id and
+ * detections_age_us say which.
+ */
+typedef struct vg_event {
+	uint64_t frame_id;
+	int64_t capture_wall_us;
+	int width, height;
+	int64_t decode_us, analysis_us, encode_us;
+	int64_t latency_us;               /* capture to JPEG ready */
+	uint64_t detections_frame_id;     /* 0: no analysis has finished yet */
+	int64_t detections_age_us;
+	const vg_detection *detections;
+	int detection_count;
+} vg_event;
+
+/* Writes the event as one line of JSON (no newline). Returns its length, or 0 if cap is too small. */
+size_t vg_event_json(const vg_event *ev, char *dst, size_t cap);
+
+/* The event as a complete Server-Sent Events message ("id: N\ndata: JSON\n\n"); payload range = the JSON. */
+vg_blob *vg_event_sse(const vg_event *ev);
+
+#endif

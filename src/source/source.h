@@ -1,0 +1,65 @@
+#ifndef VG_SOURCE_H
+#define VG_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/frame.h"
+#include "core/stats.h"
+
+/*
+ * Video input through FFmpeg: files (any container and codec FFmpeg reads),
+ * V4L2 devices (/dev/videoN), network streams (rtsp://, http://, ...) and
+ * FFmpeg test sources ("lavfi:<filtergraph>"). Frames come out as pooled I420
+ * vg_frames stamped with an id and their capture time.
+ */
+
+#define VG_SOURCE_EOF 1   /* vg_source_read: the input ended (and does not loop) */
+
+typedef struct vg_source_options {
+	const char *uri;
+	int loop;                  /* files: start again at the end */
+	int pace;                  /* files and lavfi: deliver at the native frame rate */
+	int width, height;         /* V4L2 capture size; 0 = device default */
+	int fps;                   /* V4L2 capture rate; 0 = device default */
+	const char *input_format;  /* V4L2: "mjpeg" or "yuyv422"; NULL = device default */
+	int64_t reconnect_max_us;  /* network: backoff cap (default 5 s) */
+	int64_t io_timeout_us;     /* network: a read that stalls this long drops the connection (default 5 s) */
+} vg_source_options;
+
+typedef struct vg_source vg_source;
+
+/* Called on the source thread for each frame; the callee takes its own references. */
+typedef void (*vg_source_frame_fn)(void *opaque, vg_frame *frame);
+
+/*
+ * Opens the input and its decoder synchronously so that a missing file, an
+ * unsupported codec or an unreachable host is reported at once. Returns 0, or
+ * a negative code with a one-line message in err naming the problem.
+ * stats may be NULL.
+ */
+int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stats, char *err, size_t errlen);
+
+/*
+ * Reads and decodes the next frame into *out (the caller owns the
+ * reference). Returns 0, VG_SOURCE_EOF at the end of a non-looping input, or a
+ * negative code on an error that reopening did not cure. Paces, loops and
+ * reconnects as the options say. Used directly by offline tools and
+ * benchmarks; the serving pipeline calls it from the source thread.
+ */
+int vg_source_read(vg_source *src, vg_frame **out);
+
+/* Starts a thread that calls fn for every frame until the input ends or vg_source_stop. */
+int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque);
+
+/* Interrupts blocking I/O and sleeps, and joins the thread. Safe to call twice. */
+void vg_source_stop(vg_source *src);
+
+void vg_source_destroy(vg_source *src);
+
+int vg_source_width(const vg_source *src);
+int vg_source_height(const vg_source *src);
+double vg_source_fps(const vg_source *src);       /* nominal; 0 when unknown */
+int vg_source_is_live(const vg_source *src);      /* network or device: reconnects instead of ending */
+
+#endif

@@ -1,0 +1,30 @@
+/* Every unit-test suite linked into the unit-tests binary. Add a line per new test file. */
+#ifndef VG_SUITES_H
+#define VG_SUITES_H
+
+#include "test.h"
+
+extern const vg_test vg_suite_frame[];
+extern const vg_test vg_suite_slot[];
+extern const vg_test vg_suite_blob[];
+extern const vg_test vg_suite_event[];
+extern const vg_test vg_suite_jpeg[];
+extern const vg_test vg_suite_mjpeg[];
+extern const vg_test vg_suite_http_request[];
+extern const vg_test vg_suite_http_status[];
+extern const vg_test vg_suite_source[];
+
+static const vg_test *const vg_all_suites[] = {
+	vg_suite_frame,
+	vg_suite_slot,
+	vg_suite_blob,
+	vg_suite_event,
+	vg_suite_jpeg,
+	vg_suite_mjpeg,
+	vg_suite_http_request,
+	vg_suite_http_status,
+	vg_suite_source,
+	NULL,
+};
+
+#endif
