@@ -42,9 +42,10 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 
 /*
  * Reads and decodes the next frame into *out (the caller owns the
- * reference). Returns 0, VG_SOURCE_EOF at the end of a non-looping input, or a
- * negative code on an error that reopening did not cure. Paces, loops and
- * reconnects as the options say. Used directly by offline tools and
+ * reference). Returns 0, VG_SOURCE_EOF at the end of a non-looping input
+ * (and once vg_source_stop was called), or a negative code on an error that
+ * reopening did not cure; *out is NULL whenever the result is not 0. Paces,
+ * loops and reconnects as the options say. Used directly by offline tools and
  * benchmarks; the serving pipeline calls it from the source thread.
  */
 int vg_source_read(vg_source *src, vg_frame **out);
@@ -61,5 +62,12 @@ int vg_source_width(const vg_source *src);
 int vg_source_height(const vg_source *src);
 double vg_source_fps(const vg_source *src);       /* nominal; 0 when unknown */
 int vg_source_is_live(const vg_source *src);      /* network or device: reconnects instead of ending */
+
+/*
+ * FFmpeg's own messages go through vg_log at debug level by default (at most
+ * a few lines a second). With verbose, its errors become warnings, its
+ * warnings info, and its verbose chatter debug.
+ */
+void vg_source_set_ffmpeg_log_level(int verbose);
 
 #endif

@@ -1,0 +1,51 @@
+# Thin wrapper over Meson: the two set-up commands and a few shortcuts.
+# `make demo` and `make check` install whatever is missing first.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+MESON_WERROR ?= $(if $(CI),-Dwerror=true,)
+DEMO_ARGS  ?=
+
+.PHONY: all deps build build-asan demo check check-asan unit bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_WERROR)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	$(BUILD)/vigil serve --listen 127.0.0.1:8080 $(DEMO_ARGS)
+
+$(BUILD_ASAN)/build.ninja:
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Dbuildtype=debug $(MESON_WERROR)
+
+build-asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN)
+
+# Runs every test of the normal build, then the unit and integration tests
+# again under AddressSanitizer + UBSan; the last line is "N passed, N failed".
+check: build build-asan
+	tests/run --build $(BUILD) --asan-build $(BUILD_ASAN)
+
+check-asan: build-asan
+	tests/run --build $(BUILD_ASAN) --no-e2e
+
+unit: build
+	$(BUILD)/tests/unit-tests
+
+bench: build
+	bench/run $(BUILD)
+
+fuzz: deps
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false 2>/dev/null || true
+	ninja -C build-fuzz
+	fuzz/run build-fuzz
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

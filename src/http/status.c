@@ -1,0 +1,245 @@
+#include "http/status.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef VG_VERSION
+#define VG_VERSION "unknown"
+#endif
+
+#define LOAD(field) atomic_load_explicit(&stats->field, memory_order_relaxed)
+
+/* Frames per second from a mean interval in microseconds, to two decimals; 0 when unknown. */
+static double rate(int64_t interval_us)
+{
+	return interval_us > 0 ? round(1e8 / (double)interval_us) / 100.0 : 0.0;
+}
+
+static double ms(int64_t us)
+{
+	return round((double)us) / 1000.0;
+}
+
+void vg_status_redact_uri(const char *uri, char *dst, size_t cap)
+{
+	if (cap == 0)
+		return;
+	if (!uri)
+		uri = "";
+	const char *scheme_end = strstr(uri, "://");
+	const char *auth = scheme_end ? scheme_end + 3 : NULL;
+	size_t auth_len = auth ? strcspn(auth, "/?#") : 0;
+	const char *at = NULL;
+	for (size_t i = 0; auth && i < auth_len; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	if (!at) {
+		snprintf(dst, cap, "%s", uri);
+		return;
+	}
+	snprintf(dst, cap, "%.*s***%s", (int)(auth - uri), uri, at);
+}
+
+char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	char uri[1024];
+	vg_status_redact_uri(stats->source_uri, uri, sizeof uri);
+	int64_t last = LOAD(source_last_frame_mono_us);
+
+	cJSON *src = cJSON_AddObjectToObject(root, "source");
+	cJSON_AddStringToObject(src, "uri", uri);
+	cJSON_AddStringToObject(src, "state", vg_source_state_name(LOAD(source_state)));
+	cJSON_AddNumberToObject(src, "width", LOAD(source_width));
+	cJSON_AddNumberToObject(src, "height", LOAD(source_height));
+	cJSON_AddNumberToObject(src, "fps", rate(LOAD(source_interval_ewma)));
+	cJSON_AddNumberToObject(src, "nominal_fps", (double)LOAD(source_nominal_fps_milli) / 1000.0);
+	cJSON_AddNumberToObject(src, "frames", (double)LOAD(source_frames));
+	cJSON_AddNumberToObject(src, "corrupt_packets", (double)LOAD(source_corrupt_packets));
+	cJSON_AddNumberToObject(src, "reconnects", (double)LOAD(source_reconnects));
+	cJSON_AddNumberToObject(src, "decode_ms", ms(LOAD(decode_ewma)));
+	if (last > 0)
+		cJSON_AddNumberToObject(src, "last_frame_age_ms", ms(now_mono_us - last));
+	else
+		cJSON_AddNullToObject(src, "last_frame_age_ms");
+
+	cJSON *an = cJSON_AddObjectToObject(root, "analysis");
+	cJSON_AddNumberToObject(an, "frames", (double)LOAD(analysis_frames));
+	cJSON_AddNumberToObject(an, "drops", (double)LOAD(analysis_drops));
+	cJSON_AddNumberToObject(an, "fps", rate(LOAD(analysis_interval_ewma)));
+	cJSON_AddNumberToObject(an, "latency_ms", ms(LOAD(analysis_ewma)));
+
+	cJSON *out = cJSON_AddObjectToObject(root, "output");
+	cJSON_AddNumberToObject(out, "frames", (double)LOAD(encode_frames));
+	cJSON_AddNumberToObject(out, "fps", rate(LOAD(output_interval_ewma)));
+	cJSON_AddNumberToObject(out, "drops", (double)LOAD(encode_drops));
+	cJSON_AddNumberToObject(out, "skipped_fps_cap", (double)LOAD(encode_skipped_fps_cap));
+	cJSON_AddNumberToObject(out, "encode_ms", ms(LOAD(encode_ewma)));
+	cJSON_AddNumberToObject(out, "latency_ms", ms(LOAD(latency_ewma)));
+	cJSON_AddNumberToObject(out, "bytes", (double)LOAD(output_bytes));
+
+	cJSON *cl = cJSON_AddObjectToObject(root, "clients");
+	cJSON_AddNumberToObject(cl, "stream", LOAD(http_stream_clients));
+	cJSON_AddNumberToObject(cl, "events", LOAD(http_event_clients));
+	cJSON_AddNumberToObject(cl, "connections", LOAD(http_connections));
+	cJSON_AddNumberToObject(cl, "requests", (double)LOAD(http_requests));
+	cJSON_AddNumberToObject(cl, "rejected", (double)LOAD(http_rejected));
+	cJSON_AddNumberToObject(cl, "frames_sent", (double)LOAD(http_frames_sent));
+	cJSON_AddNumberToObject(cl, "frames_skipped", (double)LOAD(http_frames_skipped));
+	cJSON_AddNumberToObject(cl, "bytes_sent", (double)LOAD(http_bytes_sent));
+
+	cJSON_AddNumberToObject(root, "uptime_s", round((double)(now_mono_us - stats->start_mono_us) / 1e3) / 1e3);
+	cJSON_AddStringToObject(root, "version", VG_VERSION);
+
+	/* cJSON reports allocation failures only through NULL members; printing then fails as well. */
+	char *text = src && an && out && cl ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	return text;
+}
+
+/* A growing string; once an allocation fails it stays failed and yields NULL. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	int failed;
+} text_buf;
+
+static void put(text_buf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(text_buf *t, const char *fmt, ...)
+{
+	for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = 1;
+			return;
+		}
+		if (t->p && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t need = t->len + (size_t)n + 1;
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = 1;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+}
+
+static void family(text_buf *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(text_buf *t, const char *name, const char *help, uint64_t value)
+{
+	family(t, name, "counter", help);
+	put(t, "%s %" PRIu64 "\n", name, value);
+}
+
+static void gauge(text_buf *t, const char *name, const char *help, double value)
+{
+	family(t, name, "gauge", help);
+	put(t, "%s %.9g\n", name, value);
+}
+
+static double seconds(int64_t us)
+{
+	return (double)us / 1e6;
+}
+
+char *vg_status_metrics(const vg_stats *stats, int64_t now_mono_us)
+{
+	text_buf t = { 0 };
+	family(&t, "vigil_build_info", "gauge", "Always 1; the version is in the label.");
+	put(&t, "vigil_build_info{version=\"%s\"} 1\n", VG_VERSION);
+	gauge(&t, "vigil_uptime_seconds", "Seconds since the server started.",
+	      seconds(now_mono_us - stats->start_mono_us));
+
+	int state = LOAD(source_state);
+	family(&t, "vigil_source_state", "gauge", "1 for the state the video source is in, 0 for the others.");
+	for (int s = VG_SOURCE_STARTING; s <= VG_SOURCE_ENDED; s++)
+		put(&t, "vigil_source_state{state=\"%s\"} %d\n", vg_source_state_name(s), s == state);
+	gauge(&t, "vigil_source_width_pixels", "Width of the source video.", LOAD(source_width));
+	gauge(&t, "vigil_source_height_pixels", "Height of the source video.", LOAD(source_height));
+	gauge(&t, "vigil_source_fps", "Frames per second the source delivers, measured.",
+	      rate(LOAD(source_interval_ewma)));
+	gauge(&t, "vigil_source_nominal_fps", "Frames per second the source declares; 0 if unknown.",
+	      (double)LOAD(source_nominal_fps_milli) / 1000.0);
+	counter(&t, "vigil_source_frames_total", "Frames decoded from the source.", LOAD(source_frames));
+	counter(&t, "vigil_source_corrupt_packets_total", "Packets the decoder rejected as corrupt.",
+		LOAD(source_corrupt_packets));
+	counter(&t, "vigil_source_reconnects_total", "Times the source was reopened after a failure.",
+		LOAD(source_reconnects));
+	int64_t last = LOAD(source_last_frame_mono_us);
+	gauge(&t, "vigil_source_last_frame_age_seconds", "Seconds since the source delivered a frame; -1 if never.",
+	      last > 0 ? seconds(now_mono_us - last) : -1.0);
+	gauge(&t, "vigil_source_decode_seconds", "Time to decode and convert one frame (moving average).",
+	      seconds(LOAD(decode_ewma)));
+
+	counter(&t, "vigil_analysis_frames_total", "Frames analysed by the model.", LOAD(analysis_frames));
+	counter(&t, "vigil_analysis_dropped_frames_total", "Frames replaced before the model could take them.",
+		LOAD(analysis_drops));
+	gauge(&t, "vigil_analysis_fps", "Frames analysed per second.", rate(LOAD(analysis_interval_ewma)));
+	gauge(&t, "vigil_analysis_seconds", "Time to analyse one frame (moving average).", seconds(LOAD(analysis_ewma)));
+
+	counter(&t, "vigil_output_frames_total", "JPEG frames encoded for clients.", LOAD(encode_frames));
+	counter(&t, "vigil_output_dropped_frames_total", "Frames replaced before the encoder could take them.",
+		LOAD(encode_drops));
+	counter(&t, "vigil_output_skipped_fps_cap_total", "Frames not encoded because of the output frame rate cap.",
+		LOAD(encode_skipped_fps_cap));
+	gauge(&t, "vigil_output_fps", "JPEG frames encoded per second.", rate(LOAD(output_interval_ewma)));
+	gauge(&t, "vigil_output_encode_seconds", "Time to encode one JPEG (moving average).", seconds(LOAD(encode_ewma)));
+	gauge(&t, "vigil_output_latency_seconds", "Time from capture to JPEG ready (moving average).",
+	      seconds(LOAD(latency_ewma)));
+	counter(&t, "vigil_output_bytes_total", "Bytes of JPEG encoded.", LOAD(output_bytes));
+
+	gauge(&t, "vigil_http_stream_clients", "Clients watching the MJPEG stream.", LOAD(http_stream_clients));
+	gauge(&t, "vigil_http_event_clients", "Clients receiving Server-Sent Events.", LOAD(http_event_clients));
+	gauge(&t, "vigil_http_connections", "Open HTTP connections.", LOAD(http_connections));
+	counter(&t, "vigil_http_requests_total", "HTTP requests received.", LOAD(http_requests));
+	counter(&t, "vigil_http_rejected_total", "Error answers and connections cut off for abuse.", LOAD(http_rejected));
+	counter(&t, "vigil_http_frames_sent_total", "MJPEG parts queued to clients.", LOAD(http_frames_sent));
+	counter(&t, "vigil_http_frames_skipped_total", "MJPEG parts a slow client did not get.",
+		LOAD(http_frames_skipped));
+	counter(&t, "vigil_http_sent_bytes_total", "Bytes queued to HTTP clients.", LOAD(http_bytes_sent));
+
+	if (t.failed) {
+		free(t.p);
+		return NULL;
+	}
+	return t.p;
+}
+
+int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t now_mono_us, char *msg,
+		     size_t cap)
+{
+	int state = LOAD(source_state);
+	if (state == VG_SOURCE_ENDED ||
+	    (last_output_mono_us > 0 && now_mono_us - last_output_mono_us <= VG_HEALTH_MAX_AGE_US)) {
+		snprintf(msg, cap, "ok");
+		return 200;
+	}
+	if (last_output_mono_us > 0)
+		snprintf(msg, cap, "unhealthy: no frame produced for %.1f s (source %s)\n",
+			 seconds(now_mono_us - last_output_mono_us), vg_source_state_name(state));
+	else
+		snprintf(msg, cap, "unhealthy: no frame produced yet (source %s)\n", vg_source_state_name(state));
+	return 503;
+}

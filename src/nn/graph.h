@@ -1,0 +1,159 @@
+#ifndef NN_GRAPH_H
+#define NN_GRAPH_H
+
+/*
+ * The model IR shared by the loaders, the passes and the executor.
+ *
+ * Conventions (those of TensorFlow Lite, so its models map one to one):
+ * - activations are NHWC;
+ * - CONV2D filters are OHWI [out, kh, kw, in]; DEPTHWISE_CONV2D filters are
+ *   [1, kh, kw, in * multiplier]; TRANSPOSE_CONV2D filters are OHWI;
+ *   FULLY_CONNECTED weights are [out, in];
+ * - biases of quantized convolutions are int32 with scale
+ *   input_scale * filter_scale[c] and zero point 0.
+ * Loaders of other formats (TF.js: HWIO filters; ONNX: NCHW) convert to these.
+ */
+
+#include "nn/nn.h"
+
+typedef enum nn_op {
+	NN_OP_ADD = 0,
+	NN_OP_SUB,
+	NN_OP_MUL,
+	NN_OP_DIV,
+	NN_OP_MAXIMUM,
+	NN_OP_MINIMUM,
+	NN_OP_CONCATENATION,
+	NN_OP_CONV2D,
+	NN_OP_DEPTHWISE_CONV2D,
+	NN_OP_TRANSPOSE_CONV2D,
+	NN_OP_FULLY_CONNECTED,
+	NN_OP_AVERAGE_POOL2D,
+	NN_OP_MAX_POOL2D,
+	NN_OP_MEAN,
+	NN_OP_RESHAPE,            /* also SQUEEZE and EXPAND_DIMS: the output tensor's shape is the new shape */
+	NN_OP_SOFTMAX,
+	NN_OP_LOGISTIC,
+	NN_OP_TANH,
+	NN_OP_RELU,
+	NN_OP_RELU6,
+	NN_OP_RELU_N1_TO_1,
+	NN_OP_HARD_SWISH,
+	NN_OP_LEAKY_RELU,
+	NN_OP_PRELU,
+	NN_OP_PAD,
+	NN_OP_RESIZE_BILINEAR,
+	NN_OP_RESIZE_NEAREST,
+	NN_OP_QUANTIZE,           /* float -> quantized, or quantized -> quantized (requantize) */
+	NN_OP_DEQUANTIZE,         /* quantized or float16 -> float32 */
+	NN_OP_DETECTION_POSTPROCESS,
+	NN_OP_COUNT,
+} nn_op;
+
+typedef enum nn_padding {
+	NN_PADDING_VALID = 0,
+	NN_PADDING_SAME,          /* TensorFlow SAME: extra padding goes to the bottom/right */
+	NN_PADDING_EXPLICIT,      /* pad_* fields below */
+} nn_padding;
+
+/* Activation fused into the op that produces the tensor. */
+typedef enum nn_activation {
+	NN_ACT_NONE = 0,
+	NN_ACT_RELU,
+	NN_ACT_RELU6,
+	NN_ACT_RELU_N1_TO_1,
+} nn_activation;
+
+typedef struct nn_conv_params {
+	int stride_h, stride_w;
+	int dilation_h, dilation_w;
+	nn_padding padding;
+	int pad_top, pad_bottom, pad_left, pad_right;
+	int depth_multiplier;     /* DEPTHWISE_CONV2D */
+	nn_activation act;
+} nn_conv_params;
+
+typedef struct nn_pool_params {
+	int filter_h, filter_w;
+	int stride_h, stride_w;
+	nn_padding padding;
+	int pad_top, pad_bottom, pad_left, pad_right;
+	nn_activation act;
+} nn_pool_params;
+
+typedef struct nn_detection_postprocess_params {
+	int max_detections;
+	int max_classes_per_detection;
+	int detections_per_class;
+	int use_regular_nms;
+	float nms_score_threshold;
+	float nms_iou_threshold;
+	int num_classes;
+	float y_scale, x_scale, h_scale, w_scale;
+} nn_detection_postprocess_params;
+
+typedef struct nn_node {
+	nn_op op;
+	char *name;               /* for messages: the output tensor's name, or the op's */
+	int n_inputs, n_outputs;
+	int *inputs;              /* tensor indices; -1 = optional input absent */
+	int *outputs;
+	union {
+		nn_activation act;    /* ADD, SUB, MUL, DIV, CONCATENATION, FULLY_CONNECTED */
+		nn_conv_params conv;
+		nn_pool_params pool;
+		struct { int axis; nn_activation act; } concat;
+		struct { nn_activation act; int keep_num_dims; } fc;
+		struct { float beta; } softmax;
+		struct { float alpha; } leaky_relu;
+		struct { int axes[NN_MAX_RANK]; int n_axes; int keep_dims; } reduce;
+		struct { int align_corners, half_pixel_centers; } resize;  /* size: the output's shape */
+		struct { int pads[NN_MAX_RANK][2]; } pad;                  /* before/after per dimension */
+		nn_detection_postprocess_params detpp;
+	} p;
+
+	/* Set by the executor. */
+	int on_xnnpack;
+	void *backend;
+} nn_node;
+
+typedef struct nn_graph {
+	nn_tensor *tensors;
+	int n_tensors, cap_tensors;
+	nn_node *nodes;           /* in execution order */
+	int n_nodes, cap_nodes;
+	int *inputs, n_inputs;
+	int *outputs, n_outputs;
+	char **labels;
+	int n_labels;
+	char *source;             /* file name, for messages */
+	/* The model file, kept so that constant tensors can point into it instead of being copied. */
+	void *file;
+	size_t file_len;
+} nn_graph;
+
+nn_graph *nn_graph_create(const char *source);
+void nn_graph_free(nn_graph *g);
+
+/* Appends a tensor (zeroed, rank 0, NN_F32) and returns its index, or -1 when out of memory. */
+int nn_graph_add_tensor(nn_graph *g, const char *name);
+
+/* Appends a node with room for the given numbers of inputs and outputs (set to -1). Returns it, or NULL. */
+nn_node *nn_graph_add_node(nn_graph *g, nn_op op, int n_inputs, int n_outputs);
+
+/* Copies scale/zero-point arrays into t. Returns 0 or NN_ERR_NOMEM. */
+int nn_tensor_set_quant(nn_tensor *t, int count, int axis, const float *scale, const int32_t *zero_point);
+
+/* Allocates zeroed data for a constant tensor from its shape and dtype. */
+int nn_tensor_alloc_const(nn_tensor *t);
+
+const char *nn_op_name(nn_op op);
+
+/* Whether a tensor is quantized (uint8/int8/int16/int32 with a scale). */
+int nn_tensor_is_quantized(const nn_tensor *t);
+
+/* Graph passes, in the order nn_model_prepare runs them. Each returns 0 or a negative code. */
+int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
+int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
+
+#endif

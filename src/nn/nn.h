@@ -1,0 +1,113 @@
+#ifndef NN_H
+#define NN_H
+
+/*
+ * vigil's inference engine: loads TensorFlow Lite (and later TensorFlow.js
+ * and ONNX) models into one graph IR and runs them, the heavy operators on
+ * XNNPACK and everything else on plain-C reference kernels. Knows nothing of
+ * video or HTTP. Public names start with nn_.
+ *
+ * Typical use:
+ *   nn_model *m;
+ *   char err[256];
+ *   if (nn_model_load(&m, "detect.tflite", err, sizeof err) < 0) ...
+ *   if (nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) < 0) ...
+ *   memcpy(nn_model_input(m, 0)->data, pixels, nn_tensor_bytes(nn_model_input(m, 0)));
+ *   nn_model_run(m, err, sizeof err);
+ *   const float *boxes = nn_model_output(m, 0)->data;
+ *   nn_model_free(m);
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_MAX_RANK 6
+
+/* Error codes (all negative). Every failing call also writes a message naming the file, node or op. */
+enum {
+	NN_OK = 0,
+	NN_ERR_IO = -1,          /* cannot read the file */
+	NN_ERR_FORMAT = -2,      /* malformed or hostile model file */
+	NN_ERR_UNSUPPORTED = -3, /* valid model, but an op, type or option we do not implement */
+	NN_ERR_SHAPE = -4,       /* shapes that do not fit together */
+	NN_ERR_NOMEM = -5,
+	NN_ERR_BACKEND = -6,     /* XNNPACK refused or failed */
+	NN_ERR_ARG = -7,         /* bad argument to an nn_ call */
+};
+
+typedef enum nn_dtype {
+	NN_F32 = 0,
+	NN_F16,
+	NN_U8,
+	NN_I8,
+	NN_I16,
+	NN_I32,
+	NN_I64,
+	NN_BOOL,
+	NN_DTYPE_COUNT,
+} nn_dtype;
+
+/*
+ * Affine quantization: real = scale * (q - zero_point). count == 1 is
+ * per-tensor; count > 1 is per-channel along `axis` (count == shape[axis]).
+ * count == 0: not quantized.
+ */
+typedef struct nn_quant {
+	int count;
+	int axis;
+	float *scale;
+	int32_t *zero_point;
+} nn_quant;
+
+typedef struct nn_tensor {
+	char *name;
+	nn_dtype dtype;
+	int rank;
+	int shape[NN_MAX_RANK];
+	nn_quant quant;
+	/*
+	 * Constants: the values, set at load time. Activations, inputs and
+	 * outputs: a pointer into the model's arena, valid after nn_model_prepare.
+	 */
+	void *data;
+	int is_const;
+	int owns_data;   /* data was allocated for this tensor (else it points into the file or arena) */
+	/* Sparse constants (TFLite DENSIFY) and other loader-specific payloads. */
+	void *aux;
+} nn_tensor;
+
+typedef struct nn_model nn_model;
+
+typedef struct nn_prepare_options {
+	int threads;              /* XNNPACK threads (pthreadpool); 0 or 1 = run on the calling thread */
+	int reference_only;       /* run every node on the reference kernels (tests, debugging) */
+} nn_prepare_options;
+
+/* Loads a model, choosing the loader by content (TFLite "TFL3"), else by extension. */
+int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen);
+
+/* Loads a TensorFlow Lite flatbuffer already in memory (copied; buf may be freed afterwards). */
+int nn_model_load_tflite_buffer(nn_model **out, const void *buf, size_t len, const char *name, char *err,
+				size_t errlen);
+
+/* Runs the graph passes, plans the arena and creates the backend operators. Call once. */
+int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size_t errlen);
+
+int nn_model_run(nn_model *m, char *err, size_t errlen);
+
+int nn_model_input_count(const nn_model *m);
+int nn_model_output_count(const nn_model *m);
+nn_tensor *nn_model_input(nn_model *m, int i);
+const nn_tensor *nn_model_output(const nn_model *m, int i);
+
+/* Labels packed into the model (TFLite metadata zip), one per class, or NULL. */
+const char *const *nn_model_labels(const nn_model *m, int *count);
+
+void nn_model_free(nn_model *m);
+
+size_t nn_dtype_size(nn_dtype t);
+const char *nn_dtype_name(nn_dtype t);
+int64_t nn_tensor_elements(const nn_tensor *t);
+size_t nn_tensor_bytes(const nn_tensor *t);
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef VG_PIPELINE_H
+#define VG_PIPELINE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/blob.h"
+#include "core/stats.h"
+#include "source/source.h"
+
+/*
+ * Wires the live stages and owns their threads:
+ *
+ *   source thread --> [analysis slot] --> analysis thread (inference) --> newest result
+ *                 \-> [encode slot] ----> encode thread: draw newest result, JPEG, event --> sink
+ *
+ * Both hand-overs are latest-wins slots, so a slow stage drops frames (counted)
+ * instead of building up latency, and the output keeps the source's frame rate
+ * even when inference is slower than the video.
+ */
+
+typedef struct vg_pipeline_sink {
+	void *opaque;
+	/* A complete MJPEG part (mjpeg.h); the callee takes over the reference. */
+	void (*frame)(void *opaque, vg_blob *part);
+	/* A complete SSE message (event.h); the callee takes over the reference. */
+	void (*event)(void *opaque, vg_blob *sse);
+} vg_pipeline_sink;
+
+typedef struct vg_pipeline_options {
+	vg_source_options source;
+	int quality;            /* JPEG quality 1..100 */
+	double max_fps;         /* output cap; 0 = the source's rate */
+	FILE *json_out;         /* if set, every event is also written here as a JSON line */
+} vg_pipeline_options;
+
+typedef struct vg_pipeline vg_pipeline;
+
+/* Opens the source (see vg_source_open for the errors). Nothing runs yet. */
+int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const vg_pipeline_sink *sink,
+		       vg_stats *stats, char *err, size_t errlen);
+
+int vg_pipeline_start(vg_pipeline *p, char *err, size_t errlen);
+
+/* Stops capture, then the stages, and joins every thread. Safe to call twice. */
+void vg_pipeline_stop(vg_pipeline *p);
+
+void vg_pipeline_destroy(vg_pipeline *p);
+
+#endif

@@ -1,0 +1,20 @@
+/* Every test suite of the nn engine, run by the nn-tests binary. Add a line per new test file. */
+#ifndef NN_SUITES_H
+#define NN_SUITES_H
+
+#include "test.h"
+
+extern const vg_test vg_suite_nn_graph[];
+extern const vg_test vg_suite_nn_ref[];
+extern const vg_test vg_suite_nn_ops[];
+extern const vg_test vg_suite_nn_tflite[];
+
+static const vg_test *const vg_all_suites[] = {
+	vg_suite_nn_graph,
+	vg_suite_nn_ref,
+	vg_suite_nn_ops,
+	vg_suite_nn_tflite,
+	NULL,
+};
+
+#endif
