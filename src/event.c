@@ -67,8 +67,11 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 		const vg_detection *d = &ev->detections[i];
 		put(&o, "%s{\"label\":", i ? "," : "");
 		put_json_string(&o, d->label);
-		put(&o, ",\"class_id\":%d,\"score\":%.4f,\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->class_id, d->score, d->x0,
-		    d->y0, d->x1, d->y1);
+		put(&o, ",\"class_id\":%d,\"score\":%.4f", d->class_id, d->score);
+		if (d->whole_frame)
+			put(&o, ",\"box\":null}");
+		else
+			put(&o, ",\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->x0, d->y0, d->x1, d->y1);
 	}
 	put(&o, "]}");
 	return o.failed ? 0 : o.len;

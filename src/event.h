@@ -12,7 +12,8 @@
  * prints to stdout, one JSON object per line. Detections come from the newest
  * finished analysis, which may be of an earlier frame than the one shown when
  * inference is slower than the video; detections_frame_id and
- * detections_age_us say which.
+ * detections_age_us say which. A detection's "box" is [x0, y0, x1, y1]
+ * normalised to the frame, or null for a classifier's whole-frame answer.
  */
 typedef struct vg_event {
 	uint64_t frame_id;

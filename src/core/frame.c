@@ -122,6 +122,24 @@ void vg_frame_pool_get_stats(vg_frame_pool *pool, vg_frame_pool_stats *out)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+vg_frame *vg_frame_copy(const vg_frame *frame)
+{
+	vg_frame *copy = vg_frame_pool_get(frame->pool);
+	if (!copy)
+		return NULL;
+	/* Pool frames share geometry and strides, so the planes copy in one go each. */
+	size_t ysize = (size_t)frame->stride[0] * (size_t)frame->height;
+	size_t csize = (size_t)frame->stride[1] * (size_t)(frame->height / 2);
+	memcpy(copy->plane[0], frame->plane[0], ysize);
+	memcpy(copy->plane[1], frame->plane[1], csize);
+	memcpy(copy->plane[2], frame->plane[2], csize);
+	copy->id = frame->id;
+	copy->capture_wall_us = frame->capture_wall_us;
+	copy->capture_mono_us = frame->capture_mono_us;
+	copy->decode_us = frame->decode_us;
+	return copy;
+}
+
 vg_frame *vg_frame_ref(vg_frame *frame)
 {
 	atomic_fetch_add_explicit(&frame->refs, 1, memory_order_relaxed);

@@ -55,6 +55,13 @@ void vg_frame_pool_get_stats(vg_frame_pool *pool, vg_frame_pool_stats *out);
 
 vg_frame *vg_frame_ref(vg_frame *frame);
 
+/*
+ * A private copy of a frame (pixels and metadata) from the same pool, for a
+ * stage that draws on a frame another stage may still be reading. NULL when
+ * out of memory.
+ */
+vg_frame *vg_frame_copy(const vg_frame *frame);
+
 /* Drops one reference; the last one returns the frame to its pool. NULL is a no-op. */
 void vg_frame_unref(vg_frame *frame);
 

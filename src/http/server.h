@@ -29,11 +29,16 @@ typedef struct vg_http_options {
 typedef struct vg_http_server vg_http_server;
 
 /*
- * Binds and listens. Returns 0, or a negative code with a one-line message in
- * err (bad address, port in use, ...).
+ * Binds and listens. The listen address is "IPV4:PORT", "[IPV6]:PORT",
+ * "localhost:PORT", or ":PORT" (every IPv4 interface); options that are zero
+ * or negative take their defaults. Returns 0, or a negative code with a
+ * one-line message in err (bad address, port in use, ...).
  */
 int vg_http_server_create(vg_http_server **out, struct event_base *base, const vg_http_options *opt,
 			  vg_stats *stats, char *err, size_t errlen);
+
+/* The port listened on: the one asked for, or the one the system chose for port 0. */
+int vg_http_server_port(const vg_http_server *srv);
 
 /*
  * Publishes a complete MJPEG part (see mjpeg.h; its payload range is the bare

@@ -1,2 +1,271 @@
-/* Not written yet. */
 #include "nn/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Elements beyond this make byte counts of 8-byte types overflow int64, so shapes past it are invalid. */
+#define NN_MAX_ELEMENTS (INT64_MAX / 8)
+
+nn_graph *nn_graph_create(const char *source)
+{
+	nn_graph *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->source = strdup(source ? source : "(memory)");
+	if (!g->source) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void free_quant(nn_quant *q)
+{
+	free(q->scale);
+	free(q->zero_point);
+	memset(q, 0, sizeof *q);
+}
+
+static void free_node(nn_node *n)
+{
+	free(n->name);
+	free(n->inputs);
+	free(n->outputs);
+	n->name = NULL;
+	n->inputs = n->outputs = NULL;
+}
+
+void nn_graph_free(nn_graph *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < g->n_tensors; i++) {
+		nn_tensor *t = &g->tensors[i];
+		if (t->owns_data)
+			free(t->data);
+		free_quant(&t->quant);
+		free(t->name);
+		free(t->aux);
+	}
+	free(g->tensors);
+	for (int i = 0; i < g->n_nodes; i++)
+		free_node(&g->nodes[i]);
+	free(g->nodes);
+	free(g->inputs);
+	free(g->outputs);
+	for (int i = 0; i < g->n_labels; i++)
+		free(g->labels[i]);
+	free(g->labels);
+	free(g->source);
+	free(g->file);
+	free(g);
+}
+
+/* Grows an array of elements of size elem to hold at least need elements, doubling. */
+static int grow(void **array, int *cap, int need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	int new_cap = *cap ? *cap : 16;
+	while (new_cap < need) {
+		if (new_cap > INT32_MAX / 2)
+			return NN_ERR_NOMEM;
+		new_cap *= 2;
+	}
+	if ((size_t)new_cap > SIZE_MAX / elem)
+		return NN_ERR_NOMEM;
+	void *p = realloc(*array, (size_t)new_cap * elem);
+	if (!p)
+		return NN_ERR_NOMEM;
+	*array = p;
+	*cap = new_cap;
+	return 0;
+}
+
+int nn_graph_add_tensor(nn_graph *g, const char *name)
+{
+	if (g->n_tensors == INT32_MAX)
+		return -1;
+	void *array = g->tensors;
+	if (grow(&array, &g->cap_tensors, g->n_tensors + 1, sizeof *g->tensors) < 0)
+		return -1;
+	g->tensors = array;
+	nn_tensor *t = &g->tensors[g->n_tensors];
+	memset(t, 0, sizeof *t);
+	t->dtype = NN_F32;
+	if (name && !(t->name = strdup(name)))
+		return -1;
+	return g->n_tensors++;
+}
+
+nn_node *nn_graph_add_node(nn_graph *g, nn_op op, int n_inputs, int n_outputs)
+{
+	if (n_inputs < 0 || n_outputs < 0 || g->n_nodes == INT32_MAX)
+		return NULL;
+	void *array = g->nodes;
+	if (grow(&array, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes) < 0)
+		return NULL;
+	g->nodes = array;
+	nn_node n = { .op = op, .n_inputs = n_inputs, .n_outputs = n_outputs };
+	/* One spare element each, so that nodes without inputs or outputs still get a valid pointer. */
+	n.inputs = malloc(((size_t)n_inputs + 1) * sizeof *n.inputs);
+	n.outputs = malloc(((size_t)n_outputs + 1) * sizeof *n.outputs);
+	if (!n.inputs || !n.outputs) {
+		free(n.inputs);
+		free(n.outputs);
+		return NULL;
+	}
+	for (int i = 0; i < n_inputs; i++)
+		n.inputs[i] = -1;
+	for (int i = 0; i < n_outputs; i++)
+		n.outputs[i] = -1;
+	g->nodes[g->n_nodes] = n;
+	return &g->nodes[g->n_nodes++];
+}
+
+int nn_tensor_set_quant(nn_tensor *t, int count, int axis, const float *scale, const int32_t *zero_point)
+{
+	free_quant(&t->quant);
+	if (count <= 0)
+		return 0;
+	if (!scale)
+		return NN_ERR_ARG;
+	t->quant.scale = malloc((size_t)count * sizeof *t->quant.scale);
+	t->quant.zero_point = calloc((size_t)count, sizeof *t->quant.zero_point);
+	if (!t->quant.scale || !t->quant.zero_point) {
+		free_quant(&t->quant);
+		return NN_ERR_NOMEM;
+	}
+	memcpy(t->quant.scale, scale, (size_t)count * sizeof *scale);
+	if (zero_point)
+		memcpy(t->quant.zero_point, zero_point, (size_t)count * sizeof *zero_point);
+	t->quant.count = count;
+	t->quant.axis = axis;
+	return 0;
+}
+
+int nn_tensor_alloc_const(nn_tensor *t)
+{
+	if (nn_tensor_elements(t) < 0 || nn_dtype_size(t->dtype) == 0)
+		return NN_ERR_SHAPE;
+	size_t bytes = nn_tensor_bytes(t);
+	/* calloc(0) may return NULL; a one-byte block keeps "data == NULL" meaning "no data". */
+	void *data = calloc(1, bytes ? bytes : 1);
+	if (!data)
+		return NN_ERR_NOMEM;
+	if (t->owns_data)
+		free(t->data);
+	t->data = data;
+	t->owns_data = 1;
+	t->is_const = 1;
+	return 0;
+}
+
+static const char *const op_names[NN_OP_COUNT] = {
+	[NN_OP_ADD] = "ADD",
+	[NN_OP_SUB] = "SUB",
+	[NN_OP_MUL] = "MUL",
+	[NN_OP_DIV] = "DIV",
+	[NN_OP_MAXIMUM] = "MAXIMUM",
+	[NN_OP_MINIMUM] = "MINIMUM",
+	[NN_OP_CONCATENATION] = "CONCATENATION",
+	[NN_OP_CONV2D] = "CONV2D",
+	[NN_OP_DEPTHWISE_CONV2D] = "DEPTHWISE_CONV2D",
+	[NN_OP_TRANSPOSE_CONV2D] = "TRANSPOSE_CONV2D",
+	[NN_OP_FULLY_CONNECTED] = "FULLY_CONNECTED",
+	[NN_OP_AVERAGE_POOL2D] = "AVERAGE_POOL2D",
+	[NN_OP_MAX_POOL2D] = "MAX_POOL2D",
+	[NN_OP_MEAN] = "MEAN",
+	[NN_OP_RESHAPE] = "RESHAPE",
+	[NN_OP_SOFTMAX] = "SOFTMAX",
+	[NN_OP_LOGISTIC] = "LOGISTIC",
+	[NN_OP_TANH] = "TANH",
+	[NN_OP_RELU] = "RELU",
+	[NN_OP_RELU6] = "RELU6",
+	[NN_OP_RELU_N1_TO_1] = "RELU_N1_TO_1",
+	[NN_OP_HARD_SWISH] = "HARD_SWISH",
+	[NN_OP_LEAKY_RELU] = "LEAKY_RELU",
+	[NN_OP_PRELU] = "PRELU",
+	[NN_OP_PAD] = "PAD",
+	[NN_OP_RESIZE_BILINEAR] = "RESIZE_BILINEAR",
+	[NN_OP_RESIZE_NEAREST] = "RESIZE_NEAREST",
+	[NN_OP_QUANTIZE] = "QUANTIZE",
+	[NN_OP_DEQUANTIZE] = "DEQUANTIZE",
+	[NN_OP_DETECTION_POSTPROCESS] = "DETECTION_POSTPROCESS",
+};
+
+const char *nn_op_name(nn_op op)
+{
+	if ((unsigned)op >= NN_OP_COUNT || !op_names[op])
+		return "UNKNOWN_OP";
+	return op_names[op];
+}
+
+int nn_tensor_is_quantized(const nn_tensor *t)
+{
+	switch (t->dtype) {
+	case NN_U8:
+	case NN_I8:
+	case NN_I16:
+	case NN_I32:
+		return t->quant.count > 0 && t->quant.scale != NULL;
+	default:
+		return 0;
+	}
+}
+
+size_t nn_dtype_size(nn_dtype t)
+{
+	switch (t) {
+	case NN_F32: return 4;
+	case NN_F16: return 2;
+	case NN_U8: return 1;
+	case NN_I8: return 1;
+	case NN_I16: return 2;
+	case NN_I32: return 4;
+	case NN_I64: return 8;
+	case NN_BOOL: return 1;
+	default: return 0;
+	}
+}
+
+const char *nn_dtype_name(nn_dtype t)
+{
+	switch (t) {
+	case NN_F32: return "float32";
+	case NN_F16: return "float16";
+	case NN_U8: return "uint8";
+	case NN_I8: return "int8";
+	case NN_I16: return "int16";
+	case NN_I32: return "int32";
+	case NN_I64: return "int64";
+	case NN_BOOL: return "bool";
+	default: return "unknown";
+	}
+}
+
+/* Returns -1 for an invalid shape: rank outside 0..NN_MAX_RANK, a negative dimension, or too many elements. */
+int64_t nn_tensor_elements(const nn_tensor *t)
+{
+	if (t->rank < 0 || t->rank > NN_MAX_RANK)
+		return -1;
+	int64_t n = 1;
+	for (int i = 0; i < t->rank; i++) {
+		int64_t d = t->shape[i];
+		if (d < 0)
+			return -1;
+		if (d > 0 && n > NN_MAX_ELEMENTS / d)
+			return -1;
+		n *= d;
+	}
+	return n;
+}
+
+/* Returns 0 for an invalid shape or dtype as well as for an empty tensor; check nn_tensor_elements to tell. */
+size_t nn_tensor_bytes(const nn_tensor *t)
+{
+	int64_t n = nn_tensor_elements(t);
+	if (n < 0)
+		return 0;
+	return (size_t)n * nn_dtype_size(t->dtype);
+}

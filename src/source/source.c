@@ -56,8 +56,9 @@ struct vg_source {
 	int sws_w, sws_h, sws_fmt, sws_range;
 
 	vg_frame_pool *pool;
-	int width, height;   /* delivered (even) size; 0 until known */
-	double fps;
+	/* Written by the source thread, read by anyone through the getters. */
+	atomic_int width, height;   /* delivered (even) size; 0 until known */
+	_Atomic double fps;
 
 	uint64_t next_id;
 	uint64_t frames_since_rewind;
@@ -149,8 +150,24 @@ static void emit_ffmpeg_line(enum vg_log_level level, const char *line)
 		vg_log(level, "ffmpeg: %s", line);
 }
 
+/*
+ * While a source opens, the first error FFmpeg logs on that thread is kept:
+ * it often names the cause ("No such filter: 'x'") better than the error code.
+ */
+static _Thread_local int detail_capture;
+static _Thread_local char detail[256];
+
 static void ffmpeg_log_callback(void *avcl, int level, const char *fmt, va_list vl)
 {
+	if (detail_capture && level <= AV_LOG_ERROR && !detail[0]) {
+		va_list copy;
+		va_copy(copy, vl);
+		vsnprintf(detail, sizeof detail, fmt, copy);
+		va_end(copy);
+		size_t n = strlen(detail);
+		while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == '\r' || detail[n - 1] == '.'))
+			detail[--n] = '\0';
+	}
 	int threshold = atomic_load(&ffmpeg_verbose) ? AV_LOG_VERBOSE : AV_LOG_WARNING;
 	if (level > threshold)
 		return;
@@ -285,7 +302,10 @@ static double stream_fps(const AVStream *st)
 static void close_input(vg_source *s)
 {
 	avcodec_free_context(&s->dec);
+	/* Closing may talk to the peer (an RTSP TEARDOWN); a dead peer must not hold us up. */
+	set_io_deadline(s);
 	avformat_close_input(&s->fmt);
+	clear_io_deadline(s);
 	s->input_eof = 0;
 	s->pace_valid = 0;
 	s->stall_start_us = 0;
@@ -350,15 +370,19 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		s->fmt->flags |= AVFMT_FLAG_NONBLOCK;
 
 	set_io_deadline(s);
+	detail_capture = 1;
+	detail[0] = '\0';
 	ret = avformat_open_input(&s->fmt, url, ifmt, &opts);
+	detail_capture = 0;
 	clear_io_deadline(s);
 	av_dict_free(&opts);
 	if (ret < 0) {
 		/* avformat_open_input frees the context on failure. */
-		if (s->kind == KIND_NETWORK)
-			snprintf(err, errlen, "cannot connect to '%s': %s", s->uri, io_err_str(s, ret, eb, sizeof eb));
+		const char *what = s->kind == KIND_NETWORK ? "cannot connect to" : "cannot open source";
+		if ((ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) && detail[0])
+			snprintf(err, errlen, "%s '%s': %s (%s)", what, s->uri, io_err_str(s, ret, eb, sizeof eb), detail);
 		else
-			snprintf(err, errlen, "cannot open source '%s': %s", s->uri, io_err_str(s, ret, eb, sizeof eb));
+			snprintf(err, errlen, "%s '%s': %s", what, s->uri, io_err_str(s, ret, eb, sizeof eb));
 		return ret;
 	}
 
@@ -480,7 +504,6 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 	s->io_timeout_us = opt->io_timeout_us > 0 ? opt->io_timeout_us : DEFAULT_TIMEOUT_US;
 	s->stats = stats;
 	s->next_id = 1;
-	s->backoff_us = BACKOFF_START_US;
 	s->stream_index = -1;
 
 	pthread_condattr_t ca;
@@ -594,13 +617,15 @@ static int decode_next(vg_source *s)
 			av_packet_unref(s->pkt);
 			continue;
 		}
-		if (s->pkt->flags & AV_PKT_FLAG_CORRUPT)
+		/* The demuxer's own verdict counts once; the decoder may still make something of the packet. */
+		int flagged = s->pkt->flags & AV_PKT_FLAG_CORRUPT;
+		if (flagged)
 			count_corrupt(s);
 		t0 = vg_mono_us();
 		ret = avcodec_send_packet(s->dec, s->pkt);
 		s->decode_acc_us += vg_mono_us() - t0;
 		av_packet_unref(s->pkt);
-		if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
+		if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF && !flagged) {
 			/* Any packet the decoder rejects is skipped; the stream goes on. */
 			count_corrupt(s);
 		}
@@ -719,16 +744,21 @@ static int rewind_input(vg_source *s)
 	if (ret >= 0) {
 		avcodec_flush_buffers(s->dec);
 		s->input_eof = 0;
-		s->pace_valid = 0;
-		return 0;
+	} else {
+		/* Some inputs cannot seek; opening them again gets to the start as well. */
+		char err[512];
+		int paced = s->pace_valid;
+		close_input(s);
+		ret = open_input(s, err, sizeof err);
+		if (ret < 0) {
+			vg_error("%s", err);
+			return ret;
+		}
+		s->pace_valid = paced;
 	}
-	/* Some inputs cannot seek; opening them again gets to the start as well. */
-	char err[512];
-	close_input(s);
-	ret = open_input(s, err, sizeof err);
-	if (ret < 0)
-		vg_error("%s", err);
-	return ret;
+	/* The first frame of the next round follows the last one after one nominal interval. */
+	s->pace_last_pts_us = AV_NOPTS_VALUE;
+	return 0;
 }
 
 /* Waits out the backoff and reopens a live input. Returns 0 when connected, 1 on stop. */
@@ -758,11 +788,16 @@ static int reconnect(vg_source *s)
 	}
 }
 
+static int64_t first_backoff(const vg_source *s)
+{
+	return BACKOFF_START_US < s->reconnect_max_us ? BACKOFF_START_US : s->reconnect_max_us;
+}
+
 static void input_lost(vg_source *s)
 {
 	char eb[AV_ERROR_MAX_STRING_SIZE + 32];
 	if (!s->connected_since_frame)
-		s->backoff_us = BACKOFF_START_US;
+		s->backoff_us = first_backoff(s);
 	vg_warn("source '%s' lost: %s; reconnecting in %.2g s", s->uri, io_err_str(s, s->lost_err, eb, sizeof eb),
 		(double)s->backoff_us / 1e6);
 	set_state(s, VG_SOURCE_RECONNECTING);
@@ -857,7 +892,7 @@ int vg_source_read(vg_source *src, vg_frame **out)
 		s->frames_since_rewind++;
 		if (s->connected_since_frame) {
 			s->connected_since_frame = 0;
-			s->backoff_us = BACKOFF_START_US;
+			s->backoff_us = first_backoff(s);
 		}
 		if (s->stats) {
 			vg_stats *st = s->stats;

@@ -1,2 +1,263 @@
-/* Not written yet. */
-#include "nn/graph.h"
+/*
+ * Dispatch for the reference kernels, and the helpers the kernel files share.
+ */
+#include "nn/ref/ref.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/ref/quant.h"
+
+int nn_ref_fail(char *err, size_t errlen, const nn_node *n, int code, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return code;
+	const char *op = n && (unsigned)n->op < NN_OP_COUNT ? nn_op_name(n->op) : "node";
+	int len;
+	if (n && n->name && n->name[0])
+		len = snprintf(err, errlen, "%s '%s': ", op ? op : "?", n->name);
+	else
+		len = snprintf(err, errlen, "%s: ", op ? op : "?");
+	if (len < 0 || (size_t)len >= errlen)
+		return code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err + len, errlen - (size_t)len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const nn_tensor *nn_ref_input(const nn_graph *g, const nn_node *n, int i)
+{
+	if (i < 0 || i >= n->n_inputs || !n->inputs)
+		return NULL;
+	int t = n->inputs[i];
+	if (t < 0 || t >= g->n_tensors)
+		return NULL;
+	return &g->tensors[t];
+}
+
+nn_tensor *nn_ref_output(const nn_graph *g, const nn_node *n, int i)
+{
+	if (i < 0 || i >= n->n_outputs || !n->outputs)
+		return NULL;
+	int t = n->outputs[i];
+	if (t < 0 || t >= g->n_tensors)
+		return NULL;
+	return &g->tensors[t];
+}
+
+int64_t nn_ref_elements(const nn_tensor *t)
+{
+	if (t->rank < 0 || t->rank > NN_MAX_RANK)
+		return -1;
+	int64_t count = 1;
+	for (int d = 0; d < t->rank; d++) {
+		if (t->shape[d] < 0)
+			return -1;
+		/* A limit far beyond any real tensor keeps every later byte computation clear of overflow. */
+		if (t->shape[d] > 0 && count > (INT64_C(1) << 40) / t->shape[d])
+			return -1;
+		count *= t->shape[d];
+	}
+	return count;
+}
+
+int nn_ref_same_shape(const nn_tensor *a, const nn_tensor *b)
+{
+	if (a->rank != b->rank)
+		return 0;
+	for (int d = 0; d < a->rank && d < NN_MAX_RANK; d++)
+		if (a->shape[d] != b->shape[d])
+			return 0;
+	return 1;
+}
+
+int nn_ref_window(nn_padding padding, int in, int k, int stride, int dilation, int pad_before, int pad_after,
+		  int *out)
+{
+	*out = 0;
+	if (in < 0 || k < 1 || stride < 1 || dilation < 1)
+		return -1;
+	int64_t effective = (int64_t)(k - 1) * dilation + 1;
+	int64_t size;
+	switch (padding) {
+	case NN_PADDING_SAME:
+		size = ((int64_t)in + stride - 1) / stride;
+		break;
+	case NN_PADDING_VALID:
+		size = in >= effective ? (in - effective) / stride + 1 : 0;
+		break;
+	case NN_PADDING_EXPLICIT: {
+		if (pad_before < 0 || pad_after < 0)
+			return -1;
+		int64_t padded = (int64_t)in + pad_before + pad_after;
+		size = padded >= effective ? (padded - effective) / stride + 1 : 0;
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (size <= 0 || size > INT32_MAX)
+		return -1;
+	*out = (int)size;
+	return 0;
+}
+
+int nn_ref_window_pad(nn_padding padding, int in, int k, int stride, int dilation, int pad_before,
+		      int out_for_pad)
+{
+	if (padding == NN_PADDING_EXPLICIT)
+		return pad_before;
+	if (padding != NN_PADDING_SAME)
+		return 0;
+	int64_t total = (int64_t)(out_for_pad - 1) * stride + (int64_t)(k - 1) * dilation + 1 - in;
+	if (total < 0)
+		total = 0;
+	return (int)(total / 2);
+}
+
+const char *nn_ref_shape_str(const nn_tensor *t, char *buf)
+{
+	size_t len = 0;
+	buf[len++] = '[';
+	int rank = t->rank < 0 ? 0 : t->rank > NN_MAX_RANK ? NN_MAX_RANK : t->rank;
+	for (int d = 0; d < rank; d++)
+		len += (size_t)snprintf(buf + len, NN_REF_SHAPE_BUF - len, d ? ",%d" : "%d", t->shape[d]);
+	snprintf(buf + len, NN_REF_SHAPE_BUF - len, "]");
+	return buf;
+}
+
+int nn_ref_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
+{
+	if (!g || !n)
+		return nn_ref_fail(why, whylen, NULL, 0, "no graph or node");
+	if ((unsigned)n->op >= NN_OP_COUNT)
+		return nn_ref_fail(why, whylen, NULL, 0, "unknown op %d", (int)n->op);
+	if (n->n_inputs < 0 || n->n_outputs < 0 || (n->n_inputs && !n->inputs) || (n->n_outputs && !n->outputs))
+		return nn_ref_fail(why, whylen, n, 0, "malformed input/output lists");
+	for (int i = 0; i < n->n_inputs; i++)
+		if (n->inputs[i] < -1 || n->inputs[i] >= g->n_tensors)
+			return nn_ref_fail(why, whylen, n, 0, "input %d refers to tensor %d, outside the graph", i,
+					   n->inputs[i]);
+	for (int i = 0; i < n->n_outputs; i++)
+		if (n->outputs[i] < 0 || n->outputs[i] >= g->n_tensors)
+			return nn_ref_fail(why, whylen, n, 0, "output %d refers to tensor %d, outside the graph", i,
+					   n->outputs[i]);
+
+	switch (n->op) {
+	case NN_OP_CONV2D:
+	case NN_OP_DEPTHWISE_CONV2D:
+	case NN_OP_TRANSPOSE_CONV2D:
+		return nn_ref_conv_supports(g, n, why, whylen);
+	case NN_OP_FULLY_CONNECTED:
+		return nn_ref_fc_supports(g, n, why, whylen);
+	case NN_OP_AVERAGE_POOL2D:
+	case NN_OP_MAX_POOL2D:
+		return nn_ref_pool_supports(g, n, why, whylen);
+	case NN_OP_ADD:
+	case NN_OP_SUB:
+	case NN_OP_MUL:
+	case NN_OP_DIV:
+	case NN_OP_MAXIMUM:
+	case NN_OP_MINIMUM:
+	case NN_OP_PRELU:
+	case NN_OP_LOGISTIC:
+	case NN_OP_TANH:
+	case NN_OP_RELU:
+	case NN_OP_RELU6:
+	case NN_OP_RELU_N1_TO_1:
+	case NN_OP_HARD_SWISH:
+	case NN_OP_LEAKY_RELU:
+		return nn_ref_elementwise_supports(g, n, why, whylen);
+	case NN_OP_CONCATENATION:
+	case NN_OP_RESHAPE:
+	case NN_OP_PAD:
+	case NN_OP_MEAN:
+	case NN_OP_SOFTMAX:
+	case NN_OP_RESIZE_BILINEAR:
+	case NN_OP_RESIZE_NEAREST:
+		return nn_ref_tensor_supports(g, n, why, whylen);
+	case NN_OP_QUANTIZE:
+	case NN_OP_DEQUANTIZE:
+		return nn_ref_quant_supports(g, n, why, whylen);
+	case NN_OP_DETECTION_POSTPROCESS:
+		return nn_ref_detpp_supports(g, n, why, whylen);
+	case NN_OP_COUNT:
+		break;
+	}
+	return nn_ref_fail(why, whylen, n, 0, "no reference kernel");
+}
+
+int nn_ref_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
+{
+	if (!g || !n)
+		return nn_ref_fail(err, errlen, NULL, NN_ERR_ARG, "no graph or node");
+	/* The message from supports already names the op and node, so it is passed on unchanged. */
+	if (!nn_ref_supports(g, n, err, errlen))
+		return NN_ERR_UNSUPPORTED;
+
+	/*
+	 * Every shape check below relies on element counts being sane, and no
+	 * kernel can work on a tensor without storage.
+	 */
+	for (int i = 0; i < n->n_inputs + n->n_outputs; i++) {
+		int is_input = i < n->n_inputs;
+		int slot = is_input ? i : i - n->n_inputs;
+		const nn_tensor *t = is_input ? nn_ref_input(g, n, slot) : nn_ref_output(g, n, slot);
+		if (!t)
+			continue;
+		if (nn_ref_elements(t) < 0) {
+			char buf[NN_REF_SHAPE_BUF];
+			return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "%s %d '%s' has an invalid shape %s",
+					   is_input ? "input" : "output", slot, t->name ? t->name : "",
+					   nn_ref_shape_str(t, buf));
+		}
+		if (!t->data && nn_ref_elements(t) > 0)
+			return nn_ref_fail(err, errlen, n, NN_ERR_ARG, "%s %d '%s' has no data",
+					   is_input ? "input" : "output", slot, t->name ? t->name : "");
+	}
+
+	switch (n->op) {
+	case NN_OP_CONV2D:
+	case NN_OP_DEPTHWISE_CONV2D:
+	case NN_OP_TRANSPOSE_CONV2D:
+		return nn_ref_conv_run(g, n, err, errlen);
+	case NN_OP_FULLY_CONNECTED:
+		return nn_ref_fc_run(g, n, err, errlen);
+	case NN_OP_AVERAGE_POOL2D:
+	case NN_OP_MAX_POOL2D:
+		return nn_ref_pool_run(g, n, err, errlen);
+	case NN_OP_ADD:
+	case NN_OP_SUB:
+	case NN_OP_MUL:
+	case NN_OP_DIV:
+	case NN_OP_MAXIMUM:
+	case NN_OP_MINIMUM:
+	case NN_OP_PRELU:
+	case NN_OP_LOGISTIC:
+	case NN_OP_TANH:
+	case NN_OP_RELU:
+	case NN_OP_RELU6:
+	case NN_OP_RELU_N1_TO_1:
+	case NN_OP_HARD_SWISH:
+	case NN_OP_LEAKY_RELU:
+		return nn_ref_elementwise_run(g, n, err, errlen);
+	case NN_OP_CONCATENATION:
+	case NN_OP_RESHAPE:
+	case NN_OP_PAD:
+	case NN_OP_MEAN:
+	case NN_OP_SOFTMAX:
+	case NN_OP_RESIZE_BILINEAR:
+	case NN_OP_RESIZE_NEAREST:
+		return nn_ref_tensor_run(g, n, err, errlen);
+	case NN_OP_QUANTIZE:
+	case NN_OP_DEQUANTIZE:
+		return nn_ref_quant_run(g, n, err, errlen);
+	case NN_OP_DETECTION_POSTPROCESS:
+		return nn_ref_detpp_run(g, n, err, errlen);
+	case NN_OP_COUNT:
+		break;
+	}
+	return nn_ref_fail(err, errlen, n, NN_ERR_UNSUPPORTED, "no reference kernel");
+}

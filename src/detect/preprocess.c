@@ -1,0 +1,202 @@
+#include "detect/preprocess.h"
+
+#include <libswscale/swscale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vg_preprocess {
+	vg_preprocess_config cfg;
+	nn_dtype dtype;
+	float in_scale;          /* quantized inputs */
+	int32_t in_zero_point;
+	int width, height;       /* model input */
+	/* Letterbox geometry in model pixels, for the current frame size. */
+	int frame_w, frame_h;
+	int content_x, content_y, content_w, content_h;
+	struct SwsContext *sws;
+	uint8_t *rgb;            /* width * height * 3, interleaved in model channel order */
+	/* Per-channel lookup from pixel value to the tensor's value. */
+	float lut_f[3][256];
+	int16_t lut_q[3][256];
+};
+
+int vg_preprocess_create(vg_preprocess **out, const nn_tensor *input, const vg_preprocess_config *cfg, char *err,
+			 size_t errlen)
+{
+	*out = NULL;
+	int c_axis = cfg->nchw ? 1 : 3;
+	int h_axis = cfg->nchw ? 2 : 1;
+	if (input->rank != 4 || input->shape[0] != 1 || input->shape[c_axis] != 3) {
+		snprintf(err, errlen, "model input '%s' is not an image of shape %s (rank %d, shape[%d] = %d)",
+			 input->name ? input->name : "0", cfg->nchw ? "[1,3,H,W]" : "[1,H,W,3]", input->rank, c_axis,
+			 input->rank > c_axis ? input->shape[c_axis] : 0);
+		return -1;
+	}
+	if (input->dtype != NN_F32 && input->dtype != NN_U8 && input->dtype != NN_I8) {
+		snprintf(err, errlen, "model input '%s' has type %s; images need float32, uint8 or int8",
+			 input->name ? input->name : "0", nn_dtype_name(input->dtype));
+		return -1;
+	}
+	vg_preprocess *pp = calloc(1, sizeof *pp);
+	if (!pp) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pp->cfg = *cfg;
+	pp->dtype = input->dtype;
+	pp->height = input->shape[h_axis];
+	pp->width = input->shape[h_axis + 1];
+	pp->rgb = malloc((size_t)pp->width * (size_t)pp->height * 3);
+	if (!pp->rgb) {
+		free(pp);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (input->quant.count >= 1) {
+		pp->in_scale = input->quant.scale[0];
+		pp->in_zero_point = input->quant.zero_point ? input->quant.zero_point[0] : 0;
+	}
+	if (pp->dtype != NN_F32 && !(pp->in_scale > 0)) {
+		/* A quantized input without a scale: take pixel values as they are. */
+		pp->in_scale = 0;
+	}
+
+	for (int c = 0; c < 3; c++) {
+		for (int v = 0; v < 256; v++) {
+			float real;
+			if (cfg->has_norm)
+				real = ((float)v - cfg->mean[c]) / cfg->std[c];
+			else
+				real = ((float)v - 127.5f) / 127.5f;
+			pp->lut_f[c][v] = real;
+			int q;
+			if (pp->dtype == NN_F32)
+				q = 0;
+			else if (!cfg->has_norm || pp->in_scale == 0)
+				q = pp->dtype == NN_U8 ? v : v - 128;
+			else
+				q = (int)lrintf(real / pp->in_scale) + pp->in_zero_point;
+			int lo = pp->dtype == NN_U8 ? 0 : -128, hi = pp->dtype == NN_U8 ? 255 : 127;
+			pp->lut_q[c][v] = (int16_t)(q < lo ? lo : q > hi ? hi : q);
+		}
+	}
+	*out = pp;
+	return 0;
+}
+
+static int update_geometry(vg_preprocess *pp, const vg_frame *f)
+{
+	if (f->width == pp->frame_w && f->height == pp->frame_h && pp->sws)
+		return 0;
+	pp->frame_w = f->width;
+	pp->frame_h = f->height;
+	if (pp->cfg.resize == VG_RESIZE_LETTERBOX) {
+		double s = fmin((double)pp->width / f->width, (double)pp->height / f->height);
+		pp->content_w = (int)lround(f->width * s);
+		pp->content_h = (int)lround(f->height * s);
+		if (pp->content_w < 1)
+			pp->content_w = 1;
+		if (pp->content_h < 1)
+			pp->content_h = 1;
+		pp->content_x = (pp->width - pp->content_w) / 2;
+		pp->content_y = (pp->height - pp->content_h) / 2;
+	} else {
+		pp->content_x = pp->content_y = 0;
+		pp->content_w = pp->width;
+		pp->content_h = pp->height;
+	}
+	memset(pp->rgb, pp->cfg.pad_value, (size_t)pp->width * (size_t)pp->height * 3);
+	pp->sws = sws_getCachedContext(pp->sws, f->width, f->height, AV_PIX_FMT_YUV420P, pp->content_w,
+				       pp->content_h, pp->cfg.bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24,
+				       SWS_BILINEAR, NULL, NULL, NULL);
+	if (!pp->sws)
+		return -1;
+	/* vigil's frames are full-range (JPEG) YCbCr. */
+	const int *coef = sws_getCoefficients(SWS_CS_ITU601);
+	sws_setColorspaceDetails(pp->sws, coef, 1, coef, 1, 0, 1 << 16, 1 << 16);
+	return 0;
+}
+
+int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input)
+{
+	if (update_geometry(pp, frame) < 0)
+		return -1;
+	const uint8_t *src[4] = { frame->plane[0], frame->plane[1], frame->plane[2], NULL };
+	int src_stride[4] = { frame->stride[0], frame->stride[1], frame->stride[2], 0 };
+	int row = pp->width * 3;
+	uint8_t *dst[4] = { pp->rgb + (size_t)pp->content_y * row + (size_t)pp->content_x * 3, NULL, NULL, NULL };
+	int dst_stride[4] = { row, 0, 0, 0 };
+	sws_scale(pp->sws, src, src_stride, 0, frame->height, dst, dst_stride);
+
+	size_t plane = (size_t)pp->width * (size_t)pp->height;
+	const uint8_t *px = pp->rgb;
+	if (pp->dtype == NN_F32) {
+		float *o = input->data;
+		if (pp->cfg.nchw) {
+			for (size_t i = 0; i < plane; i++, px += 3)
+				for (int c = 0; c < 3; c++)
+					o[c * plane + i] = pp->lut_f[c][px[c]];
+		} else {
+			for (size_t i = 0; i < plane; i++, px += 3, o += 3) {
+				o[0] = pp->lut_f[0][px[0]];
+				o[1] = pp->lut_f[1][px[1]];
+				o[2] = pp->lut_f[2][px[2]];
+			}
+		}
+	} else {
+		uint8_t *o = input->data; /* int8 values are written as their two's-complement bytes */
+		if (pp->cfg.nchw) {
+			for (size_t i = 0; i < plane; i++, px += 3)
+				for (int c = 0; c < 3; c++)
+					o[c * plane + i] = (uint8_t)pp->lut_q[c][px[c]];
+		} else {
+			for (size_t i = 0; i < plane * 3; i += 3)
+				for (int c = 0; c < 3; c++)
+					o[i + c] = (uint8_t)pp->lut_q[c][px[i + c]];
+		}
+	}
+	return 0;
+}
+
+static float clip01(float v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+void vg_preprocess_map_point(const vg_preprocess *pp, float *x, float *y)
+{
+	float px = *x * (float)pp->width, py = *y * (float)pp->height;
+	*x = (px - (float)pp->content_x) / (float)pp->content_w;
+	*y = (py - (float)pp->content_y) / (float)pp->content_h;
+}
+
+void vg_preprocess_map_box(const vg_preprocess *pp, vg_detection *d)
+{
+	vg_preprocess_map_point(pp, &d->x0, &d->y0);
+	vg_preprocess_map_point(pp, &d->x1, &d->y1);
+	d->x0 = clip01(d->x0);
+	d->y0 = clip01(d->y0);
+	d->x1 = clip01(d->x1);
+	d->y1 = clip01(d->y1);
+}
+
+int vg_preprocess_width(const vg_preprocess *pp)
+{
+	return pp->width;
+}
+
+int vg_preprocess_height(const vg_preprocess *pp)
+{
+	return pp->height;
+}
+
+void vg_preprocess_destroy(vg_preprocess *pp)
+{
+	if (!pp)
+		return;
+	sws_freeContext(pp->sws);
+	free(pp->rgb);
+	free(pp);
+}

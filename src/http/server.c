@@ -1,0 +1,977 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/assets.h"
+#include "http/mjpeg.h"
+#include "http/request.h"
+#include "http/status.h"
+
+#ifndef VG_VERSION
+#define VG_VERSION "unknown"
+#endif
+
+/* An SSE client with this much unsent skips events until it catches up. */
+#define SSE_MAX_QUEUED (256 * 1024)
+/* A client that pipelines requests without reading the answers is not served further until it drains this. */
+#define MAX_QUEUED_ANSWERS (256 * 1024)
+/* libevent stops reading a socket whose input holds this much, which caps what a client can make us buffer. */
+#define READ_HIGH_WATER (2 * VG_HTTP_MAX_HEAD)
+/* After an answer that closes the connection, unread input is discarded this long so the peer gets no RST. */
+#define LINGER_US 2000000
+/* Proxies drop quiet connections; an SSE comment this often keeps /events open while no frames come. */
+#define SSE_KEEPALIVE_US 15000000
+/* Out of file descriptors: pause accepting this long instead of spinning on a listener that stays readable. */
+#define ACCEPT_PAUSE_US 100000
+
+enum conn_state {
+	CONN_REQUEST,   /* reading requests and answering them */
+	CONN_CLOSING,   /* a final answer is queued; close once it is sent */
+	CONN_LINGER,    /* answer sent and write side shut; discarding input until EOF */
+	CONN_STREAM,    /* /video_feed */
+	CONN_EVENTS,    /* /events */
+};
+
+typedef struct vg_conn {
+	vg_http_server *srv;
+	struct bufferevent *bev;
+	struct event *timer;   /* header deadline, idle timeout or linger, by state */
+	enum conn_state state;
+	int in_head;           /* the header deadline runs: the connection is new or a request has begun */
+	int peer_eof;
+	vg_http_parser parser;
+	struct vg_conn *prev, *next;
+} vg_conn;
+
+struct vg_http_server {
+	struct event_base *base;
+	vg_http_options opt;
+	vg_stats *stats;
+	struct evconnlistener *listener;
+	struct event *accept_resume;
+	struct event *wake;
+	struct event *keepalive;
+	int wake_fd;
+	int port;
+	atomic_int closed;
+
+	/* Handed over by other threads; the newest wins. */
+	pthread_mutex_t lock;
+	vg_blob *pending_frame, *pending_event;
+	int wake_pending;
+
+	/* Loop thread only. */
+	vg_blob *frame;   /* newest delivered MJPEG part: snapshots and new stream clients */
+	vg_blob *event;   /* newest delivered SSE message: new /events clients */
+	int64_t last_frame_mono_us;
+	int64_t last_accept_warning_us;
+	vg_conn *conns;
+	int nconns, nclients;
+	time_t date_sec;
+	char date[40];
+};
+
+static const char stream_head[] = "HTTP/1.1 200 OK\r\n"
+				  "Content-Type: " VG_MJPEG_CONTENT_TYPE "\r\n"
+				  "Cache-Control: no-store, no-cache, must-revalidate\r\n"
+				  "Pragma: no-cache\r\n"
+				  "Connection: close\r\n"
+				  "X-Accel-Buffering: no\r\n"
+				  "Access-Control-Allow-Origin: *\r\n"
+				  "\r\n";
+
+static const char events_head[] = "HTTP/1.1 200 OK\r\n"
+				  "Content-Type: text/event-stream\r\n"
+				  "Cache-Control: no-cache\r\n"
+				  "Connection: close\r\n"
+				  "X-Accel-Buffering: no\r\n"
+				  "Access-Control-Allow-Origin: *\r\n"
+				  "\r\n";
+
+static const char events_preamble[] = "retry: 1000\n: vigil\n\n";
+static const char events_keepalive[] = ": keepalive\n\n";
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	}
+	return "Unknown";
+}
+
+static void arm_timer(vg_conn *c, int64_t us)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+	evtimer_add(c->timer, &tv);
+}
+
+static void count_bytes(vg_http_server *srv, size_t n)
+{
+	atomic_fetch_add_explicit(&srv->stats->http_bytes_sent, n, memory_order_relaxed);
+}
+
+static void count_rejected(vg_http_server *srv)
+{
+	atomic_fetch_add_explicit(&srv->stats->http_rejected, 1, memory_order_relaxed);
+}
+
+static void conn_free(vg_conn *c)
+{
+	vg_http_server *srv = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	atomic_store(&srv->stats->http_connections, srv->nconns);
+	if (c->state == CONN_STREAM) {
+		srv->nclients--;
+		atomic_fetch_sub(&srv->stats->http_stream_clients, 1);
+	} else if (c->state == CONN_EVENTS) {
+		srv->nclients--;
+		atomic_fetch_sub(&srv->stats->http_event_clients, 1);
+	}
+	event_free(c->timer);
+	/* Frees the output buffer too, which unrefs any blob still queued on it. */
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void blob_cleanup(const void *data, size_t len, void *blob)
+{
+	(void)data;
+	(void)len;
+	vg_blob_unref(blob);
+}
+
+static void free_cleanup(const void *data, size_t len, void *unused)
+{
+	(void)len;
+	(void)unused;
+	free((void *)data);
+}
+
+/* Queues len bytes of blob by reference: one buffer shared by every client. */
+static int queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len)
+{
+	vg_blob_ref(blob);
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, blob_cleanup, blob) != 0) {
+		vg_blob_unref(blob);
+		return -1;
+	}
+	count_bytes(c->srv, len);
+	return 0;
+}
+
+static int queue_static(vg_conn *c, const void *data, size_t len)
+{
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, NULL, NULL) != 0)
+		return -1;
+	count_bytes(c->srv, len);
+	return 0;
+}
+
+static const char *http_date(vg_http_server *srv)
+{
+	time_t now = time(NULL);
+	if (now != srv->date_sec) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(srv->date, sizeof srv->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		srv->date_sec = now;
+	}
+	return srv->date;
+}
+
+/* What an answer is made of; the body is copied unless it is static or lives in a blob. */
+typedef struct answer {
+	int status;
+	const char *type;
+	const char *cache;          /* Cache-Control */
+	const char *extra;          /* more header lines, each ending in CRLF */
+	const void *body;
+	size_t len;
+	vg_blob *blob;              /* body points into it */
+	int body_static;
+	char *body_malloced;        /* body is this malloc'd string; ownership passes to the buffer */
+} answer;
+
+static void start_linger(vg_conn *c)
+{
+	c->state = CONN_LINGER;
+	if (c->peer_eof) {
+		conn_free(c);
+		return;
+	}
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ);
+	arm_timer(c, LINGER_US);
+}
+
+/* Queues a complete answer; close means Connection: close and the connection ends once it is sent. */
+static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
+{
+	vg_http_server *srv = c->srv;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t before = evbuffer_get_length(out);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\n"
+			    "Date: %s\r\n"
+			    "Server: vigil/" VG_VERSION "\r\n"
+			    "Content-Type: %s\r\n"
+			    "Content-Length: %zu\r\n"
+			    "Cache-Control: %s\r\n"
+			    "X-Content-Type-Options: nosniff\r\n"
+			    "Connection: %s\r\n"
+			    "%s\r\n",
+			    a->status, reason_phrase(a->status), http_date(srv), a->type, a->len, a->cache,
+			    close ? "close" : "keep-alive", a->extra ? a->extra : "");
+	count_bytes(srv, evbuffer_get_length(out) - before);
+	if (a->body_malloced) {
+		if (head_only || evbuffer_add_reference(out, a->body_malloced, a->len, free_cleanup, NULL) != 0)
+			free(a->body_malloced);
+		else
+			count_bytes(srv, a->len);
+	} else if (!head_only && a->len) {
+		if (a->blob)
+			queue_blob(c, a->blob, a->body, a->len);
+		else if (a->body_static)
+			queue_static(c, a->body, a->len);
+		else if (evbuffer_add(out, a->body, a->len) == 0)
+			count_bytes(srv, a->len);
+	}
+	if (a->status >= 400)
+		count_rejected(srv);
+	if (close) {
+		c->state = CONN_CLOSING;
+		event_del(c->timer);
+	}
+}
+
+static void send_error(vg_conn *c, int status, const char *message, const char *extra, int head_only, int close)
+{
+	char body[256];
+	int n = snprintf(body, sizeof body, "%d %s: %s\n", status, reason_phrase(status), message);
+	answer a = {
+		.status = status,
+		.type = "text/plain; charset=utf-8",
+		.cache = "no-store",
+		.extra = extra,
+		.body = body,
+		.len = n < 0 ? 0 : (size_t)n < sizeof body ? (size_t)n : sizeof body - 1,
+	};
+	send_answer(c, &a, head_only, close);
+}
+
+static const char *content_type(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	if (dot && strcmp(dot, ".html") == 0)
+		return "text/html; charset=utf-8";
+	if (dot && strcmp(dot, ".js") == 0)
+		return "text/javascript; charset=utf-8";
+	if (dot && strcmp(dot, ".css") == 0)
+		return "text/css; charset=utf-8";
+	if (dot && strcmp(dot, ".svg") == 0)
+		return "image/svg+xml";
+	return "application/octet-stream";
+}
+
+static int serve_asset(vg_conn *c, const char *path, int head_only, int close)
+{
+	for (const vg_asset *a = vg_assets; a->path; a++) {
+		if (strcmp(a->path, path) != 0)
+			continue;
+		/* no-cache, not no-store: the page may be cached but is revalidated, so an upgrade shows at once. */
+		answer ans = {
+			.status = 200,
+			.type = content_type(path),
+			.cache = "no-cache",
+			.body = a->data,
+			.len = a->len,
+			.body_static = 1,
+		};
+		send_answer(c, &ans, head_only, close);
+		return 0;
+	}
+	return -1;
+}
+
+static void set_nodelay(vg_conn *c)
+{
+	int one = 1;
+	setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Starts /video_feed or /events. Returns 0, or -1 when the client limit is reached. */
+static int start_client(vg_conn *c, enum conn_state kind, int head_only)
+{
+	vg_http_server *srv = c->srv;
+	const char *head = kind == CONN_STREAM ? stream_head : events_head;
+	size_t head_len = kind == CONN_STREAM ? sizeof stream_head - 1 : sizeof events_head - 1;
+	if (head_only) {
+		queue_static(c, head, head_len);
+		c->state = CONN_CLOSING;
+		event_del(c->timer);
+		return 0;
+	}
+	if (srv->nclients >= srv->opt.max_clients)
+		return -1;
+	queue_static(c, head, head_len);
+	c->state = kind;
+	srv->nclients++;
+	event_del(c->timer);
+	set_nodelay(c);
+	if (kind == CONN_STREAM) {
+		atomic_fetch_add(&srv->stats->http_stream_clients, 1);
+		queue_static(c, VG_MJPEG_PREAMBLE, sizeof VG_MJPEG_PREAMBLE - 1);
+		if (srv->frame && queue_blob(c, srv->frame, srv->frame->data, srv->frame->len) == 0)
+			atomic_fetch_add_explicit(&srv->stats->http_frames_sent, 1, memory_order_relaxed);
+	} else {
+		atomic_fetch_add(&srv->stats->http_event_clients, 1);
+		queue_static(c, events_preamble, sizeof events_preamble - 1);
+		if (srv->event)
+			queue_blob(c, srv->event, srv->event->data, srv->event->len);
+	}
+	return 0;
+}
+
+static void serve_snapshot(vg_conn *c, int head_only, int close)
+{
+	vg_blob *f = c->srv->frame;
+	if (!f) {
+		send_error(c, 503, "no frame has been produced yet", "Retry-After: 1\r\n", head_only, close);
+		return;
+	}
+	char extra[160];
+	snprintf(extra, sizeof extra,
+		 "X-Frame-Id: %" PRIu64 "\r\nX-Capture-Time: %lld.%06lld\r\nAccess-Control-Allow-Origin: *\r\n",
+		 f->frame_id, (long long)(f->capture_wall_us / 1000000), (long long)(f->capture_wall_us % 1000000));
+	answer a = {
+		.status = 200,
+		.type = "image/jpeg",
+		.cache = "no-store",
+		.extra = extra,
+		.body = f->data + f->payload_off,
+		.len = f->payload_len,
+		.blob = f,
+	};
+	send_answer(c, &a, head_only, close);
+}
+
+static void serve_text(vg_conn *c, char *text, const char *type, int head_only, int close)
+{
+	if (!text) {
+		send_error(c, 503, "out of memory", NULL, head_only, close);
+		return;
+	}
+	answer a = {
+		.status = 200,
+		.type = type,
+		.cache = "no-store",
+		.extra = "Access-Control-Allow-Origin: *\r\n",
+		.len = strlen(text),
+		.body_malloced = text,
+	};
+	send_answer(c, &a, head_only, close);
+}
+
+static void serve_health(vg_conn *c, int head_only, int close)
+{
+	char msg[256];
+	int status = vg_status_health(c->srv->stats, c->srv->last_frame_mono_us, vg_mono_us(), msg, sizeof msg);
+	answer a = {
+		.status = status,
+		.type = "text/plain; charset=utf-8",
+		.cache = "no-store",
+		.body = msg,
+		.len = strlen(msg),
+	};
+	send_answer(c, &a, head_only, close);
+}
+
+static int path_is(const vg_http_request *req, const char *path)
+{
+	return req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
+}
+
+static void handle_request(vg_conn *c, const vg_http_request *req)
+{
+	vg_http_server *srv = c->srv;
+	/* We read no bodies, so a request with one is answered and the connection closed. */
+	int close = !req->keep_alive || req->content_length > 0;
+	int head_only = req->method == VG_HTTP_HEAD;
+	vg_debug("http: %.*s %.*s", (int)req->method_len, req->method_name, (int)req->path_len, req->path);
+
+	if (req->method != VG_HTTP_GET && req->method != VG_HTTP_HEAD) {
+		send_error(c, 405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n", 0, close);
+		return;
+	}
+	if (path_is(req, "/") || path_is(req, "/index.html")) {
+		if (serve_asset(c, "/index.html", head_only, close) == 0)
+			return;
+	} else if (path_is(req, "/video_feed") || path_is(req, "/stream") || path_is(req, "/stream.mjpg")) {
+		if (start_client(c, CONN_STREAM, head_only) != 0)
+			send_error(c, 503, "too many stream and event clients", "Retry-After: 1\r\n", 0, 1);
+		return;
+	} else if (path_is(req, "/events")) {
+		if (start_client(c, CONN_EVENTS, head_only) != 0)
+			send_error(c, 503, "too many stream and event clients", "Retry-After: 1\r\n", 0, 1);
+		return;
+	} else if (path_is(req, "/snapshot.jpg")) {
+		serve_snapshot(c, head_only, close);
+		return;
+	} else if (path_is(req, "/api/stats")) {
+		serve_text(c, vg_status_json(srv->stats, vg_mono_us()), "application/json", head_only, close);
+		return;
+	} else if (path_is(req, "/metrics")) {
+		serve_text(c, vg_status_metrics(srv->stats, vg_mono_us()), "text/plain; version=0.0.4; charset=utf-8",
+			   head_only, close);
+		return;
+	} else if (path_is(req, "/healthz")) {
+		serve_health(c, head_only, close);
+		return;
+	} else if (req->path_len < 64 && memchr(req->path + 1, '/', req->path_len - 1) == NULL) {
+		char path[64];
+		memcpy(path, req->path, req->path_len);
+		path[req->path_len] = '\0';
+		if (strcmp(path, "/index.html") != 0 && serve_asset(c, path, head_only, close) == 0)
+			return;
+	}
+	send_error(c, 404, "no such resource", NULL, head_only, close);
+}
+
+/* Reads and answers the requests in the input buffer, one after another. */
+static void process_input(vg_conn *c)
+{
+	vg_http_server *srv = c->srv;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	while (c->state == CONN_REQUEST) {
+		size_t len = evbuffer_get_length(in);
+		if (len == 0 || evbuffer_get_length(out) > MAX_QUEUED_ANSWERS)
+			return;
+		if (!c->in_head) {
+			/* The deadline runs from the first byte and is not extended by later ones. */
+			c->in_head = 1;
+			arm_timer(c, srv->opt.header_timeout_us);
+		}
+		size_t n = len < VG_HTTP_MAX_HEAD ? len : VG_HTTP_MAX_HEAD;
+		const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		if (!buf)
+			return;
+		vg_http_request req;
+		int rc = vg_http_parse(&c->parser, buf, n, &req);
+		if (rc == VG_HTTP_PARSE_MORE)
+			return;
+		atomic_fetch_add_explicit(&srv->stats->http_requests, 1, memory_order_relaxed);
+		if (rc == VG_HTTP_PARSE_ERROR) {
+			vg_debug("http: rejected request: %s", req.error);
+			send_error(c, req.status, req.error, NULL, 0, 1);
+			return;
+		}
+		handle_request(c, &req);
+		evbuffer_drain(in, req.consumed);
+		vg_http_parser_init(&c->parser);
+		if (c->state != CONN_REQUEST)
+			break;
+		c->in_head = 0;
+		if (evbuffer_get_length(out) == 0)
+			arm_timer(c, srv->opt.idle_timeout_us);
+		else
+			event_del(c->timer);  /* the idle timeout starts once the answer is sent */
+	}
+	/* Streaming and closing connections take no more requests; bytes after the last one are dropped. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	vg_conn *c = arg;
+	if (c->state == CONN_REQUEST)
+		process_input(c);
+	else
+		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	vg_conn *c = arg;
+	switch (c->state) {
+	case CONN_REQUEST:
+		if (!c->in_head)
+			arm_timer(c, c->srv->opt.idle_timeout_us);
+		process_input(c);
+		break;
+	case CONN_CLOSING:
+		start_linger(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	vg_conn *c = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		/* Only the write timeout is set: the client has accepted no byte for stall_timeout_us. */
+		vg_debug("http: closing a client that stopped reading");
+		count_rejected(c->srv);
+		conn_free(c);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == CONN_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		/* A client that half-closed after its request still gets the answer. */
+		c->peer_eof = 1;
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == CONN_REQUEST &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		c->peer_eof = 1;
+		c->state = CONN_CLOSING;
+		event_del(c->timer);
+		return;
+	}
+	conn_free(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vg_conn *c = arg;
+	if (c->state == CONN_REQUEST && c->in_head) {
+		vg_debug("http: closing a connection that did not send its request head in time");
+		count_rejected(c->srv);
+	}
+	conn_free(c);
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr, int addrlen,
+		      void *arg)
+{
+	(void)listener;
+	(void)addr;
+	(void)addrlen;
+	vg_http_server *srv = arg;
+	if (srv->nconns >= srv->opt.max_connections) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+					   "Connection: close\r\nRetry-After: 1\r\n\r\n";
+		ssize_t unused = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)unused;
+		evutil_closesocket(fd);
+		count_rejected(srv);
+		return;
+	}
+	vg_conn *c = calloc(1, sizeof *c);
+	struct bufferevent *bev = c ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct event *timer = bev ? evtimer_new(srv->base, on_timer, c) : NULL;
+	if (!timer) {
+		vg_warn("http: out of memory accepting a connection");
+		if (bev)
+			bufferevent_free(bev);
+		else
+			evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->srv = srv;
+	c->bev = bev;
+	c->timer = timer;
+	c->state = CONN_REQUEST;
+	vg_http_parser_init(&c->parser);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	atomic_store(&srv->stats->http_connections, srv->nconns);
+
+	struct timeval stall = { .tv_sec = srv->opt.stall_timeout_us / 1000000,
+				 .tv_usec = srv->opt.stall_timeout_us % 1000000 };
+	bufferevent_setcb(bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
+	bufferevent_set_timeouts(bev, NULL, &stall);
+	bufferevent_enable(bev, EV_READ);
+	c->in_head = 1;
+	arm_timer(c, srv->opt.header_timeout_us);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vg_http_server *srv = arg;
+	if (srv->listener)
+		evconnlistener_enable(srv->listener);
+}
+
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	vg_http_server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	int64_t now = vg_mono_us();
+	if (now - srv->last_accept_warning_us > 10000000) {
+		vg_warn("http: cannot accept a connection: %s", strerror(err));
+		srv->last_accept_warning_us = now;
+	}
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		evconnlistener_disable(listener);
+		struct timeval tv = { 0, ACCEPT_PAUSE_US };
+		evtimer_add(srv->accept_resume, &tv);
+	}
+}
+
+static void deliver_frame(vg_http_server *srv, vg_blob *frame)
+{
+	vg_blob_unref(srv->frame);
+	srv->frame = frame;
+	srv->last_frame_mono_us = vg_mono_us();
+	uint64_t sent = 0, skipped = 0;
+	for (vg_conn *c = srv->conns; c; c = c->next) {
+		if (c->state != CONN_STREAM)
+			continue;
+		/* A client still sending the previous part skips this one, so a slow client holds one part at most. */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+		    queue_blob(c, frame, frame->data, frame->len) == 0)
+			sent++;
+		else
+			skipped++;
+	}
+	atomic_fetch_add_explicit(&srv->stats->http_frames_sent, sent, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->stats->http_frames_skipped, skipped, memory_order_relaxed);
+}
+
+static void deliver_event(vg_http_server *srv, vg_blob *event)
+{
+	vg_blob_unref(srv->event);
+	srv->event = event;
+	for (vg_conn *c = srv->conns; c; c = c->next)
+		if (c->state == CONN_EVENTS && evbuffer_get_length(bufferevent_get_output(c->bev)) < SSE_MAX_QUEUED)
+			queue_blob(c, event, event->data, event->len);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	vg_http_server *srv = arg;
+	uint64_t count;
+	ssize_t unused = read(fd, &count, sizeof count);
+	(void)unused;
+	pthread_mutex_lock(&srv->lock);
+	vg_blob *frame = srv->pending_frame, *event = srv->pending_event;
+	srv->pending_frame = srv->pending_event = NULL;
+	srv->wake_pending = 0;
+	pthread_mutex_unlock(&srv->lock);
+	if (frame)
+		deliver_frame(srv, frame);
+	if (event)
+		deliver_event(srv, event);
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vg_http_server *srv = arg;
+	for (vg_conn *c = srv->conns; c; c = c->next)
+		if (c->state == CONN_EVENTS && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			queue_static(c, events_keepalive, sizeof events_keepalive - 1);
+}
+
+/*
+ * The wake-up goes through an eventfd rather than event_active(): event_active
+ * from another thread is only safe on a base created after
+ * evthread_use_pthreads(), which the caller controls and we cannot check,
+ * while a write to an eventfd is safe from any thread on any base. The write
+ * happens only when nothing is pending yet, so a burst costs one wake-up.
+ */
+static void publish(vg_http_server *srv, vg_blob **slot, vg_blob *blob)
+{
+	if (atomic_load(&srv->closed)) {
+		vg_blob_unref(blob);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	vg_blob *old = *slot;
+	*slot = blob;
+	int wake = !srv->wake_pending;
+	srv->wake_pending = 1;
+	pthread_mutex_unlock(&srv->lock);
+	vg_blob_unref(old);
+	if (wake) {
+		uint64_t one = 1;
+		ssize_t unused = write(srv->wake_fd, &one, sizeof one);
+		(void)unused;
+	}
+}
+
+void vg_http_server_publish_frame(vg_http_server *srv, vg_blob *part)
+{
+	publish(srv, &srv->pending_frame, part);
+}
+
+void vg_http_server_publish_event(vg_http_server *srv, vg_blob *sse_message)
+{
+	publish(srv, &srv->pending_event, sse_message);
+}
+
+/*
+ * Accepted forms: "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT", and ":PORT" or
+ * "PORT", which listen on every IPv4 interface like Go's net/http. Names other
+ * than localhost are refused rather than resolved, so startup never waits on DNS.
+ */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
+{
+	char host[64];
+	const char *port;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+			goto bad;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+		size_t hlen = colon ? (size_t)(colon - s) : 0;
+		if (hlen >= sizeof host || (colon && memchr(s, ':', hlen)))
+			goto bad;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		port = colon ? colon + 1 : s;
+	}
+	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 || atoi(port) > 65535)
+		goto bad;
+	uint16_t p = (uint16_t)atoi(port);
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (s[0] == '[') {
+		if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
+			goto bad;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(p);
+		*sslen = sizeof *v6;
+		return 0;
+	}
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (!host[0])
+		strcpy(host, "0.0.0.0");
+	if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+		goto bad;
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons(p);
+	*sslen = sizeof *v4;
+	return 0;
+bad:
+	snprintf(err, errlen, "invalid listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT or :PORT", s);
+	return -1;
+}
+
+static int open_listener(vg_http_server *srv, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	if (parse_listen(srv->opt.listen, &ss, &sslen, err, errlen) != 0)
+		return -EINVAL;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", srv->opt.listen, strerror(e));
+		return -e;
+	}
+	evutil_make_listen_socket_reuseable(fd);
+	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", srv->opt.listen, strerror(e));
+		close(fd);
+		return -e;
+	}
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof bound;
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
+		srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+							      : ((struct sockaddr_in *)&bound)->sin_port);
+	/* Backlog 0: the socket is listening already. */
+	srv->listener = evconnlistener_new(srv->base, on_accept, srv,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 0, fd);
+	if (!srv->listener) {
+		snprintf(err, errlen, "cannot listen on %s: out of memory", srv->opt.listen);
+		close(fd);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(srv->listener, on_accept_error);
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			vg_debug("http: cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
+/*
+ * libevent writes with writev(), which raises SIGPIPE when a client has gone.
+ * main ignores SIGPIPE; this covers programs that embed the server and forget.
+ */
+static void ignore_sigpipe(void)
+{
+	struct sigaction old;
+	if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO))
+		signal(SIGPIPE, SIG_IGN);
+}
+
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void use_threads(void)
+{
+	evthread_use_pthreads();
+}
+
+int vg_http_server_create(vg_http_server **out, struct event_base *base, const vg_http_options *opt,
+			  vg_stats *stats, char *err, size_t errlen)
+{
+	pthread_once(&threads_once, use_threads);
+	*out = NULL;
+	if (!opt || !opt->listen || !stats) {
+		snprintf(err, errlen, "http server: no listen address or stats given");
+		return -EINVAL;
+	}
+	vg_http_server *srv = calloc(1, sizeof *srv);
+	if (!srv) {
+		snprintf(err, errlen, "http server: out of memory");
+		return -ENOMEM;
+	}
+	srv->base = base;
+	srv->stats = stats;
+	srv->opt = *opt;
+	if (srv->opt.max_clients <= 0)
+		srv->opt.max_clients = 100;
+	if (srv->opt.max_connections <= 0)
+		srv->opt.max_connections = 1024;
+	if (srv->opt.header_timeout_us <= 0)
+		srv->opt.header_timeout_us = 5000000;
+	if (srv->opt.idle_timeout_us <= 0)
+		srv->opt.idle_timeout_us = 15000000;
+	if (srv->opt.stall_timeout_us <= 0)
+		srv->opt.stall_timeout_us = 30000000;
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->wake_fd = -1;
+	raise_fd_limit();
+	ignore_sigpipe();
+
+	srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (srv->wake_fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "http server: cannot create an eventfd: %s", strerror(e));
+		vg_http_server_destroy(srv);
+		return -e;
+	}
+	srv->wake = event_new(base, srv->wake_fd, EV_READ | EV_PERSIST, on_wake, srv);
+	srv->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, srv);
+	srv->accept_resume = evtimer_new(base, on_accept_resume, srv);
+	if (!srv->wake || !srv->keepalive || !srv->accept_resume) {
+		snprintf(err, errlen, "http server: out of memory");
+		vg_http_server_destroy(srv);
+		return -ENOMEM;
+	}
+	int rc = open_listener(srv, err, errlen);
+	if (rc != 0) {
+		vg_http_server_destroy(srv);
+		return rc;
+	}
+	struct timeval ka = { .tv_sec = SSE_KEEPALIVE_US / 1000000, .tv_usec = 0 };
+	event_add(srv->wake, NULL);
+	event_add(srv->keepalive, &ka);
+	*out = srv;
+	return 0;
+}
+
+int vg_http_server_port(const vg_http_server *srv)
+{
+	return srv->port;
+}
+
+void vg_http_server_shutdown(vg_http_server *srv)
+{
+	if (atomic_exchange(&srv->closed, 1))
+		return;
+	if (srv->listener) {
+		evconnlistener_free(srv->listener);
+		srv->listener = NULL;
+	}
+	while (srv->conns)
+		conn_free(srv->conns);
+	/* Remove our own events so that the loop has nothing of ours left to wait for. */
+	if (srv->wake)
+		event_del(srv->wake);
+	if (srv->keepalive)
+		event_del(srv->keepalive);
+	if (srv->accept_resume)
+		event_del(srv->accept_resume);
+}
+
+void vg_http_server_destroy(vg_http_server *srv)
+{
+	if (!srv)
+		return;
+	vg_http_server_shutdown(srv);
+	if (srv->wake)
+		event_free(srv->wake);
+	if (srv->keepalive)
+		event_free(srv->keepalive);
+	if (srv->accept_resume)
+		event_free(srv->accept_resume);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	vg_blob_unref(srv->pending_frame);
+	vg_blob_unref(srv->pending_event);
+	vg_blob_unref(srv->frame);
+	vg_blob_unref(srv->event);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}

@@ -1,0 +1,150 @@
+#include "render/draw.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "render/font.h"
+
+static uint8_t clamp_u8(double v)
+{
+	return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)(v + 0.5);
+}
+
+vg_color vg_color_rgb(uint8_t r, uint8_t g, uint8_t b)
+{
+	vg_color c = {
+		clamp_u8(0.299 * r + 0.587 * g + 0.114 * b),
+		clamp_u8(-0.168736 * r - 0.331264 * g + 0.5 * b + 128),
+		clamp_u8(0.5 * r - 0.418688 * g - 0.081312 * b + 128),
+	};
+	return c;
+}
+
+vg_color vg_color_for_class(int class_id)
+{
+	/* Saturated, easily told apart on video; cycles for large class counts. */
+	static const uint8_t palette[][3] = {
+		{ 255, 56, 56 },  { 255, 157, 151 }, { 255, 112, 31 }, { 255, 178, 29 }, { 207, 210, 49 },
+		{ 72, 249, 10 },  { 146, 204, 23 },  { 61, 219, 134 }, { 26, 147, 52 },  { 0, 212, 187 },
+		{ 44, 153, 168 }, { 0, 194, 255 },   { 52, 69, 147 },  { 100, 115, 255 }, { 0, 24, 236 },
+		{ 132, 56, 255 }, { 82, 0, 133 },    { 203, 56, 255 }, { 255, 149, 200 }, { 255, 55, 199 },
+	};
+	const uint8_t *p = palette[(unsigned)class_id % (sizeof palette / sizeof palette[0])];
+	return vg_color_rgb(p[0], p[1], p[2]);
+}
+
+vg_color vg_color_text_on(vg_color bg)
+{
+	return bg.y > 140 ? vg_color_rgb(0, 0, 0) : vg_color_rgb(255, 255, 255);
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+void vg_draw_fill(vg_frame *f, int x0, int y0, int x1, int y1, vg_color c)
+{
+	x0 = clampi(x0, 0, f->width);
+	x1 = clampi(x1, 0, f->width);
+	y0 = clampi(y0, 0, f->height);
+	y1 = clampi(y1, 0, f->height);
+	if (x0 >= x1 || y0 >= y1)
+		return;
+	for (int y = y0; y < y1; y++)
+		memset(f->plane[0] + (size_t)y * f->stride[0] + x0, c.y, (size_t)(x1 - x0));
+	/* Chroma is subsampled 2x2: cover every chroma sample the luma area touches. */
+	int cx0 = x0 / 2, cx1 = (x1 + 1) / 2, cy0 = y0 / 2, cy1 = (y1 + 1) / 2;
+	for (int y = cy0; y < cy1; y++) {
+		memset(f->plane[1] + (size_t)y * f->stride[1] + cx0, c.u, (size_t)(cx1 - cx0));
+		memset(f->plane[2] + (size_t)y * f->stride[2] + cx0, c.v, (size_t)(cx1 - cx0));
+	}
+}
+
+void vg_draw_rect(vg_frame *f, int x0, int y0, int x1, int y1, int thickness, vg_color c)
+{
+	if (thickness < 1)
+		thickness = 1;
+	vg_draw_fill(f, x0, y0, x1, y0 + thickness, c);
+	vg_draw_fill(f, x0, y1 - thickness, x1, y1, c);
+	vg_draw_fill(f, x0, y0, x0 + thickness, y1, c);
+	vg_draw_fill(f, x1 - thickness, y0, x1, y1, c);
+}
+
+int vg_text_width(const char *text, int scale)
+{
+	return (int)strlen(text) * VG_FONT_W * scale;
+}
+
+static void put_pixel(vg_frame *f, int x, int y, vg_color c)
+{
+	if (x < 0 || y < 0 || x >= f->width || y >= f->height)
+		return;
+	f->plane[0][(size_t)y * f->stride[0] + x] = c.y;
+	f->plane[1][(size_t)(y / 2) * f->stride[1] + x / 2] = c.u;
+	f->plane[2][(size_t)(y / 2) * f->stride[2] + x / 2] = c.v;
+}
+
+int vg_draw_text(vg_frame *f, int x, int y, const char *text, int scale, vg_color c)
+{
+	if (scale < 1)
+		scale = 1;
+	int pen = x;
+	for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+		unsigned ch = *s;
+		const unsigned char *glyph = vg_font8x16[(ch >= 0x20 && ch < 0x7f ? ch : '?') - 0x20];
+		for (int row = 0; row < VG_FONT_H; row++) {
+			for (int col = 0; col < VG_FONT_W; col++) {
+				if (!(glyph[row] & (0x80 >> col)))
+					continue;
+				for (int dy = 0; dy < scale; dy++)
+					for (int dx = 0; dx < scale; dx++)
+						put_pixel(f, pen + col * scale + dx, y + row * scale + dy, c);
+			}
+		}
+		pen += VG_FONT_W * scale;
+	}
+	return pen - x;
+}
+
+int vg_draw_scale(const vg_frame *f)
+{
+	int shorter = f->width < f->height ? f->width : f->height;
+	return shorter >= 1000 ? 3 : shorter >= 600 ? 2 : 1;
+}
+
+void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
+{
+	int scale = vg_draw_scale(f);
+	int thick = scale + 1;
+	int pad = 2 * scale;
+	int label_h = VG_FONT_H * scale + 2 * pad;
+	for (int i = 0; i < count; i++) {
+		const vg_detection *d = &dets[i];
+		int x0 = (int)(d->x0 * (float)f->width), x1 = (int)(d->x1 * (float)f->width);
+		int y0 = (int)(d->y0 * (float)f->height), y1 = (int)(d->y1 * (float)f->height);
+		vg_color c = vg_color_for_class(d->class_id);
+		vg_draw_rect(f, x0, y0, x1, y1, thick, c);
+
+		char text[80];
+		int pct = (int)(d->score * 100.0f + 0.5f);
+		if (d->label[0])
+			snprintf(text, sizeof text, "%s %d%%", d->label, pct);
+		else
+			snprintf(text, sizeof text, "class %d %d%%", d->class_id, pct);
+		int tw = vg_text_width(text, scale) + 2 * pad;
+		int ly = y0 - label_h >= 0 ? y0 - label_h : y0; /* above the box, or inside it at the top edge */
+		int lx = x0 + tw <= f->width ? x0 : f->width - tw;
+		vg_draw_fill(f, lx, ly, lx + tw, ly + label_h, c);
+		vg_draw_text(f, lx + pad, ly + pad, text, scale, vg_color_text_on(c));
+	}
+}
+
+void vg_draw_status(vg_frame *f, const char *text)
+{
+	int scale = vg_draw_scale(f);
+	int pad = 3 * scale;
+	vg_draw_fill(f, 0, 0, vg_text_width(text, scale) + 2 * pad, VG_FONT_H * scale + 2 * pad,
+		     vg_color_rgb(16, 16, 16));
+	vg_draw_text(f, pad, pad, text, scale, vg_color_rgb(255, 255, 255));
+}

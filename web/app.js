@@ -1,0 +1,108 @@
+'use strict';
+
+// The page polls /api/stats once a second, listens to /events for each output
+// frame, and keeps the MJPEG <img> alive across server restarts.
+
+const $ = (id) => document.getElementById(id);
+
+function fmt(value, digits) {
+  return typeof value === 'number' && isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
+let wasLive = null;
+
+function restartStream() {
+  $('stream').src = '/video_feed?t=' + Date.now();
+}
+
+function setConnection(live) {
+  // A stream cut by a server restart does not always fire 'error'; restart it when the server is back.
+  if (live && wasLive === false) restartStream();
+  wasLive = live;
+  const badge = $('conn');
+  badge.textContent = live ? 'live' : 'disconnected';
+  badge.className = 'badge ' + (live ? 'live' : 'down');
+}
+
+async function pollStats() {
+  try {
+    const res = await fetch('/api/stats', { cache: 'no-store' });
+    if (!res.ok) throw new Error('HTTP ' + res.status);
+    const s = await res.json();
+    setText('fps', fmt(s.output.fps, 1));
+    setText('source-fps', fmt(s.source.fps, 1));
+    setText('latency', fmt(s.output.latency_ms, 1) + ' ms');
+    setText('dropped', String(s.analysis.drops + s.output.drops));
+    setText('clients', s.clients.stream + ' video, ' + s.clients.events + ' events');
+    const state = $('source-state');
+    setText('source-state', s.source.state);
+    state.className = 'state-' + s.source.state;
+    setText('resolution', s.source.width && s.source.height ? s.source.width + '×' + s.source.height : '–');
+    setText('source-frames', String(s.source.frames));
+    setConnection(true);
+  } catch (err) {
+    setConnection(false);
+  }
+}
+
+function showDetections(list) {
+  const ul = $('detections');
+  setText('detection-count', String(list.length));
+  const items = [];
+  for (const d of list) {
+    const li = document.createElement('li');
+    const label = document.createElement('span');
+    label.textContent = d.label;
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.textContent = Math.round(d.score * 100) + '%';
+    li.append(label, score);
+    items.push(li);
+  }
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'none';
+    items.push(li);
+  }
+  ul.replaceChildren(...items);
+}
+
+function listenEvents() {
+  // EventSource reconnects by itself, after the retry delay the server sends.
+  const source = new EventSource('/events');
+  source.onmessage = (msg) => {
+    let ev;
+    try {
+      ev = JSON.parse(msg.data);
+    } catch (err) {
+      return;
+    }
+    if (typeof ev.capture_time === 'number') {
+      setText('latency-browser', fmt(Date.now() - ev.capture_time * 1000, 0) + ' ms');
+    }
+    showDetections(Array.isArray(ev.detections) ? ev.detections : []);
+  };
+}
+
+function keepStreamAlive() {
+  const img = $('stream');
+  let retry = null;
+  img.addEventListener('error', () => {
+    if (retry) return;
+    retry = setTimeout(() => {
+      retry = null;
+      restartStream();
+    }, 1000);
+  });
+}
+
+keepStreamAlive();
+listenEvents();
+pollStats();
+setInterval(pollStats, 1000);
