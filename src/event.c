@@ -45,6 +45,24 @@ static void put_json_string(out_buf *o, const char *s)
 	put(o, "\"");
 }
 
+size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t cap)
+{
+	out_buf o = { dst, cap, 0, cap == 0 };
+	put(&o, "[");
+	for (int i = 0; i < count; i++) {
+		const vg_detection *d = &dets[i];
+		put(&o, "%s{\"label\":", i ? "," : "");
+		put_json_string(&o, d->label);
+		put(&o, ",\"class_id\":%d,\"score\":%.4f", d->class_id, d->score);
+		if (d->whole_frame)
+			put(&o, ",\"box\":null}");
+		else
+			put(&o, ",\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->x0, d->y0, d->x1, d->y1);
+	}
+	put(&o, "]");
+	return o.failed ? 0 : o.len;
+}
+
 static double ms(int64_t us)
 {
 	return (double)us / 1000.0;
@@ -62,18 +80,14 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 		    ms(ev->detections_age_us));
 	else
 		put(&o, ",\"detections_frame_id\":null,\"detections_age_ms\":null");
-	put(&o, ",\"detections\":[");
-	for (int i = 0; i < ev->detection_count; i++) {
-		const vg_detection *d = &ev->detections[i];
-		put(&o, "%s{\"label\":", i ? "," : "");
-		put_json_string(&o, d->label);
-		put(&o, ",\"class_id\":%d,\"score\":%.4f", d->class_id, d->score);
-		if (d->whole_frame)
-			put(&o, ",\"box\":null}");
-		else
-			put(&o, ",\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->x0, d->y0, d->x1, d->y1);
+	put(&o, ",\"detections\":");
+	if (!o.failed) {
+		size_t n = vg_detections_json(ev->detections, ev->detection_count, o.p + o.len, o.cap - o.len);
+		if (n == 0)
+			o.failed = 1;
+		o.len += n;
 	}
-	put(&o, "]}");
+	put(&o, "}");
 	return o.failed ? 0 : o.len;
 }
 

@@ -30,6 +30,9 @@ typedef struct vg_event {
 /* Writes the event as one line of JSON (no newline). Returns its length, or 0 if cap is too small. */
 size_t vg_event_json(const vg_event *ev, char *dst, size_t cap);
 
+/* Writes detections as a JSON array. Returns its length, or 0 if cap is too small. */
+size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t cap);
+
 /* The event as a complete Server-Sent Events message ("id: N\ndata: JSON\n\n"); payload range = the JSON. */
 vg_blob *vg_event_sse(const vg_event *ev);
 

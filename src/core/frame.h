@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /*
- * A decoded video frame in planar YUV 4:2:0 (I420), reference-counted and
+ * A decoded video frame in planar YUV 4:2:0 (I420), full-range (JPEG) BT.601
+ * YCbCr whatever the source delivered, reference-counted and
  * owned by a pool so that steady-state streaming allocates nothing.
  */
 

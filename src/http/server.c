@@ -41,6 +41,13 @@
 #define READ_HIGH_WATER (2 * VG_HTTP_MAX_HEAD)
 /* After an answer that closes the connection, unread input is discarded this long so the peer gets no RST. */
 #define LINGER_US 2000000
+/*
+ * Input a closing or streaming connection may send us to be thrown away. Past
+ * it a closing connection is cut (whoever keeps sending after an error is not
+ * waiting for the answer) and a streaming one is no longer read: its departure
+ * then shows as a failed write of the next frame.
+ */
+#define MAX_DISCARD (64 * 1024)
 /* Proxies drop quiet connections; an SSE comment this often keeps /events open while no frames come. */
 #define SSE_KEEPALIVE_US 15000000
 /* Out of file descriptors: pause accepting this long instead of spinning on a listener that stays readable. */
@@ -61,6 +68,7 @@ typedef struct vg_conn {
 	enum conn_state state;
 	int in_head;           /* the header deadline runs: the connection is new or a request has begun */
 	int peer_eof;
+	size_t discarded;      /* input bytes thrown away after the last request */
 	vg_http_parser parser;
 	struct vg_conn *prev, *next;
 } vg_conn;
@@ -110,7 +118,11 @@ static const char events_head[] = "HTTP/1.1 200 OK\r\n"
 				  "Access-Control-Allow-Origin: *\r\n"
 				  "\r\n";
 
-static const char events_preamble[] = "retry: 1000\n: vigil\n\n";
+/*
+ * No blank line after these: a block with no data is not an event, and some
+ * clients count it as one anyway; the retry field takes effect either way.
+ */
+static const char events_preamble[] = "retry: 1000\n: vigil\n";
 static const char events_keepalive[] = ": keepalive\n\n";
 
 static const char *reason_phrase(int status)
@@ -237,7 +249,9 @@ static void start_linger(vg_conn *c)
 		return;
 	}
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	c->discarded += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_enable(c->bev, EV_READ);
 	arm_timer(c, LINGER_US);
 }
@@ -516,16 +530,28 @@ static void process_input(vg_conn *c)
 			event_del(c->timer);  /* the idle timeout starts once the answer is sent */
 	}
 	/* Streaming and closing connections take no more requests; bytes after the last one are dropped. */
+	c->discarded += evbuffer_get_length(in);
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	vg_conn *c = arg;
-	if (c->state == CONN_REQUEST)
+	if (c->state == CONN_REQUEST) {
 		process_input(c);
-	else
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
+	struct evbuffer *in = bufferevent_get_input(bev);
+	c->discarded += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->discarded <= MAX_DISCARD)
+		return;
+	if (c->state == CONN_STREAM || c->state == CONN_EVENTS) {
+		bufferevent_disable(bev, EV_READ);
+	} else {
+		count_rejected(c->srv);
+		conn_free(c);
+	}
 }
 
 static void on_write(struct bufferevent *bev, void *arg)

@@ -44,6 +44,23 @@ const char *nn_node_desc(const nn_graph *g, int i, char *buf, size_t len)
 	return buf;
 }
 
+const char *nn_exec_ref_message(const nn_node *n, const char *msg)
+{
+	const char *op = nn_op_name(n->op);
+	size_t len = strlen(op);
+	if (strncmp(msg, op, len) != 0)
+		return msg;
+	const char *p = msg + len;
+	if (p[0] == ':' && p[1] == ' ')
+		return p + 2;
+	if (p[0] == ' ' && p[1] == '\'' && n->name) {
+		size_t name_len = strlen(n->name);
+		if (strncmp(p + 2, n->name, name_len) == 0 && strncmp(p + 2 + name_len, "': ", 3) == 0)
+			return p + 5 + name_len;
+	}
+	return msg;
+}
+
 static int check_tensor(const nn_graph *g, int i, char *err, size_t errlen)
 {
 	const nn_tensor *t = &g->tensors[i];
@@ -318,10 +335,10 @@ int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int referen
 		if (!nn_ref_supports(g, n, ref_why, sizeof ref_why)) {
 			if (reference_only)
 				return fail(err, errlen, NN_ERR_UNSUPPORTED, "%s: no reference kernel for it: %s",
-					    nn_node_desc(g, i, desc, sizeof desc), ref_why);
+					    nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, ref_why));
 			return fail(err, errlen, NN_ERR_UNSUPPORTED,
 				    "%s: no kernel can run it (XNNPACK: %s; reference: %s)",
-				    nn_node_desc(g, i, desc, sizeof desc), xnn_why, ref_why);
+				    nn_node_desc(g, i, desc, sizeof desc), xnn_why, nn_exec_ref_message(n, ref_why));
 		}
 	}
 	return 0;
@@ -344,7 +361,8 @@ int nn_exec_run(nn_graph *g, pthreadpool_t pool, double *node_us, char *err, siz
 		int rc = n->on_xnnpack ? nn_xnn_run(n, pool, detail, sizeof detail)
 				       : nn_ref_run(g, n, detail, sizeof detail);
 		if (rc < 0)
-			return fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc), detail);
+			return fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc),
+				    nn_exec_ref_message(n, detail));
 		if (node_us)
 			node_us[i] = now_us() - t0;
 	}

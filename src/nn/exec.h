@@ -49,4 +49,7 @@ const char *nn_node_desc(const nn_graph *g, int i, char *buf, size_t len);
 /* A tensor's name for messages: its name, or "#index" when it has none. */
 const char *nn_tensor_desc(const nn_graph *g, int t, char *buf, size_t len);
 
+/* A reference kernel's message without its leading "OP 'name': ", which nn_node_desc replaces. */
+const char *nn_exec_ref_message(const nn_node *n, const char *msg);
+
 #endif

@@ -47,26 +47,21 @@ int nn_model_from_graph(nn_model **out, nn_graph *g, char *err, size_t errlen)
 	return 0;
 }
 
-/* Hands a file image to the TFLite loader. buf is malloc'd; the graph keeps it unless the loader copied it. */
-static int load_tflite(nn_model **out, void *buf, size_t len, const char *name, char *err, size_t errlen)
+/* Builds a model from a TFLite image; the loader copies what it keeps, so buf stays the caller's. */
+static int load_tflite(nn_model **out, const void *buf, size_t len, const char *name, char *err, size_t errlen)
 {
 	nn_graph *g = NULL;
 	int rc = nn_tflite_load(&g, buf, len, name, err, errlen);
 	if (rc < 0) {
 		nn_graph_free(g);
-		free(buf);
 		return rc;
 	}
-	if (!g) {
-		free(buf);
+	if (!g)
 		return fail(err, errlen, NN_ERR_FORMAT, "%s: the TensorFlow Lite loader returned no graph", name);
-	}
-	/* Constant tensors may point into the image, so the graph owns it from here on. */
-	if (!g->file) {
-		g->file = buf;
-		g->file_len = len;
-	} else if (g->file != buf) {
-		free(buf);
+	/* Labels are optional; only running out of memory while reading them is an error. */
+	if (!g->labels && nn_tflite_read_labels(g, buf, len) == NN_ERR_NOMEM) {
+		nn_graph_free(g);
+		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory reading labels", name);
 	}
 	return nn_model_from_graph(out, g, err, errlen);
 }
@@ -106,8 +101,11 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 		free(buf);
 		return fail(err, errlen, NN_ERR_IO, "%s: read %zu of %zu bytes", path, got, len);
 	}
-	if (is_tflite(buf, len))
-		return load_tflite(out, buf, len, path, err, errlen);
+	if (is_tflite(buf, len)) {
+		int rc = load_tflite(out, buf, len, path, err, errlen);
+		free(buf);
+		return rc;
+	}
 	free(buf);
 	return fail(err, errlen, NN_ERR_FORMAT,
 		    "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
@@ -123,12 +121,7 @@ int nn_model_load_tflite_buffer(nn_model **out, const void *buf, size_t len, con
 	*out = NULL;
 	if (!name)
 		name = "(memory)";
-	void *copy = malloc(len ? len : 1);
-	if (!copy)
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory copying %zu bytes", name, len);
-	if (len)
-		memcpy(copy, buf, len);
-	return load_tflite(out, copy, len, name, err, errlen);
+	return load_tflite(out, buf, len, name, err, errlen);
 }
 
 int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size_t errlen)

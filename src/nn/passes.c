@@ -91,7 +91,7 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen)
 		rc = nn_ref_run(g, n, detail, sizeof detail);
 		if (rc < 0) {
 			rc = fail(err, errlen, rc, "%s: %s: folding constants: %s", g->source,
-				  nn_node_desc(g, i, desc, sizeof desc), detail);
+				  nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, detail));
 			break;
 		}
 		removed[i] = 1;

@@ -1,6 +1,7 @@
 #include "source/source.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -194,6 +195,7 @@ static void ffmpeg_log_callback(void *avcl, int level, const char *fmt, va_list 
 }
 
 static void global_init(void);
+static void init_range_luts(void);
 
 void vg_source_set_ffmpeg_log_level(int verbose)
 {
@@ -206,6 +208,7 @@ static void global_init(void)
 {
 	avdevice_register_all();
 	avformat_network_init();
+	init_range_luts();
 	av_log_set_level(atomic_load(&ffmpeg_verbose) ? AV_LOG_VERBOSE : AV_LOG_WARNING);
 	av_log_set_callback(ffmpeg_log_callback);
 }
@@ -653,7 +656,24 @@ static int ensure_pool(vg_source *s, int w, int h)
 	return 0;
 }
 
-/* Copies or converts s->frame into a pooled I420 frame, cropping odd sizes to even. */
+/* Limited-range (video) to full-range (JPEG) YCbCr, BT.601 scaling: 16..235 and 16..240 to 0..255. */
+static uint8_t range_lut_luma[256], range_lut_chroma[256];
+
+static void init_range_luts(void)
+{
+	for (int v = 0; v < 256; v++) {
+		int y = (int)lround((v - 16) * 255.0 / 219.0);
+		int c = (int)lround((v - 128) * 255.0 / 224.0) + 128;
+		range_lut_luma[v] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
+		range_lut_chroma[v] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c);
+	}
+}
+
+/*
+ * Copies or converts s->frame into a pooled I420 frame in full-range (JPEG)
+ * YCbCr, which is what the JPEG encoder and the model's preprocessing expect;
+ * odd sizes are cropped to even.
+ */
 static int convert_frame(vg_source *s, vg_frame **out)
 {
 	const AVFrame *f = s->frame;
@@ -669,19 +689,27 @@ static int convert_frame(vg_source *s, vg_frame **out)
 	if (!vf)
 		return AVERROR(ENOMEM);
 
-	if (f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_YUVJ420P) {
+	int full = f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P ||
+		   f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P ||
+		   f->format == AV_PIX_FMT_YUVJ440P || f->format == AV_PIX_FMT_YUVJ411P;
+	if (f->format == AV_PIX_FMT_YUVJ420P || (f->format == AV_PIX_FMT_YUV420P && full)) {
 		av_image_copy_plane(vf->plane[0], vf->stride[0], f->data[0], f->linesize[0], w, h);
 		av_image_copy_plane(vf->plane[1], vf->stride[1], f->data[1], f->linesize[1], w / 2, h / 2);
 		av_image_copy_plane(vf->plane[2], vf->stride[2], f->data[2], f->linesize[2], w / 2, h / 2);
+	} else if (f->format == AV_PIX_FMT_YUV420P) {
+		/* Video's limited range expanded to JPEG's full range while copying: one pass either way. */
+		for (int p = 0; p < 3; p++) {
+			const uint8_t *lut = p ? range_lut_chroma : range_lut_luma;
+			int pw = p ? w / 2 : w, ph = p ? h / 2 : h;
+			for (int y = 0; y < ph; y++) {
+				const uint8_t *in = f->data[p] + (ptrdiff_t)y * f->linesize[p];
+				uint8_t *o = vf->plane[p] + (size_t)y * (size_t)vf->stride[p];
+				for (int x = 0; x < pw; x++)
+					o[x] = lut[in[x]];
+			}
+		}
 	} else {
-		/*
-		 * Converting only the even top-left part crops odd sizes instead
-		 * of resampling them. The output keeps the input's range, so that
-		 * full-range (JPEG) sources stay full range as they do on the copy path.
-		 */
-		int full = f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ422P ||
-			   f->format == AV_PIX_FMT_YUVJ444P || f->format == AV_PIX_FMT_YUVJ440P ||
-			   f->format == AV_PIX_FMT_YUVJ411P;
+		/* Converting only the even top-left part crops odd sizes instead of resampling them. */
 		const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
 		int is_yuv = desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3;
 		int range = full && is_yuv;
@@ -694,7 +722,7 @@ static int convert_frame(vg_source *s, vg_frame **out)
 		}
 		if (ctx != s->sws || s->sws_w != w || s->sws_h != h || s->sws_fmt != f->format || s->sws_range != range) {
 			const int *coef = sws_getCoefficients(SWS_CS_DEFAULT);
-			sws_setColorspaceDetails(ctx, coef, range, coef, range, 0, 1 << 16, 1 << 16);
+			sws_setColorspaceDetails(ctx, coef, range, coef, 1, 0, 1 << 16, 1 << 16);
 			s->sws_w = w;
 			s->sws_h = h;
 			s->sws_fmt = f->format;

@@ -1,6 +1,7 @@
 """Malformed, oversized and abusive HTTP requests are rejected or timed out while a
 well-behaved MJPEG client keeps receiving frames."""
 
+import os
 import selectors
 import socket
 import threading
@@ -101,7 +102,7 @@ class AbuseTest(h.VigilTestCase):
             self.assertTrue(st is None or 400 <= st < 500, "%s: status %s" % (p, st))
 
     def test_unknown_path(self):
-        for p in ("/nope", "/video_feed/../x", "/favicon.ico.bak"):
+        for p in ("/nope", "/video_feed/x", "/favicon.ico.bak", "/api", "/api/stats.json"):
             self.assertEqual(self.v.get(p).status, 404, p)
 
     def test_garbage(self):
@@ -123,8 +124,35 @@ class AbuseTest(h.VigilTestCase):
             raw = h.raw_request(self.v.port, method + b" /api/stats HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                                 b"Connection: close\r\n\r\nhello")
             self.assertEqual(status_of(raw), 405, method)
-        raw = h.raw_request(self.v.port, b"POST /video_feed HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        raw = h.raw_request(self.v.port, b"POST /video_feed HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         self.assertEqual(status_of(raw), 405)
+
+    def test_connection_churn_leaks_nothing(self):
+        """Hundreds of clients that come and go (some resetting mid-frame) leave no socket or slot behind."""
+        import struct
+        fds_before = len(os.listdir("/proc/%d/fd" % self.v.pid))
+        for i in range(300):
+            path = "/events" if i % 3 == 0 else "/video_feed"
+            s = h.open_stream(self.v.port, path)
+            if i % 2:
+                s.recv(1000)  # the head and a piece of the first part
+            if i % 4 == 1:
+                # Reset instead of a clean close.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        for i in range(100):
+            s = h.connect(self.v.port)
+            s.sendall(b"GET /snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.close()  # before the answer is read
+
+        def settled():
+            st = self.v.stats()["clients"]
+            fds = len(os.listdir("/proc/%d/fd" % self.v.pid))
+            return (st["stream"] == 1 and st["events"] == 0 and st["connections"] <= 2
+                    and fds <= fds_before + 2, st, fds)
+        ok = self.assertEventually(lambda: settled()[0], 5, "clients or sockets left behind: %r (fds before %d)"
+                                   % (settled()[1:], fds_before))
+        self.assertTrue(ok)
 
     def test_slowloris_and_idle_flood(self):
         """A byte-a-second header writer is cut within ~6-7 s; 1000 idle sockets are closed within ~20 s."""

@@ -86,6 +86,30 @@ class HttpSourceTest(h.VigilTestCase):
         rc, took = v.stop()
         self.assertEqual(rc, 0)
 
+    def test_size_change_on_reconnect(self):
+        # The camera comes back with another resolution: the stream follows it.
+        fport = h.free_port()
+        feed = self.start_feed(fport)
+        v = self.vigil("http://127.0.0.1:%d/feed.mjpg" % fport, "--reconnect-max", "1")
+        client = self.track(v.mjpeg())
+        self.assertEqual(h.jpeg_size(client.next_part(timeout=5).body), (320, 240))
+        feed.kill()
+        feed.wait(5)
+        self.assertEventually(lambda: v.stats()["source"]["state"] == "reconnecting", 8, "not reconnecting")
+        feed = self.popen(ffmpeg_server_argv(fport, size="640x360"))
+        self.assertTrue(h.wait_listening(fport, 10, feed))
+        deadline = time.monotonic() + 12
+        while True:
+            p = client.next_part(timeout=max(0.1, deadline - time.monotonic()))
+            if h.jpeg_size(p.body) == (640, 360):
+                break
+            self.assertLess(time.monotonic(), deadline, "no 640x360 frame within 12 s")
+        for p in client.parts(5, timeout=5):
+            self.assertEqual(h.jpeg_size(p.body), (640, 360))
+        s = v.stats()["source"]
+        self.assertEqual((s["width"], s["height"]), (640, 360))
+        self.assertEqual(h.jpeg_size(v.get("/snapshot.jpg").body), (640, 360))
+
     def test_sigterm_while_reconnecting(self):
         fport = h.free_port()
         feed = self.start_feed(fport)

@@ -58,6 +58,14 @@ class SignalTest(h.VigilTestCase):
         v, _ = self._busy_server()
         self._stop_within_a_second(v, signal.SIGINT)
 
+    def test_sigterm_with_many_idle_connections(self):
+        h.raise_nofile(4096)
+        v, _ = self._busy_server()
+        for _ in range(500):
+            self.track(h.connect(v.port))
+        self.assertEqual(v.get("/healthz").status, 200)
+        self._stop_within_a_second(v, signal.SIGTERM)
+
     def test_sigterm_before_first_client_on_file(self):
         if not h.have_ffmpeg():
             self.skipTest("ffmpeg CLI missing")

@@ -217,6 +217,65 @@ class LavfiStreamTest(h.VigilTestCase):
                     body += s.recv(4096)
                 self.assertEqual(len(body), n, "more bytes than Content-Length")
 
+    def test_head_stream_and_events(self):
+        for path, ctype in (("/video_feed", "multipart/x-mixed-replace"), ("/events", "text/event-stream")):
+            raw = h.raw_request(self.v.port, ("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+                                timeout=3)
+            self.assertIn(b"\r\n\r\n", raw, "%s: %r" % (path, raw[:200]))
+            head, body = raw.split(b"\r\n\r\n", 1)
+            status, _, hd = h.parse_head(head)
+            self.assertEqual(status, 200, path)
+            self.assertTrue(hd.get("content-type", "").startswith(ctype), "%s: %r" % (path, hd))
+            self.assertEqual(body, b"", "HEAD %s answered with a body" % path)
+
+    def test_query_strings_are_ignored(self):
+        r = self.v.get("/snapshot.jpg?t=1712345678901")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(h.jpeg_size(r.body), (640, 480))
+        with h.MjpegClient(self.v.port, path="/video_feed?client=test&x=1") as c:
+            self.assertEqual(c.status, 200)
+            check_parts(self, c.parts(3, timeout=5), 640, 480)
+        self.assertEqual(self.v.get("/api/stats?pretty=1").status, 200)
+
+    def test_http10_stream(self):
+        # Old clients (and some tools) speak HTTP/1.0: no chunked encoding, body until close.
+        with h.connect(self.v.port) as s:
+            s.sendall(b"GET /video_feed HTTP/1.0\r\n\r\n")
+            buf = bytearray()
+            while b"\r\n\r\n" not in buf:
+                d = s.recv(65536)
+                self.assertTrue(d, "closed before the head")
+                buf += d
+            i = buf.index(b"\r\n\r\n")
+            status, _, hd = h.parse_head(bytes(buf[:i]))
+            self.assertEqual(status, 200)
+            self.assertNotIn("chunked", hd.get("transfer-encoding", ""), "chunked encoding to an HTTP/1.0 client")
+            parts = []
+            parser = h.MultipartParser(on_part=parts.append)
+            parser.feed(bytes(buf[i + 4:]))
+            deadline = time.monotonic() + 5
+            while len(parts) < 3 and time.monotonic() < deadline:
+                d = s.recv(262144)
+                self.assertTrue(d, "stream closed")
+                parser.feed(d)
+        self.assertGreaterEqual(len(parts), 3)
+        check_parts(self, parts, 640, 480)
+
+    def test_events_and_stream_agree(self):
+        """The same frame has the same id and capture time in /events and in /video_feed."""
+        with self.v.sse() as s, self.v.mjpeg() as c:
+            events = {}
+            for _ in range(15):
+                d = json.loads(s.next_event(timeout=5)["data"])
+                events[d["frame_id"]] = d
+            parts = c.parts(15, timeout=5)
+        common = [p for p in parts if p.frame_id in events]
+        self.assertGreaterEqual(len(common), 5, "few frames in common between /events and /video_feed")
+        for p in common:
+            self.assertAlmostEqual(p.capture_time, events[p.frame_id]["capture_time"], delta=2e-6,
+                                   msg="frame %d: X-Capture-Time %s, event capture_time %r"
+                                   % (p.frame_id, p.headers["x-capture-time"], events[p.frame_id]["capture_time"]))
+
     def test_pipelined_requests(self):
         with h.connect(self.v.port) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -307,6 +366,24 @@ class OtherListenTest(h.VigilTestCase):
         with v.mjpeg() as c:
             parts = c.parts(3, timeout=5)
         self.assertEqual(h.jpeg_size(parts[0].body), (160, 120))
+
+    def test_odd_size_is_cropped_to_even(self):
+        # 4:2:0 JPEG wants even sizes; vigil crops the odd last row and column (see source.c).
+        v = self.vigil("lavfi:testsrc=size=321x241:rate=25")
+        with v.mjpeg() as c:
+            size = h.jpeg_size(c.next_part(timeout=5).body)
+        s = v.stats()["source"]
+        self.assertEqual(size, (s["width"], s["height"]), "JPEG size differs from the size in /api/stats")
+        self.assertIn(size, ((320, 240), (321, 241)))
+
+    def test_pixel_formats(self):
+        for fmt in ("yuv444p", "gray", "rgb24", "yuv422p10le", "yuvj422p"):
+            with self.subTest(fmt=fmt):
+                v = self.vigil("lavfi:testsrc=size=320x240:rate=25,format=%s" % fmt)
+                with v.mjpeg() as c:
+                    for p in c.parts(3, timeout=5):
+                        self.assertEqual(h.jpeg_size(p.body), (320, 240))
+                self.assertEqual(v.stop()[0], 0)
 
     def test_json_lines_on_stdout(self):
         v = self.vigil("lavfi:testsrc=size=160x120:rate=25", "--json")

@@ -116,13 +116,19 @@ def rss_kib(pid):
     return None
 
 
-def cpu_seconds(pid):
-    """utime + stime of pid (all its threads), in seconds."""
+def cpu_times(pid):
+    """(utime, stime) of pid (all its threads), in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid (all its threads), in seconds."""
+    return sum(cpu_times(pid))
 
 
 # ---------------------------------------------------------------------------
@@ -580,6 +586,7 @@ class SseClient:
         self.status, self.reason, self.headers = parse_head(bytes(buf[:i]))
         self.chunked = ChunkedDecoder() if self.headers.get("transfer-encoding", "").lower() == "chunked" else None
         self.buf = bytearray()
+        self.retry = None
         self._add(bytes(buf[i + 4:]))
 
     def _add(self, d):
@@ -588,7 +595,9 @@ class SseClient:
         self.buf += d.replace(b"\r\n", b"\n")
 
     def next_event(self, timeout=None):
-        """Returns the next message as a dict of its fields ('data' lines joined with newlines); comments skipped."""
+        """Returns the next message with data as a dict of its fields ('data' lines joined with newlines).
+
+        Comments and data-less messages (such as a lone "retry:") are skipped, as a browser does."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
@@ -607,7 +616,10 @@ class SseClient:
                         fields["data"] += "\n" + v
                     else:
                         fields[k] = v
-                if fields:
+                if "retry" in fields:
+                    self.retry = fields["retry"]
+                # Like a browser, dispatch only messages that carry data.
+                if "data" in fields:
                     return fields
                 i = self.buf.find(b"\n\n")
             left = deadline - time.monotonic()
@@ -723,6 +735,16 @@ class Vigil:
         except OSError:
             return ""
 
+    def sanitizer_report(self):
+        """The first AddressSanitizer/LeakSanitizer/UBSan report on stderr, or None."""
+        err = self.stderr()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer"):
+            i = err.find(marker)
+            if i >= 0:
+                start = err.rfind("\n", 0, max(0, i - 200)) + 1
+                return err[start:start + 3000]
+        return None
+
     def send_signal(self, sig):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -808,8 +830,9 @@ class VigilTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for c in getattr(cls, "_class_children", []):
-            _kill_child(c)
+        reports = _kill_all(getattr(cls, "_class_children", []))
+        if reports:
+            raise AssertionError("sanitizer report from vigil:\n" + reports[0])
 
     @classmethod
     def class_vigil(cls, source, *args, **kw):
@@ -828,8 +851,9 @@ class VigilTestCase(unittest.TestCase):
 
     def tearDown(self):
         faulthandler.cancel_dump_traceback_later()
-        for c in reversed(self._children):
-            _kill_child(c)
+        reports = _kill_all(reversed(self._children))
+        if reports:
+            self.fail("sanitizer report from vigil:\n" + reports[0])
 
     def track(self, child):
         """Kills child (a Vigil, a Popen or a socket) on tearDown."""
@@ -861,6 +885,24 @@ class VigilTestCase(unittest.TestCase):
             if time.monotonic() > deadline:
                 self.fail("%s (after %.1f s; last value: %r)" % (msg, timeout, last))
             time.sleep(interval)
+
+
+def _kill_all(children):
+    """Kills every child; returns the sanitizer reports found in the servers' stderr."""
+    reports = []
+    for c in children:
+        if isinstance(c, Vigil):
+            if c.proc.poll() is None:
+                c.proc.kill()
+                try:
+                    c.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            r = c.sanitizer_report()
+            if r:
+                reports.append(r)
+        _kill_child(c)
+    return reports
 
 
 def _kill_child(c):

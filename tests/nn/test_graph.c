@@ -1,4 +1,513 @@
-/* Not written yet. */
+/*
+ * The engine core: graph building, tensor sizes, the graph passes, arena
+ * planning, and the model API on graphs built by hand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/exec.h"
+#include "nn/model.h"
+#include "nn/nn.h"
+#include "nn_build.h"
 #include "test.h"
 
-const vg_test vg_suite_nn_graph[] = { { 0, 0 } };
+TEST(graph_tensors_and_nodes_grow)
+{
+	nn_graph *g = nn_graph_create("hand.tflite");
+	CHECK(g && strcmp(g->source, "hand.tflite") == 0);
+	/* Past the first capacity, so that the arrays move while indices stay valid. */
+	for (int i = 0; i < 100; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", i);
+		CHECK(nn_graph_add_tensor(g, name) == i);
+	}
+	CHECK(g->n_tensors == 100 && g->cap_tensors >= 100);
+	CHECK(strcmp(g->tensors[57].name, "t57") == 0);
+	CHECK(g->tensors[57].dtype == NN_F32 && g->tensors[57].rank == 0 && !g->tensors[57].data);
+	CHECK(nn_graph_add_tensor(g, NULL) == 100 && g->tensors[100].name == NULL);
+	for (int i = 0; i < 40; i++) {
+		nn_node *n = nn_graph_add_node(g, NN_OP_ADD, 2, 1);
+		CHECK(n && n->op == NN_OP_ADD && n->n_inputs == 2 && n->n_outputs == 1);
+		CHECK(n->inputs[0] == -1 && n->inputs[1] == -1 && n->outputs[0] == -1);
+		n->inputs[0] = i;
+	}
+	CHECK(g->n_nodes == 40 && g->nodes[39].inputs[0] == 39);
+	nn_node *empty = nn_graph_add_node(g, NN_OP_RESHAPE, 0, 0);
+	CHECK(empty && empty->inputs && empty->outputs);
+	CHECK(nn_graph_add_node(g, NN_OP_ADD, -1, 1) == NULL);
+	nn_graph_free(g);
+	nn_graph_free(NULL);
+}
+
+TEST(graph_tensor_sizes_and_names)
+{
+	CHECK(nn_dtype_size(NN_F32) == 4 && nn_dtype_size(NN_F16) == 2 && nn_dtype_size(NN_U8) == 1);
+	CHECK(nn_dtype_size(NN_I8) == 1 && nn_dtype_size(NN_I16) == 2 && nn_dtype_size(NN_I32) == 4);
+	CHECK(nn_dtype_size(NN_I64) == 8 && nn_dtype_size(NN_BOOL) == 1 && nn_dtype_size(NN_DTYPE_COUNT) == 0);
+	CHECK(strcmp(nn_dtype_name(NN_F32), "float32") == 0 && strcmp(nn_dtype_name(NN_I8), "int8") == 0);
+	CHECK(strcmp(nn_dtype_name((nn_dtype)99), "unknown") == 0);
+	for (int op = 0; op < NN_OP_COUNT; op++)
+		CHECK_MSG(strcmp(nn_op_name((nn_op)op), "UNKNOWN_OP") != 0, "op %d has no name", op);
+	CHECK(strcmp(nn_op_name(NN_OP_CONV2D), "CONV2D") == 0);
+	CHECK(strcmp(nn_op_name(NN_OP_COUNT), "UNKNOWN_OP") == 0);
+
+	nn_tensor t = { .dtype = NN_F32, .rank = 4, .shape = { 1, 224, 224, 3 } };
+	CHECK(nn_tensor_elements(&t) == 150528 && nn_tensor_bytes(&t) == 602112);
+	t.dtype = NN_I64;
+	CHECK(nn_tensor_bytes(&t) == 150528 * 8);
+	t.rank = 0;
+	CHECK(nn_tensor_elements(&t) == 1 && nn_tensor_bytes(&t) == 8);
+	t.rank = 2;
+	t.shape[0] = 0;
+	CHECK(nn_tensor_elements(&t) == 0 && nn_tensor_bytes(&t) == 0);
+	t.shape[0] = -3;
+	CHECK(nn_tensor_elements(&t) == -1 && nn_tensor_bytes(&t) == 0);
+	t.rank = 7;
+	CHECK(nn_tensor_elements(&t) == -1);
+	nn_tensor huge = { .dtype = NN_F32, .rank = 6,
+			   .shape = { 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30 } };
+	CHECK(nn_tensor_elements(&huge) == -1);
+}
+
+TEST(graph_quant_and_constants)
+{
+	nn_graph *g = nn_graph_create(NULL);
+	int t = tb_tensor(g, "w", NN_I8, 2, 3, 4);
+	CHECK(!nn_tensor_is_quantized(&g->tensors[t]));
+	float scales[3] = { 0.5f, 0.25f, 0.125f };
+	int32_t zps[3] = { 0, 0, 0 };
+	CHECK(nn_tensor_set_quant(&g->tensors[t], 3, 0, scales, zps) == 0);
+	scales[1] = 99; /* copied, so this does not show */
+	CHECK(g->tensors[t].quant.count == 3 && g->tensors[t].quant.scale[1] == 0.25f);
+	CHECK(nn_tensor_is_quantized(&g->tensors[t]));
+	CHECK(nn_tensor_set_quant(&g->tensors[t], 1, 0, scales, NULL) == 0);
+	CHECK(g->tensors[t].quant.count == 1 && g->tensors[t].quant.zero_point[0] == 0);
+	int f = tb_tensor(g, "f", NN_F32, 1, 5);
+	tb_quant(g, f, 0.5f, 0);
+	CHECK(!nn_tensor_is_quantized(&g->tensors[f])); /* float tensors are never quantized */
+
+	CHECK(nn_tensor_alloc_const(&g->tensors[t]) == 0);
+	CHECK(g->tensors[t].is_const && g->tensors[t].owns_data);
+	for (int i = 0; i < 12; i++)
+		CHECK(((int8_t *)g->tensors[t].data)[i] == 0);
+	CHECK(nn_tensor_alloc_const(&g->tensors[t]) == 0); /* again: the old block is freed */
+	g->tensors[f].shape[0] = -1;
+	CHECK(nn_tensor_alloc_const(&g->tensors[f]) == NN_ERR_SHAPE);
+	/* Everything the graph owns goes with it; LeakSanitizer checks. */
+	g->tensors[f].aux = malloc(10);
+	CHECK(g->tensors[f].aux != NULL);
+	g->labels = calloc(2, sizeof *g->labels);
+	g->labels[0] = strdup("person");
+	g->labels[1] = strdup("bicycle");
+	g->n_labels = 2;
+	g->file = malloc(32);
+	nn_graph_free(g);
+}
+
+/* a + b (both constant) = c; c + x = y. Folding leaves one node with c constant. */
+TEST(graph_fold_constants)
+{
+	nn_graph *g = nn_graph_create("fold");
+	int a = tb_tensor(g, "a", NN_F32, 1, 4), b = tb_tensor(g, "b", NN_F32, 1, 4);
+	int c = tb_tensor(g, "c", NN_F32, 1, 4), x = tb_tensor(g, "x", NN_F32, 1, 4);
+	int y = tb_tensor(g, "y", NN_F32, 1, 4), z = tb_tensor(g, "z", NN_F32, 1, 4);
+	tb_const_values(g, a, (const float[]){ 1, 2, 3, 4 });
+	tb_const_values(g, b, (const float[]){ 10, 20, 30, 40 });
+	tb_node(g, NN_OP_ADD, "c", TB_LIST(a, b), TB_LIST(c));
+	tb_node(g, NN_OP_ADD, "y", TB_LIST(c, x), TB_LIST(y));
+	/* A node whose inputs are all constant but whose output is a graph output stays. */
+	tb_node(g, NN_OP_SUB, "z", TB_LIST(b, a), TB_LIST(z));
+	tb_io(g, TB_LIST(x), TB_LIST(y, z));
+	char err[256];
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == 0);
+	CHECK_MSG(nn_pass_fold_constants(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 2);
+	CHECK(g->nodes[0].op == NN_OP_ADD && g->nodes[0].inputs[0] == c);
+	CHECK(g->nodes[1].op == NN_OP_SUB);
+	CHECK(g->tensors[c].is_const && g->tensors[c].owns_data);
+	const float *cv = g->tensors[c].data;
+	CHECK(cv[0] == 11 && cv[1] == 22 && cv[2] == 33 && cv[3] == 44);
+	nn_graph_free(g);
+}
+
+/* Fusion cases on conv -> relu chains; each returns the graph for the checks. */
+static nn_graph *conv_relu_graph(nn_op act_op, int extra_reader, int mid_is_output, nn_activation conv_act)
+{
+	uint32_t seed = 1;
+	nn_graph *g = nn_graph_create("fuse");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 4, 2);
+	int w = tb_tensor(g, "w", NN_F32, 4, 3, 1, 1, 2);
+	int mid = tb_tensor(g, "mid", NN_F32, 4, 1, 4, 4, 3);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 4, 4, 3);
+	int y2 = tb_tensor(g, "y2", NN_F32, 4, 1, 4, 4, 3);
+	tb_const(g, w, &seed, -1, 1);
+	int conv = tb_node(g, NN_OP_CONV2D, "conv", TB_LIST(x, w, -1), TB_LIST(mid));
+	g->nodes[conv].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+						  .padding = NN_PADDING_SAME, .act = conv_act };
+	tb_node(g, act_op, "relu", TB_LIST(mid), TB_LIST(y));
+	if (extra_reader) {
+		tb_node(g, NN_OP_ADD, "add", TB_LIST(mid, y), TB_LIST(y2));
+		tb_io(g, TB_LIST(x), TB_LIST(y2));
+	} else if (mid_is_output) {
+		tb_io(g, TB_LIST(x), TB_LIST(y, mid));
+	} else {
+		tb_io(g, TB_LIST(x), TB_LIST(y));
+	}
+	return g;
+}
+
+TEST(graph_fuse_activations)
+{
+	char err[256];
+	nn_graph *g = conv_relu_graph(NN_OP_RELU6, 0, 0, NN_ACT_NONE);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_CONV2D);
+	CHECK(g->nodes[0].p.conv.act == NN_ACT_RELU6);
+	CHECK(g->nodes[0].outputs[0] == 3); /* the conv now writes y */
+	CHECK(strcmp(g->nodes[0].name, "conv") == 0);
+	nn_graph_free(g);
+
+	g = conv_relu_graph(NN_OP_RELU_N1_TO_1, 0, 0, NN_ACT_NONE);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 1 && g->nodes[0].p.conv.act == NN_ACT_RELU_N1_TO_1);
+	nn_graph_free(g);
+
+	/* Not fused: another node reads the conv's output, */
+	g = conv_relu_graph(NN_OP_RELU, 1, 0, NN_ACT_NONE);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 3 && g->nodes[0].p.conv.act == NN_ACT_NONE);
+	nn_graph_free(g);
+	/* the conv's output is a graph output, */
+	g = conv_relu_graph(NN_OP_RELU, 0, 1, NN_ACT_NONE);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 2);
+	nn_graph_free(g);
+	/* the conv already has an activation, */
+	g = conv_relu_graph(NN_OP_RELU, 0, 0, NN_ACT_RELU6);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 2 && g->nodes[0].p.conv.act == NN_ACT_RELU6);
+	nn_graph_free(g);
+	/* the quantization differs across the RELU. */
+	g = conv_relu_graph(NN_OP_RELU, 0, 0, NN_ACT_NONE);
+	for (int t = 0; t < g->n_tensors; t++)
+		g->tensors[t].dtype = NN_U8;
+	tb_quant(g, 2, 0.1f, 10);
+	tb_quant(g, 3, 0.05f, 0);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 2);
+	tb_quant(g, 3, 0.1f, 10);
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 1 && g->nodes[0].p.conv.act == NN_ACT_RELU);
+	nn_graph_free(g);
+
+	/* A producer without an activation field (RESHAPE) keeps its RELU. */
+	g = nn_graph_create("fuse");
+	int x = tb_tensor(g, "x", NN_F32, 1, 8), r = tb_tensor(g, "r", NN_F32, 2, 2, 4);
+	int y = tb_tensor(g, "y", NN_F32, 2, 2, 4);
+	tb_node(g, NN_OP_RESHAPE, "reshape", TB_LIST(x), TB_LIST(r));
+	tb_node(g, NN_OP_RELU, "relu", TB_LIST(r), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 2);
+	nn_graph_free(g);
+
+	/* ADD keeps its activation in p.act, pools in p.pool.act, FULLY_CONNECTED in p.fc.act. */
+	g = nn_graph_create("fuse");
+	int a = tb_tensor(g, "a", NN_F32, 1, 8), b = tb_tensor(g, "b", NN_F32, 1, 8);
+	int s = tb_tensor(g, "s", NN_F32, 1, 8), o = tb_tensor(g, "o", NN_F32, 1, 8);
+	tb_node(g, NN_OP_ADD, "add", TB_LIST(a, b), TB_LIST(s));
+	tb_node(g, NN_OP_RELU, "relu", TB_LIST(s), TB_LIST(o));
+	tb_io(g, TB_LIST(a, b), TB_LIST(o));
+	CHECK(nn_pass_fuse_activations(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 1 && g->nodes[0].p.act == NN_ACT_RELU && g->nodes[0].outputs[0] == o);
+	nn_graph_free(g);
+}
+
+/* Lifetimes as the planner should see them, recomputed independently for the checks. */
+static void lifetimes(const nn_graph *g, int *first, int *last)
+{
+	for (int t = 0; t < g->n_tensors; t++) {
+		first[t] = -2;
+		last[t] = -2;
+	}
+	for (int i = 0; i < g->n_inputs; i++)
+		first[g->inputs[i]] = -1, last[g->inputs[i]] = g->n_nodes;
+	for (int i = 0; i < g->n_nodes; i++) {
+		for (int k = 0; k < g->nodes[i].n_inputs; k++) {
+			int t = g->nodes[i].inputs[k];
+			if (t >= 0 && !g->tensors[t].is_const && last[t] < i)
+				last[t] = i;
+		}
+		for (int k = 0; k < g->nodes[i].n_outputs; k++) {
+			int t = g->nodes[i].outputs[k];
+			first[t] = i;
+			if (last[t] < i)
+				last[t] = i;
+		}
+	}
+	for (int i = 0; i < g->n_outputs; i++)
+		last[g->outputs[i]] = g->n_nodes;
+}
+
+/* Checks a plan: alignment, constants outside, and no shared bytes between tensors alive together. */
+static void check_plan(const nn_graph *g, const size_t *off, size_t arena)
+{
+	int *first = malloc((size_t)g->n_tensors * sizeof *first), *last = malloc((size_t)g->n_tensors * sizeof *last);
+	lifetimes(g, first, last);
+	for (int t = 0; t < g->n_tensors; t++) {
+		if (g->tensors[t].is_const || first[t] == -2) {
+			CHECK(off[t] == NN_NO_OFFSET);
+			continue;
+		}
+		CHECK(off[t] != NN_NO_OFFSET && off[t] % 64 == 0);
+		CHECK(off[t] + nn_tensor_bytes(&g->tensors[t]) + 16 <= arena);
+		for (int u = 0; u < t; u++) {
+			if (off[u] == NN_NO_OFFSET || first[u] > last[t] || first[t] > last[u])
+				continue;
+			size_t ta = off[t], tb = ta + nn_tensor_bytes(&g->tensors[t]);
+			size_t ua = off[u], ub = ua + nn_tensor_bytes(&g->tensors[u]);
+			CHECK_MSG(tb <= ua || ub <= ta, "tensors %d [%zu,%zu) and %d [%zu,%zu) overlap", t, ta, tb, u, ua,
+				  ub);
+		}
+	}
+	free(first);
+	free(last);
+}
+
+TEST(graph_plan_chain_reuses_memory)
+{
+	/* x -> relu -> relu -> ... -> y: only two neighbours are ever alive together. */
+	nn_graph *g = nn_graph_create("chain");
+	int prev = tb_tensor(g, "x", NN_F32, 2, 16, 64);
+	int x = prev;
+	for (int i = 0; i < 10; i++) {
+		int t = tb_tensor(g, NULL, NN_F32, 2, 16, 64);
+		tb_node(g, i % 2 ? NN_OP_RELU : NN_OP_RELU6, NULL, TB_LIST(prev), TB_LIST(t));
+		prev = t;
+	}
+	tb_io(g, TB_LIST(x), TB_LIST(prev));
+	size_t off[16], arena = 0, sum = 0;
+	char err[256];
+	CHECK_MSG(nn_exec_plan(g, off, &arena, err, sizeof err) == 0, "%s", err);
+	check_plan(g, off, arena);
+	for (int t = 0; t < g->n_tensors; t++)
+		sum += nn_tensor_bytes(&g->tensors[t]);
+	/* Input and output stay for the whole run; the eight in between share two more slots. */
+	CHECK_MSG(arena < sum / 2, "arena %zu, sum %zu", arena, sum);
+	CHECK(arena <= 4 * (4096 + 64));
+	nn_graph_free(g);
+}
+
+TEST(graph_plan_random_graphs_never_overlap)
+{
+	for (uint32_t seed = 1; seed <= 200; seed++) {
+		uint32_t s = seed;
+		nn_graph *g = nn_graph_create("random");
+		int n_in = 1 + (int)(tb_next(&s) % 3);
+		int in[3];
+		for (int i = 0; i < n_in; i++)
+			in[i] = tb_tensor(g, NULL, NN_F32, 1, 1 + (int)(tb_next(&s) % 300));
+		int w = tb_tensor(g, "w", NN_F32, 1, 7);
+		tb_const(g, w, &s, 0, 1);
+		int n_nodes = 1 + (int)(tb_next(&s) % 25);
+		for (int i = 0; i < n_nodes; i++) {
+			/* Each node reads one or two earlier tensors, sizes vary: the planner must not care. */
+			int a = (int)(tb_next(&s) % (uint32_t)g->n_tensors);
+			int b = (int)(tb_next(&s) % (uint32_t)g->n_tensors);
+			int t = tb_tensor(g, NULL, NN_F32, 1, 1 + (int)(tb_next(&s) % 1000));
+			tb_node(g, NN_OP_ADD, NULL, TB_LIST(a, b), TB_LIST(t));
+		}
+		/* The last node's output and the first's (its index follows the inputs and w). */
+		int outs[2] = { g->n_tensors - 1, n_in + 1 };
+		tb_io(g, n_in, in, outs[0] == outs[1] ? 1 : 2, outs);
+		size_t *off = malloc((size_t)g->n_tensors * sizeof *off), arena = 0;
+		char err[256];
+		CHECK_MSG(nn_exec_plan(g, off, &arena, err, sizeof err) == 0, "seed %u: %s", seed, err);
+		check_plan(g, off, arena);
+		free(off);
+		nn_graph_free(g);
+	}
+}
+
+TEST(graph_plan_rejects_bad_structure)
+{
+	char err[256];
+	size_t off[8], arena;
+	/* A node reads a tensor nothing writes. */
+	nn_graph *g = nn_graph_create("bad.tflite");
+	int x = tb_tensor(g, "x", NN_F32, 1, 4), ghost = tb_tensor(g, "ghost", NN_F32, 1, 4);
+	int y = tb_tensor(g, "y", NN_F32, 1, 4);
+	tb_node(g, NN_OP_ADD, "sum", TB_LIST(x, ghost), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_exec_plan(g, off, &arena, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, "bad.tflite") && strstr(err, "node 0 'sum' (ADD)") && strstr(err, "'ghost'"), "%s",
+		  err);
+	nn_graph_free(g);
+
+	/* Two nodes write one tensor. */
+	g = nn_graph_create("bad.tflite");
+	x = tb_tensor(g, "x", NN_F32, 1, 4);
+	y = tb_tensor(g, "y", NN_F32, 1, 4);
+	tb_node(g, NN_OP_RELU, "a", TB_LIST(x), TB_LIST(y));
+	tb_node(g, NN_OP_RELU6, "b", TB_LIST(x), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_exec_plan(g, off, &arena, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, "node 1 'b' (RELU6)") && strstr(err, "node 0 'a' (RELU)"), "%s", err);
+	nn_graph_free(g);
+
+	/* Out-of-range indices are caught before anything dereferences them. */
+	g = nn_graph_create("bad.tflite");
+	x = tb_tensor(g, "x", NN_F32, 1, 4);
+	y = tb_tensor(g, "y", NN_F32, 1, 4);
+	tb_node(g, NN_OP_ADD, "add", TB_LIST(x, 77), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, "node 0 'add' (ADD)") && strstr(err, "77"), "%s", err);
+	g->nodes[0].inputs[1] = x;
+	g->outputs[0] = -5;
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == NN_ERR_FORMAT);
+	g->outputs[0] = y;
+	g->tensors[y].shape[0] = -4;
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == NN_ERR_SHAPE);
+	CHECK_MSG(strstr(err, "'y'"), "%s", err);
+	g->tensors[y].shape[0] = 4;
+	g->tensors[x].is_const = 1; /* a constant without data */
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == NN_ERR_FORMAT);
+	g->tensors[x].is_const = 0;
+	float sc[2] = { 1, 1 };
+	CHECK(nn_tensor_set_quant(&g->tensors[x], 2, 0, sc, NULL) == 0); /* 2 channels along a 4-long axis */
+	CHECK(nn_exec_check_graph(g, err, sizeof err) == NN_ERR_FORMAT);
+	nn_graph_free(g);
+}
+
+/* conv(x) -> relu6 -> + bias vector -> y, float, run through the model API. */
+static nn_graph *small_float_model(void)
+{
+	uint32_t seed = 7;
+	nn_graph *g = nn_graph_create("hand-built");
+	int x = tb_tensor(g, "input", NN_F32, 4, 1, 6, 6, 3);
+	int w = tb_tensor(g, "w", NN_F32, 4, 4, 3, 3, 3);
+	int b = tb_tensor(g, "b", NN_F32, 1, 4);
+	int c = tb_tensor(g, "conv", NN_F32, 4, 1, 6, 6, 4);
+	int r = tb_tensor(g, "relu", NN_F32, 4, 1, 6, 6, 4);
+	int v = tb_tensor(g, "v", NN_F32, 1, 4);
+	int y = tb_tensor(g, "output", NN_F32, 4, 1, 6, 6, 4);
+	tb_const(g, w, &seed, -1, 1);
+	tb_const(g, b, &seed, -1, 1);
+	tb_const(g, v, &seed, -1, 1);
+	int n = tb_node(g, NN_OP_CONV2D, "conv", TB_LIST(x, w, b), TB_LIST(c));
+	g->nodes[n].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+					       .padding = NN_PADDING_SAME };
+	tb_node(g, NN_OP_RELU6, "relu6", TB_LIST(c), TB_LIST(r));
+	tb_node(g, NN_OP_ADD, "add", TB_LIST(r, v), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	g->labels = calloc(2, sizeof *g->labels);
+	g->labels[0] = strdup("cat");
+	g->labels[1] = strdup("dog");
+	g->n_labels = 2;
+	return g;
+}
+
+static void run_small_model(int reference_only, int threads, float *out)
+{
+	nn_model *m;
+	char err[256];
+	CHECK(nn_model_from_graph(&m, small_float_model(), err, sizeof err) == 0);
+	CHECK(nn_model_input_count(m) == 1 && nn_model_output_count(m) == 1);
+	CHECK(nn_model_input(m, 1) == NULL && nn_model_output(m, -1) == NULL);
+	CHECK(nn_model_run(m, err, sizeof err) == NN_ERR_ARG); /* before prepare */
+	CHECK(strcmp(nn_model_node_backend(m, 0), "none") == 0);
+	nn_prepare_options opt = { .threads = threads, .reference_only = reference_only };
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_prepare(m, &opt, err, sizeof err) == NN_ERR_ARG);
+	/* The RELU6 is fused into the convolution. */
+	CHECK(nn_model_graph(m)->n_nodes == 2);
+	const char *backend = reference_only ? "reference" : "xnnpack";
+	CHECK(strcmp(nn_model_node_backend(m, 0), backend) == 0);
+	CHECK(strcmp(nn_model_node_backend(m, 1), backend) == 0);
+	CHECK(strcmp(nn_model_node_backend(m, 2), "none") == 0);
+	/* 2 * 144 outputs * 27 MACs for the conv, 144 for the add. */
+	CHECK(nn_model_flops(m) == 2 * 144 * 27 + 144);
+	CHECK(nn_model_arena_bytes(m) > 0);
+	int count;
+	const char *const *labels = nn_model_labels(m, &count);
+	CHECK(count == 2 && strcmp(labels[1], "dog") == 0);
+
+	nn_tensor *in = nn_model_input(m, 0);
+	CHECK(in && in->data && strcmp(in->name, "input") == 0 && nn_tensor_bytes(in) == 108 * 4);
+	uint32_t seed = 99;
+	tb_fill(in, &seed, -1, 1);
+	CHECK(nn_model_node_time_us(m, 0) < 0);
+	nn_model_set_profiling(m, 1);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_node_time_us(m, 0) >= 0 && nn_model_node_time_us(m, 1) >= 0);
+	CHECK(nn_model_node_time_us(m, 5) < 0);
+	/* Running twice gives the same result: inputs and outputs are never overwritten. */
+	CHECK(nn_model_run(m, err, sizeof err) == 0);
+	const nn_tensor *o = nn_model_output(m, 0);
+	CHECK(o && strcmp(o->name, "output") == 0);
+	memcpy(out, o->data, nn_tensor_bytes(o));
+	nn_model_free(m);
+}
+
+TEST(model_api_on_hand_built_graph)
+{
+	float ref[144], xnn[144], xnn2[144];
+	run_small_model(1, 1, ref);
+	run_small_model(0, 1, xnn);
+	run_small_model(0, 2, xnn2);
+	for (int i = 0; i < 144; i++) {
+		CHECK_MSG(fabsf(ref[i] - xnn[i]) <= 1e-4f * fmaxf(1, fabsf(ref[i])), "%d: %g vs %g", i, ref[i], xnn[i]);
+		CHECK(xnn[i] == xnn2[i] || fabsf(xnn[i] - xnn2[i]) <= 1e-5f);
+	}
+}
+
+TEST(model_errors_name_the_node)
+{
+	/* A TANH on float32 goes to the reference kernel; on int16 nothing can run it. */
+	nn_graph *g = nn_graph_create("odd.tflite");
+	int x = tb_tensor(g, "x", NN_BOOL, 1, 4), y = tb_tensor(g, "y", NN_BOOL, 1, 4);
+	tb_node(g, NN_OP_TANH, "odd/Tanh", TB_LIST(x), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	nn_model *m;
+	char err[512];
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	int rc = nn_model_prepare(m, NULL, err, sizeof err);
+	CHECK(rc == NN_ERR_UNSUPPORTED);
+	CHECK_MSG(strstr(err, "node 0 'odd/Tanh' (TANH)") && strstr(err, "XNNPACK") && strstr(err, "reference"), "%s",
+		  err);
+	CHECK(nn_model_run(m, err, sizeof err) == NN_ERR_ARG);
+	nn_model_free(m);
+}
+
+TEST(model_load_rejects_unknown_files)
+{
+	nn_model *m = (nn_model *)1;
+	char err[512];
+	CHECK(nn_model_load(&m, "/nonexistent/model.tflite", err, sizeof err) == NN_ERR_IO);
+	CHECK(m == NULL && strstr(err, "/nonexistent/model.tflite"));
+	char path[] = "/tmp/nn-test-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "not a model at all", 18) == 18);
+	close(fd);
+	CHECK(nn_model_load(&m, path, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, path) && strstr(err, "not recognised"), "%s", err);
+	unlink(path);
+	CHECK(nn_model_load(&m, "/tmp", err, sizeof err) == NN_ERR_IO);
+}
+
+TEST_SUITE(nn_graph,
+	   TEST_ENTRY(graph_tensors_and_nodes_grow),
+	   TEST_ENTRY(graph_tensor_sizes_and_names),
+	   TEST_ENTRY(graph_quant_and_constants),
+	   TEST_ENTRY(graph_fold_constants),
+	   TEST_ENTRY(graph_fuse_activations),
+	   TEST_ENTRY(graph_plan_chain_reuses_memory),
+	   TEST_ENTRY(graph_plan_random_graphs_never_overlap),
+	   TEST_ENTRY(graph_plan_rejects_bad_structure),
+	   TEST_ENTRY(model_api_on_hand_built_graph),
+	   TEST_ENTRY(model_errors_name_the_node),
+	   TEST_ENTRY(model_load_rejects_unknown_files));

@@ -27,8 +27,9 @@ static vg_event sample_event(const vg_detection *dets, int n)
 TEST(event_json_fields)
 {
 	vg_detection d[2] = {
-		{ 0.1f, 0.2f, 0.3f, 0.4f, 0, 0.91f, "person" },
-		{ 0.5f, 0.5f, 1.0f, 1.0f, 17, 0.5f, "a \"quoted\"\\label\n" },
+		{ .x0 = 0.1f, .y0 = 0.2f, .x1 = 0.3f, .y1 = 0.4f, .class_id = 0, .score = 0.91f, .label = "person" },
+		{ .x0 = 0.5f, .y0 = 0.5f, .x1 = 1.0f, .y1 = 1.0f, .class_id = 17, .score = 0.5f,
+		  .label = "a \"quoted\"\\label\n" },
 	};
 	vg_event ev = sample_event(d, 2);
 	char buf[2048];
@@ -75,7 +76,7 @@ TEST(event_json_reports_overflow)
 
 TEST(event_sse_framing)
 {
-	vg_detection d = { 0, 0, 1, 1, 3, 0.75f, "car" };
+	vg_detection d = { .x1 = 1, .y1 = 1, .class_id = 3, .score = 0.75f, .label = "car" };
 	vg_event ev = sample_event(&d, 1);
 	vg_blob *b = vg_event_sse(&ev);
 	CHECK(b != NULL);
@@ -98,7 +99,7 @@ TEST(event_sse_many_detections)
 {
 	static vg_detection d[100];
 	for (int i = 0; i < 100; i++) {
-		d[i] = (vg_detection){ 0.123456f, 0.5f, 0.75f, 0.999999f, i, 0.999f, "" };
+		d[i] = (vg_detection){ .x0 = 0.123456f, .y0 = 0.5f, .x1 = 0.75f, .y1 = 0.999999f, .class_id = i, .score = 0.999f };
 		memset(d[i].label, 'x', sizeof d[i].label - 1);
 	}
 	vg_event ev = sample_event(d, 100);

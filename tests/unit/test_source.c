@@ -22,9 +22,10 @@
 #define VTEST_AVI "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 /*
- * Every test runs in its own forked process, so this state is per test. Child
- * processes (ffmpeg servers) and temporary files are cleaned up at exit, which
- * CHECK failures reach too; PR_SET_PDEATHSIG covers crashes and timeouts.
+ * Every test runs in its own forked process, so this state is per test. A
+ * test that passes calls cleanup() itself (the runner leaves with _exit);
+ * CHECK failures and SKIP reach it through atexit, and PR_SET_PDEATHSIG
+ * takes the ffmpeg children down after a crash or a timeout.
  */
 static pid_t children[8];
 static int n_children;
@@ -296,6 +297,32 @@ static void count_frame(void *opaque, vg_frame *frame)
 	atomic_fetch_add((atomic_int *)opaque, 1);
 }
 
+static double time_reads(vg_source *src, int n)
+{
+	int64_t t0 = vg_mono_us();
+	for (int i = 0; i < n; i++) {
+		vg_frame *f = NULL;
+		CHECK(vg_source_read(src, &f) == 0);
+		vg_frame_unref(f);
+	}
+	return (double)(vg_mono_us() - t0) / 1e6;
+}
+
+TEST(source_pacing_fallbacks)
+{
+	/* Every timestamp zero: the nominal rate paces instead. */
+	vg_source_options opt = { .uri = "lavfi:testsrc=size=160x120:rate=25,setpts=0", .pace = 1 };
+	vg_source *src = open_ok(&opt, NULL);
+	double secs = time_reads(src, 25);
+	CHECK_MSG(secs >= 0.8 && secs < 2.0, "25 frames without timestamps took %.3f s", secs);
+
+	/* A consumer that falls a second behind gets frames at the native rate again, not a burst. */
+	vg_sleep_us(1000000);
+	secs = time_reads(src, 6);
+	CHECK_MSG(secs >= 0.15, "6 frames after a stall took %.3f s", secs);
+	vg_source_destroy(src);
+}
+
 TEST(source_thread_stop)
 {
 	vg_stats stats;
@@ -339,6 +366,7 @@ TEST(source_file_eof)
 	CHECK(atomic_load(&stats.source_state) == VG_SOURCE_ENDED);
 	CHECK(atomic_load(&stats.source_frames) == 10);
 	vg_source_destroy(src);
+	cleanup();
 }
 
 TEST(source_file_thread_ends)
@@ -357,6 +385,7 @@ TEST(source_file_thread_ends)
 	CHECK(atomic_load(&frames) == 10);
 	vg_source_stop(src);
 	vg_source_destroy(src);
+	cleanup();
 }
 
 TEST(source_file_loop)
@@ -375,6 +404,7 @@ TEST(source_file_loop)
 	CHECK(atomic_load(&stats.source_state) == VG_SOURCE_RUNNING);
 	CHECK(atomic_load(&stats.source_corrupt_packets) == 0);
 	vg_source_destroy(src);
+	cleanup();
 }
 
 /* A looping paced file does not burst at the loop point. */
@@ -396,6 +426,7 @@ TEST(source_file_loop_paced)
 	double secs = (double)(vg_mono_us() - t0) / 1e6;
 	CHECK_MSG(secs >= 0.6 && secs < 2.0, "20 paced frames over a loop took %.3f s", secs);
 	vg_source_destroy(src);
+	cleanup();
 }
 
 TEST(source_vtest_avi)
@@ -421,6 +452,7 @@ TEST(source_missing_file)
 	vg_source_options opt = { .uri = path };
 	const char *err = open_fails(&opt);
 	CHECK_MSG(strstr(err, path) && strstr(err, "No such file"), "%s", err);
+	cleanup();
 }
 
 TEST(source_not_video)
@@ -443,6 +475,7 @@ TEST(source_not_video)
 	opt.uri = path;
 	err = open_fails(&opt);
 	CHECK_MSG(strstr(err, path), "%s", err);
+	cleanup();
 }
 
 TEST(source_audio_only)
@@ -455,6 +488,7 @@ TEST(source_audio_only)
 	vg_source_options opt = { .uri = path };
 	const char *err = open_fails(&opt);
 	CHECK_MSG(strstr(err, path) && strstr(err, "no video stream"), "%s", err);
+	cleanup();
 }
 
 TEST(source_truncated)
@@ -483,6 +517,7 @@ TEST(source_truncated)
 	} else {
 		CHECK_MSG(strstr(err, half_mp4), "%s", err);
 	}
+	cleanup();
 }
 
 TEST(source_corrupt_packets)
@@ -513,6 +548,7 @@ TEST(source_corrupt_packets)
 	CHECK(atomic_load(&stats.source_corrupt_packets) > 0);
 	CHECK(atomic_load(&stats.source_state) == VG_SOURCE_ENDED);
 	vg_source_destroy(src);
+	cleanup();
 }
 
 TEST(source_odd_size)
@@ -547,17 +583,25 @@ TEST(source_odd_size)
 
 TEST(source_color_conversion)
 {
-	/* Pure red through swscale in BT.601 limited range: Y 81, U 90, V 240. */
-	vg_source_options opt = { .uri = "lavfi:color=c=red:size=64x48:rate=25,format=rgb24" };
-	vg_source *src = open_ok(&opt, NULL);
-	vg_frame *f = NULL;
-	CHECK(vg_source_read(src, &f) == 0);
-	int y = f->plane[0][10 * f->stride[0] + 10];
-	int u = f->plane[1][5 * f->stride[1] + 5];
-	int v = f->plane[2][5 * f->stride[2] + 5];
-	CHECK_MSG(abs(y - 81) <= 3 && abs(u - 90) <= 3 && abs(v - 240) <= 3, "YUV %d %d %d", y, u, v);
-	vg_frame_unref(f);
-	vg_source_destroy(src);
+	/*
+	 * Frames are full-range (JPEG) BT.601 YCbCr whatever the input: pure red
+	 * is Y 76, Cb 85, Cr 255, whether it arrives as RGB (swscale path) or as
+	 * limited-range yuv420p (Y 81, Cb 90, Cr 240; the lookup-table copy path).
+	 */
+	const char *uris[] = { "lavfi:color=c=red:size=64x48:rate=25,format=rgb24",
+			       "lavfi:color=c=red:size=64x48:rate=25,format=yuv420p" };
+	for (int i = 0; i < 2; i++) {
+		vg_source_options opt = { .uri = uris[i] };
+		vg_source *src = open_ok(&opt, NULL);
+		vg_frame *f = NULL;
+		CHECK(vg_source_read(src, &f) == 0);
+		int y = f->plane[0][10 * f->stride[0] + 10];
+		int u = f->plane[1][5 * f->stride[1] + 5];
+		int v = f->plane[2][5 * f->stride[2] + 5];
+		CHECK_MSG(abs(y - 76) <= 3 && abs(u - 85) <= 3 && abs(v - 255) <= 3, "%s: YUV %d %d %d", uris[i], y, u, v);
+		vg_frame_unref(f);
+		vg_source_destroy(src);
+	}
 }
 
 TEST(source_missing_device)
@@ -640,6 +684,7 @@ TEST(source_http_reconnect)
 	vg_frame_unref(sink.first);
 	vg_source_destroy(src);
 	kill_child(server);
+	cleanup();
 }
 
 TEST(source_http_stop_while_blocked)
@@ -664,6 +709,7 @@ TEST(source_http_stop_while_blocked)
 	vg_frame_unref(sink.first);
 	vg_source_destroy(src);
 	kill_child(server);
+	cleanup();
 }
 
 TEST(source_http_stall_times_out)
@@ -693,11 +739,13 @@ TEST(source_http_stall_times_out)
 	vg_frame_unref(sink.first);
 	vg_source_destroy(src);
 	kill_child(server);
+	cleanup();
 }
 
 TEST_SUITE(source,
 	TEST_ENTRY(source_lavfi_frames),
 	TEST_ENTRY(source_pacing),
+	TEST_ENTRY(source_pacing_fallbacks),
 	TEST_ENTRY(source_thread_stop),
 	TEST_ENTRY(source_file_eof),
 	TEST_ENTRY(source_file_thread_ends),

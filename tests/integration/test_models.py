@@ -1,0 +1,303 @@
+"""The TensorFlow Lite models of ../shared/assets through vigil's engine.
+
+For each model: it loads and runs; every output tensor matches an independent
+executor, Arm NN's TfLite parser on its CpuRef backend (tests/oracle); and
+`vigil detect` on real photos finds what a person sees in them.
+
+Tolerances: quantized outputs within one quantization step on at least 99%
+of the elements and within two steps on all; TFLite_Detection_PostProcess
+outputs (float): the same detections, boxes within 0.02, scores within 0.02.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+from PIL import Image
+
+from vigil_harness import ASSETS, VIGIL_BIN
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NN_RUN = os.path.join(os.path.dirname(VIGIL_BIN), "tests", "nn-run")
+ORACLE = os.path.join(os.path.dirname(HERE), "oracle", "armnn_tflite.py")
+TFLITE = os.path.join(ASSETS, "models", "tflite")
+IMAGES = os.path.join(ASSETS, "images")
+LABELS = os.path.join(ASSETS, "labels")
+
+SSD_COCO = "ssd_mobilenet_v1_coco_quant_2018_06_29_detect.tflite"
+SSD_PETS = "ssd_mobilenet_v1_pets_quant_detect.tflite"
+CLASSIFIERS = [
+    "coral_mobilenet_v1_0.25_128_quant.tflite",
+    "coral_mobilenet_v1_0.5_160_quant.tflite",
+    "coral_mobilenet_v2_1.0_224_quant.tflite",
+    "coral_tf2_mobilenet_v2_1.0_224_ptq.tflite",
+]
+
+
+def have_oracle():
+    try:
+        subprocess.run(["/usr/bin/python3", "-c", "import pyarmnn"], capture_output=True, check=True, timeout=60)
+        return True
+    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def model_input(model):
+    """(height, width, dtype) of input 0, read from `vigil inspect`."""
+    out = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr + out.stdout
+    lines = out.stdout.splitlines()
+    first = lines[lines.index("inputs:") + 1].split()
+    dtype = first[2]
+    shape = [int(v) for v in first[3].strip("[]").split(",")]
+    return shape[1], shape[2], dtype
+
+
+def image_bytes(path, h, w, dtype):
+    """The photo stretched to the model's size, as raw input bytes (the same for both executors)."""
+    rgb = np.asarray(Image.open(path).convert("RGB").resize((w, h), Image.BILINEAR), dtype=np.uint8)
+    if dtype == "int8":
+        return (rgb.astype(np.int16) - 128).astype(np.int8).tobytes()
+    if dtype == "float32":
+        return ((rgb.astype(np.float32) - 127.5) / 127.5).tobytes()
+    return rgb.tobytes()
+
+
+def run_ours(model, data, tmp, threads=1):
+    inp = os.path.join(tmp, "in.bin")
+    with open(inp, "wb") as f:
+        f.write(data)
+    out = os.path.join(tmp, "ours")
+    os.makedirs(out, exist_ok=True)
+    p = subprocess.run([NN_RUN, "--threads", str(threads), model, inp, out], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    outputs = []
+    for line in p.stdout.splitlines():
+        idx, name, dtype, shape, scale, zp = line.split("\t")
+        np_dtype = {"float32": np.float32, "uint8": np.uint8, "int8": np.int8, "int32": np.int32}[dtype]
+        arr = np.fromfile(os.path.join(out, f"{idx}.bin"), dtype=np_dtype)
+        outputs.append((name, arr.reshape([int(s) for s in shape.split(",")]), float(scale)))
+    return inp, outputs
+
+
+def run_oracle(model, inp, tmp):
+    out = os.path.join(tmp, "armnn")
+    p = subprocess.run(["/usr/bin/python3", ORACLE, model, inp, out], capture_output=True, text=True, timeout=600)
+    if p.returncode == 3:
+        return None
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(out, "outputs.json")) as f:
+        desc = json.load(f)
+    return [np.fromfile(os.path.join(out, f"{i}.bin"), dtype=d["dtype"]).reshape(d["shape"])
+            for i, d in enumerate(desc)]
+
+
+def detect(model, image, *extra):
+    p = subprocess.run([VIGIL_BIN, "detect", "--model", model, *extra, image], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.splitlines()[0])["detections"]
+
+
+@unittest.skipUnless(os.path.isdir(TFLITE), f"assets not found at {TFLITE}")
+class OracleTest(unittest.TestCase):
+    """Every output tensor against Arm NN CpuRef."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_oracle():
+            raise unittest.SkipTest("Arm NN oracle (python3-pyarmnn, libarmnn-cpuref-backend22) not installed")
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vigil-models-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def compare_quantized(self, name, ours, ref, scale):
+        self.assertEqual(ours.shape, ref.shape, name)
+        diff = np.abs(ours.astype(np.int32) - ref.astype(np.int32))
+        within_one = float(np.mean(diff <= 1))
+        self.assertGreaterEqual(within_one, 0.99, f"{name}: only {within_one:.4f} of elements within one step "
+                                                  f"(max diff {diff.max()} steps of {scale})")
+        self.assertLessEqual(int(diff.max()), 2, f"{name}: max diff {diff.max()} steps")
+
+    def check_classifier(self, model_name, images):
+        model = os.path.join(TFLITE, model_name)
+        h, w, dtype = model_input(model)
+        for image in images:
+            with self.subTest(model=model_name, image=image):
+                inp, ours = run_ours(model, image_bytes(os.path.join(IMAGES, image), h, w, dtype), self.tmp)
+                ref = run_oracle(model, inp, self.tmp)
+                if ref is None:
+                    self.skipTest(f"Arm NN cannot run {model_name}")
+                self.assertEqual(len(ours), len(ref))
+                for (name, arr, scale), r in zip(ours, ref):
+                    self.compare_quantized(name, arr, r, scale)
+                    # Same top class, too.
+                    self.assertEqual(int(np.argmax(arr)), int(np.argmax(r)), f"{model_name} on {image}")
+
+    def check_ssd(self, model_name, images):
+        model = os.path.join(TFLITE, model_name)
+        h, w, dtype = model_input(model)
+        for image in images:
+            with self.subTest(model=model_name, image=image):
+                inp, ours = run_ours(model, image_bytes(os.path.join(IMAGES, image), h, w, dtype), self.tmp)
+                ref = run_oracle(model, inp, self.tmp)
+                self.assertIsNotNone(ref, f"Arm NN cannot run {model_name}")
+                boxes, classes, scores, count = [o[1] for o in ours]
+                rboxes, rclasses, rscores, rcount = ref
+                n = int(count.reshape(-1)[0])
+                self.assertEqual(n, int(rcount.reshape(-1)[0]), "number of detections")
+                # Compare the confident ones; near-ties in score may swap places below that.
+                strong = [i for i in range(n) if scores[0, i] >= 0.3]
+                for i in strong:
+                    match = [j for j in range(n) if rclasses[0, j] == classes[0, i]
+                             and np.max(np.abs(rboxes[0, j] - boxes[0, i])) <= 0.02
+                             and abs(rscores[0, j] - scores[0, i]) <= 0.02]
+                    self.assertTrue(match, f"{image}: detection {i} class {classes[0, i]} score {scores[0, i]:.3f} "
+                                           f"box {boxes[0, i]} has no counterpart in Arm NN's output")
+
+    def test_ssd_coco_matches_armnn(self):
+        self.check_ssd(SSD_COCO, ["coral_grace_hopper.bmp", "coral_cat.bmp", "coral_kite_and_cold.jpg",
+                                  "nnsuite_vehicles.png"])
+
+    def test_ssd_pets_matches_armnn(self):
+        self.check_ssd(SSD_PETS, ["coral_pets.jpg", "coral_cat.bmp"])
+
+    def test_classifiers_match_armnn(self):
+        for model in CLASSIFIERS:
+            self.check_classifier(model, ["coral_cat.bmp", "coral_parrot.jpg"])
+
+    def test_two_threads_match_one(self):
+        model = os.path.join(TFLITE, SSD_COCO)
+        h, w, dtype = model_input(model)
+        data = image_bytes(os.path.join(IMAGES, "coral_grace_hopper.bmp"), h, w, dtype)
+        _, one = run_ours(model, data, self.tmp, threads=1)
+        _, two = run_ours(model, data, os.path.join(self.tmp), threads=2)
+        for (name, a, _), (_, b, _) in zip(one, two):
+            np.testing.assert_allclose(a, b, atol=1e-6, err_msg=name)
+
+
+@unittest.skipUnless(os.path.isdir(TFLITE), f"assets not found at {TFLITE}")
+class WhatAPersonSeesTest(unittest.TestCase):
+    """`vigil detect` on photos: the objects anyone would name."""
+
+    coco = os.path.join(TFLITE, SSD_COCO)
+    coco_labels = os.path.join(LABELS, "coco_labelmap_91_tf_od_api.txt")
+    imagenet_labels = os.path.join(LABELS, "coral_imagenet_labels.txt")
+
+    def labels_in(self, image, threshold="0.4"):
+        dets = detect(self.coco, os.path.join(IMAGES, image), "--labels", self.coco_labels, "--threshold", threshold)
+        return [d["label"] for d in dets], dets
+
+    def test_grace_hopper_person_and_tie(self):
+        labels, dets = self.labels_in("coral_grace_hopper.bmp")
+        self.assertIn("person", labels)
+        self.assertIn("tie", labels)
+        person = next(d for d in dets if d["label"] == "person")
+        x0, y0, x1, y1 = person["box"]
+        self.assertTrue(0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1)
+        self.assertGreater((x1 - x0) * (y1 - y0), 0.2, "the person fills much of the portrait")
+
+    def test_cat(self):
+        labels, _ = self.labels_in("coral_cat.bmp")
+        self.assertIn("cat", labels)
+
+    def test_people_and_kites(self):
+        labels, _ = self.labels_in("coral_kite_and_cold.jpg", "0.3")
+        self.assertIn("person", labels)
+        self.assertIn("kite", labels)
+
+    def test_cars(self):
+        labels, _ = self.labels_in("nnsuite_vehicles.png")
+        self.assertGreaterEqual(labels.count("car"), 2, labels)
+
+    def test_classes_filter(self):
+        labels, _ = self.labels_in("coral_grace_hopper.bmp")
+        dets = detect(self.coco, os.path.join(IMAGES, "coral_grace_hopper.bmp"), "--labels", self.coco_labels,
+                      "--threshold", "0.4", "--classes", "tie")
+        self.assertTrue(dets and all(d["label"] == "tie" for d in dets))
+
+    def test_pets_detector(self):
+        dets = detect(os.path.join(TFLITE, SSD_PETS), os.path.join(IMAGES, "coral_pets.jpg"),
+                      "--labels", os.path.join(LABELS, "pets_labelmap_37.txt"), "--threshold", "0.3")
+        self.assertTrue(dets, "no pet found in pets.jpg")
+        self.assertTrue(all(d["label"] for d in dets))
+
+    def test_classifiers_name_cat_and_parrot(self):
+        for model in CLASSIFIERS:
+            with self.subTest(model=model):
+                path = os.path.join(TFLITE, model)
+                cat = detect(path, os.path.join(IMAGES, "coral_cat.bmp"), "--labels", self.imagenet_labels)
+                self.assertTrue(any("cat" in d["label"] for d in cat[:3]), cat)
+                self.assertIsNone(cat[0]["box"])
+                parrot = detect(path, os.path.join(IMAGES, "coral_parrot.jpg"), "--labels", self.imagenet_labels)
+                self.assertTrue(any(w in d["label"] for d in parrot[:3] for w in ("macaw", "lorikeet", "parrot")),
+                                parrot)
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+
+@unittest.skipUnless(os.path.isdir(TFLITE) and os.path.exists(VTEST), "needs the assets and opencv-doc's vtest.avi")
+class ServeWithModelTest(unittest.TestCase):
+    """`vigil serve --model` end to end: detections in /events, annotated frames in the stream."""
+
+    def test_vtest_people_in_events(self):
+        from vigil_harness import Vigil
+        v = Vigil.start(VTEST, "--loop", "--model", os.path.join(TFLITE, SSD_COCO),
+                        "--labels", os.path.join(LABELS, "coco_labelmap_91_tf_od_api.txt"), "--threshold", "0.4",
+                        ready_timeout=60)
+        try:
+            with_person = 0
+            events = []
+            with v.sse(timeout=10) as sse:
+                while len(events) < 30:
+                    events.append(json.loads(sse.next_event()["data"]))
+            for ev in events:
+                self.assertIn("detections", ev)
+                if any(d["label"] == "person" for d in ev["detections"]):
+                    with_person += 1
+                if ev["detections_frame_id"] is not None:
+                    self.assertGreaterEqual(ev["detections_age_ms"], 0)
+            self.assertGreaterEqual(with_person, 20, f"only {with_person} of 30 events report a person")
+            stats = v.stats()
+            self.assertGreater(stats["analysis"]["frames"], 0)
+            self.assertGreater(stats["analysis"]["latency_ms"], 1.0, "inference time is reported")
+            with v.mjpeg() as stream:
+                part = stream.next_part(timeout=10)
+                self.assertEqual(part.body[:2], b"\xff\xd8")
+            metrics = v.get("/metrics").body.decode()
+            self.assertIn("vigil_analysis_frames_total", metrics)
+            rc, secs = v.stop()
+            self.assertEqual(rc, 0, v.stderr())
+        finally:
+            v.kill()
+
+    def test_bad_model_exits_2(self):
+        import subprocess as sp
+        tmp = tempfile.mkdtemp(prefix="vigil-badmodel-")
+        try:
+            bad = os.path.join(tmp, "truncated.tflite")
+            with open(os.path.join(TFLITE, SSD_COCO), "rb") as f:
+                data = f.read()
+            with open(bad, "wb") as f:
+                f.write(data[: len(data) // 3])
+            for model in (bad, os.path.join(tmp, "missing.tflite")):
+                p = sp.run([VIGIL_BIN, "serve", "--source", "lavfi:testsrc", "--listen", "127.0.0.1:0", "--model",
+                            model], capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+                self.assertEqual(len(lines), 1, p.stderr)
+                self.assertIn(os.path.basename(model), lines[0])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

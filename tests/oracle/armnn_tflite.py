@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Runs a TensorFlow Lite model on Arm NN's CpuRef backend: an independent
+executor to check vigil's engine against (Debian's python3-pyarmnn and
+libarmnn-cpuref-backend22; run with /usr/bin/python3).
+
+usage: armnn_tflite.py MODEL INPUT.bin OUTDIR
+Feeds INPUT.bin's raw bytes to input 0 and writes each output i as OUTDIR/i.bin
+plus OUTDIR/outputs.json describing names, shapes and dtypes.
+Exits 3 when Arm NN cannot parse or run the model (a skip, not a failure).
+"""
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pyarmnn as ann
+
+DTYPES = {
+    ann.DataType_Float32: np.float32,
+    ann.DataType_QAsymmU8: np.uint8,
+    ann.DataType_QAsymmS8: np.int8,
+    ann.DataType_Signed32: np.int32,
+}
+
+
+def main():
+    model, input_path, outdir = sys.argv[1:4]
+    try:
+        parser = ann.ITfLiteParser()
+        network = parser.CreateNetworkFromBinaryFile(model)
+        graph = 0
+        in_names = parser.GetSubgraphInputTensorNames(graph)
+        out_names = parser.GetSubgraphOutputTensorNames(graph)
+        in_info = parser.GetNetworkInputBindingInfo(graph, in_names[0])
+        out_infos = [parser.GetNetworkOutputBindingInfo(graph, n) for n in out_names]
+        runtime = ann.IRuntime(ann.CreationOptions())
+        opt, _ = ann.Optimize(network, [ann.BackendId("CpuRef")], runtime.GetDeviceSpec(), ann.OptimizerOptions())
+        net_id, _ = runtime.LoadNetwork(opt)
+    except Exception as e:  # Arm NN raises its own exception types
+        print(f"armnn cannot run {model}: {e}", file=sys.stderr)
+        sys.exit(3)
+    dtype = DTYPES[in_info[1].GetDataType()]
+    data = np.fromfile(input_path, dtype=dtype)
+    inputs = ann.make_input_tensors([in_info], [data])
+    outputs = ann.make_output_tensors(out_infos)
+    runtime.EnqueueWorkload(net_id, inputs, outputs)
+    results = ann.workload_tensors_to_ndarray(outputs)
+    os.makedirs(outdir, exist_ok=True)
+    desc = []
+    for i, (name, arr) in enumerate(zip(out_names, results)):
+        arr = np.ascontiguousarray(arr)
+        arr.tofile(os.path.join(outdir, f"{i}.bin"))
+        desc.append({"name": name, "shape": list(arr.shape), "dtype": str(arr.dtype)})
+    with open(os.path.join(outdir, "outputs.json"), "w") as f:
+        json.dump(desc, f)
+
+
+if __name__ == "__main__":
+    main()
