@@ -40,7 +40,7 @@ unit: build
 	$(BUILD)/tests/unit-tests
 
 bench: build
-	bench/run $(BUILD)
+	VIGIL_BIN=$(BUILD)/vigil bench/run
 
 fuzz: deps
 	CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false 2>/dev/null || true

@@ -12,7 +12,6 @@ Usage: bench/fanout.py [--seconds N] [--source URI]
 import argparse
 import os
 import selectors
-import socket
 import sys
 import time
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 enum {
-	OPT_LOOP = 256,
+	OPT_LOOP = 300,
 	OPT_NO_PACE,
 	OPT_SIZE,
 	OPT_INPUT_FORMAT,
@@ -32,6 +32,7 @@ static const struct option long_options[] = {
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "fps", required_argument, NULL, OPT_FPS },
 	{ "json", no_argument, NULL, OPT_JSON },
+	VG_MODEL_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -52,6 +53,9 @@ void vg_serve_usage(FILE *out)
 		"      --input-format F    capture format for /dev/videoN: mjpeg or yuyv422\n"
 		"      --reconnect-max S   longest wait between reconnection attempts, seconds (default 5)\n"
 		"\n"
+		"Model:\n"
+		"%s"
+		"\n"
 		"Output:\n"
 		"      --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:8080; [::1]:PORT for IPv6)\n"
 		"      --quality N         JPEG quality 1..100 (default 80)\n"
@@ -61,10 +65,24 @@ void vg_serve_usage(FILE *out)
 		"\n"
 		"  -v, --verbose           log more (debug)\n"
 		"  -q, --quiet             log errors only\n"
-		"  -h, --help              show this help\n");
+		"  -h, --help              show this help\n", vg_model_options_help);
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+const char vg_model_options_help[] =
+	"  -m, --model FILE        TensorFlow Lite model (.tflite); without it frames are streamed as they are\n"
+	"      --labels FILE       class names: one per line, or \"ID NAME\" lines (default: packed in the model)\n"
+	"      --threads N         inference threads (default 1)\n"
+	"      --threshold X       minimum score 0..1 (default 0.5; classifiers 0.1)\n"
+	"      --classes A,B,...   keep only these classes (names or ids)\n"
+	"      --max-detections N  at most N per frame (default 100)\n"
+	"      --top-k N           classifiers: how many classes to report (default 5)\n"
+	"      --resize MODE       stretch (default) or letterbox (keep the aspect ratio)\n"
+	"      --mean R,G,B        float models: subtracted from pixel values (default 127.5)\n"
+	"      --std R,G,B         float models: pixel values are divided by it (default 127.5)\n"
+	"      --bgr               feed channels in BGR order\n"
+	"      --decoder NAME      auto (default), postprocessed or classifier\n";
+
+int vg_parse_int(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	errno = 0;
@@ -86,6 +104,107 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+static int parse_triple(const char *s, float out[3])
+{
+	float v[3];
+	char tail;
+	int n = sscanf(s, "%f,%f,%f%c", &v[0], &v[1], &v[2], &tail);
+	if (n == 3) {
+		memcpy(out, v, sizeof v);
+		return 0;
+	}
+	if (sscanf(s, "%f%c", &v[0], &tail) == 1) {
+		out[0] = out[1] = out[2] = v[0];
+		return 0;
+	}
+	return -1;
+}
+
+int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, size_t errlen)
+{
+	long n;
+	double x;
+	switch (c) {
+	case 'm':
+	case OPT_MODEL:
+		d->model = arg;
+		return 1;
+	case OPT_LABELS:
+		d->labels = arg;
+		return 1;
+	case OPT_THREADS:
+		if (vg_parse_int(arg, 1, 64, &n) < 0) {
+			snprintf(err, errlen, "--threads expects a whole number from 1 to 64, not '%s'", arg);
+			return -1;
+		}
+		d->threads = (int)n;
+		return 1;
+	case OPT_THRESHOLD:
+		if (parse_double(arg, 0.0001, 1, &x) < 0) {
+			snprintf(err, errlen, "--threshold expects a score between 0 and 1, not '%s'", arg);
+			return -1;
+		}
+		d->threshold = (float)x;
+		return 1;
+	case OPT_CLASSES:
+		d->classes = arg;
+		return 1;
+	case OPT_MAX_DETECTIONS:
+		if (vg_parse_int(arg, 1, VG_MAX_DETECTIONS, &n) < 0) {
+			snprintf(err, errlen, "--max-detections expects a whole number from 1 to %d, not '%s'",
+				 VG_MAX_DETECTIONS, arg);
+			return -1;
+		}
+		d->max_detections = (int)n;
+		return 1;
+	case OPT_TOP_K:
+		if (vg_parse_int(arg, 1, VG_MAX_DETECTIONS, &n) < 0) {
+			snprintf(err, errlen, "--top-k expects a whole number from 1 to %d, not '%s'", VG_MAX_DETECTIONS,
+				 arg);
+			return -1;
+		}
+		d->top_k = (int)n;
+		return 1;
+	case OPT_RESIZE:
+		if (!strcmp(arg, "stretch"))
+			d->pre.resize = VG_RESIZE_STRETCH;
+		else if (!strcmp(arg, "letterbox"))
+			d->pre.resize = VG_RESIZE_LETTERBOX;
+		else {
+			snprintf(err, errlen, "--resize expects stretch or letterbox, not '%s'", arg);
+			return -1;
+		}
+		d->resize_set = 1;
+		return 1;
+	case OPT_MEAN:
+	case OPT_STD: {
+		float *dst = c == OPT_MEAN ? d->pre.mean : d->pre.std;
+		if (parse_triple(arg, dst) < 0 || (c == OPT_STD && !(dst[0] != 0 && dst[1] != 0 && dst[2] != 0))) {
+			snprintf(err, errlen, "--%s expects one number or three separated by commas%s, not '%s'",
+				 c == OPT_MEAN ? "mean" : "std", c == OPT_STD ? " (none zero)" : "", arg);
+			return -1;
+		}
+		if (!d->pre.has_norm) {
+			/* Giving one of the two keeps the other at its default. */
+			float *other = c == OPT_MEAN ? d->pre.std : d->pre.mean;
+			other[0] = other[1] = other[2] = 127.5f;
+		}
+		d->pre.has_norm = 1;
+		return 1;
+	}
+	case OPT_BGR:
+		d->pre.bgr = 1;
+		return 1;
+	case OPT_DECODER:
+		d->decoder = arg;
+		return 1;
+	case OPT_REFERENCE:
+		d->reference_only = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen)
 {
 	memset(opt, 0, sizeof *opt);
@@ -102,7 +221,12 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:vqh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:m:vqh", long_options, NULL)) != -1) {
+		int m = vg_model_option(c, optarg, &opt->detector, err, errlen);
+		if (m < 0)
+			return -1;
+		if (m > 0)
+			continue;
 		switch (c) {
 		case 's':
 			src->uri = optarg;
@@ -142,14 +266,14 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 			opt->http.listen = optarg;
 			break;
 		case OPT_QUALITY:
-			if (parse_int(optarg, 1, 100, &n) < 0) {
+			if (vg_parse_int(optarg, 1, 100, &n) < 0) {
 				snprintf(err, errlen, "--quality expects a whole number from 1 to 100, not '%s'", optarg);
 				return -1;
 			}
 			opt->pipeline.quality = (int)n;
 			break;
 		case OPT_MAX_CLIENTS:
-			if (parse_int(optarg, 1, 100000, &n) < 0) {
+			if (vg_parse_int(optarg, 1, 100000, &n) < 0) {
 				snprintf(err, errlen, "--max-clients expects a whole number from 1 to 100000, not '%s'", optarg);
 				return -1;
 			}
@@ -199,5 +323,7 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	}
 	if (opt->json)
 		opt->pipeline.json_out = stdout;
+	if (opt->detector.model)
+		opt->pipeline.detector = &opt->detector;
 	return 0;
 }

@@ -1,7 +1,9 @@
 #ifndef VG_OPTIONS_H
 #define VG_OPTIONS_H
 
+#include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/log.h"
 #include "http/server.h"
@@ -12,6 +14,7 @@
 
 typedef struct vg_serve_options {
 	vg_pipeline_options pipeline;
+	vg_detector_options detector;
 	vg_http_options http;
 	enum vg_log_level log_level;
 	int json;
@@ -24,5 +27,50 @@ typedef struct vg_serve_options {
 int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen);
 
 void vg_serve_usage(FILE *out);
+
+/* Option codes of the model options (getopt_long values), shared by serve, detect, bench and inspect. */
+enum {
+	OPT_MODEL = 256,
+	OPT_LABELS,
+	OPT_THREADS,
+	OPT_THRESHOLD,
+	OPT_CLASSES,
+	OPT_MAX_DETECTIONS,
+	OPT_TOP_K,
+	OPT_RESIZE,
+	OPT_MEAN,
+	OPT_STD,
+	OPT_BGR,
+	OPT_DECODER,
+	OPT_REFERENCE,
+};
+
+/* Their entries for a struct option table. */
+#define VG_MODEL_OPTIONS                                                   \
+	{ "model", required_argument, NULL, OPT_MODEL },                   \
+	{ "labels", required_argument, NULL, OPT_LABELS },                 \
+	{ "threads", required_argument, NULL, OPT_THREADS },               \
+	{ "threshold", required_argument, NULL, OPT_THRESHOLD },           \
+	{ "classes", required_argument, NULL, OPT_CLASSES },               \
+	{ "max-detections", required_argument, NULL, OPT_MAX_DETECTIONS }, \
+	{ "top-k", required_argument, NULL, OPT_TOP_K },                   \
+	{ "resize", required_argument, NULL, OPT_RESIZE },                 \
+	{ "mean", required_argument, NULL, OPT_MEAN },                     \
+	{ "std", required_argument, NULL, OPT_STD },                       \
+	{ "bgr", no_argument, NULL, OPT_BGR },                             \
+	{ "decoder", required_argument, NULL, OPT_DECODER },               \
+	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE }
+
+/* The help text of the model options. */
+extern const char vg_model_options_help[];
+
+/*
+ * Handles one model option (c from getopt_long, or 'm' for -m). Returns 1 if
+ * c was one, 0 if not, -1 with a message in err on a bad value.
+ */
+int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, size_t errlen);
+
+/* Parses a whole number in [lo, hi]; 0 or -1. */
+int vg_parse_int(const char *s, long lo, long hi, long *out);
 
 #endif

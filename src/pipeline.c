@@ -1,6 +1,8 @@
 #include "pipeline.h"
 
 #include <pthread.h>
+#include <stddef.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "encode/jpeg.h"
 #include "event.h"
 #include "http/mjpeg.h"
+#include "render/draw.h"
 
 /* The newest finished analysis, read by the encode thread for every frame it shows. */
 typedef struct analysis_result {
@@ -18,7 +21,7 @@ typedef struct analysis_result {
 	int64_t capture_mono_us;
 	int64_t analysis_us;
 	int count;
-	vg_detection detections[1];
+	vg_detection detections[VG_MAX_DETECTIONS];
 } analysis_result;
 
 struct vg_pipeline {
@@ -34,8 +37,12 @@ struct vg_pipeline {
 	int threads_started;
 	atomic_int stopping;
 
+	vg_detector *detector;
 	pthread_mutex_t result_lock;
+	pthread_cond_t result_ready;
 	analysis_result result;
+	uint64_t analysing_id;     /* frame the analysis thread is working on; 0 when idle */
+	analysis_result shown;     /* the encode thread's copy */
 
 	vg_jpeg_encoder *jpeg;
 	vg_blob_pool *part_pool;
@@ -55,32 +62,103 @@ static void on_source_frame(void *opaque, vg_frame *frame)
 	vg_slot_put(p->encode_slot, vg_frame_ref(frame));
 }
 
-/*
- * The inference stage. Until a model is loaded it only records that the
- * frame was seen, so the plumbing, timings and drop counts are already real.
- */
+/* The inference stage: runs the model, if any, on the newest frame and publishes the result. */
 static void *analysis_main(void *arg)
 {
 	vg_pipeline *p = arg;
 	int64_t last_mono = 0;
+	/* Built here and copied under the lock, so the encode thread never waits for a whole inference. */
+	analysis_result *r = malloc(sizeof *r);
+	if (!r) {
+		vg_error("analysis thread: out of memory");
+		return NULL;
+	}
 	vg_frame *frame;
 	while ((frame = vg_slot_take(p->analysis_slot, -1)) != NULL) {
-		int64_t t0 = vg_mono_us();
-		analysis_result r = { .frame_id = frame->id, .capture_mono_us = frame->capture_mono_us };
-		r.analysis_us = vg_mono_us() - t0;
 		pthread_mutex_lock(&p->result_lock);
-		p->result = r;
+		p->analysing_id = frame->id;
+		pthread_mutex_unlock(&p->result_lock);
+
+		int64_t t0 = vg_mono_us();
+		r->frame_id = frame->id;
+		r->capture_mono_us = frame->capture_mono_us;
+		r->count = 0;
+		if (p->detector) {
+			char err[256];
+			int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err,
+						sizeof err);
+			if (n < 0)
+				vg_warn("inference on frame %llu failed: %s", (unsigned long long)frame->id, err);
+			else
+				r->count = n;
+		}
+		r->analysis_us = vg_mono_us() - t0;
+
+		pthread_mutex_lock(&p->result_lock);
+		memcpy(&p->result, r, offsetof(analysis_result, detections) + (size_t)r->count * sizeof r->detections[0]);
+		p->analysing_id = 0;
+		pthread_cond_broadcast(&p->result_ready);
 		pthread_mutex_unlock(&p->result_lock);
 
 		atomic_fetch_add(&p->stats->analysis_frames, 1);
 		atomic_store(&p->stats->analysis_drops, vg_slot_drops(p->analysis_slot));
-		vg_stats_ewma(&p->stats->analysis_ewma, r.analysis_us);
+		vg_stats_ewma(&p->stats->analysis_ewma, r->analysis_us);
 		if (last_mono)
 			vg_stats_ewma(&p->stats->analysis_interval_ewma, t0 - last_mono);
 		last_mono = t0;
 		vg_frame_unref(frame);
 	}
+	free(r);
 	return NULL;
+}
+
+/*
+ * Copies the newest analysis result for showing with this frame. When the
+ * model is busy with this very frame, waits for it a little (at most about one
+ * inference time, capped at 100 ms) so that fast models draw their boxes on the
+ * frame they were found in instead of the next one.
+ */
+static void take_result(vg_pipeline *p, const vg_frame *frame)
+{
+	pthread_mutex_lock(&p->result_lock);
+	if (p->detector && p->analysing_id == frame->id) {
+		int64_t budget = 2 * atomic_load(&p->stats->analysis_ewma);
+		if (budget <= 0 || budget > 100000)
+			budget = 100000;
+		struct timespec deadline;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_nsec += (long)(budget * 1000);
+		deadline.tv_sec += deadline.tv_nsec / 1000000000;
+		deadline.tv_nsec %= 1000000000;
+		while (p->analysing_id == frame->id &&
+		       pthread_cond_timedwait(&p->result_ready, &p->result_lock, &deadline) == 0) {
+		}
+	}
+	memcpy(&p->shown, &p->result,
+	       offsetof(analysis_result, detections) + (size_t)p->result.count * sizeof p->result.detections[0]);
+	pthread_mutex_unlock(&p->result_lock);
+}
+
+/*
+ * Draws the detections and the status line on a private copy of the frame
+ * (the analysis thread may still be reading the original). Returns the frame
+ * to encode, with its own reference.
+ */
+static vg_frame *annotate(vg_pipeline *p, vg_frame *frame)
+{
+	if (!p->detector)
+		return vg_frame_ref(frame);
+	vg_frame *copy = vg_frame_copy(frame);
+	if (!copy)
+		return vg_frame_ref(frame);
+	vg_draw_detections(copy, p->shown.detections, p->shown.count);
+	char status[96];
+	int64_t out_iv = atomic_load(&p->stats->source_interval_ewma);
+	int64_t infer = atomic_load(&p->stats->analysis_ewma);
+	snprintf(status, sizeof status, "%.1f fps  inference %.0f ms", out_iv > 0 ? 1e6 / (double)out_iv : 0.0,
+		 (double)infer / 1000.0);
+	vg_draw_status(copy, status);
+	return copy;
 }
 
 /* Skips frames that would exceed --fps, keeping the output evenly spaced. */
@@ -121,24 +199,20 @@ static vg_blob *encode_part(vg_pipeline *p, vg_frame *frame)
 
 static void emit_event(vg_pipeline *p, const vg_frame *frame, int64_t encode_us, int64_t done_mono)
 {
-	analysis_result r;
-	pthread_mutex_lock(&p->result_lock);
-	r = p->result;
-	pthread_mutex_unlock(&p->result_lock);
-
+	const analysis_result *r = &p->shown;
 	vg_event ev = {
 		.frame_id = frame->id,
 		.capture_wall_us = frame->capture_wall_us,
 		.width = frame->width,
 		.height = frame->height,
 		.decode_us = frame->decode_us,
-		.analysis_us = r.analysis_us,
+		.analysis_us = r->analysis_us,
 		.encode_us = encode_us,
 		.latency_us = done_mono - frame->capture_mono_us,
-		.detections_frame_id = r.frame_id,
-		.detections_age_us = r.frame_id ? frame->capture_mono_us - r.capture_mono_us : 0,
-		.detections = r.detections,
-		.detection_count = r.count,
+		.detections_frame_id = r->frame_id,
+		.detections_age_us = r->frame_id ? frame->capture_mono_us - r->capture_mono_us : 0,
+		.detections = r->detections,
+		.detection_count = r->count,
 	};
 	vg_blob *sse = vg_event_sse(&ev);
 	if (!sse)
@@ -166,8 +240,11 @@ static void *encode_main(void *arg)
 			vg_frame_unref(frame);
 			continue;
 		}
+		take_result(p, frame);
 		int64_t t0 = vg_mono_us();
-		vg_blob *part = encode_part(p, frame);
+		vg_frame *shown = annotate(p, frame);
+		vg_blob *part = encode_part(p, shown);
+		vg_frame_unref(shown);
 		int64_t t1 = vg_mono_us();
 		if (part) {
 			atomic_fetch_add(&p->stats->encode_frames, 1);
@@ -202,12 +279,21 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		p->sink = *sink;
 	p->stats = stats;
 	pthread_mutex_init(&p->result_lock, NULL);
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->result_ready, &cattr);
+	pthread_condattr_destroy(&cattr);
 	p->analysis_slot = vg_slot_create(release_frame);
 	p->encode_slot = vg_slot_create(release_frame);
 	p->jpeg = vg_jpeg_encoder_create(opt->quality);
 	p->part_pool = vg_blob_pool_create(0);
 	if (!p->analysis_slot || !p->encode_slot || !p->jpeg || !p->part_pool) {
 		snprintf(err, errlen, "cannot set up the pipeline: out of memory");
+		vg_pipeline_destroy(p);
+		return -1;
+	}
+	if (opt->detector && vg_detector_create(&p->detector, opt->detector, err, errlen) < 0) {
 		vg_pipeline_destroy(p);
 		return -1;
 	}
@@ -269,6 +355,8 @@ void vg_pipeline_destroy(vg_pipeline *p)
 	vg_slot_destroy(p->encode_slot);
 	vg_jpeg_encoder_destroy(p->jpeg);
 	vg_blob_pool_release(p->part_pool);
+	vg_detector_destroy(p->detector);
+	pthread_cond_destroy(&p->result_ready);
 	pthread_mutex_destroy(&p->result_lock);
 	free(p);
 }

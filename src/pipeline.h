@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "core/stats.h"
+#include "detect/detector.h"
 #include "source/source.h"
 
 /*
@@ -32,11 +33,12 @@ typedef struct vg_pipeline_options {
 	int quality;            /* JPEG quality 1..100 */
 	double max_fps;         /* output cap; 0 = the source's rate */
 	FILE *json_out;         /* if set, every event is also written here as a JSON line */
+	const vg_detector_options *detector;  /* NULL: no model, frames pass through un-annotated */
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;
 
-/* Opens the source (see vg_source_open for the errors). Nothing runs yet. */
+/* Loads the model and opens the source, reporting their errors. Nothing runs yet. */
 int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const vg_pipeline_sink *sink,
 		       vg_stats *stats, char *err, size_t errlen);
 

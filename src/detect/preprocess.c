@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SWS_SLACK 64
+
 struct vg_preprocess {
 	vg_preprocess_config cfg;
 	nn_dtype dtype;
@@ -48,7 +50,8 @@ int vg_preprocess_create(vg_preprocess **out, const nn_tensor *input, const vg_p
 	pp->dtype = input->dtype;
 	pp->height = input->shape[h_axis];
 	pp->width = input->shape[h_axis + 1];
-	pp->rgb = malloc((size_t)pp->width * (size_t)pp->height * 3);
+	/* swscale's SIMD output may write a few bytes past the last pixel of a row. */
+	pp->rgb = malloc((size_t)pp->width * (size_t)pp->height * 3 + SWS_SLACK);
 	if (!pp->rgb) {
 		free(pp);
 		snprintf(err, errlen, "out of memory");
@@ -129,6 +132,14 @@ int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input
 	uint8_t *dst[4] = { pp->rgb + (size_t)pp->content_y * row + (size_t)pp->content_x * 3, NULL, NULL, NULL };
 	int dst_stride[4] = { row, 0, 0, 0 };
 	sws_scale(pp->sws, src, src_stride, 0, frame->height, dst, dst_stride);
+	int right = pp->content_x + pp->content_w;
+	if (right < pp->width) {
+		/* Restore the right border where the scaler's row overrun reached into it. */
+		size_t n = (size_t)(pp->width - right) * 3;
+		n = n < SWS_SLACK ? n : SWS_SLACK;
+		for (int y = pp->content_y; y < pp->content_y + pp->content_h; y++)
+			memset(pp->rgb + (size_t)y * (size_t)row + (size_t)right * 3, pp->cfg.pad_value, n);
+	}
 
 	size_t plane = (size_t)pp->width * (size_t)pp->height;
 	const uint8_t *px = pp->rgb;

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -686,6 +688,23 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
 	}
 }
 
+/*
+ * Whether a stream client can take another part now: it has drained the
+ * previous one from our buffer, and the kernel is not still holding a part's
+ * worth of bytes it could not send. Without the second check a slow reader
+ * would be fed by the kernel's auto-tuned send buffer (megabytes: hundreds
+ * of frames) and watch video seconds late instead of skipping frames.
+ */
+static int ready_for_part(vg_conn *c, size_t part_len)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	int unsent = 0;
+	if (ioctl(bufferevent_getfd(c->bev), SIOCOUTQNSD, &unsent) != 0)
+		return 1;
+	return (size_t)unsent < part_len;
+}
+
 static void deliver_frame(vg_http_server *srv, vg_blob *frame)
 {
 	vg_blob_unref(srv->frame);
@@ -696,8 +715,7 @@ static void deliver_frame(vg_http_server *srv, vg_blob *frame)
 		if (c->state != CONN_STREAM)
 			continue;
 		/* A client still sending the previous part skips this one, so a slow client holds one part at most. */
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-		    queue_blob(c, frame, frame->data, frame->len) == 0)
+		if (ready_for_part(c, frame->len) && queue_blob(c, frame, frame->data, frame->len) == 0)
 			sent++;
 		else
 			skipped++;

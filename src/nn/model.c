@@ -58,11 +58,6 @@ static int load_tflite(nn_model **out, const void *buf, size_t len, const char *
 	}
 	if (!g)
 		return fail(err, errlen, NN_ERR_FORMAT, "%s: the TensorFlow Lite loader returned no graph", name);
-	/* Labels are optional; only running out of memory while reading them is an error. */
-	if (!g->labels && nn_tflite_read_labels(g, buf, len) == NN_ERR_NOMEM) {
-		nn_graph_free(g);
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory reading labels", name);
-	}
 	return nn_model_from_graph(out, g, err, errlen);
 }
 
@@ -299,10 +294,13 @@ static int64_t node_flops(const nn_graph *g, const nn_node *n)
 	case NN_OP_DEPTHWISE_CONV2D:
 		return 2 * elements(g, out0) * dim(g, in1, 1) * dim(g, in1, 2);
 	case NN_OP_TRANSPOSE_CONV2D: {
-		/* Inputs as in TFLite: output shape, filter OHWI, input. Each input element meets kh * kw * out. */
-		int filter = n->n_inputs > 1 ? n->inputs[1] : -1;
-		int input = n->n_inputs > 2 ? n->inputs[2] : -1;
-		return 2 * elements(g, input) * dim(g, filter, 0) * dim(g, filter, 1) * dim(g, filter, 2);
+		/*
+		 * Inputs in TFLite's order (output shape, filter OHWI, input) or in
+		 * convolution order (input, filter). Each input element meets kh * kw * out.
+		 */
+		int tflite_order = in0 >= 0 && g->tensors[in0].rank == 1 && n->n_inputs > 2;
+		int input = tflite_order ? n->inputs[2] : in0;
+		return 2 * elements(g, input) * dim(g, in1, 0) * dim(g, in1, 1) * dim(g, in1, 2);
 	}
 	case NN_OP_FULLY_CONNECTED:
 		return 2 * elements(g, out0) * dim(g, in1, 1);

@@ -486,10 +486,8 @@ static int flx_find(flx *f, const flx_map *m, const char *key, flx_ref *out)
 		size_t kpos;
 		if (flx_indirect(f, m->keys + (size_t)i * m->key_width, m->key_width, &kpos) < 0)
 			return -1;
-		const uint8_t *nul = kpos < f->len ? memchr(f->p + kpos, 0, f->len - kpos) : NULL;
-		if (!nul)
-			return flx_err(f, "key %llu at offset %zu is not terminated", (unsigned long long)i, kpos);
-		if ((size_t)(nul - (f->p + kpos)) != klen || memcmp(f->p + kpos, key, klen) != 0)
+		/* Compare only klen + 1 bytes: scanning each key for its end could take len steps per key. */
+		if (kpos >= f->len || f->len - kpos <= klen || memcmp(f->p + kpos, key, klen) != 0 || f->p[kpos + klen])
 			continue;
 		uint8_t packed = f->p[m->pos + (size_t)m->n * m->width + (size_t)i];
 		out->pos = m->pos + (size_t)i * m->width;
@@ -613,9 +611,10 @@ static void defer(tfl *c, int code, const char *fmt, ...)
 }
 
 /*
- * Every byte copied out of the file is charged here. Tables may be shared,
- * so a small hostile file could otherwise name one megabyte-long string for
- * a million tensors; real models copy less than their own size.
+ * Every byte the load allocates per tensor or node, and every byte it copies
+ * out of the file, is charged here. FlatBuffers tables may be shared, so a
+ * small hostile file could otherwise make a million tensors share one
+ * megabyte-long name; real models stay far below twice their own size.
  */
 static int charge(tfl *c, size_t bytes)
 {
@@ -782,8 +781,8 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 		s = gen;
 		sn = strlen(gen);
 	}
-	if (charge(c, sn + 1) < 0)
-		return fail(c, NN_ERR_FORMAT, "tensor %d: its name takes the model past the data its size allows", i);
+	if (charge(c, sizeof(nn_tensor) + sn + 1) < 0)
+		return fail(c, NN_ERR_FORMAT, "tensor %d: the model holds more tensor data than its size allows", i);
 	char *name = nn__fb_strndup(s, sn);
 	int ti = name ? nn_graph_add_tensor(g, NULL) : -1;
 	if (ti < 0) {
@@ -1479,9 +1478,11 @@ static int map_op(tfl *c, tfl_op *o)
 		return 0;
 	if (all_inputs)
 		n_ins = o->n_in;
-	if (charge(c, 4 * ((size_t)n_ins + (size_t)o->n_out) + 64) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: the operator's inputs take the model past the data its size allows",
-			    o->desc);
+	const char *oname = c->g->tensors[o->out[0]].name;
+	if (!oname || !oname[0])
+		oname = o->opname;
+	if (charge(c, sizeof(nn_node) + 4 * ((size_t)n_ins + (size_t)o->n_out + 2) + strlen(oname) + 1) < 0)
+		return fail(c, NN_ERR_FORMAT, "%s: the model holds more operator data than its size allows", o->desc);
 	nn_node *n = nn_graph_add_node(c->g, op, n_ins, o->n_out);
 	if (!n)
 		return fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
@@ -1496,8 +1497,7 @@ static int map_op(tfl *c, tfl_op *o)
 		n->inputs[k] = all_inputs ? o->in[k] : ins[k];
 	for (int k = 0; k < o->n_out; k++)
 		n->outputs[k] = o->out[k];
-	const char *oname = c->g->tensors[o->out[0]].name;
-	n->name = strdup(oname && oname[0] ? oname : o->opname);
+	n->name = strdup(oname);
 	if (!n->name)
 		return fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
 	return 0;
@@ -1586,7 +1586,8 @@ static int load_ops(tfl *c, const nn__fb_table *sg)
 		else
 			snprintf(o.desc, sizeof o.desc, "node %u (%s)", i, o.opname);
 		int rc = map_op(c, &o);
-		if (rc < 0)
+		/* Once an operator is missing, only a corrupt file may change the message: it names that operator. */
+		if (rc < 0 && (!c->n_unsupported || rc == NN_ERR_FORMAT || rc == NN_ERR_NOMEM))
 			return rc;
 	}
 	return 0;
@@ -1808,7 +1809,9 @@ int nn_tflite_read_info(nn_tflite_info *info, const void *buf, size_t len, const
 			}
 			const tfl_code *oc = &c.codes[ci];
 			if (oc->builtin == TFL_CUSTOM) {
-				info->op_names[i] = nn__fb_strndup(oc->custom ? oc->custom : "", oc->custom_len);
+				/* Operators may share one code, so a long custom name is cut rather than copied per node. */
+				info->op_names[i] = nn__fb_strndup(oc->custom ? oc->custom : "",
+								   oc->custom_len > 255 ? 255 : oc->custom_len);
 			} else {
 				op_name(oc, nm, sizeof nm);
 				info->op_names[i] = strdup(nm);

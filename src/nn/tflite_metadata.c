@@ -16,6 +16,8 @@
 
 #define MAX_LABELS (1 << 20)
 #define MAX_LABEL_FILE (16u << 20)
+/* Metadata entries and associated files looked at: real models have a handful. */
+#define MAX_SEARCH 64
 
 /* AssociatedFileType values of label files in metadata_schema.fbs. */
 enum { TENSOR_AXIS_LABELS = 2, TENSOR_VALUE_LABELS = 3 };
@@ -110,7 +112,8 @@ static int label_file_in(nn__fb *b, const nn__fb_table *t, int id, const char **
 	nn__fb_vec files;
 	if (nn__fb_vector(b, t, id, 4, &files) <= 0)
 		return 0;
-	for (uint32_t i = 0; i < files.n; i++) {
+	/* Vectors may share their tables, so the search is bounded rather than trusting the counts. */
+	for (uint32_t i = 0; i < files.n && i < MAX_SEARCH; i++) {
 		nn__fb_table f;
 		uint8_t type;
 		if (nn__fb_vec_table(b, &files, i, &f) < 0 || nn__fb_u8(b, &f, 2, 0, &type) < 0)
@@ -136,7 +139,7 @@ static int metadata_label_name(const uint8_t *data, size_t n, const char **name,
 		return 0;
 	if (nn__fb_vector(&b, &root, 3, 4, &sgs) > 0 && sgs.n > 0 && nn__fb_vec_table(&b, &sgs, 0, &sg) == 0) {
 		if (nn__fb_vector(&b, &sg, 3, 4, &outs) > 0) {
-			for (uint32_t i = 0; i < outs.n; i++) {
+			for (uint32_t i = 0; i < outs.n && i < MAX_SEARCH; i++) {
 				nn__fb_table tm;
 				if (nn__fb_vec_table(&b, &outs, i, &tm) == 0 && label_file_in(&b, &tm, 6, name, len))
 					return 1;
@@ -415,7 +418,7 @@ int nn_tflite_read_labels(nn_graph *g, const void *buf, size_t len)
 	/* Some writers keep the archive in a metadata buffer of its own instead of after the model. */
 	nn__fb_vec mv, buffers;
 	if (!found && nn__fb_vector(&b, &model, 6, 4, &mv) > 0 && nn__fb_vector(&b, &model, 4, 4, &buffers) > 0) {
-		for (uint32_t i = 0; i < mv.n && !found; i++) {
+		for (uint32_t i = 0; i < mv.n && i < MAX_SEARCH && !found; i++) {
 			nn__fb_table mt, bt;
 			nn__fb_vec data;
 			uint32_t bi;

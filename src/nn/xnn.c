@@ -317,8 +317,10 @@ static int window_axis(int in, int k, int stride, int dilation, nn_padding paddi
 	default:
 		return 0;
 	}
+	if (o <= 0 || o > INT32_MAX)
+		return 0;
 	*out = (int)o;
-	return o > 0;
+	return 1;
 }
 
 static int bias_ok(const nn_tensor *b, nn_dtype dtype, int channels)
@@ -343,19 +345,17 @@ static int per_tensor_s8(const nn_tensor *w)
 	return kind_of(w) == K_QS8 && qzero(w) == 0;
 }
 
-#define EXPECT_OUT(c, y, ...)                                                                           \
-	do {                                                                                            \
-		const int want_[] = { __VA_ARGS__ };                                                    \
-		int ok_ = (y)->rank == (int)(sizeof want_ / sizeof want_[0]);                           \
-		for (int d_ = 0; ok_ && d_ < (y)->rank; d_++)                                           \
-			ok_ = (y)->shape[d_] == want_[d_];                                              \
-		if (!ok_) {                                                                             \
-			char s_[96];                                                                    \
-			return unsupported(c, "output shape %s differs from the one computed from the " \
-					      "inputs and parameters",                                  \
-					   shape_str(y, s_, sizeof s_));                               \
-		}                                                                                       \
-	} while (0)
+/* The NHWC shape a node's output must have; any other is a malformed model, reported as such. */
+static int expect_nhwc(ctx *c, const nn_tensor *y, const nn_tensor *x, int n, int h, int w, int ch)
+{
+	if (y->rank == 4 && y->shape[0] == n && y->shape[1] == h && y->shape[2] == w && y->shape[3] == ch)
+		return 1;
+	char sy[96], sx[96];
+	return failed(c, NN_ERR_SHAPE,
+		      "output shape %s does not match [%d,%d,%d,%d], computed from the input %s and the node's "
+		      "parameters",
+		      shape_str(y, sy, sizeof sy), n, h, w, ch, shape_str(x, sx, sizeof sx));
+}
 
 static int build_conv(ctx *c)
 {
@@ -400,7 +400,9 @@ static int build_conv(ctx *c)
 	    !window_axis(iw, kw, p->stride_w, p->dilation_w, p->padding, p->pad_left, p->pad_right, &pl, &pr, &ow))
 		return unsupported(c, "invalid stride, dilation or padding for a %dx%d input and %dx%d filter", ih, iw,
 				   kh, kw);
-	EXPECT_OUT(c, y, batch, oh, ow, oc);
+	int rc = expect_nhwc(c, y, x, batch, oh, ow, oc);
+	if (rc <= 0)
+		return rc;
 
 	uint32_t flags = depthwise ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0;
 	const void *in = input_data(c, x);
@@ -408,7 +410,6 @@ static int build_conv(ctx *c)
 	if (!in || !op)
 		return failed(c, NN_ERR_NOMEM, "out of memory");
 	kind kx = kind_of(x), kwt = kind_of(w), ky = kind_of(y);
-	int rc;
 	if (kx == K_F32 && kwt == K_F32 && ky == K_F32 && bias_ok(b, NN_F32, oc)) {
 		float lo, hi;
 		f32_range(p->act, &lo, &hi);
@@ -727,7 +728,9 @@ static int build_pool(ctx *c)
 	if (!window_axis(ih, p->filter_h, p->stride_h, 1, p->padding, p->pad_top, p->pad_bottom, &pt, &pb, &oh) ||
 	    !window_axis(iw, p->filter_w, p->stride_w, 1, p->padding, p->pad_left, p->pad_right, &pl, &pr, &ow))
 		return unsupported(c, "invalid window, stride or padding for a %dx%d input", ih, iw);
-	EXPECT_OUT(c, y, batch, oh, ow, ch);
+	int rc = expect_nhwc(c, y, x, batch, oh, ow, ch);
+	if (rc <= 0)
+		return rc;
 	const void *in = input_data(c, x);
 	xnn_operator_t *op = next_op(c);
 	if (!in || !op)
@@ -735,7 +738,6 @@ static int build_pool(ctx *c)
 	kind kx = kind_of(x), ky = kind_of(y);
 	uint32_t fh = (uint32_t)p->filter_h, fw = (uint32_t)p->filter_w;
 	uint32_t sh = (uint32_t)p->stride_h, sw = (uint32_t)p->stride_w;
-	int rc;
 	if (kx == K_F32 && ky == K_F32) {
 		float lo, hi;
 		f32_range(p->act, &lo, &hi);
@@ -932,9 +934,8 @@ static int build_binary(ctx *c)
 		return unsupported(c, "expected two inputs and an output");
 	if (!broadcast_ok(a, b, y)) {
 		char sa[96], sb[96], sy[96];
-		return unsupported(c, "shapes %s and %s do not broadcast to the output's %s",
-				   shape_str(a, sa, sizeof sa), shape_str(b, sb, sizeof sb),
-				   shape_str(y, sy, sizeof sy));
+		return failed(c, NN_ERR_SHAPE, "input shapes %s and %s do not broadcast to the output shape %s",
+			      shape_str(a, sa, sizeof sa), shape_str(b, sb, sizeof sb), shape_str(y, sy, sizeof sy));
 	}
 	if (nn_tensor_elements(a) <= 0 || nn_tensor_elements(b) <= 0)
 		return unsupported(c, "empty input");
@@ -1317,6 +1318,22 @@ static int build_softmax(ctx *c)
 			   kind_name(y));
 }
 
+/*
+ * Requantizes uint8 rows of `channels` values, read `in_stride` and written
+ * `out_stride` apart. This XNNPACK has no 8-bit requantization operator, but
+ * its uint8 leaky ReLU is a table of 256 requantized values, correctly
+ * rounded; with a slope of 1 it is the identity on real values, which leaves
+ * exactly the requantization.
+ */
+static int requantize_u8(ctx *c, const nn_tensor *x, const nn_tensor *y, xnn_operator_t *op, size_t channels,
+			 size_t out_stride)
+{
+	return check(c,
+		     xnn_create_leaky_relu_nc_qu8(channels, channels, out_stride, 1.0f, (uint8_t)qzero(x), qscale(x),
+						  (uint8_t)qzero(y), qscale(y), 0, 255, 0, op),
+		     "xnn_create_leaky_relu_nc_qu8 (requantization)");
+}
+
 static int build_convert(ctx *c)
 {
 	int quantize = c->n->op == NN_OP_QUANTIZE;
@@ -1347,6 +1364,16 @@ static int build_convert(ctx *c)
 			return rc;
 		return check(c, xnn_setup_convert_nc_f32_qs8(*u.op, u.batch, u.in, u.out, c->pool),
 			     "xnn_setup_convert_nc_f32_qs8");
+	}
+	if (quantize && kx == K_QU8 && ky == K_QU8) {
+		if ((rc = unary_begin(c, &u, 0)) <= 0)
+			return rc;
+		u.batch *= u.channels;
+		rc = requantize_u8(c, x, y, u.op, 1, 1);
+		if (rc <= 0)
+			return rc;
+		return check(c, xnn_setup_leaky_relu_nc_qu8(*u.op, u.batch, u.in, u.out, c->pool),
+			     "xnn_setup_leaky_relu_nc_qu8");
 	}
 	if (!quantize && ky == K_F32 && (kx == K_QU8 || kx == K_QS8 || kx == K_F16)) {
 		if ((rc = unary_begin(c, &u, 0)) <= 0)
@@ -1379,7 +1406,7 @@ static int build_convert(ctx *c)
 			     "xnn_setup_convert_nc_qs8_f32");
 	}
 	return unsupported(c, "%s input, %s output: XNNPACK converts between float32 and per-tensor quantized "
-			      "8-bit, and float16 to float32",
+			      "8-bit, float16 to float32 and uint8 to uint8",
 			   kind_name(x), kind_name(y));
 }
 
@@ -1531,11 +1558,13 @@ static int build_concat(ctx *c)
 			if (d != axis && x->shape[d] != y->shape[d])
 				return unsupported(c, "input %d's shape does not fit the output's", k);
 		sum_axis += x->shape[axis];
-		/* Copies move bytes: every input must be quantized exactly as the output. */
+		/* Copies move bytes, so inputs quantized otherwise than the output need requantize_u8. */
 		if (nn_tensor_is_quantized(x) || nn_tensor_is_quantized(y)) {
 			kind kx = kind_of(x);
-			if ((kx != K_QU8 && kx != K_QS8) || !same_quant(x, y))
-				return unsupported(c, "input %d is quantized differently from the output", k);
+			if ((kx != K_QU8 && kx != K_QS8) || kind_of(y) != kx || (kx == K_QS8 && !same_quant(x, y)))
+				return unsupported(c, "input %d is quantized differently from the output (XNNPACK "
+						      "requantizes only uint8)",
+						   k);
 		}
 	}
 	if (sum_axis != y->shape[axis])
@@ -1557,7 +1586,12 @@ static int build_concat(ctx *c)
 		size_t channels = (size_t)row * per, stride = (size_t)out_row * per;
 		void *out = (char *)y->data + (size_t)offset * es;
 		int rc;
-		if (unit == 4) {
+		if (kind_of(y) == K_QU8 && !same_quant(x, y)) {
+			rc = requantize_u8(c, x, y, op, (size_t)row, (size_t)out_row);
+			if (rc > 0)
+				rc = check(c, xnn_setup_leaky_relu_nc_qu8(*op, (size_t)outer, in, out, c->pool),
+					   "xnn_setup_leaky_relu_nc_qu8");
+		} else if (unit == 4) {
 			rc = check(c, xnn_create_copy_nc_x32(channels, channels, stride, 0, op), "xnn_create_copy_nc_x32");
 			if (rc > 0)
 				rc = check(c, xnn_setup_copy_nc_x32(*op, (size_t)outer, in, out, c->pool),

@@ -420,6 +420,13 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 			s->fmt->streams[i]->discard = AVDISCARD_ALL;
 	}
 
+	/* Frames are cropped to even sizes; a stream whose size is known and under 2x2 would yield nothing. */
+	if ((st->codecpar->width > 0 && st->codecpar->width < 2) || (st->codecpar->height > 0 && st->codecpar->height < 2)) {
+		snprintf(err, errlen, "source '%s' is %dx%d; video must be at least 2x2", s->uri, st->codecpar->width,
+			 st->codecpar->height);
+		ret = AVERROR(EINVAL);
+		goto fail;
+	}
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
 	if (!codec) {
 		snprintf(err, errlen, "no decoder for codec '%s' in '%s'", avcodec_get_name(st->codecpar->codec_id), s->uri);

@@ -154,7 +154,7 @@ async function main() {
   await test('#stream shows a 640x480 frame', async () => {
     await page.waitForFunction(() => {
       const img = document.querySelector('#stream');
-      return img && img.complete !== undefined && img.naturalWidth > 0;
+      return img && img.naturalWidth > 0;
     }, null, { timeout: 10000 });
     const size = await page.$eval('#stream', (img) => [img.naturalWidth, img.naturalHeight]);
     assert(size[0] === 640 && size[1] === 480, `natural size ${size}`);

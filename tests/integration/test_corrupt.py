@@ -66,13 +66,11 @@ class CorruptInputTest(h.VigilTestCase):
         """Reads for `seconds`; checks every part decodes and that frames keep coming to the end."""
         parts = 0
         t_end = time.monotonic() + seconds
-        last_arrival = time.monotonic()
         bad = []
         with v.mjpeg() as c:
             while time.monotonic() < t_end:
                 p = c.next_part(timeout=3)
                 parts += 1
-                last_arrival = time.monotonic()
                 try:
                     self.assertEqual(h.jpeg_size(p.body), (320, 240))
                 except Exception as e:  # collect, report below

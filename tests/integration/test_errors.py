@@ -84,6 +84,9 @@ class BadStartTest(h.VigilTestCase):
     def test_bad_lavfi_graph(self):
         self.expect_exit_2(["--source", "lavfi:nosuchfilter=size=10x10"], ["nosuchfilter", "lavfi"])
 
+    def test_too_small_video(self):
+        self.expect_exit_2(["--source", "lavfi:testsrc=size=1x1"], ["1x1", "2x2"])
+
     def test_unknown_scheme(self):
         self.expect_exit_2(["--source", "gopher://127.0.0.1:70/x"], ["gopher"])
 

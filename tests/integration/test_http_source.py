@@ -3,6 +3,7 @@ server's death (keeps serving the last frame), and resumes by itself when the se
 
 import signal
 import socket
+import tempfile
 import threading
 import time
 import unittest
@@ -18,9 +19,13 @@ def ffmpeg_server_argv(port, size="320x240", rate=25):
 
 @h.requires_ffmpeg
 class HttpSourceTest(h.VigilTestCase):
-    def start_feed(self, port):
-        p = self.popen(ffmpeg_server_argv(port))
-        self.assertTrue(h.wait_listening(port, 10, p), "ffmpeg did not listen on %d" % port)
+    def start_feed(self, port, size="320x240"):
+        log = tempfile.TemporaryFile()
+        self.addCleanup(log.close)
+        p = self.popen(ffmpeg_server_argv(port, size), stderr=log)
+        if not h.wait_listening(port, 10, p):
+            log.seek(0)
+            self.fail("ffmpeg did not listen on %d (exit %s): %s" % (port, p.poll(), log.read()[-1000:]))
         return p
 
     def test_stream_survives_source_restart(self):
@@ -96,8 +101,7 @@ class HttpSourceTest(h.VigilTestCase):
         feed.kill()
         feed.wait(5)
         self.assertEventually(lambda: v.stats()["source"]["state"] == "reconnecting", 8, "not reconnecting")
-        feed = self.popen(ffmpeg_server_argv(fport, size="640x360"))
-        self.assertTrue(h.wait_listening(fport, 10, feed))
+        feed = self.start_feed(fport, size="640x360")
         deadline = time.monotonic() + 12
         while True:
             p = client.next_part(timeout=max(0.1, deadline - time.monotonic()))

@@ -161,8 +161,9 @@ class LoadTest(h.VigilTestCase):
 
 
 class SlowClientTest(h.VigilTestCase):
-    def test_slow_reader_gets_whole_frames(self):
-        """A client that reads slower than the stream skips whole frames: every part it gets is intact."""
+    def test_slow_reader_gets_whole_fresh_frames(self):
+        """A client that reads slower than the stream skips whole frames: every part it gets is
+        intact, and what it gets stays fresh (latency does not build up in socket buffers)."""
         v = self.vigil(SOURCE)
         s = h.open_stream(v.port)
         self.track(s)
@@ -170,10 +171,10 @@ class SlowClientTest(h.VigilTestCase):
         parts = []
         parser = None
         head = bytearray()
-        t_end = time.monotonic() + 5
+        t_end = time.monotonic() + 8
         while time.monotonic() < t_end:
             time.sleep(0.05)
-            d = s.recv(6000)  # about 120 KB/s, a fraction of the stream's rate
+            d = s.recv(6000)  # about 100 KB/s, a third of the stream's rate
             self.assertTrue(d, "the server closed a slow (but reading) client")
             if parser is None:
                 head += d
@@ -183,15 +184,20 @@ class SlowClientTest(h.VigilTestCase):
                 parser = h.MultipartParser(on_part=parts.append)
                 d = bytes(head[i + 4:])
             parser.feed(d)
-        self.assertGreaterEqual(len(parts), 3, "a slow reader got %d parts in 5 s" % len(parts))
+        self.assertGreaterEqual(len(parts), 5, "a slow reader got %d parts in 8 s" % len(parts))
         ids = [p.frame_id for p in parts]
         self.assertEqual(ids, sorted(set(ids)), "frame ids not increasing: %r" % ids)
-        self.assertGreater(ids[-1] - ids[0], len(ids), "the slow reader skipped no frame: it is not slow")
         for p in parts:
             self.assertEqual(h.jpeg_size(p.body), (640, 480))
+        lat = [p.t_done - p.capture_time for p in parts]
         st = v.stats()
-        self.assertGreater(st["clients"]["frames_skipped"], 0)
-        self.assertLess(st["output"]["latency_ms"], 100)
+        print("\n  slow reader: %d parts, ids %d..%d, latency first %.2f s, last %.2f s; server sent %d, skipped %d"
+              % (len(parts), ids[0], ids[-1], lat[0], lat[-1], st["clients"]["frames_sent"],
+                 st["clients"]["frames_skipped"]), file=sys.stderr, end=" ")
+        self.assertLess(max(lat[len(lat) // 2:]), 1.5,
+                        "a slow reader's frames grow stale: latency %.1f s after 8 s (ids %d..%d, all queued in "
+                        "socket buffers instead of skipped)" % (lat[-1], ids[0], ids[-1]))
+        self.assertGreater(ids[-1] - ids[0], len(ids), "the slow reader skipped no frame")
 
     def test_many_stalled_clients_cost_nothing(self):
         """30 clients that never read a 1280x720 stream: memory stays flat and a good client keeps the rate."""
@@ -214,6 +220,7 @@ class SlowClientTest(h.VigilTestCase):
             time.sleep(5)
             t1 = time.time()
             rss1 = h.rss_kib(v.pid)
+            clients = v.stats()["clients"]
         finally:
             good.stop()
         self.assertIsNone(good.error)
@@ -222,7 +229,7 @@ class SlowClientTest(h.VigilTestCase):
               file=sys.stderr, end=" ")
         self.assertGreaterEqual(n, 0.8 * 25 * (t1 - t0), "the good client got %d parts in %.1f s" % (n, t1 - t0))
         self.assertLess(rss1 - rss0, 16 * 1024, "RSS grew from %d to %d KiB" % (rss0, rss1))
-        self.assertEqual(v.stats()["clients"]["stream"], 31)
+        self.assertEqual(clients["stream"], 31)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class SignalTest(h.VigilTestCase):
         # A client that asks for the stream and never reads it.
         stalled = self.track(h.open_stream(v.port))
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        idle = self.track(h.connect(v.port))
+        self.track(h.connect(v.port))  # idle: connects and sends nothing
         partial = self.track(h.connect(v.port))
         partial.sendall(b"GET /api/stats HTTP/1.1\r\nHost: x\r\n")
         time.sleep(1.0)  # let the stalled client's socket fill up

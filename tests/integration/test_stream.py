@@ -367,6 +367,21 @@ class OtherListenTest(h.VigilTestCase):
             parts = c.parts(3, timeout=5)
         self.assertEqual(h.jpeg_size(parts[0].body), (160, 120))
 
+    def test_quiet_and_verbose(self):
+        lengths = {}
+        for flag in ("--quiet", None, "--verbose"):
+            args = [flag] if flag else []
+            v = self.vigil("lavfi:testsrc=size=160x120:rate=25", *args)
+            with v.mjpeg() as c:
+                c.parts(3, timeout=5)
+            self.assertEqual(v.get("/nope").status, 404)
+            rc, _ = v.stop()
+            self.assertEqual(rc, 0)
+            lengths[flag] = len([l for l in v.stderr().split("\n") if l.strip()])
+            if flag == "--quiet":
+                self.assertEqual(v.stderr().strip(), "", "--quiet still logs: %r" % v.stderr()[:500])
+        self.assertGreater(lengths["--verbose"], lengths[None], "--verbose logs no more than the default: %r" % lengths)
+
     def test_odd_size_is_cropped_to_even(self):
         # 4:2:0 JPEG wants even sizes; vigil crops the odd last row and column (see source.c).
         v = self.vigil("lavfi:testsrc=size=321x241:rate=25")

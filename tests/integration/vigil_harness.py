@@ -11,12 +11,10 @@ Environment:
 """
 
 import ctypes
-import errno
 import faulthandler
 import json
 import os
 import resource
-import select
 import signal
 import socket
 import subprocess
@@ -76,8 +74,8 @@ def raise_nofile(want):
     return want
 
 
-def listening_ports():
-    """Local TCP ports in LISTEN state, from /proc/net/tcp{,6} (no connection made)."""
+def listening_ports(states=("0A",)):
+    """Local TCP ports with a socket in one of states (default LISTEN), from /proc/net/tcp{,6}."""
     ports = set()
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -85,7 +83,7 @@ def listening_ports():
                 next(f)
                 for line in f:
                     parts = line.split()
-                    if len(parts) > 3 and parts[3] == "0A":
+                    if len(parts) > 3 and parts[3] in states:
                         ports.add(int(parts[1].rsplit(":", 1)[1], 16))
         except OSError:
             pass
@@ -93,10 +91,13 @@ def listening_ports():
 
 
 def wait_listening(port, timeout=10.0, proc=None):
-    """Waits until something listens on port, without connecting to it."""
+    """Waits until something listens on port, without connecting to it.
+
+    A one-shot server (ffmpeg -listen 1) stops listening once it accepts, which a
+    client may do between two polls, so an established socket on the port also counts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port in listening_ports():
+        if port in listening_ports(("0A", "01")):
             return True
         if proc is not None and proc.poll() is not None:
             return False

@@ -466,7 +466,7 @@ TEST(model_api_on_hand_built_graph)
 
 TEST(model_errors_name_the_node)
 {
-	/* A TANH on float32 goes to the reference kernel; on int16 nothing can run it. */
+	/* Neither XNNPACK nor the reference kernels take a TANH of booleans. */
 	nn_graph *g = nn_graph_create("odd.tflite");
 	int x = tb_tensor(g, "x", NN_BOOL, 1, 4), y = tb_tensor(g, "y", NN_BOOL, 1, 4);
 	tb_node(g, NN_OP_TANH, "odd/Tanh", TB_LIST(x), TB_LIST(y));
@@ -479,6 +479,24 @@ TEST(model_errors_name_the_node)
 	CHECK_MSG(strstr(err, "node 0 'odd/Tanh' (TANH)") && strstr(err, "XNNPACK") && strstr(err, "reference"), "%s",
 		  err);
 	CHECK(nn_model_run(m, err, sizeof err) == NN_ERR_ARG);
+	nn_model_free(m);
+
+	/* A convolution whose output shape contradicts its input, filter and padding. */
+	uint32_t seed = 3;
+	g = nn_graph_create("shape.tflite");
+	x = tb_tensor(g, "x", NN_F32, 4, 1, 8, 8, 3);
+	int w = tb_tensor(g, "w", NN_F32, 4, 4, 3, 3, 3);
+	y = tb_tensor(g, "y", NN_F32, 4, 1, 7, 8, 4);
+	tb_const(g, w, &seed, -1, 1);
+	int n = tb_node(g, NN_OP_CONV2D, "MobilenetV1/Conv2d_3/Relu6", TB_LIST(x, w, -1), TB_LIST(y));
+	g->nodes[n].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+					       .padding = NN_PADDING_SAME };
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK(nn_model_prepare(m, NULL, err, sizeof err) == NN_ERR_SHAPE);
+	CHECK_MSG(strstr(err, "node 0 'MobilenetV1/Conv2d_3/Relu6' (CONV2D)") && strstr(err, "[1,7,8,4]") &&
+			  strstr(err, "[1,8,8,4]"),
+		  "%s", err);
 	nn_model_free(m);
 }
 

@@ -796,8 +796,11 @@ static nn_graph *build_unary(const void *arg)
 {
 	const unary_case *uc = arg;
 	nn_graph *g = nn_graph_create("ops");
-	/* dt is the quantized side of QUANTIZE and DEQUANTIZE, whose other side is float32. */
-	nn_dtype in_dt = uc->op == NN_OP_QUANTIZE ? NN_F32 : uc->dt;
+	/*
+	 * dt is the quantized side of QUANTIZE and DEQUANTIZE, whose other side
+	 * is float32, except for a QUANTIZE with an input scale: a requantization.
+	 */
+	nn_dtype in_dt = uc->op == NN_OP_QUANTIZE && uc->in_scale == 0 ? NN_F32 : uc->dt;
 	nn_dtype out_dt = uc->op == NN_OP_DEQUANTIZE ? NN_F32 : uc->dt;
 	int x = tb_tensor(g, "x", in_dt, 0), y = tb_tensor(g, "y", out_dt, 0);
 	for (int t = 0; t < 2; t++) {
@@ -918,6 +921,11 @@ TEST(ops_quantize_f32_to_u8)
 TEST(ops_quantize_f32_to_s8)
 {
 	unary((unary_case){ NN_OP_QUANTIZE, NN_I8, SHAPE4(1, 5, 6, 7), 0, 0.02f, 0, -7, 0 }, default_tol);
+}
+
+TEST(ops_quantize_u8_requantize)
+{
+	unary((unary_case){ NN_OP_QUANTIZE, NN_U8, SHAPE4(1, 7, 6, 5), 0.04f, 0.03f, 110, 140, 0 }, default_tol);
 }
 
 TEST(ops_dequantize_u8)
@@ -1049,6 +1057,7 @@ TEST(ops_resize_bilinear_s8_align_corners)
 typedef struct concat_case {
 	nn_dtype dt;
 	int axis;
+	int requantize; /* uint8 inputs quantized each their own way, as in SSD box and class heads */
 } concat_case;
 
 static nn_graph *build_concat(const void *arg)
@@ -1062,7 +1071,9 @@ static nn_graph *build_concat(const void *arg)
 	int in[3];
 	for (int i = 0; i < 3; i++) {
 		in[i] = tb_tensor(g, NULL, cc->dt, 4, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
-		if (cc->dt != NN_F32)
+		if (cc->dt != NN_F32 && cc->requantize)
+			quant_like(g, in[i], 0.03f + 0.05f * (float)i, 100 + 20 * i, 0);
+		else if (cc->dt != NN_F32)
 			quant_like(g, in[i], 0.1f, 3, -3);
 	}
 	tb_const(g, in[2], &seed, cc->dt == NN_F32 ? -1 : -100, cc->dt == NN_F32 ? 1 : 100);
@@ -1070,7 +1081,7 @@ static nn_graph *build_concat(const void *arg)
 	out_shape[cc->axis < 0 ? cc->axis + 4 : cc->axis] += 3;
 	int y = tb_tensor(g, "y", cc->dt, 4, out_shape[0], out_shape[1], out_shape[2], out_shape[3]);
 	if (cc->dt != NN_F32)
-		quant_like(g, y, 0.1f, 3, -3);
+		quant_like(g, y, cc->requantize ? 0.07f : 0.1f, cc->requantize ? 128 : 3, -3);
 	int node = tb_node(g, NN_OP_CONCATENATION, "concat", TB_LIST(in[0], in[1], in[2]), TB_LIST(y));
 	g->nodes[node].p.concat.axis = cc->axis;
 	tb_io(g, TB_LIST(in[0], in[1]), TB_LIST(y));
@@ -1079,26 +1090,32 @@ static nn_graph *build_concat(const void *arg)
 
 TEST(ops_concat_f32_channels)
 {
-	concat_case cc = { NN_F32, 3 };
+	concat_case cc = { NN_F32, 3, 0 };
 	check_op(build_concat, &cc, NULL, (tolerance){ 0, 0 });
 }
 
 TEST(ops_concat_f32_axis1)
 {
-	concat_case cc = { NN_F32, 1 };
+	concat_case cc = { NN_F32, 1, 0 };
 	check_op(build_concat, &cc, NULL, (tolerance){ 0, 0 });
 }
 
 TEST(ops_concat_u8_negative_axis)
 {
-	concat_case cc = { NN_U8, -2 };
+	concat_case cc = { NN_U8, -2, 0 };
 	check_op(build_concat, &cc, NULL, (tolerance){ 0, 0 });
 }
 
 TEST(ops_concat_s8_axis0)
 {
-	concat_case cc = { NN_I8, 0 };
+	concat_case cc = { NN_I8, 0, 0 };
 	check_op(build_concat, &cc, NULL, (tolerance){ 0, 0 });
+}
+
+TEST(ops_concat_u8_requantize)
+{
+	concat_case cc = { NN_U8, 2, 1 };
+	check_op(build_concat, &cc, NULL, default_tol);
 }
 
 /* What XNNPACK cannot do stays on the reference kernel, and the model still runs. */
@@ -1211,6 +1228,7 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_softmax_qu8_beta),
 	   TEST_ENTRY(ops_quantize_f32_to_u8),
 	   TEST_ENTRY(ops_quantize_f32_to_s8),
+	   TEST_ENTRY(ops_quantize_u8_requantize),
 	   TEST_ENTRY(ops_dequantize_u8),
 	   TEST_ENTRY(ops_dequantize_s8),
 	   TEST_ENTRY(ops_dequantize_f16),
@@ -1227,4 +1245,5 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_concat_f32_axis1),
 	   TEST_ENTRY(ops_concat_u8_negative_axis),
 	   TEST_ENTRY(ops_concat_s8_axis0),
+	   TEST_ENTRY(ops_concat_u8_requantize),
 	   TEST_ENTRY(ops_fallback_to_reference));

@@ -82,8 +82,8 @@ static void run(nn_graph *g, const nn_node *n)
 static void expect_near(const float *got, const float *want, int count, float tol)
 {
 	for (int i = 0; i < count; i++)
-		CHECK_MSG(fabsf(got[i] - want[i]) <= tol * fmaxf(1.0f, fabsf(want[i])), "element %d: got %.7g, want %.7g",
-			  i, (double)got[i], (double)want[i]);
+		CHECK_MSG(fabsf(got[i] - want[i]) <= tol * fmaxf(1.0f, fabsf(want[i])),
+			  "element %d: got %.7g, want %.7g", i, (double)got[i], (double)want[i]);
 }
 
 static nn_conv_params conv_params(int stride, int dilation, nn_padding padding, nn_activation act)
@@ -208,10 +208,12 @@ static void oracle_conv(const float *in, int H, int W, int C, const float *w, in
 				double acc = bias ? bias[o] : 0;
 				int g0 = (o / per_group) * I;
 				for (int ky = 0; ky < KH; ky++)
-					for (int kx = 0; kx < KW; kx++)
+					for (int kx = 0; kx < KW; kx++) {
+						int py = oy * stride + ky * dil, px = ox * stride + kx * dil;
 						for (int i = 0; i < I; i++)
-							acc += padded[((oy * stride + ky * dil) * PW + ox * stride + kx * dil) * C + g0 + i] *
+							acc += padded[(py * PW + px) * C + g0 + i] *
 							       w[((o * KH + ky) * KW + kx) * I + i];
+					}
 				out[(oy * OW + ox) * O + o] = (float)acc;
 			}
 }
@@ -603,6 +605,11 @@ TEST(ref_softmax)
 	run(g, n);
 	/* beta scales the logits: softmax(2, 4, 6). */
 	expect_near(fdata(g, out), (float[]){ 0.01587624f, 0.11731043f, 0.86681333f }, 3, 1e-6f);
+	/* A negative beta reverses the order, without overflow on the large row. */
+	n->p.softmax.beta = -1.0f;
+	run(g, n);
+	expect_near(fdata(g, out),
+		    (float[]){ 0.66524096f, 0.24472847f, 0.09003057f, 1 / 3.0f, 1 / 3.0f, 1 / 3.0f }, 6, 1e-6f);
 
 	/* Quantized to TFLite's output encoding for uint8 (1/256, 0). */
 	int qin = tensor(g, NN_U8, 1, 3);
@@ -719,9 +726,9 @@ TEST(ref_resize_bilinear_modes)
 
 	n->p.resize.align_corners = 0, n->p.resize.half_pixel_centers = 1;
 	run(g, n);
-	expect_near(fdata(g, out),
-		    (float[]){ 1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f, 2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4 },
-		    16, 1e-6f);
+	const float want_half[16] = { 1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f,
+				      2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4 };
+	expect_near(fdata(g, out), want_half, 16, 1e-6f);
 
 	/* Both flags at once is what TensorFlow refuses. */
 	n->p.resize.align_corners = 1;
@@ -785,7 +792,8 @@ static void check_within_one_step(nn_graph *g, int q, int f)
 	nn_ref_dtype_range(t->dtype, &lo, &hi);
 	int exact = 0;
 	for (size_t i = 0; i < (size_t)nn_tensor_elements(t); i++) {
-		int32_t want = nn_ref_quantize_value(fdata(g, f)[i], nn_ref_scale(t, 0), nn_ref_zero_point(t, 0), lo, hi);
+		float real = fdata(g, f)[i];
+		int32_t want = nn_ref_quantize_value(real, nn_ref_scale(t, 0), nn_ref_zero_point(t, 0), lo, hi);
 		int32_t got = nn_ref_load_q(t, i);
 		CHECK_MSG(abs(got - want) <= 1, "element %zu: quantized %d, float says %d (%g)", i, got, want,
 			  (double)fdata(g, f)[i]);

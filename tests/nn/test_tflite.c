@@ -96,72 +96,12 @@ static void check_shape(const nn_tensor *t, int rank, ...)
 	va_end(ap);
 }
 
-/* Model-building helpers on top of tflite_builder.h. */
-
-static int add_tensor(tb_model *m, const char *name, int type, int rank, const int *shape, uint32_t buffer)
-{
-	tb_tensor *t = &m->tensors[m->n_tensors];
-	memset(t, 0, sizeof *t);
-	t->name = name;
-	t->type = type;
-	t->rank = rank;
-	for (int i = 0; i < rank; i++)
-		t->shape[i] = shape[i];
-	t->buffer = buffer;
-	return m->n_tensors++;
-}
-
-static uint32_t add_buffer(tb_model *m, const void *data, size_t len)
-{
-	if (m->n_buffers == 0) {
-		m->buf_len[0] = 0;
-		m->n_buffers = 1;
-	}
-	m->buf_data[m->n_buffers] = data;
-	m->buf_len[m->n_buffers] = len;
-	return (uint32_t)m->n_buffers++;
-}
-
-static tb_op *add_op(tb_model *m, int32_t code, const char *custom, int n_in, const int *in, int n_out,
-		     const int *out)
-{
-	int ci = -1;
-	for (int i = 0; i < m->n_codes; i++)
-		if (m->codes[i].builtin == code && (!custom || (m->codes[i].custom && !strcmp(custom, m->codes[i].custom))))
-			ci = i;
-	if (ci < 0) {
-		ci = m->n_codes++;
-		m->codes[ci] = (tb_code){ .builtin = code, .custom = custom };
-	}
-	tb_op *o = &m->ops[m->n_ops++];
-	memset(o, 0, sizeof *o);
-	o->opcode = (uint32_t)ci;
-	o->n_in = n_in;
-	o->n_out = n_out;
-	memcpy(o->in, in, sizeof *in * (size_t)n_in);
-	memcpy(o->out, out, sizeof *out * (size_t)n_out);
-	return o;
-}
-
-static void opt(tb_op *o, int type, int id, int size, uint64_t bits)
-{
-	o->opt_type = type;
-	o->opt[o->n_opt++] = (tb_field){ id, size, bits };
-}
-
-static uint64_t fbits(float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	return u;
-}
-
 /* A model with input tensor 0 (float [1,4,4,2]) and an empty sentinel buffer 0. */
 static void base(tb_model *m)
 {
 	memset(m, 0, sizeof *m);
 	m->n_buffers = 1;
-	add_tensor(m, "x", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	tb_add_tensor(m, "x", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
 	m->n_in = 1;
 	m->in[0] = 0;
 }
@@ -480,15 +420,15 @@ TEST(tflite_binary_ops)
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		tb_model m;
 		base(&m);
-		add_tensor(&m, "y", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
-		add_tensor(&m, "z", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+		tb_add_tensor(&m, "y", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+		tb_add_tensor(&m, "z", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
 		m.n_in = 2;
 		m.in[1] = 1;
 		m.n_out = 1;
 		m.out[0] = 2;
-		tb_op *o = add_op(&m, ops[i].code, NULL, 2, (int[]){ 0, 1 }, 1, (int[]){ 2 });
+		tb_op *o = tb_add_op(&m, ops[i].code, NULL, 2, (int[]){ 0, 1 }, 1, (int[]){ 2 });
 		if (ops[i].opt_type)
-			opt(o, ops[i].opt_type, 0, 1, 3); /* RELU6 */
+			tb_opt(o, ops[i].opt_type, 0, 1, 3); /* RELU6 */
 		nn_graph *g = load_ok(&m);
 		CHECK(g->n_nodes == 1 && g->nodes[0].op == ops[i].op);
 		CHECK(g->nodes[0].n_inputs == 2 && g->nodes[0].inputs[0] == 0 && g->nodes[0].inputs[1] == 1);
@@ -511,7 +451,7 @@ TEST(tflite_unary_ops)
 		tb_model m;
 		base(&m);
 		m.tensors[0].type = ops[i].in_type;
-		int y = add_tensor(&m, "y", ops[i].out_type, 4, (int[]){ 1, 4, 4, 2 }, 0);
+		int y = tb_add_tensor(&m, "y", ops[i].out_type, 4, (int[]){ 1, 4, 4, 2 }, 0);
 		for (int t = 0; t < 2; t++) {
 			if (m.tensors[t].type == T_F32)
 				continue;
@@ -521,7 +461,7 @@ TEST(tflite_unary_ops)
 		}
 		m.n_out = 1;
 		m.out[0] = y;
-		add_op(&m, ops[i].code, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
+		tb_add_op(&m, ops[i].code, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
 		nn_graph *g = load_ok(&m);
 		CHECK(g->n_nodes == 1 && g->nodes[0].op == ops[i].op && g->nodes[0].n_inputs == 1);
 		int q = ops[i].code == QUANTIZE ? y : 0;
@@ -536,12 +476,12 @@ TEST(tflite_softmax_leaky_relu)
 {
 	tb_model m;
 	base(&m);
-	add_tensor(&m, "s", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
-	add_tensor(&m, "l", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	tb_add_tensor(&m, "s", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	tb_add_tensor(&m, "l", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
 	m.n_out = 1;
 	m.out[0] = 2;
-	opt(add_op(&m, SOFTMAX, NULL, 1, (int[]){ 0 }, 1, (int[]){ 1 }), O_SOFTMAX, 0, 4, fbits(0.5f));
-	opt(add_op(&m, LEAKY_RELU, NULL, 1, (int[]){ 1 }, 1, (int[]){ 2 }), O_LEAKY, 0, 4, fbits(0.2f));
+	tb_opt(tb_add_op(&m, SOFTMAX, NULL, 1, (int[]){ 0 }, 1, (int[]){ 1 }), O_SOFTMAX, 0, 4, tb_fbits(0.5f));
+	tb_opt(tb_add_op(&m, LEAKY_RELU, NULL, 1, (int[]){ 1 }, 1, (int[]){ 2 }), O_LEAKY, 0, 4, tb_fbits(0.2f));
 	nn_graph *g = load_ok(&m);
 	CHECK(g->nodes[0].op == NN_OP_SOFTMAX && g->nodes[0].p.softmax.beta == 0.5f);
 	CHECK(g->nodes[1].op == NN_OP_LEAKY_RELU && g->nodes[1].p.leaky_relu.alpha == 0.2f);
@@ -552,15 +492,15 @@ TEST(tflite_concatenation)
 {
 	tb_model m;
 	base(&m);
-	add_tensor(&m, "x2", T_F32, 4, (int[]){ 1, 4, 4, 3 }, 0);
-	add_tensor(&m, "cat", T_F32, 4, (int[]){ 1, 4, 4, 5 }, 0);
+	tb_add_tensor(&m, "x2", T_F32, 4, (int[]){ 1, 4, 4, 3 }, 0);
+	tb_add_tensor(&m, "cat", T_F32, 4, (int[]){ 1, 4, 4, 5 }, 0);
 	m.n_in = 2;
 	m.in[1] = 1;
 	m.n_out = 1;
 	m.out[0] = 2;
-	tb_op *o = add_op(&m, CONCATENATION, NULL, 2, (int[]){ 0, 1 }, 1, (int[]){ 2 });
-	opt(o, O_CONCAT, 0, 4, (uint32_t)-1);
-	opt(o, O_CONCAT, 1, 1, 1);
+	tb_op *o = tb_add_op(&m, CONCATENATION, NULL, 2, (int[]){ 0, 1 }, 1, (int[]){ 2 });
+	tb_opt(o, O_CONCAT, 0, 4, (uint32_t)-1);
+	tb_opt(o, O_CONCAT, 1, 1, 1);
 	nn_graph *g = load_ok(&m);
 	CHECK(g->nodes[0].op == NN_OP_CONCATENATION && g->nodes[0].n_inputs == 2);
 	CHECK(g->nodes[0].p.concat.axis == 3 && g->nodes[0].p.concat.act == NN_ACT_RELU);
@@ -578,9 +518,9 @@ static void conv_model(tb_model *m, int32_t code, int out_c, const uint8_t *w, s
 	m->tensors[0].scale[0] = 0.5f;
 	m->tensors[0].zero_point[0] = 128;
 	int wshape[4] = { code == CONV_2D ? out_c : 1, 3, 3, code == CONV_2D ? 2 : out_c };
-	int wt = add_tensor(m, "w", T_U8, 4, wshape, add_buffer(m, w, wlen));
-	int bt = add_tensor(m, "b", T_I32, 1, (int[]){ out_c }, add_buffer(m, bias, 4 * (size_t)out_c));
-	int y = add_tensor(m, "y", T_U8, 4, (int[]){ 1, 2, 2, out_c }, 0);
+	int wt = tb_add_tensor(m, "w", T_U8, 4, wshape, tb_add_buffer(m, w, wlen));
+	int bt = tb_add_tensor(m, "b", T_I32, 1, (int[]){ out_c }, tb_add_buffer(m, bias, 4 * (size_t)out_c));
+	int y = tb_add_tensor(m, "y", T_U8, 4, (int[]){ 1, 2, 2, out_c }, 0);
 	m->tensors[wt].n_scale = out_c;
 	m->tensors[bt].n_scale = out_c;
 	m->tensors[wt].qdim = code == CONV_2D ? 0 : 3;
@@ -593,7 +533,7 @@ static void conv_model(tb_model *m, int32_t code, int out_c, const uint8_t *w, s
 	m->tensors[y].scale[0] = 1.0f;
 	m->n_out = 1;
 	m->out[0] = y;
-	add_op(m, code, NULL, 3, (int[]){ 0, wt, bt }, 1, (int[]){ y });
+	tb_add_op(m, code, NULL, 3, (int[]){ 0, wt, bt }, 1, (int[]){ y });
 }
 
 TEST(tflite_conv)
@@ -605,11 +545,11 @@ TEST(tflite_conv)
 	tb_model m;
 	conv_model(&m, CONV_2D, 4, w, sizeof w, bias);
 	tb_op *o = &m.ops[0];
-	opt(o, O_CONV, 0, 1, 1);  /* VALID */
-	opt(o, O_CONV, 1, 4, 1);  /* stride_w */
-	opt(o, O_CONV, 2, 4, 2);  /* stride_h */
-	opt(o, O_CONV, 3, 1, 1);  /* RELU */
-	opt(o, O_CONV, 5, 4, 2);  /* dilation_h (dilation_w stays at its default 1) */
+	tb_opt(o, O_CONV, 0, 1, 1);  /* VALID */
+	tb_opt(o, O_CONV, 1, 4, 1);  /* stride_w */
+	tb_opt(o, O_CONV, 2, 4, 2);  /* stride_h */
+	tb_opt(o, O_CONV, 3, 1, 1);  /* RELU */
+	tb_opt(o, O_CONV, 5, 4, 2);  /* dilation_h (dilation_w stays at its default 1) */
 	nn_graph *g = load_ok(&m);
 	const nn_node *n = &g->nodes[0];
 	CHECK(n->op == NN_OP_CONV2D && n->n_inputs == 3 && n->inputs[1] == 1 && n->inputs[2] == 2);
@@ -626,12 +566,12 @@ TEST(tflite_conv)
 	conv_model(&m, CONV_2D, 4, w, sizeof w, bias);
 	m.ops[0].n_in = 2;
 	load_fails(&m, NN_ERR_FORMAT, "stride_w is 0, expected 1 to 65536");
-	opt(&m.ops[0], O_CONV, 1, 4, 1);
-	opt(&m.ops[0], O_CONV, 2, 4, 1);
+	tb_opt(&m.ops[0], O_CONV, 1, 4, 1);
+	tb_opt(&m.ops[0], O_CONV, 2, 4, 1);
 	g = load_ok(&m);
 	CHECK(g->nodes[0].n_inputs == 3 && g->nodes[0].inputs[2] == -1 && g->nodes[0].p.conv.padding == NN_PADDING_SAME);
 	nn_graph_free(g);
-	opt(&m.ops[0], O_CONV, 3, 1, 4);
+	tb_opt(&m.ops[0], O_CONV, 3, 1, 4);
 	load_fails(&m, NN_ERR_UNSUPPORTED, "CONV_2D with fused activation TANH is not supported");
 	m.ops[0].opt[2].bits = 9;
 	load_fails(&m, NN_ERR_FORMAT, "fused activation 9");
@@ -647,10 +587,10 @@ TEST(tflite_depthwise_conv)
 	tb_model m;
 	conv_model(&m, DEPTHWISE_CONV_2D, 4, w, sizeof w, bias);
 	tb_op *o = &m.ops[0];
-	opt(o, O_DWCONV, 1, 4, 2);
-	opt(o, O_DWCONV, 2, 4, 2);
-	opt(o, O_DWCONV, 3, 4, 7); /* a wrong stored depth_multiplier, as old converters wrote */
-	opt(o, O_DWCONV, 4, 1, 3);
+	tb_opt(o, O_DWCONV, 1, 4, 2);
+	tb_opt(o, O_DWCONV, 2, 4, 2);
+	tb_opt(o, O_DWCONV, 3, 4, 7); /* a wrong stored depth_multiplier, as old converters wrote */
+	tb_opt(o, O_DWCONV, 4, 1, 3);
 	nn_graph *g = load_ok(&m);
 	const nn_node *n = &g->nodes[0];
 	CHECK(n->op == NN_OP_DEPTHWISE_CONV2D && n->p.conv.depth_multiplier == 2 && n->p.conv.act == NN_ACT_RELU6);
@@ -665,19 +605,19 @@ TEST(tflite_transpose_conv_and_fully_connected)
 	static const int32_t oshape[4] = { 1, 8, 8, 2 };
 	tb_model m;
 	base(&m);
-	int os = add_tensor(&m, "oshape", T_I32, 1, (int[]){ 4 }, add_buffer(&m, oshape, sizeof oshape));
-	int wt = add_tensor(&m, "w", T_F32, 4, (int[]){ 2, 3, 3, 2 }, add_buffer(&m, w, sizeof w));
-	int y = add_tensor(&m, "up", T_F32, 4, (int[]){ 1, 8, 8, 2 }, 0);
-	tb_op *o = add_op(&m, TRANSPOSE_CONV, NULL, 3, (int[]){ os, wt, 0 }, 1, (int[]){ y });
-	opt(o, O_TRANSPOSE_CONV, 1, 4, 2);
-	opt(o, O_TRANSPOSE_CONV, 2, 4, 2);
-	int fw = add_tensor(&m, "fcw", T_F32, 2, (int[]){ 8, 32 }, add_buffer(&m, fcw, sizeof fcw));
-	int f = add_tensor(&m, "fc", T_F32, 2, (int[]){ 1, 8 }, 0);
-	int flat = add_tensor(&m, "flat", T_F32, 2, (int[]){ 1, 32 }, 0);
-	add_op(&m, RESHAPE, NULL, 1, (int[]){ 0 }, 1, (int[]){ flat });
-	o = add_op(&m, FULLY_CONNECTED, NULL, 3, (int[]){ flat, fw, -1 }, 1, (int[]){ f });
-	opt(o, O_FC, 0, 1, 3);
-	opt(o, O_FC, 2, 1, 1);
+	int os = tb_add_tensor(&m, "oshape", T_I32, 1, (int[]){ 4 }, tb_add_buffer(&m, oshape, sizeof oshape));
+	int wt = tb_add_tensor(&m, "w", T_F32, 4, (int[]){ 2, 3, 3, 2 }, tb_add_buffer(&m, w, sizeof w));
+	int y = tb_add_tensor(&m, "up", T_F32, 4, (int[]){ 1, 8, 8, 2 }, 0);
+	tb_op *o = tb_add_op(&m, TRANSPOSE_CONV, NULL, 3, (int[]){ os, wt, 0 }, 1, (int[]){ y });
+	tb_opt(o, O_TRANSPOSE_CONV, 1, 4, 2);
+	tb_opt(o, O_TRANSPOSE_CONV, 2, 4, 2);
+	int fw = tb_add_tensor(&m, "fcw", T_F32, 2, (int[]){ 8, 32 }, tb_add_buffer(&m, fcw, sizeof fcw));
+	int f = tb_add_tensor(&m, "fc", T_F32, 2, (int[]){ 1, 8 }, 0);
+	int flat = tb_add_tensor(&m, "flat", T_F32, 2, (int[]){ 1, 32 }, 0);
+	tb_add_op(&m, RESHAPE, NULL, 1, (int[]){ 0 }, 1, (int[]){ flat });
+	o = tb_add_op(&m, FULLY_CONNECTED, NULL, 3, (int[]){ flat, fw, -1 }, 1, (int[]){ f });
+	tb_opt(o, O_FC, 0, 1, 3);
+	tb_opt(o, O_FC, 2, 1, 1);
 	m.n_out = 2;
 	m.out[0] = y;
 	m.out[1] = f;
@@ -692,7 +632,7 @@ TEST(tflite_transpose_conv_and_fully_connected)
 	CHECK(n->op == NN_OP_FULLY_CONNECTED && n->n_inputs == 3 && n->inputs[1] == fw && n->inputs[2] == -1);
 	CHECK(n->p.fc.act == NN_ACT_RELU6 && n->p.fc.keep_num_dims == 1);
 	nn_graph_free(g);
-	opt(&m.ops[2], O_FC, 1, 1, 1);
+	tb_opt(&m.ops[2], O_FC, 1, 1, 1);
 	load_fails(&m, NN_ERR_UNSUPPORTED, "shuffled weights");
 	m.ops[2].n_opt = 2;
 	m.tensors[y].shape[1] = 7;
@@ -704,16 +644,16 @@ TEST(tflite_pools)
 	for (int k = 0; k < 2; k++) {
 		tb_model m;
 		base(&m);
-		int y = add_tensor(&m, "p", T_F32, 4, (int[]){ 1, 2, 2, 2 }, 0);
+		int y = tb_add_tensor(&m, "p", T_F32, 4, (int[]){ 1, 2, 2, 2 }, 0);
 		m.n_out = 1;
 		m.out[0] = y;
-		tb_op *o = add_op(&m, k ? MAX_POOL_2D : AVERAGE_POOL_2D, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
-		opt(o, O_POOL, 0, 1, 1);
-		opt(o, O_POOL, 1, 4, 2);
-		opt(o, O_POOL, 2, 4, 2);
-		opt(o, O_POOL, 3, 4, 3);
-		opt(o, O_POOL, 4, 4, 2);
-		opt(o, O_POOL, 5, 1, 2);
+		tb_op *o = tb_add_op(&m, k ? MAX_POOL_2D : AVERAGE_POOL_2D, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
+		tb_opt(o, O_POOL, 0, 1, 1);
+		tb_opt(o, O_POOL, 1, 4, 2);
+		tb_opt(o, O_POOL, 2, 4, 2);
+		tb_opt(o, O_POOL, 3, 4, 3);
+		tb_opt(o, O_POOL, 4, 4, 2);
+		tb_opt(o, O_POOL, 5, 1, 2);
 		nn_graph *g = load_ok(&m);
 		const nn_pool_params *p = &g->nodes[0].p.pool;
 		CHECK(g->nodes[0].op == (k ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D));
@@ -731,17 +671,17 @@ TEST(tflite_mean_reshape_squeeze)
 	static const int64_t shape[2] = { 1, 32 };
 	tb_model m;
 	base(&m);
-	int ax = add_tensor(&m, "axes", T_I32, 1, (int[]){ 2 }, add_buffer(&m, axes, sizeof axes));
-	int mean = add_tensor(&m, "mean", T_F32, 4, (int[]){ 1, 1, 1, 2 }, 0);
-	int sq = add_tensor(&m, "sq", T_F32, 2, (int[]){ 1, 2 }, 0);
-	int ex = add_tensor(&m, "ex", T_F32, 3, (int[]){ 1, 2, 1 }, 0);
-	int rs = add_tensor(&m, "rs", T_F32, 2, (int[]){ 1, 32 }, 0);
-	int one = add_tensor(&m, "one", T_I32, 0, NULL, add_buffer(&m, &axes[1], 4));
-	int shp = add_tensor(&m, "shape", T_I64, 1, (int[]){ 2 }, add_buffer(&m, shape, sizeof shape));
-	opt(add_op(&m, MEAN, NULL, 2, (int[]){ 0, ax }, 1, (int[]){ mean }), O_REDUCER, 0, 1, 1);
-	add_op(&m, SQUEEZE, NULL, 1, (int[]){ mean }, 1, (int[]){ sq });
-	add_op(&m, EXPAND_DIMS, NULL, 2, (int[]){ sq, one }, 1, (int[]){ ex });
-	add_op(&m, RESHAPE, NULL, 2, (int[]){ 0, shp }, 1, (int[]){ rs });
+	int ax = tb_add_tensor(&m, "axes", T_I32, 1, (int[]){ 2 }, tb_add_buffer(&m, axes, sizeof axes));
+	int mean = tb_add_tensor(&m, "mean", T_F32, 4, (int[]){ 1, 1, 1, 2 }, 0);
+	int sq = tb_add_tensor(&m, "sq", T_F32, 2, (int[]){ 1, 2 }, 0);
+	int ex = tb_add_tensor(&m, "ex", T_F32, 3, (int[]){ 1, 2, 1 }, 0);
+	int rs = tb_add_tensor(&m, "rs", T_F32, 2, (int[]){ 1, 32 }, 0);
+	int one = tb_add_tensor(&m, "one", T_I32, 0, NULL, tb_add_buffer(&m, &axes[1], 4));
+	int shp = tb_add_tensor(&m, "shape", T_I64, 1, (int[]){ 2 }, tb_add_buffer(&m, shape, sizeof shape));
+	tb_opt(tb_add_op(&m, MEAN, NULL, 2, (int[]){ 0, ax }, 1, (int[]){ mean }), O_REDUCER, 0, 1, 1);
+	tb_add_op(&m, SQUEEZE, NULL, 1, (int[]){ mean }, 1, (int[]){ sq });
+	tb_add_op(&m, EXPAND_DIMS, NULL, 2, (int[]){ sq, one }, 1, (int[]){ ex });
+	tb_add_op(&m, RESHAPE, NULL, 2, (int[]){ 0, shp }, 1, (int[]){ rs });
 	m.n_out = 2;
 	m.out[0] = ex;
 	m.out[1] = rs;
@@ -767,12 +707,12 @@ TEST(tflite_pad)
 	for (int v2 = 0; v2 < 2; v2++) {
 		tb_model m;
 		base(&m);
-		int pt = add_tensor(&m, "pads", T_I32, 2, (int[]){ 4, 2 }, add_buffer(&m, pads, sizeof pads));
-		int cv = add_tensor(&m, "value", T_F32, 0, NULL, add_buffer(&m, &zero, 4));
-		int y = add_tensor(&m, "padded", T_F32, 4, (int[]){ 1, 7, 7, 3 }, 0);
+		int pt = tb_add_tensor(&m, "pads", T_I32, 2, (int[]){ 4, 2 }, tb_add_buffer(&m, pads, sizeof pads));
+		int cv = tb_add_tensor(&m, "value", T_F32, 0, NULL, tb_add_buffer(&m, &zero, 4));
+		int y = tb_add_tensor(&m, "padded", T_F32, 4, (int[]){ 1, 7, 7, 3 }, 0);
 		m.n_out = 1;
 		m.out[0] = y;
-		add_op(&m, v2 ? PADV2 : PAD, NULL, v2 ? 3 : 2, (int[]){ 0, pt, cv }, 1, (int[]){ y });
+		tb_add_op(&m, v2 ? PADV2 : PAD, NULL, v2 ? 3 : 2, (int[]){ 0, pt, cv }, 1, (int[]){ y });
 		nn_graph *g = load_ok(&m);
 		const nn_node *n = &g->nodes[0];
 		CHECK(n->op == NN_OP_PAD && n->n_inputs == 2 && n->inputs[1] == (v2 ? cv : -1));
@@ -795,15 +735,15 @@ TEST(tflite_resize)
 	for (int nearest = 0; nearest < 2; nearest++) {
 		tb_model m;
 		base(&m);
-		int st = add_tensor(&m, "size", T_I32, 1, (int[]){ 2 }, add_buffer(&m, size, sizeof size));
-		int y = add_tensor(&m, "big", T_F32, 4, (int[]){ 1, 8, 6, 2 }, 0);
+		int st = tb_add_tensor(&m, "size", T_I32, 1, (int[]){ 2 }, tb_add_buffer(&m, size, sizeof size));
+		int y = tb_add_tensor(&m, "big", T_F32, 4, (int[]){ 1, 8, 6, 2 }, 0);
 		m.n_out = 1;
 		m.out[0] = y;
-		tb_op *o = add_op(&m, nearest ? RESIZE_NEAREST_NEIGHBOR : RESIZE_BILINEAR, NULL, 2, (int[]){ 0, st }, 1,
+		tb_op *o = tb_add_op(&m, nearest ? RESIZE_NEAREST_NEIGHBOR : RESIZE_BILINEAR, NULL, 2, (int[]){ 0, st }, 1,
 				  (int[]){ y });
 		int type = nearest ? O_RESIZE_NEAREST : O_RESIZE_BILINEAR, first = nearest ? 0 : 2;
-		opt(o, type, first, 1, (uint64_t)nearest);
-		opt(o, type, first + 1, 1, (uint64_t)!nearest);
+		tb_opt(o, type, first, 1, (uint64_t)nearest);
+		tb_opt(o, type, first + 1, 1, (uint64_t)!nearest);
 		nn_graph *g = load_ok(&m);
 		const nn_node *n = &g->nodes[0];
 		CHECK(n->op == (nearest ? NN_OP_RESIZE_NEAREST : NN_OP_RESIZE_BILINEAR) && n->n_inputs == 1);
@@ -819,91 +759,45 @@ TEST(tflite_float16_weights)
 	static const uint16_t h[4] = { 0x3c00, 0x4000, 0xbc00, 0 };
 	tb_model m;
 	base(&m);
-	int wh = add_tensor(&m, "w16", T_F16, 1, (int[]){ 4 }, add_buffer(&m, h, sizeof h));
-	int wf = add_tensor(&m, "w32", T_F32, 1, (int[]){ 4 }, 0);
-	add_op(&m, DEQUANTIZE, NULL, 1, (int[]){ wh }, 1, (int[]){ wf });
+	int wh = tb_add_tensor(&m, "w16", T_F16, 1, (int[]){ 4 }, tb_add_buffer(&m, h, sizeof h));
+	int wf = tb_add_tensor(&m, "w32", T_F32, 1, (int[]){ 4 }, 0);
+	tb_add_op(&m, DEQUANTIZE, NULL, 1, (int[]){ wh }, 1, (int[]){ wf });
 	m.n_out = 1;
 	m.out[0] = wf;
 	nn_graph *g = load_ok(&m);
 	CHECK(g->tensors[wh].dtype == NN_F16 && g->tensors[wh].is_const && !memcmp(g->tensors[wh].data, h, 8));
 	CHECK(g->tensors[wf].dtype == NN_F32 && !g->tensors[wf].is_const);
+	CHECK(!g->tensors[wh].owns_data);
+	nn_graph_free(g);
+	/* Data that a writer left unaligned is copied, so that kernels may read it as uint16_t. */
+	m.misalign = 1;
+	g = load_ok(&m);
+	CHECK(g->tensors[wh].owns_data && (uintptr_t)g->tensors[wh].data % 2 == 0);
+	CHECK(!memcmp(g->tensors[wh].data, h, 8));
 	nn_graph_free(g);
 }
 
 /* ---- TFLite_Detection_PostProcess and its FlexBuffers options ---- */
-
-typedef struct flex_kv {
-	const char *key;
-	int type; /* 1 INT, 3 FLOAT, 26 BOOL */
-	double value;
-} flex_kv;
-
-/* Encodes a FlexBuffers map of 4-byte scalars, keys in the order given (sorted by the caller). */
-static size_t flex_map(uint8_t *out, const flex_kv *kv, int n)
-{
-	size_t pos = 0, keys[16];
-	for (int i = 0; i < n; i++) {
-		keys[i] = pos;
-		memcpy(out + pos, kv[i].key, strlen(kv[i].key) + 1);
-		pos += strlen(kv[i].key) + 1;
-	}
-	while (pos % 4)
-		out[pos++] = 0;
-	uint32_t u = (uint32_t)n;
-	memcpy(out + pos, &u, 4);
-	pos += 4;
-	size_t kvec = pos;
-	for (int i = 0; i < n; i++, pos += 4) {
-		u = (uint32_t)(pos - keys[i]);
-		memcpy(out + pos, &u, 4);
-	}
-	/* Map header: offset to the keys vector, its byte width, the count; then values and their types. */
-	u = (uint32_t)(pos - kvec);
-	memcpy(out + pos, &u, 4);
-	u = 4;
-	memcpy(out + pos + 4, &u, 4);
-	u = (uint32_t)n;
-	memcpy(out + pos + 8, &u, 4);
-	pos += 12;
-	size_t map = pos;
-	for (int i = 0; i < n; i++, pos += 4) {
-		if (kv[i].type == 3) {
-			float f = (float)kv[i].value;
-			memcpy(out + pos, &f, 4);
-		} else {
-			int32_t v = (int32_t)kv[i].value;
-			memcpy(out + pos, &v, 4);
-		}
-	}
-	for (int i = 0; i < n; i++)
-		out[pos++] = (uint8_t)(kv[i].type << 2 | 2);
-	u = (uint32_t)(pos - map);
-	memcpy(out + pos, &u, 4);
-	pos += 4;
-	out[pos++] = 9 << 2 | 2;
-	out[pos++] = 4;
-	return pos;
-}
 
 static void detpp_model(tb_model *m, const uint8_t *opts, size_t len)
 {
 	static float anchors[6 * 4];
 	memset(m, 0, sizeof *m);
 	m->n_buffers = 1;
-	int boxes = add_tensor(m, "boxes", T_F32, 3, (int[]){ 1, 6, 4 }, 0);
-	int scores = add_tensor(m, "scores", T_F32, 3, (int[]){ 1, 6, 4 }, 0);
-	int an = add_tensor(m, "anchors", T_F32, 2, (int[]){ 6, 4 }, add_buffer(m, anchors, sizeof anchors));
-	int o0 = add_tensor(m, "det", T_F32, 0, NULL, 0);
-	int o1 = add_tensor(m, "det:1", T_F32, 0, NULL, 0);
-	int o2 = add_tensor(m, "det:2", T_F32, 0, NULL, 0);
-	int o3 = add_tensor(m, "det:3", T_F32, 0, NULL, 0);
+	int boxes = tb_add_tensor(m, "boxes", T_F32, 3, (int[]){ 1, 6, 4 }, 0);
+	int scores = tb_add_tensor(m, "scores", T_F32, 3, (int[]){ 1, 6, 4 }, 0);
+	int an = tb_add_tensor(m, "anchors", T_F32, 2, (int[]){ 6, 4 }, tb_add_buffer(m, anchors, sizeof anchors));
+	int o0 = tb_add_tensor(m, "det", T_F32, 0, NULL, 0);
+	int o1 = tb_add_tensor(m, "det:1", T_F32, 0, NULL, 0);
+	int o2 = tb_add_tensor(m, "det:2", T_F32, 0, NULL, 0);
+	int o3 = tb_add_tensor(m, "det:3", T_F32, 0, NULL, 0);
 	m->n_in = 2;
 	m->in[0] = boxes;
 	m->in[1] = scores;
 	m->n_out = 4;
 	for (int i = 0; i < 4; i++)
 		m->out[i] = o0 + i;
-	tb_op *o = add_op(m, CUSTOM, "TFLite_Detection_PostProcess", 3, (int[]){ boxes, scores, an }, 4,
+	tb_op *o = tb_add_op(m, CUSTOM, "TFLite_Detection_PostProcess", 3, (int[]){ boxes, scores, an }, 4,
 			  (int[]){ o0, o1, o2, o3 });
 	o->custom = opts;
 	o->custom_len = len;
@@ -911,14 +805,14 @@ static void detpp_model(tb_model *m, const uint8_t *opts, size_t len)
 
 TEST(tflite_detection_postprocess)
 {
-	static const flex_kv kv[] = {
+	static const tb_flex_kv kv[] = {
 		{ "_output_quantized", 26, 1 }, { "detections_per_class", 1, 7 }, { "h_scale", 3, 5 },
 		{ "max_classes_per_detection", 1, 2 }, { "max_detections", 1, 5 }, { "nms_iou_threshold", 3, 0.5 },
 		{ "nms_score_threshold", 3, 0.25 }, { "num_classes", 1, 3 }, { "use_regular_nms", 26, 1 },
 		{ "w_scale", 3, 4 }, { "x_scale", 3, 10 }, { "y_scale", 3, 9 },
 	};
 	uint8_t opts[512];
-	size_t len = flex_map(opts, kv, 12);
+	size_t len = tb_flex_map(opts, kv, 12);
 	tb_model m;
 	detpp_model(&m, opts, len);
 	nn_graph *g = load_ok(&m);
@@ -937,27 +831,27 @@ TEST(tflite_detection_postprocess)
 	nn_graph_free(g);
 
 	/* Defaults for the two optional keys; a missing required key is an error naming it. */
-	flex_kv less[12];
+	tb_flex_kv less[12];
 	int k = 0;
 	for (int i = 0; i < 12; i++)
 		if (strcmp(kv[i].key, "detections_per_class") && strcmp(kv[i].key, "use_regular_nms"))
 			less[k++] = kv[i];
-	len = flex_map(opts, less, k);
+	len = tb_flex_map(opts, less, k);
 	detpp_model(&m, opts, len);
 	g = load_ok(&m);
 	CHECK(g->nodes[0].p.detpp.detections_per_class == 100 && g->nodes[0].p.detpp.use_regular_nms == 0);
 	nn_graph_free(g);
-	flex_kv no_h[12];
+	tb_flex_kv no_h[12];
 	int nh = 0;
 	for (int i = 0; i < k; i++)
 		if (strcmp(less[i].key, "h_scale"))
 			no_h[nh++] = less[i];
-	len = flex_map(opts, no_h, nh);
+	len = tb_flex_map(opts, no_h, nh);
 	detpp_model(&m, opts, len);
 	load_fails(&m, NN_ERR_FORMAT, "custom option h_scale is missing");
 
 	/* Every truncation and every single-byte change of the options is an error or a valid map. */
-	len = flex_map(opts, kv, 12);
+	len = tb_flex_map(opts, kv, 12);
 	for (size_t cut = 0; cut < len; cut++) {
 		detpp_model(&m, opts, cut);
 		size_t flen;
@@ -978,7 +872,7 @@ TEST(tflite_detection_postprocess)
 		}
 	}
 	/* Scores with neither num_classes nor num_classes + 1 columns. */
-	len = flex_map(opts, kv, 12);
+	len = tb_flex_map(opts, kv, 12);
 	detpp_model(&m, opts, len);
 	m.tensors[1].shape[2] = 6;
 	load_fails(&m, NN_ERR_SHAPE, "expected [1,N,4], [1,N,3 or 4] and [N,4]");
@@ -990,10 +884,10 @@ TEST(tflite_detection_postprocess)
 static void relu_model(tb_model *m)
 {
 	base(m);
-	int y = add_tensor(m, "y", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	int y = tb_add_tensor(m, "y", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
 	m->n_out = 1;
 	m->out[0] = y;
-	add_op(m, RELU, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
+	tb_add_op(m, RELU, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
 }
 
 TEST(tflite_bad_headers)
@@ -1132,7 +1026,7 @@ TEST(tflite_bad_tensors)
 	m.tensors[1].shape[2] = 100000;
 	load_fails(&m, NN_ERR_UNSUPPORTED, "more than 2^31-1 elements");
 	relu_model(&m);
-	add_tensor(&m, "c", T_F32, 1, (int[]){ 5 }, add_buffer(&m, data, sizeof data));
+	tb_add_tensor(&m, "c", T_F32, 1, (int[]){ 5 }, tb_add_buffer(&m, data, sizeof data));
 	load_fails(&m, NN_ERR_FORMAT, "tensor 2 ('c'): constant data is 16 bytes, expected 20 for float32 [5]");
 	relu_model(&m);
 	m.tensors[0].type = 42;
@@ -1215,10 +1109,10 @@ TEST(tflite_bad_graphs)
 	m.codes[0].builtin = SPLIT;
 	load_fails(&m, NN_ERR_UNSUPPORTED, "t.tflite: node 0 (output 'y'): operator SPLIT is not supported");
 	relu_model(&m);
-	add_tensor(&m, "z", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
-	add_tensor(&m, "w", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
-	add_op(&m, 300, NULL, 1, (int[]){ 1 }, 1, (int[]){ 2 });
-	add_op(&m, CUSTOM, "MyOp", 1, (int[]){ 2 }, 1, (int[]){ 3 });
+	tb_add_tensor(&m, "z", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	tb_add_tensor(&m, "w", T_F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+	tb_add_op(&m, 300, NULL, 1, (int[]){ 1 }, 1, (int[]){ 2 });
+	tb_add_op(&m, CUSTOM, "MyOp", 1, (int[]){ 2 }, 1, (int[]){ 3 });
 	load_fails(&m, NN_ERR_UNSUPPORTED,
 		   "node 1 (output 'z'): operator BUILTIN_300 is not supported (the model uses 2 nodes of unsupported "
 		   "operators: BUILTIN_300, CUSTOM 'MyOp')");
@@ -1251,8 +1145,8 @@ TEST(tflite_generated_mutations)
 	static const int32_t bias[4] = { 1 };
 	tb_model m;
 	conv_model(&m, CONV_2D, 4, w, sizeof w, bias);
-	opt(&m.ops[0], O_CONV, 1, 4, 1);
-	opt(&m.ops[0], O_CONV, 2, 4, 1);
+	tb_opt(&m.ops[0], O_CONV, 1, 4, 1);
+	tb_opt(&m.ops[0], O_CONV, 2, 4, 1);
 	m.description = "generated";
 	size_t len;
 	uint8_t *f = tb_build(&m, &len, NULL);
@@ -1275,70 +1169,6 @@ TEST(tflite_generated_mutations)
 
 /* ---- labels from TFLite metadata ---- */
 
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-	static uint32_t table[256];
-	if (!table[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	uint32_t c = 0xffffffffu;
-	for (size_t i = 0; i < n; i++)
-		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return ~c;
-}
-
-/* A zip of the given files, stored (or marked deflated), with offsets relative to its own start. */
-static size_t make_zip(uint8_t *out, int n, const char *const *names, const char *const *data, int method,
-		       int bad_crc)
-{
-	size_t pos = 0, local[8];
-	uint8_t h[46];
-	for (int i = 0; i < n; i++) {
-		size_t nl = strlen(names[i]), dl = strlen(data[i]);
-		uint32_t crc = crc32_ref((const uint8_t *)data[i], dl) ^ (uint32_t)bad_crc;
-		memset(h, 0, 30);
-		memcpy(h, "PK\3\4", 4);
-		h[8] = (uint8_t)method;
-		memcpy(h + 14, &crc, 4);
-		memcpy(h + 18, &dl, 4);
-		memcpy(h + 22, &dl, 4);
-		h[26] = (uint8_t)nl;
-		local[i] = pos;
-		memcpy(out + pos, h, 30);
-		memcpy(out + pos + 30, names[i], nl);
-		memcpy(out + pos + 30 + nl, data[i], dl);
-		pos += 30 + nl + dl;
-	}
-	size_t cd = pos;
-	for (int i = 0; i < n; i++) {
-		size_t nl = strlen(names[i]), dl = strlen(data[i]);
-		uint32_t crc = crc32_ref((const uint8_t *)data[i], dl) ^ (uint32_t)bad_crc, lo = (uint32_t)local[i];
-		memset(h, 0, 46);
-		memcpy(h, "PK\1\2", 4);
-		h[10] = (uint8_t)method;
-		memcpy(h + 16, &crc, 4);
-		memcpy(h + 20, &dl, 4);
-		memcpy(h + 24, &dl, 4);
-		h[28] = (uint8_t)nl;
-		memcpy(h + 42, &lo, 4);
-		memcpy(out + pos, h, 46);
-		memcpy(out + pos + 46, names[i], nl);
-		pos += 46 + nl;
-	}
-	uint32_t cd_size = (uint32_t)(pos - cd), cd_off = (uint32_t)cd;
-	memset(h, 0, 22);
-	memcpy(h, "PK\5\6", 4);
-	h[8] = h[10] = (uint8_t)n;
-	memcpy(h + 12, &cd_size, 4);
-	memcpy(h + 16, &cd_off, 4);
-	memcpy(out + pos, h, 22);
-	return pos + 22;
-}
-
 static nn_graph *relu_with_zip(const uint8_t *zip, size_t zlen)
 {
 	tb_model m;
@@ -1352,8 +1182,9 @@ TEST(tflite_labels_zip)
 {
 	static uint8_t zip[4096];
 	const char *names[] = { "readme.txt", "my_labels.txt", "other.bin" };
-	const char *data[] = { "not labels\n", "\xef\xbb\xbf" "cat\r\ndog\n\nbird \n\n\n", "x" };
-	size_t n = make_zip(zip, 3, names, data, 0, 0);
+	/* The label file opens with a UTF-8 byte order mark and has CRLF lines, trailing blanks and blank lines. */
+	const char *data[] = { "not labels\n", ("\xef\xbb\xbf" "cat\r\ndog\n\nbird \n\n\n"), "x" };
+	size_t n = tb_zip(zip, 3, names, data, 0, 0);
 	nn_graph *g = relu_with_zip(zip, n);
 	CHECK_MSG(g->n_labels == 4, "%d labels", g->n_labels);
 	CHECK(!strcmp(g->labels[0], "cat") && !strcmp(g->labels[1], "dog") && !strcmp(g->labels[2], "") &&
@@ -1362,34 +1193,34 @@ TEST(tflite_labels_zip)
 
 	/* "id name" lines are placed by id; gaps become empty labels; "???" stays as it is. */
 	const char *ids[] = { "0  ???\n1  person\n3  car, auto\n" };
-	n = make_zip(zip, 1, (const char *[]){ "labels.txt" }, ids, 0, 0);
+	n = tb_zip(zip, 1, (const char *[]){ "labels.txt" }, ids, 0, 0);
 	g = relu_with_zip(zip, n);
 	CHECK(g->n_labels == 4 && !strcmp(g->labels[0], "???") && !strcmp(g->labels[1], "person"));
 	CHECK(!strcmp(g->labels[2], "") && !strcmp(g->labels[3], "car, auto"));
 	nn_graph_free(g);
 	/* Not every line has an id: read as plain lines. */
 	const char *mixed[] = { "1 person\nbicycle\n" };
-	n = make_zip(zip, 1, (const char *[]){ "labels.txt" }, mixed, 0, 0);
+	n = tb_zip(zip, 1, (const char *[]){ "labels.txt" }, mixed, 0, 0);
 	g = relu_with_zip(zip, n);
 	CHECK(g->n_labels == 2 && !strcmp(g->labels[0], "1 person"));
 	nn_graph_free(g);
 
 	/* Deflated, damaged or absent entries leave the model without labels but loaded. */
-	n = make_zip(zip, 1, (const char *[]){ "labels.txt" }, data + 1, 8, 0);
+	n = tb_zip(zip, 1, (const char *[]){ "labels.txt" }, data + 1, 8, 0);
 	g = relu_with_zip(zip, n);
 	CHECK(g->n_labels == 0 && !g->labels);
 	nn_graph_free(g);
-	n = make_zip(zip, 1, (const char *[]){ "labels.txt" }, data + 1, 0, 1);
+	n = tb_zip(zip, 1, (const char *[]){ "labels.txt" }, data + 1, 0, 1);
 	g = relu_with_zip(zip, n);
 	CHECK(g->n_labels == 0);
 	nn_graph_free(g);
-	n = make_zip(zip, 1, (const char *[]){ "other.bin" }, data, 0, 0);
+	n = tb_zip(zip, 1, (const char *[]){ "other.bin" }, data, 0, 0);
 	g = relu_with_zip(zip, n);
 	CHECK(g->n_labels == 0);
 	nn_graph_free(g);
 
 	/* Every truncation and byte change of the archive: the model still loads. */
-	n = make_zip(zip, 3, names, data, 0, 0);
+	n = tb_zip(zip, 3, names, data, 0, 0);
 	static uint8_t bad[4096];
 	for (size_t cut = 0; cut <= n; cut++) {
 		g = relu_with_zip(zip, cut);
@@ -1403,58 +1234,19 @@ TEST(tflite_labels_zip)
 	}
 }
 
-/* A TFLITE_METADATA flatbuffer naming `label_file` as the TENSOR_AXIS_LABELS file of output 0. */
-static size_t metadata_fb(uint8_t *out, const char *label_file)
-{
-	tb_buf w = { 0 };
-	size_t root = tb_put(&w, NULL, 4);
-	tb_put(&w, "M001", 4);
-	tb_table mm, sg, tm, af;
-	tb_begin(&w, &mm, 4);
-	size_t name = tb_field_put(&w, &mm, 0, NULL, 4), sgs = tb_field_put(&w, &mm, 3, NULL, 4);
-	tb_end(&w, &mm);
-	tb_ref(&w, root, mm.pos);
-	tb_ref(&w, name, tb_string(&w, "TestModel"));
-	size_t sv = tb_vec(&w, 1, 4), slot = tb_put(&w, NULL, 4);
-	tb_ref(&w, sgs, sv);
-	tb_begin(&w, &sg, 4);
-	size_t outs = tb_field_put(&w, &sg, 3, NULL, 4);
-	tb_end(&w, &sg);
-	tb_ref(&w, slot, sg.pos);
-	size_t ov = tb_vec(&w, 1, 4), oslot = tb_put(&w, NULL, 4);
-	tb_ref(&w, outs, ov);
-	tb_begin(&w, &tm, 7);
-	size_t files = tb_field_put(&w, &tm, 6, NULL, 4);
-	tb_end(&w, &tm);
-	tb_ref(&w, oslot, tm.pos);
-	size_t fv = tb_vec(&w, 1, 4), fslot = tb_put(&w, NULL, 4);
-	tb_ref(&w, files, fv);
-	tb_begin(&w, &af, 3);
-	size_t fname = tb_field_put(&w, &af, 0, NULL, 4);
-	uint8_t type = 2;
-	tb_field_put(&w, &af, 2, &type, 1);
-	tb_end(&w, &af);
-	tb_ref(&w, fslot, af.pos);
-	tb_ref(&w, fname, tb_string(&w, label_file));
-	CHECK(!w.oom);
-	memcpy(out, w.p, w.len);
-	free(w.p);
-	return w.len;
-}
-
 TEST(tflite_labels_metadata)
 {
 	static uint8_t zip[2048], meta[1024];
 	const char *names[] = { "labels_a.txt", "classes.txt" };
 	const char *data[] = { "wrong\n", "right\nalso right\n" };
-	size_t zlen = make_zip(zip, 2, names, data, 0, 0), mlen = metadata_fb(meta, "classes.txt");
+	size_t zlen = tb_zip(zip, 2, names, data, 0, 0), mlen = tb_metadata(meta, "classes.txt");
 	tb_model m;
 	relu_model(&m);
 	m.n_meta = 2;
 	m.meta_name[0] = "TFLITE_METADATA";
-	m.meta_buffer[0] = add_buffer(&m, meta, mlen);
+	m.meta_buffer[0] = tb_add_buffer(&m, meta, mlen);
 	m.meta_name[1] = "min_runtime_version";
-	m.meta_buffer[1] = add_buffer(&m, "1.5.0\0\0\0\0\0\0\0\0\0\0", 16);
+	m.meta_buffer[1] = tb_add_buffer(&m, "1.5.0\0\0\0\0\0\0\0\0\0\0", 16);
 	m.appendix = zip;
 	m.appendix_len = zlen;
 	nn_graph *g = load_ok(&m);
@@ -1475,7 +1267,7 @@ TEST(tflite_labels_metadata)
 	relu_model(&m);
 	m.n_meta = 1;
 	m.meta_name[0] = "associated_files";
-	m.meta_buffer[0] = add_buffer(&m, zip, zlen);
+	m.meta_buffer[0] = tb_add_buffer(&m, zip, zlen);
 	g = load_ok(&m);
 	CHECK(g->n_labels == 1 && !strcmp(g->labels[0], "wrong"));
 	nn_graph_free(g);

@@ -54,20 +54,21 @@ typedef struct tb_code {
 typedef struct tb_model {
 	uint32_t version; /* 0 writes 3 */
 	int n_codes;
-	tb_code codes[8];
+	tb_code codes[24];
 	int n_tensors;
-	tb_tensor tensors[24];
+	tb_tensor tensors[32];
 	int n_ops;
-	tb_op ops[16];
+	tb_op ops[24];
 	int n_in, in[4], n_out, out[4];
 	int n_buffers;
-	const void *buf_data[16];
-	size_t buf_len[16];
+	const void *buf_data[24];
+	size_t buf_len[24];
 	int n_subgraphs; /* 0 writes 1; extra ones are empty */
 	const char *description;
 	int n_meta;
 	const char *meta_name[4];
 	uint32_t meta_buffer[4];
+	int misalign;         /* puts buffer data one byte past a 16-byte boundary */
 	const void *appendix; /* bytes after the flatbuffer, such as a zip */
 	size_t appendix_len;
 } tb_model;
@@ -374,7 +375,15 @@ static inline uint8_t *tb_build(const tb_model *m, size_t *len, tb_marks *mk)
 		tb_end(&w, &bt);
 		tb_ref(&w, bslots + 4 * (size_t)i, bt.pos);
 		if (data) {
-			tb_ref(&w, data, tb_vec(&w, (uint32_t)m->buf_len[i], 16));
+			size_t at;
+			if (m->misalign) {
+				uint32_t n = (uint32_t)m->buf_len[i];
+				tb_align(&w, 16, 5);
+				at = tb_put(&w, &n, 4);
+			} else {
+				at = tb_vec(&w, (uint32_t)m->buf_len[i], 16);
+			}
+			tb_ref(&w, data, at);
 			tb_put(&w, m->buf_data[i], m->buf_len[i]);
 		}
 	}
@@ -399,6 +408,246 @@ static inline uint8_t *tb_build(const tb_model *m, size_t *len, tb_marks *mk)
 	}
 	*len = w.len;
 	return w.p;
+}
+
+/* ---- Describing models: tensors, buffers and operators appended to a tb_model ---- */
+
+/* The description's arrays are fixed; outgrowing one is a bug in the caller, so it stops the program. */
+#define TB_ROOM(array, n)                                      \
+	do {                                                   \
+		if ((size_t)(n) >= sizeof(array) / sizeof((array)[0])) \
+			abort();                               \
+	} while (0)
+
+static inline int tb_add_tensor(tb_model *m, const char *name, int type, int rank, const int *shape,
+				uint32_t buffer)
+{
+	TB_ROOM(m->tensors, m->n_tensors);
+	if (rank < 0 || rank > 8)
+		abort();
+	tb_tensor *t = &m->tensors[m->n_tensors];
+	memset(t, 0, sizeof *t);
+	t->name = name;
+	t->type = type;
+	t->rank = rank;
+	for (int i = 0; i < rank; i++)
+		t->shape[i] = shape[i];
+	t->buffer = buffer;
+	return m->n_tensors++;
+}
+
+static inline uint32_t tb_add_buffer(tb_model *m, const void *data, size_t len)
+{
+	if (m->n_buffers == 0) {
+		m->buf_len[0] = 0;
+		m->n_buffers = 1;
+	}
+	TB_ROOM(m->buf_data, m->n_buffers);
+	m->buf_data[m->n_buffers] = data;
+	m->buf_len[m->n_buffers] = len;
+	return (uint32_t)m->n_buffers++;
+}
+
+static inline tb_op *tb_add_op(tb_model *m, int32_t code, const char *custom, int n_in, const int *in, int n_out,
+			       const int *out)
+{
+	int ci = -1;
+	TB_ROOM(m->ops, m->n_ops);
+	if (n_in < 0 || n_in > 8 || n_out < 0 || n_out > 8)
+		abort();
+	for (int i = 0; i < m->n_codes; i++)
+		if (m->codes[i].builtin == code && (!custom || (m->codes[i].custom && !strcmp(custom, m->codes[i].custom))))
+			ci = i;
+	if (ci < 0) {
+		TB_ROOM(m->codes, m->n_codes);
+		ci = m->n_codes++;
+		m->codes[ci] = (tb_code){ .builtin = code, .custom = custom };
+	}
+	tb_op *o = &m->ops[m->n_ops++];
+	memset(o, 0, sizeof *o);
+	o->opcode = (uint32_t)ci;
+	o->n_in = n_in;
+	o->n_out = n_out;
+	memcpy(o->in, in, sizeof *in * (size_t)n_in);
+	memcpy(o->out, out, sizeof *out * (size_t)n_out);
+	return o;
+}
+
+static inline void tb_opt(tb_op *o, int type, int id, int size, uint64_t bits)
+{
+	TB_ROOM(o->opt, o->n_opt);
+	o->opt_type = type;
+	o->opt[o->n_opt++] = (tb_field){ id, size, bits };
+}
+
+static inline uint64_t tb_fbits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+/* ---- FlexBuffers maps (custom options), zip archives and TFLite metadata, for labels ---- */
+
+typedef struct tb_flex_kv {
+	const char *key;
+	int type; /* 1 INT, 3 FLOAT, 26 BOOL */
+	double value;
+} tb_flex_kv;
+
+/* Encodes a FlexBuffers map of 4-byte scalars, keys in the order given (sorted by the caller). */
+static inline size_t tb_flex_map(uint8_t *out, const tb_flex_kv *kv, int n)
+{
+	size_t pos = 0, keys[16];
+	for (int i = 0; i < n; i++) {
+		keys[i] = pos;
+		memcpy(out + pos, kv[i].key, strlen(kv[i].key) + 1);
+		pos += strlen(kv[i].key) + 1;
+	}
+	while (pos % 4)
+		out[pos++] = 0;
+	uint32_t u = (uint32_t)n;
+	memcpy(out + pos, &u, 4);
+	pos += 4;
+	size_t kvec = pos;
+	for (int i = 0; i < n; i++, pos += 4) {
+		u = (uint32_t)(pos - keys[i]);
+		memcpy(out + pos, &u, 4);
+	}
+	/* Map header: offset to the keys vector, its byte width, the count; then values and their types. */
+	u = (uint32_t)(pos - kvec);
+	memcpy(out + pos, &u, 4);
+	u = 4;
+	memcpy(out + pos + 4, &u, 4);
+	u = (uint32_t)n;
+	memcpy(out + pos + 8, &u, 4);
+	pos += 12;
+	size_t map = pos;
+	for (int i = 0; i < n; i++, pos += 4) {
+		if (kv[i].type == 3) {
+			float f = (float)kv[i].value;
+			memcpy(out + pos, &f, 4);
+		} else {
+			int32_t v = (int32_t)kv[i].value;
+			memcpy(out + pos, &v, 4);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		out[pos++] = (uint8_t)(kv[i].type << 2 | 2);
+	u = (uint32_t)(pos - map);
+	memcpy(out + pos, &u, 4);
+	pos += 4;
+	out[pos++] = 9 << 2 | 2;
+	out[pos++] = 4;
+	return pos;
+}
+
+static inline uint32_t tb_crc32(const uint8_t *p, size_t n)
+{
+	static uint32_t table[256];
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	uint32_t c = 0xffffffffu;
+	for (size_t i = 0; i < n; i++)
+		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	return ~c;
+}
+
+/* A zip of the given files, stored (or marked deflated), with offsets relative to its own start. */
+static inline size_t tb_zip(uint8_t *out, int n, const char *const *names, const char *const *data, int method,
+			    int bad_crc)
+{
+	size_t pos = 0, local[8];
+	uint8_t h[46];
+	for (int i = 0; i < n; i++) {
+		size_t nl = strlen(names[i]);
+		uint32_t dl = (uint32_t)strlen(data[i]);
+		uint32_t crc = tb_crc32((const uint8_t *)data[i], dl) ^ (uint32_t)bad_crc;
+		memset(h, 0, 30);
+		memcpy(h, "PK\3\4", 4);
+		h[8] = (uint8_t)method;
+		memcpy(h + 14, &crc, 4);
+		memcpy(h + 18, &dl, 4);
+		memcpy(h + 22, &dl, 4);
+		h[26] = (uint8_t)nl;
+		local[i] = pos;
+		memcpy(out + pos, h, 30);
+		memcpy(out + pos + 30, names[i], nl);
+		memcpy(out + pos + 30 + nl, data[i], dl);
+		pos += 30 + nl + dl;
+	}
+	size_t cd = pos;
+	for (int i = 0; i < n; i++) {
+		size_t nl = strlen(names[i]);
+		uint32_t dl = (uint32_t)strlen(data[i]);
+		uint32_t crc = tb_crc32((const uint8_t *)data[i], dl) ^ (uint32_t)bad_crc, lo = (uint32_t)local[i];
+		memset(h, 0, 46);
+		memcpy(h, "PK\1\2", 4);
+		h[10] = (uint8_t)method;
+		memcpy(h + 16, &crc, 4);
+		memcpy(h + 20, &dl, 4);
+		memcpy(h + 24, &dl, 4);
+		h[28] = (uint8_t)nl;
+		memcpy(h + 42, &lo, 4);
+		memcpy(out + pos, h, 46);
+		memcpy(out + pos + 46, names[i], nl);
+		pos += 46 + nl;
+	}
+	uint32_t cd_size = (uint32_t)(pos - cd), cd_off = (uint32_t)cd;
+	memset(h, 0, 22);
+	memcpy(h, "PK\5\6", 4);
+	h[8] = h[10] = (uint8_t)n;
+	memcpy(h + 12, &cd_size, 4);
+	memcpy(h + 16, &cd_off, 4);
+	memcpy(out + pos, h, 22);
+	return pos + 22;
+}
+
+/* A TFLITE_METADATA flatbuffer naming `label_file` as the TENSOR_AXIS_LABELS file of output 0. */
+static inline size_t tb_metadata(uint8_t *out, const char *label_file)
+{
+	tb_buf w = { 0 };
+	size_t root = tb_put(&w, NULL, 4);
+	tb_put(&w, "M001", 4);
+	tb_table mm, sg, tm, af;
+	tb_begin(&w, &mm, 4);
+	size_t name = tb_field_put(&w, &mm, 0, NULL, 4), sgs = tb_field_put(&w, &mm, 3, NULL, 4);
+	tb_end(&w, &mm);
+	tb_ref(&w, root, mm.pos);
+	tb_ref(&w, name, tb_string(&w, "TestModel"));
+	size_t sv = tb_vec(&w, 1, 4), slot = tb_put(&w, NULL, 4);
+	tb_ref(&w, sgs, sv);
+	tb_begin(&w, &sg, 4);
+	size_t outs = tb_field_put(&w, &sg, 3, NULL, 4);
+	tb_end(&w, &sg);
+	tb_ref(&w, slot, sg.pos);
+	size_t ov = tb_vec(&w, 1, 4), oslot = tb_put(&w, NULL, 4);
+	tb_ref(&w, outs, ov);
+	tb_begin(&w, &tm, 7);
+	size_t files = tb_field_put(&w, &tm, 6, NULL, 4);
+	tb_end(&w, &tm);
+	tb_ref(&w, oslot, tm.pos);
+	size_t fv = tb_vec(&w, 1, 4), fslot = tb_put(&w, NULL, 4);
+	tb_ref(&w, files, fv);
+	tb_begin(&w, &af, 3);
+	size_t fname = tb_field_put(&w, &af, 0, NULL, 4);
+	uint8_t type = 2;
+	tb_field_put(&w, &af, 2, &type, 1);
+	tb_end(&w, &af);
+	tb_ref(&w, fslot, af.pos);
+	tb_ref(&w, fname, tb_string(&w, label_file));
+	if (w.oom) {
+		free(w.p);
+		return 0;
+	}
+	memcpy(out, w.p, w.len);
+	free(w.p);
+	return w.len;
 }
 
 #endif

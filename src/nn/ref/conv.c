@@ -7,8 +7,6 @@
  * out [1, kh, kw, out_channels] instead of [out_channels, kh, kw, in/groups].
  * The loop walks the filter through strides, so only the strides differ.
  */
-#include <math.h>
-
 #include "nn/ref/quant.h"
 
 typedef struct conv_operands {
@@ -92,7 +90,8 @@ int nn_ref_conv_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	    !nn_ref_check_quant(n, o.filter, "filter", 1, why, whylen))
 		return 0;
 	if (o.filter->quant.count > 1 && o.filter->quant.axis != channel_axis(n->op))
-		return nn_ref_fail(why, whylen, n, 0, "per-channel filter scales along axis %d are not supported (expected %d)",
+		return nn_ref_fail(why, whylen, n, 0,
+				   "per-channel filter scales along axis %d are not supported (expected %d)",
 				   o.filter->quant.axis, channel_axis(n->op));
 	return 1;
 }
@@ -171,9 +170,9 @@ static int conv_geometry_of(const nn_node *n, const conv_operands *o, conv_geome
 	c->out_h = out->shape[1], c->out_w = out->shape[2];
 	if (out->shape[0] != c->batch || c->out_h != expect_h || c->out_w != expect_w || out->shape[3] != c->out_c) {
 		char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output has shape %s, expected [%d,%d,%d,%d] from input %s",
-				   nn_ref_shape_str(out, a), c->batch, expect_h, expect_w, c->out_c,
-				   nn_ref_shape_str(in, b));
+		return nn_ref_fail(
+			err, errlen, n, NN_ERR_SHAPE, "output has shape %s, expected [%d,%d,%d,%d] from input %s",
+			nn_ref_shape_str(out, a), c->batch, expect_h, expect_w, c->out_c, nn_ref_shape_str(in, b));
 	}
 	c->pad_top = nn_ref_window_pad(p->padding, c->in_h, c->k_h, p->stride_h, p->dilation_h, p->pad_top, c->out_h);
 	c->pad_left = nn_ref_window_pad(p->padding, c->in_w, c->k_w, p->stride_w, p->dilation_w, p->pad_left, c->out_w);
@@ -188,79 +187,111 @@ static int check_bias(const nn_node *n, const nn_tensor *bias, int out_c, char *
 	return NN_OK;
 }
 
-static void conv_float(const nn_node *n, const conv_operands *o, const conv_geometry *c)
+/* Adds the bias to a float accumulator, applies the fused activation and stores output element i. */
+static void store_float(const conv_operands *o, double acc, int oc, float lo, float hi, size_t i)
 {
-	const nn_conv_params *p = &n->p.conv;
-	const float *in = o->input->data, *w = o->filter->data, *bias = o->bias ? o->bias->data : NULL;
-	float *out = o->output->data;
-	float lo, hi;
-	nn_ref_act_range(p->act, &lo, &hi);
-	int out_per_group = c->out_c / c->groups;
-	size_t o_i = 0;
-	for (int b = 0; b < c->batch; b++)
-		for (int oy = 0; oy < c->out_h; oy++)
-			for (int ox = 0; ox < c->out_w; ox++)
-				for (int oc = 0; oc < c->out_c; oc++) {
-					int first_ic = (oc / out_per_group) * c->group_in_c;
-					double acc = bias ? bias[oc] : 0.0;
-					for (int ky = 0; ky < c->k_h; ky++) {
-						int iy = oy * p->stride_h - c->pad_top + ky * p->dilation_h;
-						if (iy < 0 || iy >= c->in_h)
-							continue;
-						for (int kx = 0; kx < c->k_w; kx++) {
-							int ix = ox * p->stride_w - c->pad_left + kx * p->dilation_w;
-							if (ix < 0 || ix >= c->in_w)
-								continue;
-							const float *src = in + (((size_t)b * c->in_h + iy) * c->in_w + ix) * c->in_c + first_ic;
-							const float *tap = w + oc * c->f_oc + ky * c->f_ky + kx * c->f_kx;
-							for (int ic = 0; ic < c->group_in_c; ic++)
-								acc += (double)src[ic] * tap[ic * c->f_ic];
-						}
-					}
-					float v = (float)acc;
-					out[o_i++] = v < lo ? lo : v > hi ? hi : v;
-				}
+	if (o->bias)
+		acc += ((const float *)o->bias->data)[oc];
+	float v = (float)acc;
+	((float *)o->output->data)[i] = v < lo ? lo : v > hi ? hi : v;
 }
 
-static void conv_quant(const nn_node *n, const conv_operands *o, const conv_geometry *c)
+/*
+ * Adds the int32 bias (scale input * filter[oc]) to a quantized accumulator,
+ * rescales it to the output's scale and stores output element i, clamped to
+ * [qmin, qmax] (the dtype's range narrowed by the fused activation).
+ */
+static void store_quant(const conv_operands *o, int64_t acc, int oc, int32_t qmin, int32_t qmax, size_t i)
+{
+	if (o->bias)
+		acc += ((const int32_t *)o->bias->data)[oc];
+	double multiplier =
+		(double)nn_ref_scale(o->input, 0) * nn_ref_scale(o->filter, oc) / nn_ref_scale(o->output, 0);
+	nn_ref_store_q(o->output, i, nn_ref_requantize(acc, multiplier, nn_ref_zero_point(o->output, 0), qmin, qmax));
+}
+
+/* Offset of element (b, y, x, 0) in an NHWC tensor of the given height, width and channels. */
+static size_t nhwc(int b, int64_t y, int64_t x, int h, int w, int channels)
+{
+	return (((size_t)b * (size_t)h + (size_t)y) * (size_t)w + (size_t)x) * (size_t)channels;
+}
+
+/*
+ * The window of output pixel (b, oy, ox) for output channel oc: the dot
+ * product of the in-bounds input taps with the filter. Padding contributes
+ * nothing. In double, so that the oracle is more exact than what it checks.
+ */
+static double conv_dot_float(const conv_geometry *c, const nn_conv_params *p, const float *in, const float *w,
+			     int b, int oy, int ox, int oc)
+{
+	int first_ic = (oc / (c->out_c / c->groups)) * c->group_in_c;
+	double acc = 0.0;
+	for (int ky = 0; ky < c->k_h; ky++) {
+		int64_t iy = (int64_t)oy * p->stride_h - c->pad_top + (int64_t)ky * p->dilation_h;
+		if (iy < 0 || iy >= c->in_h)
+			continue;
+		for (int kx = 0; kx < c->k_w; kx++) {
+			int64_t ix = (int64_t)ox * p->stride_w - c->pad_left + (int64_t)kx * p->dilation_w;
+			if (ix < 0 || ix >= c->in_w)
+				continue;
+			const float *src = in + nhwc(b, iy, ix, c->in_h, c->in_w, c->in_c) + first_ic;
+			const float *tap = w + oc * c->f_oc + ky * c->f_ky + kx * c->f_kx;
+			for (int ic = 0; ic < c->group_in_c; ic++)
+				acc += (double)src[ic] * tap[ic * c->f_ic];
+		}
+	}
+	return acc;
+}
+
+/* The same on quantized values, zero points subtracted. 64 bits: a long reduction could overflow int32. */
+static int64_t conv_dot_quant(const conv_geometry *c, const nn_conv_params *p, const nn_tensor *input,
+			      const nn_tensor *filter, int b, int oy, int ox, int oc)
+{
+	int first_ic = (oc / (c->out_c / c->groups)) * c->group_in_c;
+	int32_t in_zp = nn_ref_zero_point(input, 0), w_zp = nn_ref_zero_point(filter, oc);
+	int64_t acc = 0;
+	for (int ky = 0; ky < c->k_h; ky++) {
+		int64_t iy = (int64_t)oy * p->stride_h - c->pad_top + (int64_t)ky * p->dilation_h;
+		if (iy < 0 || iy >= c->in_h)
+			continue;
+		for (int kx = 0; kx < c->k_w; kx++) {
+			int64_t ix = (int64_t)ox * p->stride_w - c->pad_left + (int64_t)kx * p->dilation_w;
+			if (ix < 0 || ix >= c->in_w)
+				continue;
+			size_t src = nhwc(b, iy, ix, c->in_h, c->in_w, c->in_c) + (size_t)first_ic;
+			size_t tap = oc * c->f_oc + ky * c->f_ky + kx * c->f_kx;
+			for (int ic = 0; ic < c->group_in_c; ic++)
+				acc += (int64_t)(nn_ref_load_q(input, src + ic) - in_zp) *
+				       (nn_ref_load_q(filter, tap + ic * c->f_ic) - w_zp);
+		}
+	}
+	return acc;
+}
+
+static void conv_run(const nn_node *n, const conv_operands *o, const conv_geometry *c)
 {
 	const nn_conv_params *p = &n->p.conv;
-	const nn_tensor *input = o->input, *filter = o->filter;
-	const int32_t *bias = o->bias ? o->bias->data : NULL;
 	nn_tensor *output = o->output;
-	int32_t in_zp = nn_ref_zero_point(input, 0), out_zp = nn_ref_zero_point(output, 0);
-	float in_scale = nn_ref_scale(input, 0), out_scale = nn_ref_scale(output, 0);
-	int32_t qmin, qmax;
-	nn_ref_act_range_q(p->act, output->dtype, out_scale, out_zp, &qmin, &qmax);
-	int out_per_group = c->out_c / c->groups;
+	int quantized = output->dtype != NN_F32;
+	float lo, hi;
+	nn_ref_act_range(p->act, &lo, &hi);
+	int32_t qmin = 0, qmax = 0;
+	if (quantized)
+		nn_ref_act_range_q(p->act, output->dtype, nn_ref_scale(output, 0), nn_ref_zero_point(output, 0), &qmin,
+				   &qmax);
 	size_t o_i = 0;
 	for (int b = 0; b < c->batch; b++)
 		for (int oy = 0; oy < c->out_h; oy++)
 			for (int ox = 0; ox < c->out_w; ox++)
-				for (int oc = 0; oc < c->out_c; oc++) {
-					int first_ic = (oc / out_per_group) * c->group_in_c;
-					int32_t w_zp = nn_ref_zero_point(filter, oc);
-					/* 64 bits: a long enough reduction of 8-bit products could overflow int32. */
-					int64_t acc = 0;
-					for (int ky = 0; ky < c->k_h; ky++) {
-						int iy = oy * p->stride_h - c->pad_top + ky * p->dilation_h;
-						if (iy < 0 || iy >= c->in_h)
-							continue;
-						for (int kx = 0; kx < c->k_w; kx++) {
-							int ix = ox * p->stride_w - c->pad_left + kx * p->dilation_w;
-							if (ix < 0 || ix >= c->in_w)
-								continue;
-							size_t src = (((size_t)b * c->in_h + iy) * c->in_w + ix) * c->in_c + first_ic;
-							size_t tap = oc * c->f_oc + ky * c->f_ky + kx * c->f_kx;
-							for (int ic = 0; ic < c->group_in_c; ic++)
-								acc += (int64_t)(nn_ref_load_q(input, src + ic) - in_zp) *
-								       (nn_ref_load_q(filter, tap + ic * c->f_ic) - w_zp);
-						}
+				for (int oc = 0; oc < c->out_c; oc++, o_i++) {
+					if (quantized) {
+						int64_t acc = conv_dot_quant(c, p, o->input, o->filter, b, oy, ox, oc);
+						store_quant(o, acc, oc, qmin, qmax, o_i);
+					} else {
+						double acc = conv_dot_float(c, p, o->input->data, o->filter->data, b,
+									    oy, ox, oc);
+						store_float(o, acc, oc, lo, hi, o_i);
 					}
-					if (bias)
-						acc += bias[oc];
-					double multiplier = (double)in_scale * nn_ref_scale(filter, oc) / out_scale;
-					nn_ref_store_q(output, o_i++, nn_ref_requantize(acc, multiplier, out_zp, qmin, qmax));
 				}
 }
 
@@ -306,7 +337,8 @@ static int transpose_geometry_of(const nn_node *n, const conv_operands *o, trans
 				char a[NN_REF_SHAPE_BUF];
 				return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
 						   "output has shape %s, its output_shape input says [%d,%d,%d,%d]",
-						   nn_ref_shape_str(out, a), (int)s[0], (int)s[1], (int)s[2], (int)s[3]);
+						   nn_ref_shape_str(out, a), (int)s[0], (int)s[1], (int)s[2],
+						   (int)s[3]);
 			}
 	}
 	if (t->k_h < 1 || t->k_w < 1 || t->out_h < 1 || t->out_w < 1)
@@ -334,81 +366,84 @@ static int transpose_geometry_of(const nn_node *n, const conv_operands *o, trans
 /* The input coordinate whose filter tap k lands on output coordinate o, or -1 when there is none. */
 static int transpose_source(int o, int k, int stride, int pad, int in_size)
 {
-	int shifted = o + pad - k;
+	int64_t shifted = (int64_t)o + pad - k;
 	if (shifted < 0 || shifted % stride != 0)
 		return -1;
-	int i = shifted / stride;
-	return i < in_size ? i : -1;
+	int64_t i = shifted / stride;
+	return i < in_size ? (int)i : -1;
 }
 
-static void transpose_float(const nn_node *n, const conv_operands *o, const transpose_geometry *t)
+/* The taps landing on output pixel (b, oy, ox), channel oc, summed in double. */
+static double transpose_dot_float(const transpose_geometry *t, const nn_conv_params *p, const float *in,
+				  const float *w, int b, int oy, int ox, int oc)
+{
+	double acc = 0.0;
+	for (int ky = 0; ky < t->k_h; ky++) {
+		int iy = transpose_source(oy, ky, p->stride_h, t->pad_top, t->in_h);
+		if (iy < 0)
+			continue;
+		for (int kx = 0; kx < t->k_w; kx++) {
+			int ix = transpose_source(ox, kx, p->stride_w, t->pad_left, t->in_w);
+			if (ix < 0)
+				continue;
+			const float *src = in + nhwc(b, iy, ix, t->in_h, t->in_w, t->in_c);
+			/* An OHWI filter is laid out like an NHWC tensor. */
+			const float *tap = w + nhwc(oc, ky, kx, t->k_h, t->k_w, t->in_c);
+			for (int ic = 0; ic < t->in_c; ic++)
+				acc += (double)src[ic] * tap[ic];
+		}
+	}
+	return acc;
+}
+
+static int64_t transpose_dot_quant(const transpose_geometry *t, const nn_conv_params *p, const nn_tensor *input,
+				   const nn_tensor *filter, int b, int oy, int ox, int oc)
+{
+	int32_t in_zp = nn_ref_zero_point(input, 0), w_zp = nn_ref_zero_point(filter, oc);
+	int64_t acc = 0;
+	for (int ky = 0; ky < t->k_h; ky++) {
+		int iy = transpose_source(oy, ky, p->stride_h, t->pad_top, t->in_h);
+		if (iy < 0)
+			continue;
+		for (int kx = 0; kx < t->k_w; kx++) {
+			int ix = transpose_source(ox, kx, p->stride_w, t->pad_left, t->in_w);
+			if (ix < 0)
+				continue;
+			size_t src = nhwc(b, iy, ix, t->in_h, t->in_w, t->in_c);
+			size_t tap = nhwc(oc, ky, kx, t->k_h, t->k_w, t->in_c);
+			for (int ic = 0; ic < t->in_c; ic++)
+				acc += (int64_t)(nn_ref_load_q(input, src + ic) - in_zp) *
+				       (nn_ref_load_q(filter, tap + ic) - w_zp);
+		}
+	}
+	return acc;
+}
+
+static void transpose_run(const nn_node *n, const conv_operands *o, const transpose_geometry *t)
 {
 	const nn_conv_params *p = &n->p.conv;
-	const float *in = o->input->data, *w = o->filter->data, *bias = o->bias ? o->bias->data : NULL;
-	float *out = o->output->data;
+	nn_tensor *output = o->output;
+	int quantized = output->dtype != NN_F32;
 	float lo, hi;
 	nn_ref_act_range(p->act, &lo, &hi);
+	int32_t qmin = 0, qmax = 0;
+	if (quantized)
+		nn_ref_act_range_q(p->act, output->dtype, nn_ref_scale(output, 0), nn_ref_zero_point(output, 0), &qmin,
+				   &qmax);
 	size_t o_i = 0;
 	for (int b = 0; b < t->batch; b++)
 		for (int oy = 0; oy < t->out_h; oy++)
 			for (int ox = 0; ox < t->out_w; ox++)
-				for (int oc = 0; oc < t->out_c; oc++) {
-					double acc = bias ? bias[oc] : 0.0;
-					for (int ky = 0; ky < t->k_h; ky++) {
-						int iy = transpose_source(oy, ky, p->stride_h, t->pad_top, t->in_h);
-						if (iy < 0)
-							continue;
-						for (int kx = 0; kx < t->k_w; kx++) {
-							int ix = transpose_source(ox, kx, p->stride_w, t->pad_left, t->in_w);
-							if (ix < 0)
-								continue;
-							const float *src = in + (((size_t)b * t->in_h + iy) * t->in_w + ix) * t->in_c;
-							const float *tap = w + (((size_t)oc * t->k_h + ky) * t->k_w + kx) * t->in_c;
-							for (int ic = 0; ic < t->in_c; ic++)
-								acc += (double)src[ic] * tap[ic];
-						}
+				for (int oc = 0; oc < t->out_c; oc++, o_i++) {
+					if (quantized) {
+						int64_t acc =
+							transpose_dot_quant(t, p, o->input, o->filter, b, oy, ox, oc);
+						store_quant(o, acc, oc, qmin, qmax, o_i);
+					} else {
+						double acc = transpose_dot_float(t, p, o->input->data, o->filter->data,
+										 b, oy, ox, oc);
+						store_float(o, acc, oc, lo, hi, o_i);
 					}
-					float v = (float)acc;
-					out[o_i++] = v < lo ? lo : v > hi ? hi : v;
-				}
-}
-
-static void transpose_quant(const nn_node *n, const conv_operands *o, const transpose_geometry *t)
-{
-	const nn_conv_params *p = &n->p.conv;
-	const nn_tensor *input = o->input, *filter = o->filter;
-	const int32_t *bias = o->bias ? o->bias->data : NULL;
-	nn_tensor *output = o->output;
-	int32_t in_zp = nn_ref_zero_point(input, 0), out_zp = nn_ref_zero_point(output, 0);
-	float in_scale = nn_ref_scale(input, 0), out_scale = nn_ref_scale(output, 0);
-	int32_t qmin, qmax;
-	nn_ref_act_range_q(p->act, output->dtype, out_scale, out_zp, &qmin, &qmax);
-	size_t o_i = 0;
-	for (int b = 0; b < t->batch; b++)
-		for (int oy = 0; oy < t->out_h; oy++)
-			for (int ox = 0; ox < t->out_w; ox++)
-				for (int oc = 0; oc < t->out_c; oc++) {
-					int32_t w_zp = nn_ref_zero_point(filter, oc);
-					int64_t acc = 0;
-					for (int ky = 0; ky < t->k_h; ky++) {
-						int iy = transpose_source(oy, ky, p->stride_h, t->pad_top, t->in_h);
-						if (iy < 0)
-							continue;
-						for (int kx = 0; kx < t->k_w; kx++) {
-							int ix = transpose_source(ox, kx, p->stride_w, t->pad_left, t->in_w);
-							if (ix < 0)
-								continue;
-							size_t src = (((size_t)b * t->in_h + iy) * t->in_w + ix) * t->in_c;
-							size_t tap = (((size_t)oc * t->k_h + ky) * t->k_w + kx) * t->in_c;
-							for (int ic = 0; ic < t->in_c; ic++)
-								acc += (int64_t)(nn_ref_load_q(input, src + ic) - in_zp) *
-								       (nn_ref_load_q(filter, tap + ic) - w_zp);
-						}
-					}
-					if (bias)
-						acc += bias[oc];
-					double multiplier = (double)in_scale * nn_ref_scale(filter, oc) / out_scale;
-					nn_ref_store_q(output, o_i++, nn_ref_requantize(acc, multiplier, out_zp, qmin, qmax));
 				}
 }
 
@@ -422,18 +457,13 @@ int nn_ref_conv_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		if ((rc = transpose_geometry_of(n, &o, &t, err, errlen)) < 0 ||
 		    (rc = check_bias(n, o.bias, t.out_c, err, errlen)) < 0)
 			return rc;
-		if (o.input->dtype == NN_F32)
-			transpose_float(n, &o, &t);
-		else
-			transpose_quant(n, &o, &t);
+		transpose_run(n, &o, &t);
 		return NN_OK;
 	}
 	conv_geometry c = { 0 };
-	if ((rc = conv_geometry_of(n, &o, &c, err, errlen)) < 0 || (rc = check_bias(n, o.bias, c.out_c, err, errlen)) < 0)
+	if ((rc = conv_geometry_of(n, &o, &c, err, errlen)) < 0 ||
+	    (rc = check_bias(n, o.bias, c.out_c, err, errlen)) < 0)
 		return rc;
-	if (o.input->dtype == NN_F32)
-		conv_float(n, &o, &c);
-	else
-		conv_quant(n, &o, &c);
+	conv_run(n, &o, &c);
 	return NN_OK;
 }

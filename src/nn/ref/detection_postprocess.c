@@ -144,7 +144,7 @@ static int nms_single_class(detpp *d, const float *scores, int max_out, int *sel
 	return n_selected;
 }
 
-static void write_row(detpp *d, int row, int box_index, int class_index, float score)
+static void write_row(detpp *d, size_t row, int box_index, int class_index, float score)
 {
 	const box *b = &d->boxes[box_index];
 	d->out_boxes[row * 4 + 0] = b->ymin;
@@ -187,7 +187,7 @@ static int fast_nms(detpp *d, int *selected, int *class_order)
 		const float *s = d->scores + (size_t)b * d->classes_with_bg + d->label_offset;
 		for (int col = 0; col < per_box; col++) {
 			int c = class_order[(size_t)b * per_box + col];
-			write_row(d, p->max_classes_per_detection * k + col, b, c, s[c]);
+			write_row(d, (size_t)p->max_classes_per_detection * (size_t)k + (size_t)col, b, c, s[c]);
 		}
 	}
 	return n_selected;
@@ -228,7 +228,7 @@ static int regular_nms(detpp *d, int *selected, int *top_box, int *top_class, fl
 		}
 	}
 	for (int k = 0; k < n_top; k++)
-		write_row(d, k, top_box[k], top_class[k], top_score[k]);
+		write_row(d, (size_t)k, top_box[k], top_class[k], top_score[k]);
 	return n_top;
 }
 
@@ -238,7 +238,7 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	nn_tensor *o_boxes = nn_ref_output(g, n, 0), *o_classes = nn_ref_output(g, n, 1);
 	nn_tensor *o_scores = nn_ref_output(g, n, 2), *o_count = nn_ref_output(g, n, 3);
 	const nn_detection_postprocess_params *p = &n->p.detpp;
-	char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
+	char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF], c[NN_REF_SHAPE_BUF], e[NN_REF_SHAPE_BUF];
 
 	if (enc->rank != 3 || enc->shape[0] != 1 || enc->shape[2] < 4)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "box encodings have shape %s, expected [1,N,4+]",
@@ -248,7 +248,8 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	    cls->shape[2] > p->num_classes + 1)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
 				   "class predictions have shape %s, expected [1,%d,%d or %d] for %d classes",
-				   nn_ref_shape_str(cls, a), num_boxes, p->num_classes, p->num_classes + 1, p->num_classes);
+				   nn_ref_shape_str(cls, a), num_boxes, p->num_classes, p->num_classes + 1,
+				   p->num_classes);
 	if (anchors->rank != 2 || anchors->shape[0] != num_boxes || anchors->shape[1] != 4)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "anchors have shape %s, expected [%d,4]",
 				   nn_ref_shape_str(anchors, a), num_boxes);
@@ -260,7 +261,7 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
 				   "outputs %s, %s, %s, %s cannot hold %lld detections",
 				   nn_ref_shape_str(o_boxes, a), nn_ref_shape_str(o_classes, b),
-				   nn_ref_shape_str(o_scores, b), nn_ref_shape_str(o_count, b), (long long)needed);
+				   nn_ref_shape_str(o_scores, c), nn_ref_shape_str(o_count, e), (long long)needed);
 
 	detpp d = {
 		.p = p,
@@ -273,8 +274,11 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		.out_count = o_count->data,
 	};
 	size_t nb = (size_t)num_boxes, md = (size_t)p->max_detections;
-	size_t per_box = (size_t)(p->max_classes_per_detection < p->num_classes ? p->max_classes_per_detection
-										 : p->num_classes);
+	/* Only the fast path uses (and supports validated) max_classes_per_detection. */
+	size_t per_box = p->use_regular_nms ? 0
+					    : (size_t)(p->max_classes_per_detection < p->num_classes
+							       ? p->max_classes_per_detection
+							       : p->num_classes);
 	size_t n_scores = nb * (size_t)d.classes_with_bg;
 	float *scores_buf = NULL;
 	d.boxes = malloc((nb ? nb : 1) * sizeof *d.boxes);
@@ -290,8 +294,8 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	if (cls->dtype != NN_F32)
 		scores_buf = malloc((n_scores ? n_scores : 1) * sizeof *scores_buf);
 	int rc = NN_OK;
-	if (!d.boxes || !d.rank_buf || !d.merge || !d.active || !d.kept || !d.class_scores || !selected || !work || !top_score ||
-	    (cls->dtype != NN_F32 && !scores_buf)) {
+	if (!d.boxes || !d.rank_buf || !d.merge || !d.active || !d.kept || !d.class_scores || !selected || !work ||
+	    !top_score || (cls->dtype != NN_F32 && !scores_buf)) {
 		rc = nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for %d boxes", num_boxes);
 		goto done;
 	}

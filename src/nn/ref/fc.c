@@ -54,7 +54,8 @@ int nn_ref_fc_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 				   nn_ref_shape_str(input, a), depth);
 	int64_t batch = in_count / depth;
 	if (nn_ref_elements(output) != batch * units || output->rank < 1 || output->shape[output->rank - 1] != units)
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output has shape %s, expected %lld rows of %d from input %s",
+		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
+				   "output has shape %s, expected %lld rows of %d from input %s",
 				   nn_ref_shape_str(output, a), (long long)batch, units, nn_ref_shape_str(input, b));
 	if (bias && nn_ref_elements(bias) != units)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "bias has %lld values for %d units",
@@ -88,9 +89,11 @@ int nn_ref_fc_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			int32_t w_zp = nn_ref_zero_point(weights, u);
 			int64_t acc = bs ? bs[u] : 0;
 			for (int i = 0; i < depth; i++)
-				acc += (int64_t)(nn_ref_load_q(input, x + i) - in_zp) * (nn_ref_load_q(weights, row + i) - w_zp);
+				acc += (int64_t)(nn_ref_load_q(input, x + i) - in_zp) *
+				       (nn_ref_load_q(weights, row + i) - w_zp);
 			double multiplier = (double)in_scale * nn_ref_scale(weights, u) / out_scale;
-			nn_ref_store_q(output, (size_t)r * units + u, nn_ref_requantize(acc, multiplier, out_zp, qmin, qmax));
+			nn_ref_store_q(output, (size_t)r * units + u,
+				       nn_ref_requantize(acc, multiplier, out_zp, qmin, qmax));
 		}
 	return NN_OK;
 }

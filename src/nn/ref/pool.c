@@ -26,7 +26,8 @@ int nn_ref_pool_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	if (out->dtype != in->dtype)
 		return nn_ref_fail(why, whylen, n, 0, "%s output with %s input is not supported",
 				   nn_dtype_name(out->dtype), nn_dtype_name(in->dtype));
-	return nn_ref_check_quant(n, in, "input", 0, why, whylen) && nn_ref_check_quant(n, out, "output", 0, why, whylen);
+	return nn_ref_check_quant(n, in, "input", 0, why, whylen) &&
+	       nn_ref_check_quant(n, out, "output", 0, why, whylen);
 }
 
 int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
@@ -46,8 +47,10 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 				   p->filter_w, nn_ref_shape_str(input, a));
 	if (output->shape[0] != batch || output->shape[1] != out_h || output->shape[2] != out_w ||
 	    output->shape[3] != channels)
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output has shape %s, expected [%d,%d,%d,%d] from input %s",
-				   nn_ref_shape_str(output, a), batch, out_h, out_w, channels, nn_ref_shape_str(input, b));
+		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
+				   "output has shape %s, expected [%d,%d,%d,%d] from input %s",
+				   nn_ref_shape_str(output, a), batch, out_h, out_w, channels,
+				   nn_ref_shape_str(input, b));
 	int pad_top = nn_ref_window_pad(p->padding, in_h, p->filter_h, p->stride_h, 1, p->pad_top, out_h);
 	int pad_left = nn_ref_window_pad(p->padding, in_w, p->filter_w, p->stride_w, 1, p->pad_left, out_w);
 
@@ -63,25 +66,28 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	nn_ref_act_range(p->act, &lo, &hi);
 	int32_t qmin = 0, qmax = 0;
 	if (quantized)
-		nn_ref_act_range_q(p->act, output->dtype, nn_ref_scale(output, 0), nn_ref_zero_point(output, 0), &qmin, &qmax);
+		nn_ref_act_range_q(p->act, output->dtype, nn_ref_scale(output, 0), nn_ref_zero_point(output, 0), &qmin,
+				   &qmax);
 
 	size_t o_i = 0;
 	for (int bi = 0; bi < batch; bi++)
 		for (int oy = 0; oy < out_h; oy++)
 			for (int ox = 0; ox < out_w; ox++) {
 				/* The window clipped to the input. */
-				int y0 = oy * p->stride_h - pad_top, x0 = ox * p->stride_w - pad_left;
-				int y1 = y0 + p->filter_h, x1 = x0 + p->filter_w;
+				int64_t y0 = (int64_t)oy * p->stride_h - pad_top;
+				int64_t x0 = (int64_t)ox * p->stride_w - pad_left;
+				int64_t y1 = y0 + p->filter_h, x1 = x0 + p->filter_w;
 				y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
 				y1 = y1 > in_h ? in_h : y1, x1 = x1 > in_w ? in_w : x1;
-				int count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
+				int64_t count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
 				for (int c = 0; c < channels; c++, o_i++) {
 					double sum = 0.0, max = -INFINITY;
 					int64_t qsum = 0;
 					int32_t qmax_seen = INT32_MIN;
-					for (int y = y0; y < y1; y++)
-						for (int x = x0; x < x1; x++) {
-							size_t i = (((size_t)bi * in_h + y) * in_w + x) * channels + c;
+					for (int64_t y = y0; y < y1; y++)
+						for (int64_t x = x0; x < x1; x++) {
+							size_t row = (size_t)bi * in_h + (size_t)y;
+							size_t i = (row * in_w + (size_t)x) * channels + c;
 							if (integer_path) {
 								int32_t q = nn_ref_load_q(input, i);
 								qsum += q;
@@ -99,12 +105,13 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 						else if (is_max)
 							q = qmax_seen;
 						else
-							q = (int32_t)(qsum >= 0 ? (qsum + count / 2) / count : (qsum - count / 2) / count);
+							q = (int32_t)(qsum >= 0 ? (qsum + count / 2) / count
+										: (qsum - count / 2) / count);
 						nn_ref_store_q(output, o_i, q < qmin ? qmin : q > qmax ? qmax : q);
 						continue;
 					}
-					/* A window entirely in the padding (only possible with explicit padding) gives 0. */
-					float v = count == 0 ? 0.0f : (float)(is_max ? max : sum / count);
+					/* A window wholly in the padding (explicit padding only) gives 0. */
+					float v = count == 0 ? 0.0f : (float)(is_max ? max : sum / (double)count);
 					nn_ref_write(output, o_i, v < lo ? lo : v > hi ? hi : v);
 				}
 			}

@@ -207,7 +207,8 @@ void nn_ref_write(nn_tensor *t, size_t i, float v)
 		break;
 	case NN_I64: {
 		double r = round((double)v);
-		((int64_t *)t->data)[i] = isnan(r) ? 0 : r >= 0x1p63 ? INT64_MAX : r <= -0x1p63 ? INT64_MIN : (int64_t)r;
+		int64_t q = isnan(r) ? 0 : r >= 0x1p63 ? INT64_MAX : r <= -0x1p63 ? INT64_MIN : (int64_t)r;
+		((int64_t *)t->data)[i] = q;
 		break;
 	}
 	case NN_BOOL:
@@ -248,7 +249,7 @@ int nn_ref_check_quant(const nn_node *n, const nn_tensor *t, const char *role, i
 					   role);
 		if (t->quant.axis < 0 || t->quant.axis >= t->rank || t->quant.count != t->shape[t->quant.axis])
 			return nn_ref_fail(why, whylen, n, 0,
-					   "the %s has %d per-channel scales along axis %d, which does not match its shape",
+					   "the %s has %d per-channel scales along axis %d, not matching its shape",
 					   role, t->quant.count, t->quant.axis);
 	}
 	for (int c = 0; c < t->quant.count; c++) {

@@ -8,7 +8,6 @@
  * here is part of the engine's public interface.
  */
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +32,7 @@ static inline float nn_ref_dequantize_value(int32_t q, float scale, int32_t zero
 	return scale * (float)(q - zero_point);
 }
 
-/* An integer accumulator scaled by a real multiplier, rounded, offset and clamped: the last step of quantized conv and FC. */
+/* An integer accumulator scaled by a real multiplier, rounded, offset and clamped: quantized conv's last step. */
 int32_t nn_ref_requantize(int64_t acc, double multiplier, int32_t zero_point, int32_t qmin, int32_t qmax);
 
 /* The real-valued range a fused activation clamps to (-INFINITY/INFINITY when unbounded). */

@@ -3,8 +3,8 @@
  */
 #include "nn/ref/ref.h"
 
+#include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "nn/ref/quant.h"
 
@@ -80,6 +80,9 @@ int nn_ref_window(nn_padding padding, int in, int k, int stride, int dilation, i
 	if (in < 0 || k < 1 || stride < 1 || dilation < 1)
 		return -1;
 	int64_t effective = (int64_t)(k - 1) * dilation + 1;
+	/* No real model comes near these; refusing them keeps every padding and coordinate inside an int. */
+	if (effective > (1 << 30) || stride > (1 << 30))
+		return -1;
 	int64_t size;
 	switch (padding) {
 	case NN_PADDING_SAME:

@@ -26,7 +26,8 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 			return nn_ref_fail(why, whylen, n, 0, "%s output with %s input is not supported",
 					   nn_dtype_name(out->dtype), nn_dtype_name(in->dtype));
 		if (!nn_ref_same_encoding(in, out) && !is_f32_or_q8(in->dtype))
-			return nn_ref_fail(why, whylen, n, 0, "requantizing %s is not supported", nn_dtype_name(in->dtype));
+			return nn_ref_fail(why, whylen, n, 0, "requantizing %s is not supported",
+					   nn_dtype_name(in->dtype));
 		return nn_ref_check_quant(n, in, "input", 0, why, whylen) &&
 		       nn_ref_check_quant(n, out, "output", 0, why, whylen);
 	}
@@ -61,7 +62,8 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		break;
 	case NN_OP_RESIZE_BILINEAR:
 		if (n->p.resize.align_corners && n->p.resize.half_pixel_centers)
-			return nn_ref_fail(why, whylen, n, 0, "align_corners and half_pixel_centers cannot both be set");
+			return nn_ref_fail(why, whylen, n, 0,
+					   "align_corners and half_pixel_centers cannot both be set");
 		break;
 	case NN_OP_SOFTMAX:
 		if (!isfinite(n->p.softmax.beta))
@@ -241,7 +243,7 @@ static int mean_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	for (int k = 0; fits && k < n_kept; k++)
 		fits = kept[k] == out_dims[k];
 	if (!fits)
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output %s does not match input %s reduced over the axes",
+		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output %s is not input %s reduced over the axes",
 				   nn_ref_shape_str(out, a), nn_ref_shape_str(in, b));
 
 	size_t stride[NN_MAX_RANK];
@@ -296,24 +298,24 @@ static int softmax_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	nn_tensor *out = nn_ref_output(g, n, 0);
 	if (!nn_ref_same_shape(in, out) || in->rank < 1) {
 		char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "input %s and output %s differ in shape or are scalars",
+		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "input %s and output %s differ or are scalars",
 				   nn_ref_shape_str(in, a), nn_ref_shape_str(out, b));
 	}
 	size_t depth = (size_t)in->shape[in->rank - 1];
 	size_t count = (size_t)nn_ref_elements(in);
 	double beta = n->p.softmax.beta;
 	for (size_t row = 0; depth && row < count; row += depth) {
-		/* Subtracting the row's maximum keeps exp() from overflowing; the result is unchanged. */
-		float max = nn_ref_read(in, row);
+		/* Subtracting the largest beta * logit keeps exp() from overflowing and changes nothing. */
+		double max = beta * nn_ref_read(in, row);
 		for (size_t k = 1; k < depth; k++) {
-			float v = nn_ref_read(in, row + k);
+			double v = beta * nn_ref_read(in, row + k);
 			max = v > max ? v : max;
 		}
 		double sum = 0.0;
 		for (size_t k = 0; k < depth; k++)
-			sum += exp(((double)nn_ref_read(in, row + k) - max) * beta);
+			sum += exp(beta * nn_ref_read(in, row + k) - max);
 		for (size_t k = 0; k < depth; k++)
-			nn_ref_write(out, row + k, (float)(exp(((double)nn_ref_read(in, row + k) - max) * beta) / sum));
+			nn_ref_write(out, row + k, (float)(exp(beta * nn_ref_read(in, row + k) - max) / sum));
 	}
 	return NN_OK;
 }
@@ -407,11 +409,13 @@ static int resize_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 						v01 = nn_ref_read(in, IN_AT(bi, y0, x1, c));
 						v11 = nn_ref_read(in, IN_AT(bi, y1, x1, c));
 					}
-					float v = v00 * (1 - dy) * (1 - dx) + v10 * dy * (1 - dx) + v01 * (1 - dy) * dx +
-						  v11 * dy * dx;
+					/* TFLite's expression and order of evaluation, for the same float rounding. */
+					float v = v00 * (1 - dy) * (1 - dx) + v10 * dy * (1 - dx) +
+						  v01 * (1 - dy) * dx + v11 * dy * dx;
 					if (integer_path) {
 						float q = floorf(v + 0.5f);
-						nn_ref_store_q(out, o_i, q < qmin ? qmin : q > qmax ? qmax : (int32_t)q);
+						int32_t qi = q < qmin ? qmin : q > qmax ? qmax : (int32_t)q;
+						nn_ref_store_q(out, o_i, qi);
 					} else {
 						nn_ref_write(out, o_i, v);
 					}

@@ -1,0 +1,220 @@
+/*
+ * Writes the seed corpus of fuzz_tflite: small .tflite files built from
+ * scratch (never the shared models), which between them reach every
+ * operator mapping, the FlexBuffers options of TFLite_Detection_PostProcess,
+ * per-channel quantization, float16 weights and the metadata labels.
+ *   cc -std=c17 -Itests/nn fuzz/gen_tflite_corpus.c -o gen && ./gen fuzz/corpus/tflite
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tflite_builder.h"
+
+enum { F32 = 0, F16 = 1, I32 = 2, U8 = 3, I8 = 9 };
+
+static int write_model(const char *dir, const char *name, const tb_model *m)
+{
+	size_t len;
+	uint8_t *f = tb_build(m, &len, NULL);
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *out = f ? fopen(path, "wb") : NULL;
+	int ok = out && fwrite(f, 1, len, out) == len;
+	if (out && fclose(out) != 0)
+		ok = 0;
+	free(f);
+	if (!ok) {
+		fprintf(stderr, "gen_tflite_corpus: cannot write %s\n", path);
+		return 1;
+	}
+	printf("%s: %zu bytes\n", path, len);
+	return 0;
+}
+
+static void quant(tb_model *m, int t, float scale, int64_t zero_point)
+{
+	m->tensors[t].n_scale = 1;
+	m->tensors[t].scale[0] = scale;
+	m->tensors[t].zero_point[0] = zero_point;
+}
+
+static void start(tb_model *m, int type, int rank, const int *shape)
+{
+	memset(m, 0, sizeof *m);
+	m->n_buffers = 1;
+	tb_add_tensor(m, "input", type, rank, shape, 0);
+	m->n_in = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : ".";
+	static tb_model m;
+	int rc = 0;
+
+	/* 1. The smallest graph. */
+	start(&m, F32, 4, (int[]){ 1, 2, 2, 1 });
+	int y = tb_add_tensor(&m, "relu", F32, 4, (int[]){ 1, 2, 2, 1 }, 0);
+	tb_add_op(&m, 19, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
+	m.n_out = 1;
+	m.out[0] = y;
+	m.description = "seed";
+	rc |= write_model(dir, "relu.tflite", &m);
+
+	/* 2. A quantized classifier head: per-channel CONV_2D, DEPTHWISE, AVERAGE_POOL, RESHAPE, SOFTMAX. */
+	static uint8_t w[4 * 3 * 3 * 3], dw[3 * 3 * 4];
+	static int32_t bias[4] = { 10, -10, 5, 0 };
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (uint8_t)(i * 7);
+	start(&m, U8, 4, (int[]){ 1, 6, 6, 3 });
+	quant(&m, 0, 1.0f / 128, 128);
+	int wt = tb_add_tensor(&m, "conv/w", U8, 4, (int[]){ 4, 3, 3, 3 }, tb_add_buffer(&m, w, sizeof w));
+	int bt = tb_add_tensor(&m, "conv/b", I32, 1, (int[]){ 4 }, tb_add_buffer(&m, bias, sizeof bias));
+	int dwt = tb_add_tensor(&m, "dw/w", U8, 4, (int[]){ 1, 3, 3, 4 }, tb_add_buffer(&m, dw, sizeof dw));
+	int c = tb_add_tensor(&m, "conv", U8, 4, (int[]){ 1, 3, 3, 4 }, 0);
+	int d = tb_add_tensor(&m, "dw", U8, 4, (int[]){ 1, 3, 3, 4 }, 0);
+	int p = tb_add_tensor(&m, "pool", U8, 4, (int[]){ 1, 1, 1, 4 }, 0);
+	int r = tb_add_tensor(&m, "flat", U8, 2, (int[]){ 1, 4 }, 0);
+	int s = tb_add_tensor(&m, "probs", U8, 2, (int[]){ 1, 4 }, 0);
+	m.tensors[wt].n_scale = m.tensors[bt].n_scale = 4;
+	for (int k = 0; k < 4; k++) {
+		m.tensors[wt].scale[k] = 0.01f * (float)(k + 1);
+		m.tensors[wt].zero_point[k] = 120 + k;
+		m.tensors[bt].scale[k] = m.tensors[wt].scale[k] / 128;
+	}
+	quant(&m, dwt, 0.02f, 128);
+	for (int t = c; t <= r; t++)
+		quant(&m, t, 0.05f, 0);
+	quant(&m, s, 1.0f / 256, 0);
+	tb_op *o = tb_add_op(&m, 3, NULL, 3, (int[]){ 0, wt, bt }, 1, (int[]){ c });
+	tb_opt(o, 1, 1, 4, 2);
+	tb_opt(o, 1, 2, 4, 2);
+	tb_opt(o, 1, 3, 1, 3);
+	o = tb_add_op(&m, 4, NULL, 2, (int[]){ c, dwt }, 1, (int[]){ d });
+	tb_opt(o, 2, 1, 4, 1);
+	tb_opt(o, 2, 2, 4, 1);
+	tb_opt(o, 2, 3, 4, 1);
+	o = tb_add_op(&m, 1, NULL, 1, (int[]){ d }, 1, (int[]){ p });
+	tb_opt(o, 5, 0, 1, 1);
+	tb_opt(o, 5, 1, 4, 3);
+	tb_opt(o, 5, 2, 4, 3);
+	tb_opt(o, 5, 3, 4, 3);
+	tb_opt(o, 5, 4, 4, 3);
+	tb_add_op(&m, 22, NULL, 1, (int[]){ p }, 1, (int[]){ r });
+	tb_opt(tb_add_op(&m, 25, NULL, 1, (int[]){ r }, 1, (int[]){ s }), 9, 0, 4, tb_fbits(1.0f));
+	m.n_out = 1;
+	m.out[0] = s;
+	rc |= write_model(dir, "classifier_u8.tflite", &m);
+
+	/* 3. TFLite_Detection_PostProcess behind a LOGISTIC, with FlexBuffers options. */
+	static const tb_flex_kv kv[] = {
+		{ "detections_per_class", 1, 100 }, { "h_scale", 3, 5 }, { "max_classes_per_detection", 1, 1 },
+		{ "max_detections", 1, 10 }, { "nms_iou_threshold", 3, 0.6 }, { "nms_score_threshold", 3, 1e-8 },
+		{ "num_classes", 1, 2 }, { "use_regular_nms", 26, 0 }, { "w_scale", 3, 5 }, { "x_scale", 3, 10 },
+		{ "y_scale", 3, 10 },
+	};
+	static uint8_t flex[512];
+	static float anchors[8 * 4];
+	size_t flen = tb_flex_map(flex, kv, 11);
+	start(&m, F32, 3, (int[]){ 1, 8, 4 });
+	int logits = tb_add_tensor(&m, "logits", F32, 3, (int[]){ 1, 8, 3 }, 0);
+	int scores = tb_add_tensor(&m, "scores", F32, 3, (int[]){ 1, 8, 3 }, 0);
+	int an = tb_add_tensor(&m, "anchors", F32, 2, (int[]){ 8, 4 }, tb_add_buffer(&m, anchors, sizeof anchors));
+	int out0 = tb_add_tensor(&m, "TFLite_Detection_PostProcess", F32, 0, NULL, 0);
+	for (int k = 1; k < 4; k++)
+		tb_add_tensor(&m, "TFLite_Detection_PostProcess:n", F32, 0, NULL, 0);
+	m.n_in = 2;
+	m.in[1] = logits;
+	tb_add_op(&m, 14, NULL, 1, (int[]){ logits }, 1, (int[]){ scores });
+	o = tb_add_op(&m, 32, "TFLite_Detection_PostProcess", 3, (int[]){ 0, scores, an }, 4,
+		      (int[]){ out0, out0 + 1, out0 + 2, out0 + 3 });
+	o->custom = flex;
+	o->custom_len = flen;
+	m.n_out = 4;
+	for (int k = 0; k < 4; k++)
+		m.out[k] = out0 + k;
+	rc |= write_model(dir, "detect.tflite", &m);
+
+	/* 4. The other operators: PAD, MEAN, RESIZE, CONCATENATION, FULLY_CONNECTED, TRANSPOSE_CONV, ... */
+	static const int32_t pads[8] = { 0, 0, 1, 1, 1, 1, 0, 0 }, axes[2] = { 1, 2 }, size[2] = { 8, 8 };
+	static const int32_t oshape[4] = { 1, 8, 8, 2 };
+	static const uint16_t w16[2 * 2] = { 0x3c00, 0x3800, 0xbc00, 0x4000 };
+	static float tw[2 * 3 * 3 * 2], fcw[3 * 2];
+	start(&m, F32, 4, (int[]){ 1, 4, 4, 2 });
+	int pt = tb_add_tensor(&m, "pads", I32, 2, (int[]){ 4, 2 }, tb_add_buffer(&m, pads, sizeof pads));
+	int at = tb_add_tensor(&m, "axes", I32, 1, (int[]){ 2 }, tb_add_buffer(&m, axes, sizeof axes));
+	int st = tb_add_tensor(&m, "size", I32, 1, (int[]){ 2 }, tb_add_buffer(&m, size, sizeof size));
+	int ost = tb_add_tensor(&m, "oshape", I32, 1, (int[]){ 4 }, tb_add_buffer(&m, oshape, sizeof oshape));
+	int twt = tb_add_tensor(&m, "tconv/w", F32, 4, (int[]){ 2, 3, 3, 2 }, tb_add_buffer(&m, tw, sizeof tw));
+	int h16 = tb_add_tensor(&m, "fc/w16", F16, 2, (int[]){ 2, 2 }, tb_add_buffer(&m, w16, sizeof w16));
+	int fcwt = tb_add_tensor(&m, "fc/w", F32, 2, (int[]){ 3, 2 }, tb_add_buffer(&m, fcw, sizeof fcw));
+	int padded = tb_add_tensor(&m, "padded", F32, 4, (int[]){ 1, 6, 6, 2 }, 0);
+	int mean = tb_add_tensor(&m, "mean", F32, 2, (int[]){ 1, 2 }, 0);
+	int up = tb_add_tensor(&m, "up", F32, 4, (int[]){ 1, 8, 8, 2 }, 0);
+	int tc = tb_add_tensor(&m, "tconv", F32, 4, (int[]){ 1, 8, 8, 2 }, 0);
+	int cat = tb_add_tensor(&m, "cat", F32, 4, (int[]){ 1, 8, 8, 4 }, 0);
+	int hs = tb_add_tensor(&m, "hswish", F32, 4, (int[]){ 1, 8, 8, 4 }, 0);
+	int wdq = tb_add_tensor(&m, "fc/w16/dq", F32, 2, (int[]){ 2, 2 }, 0);
+	int fc1 = tb_add_tensor(&m, "fc1", F32, 2, (int[]){ 1, 2 }, 0);
+	int fc2 = tb_add_tensor(&m, "fc2", F32, 2, (int[]){ 1, 3 }, 0);
+	int lr = tb_add_tensor(&m, "leaky", F32, 2, (int[]){ 1, 3 }, 0);
+	int q = tb_add_tensor(&m, "q", I8, 2, (int[]){ 1, 3 }, 0);
+	int dq = tb_add_tensor(&m, "dq", F32, 2, (int[]){ 1, 3 }, 0);
+	int sum = tb_add_tensor(&m, "sum", F32, 2, (int[]){ 1, 3 }, 0);
+	quant(&m, q, 0.1f, -3);
+	tb_add_op(&m, 34, NULL, 2, (int[]){ 0, pt }, 1, (int[]){ padded });
+	tb_opt(tb_add_op(&m, 40, NULL, 2, (int[]){ padded, at }, 1, (int[]){ mean }), 27, 0, 1, 0);
+	o = tb_add_op(&m, 23, NULL, 2, (int[]){ 0, st }, 1, (int[]){ up });
+	tb_opt(o, 15, 3, 1, 1);
+	o = tb_add_op(&m, 67, NULL, 3, (int[]){ ost, twt, 0 }, 1, (int[]){ tc });
+	tb_opt(o, 49, 1, 4, 2);
+	tb_opt(o, 49, 2, 4, 2);
+	o = tb_add_op(&m, 2, NULL, 2, (int[]){ up, tc }, 1, (int[]){ cat });
+	tb_opt(o, 10, 0, 4, 3);
+	tb_add_op(&m, 117, NULL, 1, (int[]){ cat }, 1, (int[]){ hs });
+	tb_add_op(&m, 6, NULL, 1, (int[]){ h16 }, 1, (int[]){ wdq });
+	tb_opt(tb_add_op(&m, 9, NULL, 2, (int[]){ mean, wdq }, 1, (int[]){ fc1 }), 8, 0, 1, 1);
+	tb_add_op(&m, 9, NULL, 3, (int[]){ fc1, fcwt, -1 }, 1, (int[]){ fc2 });
+	tb_opt(tb_add_op(&m, 98, NULL, 1, (int[]){ fc2 }, 1, (int[]){ lr }), 75, 0, 4, tb_fbits(0.1f));
+	tb_add_op(&m, 114, NULL, 1, (int[]){ lr }, 1, (int[]){ q });
+	tb_add_op(&m, 6, NULL, 1, (int[]){ q }, 1, (int[]){ dq });
+	tb_opt(tb_add_op(&m, 0, NULL, 2, (int[]){ dq, fc2 }, 1, (int[]){ sum }), 11, 0, 1, 3);
+	m.n_out = 2;
+	m.out[0] = hs;
+	m.out[1] = sum;
+	rc |= write_model(dir, "ops.tflite", &m);
+
+	/* 5. Labels: TFLITE_METADATA naming the label file, and a stored zip appended to the model. */
+	static uint8_t zip[1024], meta[1024];
+	const char *names[] = { "readme.txt", "labels.txt" };
+	const char *data[] = { "A tiny model.\n", "background\n0 cat\n1 dog\n???\n" };
+	size_t zlen = tb_zip(zip, 2, names, data, 0, 0), mlen = tb_metadata(meta, "labels.txt");
+	start(&m, F32, 2, (int[]){ 1, 4 });
+	y = tb_add_tensor(&m, "scores", F32, 2, (int[]){ 1, 4 }, 0);
+	tb_add_op(&m, 14, NULL, 1, (int[]){ 0 }, 1, (int[]){ y });
+	m.n_out = 1;
+	m.out[0] = y;
+	m.n_meta = 2;
+	m.meta_name[0] = "TFLITE_METADATA";
+	m.meta_buffer[0] = tb_add_buffer(&m, meta, mlen);
+	m.meta_name[1] = "min_runtime_version";
+	m.meta_buffer[1] = tb_add_buffer(&m, "1.5.0\0\0\0\0\0\0\0\0\0\0", 16);
+	m.appendix = zip;
+	m.appendix_len = zlen;
+	rc |= write_model(dir, "labels.tflite", &m);
+
+	/* 6. Operators the engine lacks, and a sparse tensor. */
+	start(&m, F32, 2, (int[]){ 1, 4 });
+	int a = tb_add_tensor(&m, "split:0", F32, 2, (int[]){ 1, 2 }, 0);
+	int b = tb_add_tensor(&m, "split:1", F32, 2, (int[]){ 1, 2 }, 0);
+	int cu = tb_add_tensor(&m, "custom", F32, 2, (int[]){ 1, 2 }, 0);
+	m.tensors[b].sparse = 1;
+	tb_add_op(&m, 49, NULL, 1, (int[]){ 0 }, 2, (int[]){ a, b });
+	tb_add_op(&m, 32, "MyCustomOp", 1, (int[]){ a }, 1, (int[]){ cu });
+	m.n_out = 2;
+	m.out[0] = cu;
+	m.out[1] = b;
+	rc |= write_model(dir, "unsupported.tflite", &m);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * vigil detect: runs a model on still images or video files and prints one
+ * JSON object per frame, for scripting. Optionally saves annotated JPEGs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "core/log.h"
+#include "detect/detector.h"
+#include "encode/jpeg.h"
+#include "event.h"
+#include "options.h"
+#include "render/draw.h"
+#include "source/source.h"
+
+enum { OPT_MAX_FRAMES = 400, OPT_SAVE };
+
+static const struct option detect_options[] = {
+	VG_MODEL_OPTIONS,
+	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void detect_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vigil detect --model FILE [options] IMAGE_OR_VIDEO...\n"
+		"\n"
+		"Prints one JSON object per frame: source, frame number, size, timings and detections\n"
+		"(boxes normalised to the frame as [x0, y0, x1, y1]).\n"
+		"\n"
+		"Model:\n%s"
+		"\n"
+		"      --max-frames N      videos: stop after N frames (default: all)\n"
+		"      --save DIR          also write each frame, annotated, as DIR/NAME-FRAME.jpg\n"
+		"  -v, --verbose           log more\n"
+		"  -h, --help              show this help\n",
+		vg_model_options_help);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static int save_annotated(const char *dir, const char *src, long frame_no, vg_frame *frame, const vg_detection *dets,
+			  int n)
+{
+	vg_frame *copy = vg_frame_copy(frame);
+	if (!copy)
+		return -1;
+	vg_draw_detections(copy, dets, n);
+	vg_jpeg_encoder *enc = vg_jpeg_encoder_create(90);
+	size_t cap = vg_jpeg_max_size(copy->width, copy->height);
+	uint8_t *buf = malloc(cap);
+	size_t len = enc && buf ? vg_jpeg_encode(enc, copy, buf, cap) : 0;
+	int rc = -1;
+	if (len) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s-%04ld.jpg", dir, base_name(src), frame_no);
+		FILE *f = fopen(path, "wb");
+		if (f) {
+			rc = fwrite(buf, 1, len, f) == len ? 0 : -1;
+			rc |= fclose(f);
+		}
+		if (rc < 0)
+			vg_error("cannot write %s: %s", path, strerror(errno));
+	}
+	free(buf);
+	vg_jpeg_encoder_destroy(enc);
+	vg_frame_unref(copy);
+	return rc;
+}
+
+/* JSON-escapes a path into buf. */
+static void json_path(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			n += (size_t)snprintf(buf + n, cap - n, "\\%c", c);
+		else if (c < 0x20)
+			n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+}
+
+static int detect_file(vg_detector *det, const char *path, long max_frames, const char *save_dir)
+{
+	vg_source_options so = { .uri = path, .pace = 0 };
+	vg_source *src;
+	char err[512];
+	if (vg_source_open(&src, &so, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	static vg_detection dets[VG_MAX_DETECTIONS];
+	static char json[VG_MAX_DETECTIONS * 256 + 64];
+	char name[8192];
+	json_path(path, name, sizeof name);
+	int status = VG_EXIT_OK;
+	long frame_no = 0;
+	vg_frame *frame;
+	int rc;
+	while ((max_frames <= 0 || frame_no < max_frames) && (rc = vg_source_read(src, &frame)) == 0) {
+		frame_no++;
+		int64_t pre, infer, post;
+		int n = vg_detector_run(det, frame, dets, VG_MAX_DETECTIONS, &pre, &infer, &post, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "vigil: %s frame %ld: %s\n", path, frame_no, err);
+			vg_frame_unref(frame);
+			status = VG_EXIT_FAILURE;
+			break;
+		}
+		size_t len = vg_detections_json(dets, n, json, sizeof json);
+		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
+		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f,\"detections\":%.*s}\n",
+		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
+		       (double)post / 1e3, (int)len, json);
+		fflush(stdout);
+		if (save_dir && save_annotated(save_dir, path, frame_no, frame, dets, n) < 0)
+			status = VG_EXIT_FAILURE;
+		vg_frame_unref(frame);
+	}
+	if (frame_no == 0 && status == VG_EXIT_OK) {
+		fprintf(stderr, "vigil: %s: no frame could be decoded\n", path);
+		status = VG_EXIT_BAD_INPUT;
+	}
+	vg_source_destroy(src);
+	return status;
+}
+
+int vg_cmd_detect(int argc, char **argv)
+{
+	vg_detector_options dopt = { 0 };
+	long max_frames = 0;
+	const char *save_dir = NULL;
+	char err[512];
+	int c;
+	optind = 1;
+	opterr = 0;
+	vg_log_set_level(VG_LOG_WARN);
+	while ((c = getopt_long(argc, argv, ":m:vh", detect_options, NULL)) != -1) {
+		int m = vg_model_option(c, optarg, &dopt, err, sizeof err);
+		if (m < 0) {
+			fprintf(stderr, "vigil: %s\n", err);
+			return VG_EXIT_BAD_INPUT;
+		}
+		if (m > 0)
+			continue;
+		switch (c) {
+		case OPT_MAX_FRAMES:
+			if (vg_parse_int(optarg, 1, 1L << 30, &max_frames) < 0) {
+				fprintf(stderr, "vigil: --max-frames expects a positive whole number, not '%s'\n", optarg);
+				return VG_EXIT_BAD_INPUT;
+			}
+			break;
+		case OPT_SAVE:
+			save_dir = optarg;
+			break;
+		case 'v':
+			vg_log_set_level(VG_LOG_DEBUG);
+			break;
+		case 'h':
+			detect_usage(stdout);
+			return VG_EXIT_OK;
+		case ':':
+			fprintf(stderr, "vigil: option '%s' needs a value\n", argv[optind - 1]);
+			return VG_EXIT_BAD_INPUT;
+		default:
+			fprintf(stderr, "vigil: unknown option '%s' (see vigil detect --help)\n", argv[optind - 1]);
+			return VG_EXIT_BAD_INPUT;
+		}
+	}
+	if (!dopt.model) {
+		fprintf(stderr, "vigil: detect needs --model FILE (see vigil detect --help)\n");
+		return VG_EXIT_BAD_INPUT;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "vigil: detect needs at least one image or video (see vigil detect --help)\n");
+		return VG_EXIT_BAD_INPUT;
+	}
+	struct stat st;
+	if (save_dir && (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "vigil: --save: '%s' is not a directory\n", save_dir);
+		return VG_EXIT_BAD_INPUT;
+	}
+	vg_detector *det;
+	if (vg_detector_create(&det, &dopt, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	int status = VG_EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		int rc = detect_file(det, argv[i], max_frames, save_dir);
+		if (rc > status)
+			status = rc;
+	}
+	vg_detector_destroy(det);
+	return status;
+}

@@ -1,0 +1,111 @@
+/* vigil inspect: what a model is and how vigil will run it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "core/log.h"
+#include "detect/detector.h"
+#include "nn/model.h"
+#include "options.h"
+
+static void print_tensor(int i, const nn_tensor *t)
+{
+	printf("  %d  %-40s %-8s [", i, t->name ? t->name : "?", nn_dtype_name(t->dtype));
+	for (int d = 0; d < t->rank; d++)
+		printf("%s%d", d ? "," : "", t->shape[d]);
+	printf("]");
+	if (t->quant.count == 1)
+		printf("  scale %g zero_point %d", t->quant.scale[0], t->quant.zero_point ? t->quant.zero_point[0] : 0);
+	else if (t->quant.count > 1)
+		printf("  per-channel (%d scales, axis %d)", t->quant.count, t->quant.axis);
+	printf("\n");
+}
+
+int vg_cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = { VG_MODEL_OPTIONS, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	vg_detector_options dopt = { 0 };
+	char err[512];
+	int c;
+	optind = 1;
+	opterr = 0;
+	vg_log_set_level(VG_LOG_WARN);
+	while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
+		int m = vg_model_option(c, optarg, &dopt, err, sizeof err);
+		if (m < 0) {
+			fprintf(stderr, "vigil: %s\n", err);
+			return VG_EXIT_BAD_INPUT;
+		}
+		if (m > 0)
+			continue;
+		if (c == 'h') {
+			printf("usage: vigil inspect MODEL [--labels FILE] [--decoder NAME]\n\n"
+			       "Prints the model's inputs and outputs with their quantization, its ops and which\n"
+			       "run on XNNPACK or on reference kernels, and the decoder vigil picks for it.\n");
+			return VG_EXIT_OK;
+		}
+		fprintf(stderr, "vigil: unknown or incomplete option '%s' (see vigil inspect --help)\n", argv[optind - 1]);
+		return VG_EXIT_BAD_INPUT;
+	}
+	if (!dopt.model && optind < argc)
+		dopt.model = argv[optind++];
+	if (!dopt.model || optind < argc) {
+		fprintf(stderr, "vigil: inspect takes one model file (see vigil inspect --help)\n");
+		return VG_EXIT_BAD_INPUT;
+	}
+
+	nn_model *m;
+	if (nn_model_load(&m, dopt.model, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	struct stat st;
+	printf("model: %s (%.1f MiB)\n", dopt.model, stat(dopt.model, &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
+	const nn_graph *g = nn_model_graph(m);
+	int loaded_nodes = g->n_nodes;
+	nn_prepare_options po = { .threads = 1 };
+	if (nn_model_prepare(m, &po, err, sizeof err) < 0) {
+		printf("cannot run: %s\n", err);
+		nn_model_free(m);
+		return VG_EXIT_BAD_INPUT;
+	}
+	printf("inputs:\n");
+	for (int i = 0; i < nn_model_input_count(m); i++)
+		print_tensor(i, nn_model_input(m, i));
+	printf("outputs:\n");
+	for (int i = 0; i < nn_model_output_count(m); i++)
+		print_tensor(i, nn_model_output(m, i));
+
+	g = nn_model_graph(m);
+	printf("ops: %d in the file, %d after constant folding and activation fusion\n", loaded_nodes, g->n_nodes);
+	int count[NN_OP_COUNT][2] = { { 0 } };
+	for (int i = 0; i < g->n_nodes; i++)
+		count[g->nodes[i].op][strcmp(nn_model_node_backend(m, i), "xnnpack") == 0]++;
+	printf("  %-28s %6s %8s %10s\n", "op", "count", "xnnpack", "reference");
+	int on_xnn = 0;
+	for (int op = 0; op < NN_OP_COUNT; op++) {
+		if (count[op][0] + count[op][1] == 0)
+			continue;
+		printf("  %-28s %6d %8d %10d\n", nn_op_name((nn_op)op), count[op][0] + count[op][1], count[op][1],
+		       count[op][0]);
+		on_xnn += count[op][1];
+	}
+	printf("  %d of %d nodes run on XNNPACK; unsupported ops: none\n", on_xnn, g->n_nodes);
+	printf("arena: %.1f KiB of activations; %.3f GFLOPs per inference\n", (double)nn_model_arena_bytes(m) / 1024.0,
+	       (double)nn_model_flops(m) / 1e9);
+	int n_labels = 0;
+	nn_model_labels(m, &n_labels);
+	printf("labels in the model: %d\n", n_labels);
+	nn_model_free(m);
+
+	vg_detector *det;
+	if (vg_detector_create(&det, &dopt, err, sizeof err) < 0) {
+		printf("decoder: none: %s\n", err);
+		return VG_EXIT_OK;
+	}
+	printf("decoder: %s (%s)\n", vg_detector_decoder_name(det), vg_detector_decoder_reason(det));
+	vg_detector_destroy(det);
+	return VG_EXIT_OK;
+}

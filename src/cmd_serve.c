@@ -1,0 +1,104 @@
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "core/log.h"
+#include "core/stats.h"
+#include "http/server.h"
+#include "options.h"
+#include "pipeline.h"
+
+typedef struct serve_state {
+	struct event_base *base;
+	vg_pipeline *pipeline;
+	vg_http_server *http;
+} serve_state;
+
+static void on_stop_signal(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events;
+	serve_state *s = arg;
+	vg_info("%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	vg_pipeline_stop(s->pipeline);
+	vg_http_server_shutdown(s->http);
+	event_base_loopbreak(s->base);
+}
+
+static void sink_frame(void *opaque, vg_blob *part)
+{
+	vg_http_server_publish_frame(opaque, part);
+}
+
+static void sink_event(void *opaque, vg_blob *sse)
+{
+	vg_http_server_publish_event(opaque, sse);
+}
+
+int vg_cmd_serve(int argc, char **argv)
+{
+	vg_serve_options opt;
+	char err[512] = "";
+	int rc = vg_serve_options_parse(&opt, argc, argv, err, sizeof err);
+	if (rc == 1)
+		return VG_EXIT_OK;
+	if (rc < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	vg_log_set_level(opt.log_level);
+
+	/* A client that disconnects mid-write must cost an EPIPE, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+
+	int status = VG_EXIT_BAD_INPUT;
+	vg_stats stats;
+	vg_stats_init(&stats, opt.pipeline.source.uri);
+	serve_state s = { 0 };
+	struct event *sigint = NULL, *sigterm = NULL;
+
+	s.base = event_base_new();
+	if (!s.base) {
+		fprintf(stderr, "vigil: cannot create the event loop\n");
+		return VG_EXIT_FAILURE;
+	}
+	if (vg_http_server_create(&s.http, s.base, &opt.http, &stats, err, sizeof err) < 0)
+		goto done;
+	vg_pipeline_sink sink = { s.http, sink_frame, sink_event };
+	if (vg_pipeline_create(&s.pipeline, &opt.pipeline, &sink, &stats, err, sizeof err) < 0)
+		goto done;
+
+	sigint = evsignal_new(s.base, SIGINT, on_stop_signal, &s);
+	sigterm = evsignal_new(s.base, SIGTERM, on_stop_signal, &s);
+	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0) {
+		snprintf(err, sizeof err, "cannot install signal handlers");
+		status = VG_EXIT_FAILURE;
+		goto done;
+	}
+	if (vg_pipeline_start(s.pipeline, err, sizeof err) < 0) {
+		status = VG_EXIT_FAILURE;
+		goto done;
+	}
+	vg_info("serving %s%s%s on http://%s/", opt.pipeline.source.uri, opt.detector.model ? " with " : "",
+		opt.detector.model ? opt.detector.model : "", opt.http.listen);
+	event_base_dispatch(s.base);
+	status = VG_EXIT_OK;
+	err[0] = '\0';
+
+done:
+	if (err[0])
+		fprintf(stderr, "vigil: %s\n", err);
+	if (s.pipeline)
+		vg_pipeline_destroy(s.pipeline);
+	if (s.http)
+		vg_http_server_destroy(s.http);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	event_base_free(s.base);
+	libevent_global_shutdown();
+	return status;
+}
