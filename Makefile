@@ -23,7 +23,7 @@ demo: build
 	$(BUILD)/vigil serve --listen 127.0.0.1:8080 $(DEMO_ARGS)
 
 $(BUILD_ASAN)/build.ninja:
-	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Dbuildtype=debug $(MESON_WERROR)
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined $(MESON_WERROR)
 
 build-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
@@ -43,7 +43,7 @@ bench: build
 	VIGIL_BIN=$(BUILD)/vigil bench/run
 
 fuzz: deps
-	CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false 2>/dev/null || true
+	[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false
 	ninja -C build-fuzz
 	fuzz/run build-fuzz
 

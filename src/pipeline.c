@@ -120,8 +120,16 @@ static void *analysis_main(void *arg)
  */
 static void take_result(vg_pipeline *p, const vg_frame *frame)
 {
+	if (!p->detector) {
+		/* Without a model every frame is trivially analysed: nothing found in it. */
+		p->shown.frame_id = frame->id;
+		p->shown.capture_mono_us = frame->capture_mono_us;
+		p->shown.analysis_us = 0;
+		p->shown.count = 0;
+		return;
+	}
 	pthread_mutex_lock(&p->result_lock);
-	if (p->detector && p->analysing_id == frame->id) {
+	if (p->analysing_id == frame->id) {
 		int64_t budget = 2 * atomic_load(&p->stats->analysis_ewma);
 		if (budget <= 0 || budget > 100000)
 			budget = 100000;

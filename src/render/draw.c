@@ -119,8 +119,18 @@ void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
 	int thick = scale + 1;
 	int pad = 2 * scale;
 	int label_h = VG_FONT_H * scale + 2 * pad;
+	int list_y = label_h + 4 * scale; /* whole-frame (classifier) labels stack below the status line */
 	for (int i = 0; i < count; i++) {
 		const vg_detection *d = &dets[i];
+		if (d->whole_frame) {
+			char text[80];
+			snprintf(text, sizeof text, "%s %d%%", d->label[0] ? d->label : "?", (int)(d->score * 100.0f + 0.5f));
+			vg_color c = vg_color_for_class(d->class_id);
+			vg_draw_fill(f, 0, list_y, vg_text_width(text, scale) + 2 * pad, list_y + label_h, c);
+			vg_draw_text(f, pad, list_y + pad, text, scale, vg_color_text_on(c));
+			list_y += label_h;
+			continue;
+		}
 		int x0 = (int)(d->x0 * (float)f->width), x1 = (int)(d->x1 * (float)f->width);
 		int y0 = (int)(d->y0 * (float)f->height), y1 = (int)(d->y1 * (float)f->height);
 		vg_color c = vg_color_for_class(d->class_id);

@@ -40,6 +40,7 @@ int vg_draw_scale(const vg_frame *f);
 /*
  * Draws each detection as a box in its class colour with "label 87%" on a
  * filled background above it (inside the box when there is no room above).
+ * Whole-frame results (classifiers) are listed at the top left instead.
  */
 void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count);
 

@@ -90,5 +90,22 @@ TEST(detections_get_box_and_label)
 	vg_frame_pool_release(pool);
 }
 
+TEST(classifier_labels_listed_not_boxed)
+{
+	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
+	vg_frame *f = grey_frame(pool);
+	vg_detection d = { .x1 = 1, .y1 = 1, .class_id = 3, .score = 0.9f, .whole_frame = 1, .label = "tabby" };
+	vg_draw_detections(f, &d, 1);
+	/* No frame-sized box: the edges stay grey; the label sits at the top left below the status line. */
+	CHECK(luma(f, 319, 120) == 128 && luma(f, 160, 239) == 128);
+	int touched = 0;
+	for (int y = 20; y < 60; y++)
+		touched += luma(f, 2, y) != 128;
+	CHECK(touched > 0);
+	vg_frame_unref(f);
+	vg_frame_pool_release(pool);
+}
+
 TEST_SUITE(render, TEST_ENTRY(colours_convert_to_full_range_ycbcr), TEST_ENTRY(rect_outline_and_clipping),
-	   TEST_ENTRY(text_draws_glyphs), TEST_ENTRY(detections_get_box_and_label));
+	   TEST_ENTRY(text_draws_glyphs), TEST_ENTRY(detections_get_box_and_label),
+	   TEST_ENTRY(classifier_labels_listed_not_boxed));

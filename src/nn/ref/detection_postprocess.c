@@ -299,7 +299,18 @@ int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		rc = nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for %d boxes", num_boxes);
 		goto done;
 	}
-	if (scores_buf) {
+	if (scores_buf && (cls->dtype == NN_U8 || cls->dtype == NN_I8) && cls->quant.count == 1) {
+		/* Tens of thousands of 8-bit scores: a table of the 256 possible values beats converting each. */
+		float table[256];
+		for (int q = 0; q < 256; q++) {
+			int v = cls->dtype == NN_U8 ? q : (int)(int8_t)q;
+			table[q] = cls->quant.scale[0] * (float)(v - (cls->quant.zero_point ? cls->quant.zero_point[0] : 0));
+		}
+		const uint8_t *raw = cls->data;
+		for (size_t i = 0; i < n_scores; i++)
+			scores_buf[i] = table[raw[i]];
+		d.scores = scores_buf;
+	} else if (scores_buf) {
 		for (size_t i = 0; i < n_scores; i++)
 			scores_buf[i] = nn_ref_read(cls, i);
 		d.scores = scores_buf;
