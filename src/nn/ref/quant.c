@@ -299,6 +299,39 @@ int nn_ref_quant_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	}
 	size_t count = (size_t)nn_ref_elements(in);
 
+	int in8 = in->dtype == NN_U8 || in->dtype == NN_I8, out8 = out->dtype == NN_U8 || out->dtype == NN_I8;
+	if (in8 && in->quant.count <= 1 && (out8 || out->dtype == NN_F32)) {
+		/*
+		 * An 8-bit input has 256 possible values: convert those once through
+		 * the exact per-element path and look the rest up. Int8 models fed
+		 * uint8 images requantize the whole input this way on every run.
+		 */
+		uint8_t code[256];
+		float real[256];
+		nn_tensor one_in = *in, one_out = *out;
+		for (int v = 0; v < 256; v++) {
+			uint8_t b = (uint8_t)v;
+			one_in.data = &b;
+			float f = nn_ref_read(&one_in, 0);
+			real[v] = f;
+			if (out8) {
+				one_out.data = &code[v];
+				nn_ref_write(&one_out, 0, f);
+			}
+		}
+		const uint8_t *src = in->data;
+		if (out8) {
+			uint8_t *dst = out->data;
+			for (size_t i = 0; i < count; i++)
+				dst[i] = code[src[i]];
+		} else {
+			float *dst = out->data;
+			for (size_t i = 0; i < count; i++)
+				dst[i] = real[src[i]];
+		}
+		return NN_OK;
+	}
+
 	if (n->op == NN_OP_QUANTIZE || in->quant.count <= 1) {
 		for (size_t i = 0; i < count; i++)
 			nn_ref_write(out, i, nn_ref_read(in, i));
