@@ -1,6 +1,7 @@
 /* vigil inspect: what a model is and how vigil will run it. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -8,7 +9,50 @@
 #include "core/log.h"
 #include "detect/detector.h"
 #include "nn/model.h"
+#include "nn/tflite.h"
 #include "options.h"
+
+/* What the file says about itself, before vigil builds anything from it: TFLite's own op names and counts. */
+static void print_tflite_info(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *buf = len > 8 ? malloc((size_t)len) : NULL;
+	int ok = buf && fread(buf, 1, (size_t)len, f) == (size_t)len;
+	fclose(f);
+	nn_tflite_info info;
+	char err[256];
+	if (!ok || memcmp(buf + 4, "TFL3", 4) != 0 || nn_tflite_read_info(&info, buf, (size_t)len, path, err, sizeof err) < 0) {
+		free(buf);
+		return;
+	}
+	printf("format: TensorFlow Lite, schema %u%s%s%s%s\n", info.schema_version, info.description ? ", \"" : "",
+	       info.description ? info.description : "", info.description ? "\"" : "",
+	       info.n_subgraphs > 1 ? " (more than one subgraph: only the first runs)" : "");
+	if (info.meta_name)
+		printf("metadata: %s%s%s%s%s%s%s\n", info.meta_name, info.meta_version ? " version " : "",
+		       info.meta_version ? info.meta_version : "", info.meta_author ? ", by " : "",
+		       info.meta_author ? info.meta_author : "", info.meta_license ? ", licence: " : "",
+		       info.meta_license ? info.meta_license : "");
+	printf("operators in the file: %d\n", info.n_ops);
+	/* Counts per name, in order of first appearance. */
+	for (int i = 0; i < info.n_ops; i++) {
+		int seen = 0, count = 0;
+		for (int j = 0; j < i && !seen; j++)
+			seen = !strcmp(info.op_names[j], info.op_names[i]);
+		if (seen)
+			continue;
+		for (int j = i; j < info.n_ops; j++)
+			count += !strcmp(info.op_names[j], info.op_names[i]);
+		printf("  %-32s %4d\n", info.op_names[i], count);
+	}
+	nn_tflite_info_free(&info);
+	free(buf);
+}
 
 static void print_tensor(int i, const nn_tensor *t)
 {
@@ -56,13 +100,19 @@ int vg_cmd_inspect(int argc, char **argv)
 		return VG_EXIT_BAD_INPUT;
 	}
 
+	struct stat st;
+	if (stat(dopt.model, &st) != 0) {
+		fprintf(stderr, "vigil: cannot open model '%s'\n", dopt.model);
+		return VG_EXIT_BAD_INPUT;
+	}
+	printf("model: %s (%.1f MiB)\n", dopt.model, (double)st.st_size / 1048576.0);
+	print_tflite_info(dopt.model);
 	nn_model *m;
 	if (nn_model_load(&m, dopt.model, err, sizeof err) < 0) {
+		printf("cannot run: %s\n", err);
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}
-	struct stat st;
-	printf("model: %s (%.1f MiB)\n", dopt.model, stat(dopt.model, &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
 	const nn_graph *g = nn_model_graph(m);
 	int loaded_nodes = g->n_nodes;
 	nn_prepare_options po = { .threads = 1 };
@@ -79,7 +129,7 @@ int vg_cmd_inspect(int argc, char **argv)
 		print_tensor(i, nn_model_output(m, i));
 
 	g = nn_model_graph(m);
-	printf("ops: %d in the file, %d after constant folding and activation fusion\n", loaded_nodes, g->n_nodes);
+	printf("engine nodes: %d loaded, %d after constant folding and activation fusion\n", loaded_nodes, g->n_nodes);
 	int count[NN_OP_COUNT][2] = { { 0 } };
 	for (int i = 0; i < g->n_nodes; i++)
 		count[g->nodes[i].op][strcmp(nn_model_node_backend(m, i), "xnnpack") == 0]++;
@@ -92,7 +142,8 @@ int vg_cmd_inspect(int argc, char **argv)
 		       count[op][0]);
 		on_xnn += count[op][1];
 	}
-	printf("  %d of %d nodes run on XNNPACK; unsupported ops: none\n", on_xnn, g->n_nodes);
+	printf("  %d of %d nodes run on XNNPACK, the rest on reference kernels; every op is supported\n", on_xnn,
+	       g->n_nodes);
 	printf("arena: %.1f KiB of activations; %.3f GFLOPs per inference\n", (double)nn_model_arena_bytes(m) / 1024.0,
 	       (double)nn_model_flops(m) / 1e9);
 	int n_labels = 0;
