@@ -47,6 +47,20 @@ typedef enum nn_op {
 	NN_OP_QUANTIZE,           /* float -> quantized, or quantized -> quantized (requantize) */
 	NN_OP_DEQUANTIZE,         /* quantized or float16 -> float32 */
 	NN_OP_DETECTION_POSTPROCESS,
+	/* Tensor manipulation and integer ops that TensorFlow graphs use for their in-graph post-processing. */
+	NN_OP_TRANSPOSE,          /* p.transpose.perm */
+	NN_OP_STRIDED_SLICE,      /* p.slice, resolved by the loader: begin/stride per dimension, output shape = extent */
+	NN_OP_GATHER,             /* inputs: params, indices (int32); p.gather.axis; TF GatherV2 with batch_dims 0 */
+	NN_OP_SPLIT,              /* one input (the split axis and sizes resolved by the loader); p.split.axis;
+	                             output i takes the next output[i].shape[axis] entries along axis */
+	NN_OP_CAST,               /* to the output tensor's dtype; float to integer truncates toward zero */
+	NN_OP_TOPK,               /* last axis, sorted descending, ties to the lower index; p.topk.k;
+	                             outputs: values, indices (int32) */
+	NN_OP_FLOOR_DIV,          /* broadcasting; float32 and int32 (rounds toward minus infinity) */
+	NN_OP_FLOOR_MOD,          /* broadcasting; result has the sign of the divisor, as TensorFlow's */
+	NN_OP_EQUAL,              /* broadcasting; output NN_BOOL */
+	NN_OP_SPARSE_TO_DENSE,    /* inputs: indices int32 [n] or [n,rank], output_shape (const), values [n] or
+	                             scalar, default value (scalar); TensorFlow SparseToDense */
 	NN_OP_COUNT,
 } nn_op;
 
@@ -110,6 +124,11 @@ typedef struct nn_node {
 		struct { int align_corners, half_pixel_centers; } resize;  /* size: the output's shape */
 		struct { int pads[NN_MAX_RANK][2]; } pad;                  /* before/after per dimension */
 		nn_detection_postprocess_params detpp;
+		struct { int perm[NN_MAX_RANK]; } transpose;
+		struct { int begin[NN_MAX_RANK]; int stride[NN_MAX_RANK]; } slice;
+		struct { int axis; } gather;
+		struct { int axis; } split;
+		struct { int k; } topk;
 	} p;
 
 	/* Set by the executor. */

@@ -165,5 +165,8 @@ int nn_ref_quant_supports(const nn_graph *g, const nn_node *n, char *why, size_t
 int nn_ref_quant_run(nn_graph *g, const nn_node *n, char *err, size_t errlen);
 int nn_ref_detpp_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen);
 int nn_ref_detpp_run(nn_graph *g, const nn_node *n, char *err, size_t errlen);
+/* Indexing, layout and integer ops (ref/shape.c): TRANSPOSE ... SPARSE_TO_DENSE. */
+int nn_ref_shape_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen);
+int nn_ref_shape_run(nn_graph *g, const nn_node *n, char *err, size_t errlen);
 
 #endif

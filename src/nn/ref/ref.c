@@ -186,6 +186,17 @@ int nn_ref_supports(const nn_graph *g, const nn_node *n, char *why, size_t whyle
 		return nn_ref_quant_supports(g, n, why, whylen);
 	case NN_OP_DETECTION_POSTPROCESS:
 		return nn_ref_detpp_supports(g, n, why, whylen);
+	case NN_OP_TRANSPOSE:
+	case NN_OP_STRIDED_SLICE:
+	case NN_OP_GATHER:
+	case NN_OP_SPLIT:
+	case NN_OP_CAST:
+	case NN_OP_TOPK:
+	case NN_OP_FLOOR_DIV:
+	case NN_OP_FLOOR_MOD:
+	case NN_OP_EQUAL:
+	case NN_OP_SPARSE_TO_DENSE:
+		return nn_ref_shape_supports(g, n, why, whylen);
 	case NN_OP_COUNT:
 		break;
 	}
@@ -259,6 +270,17 @@ int nn_ref_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return nn_ref_quant_run(g, n, err, errlen);
 	case NN_OP_DETECTION_POSTPROCESS:
 		return nn_ref_detpp_run(g, n, err, errlen);
+	case NN_OP_TRANSPOSE:
+	case NN_OP_STRIDED_SLICE:
+	case NN_OP_GATHER:
+	case NN_OP_SPLIT:
+	case NN_OP_CAST:
+	case NN_OP_TOPK:
+	case NN_OP_FLOOR_DIV:
+	case NN_OP_FLOOR_MOD:
+	case NN_OP_EQUAL:
+	case NN_OP_SPARSE_TO_DENSE:
+		return nn_ref_shape_run(g, n, err, errlen);
 	case NN_OP_COUNT:
 		break;
 	}
