@@ -15,6 +15,7 @@ extern const vg_test vg_suite_http_status[];
 extern const vg_test vg_suite_source[];
 extern const vg_test vg_suite_detect[];
 extern const vg_test vg_suite_render[];
+extern const vg_test vg_suite_detect_ssd[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -28,6 +29,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_source,
 	vg_suite_detect,
 	vg_suite_render,
+	vg_suite_detect_ssd,
 	NULL,
 };
 
