@@ -85,9 +85,10 @@ int vg_cmd_inspect(int argc, char **argv)
 		if (m > 0)
 			continue;
 		if (c == 'h') {
-			printf("usage: vigil inspect MODEL [--labels FILE] [--decoder NAME]\n\n"
+			printf("usage: vigil inspect MODEL [--labels FILE] [--decoder NAME] [--sidecar FILE]\n\n"
 			       "Prints the model's inputs and outputs with their quantization, its ops and which\n"
-			       "run on XNNPACK or on reference kernels, and the decoder vigil picks for it.\n");
+			       "run on XNNPACK or on reference kernels, the decoder vigil picks for it and why,\n"
+			       "and how frames are prepared for it (options over sidecar over built-in defaults).\n");
 			return VG_EXIT_OK;
 		}
 		fprintf(stderr, "vigil: unknown or incomplete option '%s' (see vigil inspect --help)\n", argv[optind - 1]);
@@ -157,6 +158,7 @@ int vg_cmd_inspect(int argc, char **argv)
 		return VG_EXIT_OK;
 	}
 	printf("decoder: %s (%s)\n", vg_detector_decoder_name(det), vg_detector_decoder_reason(det));
+	printf("preprocessing and filtering: %s\n", vg_detector_config_summary(det));
 	vg_detector_destroy(det);
 	return VG_EXIT_OK;
 }

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The demo's model inside the cache folder of scripts/fetch-demo-assets. */
+#define VG_DEMO_MODEL "human-models-3.0.4/models/centernet.json"
+
 enum {
 	OPT_LOOP = 300,
 	OPT_NO_PACE,
@@ -69,18 +72,26 @@ void vg_serve_usage(FILE *out)
 }
 
 const char vg_model_options_help[] =
-	"  -m, --model FILE        TensorFlow Lite model (.tflite); without it frames are streamed as they are\n"
+	"  -m, --model FILE        TensorFlow Lite (.tflite) or TensorFlow.js graph model (model.json);\n"
+	"                          without it frames are streamed as they are\n"
+	"      --sidecar FILE      the model's settings: preprocessing, decoder, labels, threshold (default:\n"
+	"                          the model's path with its extension replaced by .vigil.json, else with\n"
+	"                          .vigil.json appended, if present; \"none\" to use none)\n"
 	"      --labels FILE       class names: one per line, or \"ID NAME\" lines (default: packed in the model)\n"
 	"      --threads N         inference threads (default 1)\n"
-	"      --threshold X       minimum score 0..1 (default 0.5; classifiers 0.1)\n"
+	"      --threshold X       minimum score 0..1 (default: the model's settings, else 0.5; classifiers 0.1)\n"
 	"      --classes A,B,...   keep only these classes (names or ids)\n"
 	"      --max-detections N  at most N per frame (default 100)\n"
-	"      --top-k N           classifiers: how many classes to report (default 5)\n"
+	"      --top-k N           classifiers: how many classes to report (default 5);\n"
+	"                          centernet-raw: heatmap peaks to decode (default 100)\n"
 	"      --resize MODE       stretch (default) or letterbox (keep the aspect ratio)\n"
 	"      --mean R,G,B        float models: subtracted from pixel values (default 127.5)\n"
 	"      --std R,G,B         float models: pixel values are divided by it (default 127.5)\n"
 	"      --bgr               feed channels in BGR order\n"
-	"      --decoder NAME      auto (default), postprocessed or classifier\n";
+	"      --decoder NAME      auto (default), postprocessed, classifier, centernet, centernet-raw,\n"
+	"                          nanodet or blazeface\n"
+	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
+	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json).\n";
 
 int vg_parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -185,11 +196,12 @@ int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, s
 			return -1;
 		}
 		if (!d->pre.has_norm) {
-			/* Giving one of the two keeps the other at its default. */
+			/* Giving one of the two keeps the other at its default (or the model's sidecar's). */
 			float *other = c == OPT_MEAN ? d->pre.std : d->pre.mean;
 			other[0] = other[1] = other[2] = 127.5f;
 		}
 		d->pre.has_norm = 1;
+		*(c == OPT_MEAN ? &d->mean_set : &d->std_set) = 1;
 		return 1;
 	}
 	case OPT_BGR:
@@ -201,6 +213,34 @@ int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, s
 	case OPT_REFERENCE:
 		d->reference_only = 1;
 		return 1;
+	case OPT_SIDECAR:
+		d->sidecar = arg;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The demo's model, as scripts/fetch-demo-assets caches it:
+ * ${VIGIL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}/human-models-3.0.4/models/centernet.json
+ * (empty variables count as unset, as in the script). 0, or -1 with buf
+ * empty when no variable gives a place, or the path does not fit.
+ */
+static int demo_model_path(char *buf, size_t len)
+{
+	const char *vigil = getenv("VIGIL_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+	if (vigil && *vigil)
+		n = snprintf(buf, len, "%s/" VG_DEMO_MODEL, vigil);
+	else if (xdg && *xdg)
+		n = snprintf(buf, len, "%s/vigil/" VG_DEMO_MODEL, xdg);
+	else if (home && *home)
+		n = snprintf(buf, len, "%s/.cache/vigil/" VG_DEMO_MODEL, home);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = 0;
+		return -1;
 	}
 	return 0;
 }
@@ -310,6 +350,29 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' (see vigil serve --help)", argv[optind]);
 		return -1;
+	}
+	/*
+	 * Neither --source nor --model: the demo, CenterNet on the pedestrian
+	 * video. --model alone: that model on the demo video. --source alone:
+	 * the source streamed without a model, as before.
+	 */
+	if (!src->uri && !opt->detector.model) {
+		static char demo_model[4096];
+		const char *missing = NULL;
+		if (access(VG_DEMO_VIDEO, R_OK) != 0)
+			missing = VG_DEMO_VIDEO;
+		else if (demo_model_path(demo_model, sizeof demo_model) < 0)
+			missing = "model (no VIGIL_CACHE, XDG_CACHE_HOME or HOME to find its cache folder)";
+		else if (access(demo_model, R_OK) != 0)
+			missing = demo_model;
+		if (missing) {
+			snprintf(err, errlen,
+				 "no --source or --model given and the demo's %s is missing "
+				 "(run `make demo`, or scripts/fetch-demo-assets)",
+				 missing);
+			return -1;
+		}
+		opt->detector.model = demo_model;
 	}
 	if (!src->uri) {
 		if (access(VG_DEMO_VIDEO, R_OK) != 0) {

@@ -43,6 +43,7 @@ enum {
 	OPT_BGR,
 	OPT_DECODER,
 	OPT_REFERENCE,
+	OPT_SIDECAR,
 };
 
 /* Their entries for a struct option table. */
@@ -59,7 +60,8 @@ enum {
 	{ "std", required_argument, NULL, OPT_STD },                       \
 	{ "bgr", no_argument, NULL, OPT_BGR },                             \
 	{ "decoder", required_argument, NULL, OPT_DECODER },               \
-	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE }
+	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE },         \
+	{ "sidecar", required_argument, NULL, OPT_SIDECAR }
 
 /* The help text of the model options. */
 extern const char vg_model_options_help[];

@@ -36,4 +36,113 @@ int vg_decode_ssd(const float *encodings, const float *scores, const float *anch
 /* A classifier's scores [n]: the k best classes above threshold, as whole-frame results. */
 int vg_decode_top_k(const float *scores, int n, int k, float threshold, vg_detection *out);
 
+/*
+ * CenterNet's detections computed in the graph ([n][6]: x1, y1, x2, y2 in
+ * input pixels, score, class as a 0-based index), as @vladmandic's
+ * centernet.json exports them as tower_0/detections. Rows are already sorted
+ * by score; keeps those at or above threshold, then NMS (iou_threshold 0 or
+ * less: none). in_w and in_h are the model input's size in pixels.
+ */
+int vg_decode_centernet(const float *dets, int n, float in_w, float in_h, float threshold, float iou_threshold,
+			int per_class_nms, vg_detection *out, int max);
+
+/* The raw heads of a CenterNet model, NHWC. */
+typedef struct vg_centernet_params {
+	int height, width;     /* heatmap cells */
+	int num_classes;       /* heatmap channels */
+	float in_w, in_h;      /* model input in pixels; the stride is in / heatmap size */
+	float center_offset;   /* where a peak sits in its cell: 0 (the corner, as centernet.json's graph), 0.5 */
+	float size_scale;      /* box head values to input pixels (1: centernet.json scales them in-graph) */
+	int top_k;             /* peaks kept before the threshold (the graph's TopKV2: 100) */
+	float iou_threshold;   /* NMS after decoding; 0 or less: none */
+	int per_class_nms;
+} vg_centernet_params;
+
+/*
+ * CenterNet from its raw heads: heat [h][w][c] (scores after the sigmoid) and
+ * box [h][w][4] distances from the peak's cell position to the left, top,
+ * right and bottom edges. A peak is a value no smaller than any of its 3x3
+ * neighbours (the graph's max-pool-and-compare); the top_k peaks at or above
+ * threshold become boxes.
+ */
+int vg_decode_centernet_raw(const float *heat, const float *box, const vg_centernet_params *p, float threshold,
+			    vg_detection *out, int max);
+
+/* One output level of a NanoDet (generalized focal loss) head: a grid of width x height cells, row by row. */
+typedef struct vg_nanodet_level {
+	const float *scores;   /* [cells][num_classes] */
+	const float *dist;     /* [cells][4][reg_max + 1]: logits of the left, top, right, bottom distance bins */
+	int width, height;
+	float stride;          /* input pixels per cell */
+} vg_nanodet_level;
+
+typedef struct vg_nanodet_params {
+	int num_classes;
+	int reg_max;           /* bins per side minus one (nanodet-m: 10; NanoDet-Plus: 7) */
+	float in_w, in_h;      /* model input in pixels */
+	float center_offset;   /* cell centres at (i + offset) * stride: 0.5 for NanoDet's GFL head, 0 for NanoDet-Plus */
+	int sigmoid;           /* scores are logits */
+	float iou_threshold;
+	int per_class_nms;
+} vg_nanodet_params;
+
+/*
+ * NanoDet: every (cell, class) scoring at least threshold becomes a box whose
+ * four sides are the expectations of their softmax distributions, in stride
+ * units from the cell centre; then NMS.
+ */
+int vg_decode_nanodet(const vg_nanodet_level *levels, int n_levels, const vg_nanodet_params *p, float threshold,
+		      vg_detection *out, int max);
+
+/*
+ * SSD anchors as MediaPipe's SsdAnchorsCalculator makes them with
+ * fixed_anchor_size (BlazeFace, BlazePalm): one layer per stride, each with
+ * anchors_per_layer anchors per cell (an aspect ratio 1 and the interpolated
+ * scale: 2); consecutive layers of the same stride share one grid, their
+ * anchors interleaved per cell. Cells are ceil(input / stride) per side, row
+ * by row; anchor centres at (i + offset) / cells.
+ */
+#define VG_ANCHOR_MAX_LAYERS 8
+typedef struct vg_anchor_config {
+	int input_w, input_h;
+	int n_layers;
+	int strides[VG_ANCHOR_MAX_LAYERS];
+	int anchors_per_layer;
+	float offset;
+} vg_anchor_config;
+
+/*
+ * Writes up to max anchor centres (x, y, normalised) to xy (may be NULL) and
+ * returns how many the configuration makes, or -1 if it is invalid.
+ */
+int vg_anchors_generate(const vg_anchor_config *cfg, float *xy, int max);
+
+/* Anchors per grid of the configuration: counts[i] for the i-th distinct stride run; returns the number of grids. */
+int vg_anchors_grids(const vg_anchor_config *cfg, int *counts, int *strides, int max);
+
+#define VG_MAX_KEYPOINTS 8
+typedef struct vg_keypoints {
+	int count;
+	float xy[VG_MAX_KEYPOINTS][2]; /* normalised model-input coordinates */
+} vg_keypoints;
+
+typedef struct vg_blazeface_params {
+	const float *anchors;  /* [n][2] centres, normalised */
+	int n;                 /* anchors */
+	int coords;            /* values per anchor in the box tensor: 4 + 2 * num_keypoints (16) */
+	int num_keypoints;     /* 6 for BlazeFace */
+	float x_scale, y_scale, w_scale, h_scale; /* regression units per input (the input size) */
+	float score_clip;      /* logits are clipped to +-score_clip before the sigmoid (MediaPipe: 100) */
+	float iou_threshold;   /* weighted NMS overlap (MediaPipe: 0.3) */
+	int weighted;          /* 1: MediaPipe's weighted NMS (overlapping boxes averaged); 0: plain NMS */
+} vg_blazeface_params;
+
+/*
+ * BlazeFace: boxes [n][coords] as (x_centre, y_centre, w, h, then keypoints
+ * x, y) relative to the anchors, scores [n] as logits. Keypoints of each
+ * detection go to keypoints[i] when it is not NULL. Class id 0.
+ */
+int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazeface_params *p, float threshold,
+			vg_detection *out, vg_keypoints *keypoints, int max);
+
 #endif

@@ -18,7 +18,17 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_AUTO = 0,
 	VG_DECODER_POSTPROCESSED,   /* TFLite_Detection_PostProcess outputs: boxes, classes, scores, count */
 	VG_DECODER_CLASSIFIER,      /* one score vector: top-k labels */
+	VG_DECODER_CENTERNET,       /* CenterNet's detections computed in the graph: [1,K,6] */
+	VG_DECODER_CENTERNET_RAW,   /* CenterNet's heads: heatmap [1,H,W,C] and box distances [1,H,W,4] */
+	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
+	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
 } vg_decoder_kind;
+
+/* The names --decoder and sidecars accept, for messages: "auto, postprocessed, ...". */
+extern const char vg_decoder_names[];
+
+/* The decoder called name; 0, or -1 when there is none. */
+int vg_decoder_from_name(const char *name, vg_decoder_kind *out);
 
 typedef struct vg_detector_options {
 	const char *model;
@@ -28,9 +38,11 @@ typedef struct vg_detector_options {
 	const char *classes;        /* comma-separated names or ids to keep; NULL keeps all */
 	int max_detections;         /* default 100 */
 	int top_k;                  /* classifiers (default 5) */
-	const char *decoder;        /* NULL or "auto", "postprocessed", "classifier" */
+	const char *decoder;        /* NULL, "auto" or one of vg_decoder_names */
+	const char *sidecar;        /* NULL: look for MODEL's sidecar (see model_config.h); "none": use none */
 	vg_preprocess_config pre;
 	int resize_set;             /* pre.resize was given by the user */
+	int mean_set, std_set;      /* pre.mean, pre.std were given by the user */
 	int reference_only;         /* run on the reference kernels only (debugging) */
 } vg_detector_options;
 
@@ -50,8 +62,35 @@ int vg_detector_run(vg_detector *det, const vg_frame *frame, vg_detection *out, 
 const char *vg_detector_decoder_name(const vg_detector *det);
 const char *vg_detector_decoder_reason(const vg_detector *det);
 
+/*
+ * How frames are prepared and results filtered, and where those settings
+ * came from (options, sidecar, built-in defaults), for `vigil inspect`.
+ */
+const char *vg_detector_config_summary(const vg_detector *det);
+
 struct nn_model;
 struct nn_model *vg_detector_model(vg_detector *det);
+
+/*
+ * The decoder choice on its own, for outputs of the given shapes and an input
+ * of in_w x in_h (tests and tools): decoder NULL or "auto" chooses by shape,
+ * as vg_detector_create does; cfg (may be NULL) supplies the sidecar's
+ * decoder, anchors and reg_max. 0 with *kind and the reason, or -1 with err.
+ */
+struct vg_model_config;
+int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const struct vg_model_config *cfg,
+		      const char *decoder, vg_decoder_kind *kind, char *reason, size_t reasonlen, char *err,
+		      size_t errlen);
+
+/*
+ * Precedence of settings, on their own for tests: options over the model's
+ * settings (sidecar over built-in defaults, see model_config.h) over generic
+ * defaults. The input layout, when nobody gives it, follows the input's shape.
+ */
+void vg_detector_resolve_preprocess(const vg_detector_options *opt, const struct vg_model_config *cfg,
+				    const nn_tensor *input, vg_preprocess_config *out);
+float vg_detector_resolve_threshold(const vg_detector_options *opt, const struct vg_model_config *cfg,
+				    vg_decoder_kind kind);
 
 void vg_detector_destroy(vg_detector *det);
 

@@ -23,6 +23,10 @@ int vg_labels_parse(vg_labels *out, const char *text, size_t len, char *err, siz
 /* Copies a plain list of names (index = class id). */
 int vg_labels_from_list(vg_labels *out, const char *const *names, int count);
 
+/* The 80 COCO class names, 0-based and contiguous: person, bicycle, car, ... toothbrush. */
+#define VG_COCO80_COUNT 80
+extern const char *const vg_coco80_labels[VG_COCO80_COUNT];
+
 /* The name of a class, or NULL when unknown. */
 const char *vg_labels_get(const vg_labels *labels, int class_id);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "nn/exec.h"
+#include "nn/tfjs.h"
 #include "nn/tflite.h"
 
 struct nn_model {
@@ -71,6 +72,11 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 	if (!out || !path)
 		return fail(err, errlen, NN_ERR_ARG, "nn_model_load: no output pointer or path");
 	*out = NULL;
+	if (nn_tfjs_is_model_path(path)) {
+		nn_graph *g = NULL;
+		int rc = nn_tfjs_load(&g, path, err, errlen);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return fail(err, errlen, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

@@ -117,8 +117,11 @@ static nn_activation *fused_activation(nn_node *n)
 	case NN_OP_MUL:
 	case NN_OP_DIV:
 		return &n->p.act;
-	case NN_OP_CONCATENATION:
-		return &n->p.concat.act;
+	/*
+	 * CONCATENATION is left out on purpose: XNNPACK runs it as plain copies
+	 * and cannot clamp, so a fused activation would send the whole concat to
+	 * the slow reference kernel, while a separate RELU runs on XNNPACK.
+	 */
 	case NN_OP_AVERAGE_POOL2D:
 	case NN_OP_MAX_POOL2D:
 		return &n->p.pool.act;

@@ -8,12 +8,16 @@ extern const vg_test vg_suite_nn_graph[];
 extern const vg_test vg_suite_nn_ref[];
 extern const vg_test vg_suite_nn_ops[];
 extern const vg_test vg_suite_nn_tflite[];
+extern const vg_test vg_suite_nn_shape[];
+extern const vg_test vg_suite_nn_tfjs[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
 	vg_suite_nn_ref,
 	vg_suite_nn_ops,
 	vg_suite_nn_tflite,
+	vg_suite_nn_shape,
+	vg_suite_nn_tfjs,
 	NULL,
 };
 

@@ -14,6 +14,8 @@ extern const vg_test vg_suite_http_request[];
 extern const vg_test vg_suite_http_status[];
 extern const vg_test vg_suite_source[];
 extern const vg_test vg_suite_detect[];
+extern const vg_test vg_suite_decoders[];
+extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
 
@@ -28,6 +30,8 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_http_status,
 	vg_suite_source,
 	vg_suite_detect,
+	vg_suite_decoders,
+	vg_suite_model_config,
 	vg_suite_render,
 	vg_suite_detect_ssd,
 	NULL,

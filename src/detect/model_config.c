@@ -1,0 +1,649 @@
+#include "detect/model_config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "detect/detector.h"
+#include "detect/labels.h"
+
+/* Sidecars are a few hundred bytes; a megabyte is not one. */
+#define MAX_SIDECAR_BYTES (1 << 20)
+
+void vg_model_config_init(vg_model_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->keypoints = -1;
+}
+
+static void free_labels(vg_model_config *c)
+{
+	free(c->labels_path);
+	c->labels_path = NULL;
+	for (int i = 0; i < c->n_labels; i++)
+		free(c->label_names[i]);
+	free(c->label_names);
+	c->label_names = NULL;
+	c->n_labels = 0;
+	c->labels_coco80 = 0;
+}
+
+void vg_model_config_free(vg_model_config *c)
+{
+	if (!c)
+		return;
+	free_labels(c);
+	vg_model_config_init(c);
+}
+
+const char *vg_nms_kind_name(vg_nms_kind kind)
+{
+	switch (kind) {
+	case VG_NMS_DEFAULT: return "default";
+	case VG_NMS_PER_CLASS: return "per-class";
+	case VG_NMS_CLASS_AGNOSTIC: return "class-agnostic";
+	case VG_NMS_WEIGHTED: return "weighted";
+	case VG_NMS_NONE: return "none";
+	}
+	return "unknown";
+}
+
+/* Formats "PATH: key 'KEY': ..." into err and returns -1. */
+static int key_error(char *err, size_t errlen, const char *path, const char *key, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: key '%s': %s", path, key, what);
+	return -1;
+}
+
+static int get_number(const cJSON *v, double lo, double hi, double *out)
+{
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int get_int(const cJSON *v, int lo, int hi, int *out)
+{
+	double d;
+	if (get_number(v, lo, hi, &d) < 0 || d != floor(d))
+		return -1;
+	*out = (int)d;
+	return 0;
+}
+
+/* A number (all three the same) or an array of three numbers. */
+static int get_triple(const cJSON *v, double lo, double hi, int nonzero, float out[3])
+{
+	double d;
+	if (cJSON_IsNumber(v)) {
+		if (get_number(v, lo, hi, &d) < 0 || (nonzero && d == 0))
+			return -1;
+		out[0] = out[1] = out[2] = (float)d;
+		return 0;
+	}
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 3)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (get_number(cJSON_GetArrayItem(v, i), lo, hi, &d) < 0 || (nonzero && d == 0))
+			return -1;
+		out[i] = (float)d;
+	}
+	return 0;
+}
+
+/* Which of the strings in choices (NULL-terminated) s is, or -1. */
+static int choice(const cJSON *v, const char *const *choices)
+{
+	if (!cJSON_IsString(v))
+		return -1;
+	for (int i = 0; choices[i]; i++)
+		if (!strcmp(v->valuestring, choices[i]))
+			return i;
+	return -1;
+}
+
+/* dir of path (up to and including the last slash) joined with rel, unless rel is absolute. */
+static char *resolve_relative(const char *path, const char *rel)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = (rel[0] == '/' || !slash) ? 0 : (size_t)(slash - path + 1);
+	size_t n = strlen(rel);
+	char *out = malloc(dir + n + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, path, dir);
+	memcpy(out + dir, rel, n + 1);
+	return out;
+}
+
+static int parse_labels(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
+{
+	free_labels(c);
+	if (cJSON_IsString(v)) {
+		if (!v->valuestring[0])
+			return key_error(err, errlen, path, "labels", "expected a file name, not an empty string");
+		if (!strncmp(v->valuestring, "builtin:", 8)) {
+			if (strcmp(v->valuestring + 8, "coco80") != 0)
+				return key_error(err, errlen, path, "labels",
+						 "unknown built-in label set '%s' (known: builtin:coco80)",
+						 v->valuestring);
+			c->labels_coco80 = 1;
+			return 0;
+		}
+		c->labels_path = resolve_relative(path, v->valuestring);
+		return c->labels_path ? 0 : key_error(err, errlen, path, "labels", "out of memory");
+	}
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+		return key_error(err, errlen, path, "labels",
+				 "expected a file name or a non-empty array of class names");
+	int n = cJSON_GetArraySize(v);
+	c->label_names = calloc((size_t)n, sizeof *c->label_names);
+	if (!c->label_names)
+		return key_error(err, errlen, path, "labels", "out of memory");
+	const cJSON *item;
+	cJSON_ArrayForEach(item, v)
+	{
+		if (!cJSON_IsString(item)) {
+			int at = c->n_labels;
+			free_labels(c);
+			return key_error(err, errlen, path, "labels", "element %d is not a string", at);
+		}
+		if (!(c->label_names[c->n_labels++] = strdup(item->valuestring))) {
+			free_labels(c);
+			return key_error(err, errlen, path, "labels", "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
+{
+	if (!cJSON_IsObject(v))
+		return key_error(err, errlen, path, "anchors",
+				 "expected an object like "
+				 "{\"strides\": [8, 16, 16, 16], \"per_layer\": 2, \"offset\": 0.5}");
+	vg_anchor_config a = { .anchors_per_layer = 2, .offset = 0.5f };
+	int have_strides = 0;
+	const cJSON *item;
+	cJSON_ArrayForEach(item, v)
+	{
+		const char *k = item->string;
+		double d;
+		if (!strcmp(k, "strides")) {
+			int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 0;
+			if (n < 1 || n > VG_ANCHOR_MAX_LAYERS)
+				return key_error(err, errlen, path, "anchors.strides",
+						 "expected an array of 1 to %d strides", VG_ANCHOR_MAX_LAYERS);
+			for (int i = 0; i < n; i++)
+				if (get_int(cJSON_GetArrayItem(item, i), 1, 4096, &a.strides[i]) < 0)
+					return key_error(err, errlen, path, "anchors.strides",
+							 "element %d is not a whole number from 1 to 4096", i);
+			a.n_layers = n;
+			have_strides = 1;
+		} else if (!strcmp(k, "per_layer")) {
+			if (get_int(item, 1, 64, &a.anchors_per_layer) < 0)
+				return key_error(err, errlen, path, "anchors.per_layer",
+						 "expected a whole number from 1 to 64");
+		} else if (!strcmp(k, "offset")) {
+			if (get_number(item, 0, 1, &d) < 0)
+				return key_error(err, errlen, path, "anchors.offset", "expected a number from 0 to 1");
+			a.offset = (float)d;
+		} else {
+			return key_error(err, errlen, path, k,
+					 "unknown key in 'anchors' (known: strides, per_layer, offset)");
+		}
+	}
+	if (!have_strides)
+		return key_error(err, errlen, path, "anchors", "'strides' is missing");
+	c->anchors = a;
+	c->has_anchors = 1;
+	return 0;
+}
+
+static const char *const known_keys =
+	"layout, color, mean, std, resize, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
+	"center_offset, reg_max, anchors, box_scale, keypoints, score_clip, comment";
+
+static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
+{
+	static const char *const layouts[] = { "nhwc", "nchw", NULL };
+	static const char *const colors[] = { "rgb", "bgr", NULL };
+	static const char *const resizes[] = { "stretch", "letterbox", NULL };
+	static const char *const nms_kinds[] = { "per-class", "class-agnostic", "weighted", "none", NULL };
+	const char *k = v->string;
+	double d;
+	int i;
+	if (!strcmp(k, "comment"))
+		return 0;
+	if (!strcmp(k, "layout")) {
+		if ((i = choice(v, layouts)) < 0)
+			return key_error(err, errlen, path, k, "expected \"nhwc\" or \"nchw\"");
+		c->has_layout = 1;
+		c->nchw = i;
+	} else if (!strcmp(k, "color")) {
+		if ((i = choice(v, colors)) < 0)
+			return key_error(err, errlen, path, k, "expected \"rgb\" or \"bgr\"");
+		c->has_color = 1;
+		c->bgr = i;
+	} else if (!strcmp(k, "mean")) {
+		if (get_triple(v, -1e6, 1e6, 0, c->mean) < 0)
+			return key_error(err, errlen, path, k, "expected a number or an array of 3 numbers");
+		c->has_mean = 1;
+	} else if (!strcmp(k, "std")) {
+		if (get_triple(v, -1e6, 1e6, 1, c->std) < 0)
+			return key_error(err, errlen, path, k,
+					 "expected a non-zero number or an array of 3 non-zero numbers");
+		c->has_std = 1;
+	} else if (!strcmp(k, "resize")) {
+		if ((i = choice(v, resizes)) < 0)
+			return key_error(err, errlen, path, k, "expected \"stretch\" or \"letterbox\"");
+		c->has_resize = 1;
+		c->resize = i ? VG_RESIZE_LETTERBOX : VG_RESIZE_STRETCH;
+	} else if (!strcmp(k, "pad_value")) {
+		if (get_int(v, 0, 255, &i) < 0)
+			return key_error(err, errlen, path, k, "expected a whole number from 0 to 255");
+		c->has_pad = 1;
+		c->pad_value = (uint8_t)i;
+	} else if (!strcmp(k, "decoder")) {
+		vg_decoder_kind kind;
+		if (!cJSON_IsString(v) || vg_decoder_from_name(v->valuestring, &kind) < 0 ||
+		    strlen(v->valuestring) >= sizeof c->decoder)
+			return key_error(err, errlen, path, k, "expected one of %s", vg_decoder_names);
+		snprintf(c->decoder, sizeof c->decoder, "%s", v->valuestring);
+	} else if (!strcmp(k, "labels")) {
+		return parse_labels(c, v, path, err, errlen);
+	} else if (!strcmp(k, "threshold") || !strcmp(k, "iou")) {
+		if (get_number(v, 0, 1, &d) < 0 || d <= 0)
+			return key_error(err, errlen, path, k, "expected a number above 0, at most 1");
+		*(k[0] == 't' ? &c->threshold : &c->iou) = (float)d;
+	} else if (!strcmp(k, "nms")) {
+		if ((i = choice(v, nms_kinds)) < 0)
+			return key_error(err, errlen, path, k,
+					 "expected \"per-class\", \"class-agnostic\", \"weighted\" or \"none\"");
+		c->nms = (vg_nms_kind)(i + 1);
+	} else if (!strcmp(k, "top_k") || !strcmp(k, "max_detections")) {
+		if (get_int(v, 1, VG_MAX_DETECTIONS * 16, &i) < 0)
+			return key_error(err, errlen, path, k, "expected a whole number from 1 to %d",
+					 VG_MAX_DETECTIONS * 16);
+		*(k[0] == 't' ? &c->top_k : &c->max_detections) = i;
+	} else if (!strcmp(k, "center_offset")) {
+		if (get_number(v, 0, 1, &d) < 0)
+			return key_error(err, errlen, path, k, "expected a number from 0 to 1 (cells)");
+		c->has_center_offset = 1;
+		c->center_offset = (float)d;
+	} else if (!strcmp(k, "reg_max")) {
+		if (get_int(v, 1, 64, &c->reg_max) < 0)
+			return key_error(err, errlen, path, k, "expected a whole number from 1 to 64");
+	} else if (!strcmp(k, "anchors")) {
+		return parse_anchors(c, v, path, err, errlen);
+	} else if (!strcmp(k, "box_scale")) {
+		if (cJSON_IsNumber(v)) {
+			if (get_number(v, 1e-6, 1e6, &d) < 0)
+				return key_error(err, errlen, path, k, "expected a positive number or an array of 4");
+			c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)d;
+		} else {
+			if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 4)
+				return key_error(err, errlen, path, k, "expected a positive number or an array of 4");
+			for (i = 0; i < 4; i++) {
+				if (get_number(cJSON_GetArrayItem(v, i), 1e-6, 1e6, &d) < 0)
+					return key_error(err, errlen, path, k, "element %d is not a positive number", i);
+				c->box_scale[i] = (float)d;
+			}
+		}
+		c->has_box_scale = 1;
+	} else if (!strcmp(k, "keypoints")) {
+		if (get_int(v, 0, VG_MAX_KEYPOINTS, &c->keypoints) < 0)
+			return key_error(err, errlen, path, k, "expected a whole number from 0 to %d", VG_MAX_KEYPOINTS);
+	} else if (!strcmp(k, "score_clip")) {
+		if (get_number(v, 1e-6, 1e6, &d) < 0)
+			return key_error(err, errlen, path, k, "expected a positive number");
+		c->score_clip = (float)d;
+	} else {
+		return key_error(err, errlen, path, k, "unknown key (known: %s)", known_keys);
+	}
+	return 0;
+}
+
+int vg_model_config_parse(vg_model_config *c, const char *text, size_t len, const char *path, char *err,
+			  size_t errlen)
+{
+	vg_model_config_init(c);
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!root) {
+		/* Line and column of where the parser gave up. */
+		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+		int line = 1, col = 1;
+		for (size_t i = 0; i < at; i++) {
+			if (text[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		snprintf(err, errlen, "%s: invalid JSON at line %d, column %d", path, line, col);
+		return -1;
+	}
+	/* Nothing but white space may follow the object. */
+	if (end) {
+		while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+			end++;
+		if (end < text + len && *end) {
+			cJSON_Delete(root);
+			snprintf(err, errlen, "%s: invalid JSON: text after the object", path);
+			return -1;
+		}
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		snprintf(err, errlen, "%s: expected a JSON object ({\"key\": value, ...})", path);
+		return -1;
+	}
+	const cJSON *v;
+	cJSON_ArrayForEach(v, root)
+	{
+		for (const cJSON *w = root->child; w != v; w = w->next) {
+			if (!strcmp(w->string, v->string)) {
+				key_error(err, errlen, path, v->string, "given twice");
+				goto fail;
+			}
+		}
+		if (parse_key(c, v, path, err, errlen) < 0)
+			goto fail;
+	}
+	cJSON_Delete(root);
+	snprintf(c->origin, sizeof c->origin, "sidecar %s", path);
+	return 0;
+fail:
+	cJSON_Delete(root);
+	vg_model_config_free(c);
+	return -1;
+}
+
+int vg_model_config_load(vg_model_config *c, const char *path, char *err, size_t errlen)
+{
+	vg_model_config_init(c);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot open sidecar '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(MAX_SIDECAR_BYTES + 1);
+	size_t len = buf ? fread(buf, 1, MAX_SIDECAR_BYTES + 1, f) : 0;
+	int bad = ferror(f);
+	fclose(f);
+	if (!buf || bad || len > MAX_SIDECAR_BYTES) {
+		free(buf);
+		snprintf(err, errlen, "sidecar '%s': %s", path,
+			 !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB, not a sidecar");
+		return -1;
+	}
+	buf[len] = '\0';
+	int rc = vg_model_config_parse(c, buf, len, path, err, errlen);
+	free(buf);
+	return rc;
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int vg_model_config_find_sidecar(const char *model, char *out, size_t outlen)
+{
+	if (!model || !*model)
+		return 0;
+	const char *slash = strrchr(model, '/');
+	const char *base = slash ? slash + 1 : model;
+	const char *dot = strrchr(base, '.');
+	/* A leading dot is a hidden file's name, not an extension. */
+	size_t stem = dot && dot != base ? (size_t)(dot - model) : strlen(model);
+	if ((size_t)snprintf(out, outlen, "%.*s.vigil.json", (int)stem, model) < outlen && is_file(out) &&
+	    strcmp(out, model) != 0)
+		return 1;
+	if ((size_t)snprintf(out, outlen, "%s.vigil.json", model) < outlen && is_file(out))
+		return 1;
+	out[0] = '\0';
+	return 0;
+}
+
+/* Built-in defaults. */
+
+static int set_labels(vg_model_config *c, const char *const *names, int n)
+{
+	c->label_names = calloc((size_t)n, sizeof *c->label_names);
+	if (!c->label_names)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!(c->label_names[i] = strdup(names[i]))) {
+			free_labels(c);
+			return -1;
+		}
+		c->n_labels++;
+	}
+	return 0;
+}
+
+static void set3(float v[3], float a, float b, float c)
+{
+	v[0] = a;
+	v[1] = b;
+	v[2] = c;
+}
+
+/* centernet.json: github.com/610265158/mobilenetv3_centernet, COCO, detections in-graph. */
+static void builtin_centernet(vg_model_config *c)
+{
+	c->has_layout = c->has_color = c->has_mean = c->has_std = c->has_resize = 1;
+	c->nchw = 0;
+	c->bgr = 0;
+	/* The graph takes pixel values 0..255 as they are: it normalises internally. */
+	set3(c->mean, 0, 0, 0);
+	set3(c->std, 1, 1, 1);
+	c->resize = VG_RESIZE_STRETCH;
+	snprintf(c->decoder, sizeof c->decoder, "centernet");
+	c->labels_coco80 = 1;
+	c->threshold = 0.3f;
+	c->iou = 0.5f;
+	c->nms = VG_NMS_PER_CLASS;
+}
+
+/* nanodet.json: nanodet-m 416 (github.com/RangiLyu/nanodet, GFL head), converted through ONNX. */
+static void builtin_nanodet(vg_model_config *c)
+{
+	c->has_layout = c->has_color = c->has_mean = c->has_std = c->has_resize = 1;
+	c->nchw = 1;
+	/* NanoDet's training pipeline reads images with OpenCV (BGR) and normalises with these. */
+	c->bgr = 1;
+	set3(c->mean, 103.53f, 116.28f, 123.675f);
+	set3(c->std, 57.375f, 57.12f, 58.395f);
+	c->resize = VG_RESIZE_STRETCH;
+	snprintf(c->decoder, sizeof c->decoder, "nanodet");
+	c->labels_coco80 = 1;
+	c->threshold = 0.35f;
+	c->iou = 0.6f;
+	c->nms = VG_NMS_PER_CLASS;
+	c->has_center_offset = 1;
+	c->center_offset = 0.5f;
+	c->reg_max = 10;
+}
+
+/* MediaPipe's BlazeFace: the front-camera model at 128x128, the back-camera model at 256x256. */
+static int builtin_blazeface(vg_model_config *c, int size)
+{
+	static const char *const face[] = { "face" };
+	c->has_layout = c->has_color = c->has_mean = c->has_std = c->has_resize = c->has_pad = 1;
+	c->nchw = 0;
+	c->bgr = 0;
+	set3(c->mean, 127.5f, 127.5f, 127.5f);
+	set3(c->std, 127.5f, 127.5f, 127.5f);
+	/* MediaPipe keeps the aspect ratio and pads with black. */
+	c->resize = VG_RESIZE_LETTERBOX;
+	c->pad_value = 0;
+	snprintf(c->decoder, sizeof c->decoder, "blazeface");
+	c->threshold = 0.5f;
+	c->iou = 0.3f;
+	c->nms = VG_NMS_WEIGHTED;
+	c->has_anchors = 1;
+	c->anchors = (vg_anchor_config){ .n_layers = 4,
+					 .strides = { size / 16, size / 8, size / 8, size / 8 },
+					 .anchors_per_layer = 2,
+					 .offset = 0.5f };
+	c->has_box_scale = 1;
+	c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)size;
+	c->keypoints = 6;
+	c->score_clip = 100;
+	return set_labels(c, face, 1);
+}
+
+/* handdetect.json: MediaPipe's palm detector (BlazePalm) at 256x256, anchors of strides 8, 16, 32. */
+static int builtin_handdetect(vg_model_config *c)
+{
+	static const char *const hand[] = { "hand" };
+	if (builtin_blazeface(c, 256) < 0)
+		return -1;
+	free_labels(c);
+	c->anchors = (vg_anchor_config){ .n_layers = 5, .strides = { 8, 16, 32, 32, 32 }, .anchors_per_layer = 2,
+					 .offset = 0.5f };
+	c->keypoints = 7;
+	return set_labels(c, hand, 1);
+}
+
+int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tensor *input, char *note,
+			    size_t notelen)
+{
+	vg_model_config_init(c);
+	if (note && notelen)
+		note[0] = '\0';
+	const char *slash = model ? strrchr(model, '/') : NULL;
+	const char *base = slash ? slash + 1 : model ? model : "";
+	int want_nchw = 0, want_h = 0, want_w = 0;
+	if (!strcmp(base, "centernet.json")) {
+		want_h = want_w = 512;
+	} else if (!strcmp(base, "nanodet.json")) {
+		want_nchw = 1;
+		want_h = want_w = 416;
+	} else if (!strcmp(base, "blazeface-front.json")) {
+		want_h = want_w = 128;
+	} else if (!strcmp(base, "blazeface.json") || !strcmp(base, "blazeface-back.json") ||
+		   !strcmp(base, "handdetect.json")) {
+		want_h = want_w = 256;
+	} else {
+		return 0;
+	}
+	int c_axis = want_nchw ? 1 : 3, h_axis = want_nchw ? 2 : 1;
+	if (!input || input->rank != 4 || input->shape[0] != 1 || input->shape[c_axis] != 3 ||
+	    input->shape[h_axis] != want_h || input->shape[h_axis + 1] != want_w || input->dtype != NN_F32) {
+		if (note)
+			snprintf(note, notelen,
+				 "%s: not the model vigil has built-in defaults for (expected a float32 input %s), "
+				 "so none are used",
+				 base, want_nchw ? (want_h == 416 ? "[1,3,416,416]" : "[1,3,H,W]")
+						 : (want_h == 512 ? "[1,512,512,3]" : want_h == 256 ? "[1,256,256,3]"
+												    : "[1,128,128,3]"));
+		return 0;
+	}
+	if (!strcmp(base, "centernet.json"))
+		builtin_centernet(c);
+	else if (!strcmp(base, "nanodet.json"))
+		builtin_nanodet(c);
+	else if (!strcmp(base, "handdetect.json") ? builtin_handdetect(c) < 0 : builtin_blazeface(c, want_h) < 0)
+		return 0;
+	snprintf(c->origin, sizeof c->origin, "built-in defaults for %s", base);
+	return 1;
+}
+
+void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
+{
+	if (t->has_layout) {
+		b->has_layout = 1;
+		b->nchw = t->nchw;
+	}
+	if (t->has_color) {
+		b->has_color = 1;
+		b->bgr = t->bgr;
+	}
+	if (t->has_mean) {
+		b->has_mean = 1;
+		memcpy(b->mean, t->mean, sizeof b->mean);
+	}
+	if (t->has_std) {
+		b->has_std = 1;
+		memcpy(b->std, t->std, sizeof b->std);
+	}
+	if (t->has_resize) {
+		b->has_resize = 1;
+		b->resize = t->resize;
+	}
+	if (t->has_pad) {
+		b->has_pad = 1;
+		b->pad_value = t->pad_value;
+	}
+	if (t->decoder[0])
+		memcpy(b->decoder, t->decoder, sizeof b->decoder);
+	if (t->labels_path || t->label_names || t->labels_coco80) {
+		free_labels(b);
+		b->labels_path = t->labels_path;
+		b->label_names = t->label_names;
+		b->n_labels = t->n_labels;
+		b->labels_coco80 = t->labels_coco80;
+		t->labels_path = NULL;
+		t->label_names = NULL;
+		t->n_labels = 0;
+		t->labels_coco80 = 0;
+	}
+	if (t->threshold > 0)
+		b->threshold = t->threshold;
+	if (t->iou > 0)
+		b->iou = t->iou;
+	if (t->nms != VG_NMS_DEFAULT)
+		b->nms = t->nms;
+	if (t->top_k > 0)
+		b->top_k = t->top_k;
+	if (t->max_detections > 0)
+		b->max_detections = t->max_detections;
+	if (t->has_center_offset) {
+		b->has_center_offset = 1;
+		b->center_offset = t->center_offset;
+	}
+	if (t->reg_max > 0)
+		b->reg_max = t->reg_max;
+	if (t->has_anchors) {
+		b->has_anchors = 1;
+		b->anchors = t->anchors;
+	}
+	if (t->has_box_scale) {
+		b->has_box_scale = 1;
+		memcpy(b->box_scale, t->box_scale, sizeof b->box_scale);
+	}
+	if (t->keypoints >= 0)
+		b->keypoints = t->keypoints;
+	if (t->score_clip > 0)
+		b->score_clip = t->score_clip;
+	if (t->origin[0]) {
+		if (b->origin[0]) {
+			char merged[2 * sizeof b->origin + 8];
+			snprintf(merged, sizeof merged, "%s over %s", t->origin, b->origin);
+			size_t n = strlen(merged);
+			n = n < sizeof b->origin ? n : sizeof b->origin - 1;
+			memcpy(b->origin, merged, n);
+			b->origin[n] = '\0';
+		} else {
+			memcpy(b->origin, t->origin, sizeof b->origin);
+		}
+	}
+	vg_model_config_free(t);
+}
