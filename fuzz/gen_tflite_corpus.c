@@ -1,5 +1,6 @@
 /*
- * Writes the seed corpus of fuzz_tflite: small .tflite files built from
+ * Writes the seed corpus of fuzz_tflite: small TFLite flatbuffers (named .seed, not
+ * .tflite, so nobody mistakes them for real models) built from
  * scratch (never the shared models), which between them reach every
  * operator mapping, the FlexBuffers options of TFLite_Detection_PostProcess,
  * per-channel quantization, float16 weights and the metadata labels.
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 	m.n_out = 1;
 	m.out[0] = y;
 	m.description = "seed";
-	rc |= write_model(dir, "relu.tflite", &m);
+	rc |= write_model(dir, "relu.seed", &m);
 
 	/* 2. A quantized classifier head: per-channel CONV_2D, DEPTHWISE, AVERAGE_POOL, RESHAPE, SOFTMAX. */
 	static uint8_t w[4 * 3 * 3 * 3], dw[3 * 3 * 4];
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 	tb_opt(tb_add_op(&m, 25, NULL, 1, (int[]){ r }, 1, (int[]){ s }), 9, 0, 4, tb_fbits(1.0f));
 	m.n_out = 1;
 	m.out[0] = s;
-	rc |= write_model(dir, "classifier_u8.tflite", &m);
+	rc |= write_model(dir, "classifier_u8.seed", &m);
 
 	/* 3. TFLite_Detection_PostProcess behind a LOGISTIC, with FlexBuffers options. */
 	static const tb_flex_kv kv[] = {
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 	m.n_out = 4;
 	for (int k = 0; k < 4; k++)
 		m.out[k] = out0 + k;
-	rc |= write_model(dir, "detect.tflite", &m);
+	rc |= write_model(dir, "detect.seed", &m);
 
 	/* 4. The other operators: PAD, MEAN, RESIZE, CONCATENATION, FULLY_CONNECTED, TRANSPOSE_CONV, ... */
 	static const int32_t pads[8] = { 0, 0, 1, 1, 1, 1, 0, 0 }, axes[2] = { 1, 2 }, size[2] = { 8, 8 };
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 	m.n_out = 2;
 	m.out[0] = hs;
 	m.out[1] = sum;
-	rc |= write_model(dir, "ops.tflite", &m);
+	rc |= write_model(dir, "ops.seed", &m);
 
 	/* 5. Labels: TFLITE_METADATA naming the label file, and a stored zip appended to the model. */
 	static uint8_t zip[1024], meta[1024];
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
 	m.meta_buffer[1] = tb_add_buffer(&m, "1.5.0\0\0\0\0\0\0\0\0\0\0", 16);
 	m.appendix = zip;
 	m.appendix_len = zlen;
-	rc |= write_model(dir, "labels.tflite", &m);
+	rc |= write_model(dir, "labels.seed", &m);
 
 	/* 6. Operators the engine lacks, and a sparse tensor. */
 	start(&m, F32, 2, (int[]){ 1, 4 });
@@ -215,6 +216,6 @@ int main(int argc, char **argv)
 	m.n_out = 2;
 	m.out[0] = cu;
 	m.out[1] = b;
-	rc |= write_model(dir, "unsupported.tflite", &m);
+	rc |= write_model(dir, "unsupported.seed", &m);
 	return rc;
 }
