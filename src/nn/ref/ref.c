@@ -131,6 +131,70 @@ const char *nn_ref_shape_str(const nn_tensor *t, char *buf)
 	return buf;
 }
 
+/* Each kernel file's supports/run pair, and the ops it implements. */
+typedef struct ref_kernel {
+	int (*supports)(const nn_graph *g, const nn_node *n, char *why, size_t whylen);
+	int (*run)(nn_graph *g, const nn_node *n, char *err, size_t errlen);
+} ref_kernel;
+
+static const ref_kernel conv_kernels = { nn_ref_conv_supports, nn_ref_conv_run };
+static const ref_kernel fc_kernels = { nn_ref_fc_supports, nn_ref_fc_run };
+static const ref_kernel pool_kernels = { nn_ref_pool_supports, nn_ref_pool_run };
+static const ref_kernel elementwise_kernels = { nn_ref_elementwise_supports, nn_ref_elementwise_run };
+static const ref_kernel tensor_kernels = { nn_ref_tensor_supports, nn_ref_tensor_run };
+static const ref_kernel quant_kernels = { nn_ref_quant_supports, nn_ref_quant_run };
+static const ref_kernel detpp_kernels = { nn_ref_detpp_supports, nn_ref_detpp_run };
+static const ref_kernel shape_kernels = { nn_ref_shape_supports, nn_ref_shape_run };
+
+static const ref_kernel *const kernels[NN_OP_COUNT] = {
+	[NN_OP_CONV2D] = &conv_kernels,
+	[NN_OP_DEPTHWISE_CONV2D] = &conv_kernels,
+	[NN_OP_TRANSPOSE_CONV2D] = &conv_kernels,
+	[NN_OP_FULLY_CONNECTED] = &fc_kernels,
+	[NN_OP_AVERAGE_POOL2D] = &pool_kernels,
+	[NN_OP_MAX_POOL2D] = &pool_kernels,
+	[NN_OP_ADD] = &elementwise_kernels,
+	[NN_OP_SUB] = &elementwise_kernels,
+	[NN_OP_MUL] = &elementwise_kernels,
+	[NN_OP_DIV] = &elementwise_kernels,
+	[NN_OP_MAXIMUM] = &elementwise_kernels,
+	[NN_OP_MINIMUM] = &elementwise_kernels,
+	[NN_OP_PRELU] = &elementwise_kernels,
+	[NN_OP_LOGISTIC] = &elementwise_kernels,
+	[NN_OP_TANH] = &elementwise_kernels,
+	[NN_OP_RELU] = &elementwise_kernels,
+	[NN_OP_RELU6] = &elementwise_kernels,
+	[NN_OP_RELU_N1_TO_1] = &elementwise_kernels,
+	[NN_OP_HARD_SWISH] = &elementwise_kernels,
+	[NN_OP_LEAKY_RELU] = &elementwise_kernels,
+	[NN_OP_CONCATENATION] = &tensor_kernels,
+	[NN_OP_RESHAPE] = &tensor_kernels,
+	[NN_OP_PAD] = &tensor_kernels,
+	[NN_OP_MEAN] = &tensor_kernels,
+	[NN_OP_SOFTMAX] = &tensor_kernels,
+	[NN_OP_RESIZE_BILINEAR] = &tensor_kernels,
+	[NN_OP_RESIZE_NEAREST] = &tensor_kernels,
+	[NN_OP_QUANTIZE] = &quant_kernels,
+	[NN_OP_DEQUANTIZE] = &quant_kernels,
+	[NN_OP_DETECTION_POSTPROCESS] = &detpp_kernels,
+	[NN_OP_TRANSPOSE] = &shape_kernels,
+	[NN_OP_STRIDED_SLICE] = &shape_kernels,
+	[NN_OP_GATHER] = &shape_kernels,
+	[NN_OP_SPLIT] = &shape_kernels,
+	[NN_OP_CAST] = &shape_kernels,
+	[NN_OP_TOPK] = &shape_kernels,
+	[NN_OP_FLOOR_DIV] = &shape_kernels,
+	[NN_OP_FLOOR_MOD] = &shape_kernels,
+	[NN_OP_EQUAL] = &shape_kernels,
+	[NN_OP_SPARSE_TO_DENSE] = &shape_kernels,
+};
+
+/* The kernel pair for an op, or NULL (an op added to the IR without a kernel). */
+static const ref_kernel *kernel_for(nn_op op)
+{
+	return (unsigned)op < NN_OP_COUNT ? kernels[op] : NULL;
+}
+
 int nn_ref_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
 	if (!g || !n)
@@ -148,58 +212,9 @@ int nn_ref_supports(const nn_graph *g, const nn_node *n, char *why, size_t whyle
 			return nn_ref_fail(why, whylen, n, 0, "output %d refers to tensor %d, outside the graph", i,
 					   n->outputs[i]);
 
-	switch (n->op) {
-	case NN_OP_CONV2D:
-	case NN_OP_DEPTHWISE_CONV2D:
-	case NN_OP_TRANSPOSE_CONV2D:
-		return nn_ref_conv_supports(g, n, why, whylen);
-	case NN_OP_FULLY_CONNECTED:
-		return nn_ref_fc_supports(g, n, why, whylen);
-	case NN_OP_AVERAGE_POOL2D:
-	case NN_OP_MAX_POOL2D:
-		return nn_ref_pool_supports(g, n, why, whylen);
-	case NN_OP_ADD:
-	case NN_OP_SUB:
-	case NN_OP_MUL:
-	case NN_OP_DIV:
-	case NN_OP_MAXIMUM:
-	case NN_OP_MINIMUM:
-	case NN_OP_PRELU:
-	case NN_OP_LOGISTIC:
-	case NN_OP_TANH:
-	case NN_OP_RELU:
-	case NN_OP_RELU6:
-	case NN_OP_RELU_N1_TO_1:
-	case NN_OP_HARD_SWISH:
-	case NN_OP_LEAKY_RELU:
-		return nn_ref_elementwise_supports(g, n, why, whylen);
-	case NN_OP_CONCATENATION:
-	case NN_OP_RESHAPE:
-	case NN_OP_PAD:
-	case NN_OP_MEAN:
-	case NN_OP_SOFTMAX:
-	case NN_OP_RESIZE_BILINEAR:
-	case NN_OP_RESIZE_NEAREST:
-		return nn_ref_tensor_supports(g, n, why, whylen);
-	case NN_OP_QUANTIZE:
-	case NN_OP_DEQUANTIZE:
-		return nn_ref_quant_supports(g, n, why, whylen);
-	case NN_OP_DETECTION_POSTPROCESS:
-		return nn_ref_detpp_supports(g, n, why, whylen);
-	case NN_OP_TRANSPOSE:
-	case NN_OP_STRIDED_SLICE:
-	case NN_OP_GATHER:
-	case NN_OP_SPLIT:
-	case NN_OP_CAST:
-	case NN_OP_TOPK:
-	case NN_OP_FLOOR_DIV:
-	case NN_OP_FLOOR_MOD:
-	case NN_OP_EQUAL:
-	case NN_OP_SPARSE_TO_DENSE:
-		return nn_ref_shape_supports(g, n, why, whylen);
-	case NN_OP_COUNT:
-		break;
-	}
+	const ref_kernel *k = kernel_for(n->op);
+	if (k)
+		return k->supports(g, n, why, whylen);
 	return nn_ref_fail(why, whylen, n, 0, "no reference kernel");
 }
 
@@ -232,57 +247,8 @@ int nn_ref_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 					   is_input ? "input" : "output", slot, t->name ? t->name : "");
 	}
 
-	switch (n->op) {
-	case NN_OP_CONV2D:
-	case NN_OP_DEPTHWISE_CONV2D:
-	case NN_OP_TRANSPOSE_CONV2D:
-		return nn_ref_conv_run(g, n, err, errlen);
-	case NN_OP_FULLY_CONNECTED:
-		return nn_ref_fc_run(g, n, err, errlen);
-	case NN_OP_AVERAGE_POOL2D:
-	case NN_OP_MAX_POOL2D:
-		return nn_ref_pool_run(g, n, err, errlen);
-	case NN_OP_ADD:
-	case NN_OP_SUB:
-	case NN_OP_MUL:
-	case NN_OP_DIV:
-	case NN_OP_MAXIMUM:
-	case NN_OP_MINIMUM:
-	case NN_OP_PRELU:
-	case NN_OP_LOGISTIC:
-	case NN_OP_TANH:
-	case NN_OP_RELU:
-	case NN_OP_RELU6:
-	case NN_OP_RELU_N1_TO_1:
-	case NN_OP_HARD_SWISH:
-	case NN_OP_LEAKY_RELU:
-		return nn_ref_elementwise_run(g, n, err, errlen);
-	case NN_OP_CONCATENATION:
-	case NN_OP_RESHAPE:
-	case NN_OP_PAD:
-	case NN_OP_MEAN:
-	case NN_OP_SOFTMAX:
-	case NN_OP_RESIZE_BILINEAR:
-	case NN_OP_RESIZE_NEAREST:
-		return nn_ref_tensor_run(g, n, err, errlen);
-	case NN_OP_QUANTIZE:
-	case NN_OP_DEQUANTIZE:
-		return nn_ref_quant_run(g, n, err, errlen);
-	case NN_OP_DETECTION_POSTPROCESS:
-		return nn_ref_detpp_run(g, n, err, errlen);
-	case NN_OP_TRANSPOSE:
-	case NN_OP_STRIDED_SLICE:
-	case NN_OP_GATHER:
-	case NN_OP_SPLIT:
-	case NN_OP_CAST:
-	case NN_OP_TOPK:
-	case NN_OP_FLOOR_DIV:
-	case NN_OP_FLOOR_MOD:
-	case NN_OP_EQUAL:
-	case NN_OP_SPARSE_TO_DENSE:
-		return nn_ref_shape_run(g, n, err, errlen);
-	case NN_OP_COUNT:
-		break;
-	}
+	const ref_kernel *k = kernel_for(n->op);
+	if (k)
+		return k->run(g, n, err, errlen);
 	return nn_ref_fail(err, errlen, n, NN_ERR_UNSUPPORTED, "no reference kernel");
 }
