@@ -59,8 +59,8 @@ int32_t nn_ref_zero_point(const nn_tensor *t, int c);
 float nn_ref_read(const nn_tensor *t, size_t i);
 void nn_ref_write(nn_tensor *t, size_t i, float v);
 
-/* Raw integer access to quantized (uint8, int8, int16, int32) data, for kernels that compute on the integers. */
-static inline int32_t nn_ref_load_q(const nn_tensor *t, size_t i)
+/* Element i of an integer or bool tensor (int8..int64, uint8, bool) as an int64, raw (quantization ignored). */
+static inline int64_t nn_ref_load_int(const nn_tensor *t, size_t i)
 {
 	switch (t->dtype) {
 	case NN_U8:
@@ -71,9 +71,19 @@ static inline int32_t nn_ref_load_q(const nn_tensor *t, size_t i)
 		return ((const int16_t *)t->data)[i];
 	case NN_I32:
 		return ((const int32_t *)t->data)[i];
+	case NN_I64:
+		return ((const int64_t *)t->data)[i];
+	case NN_BOOL:
+		return ((const uint8_t *)t->data)[i] != 0;
 	default:
 		return 0;
 	}
+}
+
+/* Raw integer access to quantized (uint8, int8, int16, int32) data, for kernels that compute on the integers. */
+static inline int32_t nn_ref_load_q(const nn_tensor *t, size_t i)
+{
+	return (int32_t)nn_ref_load_int(t, i);
 }
 
 static inline void nn_ref_store_q(nn_tensor *t, size_t i, int32_t q)

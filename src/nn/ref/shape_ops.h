@@ -25,27 +25,6 @@ int nn_ref_topk_run(nn_graph *g, const nn_node *n, char *err, size_t errlen);
 int nn_ref_broadcast_check(const nn_graph *g, const nn_node *n, char *msg, size_t len);
 int nn_ref_broadcast_run(nn_graph *g, const nn_node *n, char *err, size_t errlen);
 
-/* Element i of an integer or bool tensor (int8..int64, uint8, bool) as an int64, raw (quantization ignored). */
-static inline int64_t nn_ref_load_int(const nn_tensor *t, size_t i)
-{
-	switch (t->dtype) {
-	case NN_U8:
-		return ((const uint8_t *)t->data)[i];
-	case NN_I8:
-		return ((const int8_t *)t->data)[i];
-	case NN_I16:
-		return ((const int16_t *)t->data)[i];
-	case NN_I32:
-		return ((const int32_t *)t->data)[i];
-	case NN_I64:
-		return ((const int64_t *)t->data)[i];
-	case NN_BOOL:
-		return ((const uint8_t *)t->data)[i] != 0;
-	default:
-		return 0;
-	}
-}
-
 static inline int nn_ref_is_int_dtype(nn_dtype t)
 {
 	return t == NN_U8 || t == NN_I8 || t == NN_I16 || t == NN_I32 || t == NN_I64;
