@@ -68,15 +68,10 @@ int vg_anchors_generate(const vg_anchor_config *cfg, float *xy, int max)
 	return n;
 }
 
-typedef struct face {
-	vg_detection det;
-	vg_keypoints kp;
-} face;
-
-static int face_by_score_desc(const void *pa, const void *pb)
+static int by_score_desc(const void *pa, const void *pb)
 {
-	const face *a = pa, *b = pb;
-	return (a->det.score < b->det.score) - (a->det.score > b->det.score);
+	const vg_detection *a = pa, *b = pb;
+	return (a->score < b->score) - (a->score > b->score);
 }
 
 static float clip01(float v)
@@ -85,7 +80,7 @@ static float clip01(float v)
 }
 
 int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazeface_params *p, float threshold,
-			vg_detection *out, vg_keypoints *keypoints, int max)
+			vg_detection *out, int max)
 {
 	int nk = p->num_keypoints < VG_MAX_KEYPOINTS ? p->num_keypoints : VG_MAX_KEYPOINTS;
 	if (p->n <= 0 || max <= 0 || p->coords < 4 + 2 * (nk > 0 ? nk : 0) || !(p->x_scale > 0) ||
@@ -96,7 +91,7 @@ int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazef
 	float clip = p->score_clip > 0 ? p->score_clip : INFINITY;
 	/* Candidates above threshold; faces are few, so the cap only guards against a degenerate model. */
 	int cap = p->n < 1024 ? p->n : 1024, count = 0;
-	face *cand = malloc((size_t)cap * sizeof *cand);
+	vg_detection *cand = malloc((size_t)cap * sizeof *cand);
 	if (!cand)
 		return 0;
 	for (int i = 0; i < p->n && count < cap; i++) {
@@ -109,20 +104,21 @@ int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazef
 		float ax = p->anchors[i * 2], ay = p->anchors[i * 2 + 1];
 		float cx = r[0] / p->x_scale + ax, cy = r[1] / p->y_scale + ay;
 		float w = r[2] / p->w_scale, h = r[3] / p->h_scale;
-		face *f = &cand[count++];
+		vg_detection *f = &cand[count++];
 		memset(f, 0, sizeof *f);
-		f->det.x0 = cx - w / 2;
-		f->det.y0 = cy - h / 2;
-		f->det.x1 = cx + w / 2;
-		f->det.y1 = cy + h / 2;
-		f->det.score = score;
-		f->kp.count = nk;
+		f->x0 = cx - w / 2;
+		f->y0 = cy - h / 2;
+		f->x1 = cx + w / 2;
+		f->y1 = cy + h / 2;
+		f->score = score;
+		f->n_keypoints = nk;
 		for (int k = 0; k < nk; k++) {
-			f->kp.xy[k][0] = r[4 + 2 * k] / p->x_scale + ax;
-			f->kp.xy[k][1] = r[4 + 2 * k + 1] / p->y_scale + ay;
+			f->keypoints[k].x = r[4 + 2 * k] / p->x_scale + ax;
+			f->keypoints[k].y = r[4 + 2 * k + 1] / p->y_scale + ay;
+			f->keypoints[k].score = 1;
 		}
 	}
-	qsort(cand, (size_t)count, sizeof *cand, face_by_score_desc);
+	qsort(cand, (size_t)count, sizeof *cand, by_score_desc);
 	int kept = 0;
 	/* Each round takes the best remaining face and every remaining one overlapping it (itself included). */
 	char *used = calloc((size_t)(count > 0 ? count : 1), 1);
@@ -133,43 +129,40 @@ int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazef
 	for (int i = 0; i < count && kept < max; i++) {
 		if (used[i])
 			continue;
-		face best = cand[i];
+		vg_detection best = cand[i];
 		float total = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0, kxy[VG_MAX_KEYPOINTS][2] = { { 0 } };
 		for (int j = i; j < count; j++) {
-			if (used[j] || (j != i && !(vg_iou(&cand[i].det, &cand[j].det) > p->iou_threshold)))
+			if (used[j] || (j != i && !(vg_iou(&cand[i], &cand[j]) > p->iou_threshold)))
 				continue;
 			used[j] = 1;
 			if (!p->weighted && j != i)
 				continue;
-			float s = cand[j].det.score;
+			float s = cand[j].score;
 			total += s;
-			x0 += s * cand[j].det.x0;
-			y0 += s * cand[j].det.y0;
-			x1 += s * cand[j].det.x1;
-			y1 += s * cand[j].det.y1;
+			x0 += s * cand[j].x0;
+			y0 += s * cand[j].y0;
+			x1 += s * cand[j].x1;
+			y1 += s * cand[j].y1;
 			for (int k = 0; k < nk; k++) {
-				kxy[k][0] += s * cand[j].kp.xy[k][0];
-				kxy[k][1] += s * cand[j].kp.xy[k][1];
+				kxy[k][0] += s * cand[j].keypoints[k].x;
+				kxy[k][1] += s * cand[j].keypoints[k].y;
 			}
 		}
 		if (total > 0) {
-			best.det.x0 = x0 / total;
-			best.det.y0 = y0 / total;
-			best.det.x1 = x1 / total;
-			best.det.y1 = y1 / total;
+			best.x0 = x0 / total;
+			best.y0 = y0 / total;
+			best.x1 = x1 / total;
+			best.y1 = y1 / total;
 			for (int k = 0; k < nk; k++) {
-				best.kp.xy[k][0] = kxy[k][0] / total;
-				best.kp.xy[k][1] = kxy[k][1] / total;
+				best.keypoints[k].x = kxy[k][0] / total;
+				best.keypoints[k].y = kxy[k][1] / total;
 			}
 		}
-		best.det.x0 = clip01(best.det.x0);
-		best.det.y0 = clip01(best.det.y0);
-		best.det.x1 = clip01(best.det.x1);
-		best.det.y1 = clip01(best.det.y1);
-		out[kept] = best.det;
-		if (keypoints)
-			keypoints[kept] = best.kp;
-		kept++;
+		best.x0 = clip01(best.x0);
+		best.y0 = clip01(best.y0);
+		best.x1 = clip01(best.x1);
+		best.y1 = clip01(best.y1);
+		out[kept++] = best;
 	}
 	free(used);
 	free(cand);

@@ -120,17 +120,11 @@ int vg_anchors_generate(const vg_anchor_config *cfg, float *xy, int max);
 /* Anchors per grid of the configuration: counts[i] for the i-th distinct stride run; returns the number of grids. */
 int vg_anchors_grids(const vg_anchor_config *cfg, int *counts, int *strides, int max);
 
-#define VG_MAX_KEYPOINTS 8
-typedef struct vg_keypoints {
-	int count;
-	float xy[VG_MAX_KEYPOINTS][2]; /* normalised model-input coordinates */
-} vg_keypoints;
-
 typedef struct vg_blazeface_params {
 	const float *anchors;  /* [n][2] centres, normalised */
 	int n;                 /* anchors */
 	int coords;            /* values per anchor in the box tensor: 4 + 2 * num_keypoints (16) */
-	int num_keypoints;     /* 6 for BlazeFace */
+	int num_keypoints;     /* 6 for BlazeFace, at most VG_MAX_KEYPOINTS */
 	float x_scale, y_scale, w_scale, h_scale; /* regression units per input (the input size) */
 	float score_clip;      /* logits are clipped to +-score_clip before the sigmoid (MediaPipe: 100) */
 	float iou_threshold;   /* weighted NMS overlap (MediaPipe: 0.3) */
@@ -139,10 +133,11 @@ typedef struct vg_blazeface_params {
 
 /*
  * BlazeFace: boxes [n][coords] as (x_centre, y_centre, w, h, then keypoints
- * x, y) relative to the anchors, scores [n] as logits. Keypoints of each
- * detection go to keypoints[i] when it is not NULL. Class id 0.
+ * x, y) relative to the anchors, scores [n] as logits. Each detection
+ * carries its num_keypoints keypoints (in normalised model-input
+ * coordinates, like its box). Class id 0.
  */
 int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazeface_params *p, float threshold,
-			vg_detection *out, vg_keypoints *keypoints, int max);
+			vg_detection *out, int max);
 
 #endif

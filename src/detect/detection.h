@@ -3,6 +3,28 @@
 
 #include <stdint.h>
 
+/* MoveNet's 17 COCO body keypoints are the most one detection carries. */
+#define VG_MAX_KEYPOINTS 17
+
+/* A landmark of a detection: a face's eye, a hand's wrist, a body's knee. */
+typedef struct vg_keypoint {
+	float x, y;      /* normalised like the box */
+	float score;     /* 0..1; 1 when the model gives no per-keypoint confidence */
+} vg_keypoint;
+
+/*
+ * What a detection's keypoints are: their names, in order, and the pairs of
+ * keypoints that the renderer joins with a line (a skeleton). Layouts are
+ * static tables, so detections can point at them across threads.
+ */
+typedef struct vg_keypoint_layout {
+	const char *name;                /* "coco17", "blazeface", ... */
+	int count;
+	const char *const *names;        /* count names */
+	int n_edges;
+	const uint8_t (*edges)[2];       /* n_edges pairs of keypoint indices */
+} vg_keypoint_layout;
+
 /*
  * One thing found in a frame. Coordinates are normalised to the frame: 0..1,
  * x right, y down. A classifier's answer is about the whole frame and has no
@@ -14,6 +36,9 @@ typedef struct vg_detection {
 	float score;
 	int whole_frame;
 	char label[48];
+	int n_keypoints;                    /* 0 for models without keypoints */
+	const vg_keypoint_layout *layout;   /* names and skeleton of the keypoints, or NULL */
+	vg_keypoint keypoints[VG_MAX_KEYPOINTS];
 } vg_detection;
 
 /* The most detections one frame can carry through the pipeline. */

@@ -54,7 +54,6 @@ struct vg_detector {
 	int part_scores[MAX_LEVELS], part_boxes[MAX_LEVELS], part_count[MAX_LEVELS];
 	vg_blazeface_params bf;
 	float *anchors, *bf_boxes, *bf_scores;
-	vg_keypoints *keypoints;
 	/* Dequantized copies of quantized outputs, per output. */
 	float **scratch;
 	int n_scratch;
@@ -469,8 +468,7 @@ static int bind_blazeface(vg_detector *d, int automatic, char *why, size_t whyle
 	d->anchors = malloc((size_t)total * 2 * sizeof(float));
 	d->bf_boxes = malloc((size_t)total * (size_t)coords * sizeof(float));
 	d->bf_scores = malloc((size_t)total * sizeof(float));
-	d->keypoints = malloc(VG_MAX_DETECTIONS * sizeof *d->keypoints);
-	if (!d->anchors || !d->bf_boxes || !d->bf_scores || !d->keypoints) {
+	if (!d->anchors || !d->bf_boxes || !d->bf_scores) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
@@ -607,7 +605,6 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 	free(d->anchors);
 	free(d->bf_boxes);
 	free(d->bf_scores);
-	free(d->keypoints);
 	free(d->outs);
 	free(d);
 	return rc;
@@ -1022,8 +1019,7 @@ static int decode(vg_detector *d)
 			boxes = d->bf_boxes;
 			scores = d->bf_scores;
 		}
-		/* Keypoints are decoded (into d->keypoints) but detections do not carry them yet. */
-		return vg_decode_blazeface(boxes, scores, &d->bf, d->threshold, cand, d->keypoints, VG_MAX_DETECTIONS);
+		return vg_decode_blazeface(boxes, scores, &d->bf, d->threshold, cand, VG_MAX_DETECTIONS);
 	}
 	case VG_DECODER_AUTO: break;
 	}
@@ -1051,8 +1047,11 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *out, in
 		vg_detection *c = &d->candidates[i];
 		if (!keep_class(d, c->class_id))
 			continue;
-		if (!c->whole_frame)
+		if (!c->whole_frame) {
 			vg_preprocess_map_box(d->pre, c);
+			for (int k = 0; k < c->n_keypoints; k++)
+				vg_preprocess_map_point(d->pre, &c->keypoints[k].x, &c->keypoints[k].y);
+		}
 		const char *name = vg_labels_get(&d->labels, c->class_id);
 		if (name)
 			snprintf(c->label, sizeof c->label, "%s", name);
@@ -1099,7 +1098,6 @@ void vg_detector_destroy(vg_detector *d)
 	free(d->anchors);
 	free(d->bf_boxes);
 	free(d->bf_scores);
-	free(d->keypoints);
 	free(d->outs);
 	vg_labels_free(&d->labels);
 	vg_model_config_free(&d->cfg);

@@ -220,8 +220,7 @@ TEST(blazeface_decode_and_weighted_nms)
 				  .y_scale = 128, .w_scale = 128, .h_scale = 128, .score_clip = 100,
 				  .iou_threshold = 0.3f, .weighted = 1 };
 	vg_detection out[4];
-	vg_keypoints kp[4];
-	int n = vg_decode_blazeface(&boxes[0][0], scores, &p, 0.5f, out, kp, 4);
+	int n = vg_decode_blazeface(&boxes[0][0], scores, &p, 0.5f, out, 4);
 	CHECK_MSG(n == 2, "%d", n);
 	/* The clipped logit 1000 scores 1 and comes first: anchor (0.1, 0.1), 0.1 x 0.1. */
 	CHECK(NEAR(out[0].score, 1.0f) && box_is(&out[0], 0.05f, 0.05f, 0.15f, 0.15f));
@@ -230,16 +229,17 @@ TEST(blazeface_decode_and_weighted_nms)
 	CHECK(NEAR(out[1].score, s0));
 	CHECK_MSG(box_is(&out[1], 0.5f, 0.3f, 0.7f, 0.6f), "%g %g %g %g", (double)out[1].x0, (double)out[1].y0,
 		  (double)out[1].x1, (double)out[1].y1);
-	CHECK(kp[1].count == 6);
-	CHECK(NEAR(kp[1].xy[0][0], 0.5f) && NEAR(kp[1].xy[0][1], 0.5f));
+	CHECK(out[1].n_keypoints == 6);
+	CHECK(NEAR(out[1].keypoints[0].x, 0.5f) && NEAR(out[1].keypoints[0].y, 0.5f));
 	float kx = (s0 * 0.6f + s1 * 0.65f) / (s0 + s1);
-	CHECK_MSG(NEAR(kp[1].xy[1][0], kx) && NEAR(kp[1].xy[1][1], 0.6f), "%g", (double)kp[1].xy[1][0]);
+	CHECK_MSG(NEAR(out[1].keypoints[1].x, kx) && NEAR(out[1].keypoints[1].y, 0.6f), "%g",
+		  (double)out[1].keypoints[1].x);
 	/* Plain NMS keeps the best box as it is. */
 	p.weighted = 0;
-	CHECK(vg_decode_blazeface(&boxes[0][0], scores, &p, 0.5f, out, kp, 4) == 2);
-	CHECK(NEAR(kp[1].xy[1][0], 0.6f));
+	CHECK(vg_decode_blazeface(&boxes[0][0], scores, &p, 0.5f, out, 4) == 2);
+	CHECK(NEAR(out[1].keypoints[1].x, 0.6f));
 	CHECK(box_is(&out[1], 0.5f, 0.3f, 0.7f, 0.6f));
-	CHECK(vg_decode_blazeface(&boxes[0][0], scores, &p, 0.999f, out, NULL, 4) == 1);
+	CHECK(vg_decode_blazeface(&boxes[0][0], scores, &p, 0.999f, out, 4) == 1);
 }
 
 /* A float tensor of the given shape with no data, for the decoder choice. */

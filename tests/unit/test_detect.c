@@ -12,7 +12,7 @@
 
 static vg_detection box(float x0, float y0, float x1, float y1, int cls, float score)
 {
-	vg_detection d = { x0, y0, x1, y1, cls, score, 0, "" };
+	vg_detection d = { .x0 = x0, .y0 = y0, .x1 = x1, .y1 = y1, .class_id = cls, .score = score };
 	return d;
 }
 

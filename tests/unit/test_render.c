@@ -75,8 +75,8 @@ TEST(detections_get_box_and_label)
 	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
 	vg_frame *f = grey_frame(pool);
 	vg_detection d[2] = {
-		{ 0.25f, 0.5f, 0.75f, 0.9f, 0, 0.87f, 0, "person" },
-		{ 0.0f, 0.0f, 0.2f, 0.2f, 5, 0.5f, 0, "" }, /* at the top edge: label goes inside */
+		{ .x0 = 0.25f, .y0 = 0.5f, .x1 = 0.75f, .y1 = 0.9f, .class_id = 0, .score = 0.87f, .label = "person" },
+		{ .x1 = 0.2f, .y1 = 0.2f, .class_id = 5, .score = 0.5f }, /* at the top edge: label goes inside */
 	};
 	vg_draw_detections(f, d, 2);
 	vg_color c0 = vg_color_for_class(0);
