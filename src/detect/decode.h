@@ -95,33 +95,56 @@ int vg_decode_nanodet(const vg_nanodet_level *levels, int n_levels, const vg_nan
 		      vg_detection *out, int max);
 
 /*
- * SSD anchors as MediaPipe's SsdAnchorsCalculator makes them with
- * fixed_anchor_size (BlazeFace, BlazePalm): one layer per stride, each with
- * anchors_per_layer anchors per cell (an aspect ratio 1 and the interpolated
- * scale: 2); consecutive layers of the same stride share one grid, their
- * anchors interleaved per cell. Cells are ceil(input / stride) per side, row
- * by row; anchor centres at (i + offset) / cells.
+ * SSD anchors as MediaPipe's SsdAnchorsCalculator makes them. Layers sharing
+ * a stride share one grid of ceil(input / stride) cells per side, and their
+ * anchors are interleaved per cell, row by row. Layer i of n has the scale
+ * min_scale + (max_scale - min_scale) * i / (n - 1) (the mean of the two when
+ * n is 1) and one anchor per aspect ratio, plus, when
+ * interpolated_scale_aspect_ratio is above 0, one of that ratio at the
+ * geometric mean of this layer's scale and the next one's (1 after the last).
+ * With reduce_boxes_in_lowest_layer the first layer instead has three:
+ * scale 0.1 ratio 1, then ratios 2 and 0.5. Centres sit at
+ * ((i + offset) / cells); an anchor's size is scale * sqrt(ratio) wide and
+ * scale / sqrt(ratio) high, or 1 x 1 with fixed_anchor_size (BlazeFace,
+ * BlazePose, BlazePalm).
  */
 #define VG_ANCHOR_MAX_LAYERS 8
+#define VG_ANCHOR_MAX_RATIOS 8
 typedef struct vg_anchor_config {
 	int input_w, input_h;
 	int n_layers;
 	int strides[VG_ANCHOR_MAX_LAYERS];
-	int anchors_per_layer;
-	float offset;
+	float min_scale, max_scale;
+	int n_aspect_ratios;
+	float aspect_ratios[VG_ANCHOR_MAX_RATIOS];
+	float interpolated_scale_aspect_ratio;  /* 0 or less: none */
+	float offset_x, offset_y;               /* in cells */
+	int fixed_anchor_size;
+	int reduce_boxes_in_lowest_layer;
 } vg_anchor_config;
 
 /*
- * Writes up to max anchor centres (x, y, normalised) to xy (may be NULL) and
- * returns how many the configuration makes, or -1 if it is invalid.
+ * MediaPipe's settings common to its BlazeFace-family detectors, without
+ * input size and strides: scales 0.1484375 to 0.75, aspect ratio 1,
+ * interpolated ratio 1, offsets 0.5, fixed anchor size.
  */
-int vg_anchors_generate(const vg_anchor_config *cfg, float *xy, int max);
+void vg_anchor_config_mediapipe(vg_anchor_config *cfg);
+
+/* Anchors one cell of layer layer (and the layers of its stride after it) carries. */
+int vg_anchors_per_cell(const vg_anchor_config *cfg, int layer);
+
+/*
+ * Writes up to max anchors as (x_centre, y_centre, w, h), normalised, to
+ * anchors (may be NULL) and returns how many the configuration makes, or -1
+ * if it is invalid.
+ */
+int vg_anchors_generate(const vg_anchor_config *cfg, float *anchors, int max);
 
 /* Anchors per grid of the configuration: counts[i] for the i-th distinct stride run; returns the number of grids. */
 int vg_anchors_grids(const vg_anchor_config *cfg, int *counts, int *strides, int max);
 
 typedef struct vg_blazeface_params {
-	const float *anchors;  /* [n][2] centres, normalised */
+	const float *anchors;  /* [n][4] x and y centres, widths and heights, normalised */
 	int n;                 /* anchors */
 	int coords;            /* values per anchor in the box tensor: 4 + 2 * num_keypoints (16) */
 	int num_keypoints;     /* 6 for BlazeFace, at most VG_MAX_KEYPOINTS */
@@ -132,8 +155,11 @@ typedef struct vg_blazeface_params {
 } vg_blazeface_params;
 
 /*
- * BlazeFace: boxes [n][coords] as (x_centre, y_centre, w, h, then keypoints
- * x, y) relative to the anchors, scores [n] as logits. Each detection
+ * BlazeFace and its family, as MediaPipe's TensorsToDetectionsCalculator
+ * decodes them (reverse_output_order, no exponential on box sizes): boxes
+ * [n][coords] as (x_centre, y_centre, w, h, then keypoints x, y), each
+ * divided by its scale and multiplied by the anchor's size, the centres and
+ * keypoints offset by the anchor's centre; scores [n] as logits. Each detection
  * carries its num_keypoints keypoints (in normalised model-input
  * coordinates, like its box). Class id 0.
  */

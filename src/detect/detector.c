@@ -379,10 +379,11 @@ static int bind_blazeface(vg_detector *d, int automatic, char *why, size_t whyle
 		ac = d->cfg.anchors;
 	} else {
 		/* MediaPipe's BlazeFace: strides input/16 then 3x input/8, two anchors per layer. */
-		ac = (vg_anchor_config){ .n_layers = 4,
-					 .strides = { d->in_w / 16, d->in_w / 8, d->in_w / 8, d->in_w / 8 },
-					 .anchors_per_layer = 2,
-					 .offset = 0.5f };
+		memset(&ac, 0, sizeof ac);
+		vg_anchor_config_mediapipe(&ac);
+		ac.n_layers = 4;
+		ac.strides[0] = d->in_w / 16;
+		ac.strides[1] = ac.strides[2] = ac.strides[3] = d->in_w / 8;
 		if (d->in_w != d->in_h || d->in_w < 16) {
 			snprintf(why, whylen, "its input is not square; give the anchors in a sidecar");
 			return 0;
@@ -465,7 +466,7 @@ static int bind_blazeface(vg_detector *d, int automatic, char *why, size_t whyle
 		d->combined = 0;
 		return 0;
 	}
-	d->anchors = malloc((size_t)total * 2 * sizeof(float));
+	d->anchors = malloc((size_t)total * 4 * sizeof(float));
 	d->bf_boxes = malloc((size_t)total * (size_t)coords * sizeof(float));
 	d->bf_scores = malloc((size_t)total * sizeof(float));
 	if (!d->anchors || !d->bf_boxes || !d->bf_scores) {
@@ -497,10 +498,16 @@ static int bind_blazeface(vg_detector *d, int automatic, char *why, size_t whyle
 	for (int g = 0; g < grids && m < sizeof grid_desc; g++)
 		m += (size_t)snprintf(grid_desc + m, sizeof grid_desc - m, "%s%d (%d anchors)", g ? ", " : "",
 				      strides[g], counts[g]);
-	snprintf(d->reason, sizeof d->reason,
-		 "scores and boxes %s fit %d SSD anchors laid out as MediaPipe does for BlazeFace at %dx%d, strides %s; "
-		 "box + %d keypoints per anchor",
-		 parts, total, d->in_w, d->in_h, grid_desc, kp);
+	if (d->cfg.known_as[0])
+		snprintf(d->reason, sizeof d->reason,
+			 "%s: scores and boxes %s fit its %d SSD anchors (MediaPipe's SsdAnchorsCalculator at %dx%d, "
+			 "strides %s); box + %d keypoints per anchor, regressed in input pixels",
+			 d->cfg.known_as, parts, total, d->in_w, d->in_h, grid_desc, kp);
+	else
+		snprintf(d->reason, sizeof d->reason,
+			 "scores and boxes %s fit %d SSD anchors laid out as MediaPipe does for BlazeFace at %dx%d, "
+			 "strides %s; box + %d keypoints per anchor",
+			 parts, total, d->in_w, d->in_h, grid_desc, kp);
 	return 1;
 }
 
@@ -699,7 +706,9 @@ static int parse_class_filter(vg_detector *d, char *err, size_t errlen)
 static int load_model_config(vg_detector *d, char *err, size_t errlen)
 {
 	vg_model_config_init(&d->cfg);
-	vg_model_config_builtin(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->cfg_note, sizeof d->cfg_note);
+	if (!vg_model_config_builtin(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->cfg_note,
+				     sizeof d->cfg_note))
+		vg_model_config_mediapipe(&d->cfg, nn_model_input(d->model, 0), d->outs, d->n_outs);
 	const char *sidecar = d->opt.sidecar;
 	char found[4096];
 	if (sidecar && !strcmp(sidecar, "none"))
@@ -729,6 +738,8 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const vg_mod
 		p.resize = c->resize;
 	if (c->has_pad)
 		p.pad_value = c->pad_value;
+	if (c->has_sampling)
+		p.sampling = c->sampling;
 	/* has_norm without the flags: a caller that fills mean and std itself. */
 	int mean_set = opt->mean_set || (opt->pre.has_norm && !opt->std_set);
 	int std_set = opt->std_set || (opt->pre.has_norm && !opt->mean_set);
@@ -774,8 +785,9 @@ static void write_summary(vg_detector *d)
 		snprintf(nms, sizeof nms, "%s", d->kind == VG_DECODER_CLASSIFIER ? "n/a" : "in the model");
 	}
 	snprintf(d->summary, sizeof d->summary,
-		 "%s to %dx%d, %s, %s, %s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
-		 p->resize == VG_RESIZE_LETTERBOX ? "letterbox" : "stretch", d->in_w, d->in_h, p->bgr ? "BGR" : "RGB",
+		 "%s to %dx%d (%s sampling), %s, %s, %s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
+		 p->resize == VG_RESIZE_LETTERBOX ? "letterbox" : "stretch", d->in_w, d->in_h,
+		 p->sampling == VG_SAMPLING_WARP ? "warp" : "swscale", p->bgr ? "BGR" : "RGB",
 		 p->nchw ? "NCHW" : "NHWC", norm, (double)d->threshold, nms, d->labels_from, d->labels.count,
 		 d->opt.sidecar && !strcmp(d->opt.sidecar, "none") ? "sidecar disabled, " : "",
 		 d->cfg.origin[0] ? d->cfg.origin : "options and generic defaults", d->cfg_note[0] ? "; " : "",

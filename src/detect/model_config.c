@@ -167,14 +167,35 @@ static int parse_labels(vg_model_config *c, const cJSON *v, const char *path, ch
 	return 0;
 }
 
+/* A bool or 0/1. */
+static int get_bool(const cJSON *v, int *out)
+{
+	if (cJSON_IsBool(v)) {
+		*out = cJSON_IsTrue(v);
+		return 0;
+	}
+	return get_int(v, 0, 1, out);
+}
+
+static const char *const anchor_keys =
+	"strides, min_scale, max_scale, aspect_ratios, interpolated_scale_aspect_ratio, offset, offset_x, offset_y, "
+	"fixed_anchor_size, reduce_boxes_in_lowest_layer, per_layer";
+
+/*
+ * SsdAnchorsCalculator's options under their MediaPipe names (num_layers is
+ * the length of strides; the input size is the model's). What is not given
+ * is MediaPipe's BlazeFace setting (vg_anchor_config_mediapipe). per_layer N
+ * is a shorthand for N fixed-size anchors per cell and layer.
+ */
 static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
 {
 	if (!cJSON_IsObject(v))
 		return key_error(err, errlen, path, "anchors",
 				 "expected an object like "
-				 "{\"strides\": [8, 16, 16, 16], \"per_layer\": 2, \"offset\": 0.5}");
-	vg_anchor_config a = { .anchors_per_layer = 2, .offset = 0.5f };
-	int have_strides = 0;
+				 "{\"strides\": [8, 16, 16, 16], \"aspect_ratios\": [1.0], \"offset\": 0.5}");
+	vg_anchor_config a = { 0 };
+	vg_anchor_config_mediapipe(&a);
+	int have_strides = 0, per_layer = 0, have_ratios = 0, have_interp = 0;
 	const cJSON *item;
 	cJSON_ArrayForEach(item, v)
 	{
@@ -192,27 +213,69 @@ static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, c
 			a.n_layers = n;
 			have_strides = 1;
 		} else if (!strcmp(k, "per_layer")) {
-			if (get_int(item, 1, 64, &a.anchors_per_layer) < 0)
+			if (get_int(item, 1, VG_ANCHOR_MAX_RATIOS, &per_layer) < 0)
 				return key_error(err, errlen, path, "anchors.per_layer",
-						 "expected a whole number from 1 to 64");
-		} else if (!strcmp(k, "offset")) {
+						 "expected a whole number from 1 to %d", VG_ANCHOR_MAX_RATIOS);
+		} else if (!strcmp(k, "min_scale") || !strcmp(k, "max_scale")) {
+			if (get_number(item, 0, 100, &d) < 0)
+				return key_error(err, errlen, path, k, "expected a number from 0 to 100");
+			*(k[1] == 'i' ? &a.min_scale : &a.max_scale) = (float)d;
+		} else if (!strcmp(k, "aspect_ratios")) {
+			int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 0;
+			if (n < 1 || n > VG_ANCHOR_MAX_RATIOS)
+				return key_error(err, errlen, path, "anchors.aspect_ratios",
+						 "expected an array of 1 to %d positive numbers", VG_ANCHOR_MAX_RATIOS);
+			for (int i = 0; i < n; i++)
+				if (get_number(cJSON_GetArrayItem(item, i), 1e-3, 1e3, &d) < 0)
+					return key_error(err, errlen, path, "anchors.aspect_ratios",
+							 "element %d is not a number from 0.001 to 1000", i);
+				else
+					a.aspect_ratios[i] = (float)d;
+			a.n_aspect_ratios = n;
+			have_ratios = 1;
+		} else if (!strcmp(k, "interpolated_scale_aspect_ratio")) {
+			if (get_number(item, 0, 1e3, &d) < 0)
+				return key_error(err, errlen, path, k, "expected a number from 0 (none) to 1000");
+			a.interpolated_scale_aspect_ratio = (float)d;
+			have_interp = 1;
+		} else if (!strcmp(k, "offset") || !strcmp(k, "offset_x") || !strcmp(k, "offset_y")) {
 			if (get_number(item, 0, 1, &d) < 0)
-				return key_error(err, errlen, path, "anchors.offset", "expected a number from 0 to 1");
-			a.offset = (float)d;
+				return key_error(err, errlen, path, k, "expected a number from 0 to 1 (cells)");
+			if (k[6] != 'y')
+				a.offset_x = (float)d;
+			if (k[6] != 'x')
+				a.offset_y = (float)d;
+		} else if (!strcmp(k, "fixed_anchor_size") || !strcmp(k, "reduce_boxes_in_lowest_layer")) {
+			int b;
+			if (get_bool(item, &b) < 0)
+				return key_error(err, errlen, path, k, "expected true or false");
+			*(k[0] == 'f' ? &a.fixed_anchor_size : &a.reduce_boxes_in_lowest_layer) = b;
 		} else {
-			return key_error(err, errlen, path, k,
-					 "unknown key in 'anchors' (known: strides, per_layer, offset)");
+			return key_error(err, errlen, path, k, "unknown key in 'anchors' (known: %s)", anchor_keys);
 		}
 	}
 	if (!have_strides)
 		return key_error(err, errlen, path, "anchors", "'strides' is missing");
+	if (per_layer) {
+		if (have_ratios || have_interp)
+			return key_error(err, errlen, path, "anchors.per_layer",
+					 "give either per_layer or aspect_ratios/interpolated_scale_aspect_ratio");
+		/* N unit anchors: N - 1 of ratio 1 and the interpolated one, or just one. */
+		a.n_aspect_ratios = per_layer > 1 ? per_layer - 1 : 1;
+		for (int i = 0; i < a.n_aspect_ratios; i++)
+			a.aspect_ratios[i] = 1.0f;
+		a.interpolated_scale_aspect_ratio = per_layer > 1 ? 1.0f : 0.0f;
+		a.fixed_anchor_size = 1;
+	}
+	if (a.max_scale < a.min_scale)
+		return key_error(err, errlen, path, "anchors.max_scale", "is below min_scale");
 	c->anchors = a;
 	c->has_anchors = 1;
 	return 0;
 }
 
 static const char *const known_keys =
-	"layout, color, mean, std, resize, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
+	"layout, color, mean, std, resize, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
 	"center_offset, reg_max, anchors, box_scale, keypoints, score_clip, comment";
 
 static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
@@ -250,6 +313,12 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 			return key_error(err, errlen, path, k, "expected \"stretch\" or \"letterbox\"");
 		c->has_resize = 1;
 		c->resize = i ? VG_RESIZE_LETTERBOX : VG_RESIZE_STRETCH;
+	} else if (!strcmp(k, "sampling")) {
+		static const char *const samplings[] = { "swscale", "warp", NULL };
+		if ((i = choice(v, samplings)) < 0)
+			return key_error(err, errlen, path, k, "expected \"swscale\" or \"warp\"");
+		c->has_sampling = 1;
+		c->sampling = i ? VG_SAMPLING_WARP : VG_SAMPLING_SWSCALE;
 	} else if (!strcmp(k, "pad_value")) {
 		if (get_int(v, 0, 255, &i) < 0)
 			return key_error(err, errlen, path, k, "expected a whole number from 0 to 255");
@@ -498,10 +567,10 @@ static int builtin_blazeface(vg_model_config *c, int size)
 	c->iou = 0.3f;
 	c->nms = VG_NMS_WEIGHTED;
 	c->has_anchors = 1;
-	c->anchors = (vg_anchor_config){ .n_layers = 4,
-					 .strides = { size / 16, size / 8, size / 8, size / 8 },
-					 .anchors_per_layer = 2,
-					 .offset = 0.5f };
+	vg_anchor_config_mediapipe(&c->anchors);
+	c->anchors.n_layers = 4;
+	c->anchors.strides[0] = size / 16;
+	c->anchors.strides[1] = c->anchors.strides[2] = c->anchors.strides[3] = size / 8;
 	c->has_box_scale = 1;
 	c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)size;
 	c->keypoints = 6;
@@ -516,8 +585,11 @@ static int builtin_handdetect(vg_model_config *c)
 	if (builtin_blazeface(c, 256) < 0)
 		return -1;
 	free_labels(c);
-	c->anchors = (vg_anchor_config){ .n_layers = 5, .strides = { 8, 16, 32, 32, 32 }, .anchors_per_layer = 2,
-					 .offset = 0.5f };
+	/* The 2019 hand tracker's palm model: 5 layers, scales from 0.1171875 (only the count matters here). */
+	c->anchors.n_layers = 5;
+	c->anchors.min_scale = 0.1171875f;
+	const int strides[5] = { 8, 16, 32, 32, 32 };
+	memcpy(c->anchors.strides, strides, sizeof strides);
 	c->keypoints = 7;
 	return set_labels(c, hand, 1);
 }
@@ -566,6 +638,87 @@ int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tens
 	return 1;
 }
 
+/*
+ * MediaPipe's detectors of the BlazeFace family, as their graphs configure
+ * SsdAnchorsCalculator and TensorsToDetectionsCalculator
+ * (the .pbtxt graphs in mediapipe/modules/ face_detection, pose_detection, palm_detection). All take a square
+ * RGB float input in [-1, 1], letterboxed with black borders, and regress
+ * boxes and keypoints in input pixels on fixed-size anchors (scales
+ * 0.1484375 to 0.75, aspect ratio 1).
+ */
+static const struct mediapipe_detector {
+	const char *name;
+	int size;             /* input width and height */
+	int anchors, coords;  /* outputs [1,anchors,coords] and [1,anchors,1] */
+	int n_layers;
+	int strides[5];
+	float interpolated;   /* interpolated_scale_aspect_ratio */
+	int keypoints;
+	float threshold;      /* min_score_thresh */
+	const char *label;
+} mediapipe_detectors[] = {
+	{ "MediaPipe face detection, short range", 128, 896, 16, 4, { 8, 16, 16, 16 }, 1.0f, 6, 0.5f, "face" },
+	{ "MediaPipe face detection, full range", 192, 2304, 16, 1, { 4 }, 0.0f, 6, 0.6f, "face" },
+	/* MediaPipe's own threshold is 0.2 because its landmark model confirms; alone, 0.5 keeps false people out. */
+	{ "MediaPipe pose detection", 224, 2254, 12, 5, { 8, 16, 32, 32, 32 }, 1.0f, 4, 0.5f, "person" },
+	{ "MediaPipe palm detection (2020, 128x128)", 128, 896, 18, 4, { 8, 16, 16, 16 }, 1.0f, 7, 0.5f, "palm" },
+};
+
+static int is_shape(const nn_tensor *t, int rank, int d1, int d2)
+{
+	return t->rank == rank && t->shape[0] == 1 && t->shape[1] == d1 && (rank < 3 || t->shape[2] == d2);
+}
+
+int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const nn_tensor *const *outputs,
+			      int n_outputs)
+{
+	vg_model_config_init(c);
+	if (!input || input->rank != 4 || input->shape[0] != 1 || input->shape[3] != 3 || input->dtype != NN_F32 ||
+	    input->shape[1] != input->shape[2] || n_outputs != 2)
+		return 0;
+	for (size_t i = 0; i < sizeof mediapipe_detectors / sizeof mediapipe_detectors[0]; i++) {
+		const struct mediapipe_detector *m = &mediapipe_detectors[i];
+		if (input->shape[1] != m->size)
+			continue;
+		int boxes = -1;
+		for (int o = 0; o < 2; o++)
+			if (is_shape(outputs[o], 3, m->anchors, m->coords) &&
+			    (is_shape(outputs[1 - o], 3, m->anchors, 1) || is_shape(outputs[1 - o], 2, m->anchors, 0)))
+				boxes = o;
+		if (boxes < 0)
+			continue;
+		c->has_layout = c->has_color = c->has_mean = c->has_std = c->has_resize = c->has_pad = 1;
+		set3(c->mean, 127.5f, 127.5f, 127.5f);
+		set3(c->std, 127.5f, 127.5f, 127.5f);
+		/* ImageToTensorCalculator with keep_aspect_ratio and BORDER_ZERO: black bars. */
+		c->resize = VG_RESIZE_LETTERBOX;
+		c->pad_value = 0;
+		c->has_sampling = 1;
+		c->sampling = VG_SAMPLING_WARP;
+		snprintf(c->decoder, sizeof c->decoder, "blazeface");
+		c->threshold = m->threshold;
+		c->iou = 0.3f;
+		c->nms = VG_NMS_WEIGHTED;
+		c->has_anchors = 1;
+		vg_anchor_config_mediapipe(&c->anchors);
+		c->anchors.n_layers = m->n_layers;
+		memcpy(c->anchors.strides, m->strides, sizeof m->strides);
+		c->anchors.interpolated_scale_aspect_ratio = m->interpolated;
+		c->has_box_scale = 1;
+		c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)m->size;
+		c->keypoints = m->keypoints;
+		c->score_clip = 100;
+		if (set_labels(c, &m->label, 1) < 0)
+			return 0;
+		snprintf(c->known_as, sizeof c->known_as, "%s", m->name);
+		snprintf(c->origin, sizeof c->origin,
+			 "built-in defaults for %s, recognised by its input [1,%d,%d,3] and outputs [1,%d,%d] + [1,%d,1]",
+			 m->name, m->size, m->size, m->anchors, m->coords, m->anchors);
+		return 1;
+	}
+	return 0;
+}
+
 void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 {
 	if (t->has_layout) {
@@ -591,6 +744,10 @@ void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 	if (t->has_pad) {
 		b->has_pad = 1;
 		b->pad_value = t->pad_value;
+	}
+	if (t->has_sampling) {
+		b->has_sampling = 1;
+		b->sampling = t->sampling;
 	}
 	if (t->decoder[0])
 		memcpy(b->decoder, t->decoder, sizeof b->decoder);
@@ -633,6 +790,8 @@ void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 		b->keypoints = t->keypoints;
 	if (t->score_clip > 0)
 		b->score_clip = t->score_clip;
+	if (t->known_as[0])
+		memcpy(b->known_as, t->known_as, sizeof b->known_as);
 	if (t->origin[0]) {
 		if (b->origin[0]) {
 			char merged[2 * sizeof b->origin + 8];

@@ -28,13 +28,18 @@
  *   "mean": [r, g, b] or one number (subtracted from pixel values 0..255)
  *   "std":  [r, g, b] or one number (then divided by)
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
+ *   "sampling": "swscale" | "warp" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"
  *   "threshold": 0..1   "iou": 0..1
  *   "nms": "per-class" | "class-agnostic" | "weighted" (BlazeFace; elsewhere class-agnostic) | "none"
  *   "top_k": N          "max_detections": N
  *   "center_offset": cells (CenterNet, NanoDet)     "reg_max": N (NanoDet)
- *   "anchors": { "strides": [...], "per_layer": N, "offset": 0.5 }   (BlazeFace)
+ *   "anchors": { "strides": [...], "min_scale": X, "max_scale": X, "aspect_ratios": [...],
+ *                "interpolated_scale_aspect_ratio": X, "offset": X (or "offset_x", "offset_y"),
+ *                "fixed_anchor_size": bool, "reduce_boxes_in_lowest_layer": bool }
+ *              MediaPipe's SsdAnchorsCalculator options (BlazeFace family); "per_layer": N
+ *              stands for N fixed-size anchors per cell and layer
  *   "box_scale": N or [x, y, w, h]    "keypoints": N    "score_clip": X  (BlazeFace)
  *   "comment": anything
  *
@@ -60,6 +65,8 @@ typedef struct vg_model_config {
 	vg_resize_mode resize;
 	int has_pad;
 	uint8_t pad_value;
+	int has_sampling;
+	vg_sampling sampling;
 	char decoder[32];          /* "" when not given */
 	/* Labels: at most one of these. */
 	char *labels_path;         /* resolved against the sidecar's folder */
@@ -78,6 +85,7 @@ typedef struct vg_model_config {
 	float box_scale[4];
 	int keypoints;             /* -1 when not given */
 	float score_clip;          /* 0 when not given */
+	char known_as[96];         /* the model these defaults are for, when recognised ("MediaPipe pose detection") */
 } vg_model_config;
 
 /* An empty configuration (nothing given). */
@@ -101,6 +109,15 @@ int vg_model_config_find_sidecar(const char *model, char *out, size_t outlen);
  */
 int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tensor *input, char *note,
 			    size_t notelen);
+
+/*
+ * Built-in defaults for MediaPipe's face (short and full range), pose and
+ * palm detectors, recognised by their input size and the anchor count and
+ * width of their two outputs. Returns 1 and fills c (origin and known_as
+ * name the model) when they apply, else 0.
+ */
+int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const nn_tensor *const *outputs,
+			      int n_outputs);
 
 /* Moves every field given in top onto base (labels included); top is left empty. */
 void vg_model_config_overlay(vg_model_config *base, vg_model_config *top);

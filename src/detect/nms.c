@@ -1,6 +1,7 @@
 #include "detect/nms.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 float vg_iou(const vg_detection *a, const vg_detection *b)
 {
@@ -38,5 +39,61 @@ int vg_nms(vg_detection *dets, int count, float iou_threshold, int per_class, in
 		if (!suppressed)
 			dets[kept++] = dets[i];
 	}
+	return kept;
+}
+
+int vg_nms_weighted(vg_detection *dets, int count, float iou_threshold, int max_keep)
+{
+	if (count <= 0 || max_keep <= 0)
+		return 0;
+	qsort(dets, (size_t)count, sizeof *dets, by_score_desc);
+	char *used = calloc((size_t)count, 1);
+	vg_detection *out = malloc((size_t)(count < max_keep ? count : max_keep) * sizeof *out);
+	if (!used || !out) {
+		/* Without memory for the blend, plain suppression still gives a sound answer. */
+		free(used);
+		free(out);
+		return vg_nms(dets, count, iou_threshold, 0, max_keep);
+	}
+	int kept = 0;
+	for (int i = 0; i < count && kept < max_keep; i++) {
+		if (used[i])
+			continue;
+		const vg_detection *top = &dets[i];
+		int nk = top->n_keypoints < VG_MAX_KEYPOINTS ? top->n_keypoints : VG_MAX_KEYPOINTS;
+		double total = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0, kxy[VG_MAX_KEYPOINTS][2];
+		memset(kxy, 0, sizeof kxy);
+		/* The top one and every remaining one overlapping it are averaged, weighted by score. */
+		for (int j = i; j < count; j++) {
+			if (used[j] || (j != i && !(vg_iou(top, &dets[j]) > iou_threshold)))
+				continue;
+			used[j] = 1;
+			double s = dets[j].score;
+			total += s;
+			x0 += s * dets[j].x0;
+			y0 += s * dets[j].y0;
+			x1 += s * dets[j].x1;
+			y1 += s * dets[j].y1;
+			for (int k = 0; k < nk && k < dets[j].n_keypoints; k++) {
+				kxy[k][0] += s * dets[j].keypoints[k].x;
+				kxy[k][1] += s * dets[j].keypoints[k].y;
+			}
+		}
+		vg_detection *o = &out[kept++];
+		*o = *top;
+		if (total > 0) {
+			o->x0 = (float)(x0 / total);
+			o->y0 = (float)(y0 / total);
+			o->x1 = (float)(x1 / total);
+			o->y1 = (float)(y1 / total);
+			for (int k = 0; k < nk; k++) {
+				o->keypoints[k].x = (float)(kxy[k][0] / total);
+				o->keypoints[k].y = (float)(kxy[k][1] / total);
+			}
+		}
+	}
+	memcpy(dets, out, (size_t)kept * sizeof *dets);
+	free(out);
+	free(used);
 	return kept;
 }

@@ -17,6 +17,11 @@ struct vg_preprocess {
 	/* Letterbox geometry in model pixels, for the current frame size. */
 	int frame_w, frame_h;
 	int content_x, content_y, content_w, content_h;
+	/* The same, exact, for mapping back: the scaled frame's origin and size in model pixels. */
+	float origin_x, origin_y, extent_w, extent_h;
+	/* warp sampling: per model column and row, the frame positions of luma and chroma. */
+	float *warp_x, *warp_y;
+	int warp_ready;
 	struct SwsContext *sws;
 	uint8_t *rgb;            /* width * height * 3, interleaved in model channel order */
 	/* Per-channel lookup from pixel value to the tensor's value. */
@@ -89,10 +94,125 @@ int vg_preprocess_create(vg_preprocess **out, const nn_tensor *input, const vg_p
 	return 0;
 }
 
+/*
+ * MediaPipe's letterbox: the frame scaled by the smaller of the two ratios,
+ * centred, with fractional borders. Model pixel i samples the frame at
+ * (i - origin) / scale.
+ */
+static int warp_geometry(vg_preprocess *pp, const vg_frame *f)
+{
+	double sx = (double)pp->width / f->width, sy = (double)pp->height / f->height;
+	if (pp->cfg.resize == VG_RESIZE_LETTERBOX)
+		sx = sy = fmin(sx, sy);
+	pp->extent_w = (float)(f->width * sx);
+	pp->extent_h = (float)(f->height * sy);
+	pp->origin_x = (float)((pp->width - f->width * sx) / 2);
+	pp->origin_y = (float)((pp->height - f->height * sy) / 2);
+	free(pp->warp_x);
+	free(pp->warp_y);
+	pp->warp_x = malloc((size_t)pp->width * sizeof(float));
+	pp->warp_y = malloc((size_t)pp->height * sizeof(float));
+	if (!pp->warp_x || !pp->warp_y)
+		return -1;
+	for (int i = 0; i < pp->width; i++)
+		pp->warp_x[i] = (float)((i - pp->origin_x) / sx);
+	for (int j = 0; j < pp->height; j++)
+		pp->warp_y[j] = (float)((j - pp->origin_y) / sy);
+	pp->warp_ready = 1;
+	return 0;
+}
+
+/* Bilinear weights of the two pixels around position v along a line of n; those outside get weight 0. */
+static void taps(float v, int n, int idx[2], float w[2])
+{
+	float fl = floorf(v);
+	int i = (int)fl;
+	float t = v - fl;
+	idx[0] = i;
+	idx[1] = i + 1;
+	w[0] = 1 - t;
+	w[1] = t;
+	for (int k = 0; k < 2; k++) {
+		if (idx[k] < 0 || idx[k] >= n) {
+			w[k] = 0;
+			idx[k] = 0;
+		}
+	}
+}
+
+/* The same with the positions clamped to the line (chroma, whose edge half-pixels lie beyond the last sample). */
+static void taps_clamped(float v, int n, int idx[2], float w[2])
+{
+	if (v < 0)
+		v = 0;
+	if (v > (float)(n - 1))
+		v = (float)(n - 1);
+	taps(v, n, idx, w);
+}
+
+static uint8_t to_u8(float v)
+{
+	return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
+}
+
+/*
+ * Samples the I420 frame as OpenCV's INTER_LINEAR warp samples an RGB image
+ * with a constant black (pad) border: luma bilinear between the four nearest
+ * pixels, those outside the frame counting as the border; chroma bilinear at
+ * the same point of its half-resolution plane (samples centred between luma
+ * pairs, as JPEG places them). Full-range BT.601 to RGB.
+ */
+static void warp_run(vg_preprocess *pp, const vg_frame *f)
+{
+	int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+	float pad = pp->cfg.pad_value;
+	int ri = pp->cfg.bgr ? 2 : 0, bi = pp->cfg.bgr ? 0 : 2;
+	for (int j = 0; j < pp->height; j++) {
+		int yi[2], ci[2];
+		float yw[2], cwt[2];
+		float sy = pp->warp_y[j];
+		taps(sy, f->height, yi, yw);
+		taps_clamped((sy - 0.5f) / 2, ch, ci, cwt);
+		uint8_t *o = pp->rgb + (size_t)j * (size_t)pp->width * 3;
+		for (int i = 0; i < pp->width; i++, o += 3) {
+			int xi[2], cxi[2];
+			float xw[2], cxw[2];
+			float sx = pp->warp_x[i];
+			taps(sx, f->width, xi, xw);
+			float inside = (xw[0] + xw[1]) * (yw[0] + yw[1]);
+			if (inside <= 0) {
+				o[0] = o[1] = o[2] = pp->cfg.pad_value;
+				continue;
+			}
+			float y = 0;
+			for (int a = 0; a < 2; a++)
+				for (int b = 0; b < 2; b++)
+					y += yw[a] * xw[b] * f->plane[0][(size_t)yi[a] * (size_t)f->stride[0] + (size_t)xi[b]];
+			taps_clamped((sx - 0.5f) / 2, cw, cxi, cxw);
+			float u = 0, v = 0;
+			for (int a = 0; a < 2; a++) {
+				for (int b = 0; b < 2; b++) {
+					float w = cwt[a] * cxw[b];
+					u += w * f->plane[1][(size_t)ci[a] * (size_t)f->stride[1] + (size_t)cxi[b]];
+					v += w * f->plane[2][(size_t)ci[a] * (size_t)f->stride[2] + (size_t)cxi[b]];
+				}
+			}
+			u -= 128;
+			v -= 128;
+			/* y holds only the inside neighbours' share; colour scales with it, the border fills the rest. */
+			float rest = (1 - inside) * pad;
+			o[ri] = to_u8(y + inside * 1.402f * v + rest);
+			o[1] = to_u8(y - inside * (0.344136f * u + 0.714136f * v) + rest);
+			o[bi] = to_u8(y + inside * 1.772f * u + rest);
+		}
+	}
+}
+
 static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 {
-	if (f->width == pp->frame_w && f->height == pp->frame_h && pp->sws)
+	if (f->width == pp->frame_w && f->height == pp->frame_h && (pp->sws || pp->warp_ready))
 		return 0;
+	pp->warp_ready = 0;
 	pp->frame_w = f->width;
 	pp->frame_h = f->height;
 	if (pp->cfg.resize == VG_RESIZE_LETTERBOX) {
@@ -111,6 +231,12 @@ static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 		pp->content_h = pp->height;
 	}
 	memset(pp->rgb, pp->cfg.pad_value, (size_t)pp->width * (size_t)pp->height * 3);
+	pp->origin_x = (float)pp->content_x;
+	pp->origin_y = (float)pp->content_y;
+	pp->extent_w = (float)pp->content_w;
+	pp->extent_h = (float)pp->content_h;
+	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+		return warp_geometry(pp, f);
 	pp->sws = sws_getCachedContext(pp->sws, f->width, f->height, AV_PIX_FMT_YUV420P, pp->content_w,
 				       pp->content_h, pp->cfg.bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24,
 				       SWS_BILINEAR, NULL, NULL, NULL);
@@ -122,10 +248,8 @@ static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 	return 0;
 }
 
-int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input)
+static void swscale_run(vg_preprocess *pp, const vg_frame *frame)
 {
-	if (update_geometry(pp, frame) < 0)
-		return -1;
 	const uint8_t *src[4] = { frame->plane[0], frame->plane[1], frame->plane[2], NULL };
 	int src_stride[4] = { frame->stride[0], frame->stride[1], frame->stride[2], 0 };
 	int row = pp->width * 3;
@@ -140,6 +264,16 @@ int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input
 		for (int y = pp->content_y; y < pp->content_y + pp->content_h; y++)
 			memset(pp->rgb + (size_t)y * (size_t)row + (size_t)right * 3, pp->cfg.pad_value, n);
 	}
+}
+
+int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input)
+{
+	if (update_geometry(pp, frame) < 0)
+		return -1;
+	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+		warp_run(pp, frame);
+	else
+		swscale_run(pp, frame);
 
 	size_t plane = (size_t)pp->width * (size_t)pp->height;
 	const uint8_t *px = pp->rgb;
@@ -179,8 +313,8 @@ static float clip01(float v)
 void vg_preprocess_map_point(const vg_preprocess *pp, float *x, float *y)
 {
 	float px = *x * (float)pp->width, py = *y * (float)pp->height;
-	*x = (px - (float)pp->content_x) / (float)pp->content_w;
-	*y = (py - (float)pp->content_y) / (float)pp->content_h;
+	*x = (px - pp->origin_x) / pp->extent_w;
+	*y = (py - pp->origin_y) / pp->extent_h;
 }
 
 void vg_preprocess_map_box(const vg_preprocess *pp, vg_detection *d)
@@ -208,6 +342,8 @@ void vg_preprocess_destroy(vg_preprocess *pp)
 	if (!pp)
 		return;
 	sws_freeContext(pp->sws);
+	free(pp->warp_x);
+	free(pp->warp_y);
 	free(pp->rgb);
 	free(pp);
 }

@@ -18,8 +18,25 @@ typedef enum vg_resize_mode {
 	VG_RESIZE_LETTERBOX,
 } vg_resize_mode;
 
+/*
+ * How the frame is sampled at the model's size. swscale's bilinear filter
+ * averages over each output pixel's footprint and aligns pixel centres. warp
+ * samples as OpenCV's warpAffine/warpPerspective with INTER_LINEAR do in
+ * MediaPipe's ImageToTensorCalculator: the tensor's pixel (i, j) takes the
+ * frame's value at the point (i, j) maps to, the tensor's corner on the
+ * frame's corner, bilinear between the four nearest pixels and nothing
+ * averaged; the letterbox geometry is exact rather than rounded to pixels.
+ * MediaPipe's models score and place boxes as MediaPipe reports only with
+ * the latter.
+ */
+typedef enum vg_sampling {
+	VG_SAMPLING_SWSCALE = 0,
+	VG_SAMPLING_WARP,
+} vg_sampling;
+
 typedef struct vg_preprocess_config {
 	vg_resize_mode resize;
+	vg_sampling sampling;
 	int bgr;                 /* channel order BGR instead of RGB */
 	int nchw;                /* planar [1,3,H,W] instead of [1,H,W,3] */
 	int has_norm;            /* mean/std given; otherwise the defaults below */

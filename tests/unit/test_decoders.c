@@ -176,34 +176,49 @@ TEST(nanodet_distribution_peaked_at_known_bins)
 	CHECK(NEAR(out[0].score, 0.8f) && box_is(&out[0], 4.0f / 32, 12.0f / 32, 24.0f / 32, 20.0f / 32));
 }
 
+/* Fixed-size MediaPipe anchors on strides given; the input size as given. */
+static vg_anchor_config fixed_anchors(int w, int h, int n, const int *strides)
+{
+	vg_anchor_config c;
+	memset(&c, 0, sizeof c);
+	vg_anchor_config_mediapipe(&c);
+	c.input_w = w;
+	c.input_h = h;
+	c.n_layers = n;
+	for (int i = 0; i < n; i++)
+		c.strides[i] = strides[i];
+	return c;
+}
+
 TEST(blazeface_anchors_mediapipe)
 {
 	/* The front model: 128x128, strides 8, 16, 16, 16, two anchors per layer. */
-	vg_anchor_config front = { 128, 128, 4, { 8, 16, 16, 16 }, 2, 0.5f };
-	static float xy[2 * 1024];
+	vg_anchor_config front = fixed_anchors(128, 128, 4, (const int[]){ 8, 16, 16, 16 });
+	static float xy[4 * 1024];
 	CHECK(vg_anchors_generate(&front, NULL, 0) == 896);
 	CHECK(vg_anchors_generate(&front, xy, 1024) == 896);
 	int counts[4], strides[4];
 	CHECK(vg_anchors_grids(&front, counts, strides, 4) == 2);
 	CHECK(counts[0] == 512 && counts[1] == 384 && strides[0] == 8 && strides[1] == 16);
 	/* First anchors: cell (0, 0) of the 16x16 grid, twice. */
-	CHECK(NEAR(xy[0], 0.5f / 16) && NEAR(xy[1], 0.5f / 16) && NEAR(xy[2], 0.5f / 16) && NEAR(xy[3], 0.5f / 16));
-	CHECK(NEAR(xy[4], 1.5f / 16) && NEAR(xy[5], 0.5f / 16));
+	CHECK(NEAR(xy[0], 0.5f / 16) && NEAR(xy[1], 0.5f / 16) && NEAR(xy[4], 0.5f / 16) && NEAR(xy[5], 0.5f / 16));
+	CHECK(NEAR(xy[8], 1.5f / 16) && NEAR(xy[9], 0.5f / 16));
+	CHECK(NEAR(xy[2], 1.0f) && NEAR(xy[3], 1.0f));
 	/* Anchor 512 starts the 8x8 grid; the last is its bottom-right cell, six per cell. */
-	CHECK(NEAR(xy[512 * 2], 0.5f / 8) && NEAR(xy[512 * 2 + 1], 0.5f / 8));
-	CHECK(NEAR(xy[517 * 2], 0.5f / 8) && NEAR(xy[518 * 2], 1.5f / 8));
-	CHECK(NEAR(xy[895 * 2], 7.5f / 8) && NEAR(xy[895 * 2 + 1], 7.5f / 8));
+	CHECK(NEAR(xy[512 * 4], 0.5f / 8) && NEAR(xy[512 * 4 + 1], 0.5f / 8));
+	CHECK(NEAR(xy[517 * 4], 0.5f / 8) && NEAR(xy[518 * 4], 1.5f / 8));
+	CHECK(NEAR(xy[895 * 4], 7.5f / 8) && NEAR(xy[895 * 4 + 1], 7.5f / 8));
 	/* The back model: 256x256, strides 16, 32, 32, 32: the same 896. */
-	vg_anchor_config back = { 256, 256, 4, { 16, 32, 32, 32 }, 2, 0.5f };
+	vg_anchor_config back = fixed_anchors(256, 256, 4, (const int[]){ 16, 32, 32, 32 });
 	CHECK(vg_anchors_generate(&back, xy, 1024) == 896);
-	CHECK(NEAR(xy[895 * 2], 7.5f / 8));
-	vg_anchor_config bad = { 0, 128, 1, { 8 }, 2, 0.5f };
+	CHECK(NEAR(xy[895 * 4], 7.5f / 8));
+	vg_anchor_config bad = fixed_anchors(0, 128, 1, (const int[]){ 8 });
 	CHECK(vg_anchors_generate(&bad, xy, 1024) < 0);
 }
 
 TEST(blazeface_decode_and_weighted_nms)
 {
-	float anchors[] = { 0.5f, 0.5f, 0.52f, 0.5f, 0.1f, 0.1f, 0.9f, 0.9f };
+	float anchors[] = { 0.5f, 0.5f, 1, 1, 0.52f, 0.5f, 1, 1, 0.1f, 0.1f, 1, 1, 0.9f, 0.9f, 1, 1 };
 	/* x, y, w, h in 128-pixel units, then 6 keypoints. */
 	float boxes[4][16] = { { 0 } };
 	float b0[16] = { 12.8f, -6.4f, 25.6f, 38.4f, 0, 0, 12.8f, 12.8f };
@@ -344,14 +359,13 @@ TEST(decoder_choice_from_settings)
 	/* Anchors from the settings: one stride of 4 anchors per cell on a 64x32 input. */
 	vg_model_config_init(&cfg);
 	cfg.has_anchors = 1;
-	cfg.anchors = (vg_anchor_config){ .n_layers = 2, .strides = { 16, 16 }, .anchors_per_layer = 2, .offset = 0.5f };
+	cfg.anchors = fixed_anchors(0, 0, 2, (const int[]){ 16, 16 });
 	nn_tensor one[2] = { shaped("s", 3, 1, 32, 1, 0), shaped("b", 3, 1, 32, 4, 0) };
 	cfg.keypoints = 0;
 	CHECK(vg_decoder_choose(one, 2, 64, 32, &cfg, "blazeface", &kind, reason, sizeof reason, err, sizeof err) == 0);
 	CHECK_MSG(strstr(reason, "32 SSD anchors"), "%s", reason);
 	/* The palm detector: strides 8, 16, 32, 32, 32 make 2944 anchors; score and box in one output. */
-	cfg.anchors = (vg_anchor_config){ .n_layers = 5, .strides = { 8, 16, 32, 32, 32 }, .anchors_per_layer = 2,
-					  .offset = 0.5f };
+	cfg.anchors = fixed_anchors(0, 0, 5, (const int[]){ 8, 16, 32, 32, 32 });
 	cfg.keypoints = 7;
 	nn_tensor palm[1] = { shaped("Identity", 3, 1, 2944, 19, 0) };
 	CHECK(vg_decoder_choose(palm, 1, 256, 256, &cfg, "blazeface", &kind, reason, sizeof reason, err, sizeof err) ==
