@@ -108,7 +108,6 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 		return VG_EXIT_BAD_INPUT;
 	}
 	static vg_detection dets[VG_MAX_DETECTIONS];
-	static char json[VG_MAX_DETECTIONS * 256 + 64];
 	char name[8192];
 	json_path(path, name, sizeof name);
 	int status = VG_EXIT_OK;
@@ -125,12 +124,22 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 			status = VG_EXIT_FAILURE;
 			break;
 		}
-		size_t len = vg_detections_json(dets, n, json, sizeof json);
+		size_t cap = vg_detections_json_bound(dets, n);
+		char *json = malloc(cap);
+		size_t len = json ? vg_detections_json(dets, n, json, cap) : 0;
+		if (!len) {
+			fprintf(stderr, "vigil: %s frame %ld: out of memory\n", path, frame_no);
+			free(json);
+			vg_frame_unref(frame);
+			status = VG_EXIT_FAILURE;
+			break;
+		}
 		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
 		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f,\"detections\":%.*s}\n",
 		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
 		       (double)post / 1e3, (int)len, json);
 		fflush(stdout);
+		free(json);
 		if (save_dir && save_annotated(save_dir, path, frame_no, frame, dets, n) < 0)
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);

@@ -1,9 +1,12 @@
 #include "event.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "detect/keypoints.h"
 
 /* A bounded string builder: once it overflows it stays failed. */
 typedef struct {
@@ -45,6 +48,44 @@ static void put_json_string(out_buf *o, const char *s)
 	put(o, "\"");
 }
 
+/*
+ * A score or coordinate. A model can put a keypoint anywhere (or nowhere:
+ * NaN), and "%f" of 1e30 is 37 characters, so values are bounded; NaN and
+ * infinities, which JSON cannot express, become null.
+ */
+static void put_bounded(out_buf *o, const char *fmt, float v)
+{
+	if (!isfinite(v)) {
+		put(o, "null");
+		return;
+	}
+	put(o, fmt, (double)(v < -1e6f ? -1e6f : v > 1e6f ? 1e6f : v));
+}
+
+static void put_keypoints(out_buf *o, const vg_detection *d)
+{
+	int n = d->n_keypoints < VG_MAX_KEYPOINTS ? d->n_keypoints : VG_MAX_KEYPOINTS;
+	put(o, ",\"keypoints\":[");
+	for (int k = 0; k < n; k++) {
+		const vg_keypoint *p = &d->keypoints[k];
+		const char *name = vg_keypoint_name(d, k);
+		put(o, "%s{", k ? "," : "");
+		if (name) {
+			put(o, "\"name\":");
+			put_json_string(o, name);
+			put(o, ",");
+		}
+		put(o, "\"x\":");
+		put_bounded(o, "%.5f", p->x);
+		put(o, ",\"y\":");
+		put_bounded(o, "%.5f", p->y);
+		put(o, ",\"score\":");
+		put_bounded(o, "%.4f", p->score);
+		put(o, "}");
+	}
+	put(o, "]");
+}
+
 size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t cap)
 {
 	out_buf o = { dst, cap, 0, cap == 0 };
@@ -53,14 +94,51 @@ size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t
 		const vg_detection *d = &dets[i];
 		put(&o, "%s{\"label\":", i ? "," : "");
 		put_json_string(&o, d->label);
-		put(&o, ",\"class_id\":%d,\"score\":%.4f", d->class_id, d->score);
-		if (d->whole_frame)
-			put(&o, ",\"box\":null}");
-		else
-			put(&o, ",\"box\":[%.5f,%.5f,%.5f,%.5f]}", d->x0, d->y0, d->x1, d->y1);
+		put(&o, ",\"class_id\":%d,\"score\":", d->class_id);
+		put_bounded(&o, "%.4f", d->score);
+		if (d->whole_frame) {
+			put(&o, ",\"box\":null");
+		} else {
+			const float box[4] = { d->x0, d->y0, d->x1, d->y1 };
+			for (int k = 0; k < 4; k++) {
+				put(&o, k ? "," : ",\"box\":[");
+				put_bounded(&o, "%.5f", box[k]);
+			}
+			put(&o, "]");
+		}
+		if (d->n_keypoints > 0)
+			put_keypoints(&o, d);
+		put(&o, "}");
 	}
 	put(&o, "]");
 	return o.failed ? 0 : o.len;
+}
+
+size_t vg_detection_json_bound(const vg_detection *d)
+{
+	/*
+	 * Escaping makes a byte at most 6 ("\u001f"). The fixed part: under 64
+	 * bytes of keys and punctuation, a class id (at most 11) and five bounded
+	 * numbers (at most 15 each: "-1000000.00000"). Each keypoint: under 40
+	 * bytes of keys and punctuation, three bounded numbers, and its name.
+	 */
+	size_t n = 64 + 11 + 5 * 15 + 6 * strnlen(d->label, sizeof d->label);
+	int nk = d->n_keypoints < VG_MAX_KEYPOINTS ? d->n_keypoints : VG_MAX_KEYPOINTS;
+	if (nk > 0)
+		n += 16;
+	for (int k = 0; k < nk; k++) {
+		const char *name = vg_keypoint_name(d, k);
+		n += 40 + 3 * 15 + (name ? 12 + 6 * strlen(name) : 0);
+	}
+	return n;
+}
+
+size_t vg_detections_json_bound(const vg_detection *dets, int count)
+{
+	size_t n = 2;
+	for (int i = 0; i < count; i++)
+		n += 1 + vg_detection_json_bound(&dets[i]);
+	return n + 1;
 }
 
 static double ms(int64_t us)
@@ -93,8 +171,8 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 
 vg_blob *vg_event_sse(const vg_event *ev)
 {
-	/* Each detection takes under 200 bytes of JSON; the rest of the event under 400. */
-	size_t cap = 512 + (size_t)ev->detection_count * 256;
+	/* The event without its detections takes under 400 bytes; a few detections with 17 keypoints, a few KB. */
+	size_t cap = 512 + vg_detections_json_bound(ev->detections, ev->detection_count);
 	vg_blob *b = vg_blob_new(cap);
 	if (!b)
 		return NULL;

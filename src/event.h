@@ -14,6 +14,10 @@
  * inference is slower than the video; detections_frame_id and
  * detections_age_us say which. A detection's "box" is [x0, y0, x1, y1]
  * normalised to the frame, or null for a classifier's whole-frame answer.
+ * Detections with keypoints also carry "keypoints": [{"name": "nose", "x": ...,
+ * "y": ..., "score": ...}, ...], x and y normalised to the frame like the box
+ * (they may lie a little outside it), "name" only when the detection has a
+ * layout; detections without keypoints have no "keypoints" key.
  */
 typedef struct vg_event {
 	uint64_t frame_id;
@@ -32,6 +36,10 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap);
 
 /* Writes detections as a JSON array. Returns its length, or 0 if cap is too small. */
 size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t cap);
+
+/* Bytes that are always enough for vg_detections_json of these detections (terminating NUL included). */
+size_t vg_detections_json_bound(const vg_detection *dets, int count);
+size_t vg_detection_json_bound(const vg_detection *d);
 
 /* The event as a complete Server-Sent Events message ("id: N\ndata: JSON\n\n"); payload range = the JSON. */
 vg_blob *vg_event_sse(const vg_event *ev);

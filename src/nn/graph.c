@@ -202,6 +202,12 @@ static const char *const op_names[NN_OP_COUNT] = {
 	[NN_OP_FLOOR_MOD] = "FLOOR_MOD",
 	[NN_OP_EQUAL] = "EQUAL",
 	[NN_OP_SPARSE_TO_DENSE] = "SPARSE_TO_DENSE",
+	[NN_OP_DEPTH_TO_SPACE] = "DEPTH_TO_SPACE",
+	[NN_OP_ARG_MAX] = "ARG_MAX",
+	[NN_OP_PACK] = "PACK",
+	[NN_OP_UNPACK] = "UNPACK",
+	[NN_OP_GATHER_ND] = "GATHER_ND",
+	[NN_OP_SQRT] = "SQRT",
 };
 
 const char *nn_op_name(nn_op op)

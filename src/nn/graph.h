@@ -61,6 +61,16 @@ typedef enum nn_op {
 	NN_OP_EQUAL,              /* broadcasting; output NN_BOOL */
 	NN_OP_SPARSE_TO_DENSE,    /* inputs: indices int32 [n] or [n,rank], output_shape (const), values [n] or
 	                             scalar, default value (scalar); TensorFlow SparseToDense */
+	/* Ops of TensorFlow Lite's pose and detection models (src/nn/ref/index_ops.c, ref/math_ops.c). */
+	NN_OP_DEPTH_TO_SPACE,     /* NHWC; p.space.block_size; channel c of output pixel (by, bx) of a block is
+	                             input channel (by * block + bx) * out_channels + c, as TensorFlow's */
+	NN_OP_ARG_MAX,            /* p.arg.axis (resolved, >= 0); output int32 or int64 without that axis;
+	                             ties go to the lower index */
+	NN_OP_PACK,               /* n inputs of one shape stacked along new axis p.pack.axis */
+	NN_OP_UNPACK,             /* one input split into n outputs along p.pack.axis, which they drop */
+	NN_OP_GATHER_ND,          /* inputs params, indices (int32/int64, last dimension k <= params' rank);
+	                             output indices.shape[:-1] + params.shape[k:] */
+	NN_OP_SQRT,               /* float32, or quantized through real values */
 	NN_OP_COUNT,
 } nn_op;
 
@@ -129,6 +139,9 @@ typedef struct nn_node {
 		struct { int axis; } gather;
 		struct { int axis; } split;
 		struct { int k; } topk;
+		struct { int block_size; } space;
+		struct { int axis; } arg;
+		struct { int axis; } pack;    /* PACK and UNPACK */
 	} p;
 
 	/* Set by the executor. */

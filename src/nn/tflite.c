@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/sparsity.h"
 #include "nn/tflite_internal.h"
 
 /* FlatBuffers and FlexBuffers are little-endian; the reads below copy bytes as they are. */
@@ -278,6 +279,7 @@ enum {
 	TFL_CONCATENATION = 2,
 	TFL_CONV_2D = 3,
 	TFL_DEPTHWISE_CONV_2D = 4,
+	TFL_DEPTH_TO_SPACE = 5,
 	TFL_DEQUANTIZE = 6,
 	TFL_FULLY_CONNECTED = 9,
 	TFL_LOGISTIC = 14,
@@ -296,16 +298,25 @@ enum {
 	TFL_SUB = 41,
 	TFL_DIV = 42,
 	TFL_SQUEEZE = 43,
+	TFL_SPLIT = 49,
+	TFL_CAST = 53,
 	TFL_PRELU = 54,
 	TFL_MAXIMUM = 55,
+	TFL_ARG_MAX = 56,
 	TFL_MINIMUM = 57,
 	TFL_PADV2 = 60,
 	TFL_TRANSPOSE_CONV = 67,
 	TFL_EXPAND_DIMS = 70,
+	TFL_SQRT = 75,
+	TFL_PACK = 83,
+	TFL_UNPACK = 88,
+	TFL_FLOOR_DIV = 90,
 	TFL_RESIZE_NEAREST_NEIGHBOR = 97,
 	TFL_LEAKY_RELU = 98,
+	TFL_GATHER_ND = 107,
 	TFL_QUANTIZE = 114,
 	TFL_HARD_SWISH = 117,
+	TFL_DENSIFY = 124,
 };
 
 /* Members of the BuiltinOptions union whose fields the loader reads (the union's type tags). */
@@ -322,9 +333,15 @@ enum {
 	OPT_REDUCER = 27,
 	OPT_SUB = 28,
 	OPT_DIV = 29,
+	OPT_SPLIT = 35,
+	OPT_CAST = 37,
+	OPT_ARG_MAX = 40,
 	OPT_TRANSPOSE_CONV = 49,
+	OPT_PACK = 59,
+	OPT_UNPACK = 64,
 	OPT_RESIZE_NEAREST_NEIGHBOR = 74,
 	OPT_LEAKY_RELU = 75,
+	OPT_DEPTH_TO_SPACE = 94,
 };
 
 #define DETECTION_POSTPROCESS_CODE "TFLite_Detection_PostProcess"
@@ -571,6 +588,7 @@ typedef struct tfl {
 	uint32_t n_codes;
 	int *io;           /* scratch for one operator's inputs and outputs */
 	size_t budget;     /* bytes that may still be copied out of the file (names, quantization, ...) */
+	size_t dense_budget; /* bytes that sparse constants may still expand into */
 	int deferred;      /* first problem with a tensor, reported only when no operator is unsupported */
 	char deferred_msg[384];
 	int n_unsupported; /* operators we lack: the first is named with its node, the rest listed */
@@ -766,6 +784,108 @@ static int buffer_bytes(tfl *c, uint32_t bi, const char *d, const uint8_t **data
 	return 0;
 }
 
+/* One SparseIndexVector (array_segments or array_indices) of a DimensionMetadata table. */
+static int sparse_vec(tfl *c, const nn__fb_table *dm, int type_id, int id, const char *what, int level,
+		      const char *d, nn_sparse_vec *out)
+{
+	nn__fb *b = &c->fb;
+	uint8_t type;
+	nn__fb_table vt;
+	nn__fb_vec v;
+	memset(out, 0, sizeof *out);
+	if (nn__fb_u8(b, dm, type_id, 0, &type) < 0)
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s_type: %s", d, level, what, b->why);
+	if (type == 0)
+		return 0;
+	if (type > NN_SPARSE_VEC_U8)
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s has union type %u, expected 1 (int32), 2 "
+			    "(uint16) or 3 (uint8)",
+			    d, level, what, type);
+	size_t es = type == NN_SPARSE_VEC_I32 ? 4 : type == NN_SPARSE_VEC_U16 ? 2 : 1;
+	int r = nn__fb_table_field(b, dm, id, &vt);
+	if (r < 0 || (r > 0 && nn__fb_vector(b, &vt, 0, es, &v) < 0))
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s: %s", d, level, what, b->why);
+	if (r == 0)
+		return 0;
+	out->type = type;
+	out->data = b->p + v.pos;
+	out->n = v.n;
+	return 0;
+}
+
+/* Reads a tensor's SparsityParameters table into sp. */
+static int load_sparsity(tfl *c, const nn__fb_table *st, const nn_tensor *t, const char *d, nn_sparsity *sp)
+{
+	nn__fb *b = &c->fb;
+	nn__fb_vec trav, bmap, dims;
+	memset(sp, 0, sizeof *sp);
+	if (nn__fb_vector(b, st, 0, 4, &trav) < 0 || nn__fb_vector(b, st, 1, 4, &bmap) < 0 ||
+	    nn__fb_vector(b, st, 2, 4, &dims) < 0)
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, b->why);
+	if (trav.n > NN_SPARSE_MAX_LEVELS || bmap.n > NN_MAX_RANK || dims.n != trav.n)
+		return fail(c, NN_ERR_FORMAT,
+			    "%s: sparsity: %u traversal_order entries, %u block_map entries and %u dim_metadata "
+			    "tables, expected at most %d, at most %d, and one table per traversal_order entry",
+			    d, trav.n, bmap.n, dims.n, NN_SPARSE_MAX_LEVELS, NN_MAX_RANK);
+	if (t->rank < 1)
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity on a scalar tensor", d);
+	sp->n_levels = (int)trav.n;
+	sp->n_blocks = (int)bmap.n;
+	for (uint32_t k = 0; k < trav.n; k++)
+		sp->traversal[k] = nn__fb_vec_i32(b, &trav, k);
+	for (uint32_t k = 0; k < bmap.n; k++)
+		sp->block_map[k] = nn__fb_vec_i32(b, &bmap, k);
+	for (uint32_t k = 0; k < dims.n; k++) {
+		nn__fb_table dm;
+		int8_t format;
+		nn_sparse_level *lv = &sp->levels[k];
+		int rc;
+		if (nn__fb_vec_table(b, &dims, k, &dm) < 0 || nn__fb_i8(b, &dm, 0, 0, &format) < 0 ||
+		    nn__fb_i32(b, &dm, 1, 0, &lv->dense_size) < 0)
+			return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u]: %s", d, k, b->why);
+		if (format != 0 && format != 1)
+			return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u] has format %d, expected DENSE (0) or "
+				    "SPARSE_CSR (1)",
+				    d, k, format);
+		lv->csr = format == 1;
+		if (lv->csr &&
+		    ((rc = sparse_vec(c, &dm, 2, 3, "array_segments", (int)k, d, &lv->segments)) < 0 ||
+		     (rc = sparse_vec(c, &dm, 4, 5, "array_indices", (int)k, d, &lv->indices)) < 0))
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Expands a sparse constant into dense data owned by the tensor, so that
+ * DENSIFY, and any op reading the tensor directly, sees an ordinary constant.
+ */
+static int densify_tensor(tfl *c, nn_tensor *t, const nn__fb_table *st, const uint8_t *data, size_t n,
+			  const char *d)
+{
+	nn_sparsity sp;
+	int rc = load_sparsity(c, st, t, d, &sp);
+	if (rc < 0)
+		return rc;
+	size_t esize = nn_dtype_size(t->dtype);
+	if (n % esize != 0)
+		return fail(c, NN_ERR_FORMAT, "%s: sparse values are %zu bytes, not a whole number of %s elements", d, n,
+			    nn_dtype_name(t->dtype));
+	size_t bytes = nn_tensor_bytes(t);
+	if (bytes > c->dense_budget)
+		return fail(c, NN_ERR_FORMAT,
+			    "%s: the sparse tensor expands to %zu bytes, more than the %zu a model of this size may "
+			    "expand into",
+			    d, bytes, c->dense_budget);
+	c->dense_budget -= bytes;
+	if (nn_tensor_alloc_const(t) < 0)
+		return fail(c, NN_ERR_NOMEM, "%s: out of memory for %zu bytes of densified data", d, bytes);
+	char why[256];
+	if (nn_sparse_densify(&sp, t->rank, t->shape, esize, data, n / esize, t->data, why, sizeof why) < 0)
+		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, why);
+	return 0;
+}
+
 static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 {
 	nn__fb *b = &c->fb;
@@ -833,9 +953,6 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 			    c->buffers.n);
 	if (is_variable)
 		defer(c, NN_ERR_UNSUPPORTED, "%s: variable tensors (operator state) are not supported", d);
-	if (sparse)
-		defer(c, NN_ERR_UNSUPPORTED,
-		      "%s: sparse tensors (TFLite sparsity, expanded by DENSIFY) are not supported yet", d);
 
 	int rc = load_quant(c, i, tt, d);
 	if (rc < 0)
@@ -846,8 +963,13 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 	size_t n;
 	if ((rc = buffer_bytes(c, bi, d, &data, &n)) < 0)
 		return rc;
-	/* Sparse values and types we lack have no size to check against: the load fails on them anyway. */
-	if (n == 0 || sparse || dt < 0)
+	if (sparse && dt >= 0) {
+		if (n == 0)
+			return fail(c, NN_ERR_FORMAT, "%s: a sparse tensor without values", d);
+		return densify_tensor(c, t, &sparsity, data, n, d);
+	}
+	/* Types we lack have no size to check against: the load fails on them anyway. */
+	if (n == 0 || dt < 0)
 		return 0;
 	size_t esize = nn_dtype_size(t->dtype);
 	if ((uint64_t)n != (uint64_t)elems * esize)
@@ -1282,6 +1404,49 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 	return 0;
 }
 
+/* A constant scalar axis input (SPLIT, ARG_MAX), resolved against rank. */
+static int const_axis(tfl *c, tfl_op *o, int tensor, int rank, int *axis)
+{
+	int64_t v[1];
+	int n, rc;
+	if ((rc = const_ints(c, o, tensor, "axis", v, 1, &n)) < 0)
+		return rc;
+	if (n != 1 || v[0] < -rank || v[0] >= rank)
+		return fail(c, NN_ERR_FORMAT, "%s: %s: axis %lld, expected one value from %d to %d", o->desc, o->opname,
+			    n == 1 ? (long long)v[0] : 0LL, -rank, rank - 1);
+	*axis = (int)(v[0] < 0 ? v[0] + rank : v[0]);
+	return 0;
+}
+
+/*
+ * DENSIFY: the loader has already expanded its sparse input into a dense
+ * constant, so the output becomes that constant and no node is built.
+ */
+static int map_densify(tfl *c, tfl_op *o)
+{
+	int rc;
+	if ((rc = want_io(c, o, 1, 1, 1)) < 0)
+		return rc;
+	nn_tensor *in = &c->g->tensors[o->in[0]], *out = &c->g->tensors[o->out[0]];
+	char a[96], b[96], td[160];
+	if (!in->is_const || !in->data)
+		return fail(c, NN_ERR_FORMAT, "%s: %s: the input, %s, is not a constant (sparse or dense)", o->desc,
+			    o->opname, tensor_desc(c, o->in[0], td, sizeof td));
+	if (in->dtype != out->dtype || in->rank != out->rank ||
+	    memcmp(in->shape, out->shape, sizeof(int) * (size_t)in->rank) != 0)
+		return fail(c, NN_ERR_SHAPE, "%s: %s turns %s %s into %s %s, expected the same type and shape", o->desc,
+			    o->opname, nn_dtype_name(in->dtype), shape_str(in, a, sizeof a), nn_dtype_name(out->dtype),
+			    shape_str(out, b, sizeof b));
+	if (out->is_const)
+		return fail(c, NN_ERR_FORMAT, "%s: %s writes %s, which is already a constant", o->desc, o->opname,
+			    tensor_desc(c, o->out[0], td, sizeof td));
+	/* The output shares the input's data, which the input tensor owns and frees. */
+	out->data = in->data;
+	out->owns_data = 0;
+	out->is_const = 1;
+	return 0;
+}
+
 /* Records an operator we lack; loading carries on so that the message can list every one. */
 static void unsupported(tfl *c, tfl_op *o)
 {
@@ -1457,6 +1622,72 @@ static int map_op(tfl *c, tfl_op *o)
 				     &tmpl)) < 0)
 			return rc;
 		break;
+	case TFL_DENSIFY:
+		if (c->n_unsupported)
+			return 0;
+		return map_densify(c, o);
+	case TFL_DEPTH_TO_SPACE:
+		op = NN_OP_DEPTH_TO_SPACE;
+		if ((rc = want_io(c, o, 1, 1, 1)) < 0 || (rc = get_options(c, o, OPT_DEPTH_TO_SPACE, &opt)) < 0 ||
+		    (rc = get_int(c, o, &opt, 0, 0, "block_size", 1, 4096, &tmpl.p.space.block_size)) < 0)
+			return rc;
+		break;
+	case TFL_SPLIT: {
+		/* TFLite's inputs are (axis, input); the node keeps the input only. */
+		op = NN_OP_SPLIT;
+		int num;
+		if ((rc = want_io(c, o, 2, 2, o->n_out)) < 0 || (rc = get_options(c, o, OPT_SPLIT, &opt)) < 0 ||
+		    (rc = get_int(c, o, &opt, 0, 0, "num_splits", 1, MAX_OP_IO, &num)) < 0 ||
+		    (rc = const_axis(c, o, o->in[0], c->g->tensors[o->in[1]].rank, &tmpl.p.split.axis)) < 0)
+			return rc;
+		if (num != o->n_out)
+			return fail(c, NN_ERR_FORMAT, "%s: %s: num_splits is %d but the operator has %d outputs", o->desc,
+				    o->opname, num, o->n_out);
+		ins[0] = o->in[1];
+		break;
+	}
+	case TFL_CAST:
+	case TFL_SQRT:
+		op = code == TFL_CAST ? NN_OP_CAST : NN_OP_SQRT;
+		if ((rc = want_io(c, o, 1, 1, 1)) < 0)
+			return rc;
+		break;
+	case TFL_FLOOR_DIV:
+	case TFL_GATHER_ND:
+		op = code == TFL_FLOOR_DIV ? NN_OP_FLOOR_DIV : NN_OP_GATHER_ND;
+		if ((rc = want_io(c, o, 2, 2, 1)) < 0)
+			return rc;
+		all_inputs = 1;
+		break;
+	case TFL_ARG_MAX:
+		op = NN_OP_ARG_MAX;
+		if ((rc = want_io(c, o, 2, 2, 1)) < 0 ||
+		    (rc = const_axis(c, o, o->in[1], c->g->tensors[o->in[0]].rank, &tmpl.p.arg.axis)) < 0)
+			return rc;
+		break;
+	case TFL_PACK:
+	case TFL_UNPACK: {
+		int pack = code == TFL_PACK, count, axis;
+		op = pack ? NN_OP_PACK : NN_OP_UNPACK;
+		if ((rc = want_io(c, o, pack ? 1 : 1, pack ? MAX_OP_IO : 1, pack ? 1 : o->n_out)) < 0)
+			return rc;
+		/* The axis counts in the stacked tensor's dimensions: PACK's output, UNPACK's input. */
+		int rank = c->g->tensors[pack ? o->out[0] : o->in[0]].rank;
+		if ((rc = get_options(c, o, pack ? OPT_PACK : OPT_UNPACK, &opt)) < 0 ||
+		    (rc = get_int(c, o, &opt, 0, 0, pack ? "values_count" : "num", 0, MAX_OP_IO, &count)) < 0 ||
+		    (rc = get_int(c, o, &opt, 1, 0, "axis", -rank, rank - 1, &axis)) < 0)
+			return rc;
+		if (count != (pack ? o->n_in : o->n_out))
+			return fail(c, NN_ERR_FORMAT, "%s: %s: %s is %d but the operator has %d %s", o->desc, o->opname,
+				    pack ? "values_count" : "num", count, pack ? o->n_in : o->n_out,
+				    pack ? "inputs" : "outputs");
+		for (int k = 0; k < o->n_in; k++)
+			if (o->in[k] < 0)
+				return fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
+		tmpl.p.pack.axis = axis < 0 ? axis + rank : axis;
+		all_inputs = 1;
+		break;
+	}
 	case TFL_CUSTOM:
 		if (o->code->custom_len != strlen(DETECTION_POSTPROCESS_CODE) ||
 		    memcmp(o->code->custom, DETECTION_POSTPROCESS_CODE, o->code->custom_len) != 0) {
@@ -1747,6 +1978,7 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 	c.fb.p = copy;
 	c.fb.len = len;
 	c.budget = 2 * len + (1u << 20);
+	c.dense_budget = len < SIZE_MAX / 32 - (64u << 20) ? 16 * len + (64u << 20) : SIZE_MAX / 2;
 	rc = load_model(&c);
 	free(c.codes);
 	free(c.io);

@@ -1,8 +1,10 @@
 #include "render/draw.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "detect/keypoints.h"
 #include "render/font.h"
 
 static uint8_t clamp_u8(double v)
@@ -107,6 +109,124 @@ int vg_draw_text(vg_frame *f, int x, int y, const char *text, int scale, vg_colo
 	return pen - x;
 }
 
+/*
+ * Clips the segment to the rectangle [lo_x, hi_x] x [lo_y, hi_y]
+ * (Liang-Barsky). Returns 0 when nothing of it is inside.
+ */
+static int clip_segment(double *x0, double *y0, double *x1, double *y1, double lo_x, double lo_y, double hi_x,
+			double hi_y)
+{
+	double dx = *x1 - *x0, dy = *y1 - *y0, t0 = 0, t1 = 1;
+	const double p[4] = { -dx, dx, -dy, dy };
+	const double q[4] = { *x0 - lo_x, hi_x - *x0, *y0 - lo_y, hi_y - *y0 };
+	for (int i = 0; i < 4; i++) {
+		if (p[i] == 0) {
+			if (q[i] < 0)
+				return 0;
+			continue;
+		}
+		double t = q[i] / p[i];
+		if (p[i] < 0) {
+			if (t > t1)
+				return 0;
+			if (t > t0)
+				t0 = t;
+		} else {
+			if (t < t0)
+				return 0;
+			if (t < t1)
+				t1 = t;
+		}
+	}
+	double sx = *x0, sy = *y0;
+	*x0 = sx + t0 * dx;
+	*y0 = sy + t0 * dy;
+	*x1 = sx + t1 * dx;
+	*y1 = sy + t1 * dy;
+	return 1;
+}
+
+void vg_draw_line(vg_frame *f, double x0, double y0, double x1, double y1, int width, vg_color c)
+{
+	if (width < 1)
+		width = 1;
+	if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1))
+		return;
+	/* Clipping first keeps the walk short (and in int range) whatever the end points. */
+	double margin = width;
+	if (!clip_segment(&x0, &y0, &x1, &y1, -margin, -margin, f->width + margin, f->height + margin))
+		return;
+	int ax = (int)lround(x0), ay = (int)lround(y0), bx = (int)lround(x1), by = (int)lround(y1);
+	int dx = ax < bx ? bx - ax : ax - bx, dy = ay < by ? ay - by : by - ay;
+	int sx = ax < bx ? 1 : -1, sy = ay < by ? 1 : -1, err = dx + dy;
+	int half = width / 2;
+	/* Bresenham's walk; each step stamps a width x width square, which makes the line that wide. */
+	for (;;) {
+		vg_draw_fill(f, ax - half, ay - half, ax - half + width, ay - half + width, c);
+		if (ax == bx && ay == by)
+			break;
+		int e2 = 2 * err;
+		if (e2 >= dy) {
+			err += dy;
+			ax += sx;
+		}
+		if (e2 <= dx) {
+			err += dx;
+			ay += sy;
+		}
+	}
+}
+
+static void fill_disc(vg_frame *f, int cx, int cy, int r, vg_color c)
+{
+	for (int dy = -r; dy <= r; dy++) {
+		/* r * r + r rounds the disc's outline rather than leaving a lone pixel at each pole. */
+		int ext = (int)sqrt((double)(r * r + r - dy * dy));
+		vg_draw_fill(f, cx - ext, cy + dy, cx + ext + 1, cy + dy + 1, c);
+	}
+}
+
+void vg_draw_dot(vg_frame *f, double x, double y, int radius, int outline, vg_color fill, vg_color edge)
+{
+	if (!isfinite(x) || !isfinite(y) || radius < 0 || outline < 0)
+		return;
+	int reach = radius + outline;
+	if (x < -reach || y < -reach || x > f->width + reach || y > f->height + reach)
+		return;
+	int cx = (int)lround(x), cy = (int)lround(y);
+	if (outline > 0)
+		fill_disc(f, cx, cy, reach, edge);
+	fill_disc(f, cx, cy, radius, fill);
+}
+
+static int keypoint_shown(const vg_keypoint *k)
+{
+	return k->score >= VG_KEYPOINT_MIN_SCORE && isfinite(k->x) && isfinite(k->y);
+}
+
+void vg_draw_keypoints(vg_frame *f, const vg_detection *d, vg_color line)
+{
+	int n = d->n_keypoints < VG_MAX_KEYPOINTS ? d->n_keypoints : VG_MAX_KEYPOINTS;
+	if (n <= 0)
+		return;
+	int scale = vg_draw_scale(f);
+	double w = f->width, h = f->height;
+	const vg_keypoint *k = d->keypoints;
+	if (d->layout && d->layout->edges) {
+		for (int e = 0; e < d->layout->n_edges; e++) {
+			int a = d->layout->edges[e][0], b = d->layout->edges[e][1];
+			if (a >= n || b >= n || !keypoint_shown(&k[a]) || !keypoint_shown(&k[b]))
+				continue;
+			vg_draw_line(f, k[a].x * w, k[a].y * h, k[b].x * w, k[b].y * h, scale + 1, line);
+		}
+	}
+	/* Dots on top of the lines, white ringed with black: they show on any background and any line colour. */
+	vg_color fill = vg_color_rgb(255, 255, 255), edge = vg_color_rgb(0, 0, 0);
+	for (int i = 0; i < n; i++)
+		if (keypoint_shown(&k[i]))
+			vg_draw_dot(f, k[i].x * w, k[i].y * h, scale + 1, (scale + 1) / 2, fill, edge);
+}
+
 int vg_draw_scale(const vg_frame *f)
 {
 	int shorter = f->width < f->height ? f->width : f->height;
@@ -135,6 +255,7 @@ void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
 		int y0 = (int)(d->y0 * (float)f->height), y1 = (int)(d->y1 * (float)f->height);
 		vg_color c = vg_color_for_class(d->class_id);
 		vg_draw_rect(f, x0, y0, x1, y1, thick, c);
+		vg_draw_keypoints(f, d, c);
 
 		char text[80];
 		int pct = (int)(d->score * 100.0f + 0.5f);

@@ -34,12 +34,31 @@ int vg_draw_text(vg_frame *f, int x, int y, const char *text, int scale, vg_colo
 
 int vg_text_width(const char *text, int scale);
 
+/*
+ * A line width pixels wide between two points in pixel coordinates (which
+ * may lie far outside the frame, or be NaN: then nothing is drawn).
+ */
+void vg_draw_line(vg_frame *f, double x0, double y0, double x1, double y1, int width, vg_color c);
+
+/* A filled disc of radius pixels centred on (x, y), ringed outline pixels wide in edge. */
+void vg_draw_dot(vg_frame *f, double x, double y, int radius, int outline, vg_color fill, vg_color edge);
+
+/*
+ * The detection's keypoints as white dots ringed in black, and its layout's
+ * skeleton edges as lines in the line colour. Keypoints scoring below
+ * VG_KEYPOINT_MIN_SCORE (detect/keypoints.h), and edges that end at one, are
+ * not drawn. Sizes follow vg_draw_scale: lines 2 to 4 pixels wide, dots of
+ * radius 2 to 4 with a ring of 1 or 2.
+ */
+void vg_draw_keypoints(vg_frame *f, const vg_detection *d, vg_color line);
+
 /* Text scale and line thickness that read well at this frame size. */
 int vg_draw_scale(const vg_frame *f);
 
 /*
  * Draws each detection as a box in its class colour with "label 87%" on a
- * filled background above it (inside the box when there is no room above).
+ * filled background above it (inside the box when there is no room above),
+ * and its keypoints and skeleton, if it has them (vg_draw_keypoints).
  * Whole-frame results (classifiers) are listed at the top left instead.
  */
 void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count);

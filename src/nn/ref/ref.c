@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "nn/ref/index_ops.h"
 #include "nn/ref/quant.h"
 
 int nn_ref_fail(char *err, size_t errlen, const nn_node *n, int code, const char *fmt, ...)
@@ -146,6 +147,38 @@ static const ref_kernel quant_kernels = { nn_ref_quant_supports, nn_ref_quant_ru
 static const ref_kernel detpp_kernels = { nn_ref_detpp_supports, nn_ref_detpp_run };
 static const ref_kernel shape_kernels = { nn_ref_shape_supports, nn_ref_shape_run };
 
+static const ref_kernel index_kernels = { nn_ref_index_supports, nn_ref_index_run };
+static const ref_kernel math_kernels = { nn_ref_math_supports, nn_ref_math_run };
+
+/* ADD, SUB, MUL, CONCATENATION and RESHAPE of plain integers have kernels of their own (math_ops.c, index_ops.c). */
+static int arith_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_math_supports(g, n, why, whylen)
+					    : nn_ref_elementwise_supports(g, n, why, whylen);
+}
+
+static int arith_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_math_run(g, n, err, errlen)
+					    : nn_ref_elementwise_run(g, n, err, errlen);
+}
+
+static int integer_or_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_index_supports(g, n, why, whylen)
+					    : nn_ref_tensor_supports(g, n, why, whylen);
+}
+
+static int integer_or_tensor_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_index_run(g, n, err, errlen)
+					    : nn_ref_tensor_run(g, n, err, errlen);
+}
+
+static const ref_kernel arith_kernels = { arith_supports, arith_run };
+static const ref_kernel concat_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
+static const ref_kernel reshape_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
+
 static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_CONV2D] = &conv_kernels,
 	[NN_OP_DEPTHWISE_CONV2D] = &conv_kernels,
@@ -153,9 +186,9 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_FULLY_CONNECTED] = &fc_kernels,
 	[NN_OP_AVERAGE_POOL2D] = &pool_kernels,
 	[NN_OP_MAX_POOL2D] = &pool_kernels,
-	[NN_OP_ADD] = &elementwise_kernels,
-	[NN_OP_SUB] = &elementwise_kernels,
-	[NN_OP_MUL] = &elementwise_kernels,
+	[NN_OP_ADD] = &arith_kernels,
+	[NN_OP_SUB] = &arith_kernels,
+	[NN_OP_MUL] = &arith_kernels,
 	[NN_OP_DIV] = &elementwise_kernels,
 	[NN_OP_MAXIMUM] = &elementwise_kernels,
 	[NN_OP_MINIMUM] = &elementwise_kernels,
@@ -167,8 +200,8 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_RELU_N1_TO_1] = &elementwise_kernels,
 	[NN_OP_HARD_SWISH] = &elementwise_kernels,
 	[NN_OP_LEAKY_RELU] = &elementwise_kernels,
-	[NN_OP_CONCATENATION] = &tensor_kernels,
-	[NN_OP_RESHAPE] = &tensor_kernels,
+	[NN_OP_CONCATENATION] = &concat_kernels,
+	[NN_OP_RESHAPE] = &reshape_kernels,
 	[NN_OP_PAD] = &tensor_kernels,
 	[NN_OP_MEAN] = &tensor_kernels,
 	[NN_OP_SOFTMAX] = &tensor_kernels,
@@ -187,6 +220,12 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_FLOOR_MOD] = &shape_kernels,
 	[NN_OP_EQUAL] = &shape_kernels,
 	[NN_OP_SPARSE_TO_DENSE] = &shape_kernels,
+	[NN_OP_DEPTH_TO_SPACE] = &index_kernels,
+	[NN_OP_ARG_MAX] = &index_kernels,
+	[NN_OP_PACK] = &index_kernels,
+	[NN_OP_UNPACK] = &index_kernels,
+	[NN_OP_GATHER_ND] = &index_kernels,
+	[NN_OP_SQRT] = &math_kernels,
 };
 
 /* The kernel pair for an op, or NULL (an op added to the IR without a kernel). */
