@@ -1031,7 +1031,11 @@ static int decode(vg_detector *d)
 			boxes = d->bf_boxes;
 			scores = d->bf_scores;
 		}
-		return vg_decode_blazeface(boxes, scores, &d->bf, d->threshold, cand, VG_MAX_DETECTIONS);
+		int n = vg_decode_blazeface(boxes, scores, &d->bf, d->threshold, cand, VG_MAX_DETECTIONS);
+		const vg_keypoint_layout *layout = d->cfg.keypoint_layout;
+		for (int i = 0; i < n; i++)
+			cand[i].layout = layout && layout->count == cand[i].n_keypoints ? layout : NULL;
+		return n;
 	}
 	case VG_DECODER_AUTO: break;
 	}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "detect/detector.h"
+#include "detect/keypoints.h"
 #include "detect/labels.h"
 
 /* Sidecars are a few hundred bytes; a megabyte is not one. */
@@ -276,7 +277,7 @@ static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, c
 
 static const char *const known_keys =
 	"layout, color, mean, std, resize, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
-	"center_offset, reg_max, anchors, box_scale, keypoints, score_clip, comment";
+	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, comment";
 
 static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
 {
@@ -374,6 +375,10 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 	} else if (!strcmp(k, "keypoints")) {
 		if (get_int(v, 0, VG_MAX_KEYPOINTS, &c->keypoints) < 0)
 			return key_error(err, errlen, path, k, "expected a whole number from 0 to %d", VG_MAX_KEYPOINTS);
+	} else if (!strcmp(k, "keypoint_layout")) {
+		if (!cJSON_IsString(v) || !(c->keypoint_layout = vg_keypoint_layout_find(v->valuestring)))
+			return key_error(err, errlen, path, k,
+					 "expected \"blazeface\", \"blazepalm\", \"pose_detector\" or \"coco17\"");
 	} else if (!strcmp(k, "score_clip")) {
 		if (get_number(v, 1e-6, 1e6, &d) < 0)
 			return key_error(err, errlen, path, k, "expected a positive number");
@@ -574,6 +579,7 @@ static int builtin_blazeface(vg_model_config *c, int size)
 	c->has_box_scale = 1;
 	c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)size;
 	c->keypoints = 6;
+	c->keypoint_layout = &vg_keypoints_blazeface;
 	c->score_clip = 100;
 	return set_labels(c, face, 1);
 }
@@ -591,6 +597,7 @@ static int builtin_handdetect(vg_model_config *c)
 	const int strides[5] = { 8, 16, 32, 32, 32 };
 	memcpy(c->anchors.strides, strides, sizeof strides);
 	c->keypoints = 7;
+	c->keypoint_layout = &vg_keypoints_blazepalm;
 	return set_labels(c, hand, 1);
 }
 
@@ -656,12 +663,17 @@ static const struct mediapipe_detector {
 	int keypoints;
 	float threshold;      /* min_score_thresh */
 	const char *label;
+	const vg_keypoint_layout *layout;
 } mediapipe_detectors[] = {
-	{ "MediaPipe face detection, short range", 128, 896, 16, 4, { 8, 16, 16, 16 }, 1.0f, 6, 0.5f, "face" },
-	{ "MediaPipe face detection, full range", 192, 2304, 16, 1, { 4 }, 0.0f, 6, 0.6f, "face" },
+	{ "MediaPipe face detection, short range", 128, 896, 16, 4, { 8, 16, 16, 16 }, 1.0f, 6, 0.5f, "face",
+	  &vg_keypoints_blazeface },
+	{ "MediaPipe face detection, full range", 192, 2304, 16, 1, { 4 }, 0.0f, 6, 0.6f, "face",
+	  &vg_keypoints_blazeface },
 	/* MediaPipe's own threshold is 0.2 because its landmark model confirms; alone, 0.5 keeps false people out. */
-	{ "MediaPipe pose detection", 224, 2254, 12, 5, { 8, 16, 32, 32, 32 }, 1.0f, 4, 0.5f, "person" },
-	{ "MediaPipe palm detection (2020, 128x128)", 128, 896, 18, 4, { 8, 16, 16, 16 }, 1.0f, 7, 0.5f, "palm" },
+	{ "MediaPipe pose detection", 224, 2254, 12, 5, { 8, 16, 32, 32, 32 }, 1.0f, 4, 0.5f, "person",
+	  &vg_keypoints_pose_detector },
+	{ "MediaPipe palm detection (2020, 128x128)", 128, 896, 18, 4, { 8, 16, 16, 16 }, 1.0f, 7, 0.5f, "palm",
+	  &vg_keypoints_blazepalm },
 };
 
 static int is_shape(const nn_tensor *t, int rank, int d1, int d2)
@@ -707,6 +719,7 @@ int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const 
 		c->has_box_scale = 1;
 		c->box_scale[0] = c->box_scale[1] = c->box_scale[2] = c->box_scale[3] = (float)m->size;
 		c->keypoints = m->keypoints;
+		c->keypoint_layout = m->layout;
 		c->score_clip = 100;
 		if (set_labels(c, &m->label, 1) < 0)
 			return 0;
@@ -790,6 +803,8 @@ void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 		b->keypoints = t->keypoints;
 	if (t->score_clip > 0)
 		b->score_clip = t->score_clip;
+	if (t->keypoint_layout)
+		b->keypoint_layout = t->keypoint_layout;
 	if (t->known_as[0])
 		memcpy(b->known_as, t->known_as, sizeof b->known_as);
 	if (t->origin[0]) {

@@ -41,6 +41,7 @@
  *              MediaPipe's SsdAnchorsCalculator options (BlazeFace family); "per_layer": N
  *              stands for N fixed-size anchors per cell and layer
  *   "box_scale": N or [x, y, w, h]    "keypoints": N    "score_clip": X  (BlazeFace)
+ *   "keypoint_layout": "blazeface" | "blazepalm" | "pose_detector" | "coco17" (names and skeleton)
  *   "comment": anything
  *
  * Unknown keys, wrong types and out-of-range values are errors naming the
@@ -85,6 +86,7 @@ typedef struct vg_model_config {
 	float box_scale[4];
 	int keypoints;             /* -1 when not given */
 	float score_clip;          /* 0 when not given */
+	const vg_keypoint_layout *keypoint_layout; /* NULL when not given */
 	char known_as[96];         /* the model these defaults are for, when recognised ("MediaPipe pose detection") */
 } vg_model_config;
 
