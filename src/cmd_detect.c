@@ -19,12 +19,14 @@
 #include "render/draw.h"
 #include "source/source.h"
 
-enum { OPT_MAX_FRAMES = 400, OPT_SAVE };
+enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_NO_STATE };
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
+	{ "no-state", no_argument, NULL, OPT_NO_STATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -42,6 +44,10 @@ static void detect_usage(FILE *out)
 		"\n"
 		"      --max-frames N      videos: stop after N frames (default: all)\n"
 		"      --save DIR          also write each frame, annotated, as DIR/NAME-FRAME.jpg\n"
+		"      --sequence          video models with state: the files are frames of one video, in\n"
+		"                          order, and the state carries from one to the next (default: each\n"
+		"                          file starts afresh; within a video file the state always carries)\n"
+		"      --no-state          video models with state: every frame starts afresh\n"
 		"  -v, --verbose           log more\n"
 		"  -h, --help              show this help\n",
 		vg_model_options_help);
@@ -156,6 +162,7 @@ int vg_cmd_detect(int argc, char **argv)
 {
 	vg_detector_options dopt = { 0 };
 	long max_frames = 0;
+	int sequence = 0;
 	const char *save_dir = NULL;
 	char err[512];
 	int c;
@@ -179,6 +186,12 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SAVE:
 			save_dir = optarg;
+			break;
+		case OPT_SEQUENCE:
+			sequence = 1;
+			break;
+		case OPT_NO_STATE:
+			dopt.no_state = 1;
 			break;
 		case 'v':
 			vg_log_set_level(VG_LOG_DEBUG);
@@ -213,7 +226,15 @@ int vg_cmd_detect(int argc, char **argv)
 		return VG_EXIT_BAD_INPUT;
 	}
 	int status = VG_EXIT_OK;
+	if (sequence && dopt.no_state) {
+		fprintf(stderr, "vigil: --sequence and --no-state contradict each other\n");
+		vg_detector_destroy(det);
+		return VG_EXIT_BAD_INPUT;
+	}
 	for (int i = optind; i < argc; i++) {
+		/* Each file is a video of its own unless the user said the files are one sequence. */
+		if (!sequence)
+			vg_detector_reset_state(det);
 		int rc = detect_file(det, argv[i], max_frames, save_dir);
 		if (rc > status)
 			status = rc;

@@ -159,6 +159,10 @@ int vg_cmd_inspect(int argc, char **argv)
 	}
 	printf("decoder: %s (%s)\n", vg_detector_decoder_name(det), vg_detector_decoder_reason(det));
 	printf("preprocessing and filtering: %s\n", vg_detector_config_summary(det));
+	if (vg_detector_state_count(det) > 0)
+		printf("state carried from frame to frame (output -> input): %s; starts at zero, reset when the "
+		       "source starts again\n",
+		       vg_detector_state_summary(det));
 	vg_detector_destroy(det);
 	return VG_EXIT_OK;
 }

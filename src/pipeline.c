@@ -74,7 +74,16 @@ static void *analysis_main(void *arg)
 		return NULL;
 	}
 	vg_frame *frame;
+	uint32_t epoch = 0;
 	while ((frame = vg_slot_take(p->analysis_slot, -1)) != NULL) {
+		/* A video model's memory of the previous frames ends where the source started again. */
+		if (p->detector && frame->epoch != epoch) {
+			epoch = frame->epoch;
+			if (vg_detector_state_count(p->detector) > 0) {
+				vg_detector_reset_state(p->detector);
+				vg_info("source started again (restart %u): the model's state is reset", (unsigned)epoch);
+			}
+		}
 		pthread_mutex_lock(&p->result_lock);
 		p->analysing_id = frame->id;
 		pthread_mutex_unlock(&p->result_lock);

@@ -98,6 +98,7 @@ vg_frame *vg_frame_pool_get(vg_frame_pool *pool)
 	f->capture_wall_us = 0;
 	f->capture_mono_us = 0;
 	f->decode_us = 0;
+	f->epoch = 0;
 	atomic_store(&f->refs, 1);
 	return f;
 }
@@ -136,6 +137,7 @@ vg_frame *vg_frame_copy(const vg_frame *frame)
 	copy->id = frame->id;
 	copy->capture_wall_us = frame->capture_wall_us;
 	copy->capture_mono_us = frame->capture_mono_us;
+	copy->epoch = frame->epoch;
 	copy->decode_us = frame->decode_us;
 	return copy;
 }

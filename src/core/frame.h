@@ -17,6 +17,13 @@ typedef struct vg_frame {
 	int64_t capture_wall_us;   /* Unix time when the source produced the frame */
 	int64_t capture_mono_us;   /* the same instant on the monotonic clock */
 	int64_t decode_us;         /* time spent decoding and converting it */
+	/*
+	 * How many times the source had started again (a looped file rewound, a
+	 * live input reconnected) when it produced this frame: 0 at first. A
+	 * stage that keeps state across frames (a video model's memory) resets
+	 * it when this changes.
+	 */
+	uint32_t epoch;
 
 	int width, height;
 	uint8_t *plane[3];         /* Y, U, V */

@@ -14,6 +14,7 @@
 
 #define MAX_CLASS_FILTER 256
 #define MAX_LEVELS 8
+#define MAX_STATE 8
 
 /* A CenterNet-style output of more rows than this is something else (YOLO heads have thousands). */
 #define CENTERNET_MAX_ROWS 1000
@@ -60,6 +61,12 @@ struct vg_detector {
 	int n_keep;
 	int keep[MAX_CLASS_FILTER];
 	vg_detection *candidates;
+	/* Recurrent state: inputs fed from outputs of the previous run (an LSTM's c and h). */
+	int n_state;
+	nn_tensor *state_in[MAX_STATE];
+	const nn_tensor *state_out[MAX_STATE];
+	int state_fresh;                                    /* the state was reset and not yet run */
+	char state_desc[512];
 };
 
 static const struct {
@@ -617,6 +624,133 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 	return rc;
 }
 
+/* A tensor name's last path component, without an "init_" prefix: "raw_inputs/init_lstm_c" is "lstm_c". */
+static const char *state_key(const char *name, size_t *len)
+{
+	const char *slash = name ? strrchr(name, '/') : NULL;
+	const char *b = slash ? slash + 1 : name ? name : "";
+	if (!strncmp(b, "init_", 5))
+		b += 5;
+	const char *colon = strchr(b, ':');
+	*len = colon ? (size_t)(colon - b) : strlen(b);
+	return b;
+}
+
+static int same_layout(const nn_tensor *a, const nn_tensor *b)
+{
+	if (a->dtype != b->dtype || a->rank != b->rank)
+		return 0;
+	for (int i = 0; i < a->rank; i++)
+		if (a->shape[i] != b->shape[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Inputs beyond the image are a video model's state: each must match an
+ * output by shape and type (by name too, when names tell pairs apart), which
+ * is fed back as that input on the next frame. The matched outputs are taken
+ * out of the outputs the decoders see.
+ */
+static int bind_state(vg_detector *d, char *err, size_t errlen)
+{
+	int n_in = nn_model_input_count(d->model);
+	int taken[64] = { 0 };
+	size_t m = 0;
+	for (int i = 1; i < n_in; i++) {
+		nn_tensor *in = nn_model_input(d->model, i);
+		size_t kl, ol;
+		const char *key = state_key(in->name, &kl);
+		int match = -1, candidates = 0, last = -1;
+		for (int o = 0; o < d->n_outs && o < 64; o++) {
+			if (taken[o] || !same_layout(in, d->outs[o]))
+				continue;
+			candidates++;
+			last = o;
+			const char *ok = state_key(d->outs[o]->name, &ol);
+			if (match < 0 && kl && ol == kl && !strncmp(ok, key, kl))
+				match = o;
+		}
+		if (match < 0 && candidates == 1)
+			match = last;
+		if (match < 0 || d->n_state == MAX_STATE) {
+			char s[128];
+			shape_str(in, s, sizeof s);
+			snprintf(err, errlen,
+				 "%s: input %d '%s' %s is not the image, and %s, so it cannot be carried as state",
+				 d->opt.model, i, in->name ? in->name : "?", s,
+				 candidates ? "several outputs of its shape and type could feed it and none by name"
+					    : "no output of its shape and type feeds it back");
+			return -1;
+		}
+		if (in->quant.count && d->outs[match]->quant.count &&
+		    (in->quant.scale[0] != d->outs[match]->quant.scale[0] ||
+		     (in->quant.zero_point ? in->quant.zero_point[0] : 0) !=
+			     (d->outs[match]->quant.zero_point ? d->outs[match]->quant.zero_point[0] : 0))) {
+			snprintf(err, errlen, "%s: state input '%s' and output '%s' are quantized differently",
+				 d->opt.model, in->name ? in->name : "?", d->outs[match]->name ? d->outs[match]->name : "?");
+			return -1;
+		}
+		taken[match] = 1;
+		d->state_in[d->n_state] = in;
+		d->state_out[d->n_state] = d->outs[match];
+		d->n_state++;
+		char s[128];
+		shape_str(in, s, sizeof s);
+		if (m < sizeof d->state_desc)
+			m += (size_t)snprintf(d->state_desc + m, sizeof d->state_desc - m, "%s'%s' -> '%s' %s",
+					      m ? "; " : "", d->outs[match]->name ? d->outs[match]->name : "?",
+					      in->name ? in->name : "?", s);
+	}
+	if (!d->n_state)
+		return 0;
+	/* The decoders see only the other outputs. */
+	int k = 0;
+	for (int o = 0; o < d->n_outs; o++)
+		if (o >= 64 || !taken[o])
+			d->outs[k++] = d->outs[o];
+	d->n_outs = k;
+	vg_detector_reset_state(d);
+	return 0;
+}
+
+void vg_detector_reset_state(vg_detector *d)
+{
+	/* The state starts at real zero: the quantized zero point, or 0.0. */
+	for (int i = 0; i < d->n_state; i++) {
+		nn_tensor *t = d->state_in[i];
+		size_t n = nn_tensor_bytes(t);
+		int32_t zp = t->quant.count && t->quant.zero_point ? t->quant.zero_point[0] : 0;
+		if (t->dtype == NN_U8 || t->dtype == NN_I8)
+			memset(t->data, (int)(uint8_t)zp, n);
+		else
+			memset(t->data, 0, n);
+	}
+	d->state_fresh = 1;
+}
+
+int vg_detector_state_count(const vg_detector *d)
+{
+	return d->n_state;
+}
+
+const char *vg_detector_state_summary(const vg_detector *d)
+{
+	return d->state_desc;
+}
+
+/* After a run: each state output becomes its input for the next frame, unless the user turned state off. */
+static void carry_state(vg_detector *d)
+{
+	if (d->opt.no_state) {
+		vg_detector_reset_state(d);
+		return;
+	}
+	for (int i = 0; i < d->n_state; i++)
+		memcpy(d->state_in[i]->data, d->state_out[i]->data, nn_tensor_bytes(d->state_in[i]));
+	d->state_fresh = 0;
+}
+
 static int load_labels(vg_detector *d, char *err, size_t errlen)
 {
 	if (d->opt.labels) {
@@ -841,6 +975,8 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 	}
 	for (int i = 0; i < d->n_outs; i++)
 		d->outs[i] = nn_model_output(d->model, i);
+	if (bind_state(d, err, errlen) < 0)
+		goto fail;
 	if (load_model_config(d, err, errlen) < 0)
 		goto fail;
 	vg_detector_resolve_preprocess(&d->opt, &d->cfg, nn_model_input(d->model, 0), &d->pre_cfg);
@@ -1055,6 +1191,8 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *out, in
 	if (nn_model_run(d->model, err, errlen) < 0)
 		return -1;
 	int64_t t2 = vg_mono_us();
+	/* The decoders read only the other outputs, so the state can move on before them. */
+	carry_state(d);
 
 	int limit = max < d->opt.max_detections ? max : d->opt.max_detections;
 	int n = decode(d);

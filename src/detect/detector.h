@@ -44,6 +44,7 @@ typedef struct vg_detector_options {
 	int resize_set;             /* pre.resize was given by the user */
 	int mean_set, std_set;      /* pre.mean, pre.std were given by the user */
 	int reference_only;         /* run on the reference kernels only (debugging) */
+	int no_state;               /* video models: start every frame from the initial state */
 } vg_detector_options;
 
 typedef struct vg_detector vg_detector;
@@ -57,6 +58,19 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
  */
 int vg_detector_run(vg_detector *det, const vg_frame *frame, vg_detection *out, int max, int64_t *pre_us,
 		    int64_t *infer_us, int64_t *post_us, char *err, size_t errlen);
+
+/*
+ * Video models with state (an LSTM-SSD's lstm_c and lstm_h): inputs besides
+ * the image that an output of the same shape and type (and name, less an
+ * "init_" prefix) feeds back. The state starts at real zero (the quantized
+ * zero point), each run's outputs become the next run's inputs, and
+ * vg_detector_reset_state starts it afresh (a new video, a restarted
+ * source). With options.no_state every frame starts afresh.
+ */
+void vg_detector_reset_state(vg_detector *det);
+int vg_detector_state_count(const vg_detector *det);
+/* "'out' -> 'in' uint8[1,8,8,320]; ..." for `vigil inspect`; "" without state. */
+const char *vg_detector_state_summary(const vg_detector *det);
 
 /* Which decoder was chosen, and why, for `vigil inspect`. */
 const char *vg_detector_decoder_name(const vg_detector *det);

@@ -62,6 +62,7 @@ struct vg_source {
 	_Atomic double fps;
 
 	uint64_t next_id;
+	uint32_t epoch;             /* restarts so far: loop rewinds and reconnections */
 	uint64_t frames_since_rewind;
 	int64_t decode_acc_us;
 	int64_t last_capture_mono_us;
@@ -793,6 +794,7 @@ static int rewind_input(vg_source *s)
 	}
 	/* The first frame of the next round follows the last one after one nominal interval. */
 	s->pace_last_pts_us = AV_NOPTS_VALUE;
+	s->epoch++;
 	return 0;
 }
 
@@ -816,6 +818,7 @@ static int reconnect(vg_source *s)
 			/* The backoff resets only once a frame arrives, so a source that drops at once does not flap. */
 			s->connected_since_frame = 1;
 			s->backoff_us = next;
+			s->epoch++;
 			return 0;
 		}
 		vg_warn("%s; retrying in %.2g s", err, (double)next / 1e6);
@@ -924,6 +927,7 @@ int vg_source_read(vg_source *src, vg_frame **out)
 		vf->capture_mono_us = vg_mono_us();
 		vf->capture_wall_us = vg_wall_us();
 		vf->decode_us = decode_us;
+		vf->epoch = s->epoch;
 		s->frames_since_rewind++;
 		if (s->connected_since_frame) {
 			s->connected_since_frame = 0;
