@@ -842,7 +842,8 @@ static int load_model_config(vg_detector *d, char *err, size_t errlen)
 	vg_model_config_init(&d->cfg);
 	if (!vg_model_config_builtin(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->cfg_note,
 				     sizeof d->cfg_note))
-		vg_model_config_mediapipe(&d->cfg, nn_model_input(d->model, 0), d->outs, d->n_outs);
+		if (!vg_model_config_mediapipe(&d->cfg, nn_model_input(d->model, 0), d->outs, d->n_outs))
+			vg_model_config_automl_traffic(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->n_state);
 	const char *sidecar = d->opt.sidecar;
 	char found[4096];
 	if (sidecar && !strcmp(sidecar, "none"))

@@ -732,6 +732,27 @@ int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const 
 	return 0;
 }
 
+int vg_model_config_automl_traffic(vg_model_config *c, const char *model, const nn_tensor *input, int n_state)
+{
+	static const char *const labels[] = { "sedan", "pickup_suv_van", "large_veh_bus" };
+	vg_model_config_init(c);
+	const char *slash = model ? strrchr(model, '/') : NULL;
+	const char *base = slash ? slash + 1 : model ? model : "";
+	if (!strstr(base, "traffic_model") || n_state != 2 || !input || input->rank != 4 || input->dtype != NN_U8 ||
+	    input->shape[1] != 256 || input->shape[2] != 256 || input->shape[3] != 3)
+		return 0;
+	/* automl-video-ondevice's traffic_label_map.pbtxt (ids 1-3; the model's classes count from 0). */
+	if (set_labels(c, labels, 3) < 0)
+		return 0;
+	/* Its examples and tests use 0.2: the LSTM-SSD's scores for clear cars are 0.3-0.5. */
+	c->threshold = 0.2f;
+	snprintf(c->known_as, sizeof c->known_as, "AutoML Video on-device traffic detector (LSTM-SSD)");
+	snprintf(c->origin, sizeof c->origin,
+		 "built-in defaults for the AutoML Video traffic detector, recognised by its name, a uint8 "
+		 "[1,256,256,3] image and two state inputs");
+	return 1;
+}
+
 void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 {
 	if (t->has_layout) {

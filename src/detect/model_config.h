@@ -121,6 +121,13 @@ int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tens
 int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const nn_tensor *const *outputs,
 			      int n_outputs);
 
+/*
+ * Built-in defaults for the AutoML Video on-device traffic detector
+ * (traffic_model*.tflite: an LSTM-SSD with n_state state inputs): its three
+ * vehicle labels and score threshold. 1 when they apply, else 0.
+ */
+int vg_model_config_automl_traffic(vg_model_config *c, const char *model, const nn_tensor *input, int n_state);
+
 /* Moves every field given in top onto base (labels included); top is left empty. */
 void vg_model_config_overlay(vg_model_config *base, vg_model_config *top);
 
