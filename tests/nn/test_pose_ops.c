@@ -383,6 +383,55 @@ TEST(pose_split)
 	}
 }
 
+/*
+ * MoveNet's first SUB takes an int8 constant of about 1e-4 from values of
+ * scale 1: the loader turns such an ADD or SUB into a copy. One whose
+ * constant can move a value stays an arithmetic node.
+ */
+TEST(pose_negligible_sub_is_a_copy)
+{
+	static const int8_t tiny[3] = { 127, -128, 5 };  /* scale 1e-6: at most 1.3e-4 */
+	static const int8_t big[3] = { 127, -128, 5 };   /* scale 0.01: up to 1.28 */
+	int8_t in[12];
+	for (int i = 0; i < 12; i++)
+		in[i] = (int8_t)(i * 20 - 120);
+	for (int variant = 0; variant < 2; variant++) {
+		tb_model s;
+		empty(&s);
+		int x = tb_add_tensor(&s, "x", T_I8, 4, (int[]){ 1, 2, 2, 3 }, 0);
+		int k = tb_add_tensor(&s, "mean", T_I8, 4, (int[]){ 1, 1, 1, 3 },
+				      tb_add_buffer(&s, variant ? big : tiny, 3));
+		int y = tb_add_tensor(&s, "y", T_I8, 4, (int[]){ 1, 2, 2, 3 }, 0);
+		quant(&s, x, 1.0f, -128);
+		quant(&s, k, variant ? 0.01f : 1e-6f, 0);
+		quant(&s, y, 1.0f, -128);
+		tb_opt(tb_add_op(&s, SUB, NULL, 2, (int[]){ x, k }, 1, (int[]){ y }), O_SUB, 0, 1, 0);
+		s.n_in = s.n_out = 1;
+		s.in[0] = x;
+		s.out[0] = y;
+		size_t len;
+		uint8_t *f = tb_build(&s, &len, NULL);
+		nn_graph *g = NULL;
+		char err[512];
+		CHECK_MSG(nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err) == 0, "%s", err);
+		free(f);
+		CHECK(g->n_nodes == 1 && g->nodes[0].op == (variant ? NN_OP_SUB : NN_OP_RESHAPE));
+		CHECK(g->nodes[0].inputs[0] == x);
+		nn_graph_free(g);
+		nn_model *m = prepare(&s, 0);
+		set_input(m, 0, in, sizeof in);
+		run(m);
+		const int8_t *out = nn_model_output(m, 0)->data;
+		for (int i = 0; i < 12; i++) {
+			/* Real value (q + 128) minus the constant, rounded: the copy, or the input moved by up to one. */
+			int want = variant ? (int)lrintf((float)(in[i] + 128) - 0.01f * (float)big[i % 3]) - 128 : in[i];
+			CHECK_MSG(out[i] == want || (variant && abs(out[i] - want) <= 1 && out[i] != in[i]),
+				  "variant %d element %d: %d, expected %d", variant, i, out[i], want);
+		}
+		nn_model_free(m);
+	}
+}
+
 /* ---- DENSIFY ---- */
 
 /*
@@ -602,6 +651,7 @@ TEST_SUITE(nn_pose_ops,
 	   TEST_ENTRY(pose_sqrt),
 	   TEST_ENTRY(pose_movenet_index_chain),
 	   TEST_ENTRY(pose_split),
+	   TEST_ENTRY(pose_negligible_sub_is_a_copy),
 	   TEST_ENTRY(densify_csr),
 	   TEST_ENTRY(densify_blocks),
 	   TEST_ENTRY(densify_bad_sparsity),
