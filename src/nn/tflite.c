@@ -1460,6 +1460,47 @@ static void unsupported(tfl *c, tfl_op *o)
 		snprintf(c->unsupported_list + k, sizeof c->unsupported_list - k, "%s%s", k ? ", " : "", o->opname);
 }
 
+/*
+ * Whether a quantized ADD or SUB only adds a constant too small to move any
+ * value: the other input and the output share dtype, shape and per-tensor
+ * quantization, and every real value of the constant is under a quarter of
+ * the output's step, so each result rounds back to its input. MoveNet's
+ * first SUB is one (an int8 mean of 1e-4 at scale 1). It becomes a copy:
+ * XNNPACK refuses such scale ratios, and the general kernel would spend
+ * milliseconds recomputing the input.
+ */
+static int adds_nothing(tfl *c, tfl_op *o, nn_activation act, int *keep)
+{
+	const nn_graph *g = c->g;
+	if (act != NN_ACT_NONE || o->n_in != 2)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const nn_tensor *x = &g->tensors[o->in[k]], *kc = &g->tensors[o->in[1 - k]];
+		const nn_tensor *y = &g->tensors[o->out[0]];
+		/* SUB's constant must be the second operand: c - x is not x. */
+		if (o->code->builtin == TFL_SUB && k == 1)
+			break;
+		if (x->is_const || !kc->is_const || !kc->data || (x->dtype != NN_U8 && x->dtype != NN_I8) ||
+		    kc->dtype != x->dtype || y->dtype != x->dtype || x->quant.count != 1 || y->quant.count != 1 ||
+		    kc->quant.count != 1 || x->quant.scale[0] != y->quant.scale[0] ||
+		    x->quant.zero_point[0] != y->quant.zero_point[0] || x->rank != y->rank ||
+		    memcmp(x->shape, y->shape, sizeof(int) * (size_t)x->rank) != 0)
+			continue;
+		int64_t n = nn_tensor_elements(kc);
+		float limit = 0.25f * y->quant.scale[0];
+		int small = n >= 0;
+		for (int64_t i = 0; small && i < n; i++) {
+			int32_t q = x->dtype == NN_U8 ? ((const uint8_t *)kc->data)[i] : ((const int8_t *)kc->data)[i];
+			small = fabsf(kc->quant.scale[0] * (float)(q - kc->quant.zero_point[0])) < limit;
+		}
+		if (small) {
+			*keep = o->in[k];
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Maps operator o onto a node. Returns 0, or 1 when the operator is unsupported (recorded), or an error. */
 static int map_op(tfl *c, tfl_op *o)
 {
@@ -1491,6 +1532,10 @@ static int map_op(tfl *c, tfl_op *o)
 		    (rc = get_act(c, o, &opt, 0, &tmpl.p.act)) < 0)
 			return rc;
 		all_inputs = 1;
+		if ((code == TFL_ADD || code == TFL_SUB) && adds_nothing(c, o, tmpl.p.act, &ins[0])) {
+			op = NN_OP_RESHAPE;
+			all_inputs = 0;
+		}
 		break;
 	}
 	case TFL_MAXIMUM:
