@@ -18,6 +18,7 @@ extern const vg_test vg_suite_decoders[];
 extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
+extern const vg_test vg_suite_keypoints[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -34,6 +35,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_model_config,
 	vg_suite_render,
 	vg_suite_detect_ssd,
+	vg_suite_keypoints,
 	NULL,
 };
 
