@@ -28,8 +28,8 @@
  *   "mean": [r, g, b] or one number (subtracted from pixel values 0..255)
  *   "std":  [r, g, b] or one number (then divided by)
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
- *   "decoder": "postprocessed" | "classifier" | "movenet" | "centernet" | "centernet-raw" | "nanodet" |
- *              "blazeface"
+ *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
+ *              | "movenet"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"
  *   "threshold": 0..1   "iou": 0..1
  *   "nms": "per-class" | "class-agnostic" | "weighted" (BlazeFace; elsewhere class-agnostic) | "none"

@@ -9,6 +9,7 @@ extern const vg_test vg_suite_slot[];
 extern const vg_test vg_suite_blob[];
 extern const vg_test vg_suite_event[];
 extern const vg_test vg_suite_jpeg[];
+extern const vg_test vg_suite_keypoints[];
 extern const vg_test vg_suite_mjpeg[];
 extern const vg_test vg_suite_http_request[];
 extern const vg_test vg_suite_http_status[];
@@ -18,7 +19,6 @@ extern const vg_test vg_suite_decoders[];
 extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
-extern const vg_test vg_suite_keypoints[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -26,6 +26,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_blob,
 	vg_suite_event,
 	vg_suite_jpeg,
+	vg_suite_keypoints,
 	vg_suite_mjpeg,
 	vg_suite_http_request,
 	vg_suite_http_status,
@@ -35,7 +36,6 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_model_config,
 	vg_suite_render,
 	vg_suite_detect_ssd,
-	vg_suite_keypoints,
 	NULL,
 };
 
