@@ -79,7 +79,8 @@ const char vg_model_options_help[] =
 	"                          .vigil.json appended, if present; \"none\" to use none)\n"
 	"      --labels FILE       class names: one per line, or \"ID NAME\" lines (default: packed in the model)\n"
 	"      --threads N         inference threads (default 1)\n"
-	"      --threshold X       minimum score 0..1 (default: the model's settings, else 0.5; classifiers 0.1)\n"
+	"      --threshold X       minimum score 0..1 (default: the model's settings, else 0.5; classifiers 0.1;\n"
+	"                          movenet 0.3)\n"
 	"      --classes A,B,...   keep only these classes (names or ids)\n"
 	"      --max-detections N  at most N per frame (default 100)\n"
 	"      --top-k N           classifiers: how many classes to report (default 5);\n"
@@ -88,10 +89,10 @@ const char vg_model_options_help[] =
 	"      --mean R,G,B        float models: subtracted from pixel values (default 127.5)\n"
 	"      --std R,G,B         float models: pixel values are divided by it (default 127.5)\n"
 	"      --bgr               feed channels in BGR order\n"
-	"      --decoder NAME      auto (default), postprocessed, classifier, centernet, centernet-raw,\n"
-	"                          nanodet or blazeface\n"
+	"      --decoder NAME      auto (default), postprocessed, classifier, movenet, centernet,\n"
+	"                          centernet-raw, nanodet or blazeface\n"
 	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
-	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json).\n";
+	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*).\n";
 
 int vg_parse_int(const char *s, long lo, long hi, long *out)
 {

@@ -61,7 +61,16 @@ function showDetections(list) {
     const score = document.createElement('span');
     score.className = 'score';
     score.textContent = Math.round(d.score * 100) + '%';
-    li.append(label, score);
+    li.append(label);
+    // Pose and face models give keypoints: say how many were found (as the stream draws them, score 0.2 and up).
+    if (Array.isArray(d.keypoints) && d.keypoints.length > 0) {
+      const kp = document.createElement('span');
+      kp.className = 'keypoints';
+      const found = d.keypoints.filter((k) => typeof k.score === 'number' && k.score >= 0.2).length;
+      kp.textContent = found + '/' + d.keypoints.length + ' keypoints';
+      li.append(kp);
+    }
+    li.append(score);
     items.push(li);
   }
   if (items.length === 0) {

@@ -6,7 +6,8 @@
 /*
  * Model outputs to detections, in normalised model-input coordinates (the
  * caller maps them to the frame). Each returns the number of detections
- * written to out (at most max), best first. Labels are left empty.
+ * written to out (at most max), best first. Labels are left empty (except
+ * MoveNet's, which finds nothing but people).
  */
 
 /*
@@ -35,6 +36,17 @@ int vg_decode_ssd(const float *encodings, const float *scores, const float *anch
 
 /* A classifier's scores [n]: the k best classes above threshold, as whole-frame results. */
 int vg_decode_top_k(const float *scores, int n, int k, float threshold, vg_detection *out);
+
+/*
+ * MoveNet single-pose: keypoints [n][3] as (y, x, score), normalised
+ * model-input coordinates, in COCO-17 order (n at most VG_MAX_KEYPOINTS; with
+ * 17 the detection's layout is COCO-17). One detection, labelled "person"
+ * (class 0), scoring the mean of the keypoint scores, boxed by the keypoints
+ * scoring at least kp_threshold widened by a tenth a side (at least 0.02), or
+ * the whole input when none does. Returns 1, or 0 when its score is below
+ * threshold.
+ */
+int vg_decode_movenet(const float *kp, int n, float threshold, float kp_threshold, vg_detection *out);
 
 /*
  * CenterNet's detections computed in the graph ([n][6]: x1, y1, x2, y2 in

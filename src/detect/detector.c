@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "detect/decode.h"
+#include "detect/keypoints.h"
 #include "detect/labels.h"
 #include "detect/model_config.h"
 #include "nn/nn.h"
@@ -44,7 +45,8 @@ struct vg_detector {
 	int per_class_nms, weighted_nms, top_k;
 	/* Output tensor indices bound by the decoder. */
 	int out_boxes, out_classes, out_scores, out_count; /* postprocessed, classifier */
-	int out_dets;                                       /* centernet */
+	int out_dets;                                       /* centernet; movenet's keypoints */
+	int n_pose_keypoints;                               /* movenet */
 	int out_heat, out_wh;                               /* centernet-raw */
 	float center_offset;
 	int n_levels;                                       /* nanodet */
@@ -76,13 +78,15 @@ static const struct {
 	{ "auto", VG_DECODER_AUTO },
 	{ "postprocessed", VG_DECODER_POSTPROCESSED },
 	{ "classifier", VG_DECODER_CLASSIFIER },
+	{ "movenet", VG_DECODER_MOVENET },
 	{ "centernet", VG_DECODER_CENTERNET },
 	{ "centernet-raw", VG_DECODER_CENTERNET_RAW },
 	{ "nanodet", VG_DECODER_NANODET },
 	{ "blazeface", VG_DECODER_BLAZEFACE },
 };
 
-const char vg_decoder_names[] = "auto, postprocessed, classifier, centernet, centernet-raw, nanodet, blazeface";
+const char vg_decoder_names[] =
+	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface";
 
 int vg_decoder_from_name(const char *name, vg_decoder_kind *out)
 {
@@ -190,6 +194,39 @@ static int bind_classifier(vg_detector *d, char *why, size_t whylen)
 	}
 	d->out_scores = 0;
 	snprintf(d->reason, sizeof d->reason, "one output of %d class scores", t->shape[t->rank - 1]);
+	return 1;
+}
+
+/*
+ * MoveNet single-pose: an output [1,1,K,3] (or [1,K,3]) of keypoints as (y, x,
+ * score). Chosen automatically only for the model's one output of exactly
+ * 17 keypoints, [1,1,17,3].
+ */
+static int bind_movenet(vg_detector *d, int automatic, char *why, size_t whylen)
+{
+	int found = -1;
+	for (int i = 0; i < d->n_outs && found < 0; i++) {
+		const nn_tensor *t = d->outs[i];
+		if (t->rank < 2 || t->shape[t->rank - 1] != 3 || t->shape[t->rank - 2] < 1 ||
+		    t->shape[t->rank - 2] > VG_MAX_KEYPOINTS || nn_tensor_elements(t) != 3 * t->shape[t->rank - 2])
+			continue;
+		if (automatic && (d->n_outs != 1 || t->rank != 4 || t->shape[2] != 17))
+			continue;
+		found = i;
+	}
+	if (found < 0) {
+		snprintf(why, whylen, "it needs an output of keypoints shaped [1,1,K,3] (y, x, score), K at most %d",
+			 VG_MAX_KEYPOINTS);
+		return 0;
+	}
+	const nn_tensor *t = d->outs[found];
+	d->out_dets = found;
+	d->n_pose_keypoints = t->shape[t->rank - 2];
+	char s[160];
+	snprintf(d->reason, sizeof d->reason,
+		 "output %d %s holds %d keypoints as (y, x, score): MoveNet single-pose, one person, %s keypoints",
+		 found, out_desc(d, found, s, sizeof s), d->n_pose_keypoints,
+		 d->n_pose_keypoints == 17 ? "COCO-17" : "unnamed");
 	return 1;
 }
 
@@ -524,6 +561,7 @@ static int bind(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, 
 	switch (kind) {
 	case VG_DECODER_POSTPROCESSED: return bind_postprocessed(d, why, whylen);
 	case VG_DECODER_CLASSIFIER: return bind_classifier(d, why, whylen);
+	case VG_DECODER_MOVENET: return bind_movenet(d, automatic, why, whylen);
 	case VG_DECODER_CENTERNET: return bind_centernet(d, automatic, why, whylen);
 	case VG_DECODER_CENTERNET_RAW: return bind_centernet_raw(d, why, whylen);
 	case VG_DECODER_NANODET: return bind_nanodet(d, automatic, why, whylen);
@@ -563,8 +601,8 @@ static int choose_decoder(vg_detector *d, char *err, size_t errlen)
 		}
 	}
 	/* Most specific first: BlazeFace's anchor counts are exact, NanoDet's grids only have to fit a stride. */
-	static const vg_decoder_kind order[] = { VG_DECODER_POSTPROCESSED, VG_DECODER_CENTERNET, VG_DECODER_BLAZEFACE,
-						 VG_DECODER_NANODET, VG_DECODER_CLASSIFIER };
+	static const vg_decoder_kind order[] = { VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET, VG_DECODER_CENTERNET,
+						 VG_DECODER_BLAZEFACE, VG_DECODER_NANODET, VG_DECODER_CLASSIFIER };
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		d->kind = order[i];
 		int ok = bind(d, order[i], 1, why, sizeof why);
@@ -774,6 +812,16 @@ static int load_labels(vg_detector *d, char *err, size_t errlen)
 	}
 	int n = 0;
 	const char *const *names = nn_model_labels(d->model, &n);
+	if ((!names || n == 0) && d->kind == VG_DECODER_MOVENET) {
+		/* MoveNet finds people only; naming its class lets --classes person work under any file name. */
+		static const char *const person[] = { "person" };
+		snprintf(d->labels_from, sizeof d->labels_from, "MoveNet's, built in");
+		if (vg_labels_from_list(&d->labels, person, 1) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	if (!names || n == 0) {
 		snprintf(d->labels_from, sizeof d->labels_from, "none");
 		return 0;
@@ -894,7 +942,8 @@ float vg_detector_resolve_threshold(const vg_detector_options *opt, const vg_mod
 		return opt->threshold;
 	if (c->threshold > 0)
 		return c->threshold;
-	return kind == VG_DECODER_CLASSIFIER ? 0.1f : 0.5f;
+	/* MoveNet's score is a mean over all 17 keypoints: people in view score about 0.3 to 0.75, empty rooms less. */
+	return kind == VG_DECODER_CLASSIFIER ? 0.1f : kind == VG_DECODER_MOVENET ? 0.3f : 0.5f;
 }
 
 static void write_summary(vg_detector *d)
@@ -917,7 +966,10 @@ static void write_summary(vg_detector *d)
 				 d->weighted_nms ? "weighted" : d->per_class_nms ? "per class" : "across classes",
 				 (double)d->iou);
 	} else {
-		snprintf(nms, sizeof nms, "%s", d->kind == VG_DECODER_CLASSIFIER ? "n/a" : "in the model");
+		snprintf(nms, sizeof nms, "%s",
+			 d->kind == VG_DECODER_CLASSIFIER ? "n/a"
+			 : d->kind == VG_DECODER_MOVENET  ? "n/a (one person)"
+							  : "in the model");
 	}
 	snprintf(d->summary, sizeof d->summary,
 		 "%s to %dx%d (%s sampling), %s, %s, %s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
@@ -1102,6 +1154,9 @@ static int decode(vg_detector *d)
 		int k = d->top_k < VG_MAX_DETECTIONS ? d->top_k : VG_MAX_DETECTIONS;
 		return vg_decode_top_k(output_floats(d, d->out_scores), t->shape[t->rank - 1], k, d->threshold, cand);
 	}
+	case VG_DECODER_MOVENET:
+		return vg_decode_movenet(output_floats(d, d->out_dets), d->n_pose_keypoints, d->threshold,
+					 VG_KEYPOINT_MIN_SCORE, cand);
 	case VG_DECODER_CENTERNET: {
 		const nn_tensor *t = d->outs[d->out_dets];
 		return vg_decode_centernet(output_floats(d, d->out_dets), t->shape[1], (float)d->in_w, (float)d->in_h,

@@ -18,6 +18,7 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_AUTO = 0,
 	VG_DECODER_POSTPROCESSED,   /* TFLite_Detection_PostProcess outputs: boxes, classes, scores, count */
 	VG_DECODER_CLASSIFIER,      /* one score vector: top-k labels */
+	VG_DECODER_MOVENET,         /* MoveNet single-pose: one output [1,1,17,3] of (y, x, score) keypoints */
 	VG_DECODER_CENTERNET,       /* CenterNet's detections computed in the graph: [1,K,6] */
 	VG_DECODER_CENTERNET_RAW,   /* CenterNet's heads: heatmap [1,H,W,C] and box distances [1,H,W,4] */
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */

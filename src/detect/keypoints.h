@@ -48,8 +48,10 @@ const vg_keypoint_layout *vg_keypoint_layout_find(const char *name);
 /*
  * Keypoints scoring below this are treated as not found: the renderer does
  * not draw them (nor edges to them), and pose decoders leave them out of the
- * person's box. 0.2 keeps MoveNet's visible joints (0.3 and up on clear
- * photos) and drops the guesses it makes for joints out of view (0.05-0.15).
+ * person's box. MoveNet scores the joints of people in view mostly 0.3 to
+ * 0.9, and its guesses in an empty room mostly 0 to 0.25 (Intel's
+ * one-by-one-person video), so 0.2 keeps the first and drops most of the second
+ * (which the person's own score, a mean, filters out).
  */
 #define VG_KEYPOINT_MIN_SCORE 0.2f
 

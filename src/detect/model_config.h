@@ -15,8 +15,8 @@
  * before it, and command-line options override both:
  *
  *   1. built-in defaults for models vigil knows by file name (centernet.json,
- *      nanodet.json, blazeface*.json), used only when the model's input has
- *      the expected shape;
+ *      nanodet.json, blazeface*.json, any name containing "movenet"), used
+ *      only when the model's input has the expected shape;
  *   2. a sidecar file next to the model: the model's path with its extension
  *      replaced by ".vigil.json" (centernet.json -> centernet.vigil.json,
  *      detect.tflite -> detect.vigil.json), or else the model's path with
@@ -30,6 +30,7 @@
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
  *   "sampling": "swscale" | "warp" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
+ *              | "movenet"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"
  *   "threshold": 0..1   "iou": 0..1
  *   "nms": "per-class" | "class-agnostic" | "weighted" (BlazeFace; elsewhere class-agnostic) | "none"

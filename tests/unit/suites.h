@@ -9,6 +9,7 @@ extern const vg_test vg_suite_slot[];
 extern const vg_test vg_suite_blob[];
 extern const vg_test vg_suite_event[];
 extern const vg_test vg_suite_jpeg[];
+extern const vg_test vg_suite_keypoints[];
 extern const vg_test vg_suite_mjpeg[];
 extern const vg_test vg_suite_http_request[];
 extern const vg_test vg_suite_http_status[];
@@ -26,6 +27,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_blob,
 	vg_suite_event,
 	vg_suite_jpeg,
+	vg_suite_keypoints,
 	vg_suite_mjpeg,
 	vg_suite_http_request,
 	vg_suite_http_status,
