@@ -242,9 +242,9 @@ static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, c
 		} else if (!strcmp(k, "offset") || !strcmp(k, "offset_x") || !strcmp(k, "offset_y")) {
 			if (get_number(item, 0, 1, &d) < 0)
 				return key_error(err, errlen, path, k, "expected a number from 0 to 1 (cells)");
-			if (k[6] != 'y')
+			if (strcmp(k, "offset_y") != 0)
 				a.offset_x = (float)d;
-			if (k[6] != 'x')
+			if (strcmp(k, "offset_x") != 0)
 				a.offset_y = (float)d;
 		} else if (!strcmp(k, "fixed_anchor_size") || !strcmp(k, "reduce_boxes_in_lowest_layer")) {
 			int b;

@@ -350,7 +350,54 @@ TEST(video_model_state_carried_and_reset)
 	unlink(path);
 }
 
+static void sidecar_fails(const char *text, const char *want)
+{
+	vg_model_config c;
+	char err[512];
+	CHECK(vg_model_config_parse(&c, text, strlen(text), "/m/x.vigil.json", err, sizeof err) < 0);
+	CHECK_MSG(strstr(err, want), "%s (wanted '%s')", err, want);
+}
+
+TEST(sidecar_anchor_options)
+{
+	const char *text = "{\"anchors\": {\"strides\": [16, 32, 64], \"min_scale\": 0.2, \"max_scale\": 0.9, "
+			   "\"aspect_ratios\": [1, 2, 0.5], \"interpolated_scale_aspect_ratio\": 0, \"offset_x\": 0, "
+			   "\"offset_y\": 0.25, \"fixed_anchor_size\": false, \"reduce_boxes_in_lowest_layer\": true}, "
+			   "\"sampling\": \"warp\", \"keypoint_layout\": \"blazepalm\"}";
+	vg_model_config c;
+	char err[512];
+	CHECK_MSG(vg_model_config_parse(&c, text, strlen(text), "/m/x.vigil.json", err, sizeof err) == 0, "%s", err);
+	CHECK(c.has_anchors && c.anchors.n_layers == 3 && c.anchors.strides[2] == 64);
+	CHECK(NEAR(c.anchors.min_scale, 0.2f) && NEAR(c.anchors.max_scale, 0.9f) && c.anchors.n_aspect_ratios == 3 &&
+	      NEAR(c.anchors.aspect_ratios[2], 0.5f) && c.anchors.interpolated_scale_aspect_ratio == 0 &&
+	      c.anchors.offset_x == 0 && NEAR(c.anchors.offset_y, 0.25f) && !c.anchors.fixed_anchor_size &&
+	      c.anchors.reduce_boxes_in_lowest_layer);
+	CHECK(c.has_sampling && c.sampling == VG_SAMPLING_WARP && c.keypoint_layout && c.keypoint_layout->count == 7);
+	/* Anchors at 64x64: layer 0 (stride 16) 4x4 cells of 3, then 2x2 and 1x1 of 3 ratios: 48 + 12 + 3. */
+	c.anchors.input_w = c.anchors.input_h = 64;
+	CHECK(vg_anchors_generate(&c.anchors, NULL, 0) == 63);
+	vg_model_config_free(&c);
+	/* What is left out is MediaPipe's face setting; per_layer is the old shorthand. */
+	text = "{\"anchors\": {\"strides\": [8, 16], \"per_layer\": 3}}";
+	CHECK(vg_model_config_parse(&c, text, strlen(text), "/m/x.vigil.json", err, sizeof err) == 0);
+	CHECK(NEAR(c.anchors.min_scale, 0.1484375f) && c.anchors.fixed_anchor_size && NEAR(c.anchors.offset_x, 0.5f));
+	c.anchors.input_w = c.anchors.input_h = 64;
+	CHECK(vg_anchors_per_cell(&c.anchors, 0) == 3);
+	vg_model_config_free(&c);
+	sidecar_fails("{\"anchors\": {\"strides\": [8], \"aspect_ratios\": []}}", "key 'anchors.aspect_ratios'");
+	sidecar_fails("{\"anchors\": {\"strides\": [8], \"min_scale\": 0.9, \"max_scale\": 0.1}}",
+		      "key 'anchors.max_scale': is below min_scale");
+	sidecar_fails("{\"anchors\": {\"strides\": [8], \"per_layer\": 2, \"aspect_ratios\": [1]}}",
+		      "give either per_layer or aspect_ratios");
+	sidecar_fails("{\"anchors\": {\"strides\": [8], \"fixed_anchor_size\": \"yes\"}}",
+		      "key 'fixed_anchor_size': expected true or false");
+	sidecar_fails("{\"anchors\": {\"strides\": [8], \"scales\": [1]}}", "key 'scales': unknown key in 'anchors'");
+	sidecar_fails("{\"sampling\": \"nearest\"}", "key 'sampling': expected \"swscale\" or \"warp\"");
+	sidecar_fails("{\"keypoint_layout\": \"hand21\"}", "key 'keypoint_layout'");
+}
+
 TEST_SUITE(mediapipe, TEST_ENTRY(anchors_face_short_range), TEST_ENTRY(anchors_face_full_range),
 	   TEST_ENTRY(anchors_pose_detection), TEST_ENTRY(anchors_ssd_sizes_and_lowest_layer),
 	   TEST_ENTRY(nms_weighted_blends_and_hard_keeps), TEST_ENTRY(letterbox_keypoints_wide_and_tall),
-	   TEST_ENTRY(mediapipe_models_recognised), TEST_ENTRY(video_model_state_carried_and_reset));
+	   TEST_ENTRY(mediapipe_models_recognised), TEST_ENTRY(video_model_state_carried_and_reset),
+	   TEST_ENTRY(sidecar_anchor_options));
