@@ -160,6 +160,18 @@ class DetectTest(unittest.TestCase):
                              ["mid_hip_center", "full_body_size_rotation", "mid_shoulder_center",
                               "upper_body_size_rotation"])
 
+    @unittest.skipUnless(have(PALM, os.path.join(IMAGES, "coral_squat.bmp")), "palm model or squat photo absent")
+    def test_palm_on_the_clasped_hands(self):
+        dets = detect(PALM, os.path.join(IMAGES, "coral_squat.bmp"))[0]["detections"]
+        self.assertTrue(dets, "no palm")
+        x0, y0, x1, y1 = dets[0]["box"]
+        # The hands clasped in front of the chin, right of centre (500x610 portrait: a tall letterbox).
+        self.assertLess(abs((x0 + x1) / 2 - 0.67), 0.04, dets[0])
+        self.assertLess(abs((y0 + y1) / 2 - 0.385), 0.04, dets[0])
+        self.assertEqual(dets[0]["label"], "palm")
+        self.assertEqual(len(dets[0]["keypoints"]), 7)
+        self.assertEqual(dets[0]["keypoints"][0]["name"], "wrist_center")
+
     @unittest.skipUnless(have(FACE_FULL, SERGEY), "full range model or photo absent")
     def test_full_range_finds_the_face(self):
         dets = detect(FACE_FULL, SERGEY)[0]["detections"]
