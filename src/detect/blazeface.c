@@ -167,14 +167,19 @@ int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazef
 	if (nk < 0)
 		nk = 0;
 	float clip = p->score_clip > 0 ? p->score_clip : INFINITY;
-	/* Candidates at or above threshold, in anchor order. */
-	int cap = p->n, count = 0;
+	/* Candidates at or above threshold, in anchor order; counted first, as most frames have a handful. */
+	int cap = 0, count = 0;
+	for (int i = 0; i < p->n; i++) {
+		float logit = scores[i] < -clip ? -clip : scores[i] > clip ? clip : scores[i];
+		cap += 1.0f / (1.0f + expf(-logit)) >= threshold;
+	}
+	if (cap == 0)
+		return 0;
 	vg_detection *cand = malloc((size_t)cap * sizeof *cand);
 	if (!cand)
 		return 0;
 	for (int i = 0; i < p->n && count < cap; i++) {
-		float logit = scores[i];
-		logit = logit < -clip ? -clip : logit > clip ? clip : logit;
+		float logit = scores[i] < -clip ? -clip : scores[i] > clip ? clip : scores[i];
 		float score = 1.0f / (1.0f + expf(-logit));
 		if (!(score >= threshold))
 			continue;
