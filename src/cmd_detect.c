@@ -19,14 +19,13 @@
 #include "render/draw.h"
 #include "source/source.h"
 
-enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_NO_STATE };
+enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE };
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
-	{ "no-state", no_argument, NULL, OPT_NO_STATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -47,7 +46,6 @@ static void detect_usage(FILE *out)
 		"      --sequence          video models with state: the files are frames of one video, in\n"
 		"                          order, and the state carries from one to the next (default: each\n"
 		"                          file starts afresh; within a video file the state always carries)\n"
-		"      --no-state          video models with state: every frame starts afresh\n"
 		"  -v, --verbose           log more\n"
 		"  -h, --help              show this help\n",
 		vg_model_options_help);
@@ -189,9 +187,6 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SEQUENCE:
 			sequence = 1;
-			break;
-		case OPT_NO_STATE:
-			dopt.no_state = 1;
 			break;
 		case 'v':
 			vg_log_set_level(VG_LOG_DEBUG);

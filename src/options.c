@@ -91,6 +91,8 @@ const char vg_model_options_help[] =
 	"      --bgr               feed channels in BGR order\n"
 	"      --decoder NAME      auto (default), postprocessed, classifier, movenet, centernet,\n"
 	"                          centernet-raw, nanodet or blazeface\n"
+	"      --no-state          video models with state (LSTM): every frame starts from the initial\n"
+	"                          state instead of the previous frame's\n"
 	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
 	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*).\n";
 
@@ -216,6 +218,9 @@ int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, s
 		return 1;
 	case OPT_SIDECAR:
 		d->sidecar = arg;
+		return 1;
+	case OPT_NO_STATE:
+		d->no_state = 1;
 		return 1;
 	}
 	return 0;

@@ -44,6 +44,7 @@ enum {
 	OPT_DECODER,
 	OPT_REFERENCE,
 	OPT_SIDECAR,
+	OPT_NO_STATE,
 };
 
 /* Their entries for a struct option table. */
@@ -61,7 +62,8 @@ enum {
 	{ "bgr", no_argument, NULL, OPT_BGR },                             \
 	{ "decoder", required_argument, NULL, OPT_DECODER },               \
 	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE },         \
-	{ "sidecar", required_argument, NULL, OPT_SIDECAR }
+	{ "sidecar", required_argument, NULL, OPT_SIDECAR },               \
+	{ "no-state", no_argument, NULL, OPT_NO_STATE }
 
 /* The help text of the model options. */
 extern const char vg_model_options_help[];
