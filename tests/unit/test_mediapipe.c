@@ -58,7 +58,18 @@ TEST(anchors_face_short_range)
 	 */
 	vg_anchor_config c = mediapipe_anchors(128, 4, (const int[]){ 8, 16, 16, 16 }, 1.0f);
 	check_anchors(&c, 896, (const float[]){ 0.03125f, 0.03125f, 1, 1 }, (const float[]){ 0.9375f, 0.9375f, 1, 1 });
-	/* The 2020 palm detector uses the same settings, so the same 896. */
+}
+
+TEST(anchors_palm_detection)
+{
+	/* The 2020 palm detector (128x128) has the short-range face settings: the same 896, first and last. */
+	vg_anchor_config c = mediapipe_anchors(128, 4, (const int[]){ 8, 16, 16, 16 }, 1.0f);
+	check_anchors(&c, 896, (const float[]){ 0.5f / 16, 0.5f / 16, 1, 1 }, (const float[]){ 7.5f / 8, 7.5f / 8, 1, 1 });
+	/* Anchor 512 opens the 8x8 grid; 517 is its first cell's sixth anchor, 518 the next cell's first. */
+	float a[4 * 896];
+	CHECK(vg_anchors_generate(&c, a, 896) == 896);
+	CHECK(NEAR(a[512 * 4], 0.5f / 8) && NEAR(a[517 * 4], 0.5f / 8) && NEAR(a[518 * 4], 1.5f / 8));
+	CHECK(NEAR(a[511 * 4], 15.5f / 16) && NEAR(a[511 * 4 + 1], 15.5f / 16));
 }
 
 TEST(anchors_face_full_range)
@@ -396,7 +407,7 @@ TEST(sidecar_anchor_options)
 	sidecar_fails("{\"keypoint_layout\": \"hand21\"}", "key 'keypoint_layout'");
 }
 
-TEST_SUITE(mediapipe, TEST_ENTRY(anchors_face_short_range), TEST_ENTRY(anchors_face_full_range),
+TEST_SUITE(mediapipe, TEST_ENTRY(anchors_face_short_range), TEST_ENTRY(anchors_palm_detection), TEST_ENTRY(anchors_face_full_range),
 	   TEST_ENTRY(anchors_pose_detection), TEST_ENTRY(anchors_ssd_sizes_and_lowest_layer),
 	   TEST_ENTRY(nms_weighted_blends_and_hard_keeps), TEST_ENTRY(letterbox_keypoints_wide_and_tall),
 	   TEST_ENTRY(mediapipe_models_recognised), TEST_ENTRY(video_model_state_carried_and_reset),
