@@ -591,6 +591,8 @@ typedef struct tfl {
 	size_t dense_budget; /* bytes that sparse constants may still expand into */
 	int deferred;      /* first problem with a tensor, reported only when no operator is unsupported */
 	char deferred_msg[384];
+	int *densified;    /* sparse tensors expanded at load time, freed at the end if no node reads them */
+	int n_densified;
 	int n_unsupported; /* operators we lack: the first is named with its node, the rest listed */
 	char unsupported_msg[384];
 	char unsupported_list[256];
@@ -883,6 +885,45 @@ static int densify_tensor(tfl *c, nn_tensor *t, const nn__fb_table *st, const ui
 	char why[256];
 	if (nn_sparse_densify(&sp, t->rank, t->shape, esize, data, n / esize, t->data, why, sizeof why) < 0)
 		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, why);
+	int *list = realloc(c->densified, ((size_t)c->n_densified + 1) * sizeof *list);
+	if (!list)
+		return fail(c, NN_ERR_NOMEM, "%s: out of memory", d);
+	c->densified = list;
+	c->densified[c->n_densified++] = (int)(t - c->g->tensors);
+	return 0;
+}
+
+/*
+ * A densified sparse tensor that no node reads (DENSIFY's input, once
+ * DENSIFY has handed its output a copy) gives its memory back, so that the
+ * weights are held once.
+ */
+static int release_densified(tfl *c)
+{
+	nn_graph *g = c->g;
+	if (!c->n_densified)
+		return 0;
+	unsigned char *used = calloc((size_t)g->n_tensors + 1, 1);
+	if (!used)
+		return fail(c, NN_ERR_NOMEM, "out of memory");
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+			if (g->nodes[i].inputs[k] >= 0)
+				used[g->nodes[i].inputs[k]] = 1;
+	for (int k = 0; k < g->n_inputs; k++)
+		used[g->inputs[k]] = 1;
+	for (int k = 0; k < g->n_outputs; k++)
+		used[g->outputs[k]] = 1;
+	for (int k = 0; k < c->n_densified; k++) {
+		nn_tensor *t = &g->tensors[c->densified[k]];
+		if (used[c->densified[k]] || !t->owns_data)
+			continue;
+		free(t->data);
+		t->data = NULL;
+		t->owns_data = 0;
+		t->is_const = 0;
+	}
+	free(used);
 	return 0;
 }
 
@@ -1440,10 +1481,15 @@ static int map_densify(tfl *c, tfl_op *o)
 	if (out->is_const)
 		return fail(c, NN_ERR_FORMAT, "%s: %s writes %s, which is already a constant", o->desc, o->opname,
 			    tensor_desc(c, o->out[0], td, sizeof td));
-	/* The output shares the input's data, which the input tensor owns and frees. */
-	out->data = in->data;
-	out->owns_data = 0;
-	out->is_const = 1;
+	/* The output gets its own copy: the input's is released at the end of the load if nothing else reads it. */
+	size_t bytes = nn_tensor_bytes(out);
+	if (bytes > c->dense_budget)
+		return fail(c, NN_ERR_FORMAT, "%s: %s: %zu more bytes of dense weights than a model of this size may hold",
+			    o->desc, o->opname, bytes);
+	c->dense_budget -= bytes;
+	if (nn_tensor_alloc_const(out) < 0)
+		return fail(c, NN_ERR_NOMEM, "%s: %s: out of memory for %zu bytes", o->desc, o->opname, bytes);
+	memcpy(out->data, in->data, bytes);
 	return 0;
 }
 
@@ -1984,7 +2030,8 @@ static int load_model(tfl *c)
 	if (c->deferred)
 		return fail(c, c->deferred, "%s", c->deferred_msg);
 	if ((rc = load_io(c, &sg, 1, &c->g->inputs, &c->g->n_inputs)) < 0 ||
-	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = check_flow(c)) < 0)
+	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = release_densified(c)) < 0 ||
+	    (rc = check_flow(c)) < 0)
 		return rc;
 	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0)
 		return fail(c, NN_ERR_NOMEM, "out of memory reading the labels");
@@ -2027,6 +2074,7 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 	rc = load_model(&c);
 	free(c.codes);
 	free(c.io);
+	free(c.densified);
 	if (rc < 0) {
 		nn_graph_free(c.g);
 		return rc;
