@@ -3,7 +3,8 @@
  * .tflite, so nobody mistakes them for real models) built from
  * scratch (never the shared models), which between them reach every
  * operator mapping, the FlexBuffers options of TFLite_Detection_PostProcess,
- * per-channel quantization, float16 weights and the metadata labels.
+ * per-channel quantization, float16 weights, sparse (DENSIFY) weights, the
+ * pose models' index ops and the metadata labels.
  *   cc -std=c17 -Itests/nn fuzz/gen_tflite_corpus.c -o gen && ./gen fuzz/corpus/tflite
  */
 #include <stdio.h>
@@ -205,17 +206,110 @@ int main(int argc, char **argv)
 	m.appendix_len = zlen;
 	rc |= write_model(dir, "labels.seed", &m);
 
-	/* 6. Operators the engine lacks, and a sparse tensor. */
+	/* 6. Operators the engine lacks: LSTM and a custom op. */
 	start(&m, F32, 2, (int[]){ 1, 4 });
 	int a = tb_add_tensor(&m, "split:0", F32, 2, (int[]){ 1, 2 }, 0);
 	int b = tb_add_tensor(&m, "split:1", F32, 2, (int[]){ 1, 2 }, 0);
 	int cu = tb_add_tensor(&m, "custom", F32, 2, (int[]){ 1, 2 }, 0);
-	m.tensors[b].sparse = 1;
-	tb_add_op(&m, 49, NULL, 1, (int[]){ 0 }, 2, (int[]){ a, b });
+	tb_add_op(&m, 16, NULL, 1, (int[]){ 0 }, 2, (int[]){ a, b });
 	tb_add_op(&m, 32, "MyCustomOp", 1, (int[]){ a }, 1, (int[]){ cu });
 	m.n_out = 2;
 	m.out[0] = cu;
 	m.out[1] = b;
 	rc |= write_model(dir, "unsupported.seed", &m);
+
+	/*
+	 * 7. Sparse weights: a float16 [4,1,1,4] CONV_2D filter in 2x2 blocks
+	 * over its output and input channels (block_map {0, 3}, block columns
+	 * CSR with uint8 segments and uint16 indices) densified and dequantized,
+	 * and a float32 [3,4] CSR tensor (int32 vectors) densified and added.
+	 */
+	{
+		static const int bseg[3] = { 0, 1, 2 }, bidx[2] = { 0, 1 };
+		static const uint16_t bvals[8] = { 0x3c00, 0x4000, 0x4200, 0x4400, 0x4500, 0x4600, 0x4700, 0x4800 };
+		static tb_sparsity blocks = { .n_trav = 6, .trav = { 0, 1, 2, 3, 4, 5 }, .n_block = 2,
+					      .block_map = { 0, 3 }, .n_dims = 6 };
+		blocks.dims[0] = (tb_sparse_dim){ .format = 0, .dense_size = 2 };
+		blocks.dims[1] = (tb_sparse_dim){ .format = 0, .dense_size = 1 };
+		blocks.dims[2] = (tb_sparse_dim){ .format = 0, .dense_size = 1 };
+		blocks.dims[3] = (tb_sparse_dim){ .format = 1, .seg_type = 3, .n_seg = 3, .seg = bseg, .idx_type = 2,
+						  .n_idx = 2, .idx = bidx };
+		blocks.dims[4] = (tb_sparse_dim){ .format = 0, .dense_size = 2 };
+		blocks.dims[5] = (tb_sparse_dim){ .format = 0, .dense_size = 2 };
+		static const int cseg[4] = { 0, 2, 2, 4 }, cidx[4] = { 1, 3, 0, 2 };
+		static const float cvals[4] = { 1, 2, 3, 4 };
+		static tb_sparsity csr = { .n_trav = 2, .trav = { 0, 1 }, .n_dims = 2 };
+		csr.dims[0] = (tb_sparse_dim){ .format = 0, .dense_size = 3 };
+		csr.dims[1] = (tb_sparse_dim){ .format = 1, .seg_type = 1, .n_seg = 4, .seg = cseg, .idx_type = 1,
+					       .n_idx = 4, .idx = cidx };
+		start(&m, F32, 4, (int[]){ 1, 3, 3, 4 });
+		int w16 = tb_add_tensor(&m, "w_sparse", F16, 4, (int[]){ 4, 1, 1, 4 }, tb_add_buffer(&m, bvals, sizeof bvals));
+		m.tensors[w16].sp = &blocks;
+		int wd = tb_add_tensor(&m, "w_dense", F16, 4, (int[]){ 4, 1, 1, 4 }, 0);
+		int wf = tb_add_tensor(&m, "w", F32, 4, (int[]){ 4, 1, 1, 4 }, 0);
+		int conv = tb_add_tensor(&m, "conv", F32, 4, (int[]){ 1, 3, 3, 4 }, 0);
+		int cs = tb_add_tensor(&m, "c_sparse", F32, 2, (int[]){ 3, 4 }, tb_add_buffer(&m, cvals, sizeof cvals));
+		m.tensors[cs].sp = &csr;
+		int cd = tb_add_tensor(&m, "c", F32, 2, (int[]){ 3, 4 }, 0);
+		int out = tb_add_tensor(&m, "sum", F32, 4, (int[]){ 1, 3, 3, 4 }, 0);
+		tb_add_op(&m, 124, NULL, 1, (int[]){ w16 }, 1, (int[]){ wd });
+		tb_add_op(&m, 6, NULL, 1, (int[]){ wd }, 1, (int[]){ wf });
+		tb_op *o = tb_add_op(&m, 3, NULL, 2, (int[]){ 0, wf }, 1, (int[]){ conv });
+		tb_opt(o, 1, 1, 4, 1);
+		tb_opt(o, 1, 2, 4, 1);
+		tb_add_op(&m, 124, NULL, 1, (int[]){ cs }, 1, (int[]){ cd });
+		tb_opt(tb_add_op(&m, 0, NULL, 2, (int[]){ conv, cd }, 1, (int[]){ out }), 11, 0, 1, 0);
+		m.n_out = 1;
+		m.out[0] = out;
+		rc |= write_model(dir, "sparse.seed", &m);
+	}
+
+	/*
+	 * 8. The pose models' ops: DEPTH_TO_SPACE, SPLIT, ARG_MAX, FLOOR_DIV,
+	 * CAST, PACK, UNPACK, GATHER_ND and SQRT, with MoveNet's int32 MUL/SUB.
+	 */
+	{
+		static const int32_t axis3 = 3, axis1 = 1, two = 2;
+		start(&m, F32, 4, (int[]){ 1, 2, 2, 8 });
+		int d2s = tb_add_tensor(&m, "d2s", F32, 4, (int[]){ 1, 4, 4, 2 }, 0);
+		int ax3 = tb_add_tensor(&m, "axis3", I32, 0, NULL, tb_add_buffer(&m, &axis3, 4));
+		int s0 = tb_add_tensor(&m, "split:0", F32, 4, (int[]){ 1, 4, 4, 1 }, 0);
+		int s1 = tb_add_tensor(&m, "split:1", F32, 4, (int[]){ 1, 4, 4, 1 }, 0);
+		int flat = tb_add_tensor(&m, "flat", F32, 2, (int[]){ 1, 16 }, 0);
+		int ax1 = tb_add_tensor(&m, "axis1", I32, 0, NULL, tb_add_buffer(&m, &axis1, 4));
+		int am = tb_add_tensor(&m, "argmax", I32, 1, (int[]){ 1 }, 0);
+		int k2 = tb_add_tensor(&m, "two", I32, 0, NULL, tb_add_buffer(&m, &two, 4));
+		int row = tb_add_tensor(&m, "row", I32, 1, (int[]){ 1 }, 0);
+		int rx2 = tb_add_tensor(&m, "row2", I32, 1, (int[]){ 1 }, 0);
+		int col = tb_add_tensor(&m, "col", I32, 1, (int[]){ 1 }, 0);
+		int rc2 = tb_add_tensor(&m, "rowcol", I32, 2, (int[]){ 1, 2 }, 0);
+		int g = tb_add_tensor(&m, "gathered", F32, 3, (int[]){ 1, 4, 1 }, 0);
+		int un0 = tb_add_tensor(&m, "unpack:0", F32, 1, (int[]){ 1 }, 0);
+		int sq = tb_add_tensor(&m, "sqrt", F32, 4, (int[]){ 1, 4, 4, 1 }, 0);
+		int fc = tb_add_tensor(&m, "rowcol_f", F32, 2, (int[]){ 1, 2 }, 0);
+		tb_opt(tb_add_op(&m, 5, NULL, 1, (int[]){ 0 }, 1, (int[]){ d2s }), 94, 0, 4, 2);
+		tb_opt(tb_add_op(&m, 49, NULL, 2, (int[]){ ax3, d2s }, 2, (int[]){ s0, s1 }), 35, 0, 4, 2);
+		tb_add_op(&m, 22, NULL, 1, (int[]){ s0 }, 1, (int[]){ flat });
+		tb_opt(tb_add_op(&m, 56, NULL, 2, (int[]){ flat, ax1 }, 1, (int[]){ am }), 40, 0, 1, I32);
+		tb_add_op(&m, 90, NULL, 2, (int[]){ am, k2 }, 1, (int[]){ row });
+		tb_opt(tb_add_op(&m, 18, NULL, 2, (int[]){ row, k2 }, 1, (int[]){ rx2 }), 21, 0, 1, 0);
+		tb_opt(tb_add_op(&m, 41, NULL, 2, (int[]){ am, rx2 }, 1, (int[]){ col }), 28, 0, 1, 0);
+		tb_op *o = tb_add_op(&m, 83, NULL, 2, (int[]){ row, col }, 1, (int[]){ rc2 });
+		tb_opt(o, 59, 0, 4, 2);
+		tb_opt(o, 59, 1, 4, 1);
+		tb_add_op(&m, 107, NULL, 2, (int[]){ s1, rc2 }, 1, (int[]){ g });
+		tb_add_op(&m, 53, NULL, 1, (int[]){ rc2 }, 1, (int[]){ fc });
+		int un1 = tb_add_tensor(&m, "unpack:1", F32, 1, (int[]){ 1 }, 0);
+		o = tb_add_op(&m, 88, NULL, 1, (int[]){ fc }, 2, (int[]){ un0, un1 });
+		tb_opt(o, 64, 0, 4, 2);
+		tb_opt(o, 64, 1, 4, 1);
+		tb_add_op(&m, 75, NULL, 1, (int[]){ s1 }, 1, (int[]){ sq });
+		m.n_out = 4;
+		m.out[0] = g;
+		m.out[1] = un0;
+		m.out[2] = un1;
+		m.out[3] = sq;
+		rc |= write_model(dir, "pose_ops.seed", &m);
+	}
 	return rc;
 }

@@ -591,6 +591,8 @@ typedef struct tfl {
 	size_t dense_budget; /* bytes that sparse constants may still expand into */
 	int deferred;      /* first problem with a tensor, reported only when no operator is unsupported */
 	char deferred_msg[384];
+	int *densified;    /* sparse tensors expanded at load time, freed at the end if no node reads them */
+	int n_densified;
 	int n_unsupported; /* operators we lack: the first is named with its node, the rest listed */
 	char unsupported_msg[384];
 	char unsupported_list[256];
@@ -883,6 +885,45 @@ static int densify_tensor(tfl *c, nn_tensor *t, const nn__fb_table *st, const ui
 	char why[256];
 	if (nn_sparse_densify(&sp, t->rank, t->shape, esize, data, n / esize, t->data, why, sizeof why) < 0)
 		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, why);
+	int *list = realloc(c->densified, ((size_t)c->n_densified + 1) * sizeof *list);
+	if (!list)
+		return fail(c, NN_ERR_NOMEM, "%s: out of memory", d);
+	c->densified = list;
+	c->densified[c->n_densified++] = (int)(t - c->g->tensors);
+	return 0;
+}
+
+/*
+ * A densified sparse tensor that no node reads (DENSIFY's input, once
+ * DENSIFY has handed its output a copy) gives its memory back, so that the
+ * weights are held once.
+ */
+static int release_densified(tfl *c)
+{
+	nn_graph *g = c->g;
+	if (!c->n_densified)
+		return 0;
+	unsigned char *used = calloc((size_t)g->n_tensors + 1, 1);
+	if (!used)
+		return fail(c, NN_ERR_NOMEM, "out of memory");
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+			if (g->nodes[i].inputs[k] >= 0)
+				used[g->nodes[i].inputs[k]] = 1;
+	for (int k = 0; k < g->n_inputs; k++)
+		used[g->inputs[k]] = 1;
+	for (int k = 0; k < g->n_outputs; k++)
+		used[g->outputs[k]] = 1;
+	for (int k = 0; k < c->n_densified; k++) {
+		nn_tensor *t = &g->tensors[c->densified[k]];
+		if (used[c->densified[k]] || !t->owns_data)
+			continue;
+		free(t->data);
+		t->data = NULL;
+		t->owns_data = 0;
+		t->is_const = 0;
+	}
+	free(used);
 	return 0;
 }
 
@@ -1440,10 +1481,15 @@ static int map_densify(tfl *c, tfl_op *o)
 	if (out->is_const)
 		return fail(c, NN_ERR_FORMAT, "%s: %s writes %s, which is already a constant", o->desc, o->opname,
 			    tensor_desc(c, o->out[0], td, sizeof td));
-	/* The output shares the input's data, which the input tensor owns and frees. */
-	out->data = in->data;
-	out->owns_data = 0;
-	out->is_const = 1;
+	/* The output gets its own copy: the input's is released at the end of the load if nothing else reads it. */
+	size_t bytes = nn_tensor_bytes(out);
+	if (bytes > c->dense_budget)
+		return fail(c, NN_ERR_FORMAT, "%s: %s: %zu more bytes of dense weights than a model of this size may hold",
+			    o->desc, o->opname, bytes);
+	c->dense_budget -= bytes;
+	if (nn_tensor_alloc_const(out) < 0)
+		return fail(c, NN_ERR_NOMEM, "%s: %s: out of memory for %zu bytes", o->desc, o->opname, bytes);
+	memcpy(out->data, in->data, bytes);
 	return 0;
 }
 
@@ -1458,6 +1504,47 @@ static void unsupported(tfl *c, tfl_op *o)
 	size_t k = strlen(c->unsupported_list);
 	if (k + strlen(o->opname) + 8 < sizeof c->unsupported_list)
 		snprintf(c->unsupported_list + k, sizeof c->unsupported_list - k, "%s%s", k ? ", " : "", o->opname);
+}
+
+/*
+ * Whether a quantized ADD or SUB only adds a constant too small to move any
+ * value: the other input and the output share dtype, shape and per-tensor
+ * quantization, and every real value of the constant is under a quarter of
+ * the output's step, so each result rounds back to its input. MoveNet's
+ * first SUB is one (an int8 mean of 1e-4 at scale 1). It becomes a copy:
+ * XNNPACK refuses such scale ratios, and the general kernel would spend
+ * milliseconds recomputing the input.
+ */
+static int adds_nothing(tfl *c, tfl_op *o, nn_activation act, int *keep)
+{
+	const nn_graph *g = c->g;
+	if (act != NN_ACT_NONE || o->n_in != 2)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const nn_tensor *x = &g->tensors[o->in[k]], *kc = &g->tensors[o->in[1 - k]];
+		const nn_tensor *y = &g->tensors[o->out[0]];
+		/* SUB's constant must be the second operand: c - x is not x. */
+		if (o->code->builtin == TFL_SUB && k == 1)
+			break;
+		if (x->is_const || !kc->is_const || !kc->data || (x->dtype != NN_U8 && x->dtype != NN_I8) ||
+		    kc->dtype != x->dtype || y->dtype != x->dtype || x->quant.count != 1 || y->quant.count != 1 ||
+		    kc->quant.count != 1 || x->quant.scale[0] != y->quant.scale[0] ||
+		    x->quant.zero_point[0] != y->quant.zero_point[0] || x->rank != y->rank ||
+		    memcmp(x->shape, y->shape, sizeof(int) * (size_t)x->rank) != 0)
+			continue;
+		int64_t n = nn_tensor_elements(kc);
+		float limit = 0.25f * y->quant.scale[0];
+		int small = n >= 0;
+		for (int64_t i = 0; small && i < n; i++) {
+			int32_t q = x->dtype == NN_U8 ? ((const uint8_t *)kc->data)[i] : ((const int8_t *)kc->data)[i];
+			small = fabsf(kc->quant.scale[0] * (float)(q - kc->quant.zero_point[0])) < limit;
+		}
+		if (small) {
+			*keep = o->in[k];
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Maps operator o onto a node. Returns 0, or 1 when the operator is unsupported (recorded), or an error. */
@@ -1491,6 +1578,10 @@ static int map_op(tfl *c, tfl_op *o)
 		    (rc = get_act(c, o, &opt, 0, &tmpl.p.act)) < 0)
 			return rc;
 		all_inputs = 1;
+		if ((code == TFL_ADD || code == TFL_SUB) && adds_nothing(c, o, tmpl.p.act, &ins[0])) {
+			op = NN_OP_RESHAPE;
+			all_inputs = 0;
+		}
 		break;
 	}
 	case TFL_MAXIMUM:
@@ -1939,7 +2030,8 @@ static int load_model(tfl *c)
 	if (c->deferred)
 		return fail(c, c->deferred, "%s", c->deferred_msg);
 	if ((rc = load_io(c, &sg, 1, &c->g->inputs, &c->g->n_inputs)) < 0 ||
-	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = check_flow(c)) < 0)
+	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = release_densified(c)) < 0 ||
+	    (rc = check_flow(c)) < 0)
 		return rc;
 	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0)
 		return fail(c, NN_ERR_NOMEM, "out of memory reading the labels");
@@ -1982,6 +2074,7 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 	rc = load_model(&c);
 	free(c.codes);
 	free(c.io);
+	free(c.densified);
 	if (rc < 0) {
 		nn_graph_free(c.g);
 		return rc;

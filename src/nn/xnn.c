@@ -1614,6 +1614,33 @@ static int build_concat(ctx *c)
 	return 1;
 }
 
+/* DEPTH_TO_SPACE of 4-byte elements (float32, int32): XNNPACK's x32 operator, TensorFlow's DCR order. */
+static int build_depth_to_space(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	int bs = c->n->p.space.block_size;
+	if (!x || !y || x->rank != 4 || y->rank != 4 || x->dtype != y->dtype || nn_dtype_size(x->dtype) != 4)
+		return unsupported(c, "only 4-byte elements in NHWC");
+	if (nn_tensor_is_quantized(x) || nn_tensor_is_quantized(y))
+		return unsupported(c, "quantized tensors");
+	if (bs < 2 || x->shape[3] % (bs * bs) != 0 || y->shape[0] != x->shape[0] ||
+	    (int64_t)y->shape[1] != (int64_t)x->shape[1] * bs || (int64_t)y->shape[2] != (int64_t)x->shape[2] * bs ||
+	    y->shape[3] != x->shape[3] / (bs * bs))
+		return unsupported(c, "shapes that are not a %dx%d depth-to-space", bs, bs);
+	const void *in = input_data(c, x);
+	xnn_operator_t *op = next_op(c);
+	if (!in || !op)
+		return failed(c, NN_ERR_NOMEM, "out of memory");
+	size_t oc = (size_t)y->shape[3];
+	int rc = check(c, xnn_create_depth_to_space_nhwc_x32(oc, (size_t)x->shape[3], oc, (uint32_t)bs, 0, op),
+		       "xnn_create_depth_to_space_nhwc_x32");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_depth_to_space_nhwc_x32(*op, (size_t)x->shape[0], (size_t)x->shape[1],
+							   (size_t)x->shape[2], in, y->data, c->pool),
+		     "xnn_setup_depth_to_space_nhwc_x32");
+}
+
 static int build(ctx *c)
 {
 	switch (c->n->op) {
@@ -1660,6 +1687,8 @@ static int build(ctx *c)
 		return build_resize(c);
 	case NN_OP_CONCATENATION:
 		return build_concat(c);
+	case NN_OP_DEPTH_TO_SPACE:
+		return build_depth_to_space(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}

@@ -3,7 +3,8 @@
  * tests can compare vigil's engine with an independent executor.
  * usage: nn-run [--threads N] [--reference] MODEL INPUT.bin OUTDIR
  * Writes OUTDIR/i.bin per output (raw tensor bytes) and prints one line per
- * output: index, name, dtype, shape, scale, zero point.
+ * output: index, name, dtype, shape, scale, zero point. Inputs after the
+ * first (such as an LSTM's state) are filled with zero bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nn-run: %s\n", err);
 		return 2;
 	}
+	for (int i = 1; i < nn_model_input_count(m); i++)
+		memset(nn_model_input(m, i)->data, 0, nn_tensor_bytes(nn_model_input(m, i)));
 	nn_tensor *in = nn_model_input(m, 0);
 	FILE *f = fopen(argv[a + 1], "rb");
 	size_t want = nn_tensor_bytes(in);

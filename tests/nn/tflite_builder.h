@@ -21,6 +21,23 @@ typedef struct tb_field {
 	uint64_t bits;
 } tb_field;
 
+/* TFLite SparsityParameters: one dim_metadata entry per traversal level. Index vector types: 1 int32, 2 uint16, 3 uint8. */
+typedef struct tb_sparse_dim {
+	int format; /* 0 DENSE, 1 SPARSE_CSR */
+	int dense_size;
+	int seg_type, n_seg;
+	const int *seg;
+	int idx_type, n_idx;
+	const int *idx;
+} tb_sparse_dim;
+
+typedef struct tb_sparsity {
+	int n_trav, trav[12];
+	int n_block, block_map[6];
+	int n_dims;
+	tb_sparse_dim dims[12];
+} tb_sparsity;
+
 typedef struct tb_tensor {
 	const char *name;
 	int type; /* TensorType: 0 FLOAT32, 1 FLOAT16, 2 INT32, 3 UINT8, 9 INT8, ... */
@@ -31,7 +48,8 @@ typedef struct tb_tensor {
 	float scale[8];
 	int64_t zero_point[8];
 	int qdim;
-	int sparse;
+	int sparse;                /* an empty SparsityParameters table, unless sp is set */
+	const tb_sparsity *sp;
 	int is_variable;
 } tb_tensor;
 
@@ -189,6 +207,64 @@ static inline size_t tb_i32_vec(tb_buf *w, int n, const int *v)
 	return at;
 }
 
+/* A SparseIndexVector table (Int32Vector, Uint16Vector or Uint8Vector) holding n values. */
+static inline size_t tb_index_vec(tb_buf *w, int type, int n, const int *v)
+{
+	tb_table vt;
+	tb_begin(w, &vt, 1);
+	size_t f = tb_field_put(w, &vt, 0, NULL, 4);
+	tb_end(w, &vt);
+	size_t es = type == 1 ? 4 : type == 2 ? 2 : 1;
+	size_t at = tb_vec(w, (uint32_t)n, es);
+	for (int i = 0; i < n; i++) {
+		int32_t x32 = v[i];
+		uint16_t x16 = (uint16_t)v[i];
+		uint8_t x8 = (uint8_t)v[i];
+		tb_put(w, es == 4 ? (const void *)&x32 : es == 2 ? (const void *)&x16 : (const void *)&x8, es);
+	}
+	tb_ref(w, f, at);
+	return vt.pos;
+}
+
+static inline size_t tb_write_sparsity(tb_buf *w, const tb_sparsity *sp)
+{
+	tb_table st;
+	tb_begin(w, &st, 3);
+	size_t f0 = tb_field_put(w, &st, 0, NULL, 4);
+	size_t f1 = sp->n_block ? tb_field_put(w, &st, 1, NULL, 4) : 0;
+	size_t f2 = tb_field_put(w, &st, 2, NULL, 4);
+	tb_end(w, &st);
+	tb_ref(w, f0, tb_i32_vec(w, sp->n_trav, sp->trav));
+	if (f1)
+		tb_ref(w, f1, tb_i32_vec(w, sp->n_block, sp->block_map));
+	size_t v = tb_vec(w, (uint32_t)sp->n_dims, 4);
+	size_t slots = tb_put(w, NULL, 4 * (size_t)sp->n_dims);
+	tb_ref(w, f2, v);
+	for (int k = 0; k < sp->n_dims; k++) {
+		const tb_sparse_dim *d = &sp->dims[k];
+		tb_table dt;
+		tb_begin(w, &dt, 6);
+		int32_t ds = d->dense_size;
+		tb_field_put(w, &dt, 1, &ds, 4);
+		size_t seg = d->seg_type ? tb_field_put(w, &dt, 3, NULL, 4) : 0;
+		size_t idx = d->idx_type ? tb_field_put(w, &dt, 5, NULL, 4) : 0;
+		int8_t fmt = (int8_t)d->format;
+		uint8_t st8 = (uint8_t)d->seg_type, it8 = (uint8_t)d->idx_type;
+		tb_field_put(w, &dt, 0, &fmt, 1);
+		if (d->seg_type)
+			tb_field_put(w, &dt, 2, &st8, 1);
+		if (d->idx_type)
+			tb_field_put(w, &dt, 4, &it8, 1);
+		tb_end(w, &dt);
+		tb_ref(w, slots + 4 * (size_t)k, dt.pos);
+		if (seg)
+			tb_ref(w, seg, tb_index_vec(w, d->seg_type, d->n_seg, d->seg));
+		if (idx)
+			tb_ref(w, idx, tb_index_vec(w, d->idx_type, d->n_idx, d->idx));
+	}
+	return st.pos;
+}
+
 static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk, int first)
 {
 	tb_table tt;
@@ -199,7 +275,7 @@ static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk
 	size_t bfield = tb_field_put(w, &tt, 2, &buffer, 4);
 	size_t name = t->name ? tb_field_put(w, &tt, 3, NULL, 4) : 0;
 	size_t quant = t->n_scale ? tb_field_put(w, &tt, 4, NULL, 4) : 0;
-	size_t sparsity = t->sparse ? tb_field_put(w, &tt, 6, NULL, 4) : 0;
+	size_t sparsity = t->sparse || t->sp ? tb_field_put(w, &tt, 6, NULL, 4) : 0;
 	tb_field_put(w, &tt, 1, &type, 1);
 	if (t->is_variable) {
 		uint8_t one = 1;
@@ -233,7 +309,9 @@ static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk
 		tb_ref(w, zp, tb_vec(w, (uint32_t)nz, 8));
 		tb_put(w, t->zero_point, 8 * (size_t)nz);
 	}
-	if (sparsity) {
+	if (sparsity && t->sp) {
+		tb_ref(w, sparsity, tb_write_sparsity(w, t->sp));
+	} else if (sparsity) {
 		tb_table st;
 		tb_begin(w, &st, 0);
 		tb_end(w, &st);
