@@ -29,7 +29,7 @@ import tempfile
 import time
 import unittest
 
-from vigil_harness import ASSETS, FFMPEG, VIGIL_BIN, Vigil
+from vigil_harness import ASSETS, FFMPEG, VIGIL_BIN, VigilTestCase
 
 TFLITE = os.path.join(ASSETS, "models", "tflite")
 GOLDEN = os.path.join(ASSETS, "golden")
@@ -236,31 +236,27 @@ def with_detections(events):
     return [e for e in events if e["detections"]]
 
 
-class ServeTest(unittest.TestCase):
+class ServeTest(VigilTestCase):
     snapshots = os.environ.get("VIGIL_SNAPSHOT_DIR")
 
     def serve(self, model, source, label, keypoints, timeout=40, *args):
-        v = Vigil.start(source, "--model", model, *args, ready_timeout=30)
-        try:
-            events = collect(v, lambda evs: len(with_detections(evs)) >= 3, timeout)
-            self.assertTrue(v.alive(), v.stderr()[-2000:])
-            found = with_detections(events)
-            self.assertGreaterEqual(len(found), 3, "%d events, %d with detections; stderr: %s"
-                                    % (len(events), len(found), v.stderr()[-1000:]))
-            for e in found:
-                for d in e["detections"]:
-                    self.assertIn(d["label"], label)
-                    self.assertEqual(len(d.get("keypoints", [])), keypoints, d)
-                    for k in d.get("keypoints", []):
-                        self.assertTrue(-0.5 < k["x"] < 1.5 and -0.5 < k["y"] < 1.5, k)
-            if self.snapshots:
-                r = v.get("/snapshot.jpg")
-                with open(os.path.join(self.snapshots, os.path.basename(model) + ".jpg"), "wb") as f:
-                    f.write(r.body)
-        finally:
-            rc, _ = v.stop()
-            v.kill()
-        self.assertEqual(rc, 0, "vigil did not exit cleanly")
+        v = self.vigil(source, "--model", model, *args, ready_timeout=30)
+        events = collect(v, lambda evs: len(with_detections(evs)) >= 3, timeout)
+        self.assertTrue(v.alive(), v.stderr()[-2000:])
+        found = with_detections(events)
+        self.assertGreaterEqual(len(found), 3, "%d events, %d with detections; stderr: %s"
+                                % (len(events), len(found), v.stderr()[-1000:]))
+        for e in found:
+            for d in e["detections"]:
+                self.assertIn(d["label"], label)
+                self.assertEqual(len(d.get("keypoints", [])), keypoints, d)
+                for k in d.get("keypoints", []):
+                    self.assertTrue(-0.5 < k["x"] < 1.5 and -0.5 < k["y"] < 1.5, k)
+        if self.snapshots:
+            r = v.get("/snapshot.jpg")
+            with open(os.path.join(self.snapshots, os.path.basename(model) + ".jpg"), "wb") as f:
+                f.write(r.body)
+        self.assertEqual(v.stop()[0], 0, "vigil did not exit cleanly: " + v.stderr()[-1000:])
 
     @unittest.skipUnless(have(FACE_SHORT, MEGAMIND), "face model or Megamind clip absent")
     def test_faces_on_megamind(self):
@@ -275,16 +271,12 @@ class ServeTest(unittest.TestCase):
         self.serve(TRAFFIC, CARS, VEHICLES, 0, 60)
 
     def lavfi(self, model):
-        v = Vigil.start("lavfi:testsrc2=size=640x360:rate=10", "--model", model, ready_timeout=30)
-        try:
-            events = collect(v, lambda evs: len(evs) >= 8, 20)
-            self.assertGreaterEqual(len(events), 8, v.stderr()[-1000:])
-            self.assertTrue(all(isinstance(e["detections"], list) for e in events))
-            self.assertTrue(v.alive())
-        finally:
-            rc, _ = v.stop()
-            v.kill()
-        self.assertEqual(rc, 0, "vigil did not exit cleanly")
+        v = self.vigil("lavfi:testsrc2=size=640x360:rate=10", "--model", model, ready_timeout=30)
+        events = collect(v, lambda evs: len(evs) >= 8, 20)
+        self.assertGreaterEqual(len(events), 8, v.stderr()[-1000:])
+        self.assertTrue(all(isinstance(e["detections"], list) for e in events))
+        self.assertTrue(v.alive())
+        self.assertEqual(v.stop()[0], 0, "vigil did not exit cleanly: " + v.stderr()[-1000:])
 
     @unittest.skipUnless(have(FACE_FULL), "face model absent")
     def test_lavfi_face(self):
@@ -309,16 +301,12 @@ class ServeTest(unittest.TestCase):
             clip = os.path.join(tmp, "clip.mp4")
             subprocess.run([FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "1",
                             "-pix_fmt", "yuv420p", clip], check=True, timeout=60)
-            v = Vigil.start(clip, "--model", TRAFFIC, "--loop", "-v", ready_timeout=30)
-            try:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and v.stderr().count("the model's state is reset") < 2:
-                    time.sleep(0.2)
-                self.assertGreaterEqual(v.stderr().count("the model's state is reset"), 2, v.stderr()[-2000:])
-                self.assertTrue(v.alive())
-            finally:
-                v.stop()
-                v.kill()
+            v = self.vigil(clip, "--model", TRAFFIC, "--loop", "-v", ready_timeout=30)
+            # The 1 s clip rewinds every second; each rewind starts the model's state afresh.
+            self.assertEventually(lambda: v.stderr().count("the model's state is reset") >= 2, 20,
+                                  "no state reset at the loop's rewinds")
+            self.assertTrue(v.alive())
+            self.assertEqual(v.stop()[0], 0)
         finally:
             shutil.rmtree(tmp)
 
