@@ -187,5 +187,7 @@ int nn_tensor_is_quantized(const nn_tensor *t);
 /* Graph passes, in the order nn_model_prepare runs them. Each returns 0 or a negative code. */
 int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
 int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
+/* A zero PAD of H and W read only by a VALID or explicitly padded convolution becomes that convolution's padding. */
+int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen);
 
 #endif

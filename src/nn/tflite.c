@@ -1760,7 +1760,7 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_UNPACK: {
 		int pack = code == TFL_PACK, count, axis;
 		op = pack ? NN_OP_PACK : NN_OP_UNPACK;
-		if ((rc = want_io(c, o, pack ? 1 : 1, pack ? MAX_OP_IO : 1, pack ? 1 : o->n_out)) < 0)
+		if ((rc = want_io(c, o, 1, pack ? MAX_OP_IO : 1, pack ? 1 : o->n_out)) < 0)
 			return rc;
 		/* The axis counts in the stacked tensor's dimensions: PACK's output, UNPACK's input. */
 		int rank = c->g->tensors[pack ? o->out[0] : o->in[0]].rank;

@@ -1614,6 +1614,24 @@ static int build_concat(ctx *c)
 	return 1;
 }
 
+/* SQRT of float32 (MoveNet's keypoint distances). */
+static int build_sqrt(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
+		return unsupported(c, "only float32");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	rc = check(c, xnn_create_square_root_nc_f32(u.channels, u.channels, u.channels, 0, u.op),
+		   "xnn_create_square_root_nc_f32");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_square_root_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
+		     "xnn_setup_square_root_nc_f32");
+}
+
 /* DEPTH_TO_SPACE of 4-byte elements (float32, int32): XNNPACK's x32 operator, TensorFlow's DCR order. */
 static int build_depth_to_space(ctx *c)
 {
@@ -1689,6 +1707,8 @@ static int build(ctx *c)
 		return build_concat(c);
 	case NN_OP_DEPTH_TO_SPACE:
 		return build_depth_to_space(c);
+	case NN_OP_SQRT:
+		return build_sqrt(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}

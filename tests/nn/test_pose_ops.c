@@ -17,9 +17,10 @@
 
 enum {
 	ADD = 0, DEPTH_TO_SPACE = 5, SPLIT = 49, CAST = 53, ARG_MAX = 56, SQRT = 75, PACK = 83, UNPACK = 88,
-	FLOOR_DIV = 90, GATHER_ND = 107, DENSIFY = 124, MUL = 18, SUB = 41, RESHAPE = 22,
+	FLOOR_DIV = 90, GATHER_ND = 107, DENSIFY = 124, MUL = 18, SUB = 41, RESHAPE = 22, PAD = 34, PADV2 = 60,
+	DEPTHWISE_CONV_2D = 4,
 };
-enum { O_ADD = 11, O_MUL = 21, O_SUB = 28, O_SPLIT = 35, O_ARG_MAX = 40, O_PACK = 59, O_UNPACK = 64, O_D2S = 94 };
+enum { O_DWCONV = 2, O_ADD = 11, O_MUL = 21, O_SUB = 28, O_SPLIT = 35, O_ARG_MAX = 40, O_PACK = 59, O_UNPACK = 64, O_D2S = 94 };
 enum { T_F32 = 0, T_F16 = 1, T_I32 = 2, T_U8 = 3, T_I8 = 9 };
 
 static void empty(tb_model *m)
@@ -432,6 +433,79 @@ TEST(pose_negligible_sub_is_a_copy)
 	}
 }
 
+/*
+ * PAD of H and W by one pixel, then a VALID 3x3 depthwise convolution of
+ * stride 2 (MediaPipe's pattern): the pad becomes the convolution's own
+ * padding. Input 1..9 in 3x3, ones as weights: the four windows of the
+ * padded input sum to 12, 16, 24 and 28. Variants that must not fuse: the
+ * padded tensor is also a graph output; the pad value is 1; channels padded.
+ */
+static tb_model pad_conv_model(int variant, const int32_t *pads, const float *weights, const float *one)
+{
+	tb_model s;
+	empty(&s);
+	int ch = variant == 3 ? 2 : 1;
+	int x = tb_add_tensor(&s, "x", T_F32, 4, (int[]){ 1, 3, 3, 1 }, 0);
+	int pt = tb_add_tensor(&s, "paddings", T_I32, 2, (int[]){ 4, 2 }, tb_add_buffer(&s, pads, 32));
+	int xp = tb_add_tensor(&s, "x_padded", T_F32, 4, (int[]){ 1, 5, 5, ch }, 0);
+	int w = tb_add_tensor(&s, "w", T_F32, 4, (int[]){ 1, 3, 3, ch }, tb_add_buffer(&s, weights, 36 * (size_t)ch));
+	int y = tb_add_tensor(&s, "y", T_F32, 4, (int[]){ 1, 2, 2, ch }, 0);
+	if (variant == 2) {
+		int v = tb_add_tensor(&s, "value", T_F32, 0, NULL, tb_add_buffer(&s, one, 4));
+		tb_add_op(&s, PADV2, NULL, 3, (int[]){ x, pt, v }, 1, (int[]){ xp });
+	} else {
+		tb_add_op(&s, PAD, NULL, 2, (int[]){ x, pt }, 1, (int[]){ xp });
+	}
+	tb_op *o = tb_add_op(&s, DEPTHWISE_CONV_2D, NULL, 2, (int[]){ xp, w }, 1, (int[]){ y });
+	tb_opt(o, O_DWCONV, 0, 1, 1); /* VALID */
+	tb_opt(o, O_DWCONV, 1, 4, 2);
+	tb_opt(o, O_DWCONV, 2, 4, 2);
+	tb_opt(o, O_DWCONV, 3, 4, 1);
+	s.n_in = 1;
+	s.in[0] = x;
+	s.n_out = variant == 1 ? 2 : 1;
+	s.out[0] = y;
+	s.out[1] = xp;
+	return s;
+}
+
+TEST(pose_pad_folds_into_conv)
+{
+	static const int32_t hw[8] = { 0, 0, 1, 1, 1, 1, 0, 0 }, hwc[8] = { 0, 0, 1, 1, 1, 1, 0, 1 };
+	static const float ones[18] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, one = 1;
+	static const float in[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const float want[4] = { 12, 16, 24, 28 };
+	for (int variant = 0; variant < 4; variant++) {
+		tb_model s = pad_conv_model(variant, variant == 3 ? hwc : hw, ones, &one);
+		size_t len;
+		uint8_t *f = tb_build(&s, &len, NULL);
+		nn_graph *g = NULL;
+		char err[512];
+		CHECK_MSG(nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err) == 0, "%s", err);
+		free(f);
+		CHECK(g->n_nodes == 2);
+		CHECK(nn_pass_fuse_pad(g, err, sizeof err) == 0);
+		if (variant == 0) {
+			const nn_conv_params *cp = &g->nodes[0].p.conv;
+			CHECK_MSG(g->n_nodes == 1 && g->nodes[0].op == NN_OP_DEPTHWISE_CONV2D && g->nodes[0].inputs[0] == 0,
+				  "%d nodes", g->n_nodes);
+			CHECK(cp->padding == NN_PADDING_EXPLICIT && cp->pad_top == 1 && cp->pad_bottom == 1 &&
+			      cp->pad_left == 1 && cp->pad_right == 1);
+		} else {
+			CHECK_MSG(g->n_nodes == 2 && g->nodes[0].op == NN_OP_PAD, "variant %d: %d nodes", variant, g->n_nodes);
+		}
+		nn_graph_free(g);
+		if (variant == 0 || variant == 1)
+			for (int r = 0; r < 2; r++) {
+				nn_model *m = prepare(&s, r);
+				set_input(m, 0, in, sizeof in);
+				run(m);
+				expect_bytes(m, 0, want, sizeof want, mode(r));
+				nn_model_free(m);
+			}
+	}
+}
+
 /* ---- DENSIFY ---- */
 
 /*
@@ -654,6 +728,7 @@ TEST_SUITE(nn_pose_ops,
 	   TEST_ENTRY(pose_movenet_index_chain),
 	   TEST_ENTRY(pose_split),
 	   TEST_ENTRY(pose_negligible_sub_is_a_copy),
+	   TEST_ENTRY(pose_pad_folds_into_conv),
 	   TEST_ENTRY(densify_csr),
 	   TEST_ENTRY(densify_blocks),
 	   TEST_ENTRY(densify_bad_sparsity),

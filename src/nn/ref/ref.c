@@ -176,8 +176,7 @@ static int integer_or_tensor_run(nn_graph *g, const nn_node *n, char *err, size_
 }
 
 static const ref_kernel arith_kernels = { arith_supports, arith_run };
-static const ref_kernel concat_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
-static const ref_kernel reshape_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
+static const ref_kernel integer_or_tensor_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
 
 static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_CONV2D] = &conv_kernels,
@@ -200,8 +199,8 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_RELU_N1_TO_1] = &elementwise_kernels,
 	[NN_OP_HARD_SWISH] = &elementwise_kernels,
 	[NN_OP_LEAKY_RELU] = &elementwise_kernels,
-	[NN_OP_CONCATENATION] = &concat_kernels,
-	[NN_OP_RESHAPE] = &reshape_kernels,
+	[NN_OP_CONCATENATION] = &integer_or_tensor_kernels,
+	[NN_OP_RESHAPE] = &integer_or_tensor_kernels,
 	[NN_OP_PAD] = &tensor_kernels,
 	[NN_OP_MEAN] = &tensor_kernels,
 	[NN_OP_SOFTMAX] = &tensor_kernels,
