@@ -3,6 +3,10 @@
  * PRELU, whose second operand is alpha) broadcast NumPy-style up to
  * NN_MAX_RANK; unary ones are the activations.
  *
+ * int32 tensors that are not quantized (TensorFlow's index arithmetic) take
+ * ADD, SUB, MUL, MAXIMUM and MINIMUM exactly, wrapping around on overflow as
+ * TensorFlow does, with no fused activation.
+ *
  * Quantized tensors are computed through their real values: dequantize,
  * apply the op in floating point, quantize the result with rounding. That is
  * the exact result TensorFlow Lite's fixed-point kernels approximate, so the
@@ -16,6 +20,11 @@ static int is_binary(nn_op op)
 {
 	return op == NN_OP_ADD || op == NN_OP_SUB || op == NN_OP_MUL || op == NN_OP_DIV || op == NN_OP_MAXIMUM ||
 	       op == NN_OP_MINIMUM || op == NN_OP_PRELU;
+}
+
+static int is_int_binary(nn_op op)
+{
+	return op == NN_OP_ADD || op == NN_OP_SUB || op == NN_OP_MUL || op == NN_OP_MAXIMUM || op == NN_OP_MINIMUM;
 }
 
 /* Only the arithmetic ops carry a fused activation; for the others the union member is not theirs. */
@@ -43,6 +52,13 @@ int nn_ref_elementwise_supports(const nn_graph *g, const nn_node *n, char *why, 
 	if ((unsigned)fused_activation(n) > NN_ACT_RELU_N1_TO_1)
 		return nn_ref_fail(why, whylen, n, 0, "unknown fused activation %d", (int)fused_activation(n));
 	nn_dtype dt = a->dtype;
+	if (dt == NN_I32 && is_int_binary(n->op) && a->quant.count == 0) {
+		if ((b && (b->dtype != NN_I32 || b->quant.count != 0)) || out->dtype != NN_I32 || out->quant.count != 0)
+			return nn_ref_fail(why, whylen, n, 0, "int32 inputs need an int32 output and no quantization");
+		if (fused_activation(n) != NN_ACT_NONE)
+			return nn_ref_fail(why, whylen, n, 0, "int32 inputs take no fused activation");
+		return 1;
+	}
 	if (dt != NN_F32 && dt != NN_U8 && dt != NN_I8)
 		return nn_ref_fail(why, whylen, n, 0, "%s input is not supported", nn_dtype_name(dt));
 	if (b && b->dtype != dt)
@@ -92,6 +108,25 @@ static float binary_op(nn_op op, float x, float y)
 	}
 }
 
+/* Wraps like TensorFlow's int32 kernels: the arithmetic is done on uint32_t, where overflow is defined. */
+static int32_t int_binary_op(nn_op op, int32_t x, int32_t y)
+{
+	switch (op) {
+	case NN_OP_ADD:
+		return (int32_t)((uint32_t)x + (uint32_t)y);
+	case NN_OP_SUB:
+		return (int32_t)((uint32_t)x - (uint32_t)y);
+	case NN_OP_MUL:
+		return (int32_t)((uint32_t)x * (uint32_t)y);
+	case NN_OP_MAXIMUM:
+		return x > y ? x : y;
+	case NN_OP_MINIMUM:
+		return x < y ? x : y;
+	default:
+		return 0;
+	}
+}
+
 static int binary_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 {
 	const nn_tensor *a = nn_ref_input(g, n, 0), *b = nn_ref_input(g, n, 1);
@@ -127,9 +162,15 @@ static int binary_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	size_t count = (size_t)nn_ref_elements(out);
 	int index[NN_MAX_RANK] = { 0 };
 	size_t ia = 0, ib = 0;
+	int ints = a->dtype == NN_I32;
 	for (size_t i = 0; i < count; i++) {
-		float v = binary_op(n->op, get(a, ia), get(b, ib));
-		put(out, i, v < lo ? lo : v > hi ? hi : v);
+		if (ints) {
+			((int32_t *)out->data)[i] =
+				int_binary_op(n->op, ((const int32_t *)a->data)[ia], ((const int32_t *)b->data)[ib]);
+		} else {
+			float v = binary_op(n->op, get(a, ia), get(b, ib));
+			put(out, i, v < lo ? lo : v > hi ? hi : v);
+		}
 		/* Advance the multi-index like an odometer, moving both input offsets with it. */
 		for (int d = rank - 1; d >= 0; d--) {
 			ia += stride_a[d], ib += stride_b[d];

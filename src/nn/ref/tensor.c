@@ -1,7 +1,8 @@
 /*
  * Ops that move, reduce or resample data: CONCATENATION, RESHAPE, PAD, MEAN,
  * SOFTMAX, RESIZE_BILINEAR and RESIZE_NEAREST, in float32 and uint8/int8
- * (RESHAPE copies any dtype). Where quantization parameters differ between
+ * (RESHAPE copies any dtype, int32 also without quantization: TensorFlow's
+ * index tensors). Where quantization parameters differ between
  * input and output, values go through their real value and are requantized.
  */
 #include <math.h>
@@ -25,6 +26,9 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		if (out->dtype != in->dtype)
 			return nn_ref_fail(why, whylen, n, 0, "%s output with %s input is not supported",
 					   nn_dtype_name(out->dtype), nn_dtype_name(in->dtype));
+		/* Plain integers are copied as they are; only quantized ones need valid parameters. */
+		if (in->dtype == NN_I32 && in->quant.count == 0 && out->quant.count == 0)
+			return 1;
 		if (!nn_ref_same_encoding(in, out) && !is_f32_or_q8(in->dtype))
 			return nn_ref_fail(why, whylen, n, 0, "requantizing %s is not supported",
 					   nn_dtype_name(in->dtype));
