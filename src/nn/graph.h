@@ -174,5 +174,7 @@ int nn_tensor_is_quantized(const nn_tensor *t);
 /* Graph passes, in the order nn_model_prepare runs them. Each returns 0 or a negative code. */
 int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
 int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
+/* Cancels the TRANSPOSEs of graphs converted from NCHW frameworks around layout-free ops (layout.c). */
+int nn_pass_fold_transposes(nn_graph *g, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 #include "nn/exec.h"
 #include "nn/model.h"
 #include "nn/nn.h"
+#include "nn/ref/ref.h"
 #include "nn_build.h"
 #include "test.h"
 
@@ -517,12 +518,209 @@ TEST(model_load_rejects_unknown_files)
 	CHECK(nn_model_load(&m, "/tmp", err, sizeof err) == NN_ERR_IO);
 }
 
+/* ---- transpose folding ---- */
+
+static int count_op(const nn_graph *g, nn_op op)
+{
+	int k = 0;
+	for (int i = 0; i < g->n_nodes; i++)
+		k += g->nodes[i].op == op;
+	return k;
+}
+
+/* Runs g's nodes in order on the reference kernels, on arrays of its own; `in` fills graph input 0. */
+static void run_graph_ref(nn_graph *g, const float *in)
+{
+	for (int t = 0; t < g->n_tensors; t++) {
+		nn_tensor *x = &g->tensors[t];
+		if (x->is_const || x->data)
+			continue;
+		x->data = calloc(1, nn_tensor_bytes(x) + 1);
+		CHECK(x->data != NULL);
+		x->owns_data = 1;
+	}
+	memcpy(g->tensors[g->inputs[0]].data, in, nn_tensor_bytes(&g->tensors[g->inputs[0]]));
+	for (int i = 0; i < g->n_nodes; i++) {
+		char err[256] = "";
+		int rc = nn_ref_run(g, &g->nodes[i], err, sizeof err);
+		CHECK_MSG(rc == 0, "node %d: %s", i, err);
+	}
+}
+
+static void set_perm(nn_graph *g, int node, const int *perm, int rank)
+{
+	for (int d = 0; d < NN_MAX_RANK; d++)
+		g->nodes[node].p.transpose.perm[d] = d < rank ? perm[d] : d;
+}
+
+/*
+ * An NHWC input taken to NCHW, as onnx-tf does around every convolution:
+ * LEAKY_RELU, PAD, a per-channel ADD and a transpose back (then MEAN); a
+ * LOGISTIC branch concatenated along channels and split again; one split
+ * output leaves as a graph output, the other through RESHAPE and a
+ * [0,2,1] TRANSPOSE, which together only relabel NHWC data.
+ */
+static nn_graph *nchw_island_graph(void)
+{
+	static const int to_nchw[] = { 0, 3, 1, 2 }, to_nhwc[] = { 0, 2, 3, 1 }, swap[] = { 0, 2, 1 };
+	nn_graph *g = nn_graph_create("island");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 5, 3);
+	int a = tb_tensor(g, "a", NN_F32, 4, 1, 3, 4, 5);
+	int b = tb_tensor(g, "b", NN_F32, 4, 1, 3, 4, 5);
+	int c = tb_tensor(g, "c", NN_F32, 4, 1, 3, 5, 7);
+	int k = tb_tensor(g, "k", NN_F32, 3, 3, 1, 1);
+	int d = tb_tensor(g, "d", NN_F32, 4, 1, 3, 5, 7);
+	int e = tb_tensor(g, "e", NN_F32, 4, 1, 5, 7, 3);
+	int f = tb_tensor(g, "f", NN_F32, 4, 1, 1, 1, 3);
+	int s = tb_tensor(g, "s", NN_F32, 4, 1, 3, 4, 5);
+	int h = tb_tensor(g, "h", NN_F32, 4, 1, 6, 4, 5);
+	int h1 = tb_tensor(g, "h1", NN_F32, 4, 1, 2, 4, 5);
+	int h2 = tb_tensor(g, "h2", NN_F32, 4, 1, 4, 4, 5);
+	int r = tb_tensor(g, "r", NN_F32, 3, 1, 4, 20);
+	int o = tb_tensor(g, "o", NN_F32, 3, 1, 20, 4);
+	tb_const_values(g, k, (const float[]){ 0.5f, -1.0f, 2.0f });
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "to_nchw", TB_LIST(x), TB_LIST(a)), to_nchw, 4);
+	g->nodes[tb_node(g, NN_OP_LEAKY_RELU, "leaky", TB_LIST(a), TB_LIST(b))].p.leaky_relu.alpha = 0.1f;
+	int n = tb_node(g, NN_OP_PAD, "pad", TB_LIST(b), TB_LIST(c));
+	g->nodes[n].p.pad.pads[2][0] = 1, g->nodes[n].p.pad.pads[3][1] = 2;
+	tb_node(g, NN_OP_ADD, "bias", TB_LIST(c, k), TB_LIST(d));
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "to_nhwc", TB_LIST(d), TB_LIST(e)), to_nhwc, 4);
+	n = tb_node(g, NN_OP_MEAN, "mean", TB_LIST(e), TB_LIST(f));
+	g->nodes[n].p.reduce.axes[0] = 1, g->nodes[n].p.reduce.axes[1] = 2;
+	g->nodes[n].p.reduce.n_axes = 2, g->nodes[n].p.reduce.keep_dims = 1;
+	tb_node(g, NN_OP_LOGISTIC, "sigmoid", TB_LIST(a), TB_LIST(s));
+	g->nodes[tb_node(g, NN_OP_CONCATENATION, "concat", TB_LIST(b, s), TB_LIST(h))].p.concat.axis = 1;
+	g->nodes[tb_node(g, NN_OP_SPLIT, "split", TB_LIST(h), TB_LIST(h1, h2))].p.split.axis = 1;
+	tb_node(g, NN_OP_RESHAPE, "reshape", TB_LIST(h2), TB_LIST(r));
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "swap", TB_LIST(r), TB_LIST(o)), swap, 3);
+	tb_io(g, TB_LIST(x), TB_LIST(f, h1, o));
+	return g;
+}
+
+static void expect_same_outputs(const nn_graph *want, const nn_graph *got, float tol)
+{
+	CHECK(want->n_outputs == got->n_outputs);
+	for (int i = 0; i < want->n_outputs; i++) {
+		const nn_tensor *a = &want->tensors[want->outputs[i]], *b = &got->tensors[got->outputs[i]];
+		CHECK(a->rank == b->rank && !memcmp(a->shape, b->shape, (size_t)a->rank * sizeof a->shape[0]));
+		const float *p = a->data, *q = b->data;
+		for (int64_t j = 0; j < nn_tensor_elements(a); j++)
+			CHECK_MSG(fabsf(p[j] - q[j]) <= tol, "output %d element %lld: %g, folded %g", i, (long long)j,
+				  (double)p[j], (double)q[j]);
+	}
+}
+
+TEST(graph_fold_transposes_island)
+{
+	float in[60];
+	uint32_t seed = 3;
+	for (int i = 0; i < 60; i++)
+		in[i] = tb_uniform(&seed, -2, 2);
+	nn_graph *want = nchw_island_graph();
+	run_graph_ref(want, in);
+	/* One value by hand: h1 is the first two channels of leaky(x) in NCHW; channel 1, (h,w) = (2,3) is x[0,2,3,1]. */
+	float v = in[(2 * 5 + 3) * 3 + 1];
+	CHECK(((const float *)want->tensors[want->outputs[1]].data)[20 + 2 * 5 + 3] == (v > 0 ? v : 0.1f * v));
+
+	nn_graph *g = nchw_island_graph();
+	char err[256];
+	CHECK_MSG(nn_pass_fold_transposes(g, err, sizeof err) == 0, "%s", err);
+	/* Only h1, a graph output in NCHW, still needs a transpose; the RESHAPE and [0,2,1] became one RESHAPE. */
+	CHECK_MSG(count_op(g, NN_OP_TRANSPOSE) == 1, "%d transposes", count_op(g, NN_OP_TRANSPOSE));
+	CHECK(count_op(g, NN_OP_RESHAPE) == 1);
+	CHECK(g->n_nodes == 9);
+	for (int i = 0; i < g->n_nodes; i++)
+		if (g->nodes[i].op == NN_OP_CONCATENATION)
+			CHECK(g->nodes[i].p.concat.axis == 3);
+	run_graph_ref(g, in);
+	expect_same_outputs(want, g, 0);
+	nn_graph_free(g);
+
+	/* Through the model API, where XNNPACK takes the rewritten PAD, ADD and CONCATENATION. */
+	nn_model *m;
+	CHECK(nn_model_from_graph(&m, nchw_island_graph(), err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	memcpy(nn_model_input(m, 0)->data, in, sizeof in);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	expect_same_outputs(want, nn_model_graph(m), 1e-6f);
+	nn_model_free(m);
+	nn_graph_free(want);
+}
+
+TEST(graph_fold_transposes_chains)
+{
+	char err[256];
+	/* Two transposes that undo each other become one RESHAPE; two that do not, one TRANSPOSE. */
+	for (int undo = 0; undo < 2; undo++) {
+		nn_graph *g = nn_graph_create("chain");
+		int x = tb_tensor(g, "x", NN_F32, 3, 2, 3, 4);
+		int a = tb_tensor(g, "a", NN_F32, 3, 3, 4, 2);
+		int y = undo ? tb_tensor(g, "y", NN_F32, 3, 2, 3, 4) : tb_tensor(g, "y", NN_F32, 3, 4, 2, 3);
+		set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t1", TB_LIST(x), TB_LIST(a)), (const int[]){ 1, 2, 0 }, 3);
+		set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t2", TB_LIST(a), TB_LIST(y)),
+			 undo ? (const int[]){ 2, 0, 1 } : (const int[]){ 1, 2, 0 }, 3);
+		tb_io(g, TB_LIST(x), TB_LIST(y));
+		float in[24];
+		for (int i = 0; i < 24; i++)
+			in[i] = (float)i;
+		CHECK_MSG(nn_pass_fold_transposes(g, err, sizeof err) == 0, "%s", err);
+		CHECK(g->n_nodes == 1);
+		CHECK(g->nodes[0].op == (undo ? NN_OP_RESHAPE : NN_OP_TRANSPOSE) && g->nodes[0].inputs[0] == x);
+		run_graph_ref(g, in);
+		const float *out = g->tensors[y].data;
+		/* [1,2,0] twice is [2,0,1]: y[i][j][k] = x[j][k][i], so y[1][0][2] = x[0][2][1] = 9 and y[3][1][2] = x[1][2][3] = 23. */
+		if (undo)
+			for (int i = 0; i < 24; i++)
+				CHECK(out[i] == (float)i);
+		else
+			CHECK(out[(1 * 2 + 0) * 3 + 2] == 9.0f && out[(3 * 2 + 1) * 3 + 2] == 23.0f);
+		nn_graph_free(g);
+	}
+
+	/* A transpose that only moves a dimension of size 1 is a RESHAPE. */
+	nn_graph *g = nn_graph_create("unit");
+	int x = tb_tensor(g, "x", NN_F32, 3, 1, 2, 3);
+	int y = tb_tensor(g, "y", NN_F32, 3, 2, 1, 3);
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t", TB_LIST(x), TB_LIST(y)), (const int[]){ 1, 0, 2 }, 3);
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_pass_fold_transposes(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_RESHAPE);
+	nn_graph_free(g);
+}
+
+TEST(graph_fold_transposes_keeps_costly_islands)
+{
+	/* t: NHWC x to NCHW a; ADD(a, w) where w comes from another transpose with a different perm. */
+	nn_graph *g = nn_graph_create("costly");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 5, 3);
+	int v = tb_tensor(g, "v", NN_F32, 4, 1, 5, 4, 3);
+	int a = tb_tensor(g, "a", NN_F32, 4, 1, 3, 4, 5);
+	int w = tb_tensor(g, "w", NN_F32, 4, 1, 3, 4, 5);
+	int z = tb_tensor(g, "z", NN_F32, 4, 1, 3, 4, 5);
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t", TB_LIST(x), TB_LIST(a)), (const int[]){ 0, 3, 1, 2 }, 4);
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "u", TB_LIST(v), TB_LIST(w)), (const int[]){ 0, 3, 2, 1 }, 4);
+	tb_node(g, NN_OP_ADD, "add", TB_LIST(a, w), TB_LIST(z));
+	/* z is read by a graph output, w by the ADD: folding t would add two transposes to remove one. */
+	g->inputs = malloc(2 * sizeof *g->inputs);
+	g->inputs[0] = x, g->inputs[1] = v, g->n_inputs = 2;
+	g->outputs = malloc(sizeof *g->outputs);
+	g->outputs[0] = z, g->n_outputs = 1;
+	char err[256];
+	CHECK(nn_pass_fold_transposes(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 3 && count_op(g, NN_OP_TRANSPOSE) == 2);
+	CHECK(g->nodes[2].op == NN_OP_ADD && g->nodes[2].inputs[0] == a && g->nodes[2].inputs[1] == w);
+	nn_graph_free(g);
+}
+
 TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_tensors_and_nodes_grow),
 	   TEST_ENTRY(graph_tensor_sizes_and_names),
 	   TEST_ENTRY(graph_quant_and_constants),
 	   TEST_ENTRY(graph_fold_constants),
 	   TEST_ENTRY(graph_fuse_activations),
+	   TEST_ENTRY(graph_fold_transposes_island),
+	   TEST_ENTRY(graph_fold_transposes_chains),
+	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
 	   TEST_ENTRY(graph_plan_chain_reuses_memory),
 	   TEST_ENTRY(graph_plan_random_graphs_never_overlap),
 	   TEST_ENTRY(graph_plan_rejects_bad_structure),
