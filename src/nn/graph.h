@@ -176,5 +176,7 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
 int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
 /* Cancels the TRANSPOSEs of graphs converted from NCHW frameworks around layout-free ops (layout.c). */
 int nn_pass_fold_transposes(nn_graph *g, char *err, size_t errlen);
+/* Pads and per-channel ADDs into convolutions, hard swish spelled out into HARD_SWISH (fuse.c). */
+int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen);
 
 #endif

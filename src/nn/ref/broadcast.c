@@ -218,6 +218,13 @@ static void equal_run(bcast bc, const nn_tensor *a, const nn_tensor *b, nn_tenso
 	switch (a->dtype) {
 	case NN_F32: {
 		const float *x = a->data, *y = b->data;
+		/* Equal shapes need no index bookkeeping (CenterNet compares 1.3M heatmap values with their max pool). */
+		if (nn_ref_same_shape(a, out) && nn_ref_same_shape(b, out)) {
+			size_t count = (size_t)nn_ref_elements(out);
+			for (size_t i = 0; i < count; i++)
+				z[i] = x[i] == y[i];
+			break;
+		}
 		BCAST_LOOP(bc, z[o] = x[ia] == y[ib]);
 		break;
 	}
