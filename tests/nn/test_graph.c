@@ -712,6 +712,149 @@ TEST(graph_fold_transposes_keeps_costly_islands)
 	nn_graph_free(g);
 }
 
+/* ---- fusions into convolutions and HARD_SWISH ---- */
+
+/* x [1,5,5,2] -> PAD (height 1,1; width 0,2) -> 3x3 CONV2D (VALID, bias b) -> ADD k with RELU -> y [1,5,5,3]. */
+static nn_graph *pad_conv_add_graph(void)
+{
+	uint32_t seed = 11;
+	nn_graph *g = nn_graph_create("pad-conv-add");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 5, 5, 2);
+	int p = tb_tensor(g, "padded", NN_F32, 4, 1, 7, 7, 2);
+	int w = tb_tensor(g, "w", NN_F32, 4, 3, 3, 3, 2);
+	int b = tb_tensor(g, "b", NN_F32, 1, 3);
+	int c = tb_tensor(g, "conv", NN_F32, 4, 1, 5, 5, 3);
+	int k = tb_tensor(g, "k", NN_F32, 4, 1, 1, 1, 3);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 5, 5, 3);
+	tb_const(g, w, &seed, -1, 1);
+	tb_const_values(g, b, (const float[]){ 0.25f, -0.5f, 1.0f });
+	tb_const_values(g, k, (const float[]){ 1.0f, 2.0f, -3.0f });
+	int n = tb_node(g, NN_OP_PAD, "pad", TB_LIST(x), TB_LIST(p));
+	g->nodes[n].p.pad.pads[1][0] = 1, g->nodes[n].p.pad.pads[1][1] = 1, g->nodes[n].p.pad.pads[2][1] = 2;
+	n = tb_node(g, NN_OP_CONV2D, "conv", TB_LIST(p, w, b), TB_LIST(c));
+	g->nodes[n].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+					       .padding = NN_PADDING_VALID };
+	g->nodes[tb_node(g, NN_OP_ADD, "add", TB_LIST(c, k), TB_LIST(y))].p.act = NN_ACT_RELU;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(graph_fuse_pad_and_bias_into_conv)
+{
+	float in[50];
+	uint32_t seed = 5;
+	for (int i = 0; i < 50; i++)
+		in[i] = tb_uniform(&seed, -2, 2);
+	nn_graph *want = pad_conv_add_graph();
+	run_graph_ref(want, in);
+	nn_graph *g = pad_conv_add_graph();
+	char err[256];
+	CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_CONV2D && g->nodes[0].inputs[0] == g->inputs[0]);
+	const nn_conv_params *cp = &g->nodes[0].p.conv;
+	CHECK(cp->padding == NN_PADDING_EXPLICIT && cp->pad_top == 1 && cp->pad_bottom == 1 && cp->pad_left == 0 &&
+	      cp->pad_right == 2 && cp->act == NN_ACT_RELU);
+	const float *bias = g->tensors[g->nodes[0].inputs[2]].data;
+	CHECK(bias[0] == 1.25f && bias[1] == 1.5f && bias[2] == -2.0f);
+	run_graph_ref(g, in);
+	expect_same_outputs(want, g, 1e-5f);
+	/* Some outputs are clamped by the RELU, some not: the comparison covers both. */
+	const float *y = want->tensors[want->outputs[0]].data;
+	int zeros = 0;
+	for (int i = 0; i < 75; i++)
+		zeros += y[i] == 0.0f;
+	CHECK(zeros > 0 && zeros < 75);
+	nn_graph_free(g);
+
+	/* On XNNPACK, through the model API. */
+	nn_model *m;
+	CHECK(nn_model_from_graph(&m, pad_conv_add_graph(), err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_graph(m)->n_nodes == 1 && strcmp(nn_model_node_backend(m, 0), "xnnpack") == 0);
+	memcpy(nn_model_input(m, 0)->data, in, sizeof in);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	expect_same_outputs(want, nn_model_graph(m), 1e-5f);
+	nn_model_free(m);
+	nn_graph_free(want);
+}
+
+/* x * s * relu6(x + 3), then a 1x1 DEPTHWISE_CONV2D when `then_conv`; x is [1,1,2,4]. */
+static nn_graph *hard_swish_graph(float s, int then_conv)
+{
+	nn_graph *g = nn_graph_create("hard-swish");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 1, 2, 4);
+	int sc = tb_tensor(g, "s", NN_F32, 0);
+	int three = tb_tensor(g, "three", NN_F32, 1, 1);
+	int a = tb_tensor(g, "scaled", NN_F32, 4, 1, 1, 2, 4);
+	int b = tb_tensor(g, "shifted", NN_F32, 4, 1, 1, 2, 4);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 1, 2, 4);
+	tb_const_values(g, sc, &s);
+	tb_const_values(g, three, (const float[]){ 3.0f });
+	tb_node(g, NN_OP_MUL, "mul", TB_LIST(sc, x), TB_LIST(a));
+	g->nodes[tb_node(g, NN_OP_ADD, "add", TB_LIST(x, three), TB_LIST(b))].p.act = NN_ACT_RELU6;
+	tb_node(g, NN_OP_MUL, "mul_1", TB_LIST(a, b), TB_LIST(y));
+	int out = y;
+	if (then_conv) {
+		int w = tb_tensor(g, "w", NN_F32, 4, 1, 1, 1, 4);
+		int bias = tb_tensor(g, "bias", NN_F32, 1, 4);
+		out = tb_tensor(g, "out", NN_F32, 4, 1, 1, 2, 4);
+		tb_const_values(g, w, (const float[]){ 1, 2, -1, 0.5f });
+		tb_const_values(g, bias, (const float[]){ 0, 0, 0, 0 });
+		int n = tb_node(g, NN_OP_DEPTHWISE_CONV2D, "dw", TB_LIST(y, w, bias), TB_LIST(out));
+		g->nodes[n].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+						       .padding = NN_PADDING_VALID, .depth_multiplier = 1 };
+	}
+	tb_io(g, TB_LIST(x), TB_LIST(out));
+	return g;
+}
+
+TEST(graph_fuse_hard_swish)
+{
+	static const float in[8] = { -4, -3, -1, 0, 0.5f, 1, 3, 4 };
+	/* x * relu6(x + 3) / 6 by hand. */
+	static const float want_hs[8] = { 0, 0, -1.0f / 3, 0, 0.5f * 3.5f / 6, 4.0f / 6, 3, 4 };
+	char err[256];
+	nn_graph *g = hard_swish_graph(1.0f / 6.0f, 0);
+	CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_HARD_SWISH && g->nodes[0].n_inputs == 1 &&
+	      g->nodes[0].inputs[0] == g->inputs[0]);
+	run_graph_ref(g, in);
+	const float *y = g->tensors[g->outputs[0]].data;
+	for (int i = 0; i < 8; i++)
+		CHECK_MSG(fabsf(y[i] - want_hs[i]) <= 1e-6f, "element %d: %g, want %g", i, (double)y[i], (double)want_hs[i]);
+	nn_graph_free(g);
+
+	/*
+	 * 1/6 rounded to float16, as models with float16 weights store it: the
+	 * result is HARD_SWISH * 6s; with a convolution after it, 6s goes into
+	 * the filter, else it stays a MUL.
+	 */
+	const float s16 = 0.1666259765625f;
+	for (int then_conv = 0; then_conv < 2; then_conv++) {
+		nn_graph *want = hard_swish_graph(s16, then_conv);
+		run_graph_ref(want, in);
+		g = hard_swish_graph(s16, then_conv);
+		CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+		CHECK_MSG(g->n_nodes == 2, "%d nodes", g->n_nodes);
+		CHECK(g->nodes[0].op == NN_OP_HARD_SWISH);
+		CHECK(g->nodes[1].op == (then_conv ? NN_OP_DEPTHWISE_CONV2D : NN_OP_MUL));
+		run_graph_ref(g, in);
+		expect_same_outputs(want, g, 1e-6f);
+		if (!then_conv) {
+			const float *v = g->tensors[g->outputs[0]].data;
+			CHECK(fabsf(v[7] - 4.0f * 6.0f * s16) <= 1e-6f);
+		}
+		nn_graph_free(want);
+		nn_graph_free(g);
+	}
+	/* Not hard swish: the shift is 2, not 3. */
+	g = hard_swish_graph(1.0f / 6.0f, 0);
+	*(float *)g->tensors[2].data = 2.0f;
+	CHECK(nn_pass_fuse_ops(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 3 && count_op(g, NN_OP_HARD_SWISH) == 0);
+	nn_graph_free(g);
+}
+
 TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_tensors_and_nodes_grow),
 	   TEST_ENTRY(graph_tensor_sizes_and_names),
@@ -721,6 +864,8 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_fold_transposes_island),
 	   TEST_ENTRY(graph_fold_transposes_chains),
 	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
+	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv),
+	   TEST_ENTRY(graph_fuse_hard_swish),
 	   TEST_ENTRY(graph_plan_chain_reuses_memory),
 	   TEST_ENTRY(graph_plan_random_graphs_never_overlap),
 	   TEST_ENTRY(graph_plan_rejects_bad_structure),
