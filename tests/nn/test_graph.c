@@ -332,6 +332,35 @@ TEST(graph_plan_random_graphs_never_overlap)
 	}
 }
 
+TEST(graph_plan_reshape_shares_its_input)
+{
+	/* x -> RELU a [2,3] -> RESHAPE b [3,2] -> RELU6 c: b takes a's bytes, and the values stay right. */
+	nn_graph *g = nn_graph_create("reshape-alias");
+	int x = tb_tensor(g, "x", NN_F32, 2, 2, 3);
+	int a = tb_tensor(g, "a", NN_F32, 2, 2, 3);
+	int b = tb_tensor(g, "b", NN_F32, 2, 3, 2);
+	int c = tb_tensor(g, "c", NN_F32, 2, 3, 2);
+	tb_node(g, NN_OP_RELU, "relu", TB_LIST(x), TB_LIST(a));
+	tb_node(g, NN_OP_RESHAPE, "reshape", TB_LIST(a), TB_LIST(b));
+	tb_node(g, NN_OP_RELU6, "relu6", TB_LIST(b), TB_LIST(c));
+	tb_io(g, TB_LIST(x), TB_LIST(c));
+	size_t off[8], bytes;
+	char err[256];
+	CHECK_MSG(nn_exec_plan(g, off, &bytes, err, sizeof err) == 0, "%s", err);
+	CHECK(off[b] == off[a]);
+	CHECK(off[c] != off[a] && off[x] != off[a]);
+	nn_model *m;
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .reference_only = 1 }, err, sizeof err) == 0, "%s", err);
+	memcpy(nn_model_input(m, 0)->data, (const float[]){ -1, 2, 7, 0.5f, -3, 9 }, 6 * sizeof(float));
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	const float *y = nn_model_output(m, 0)->data;
+	static const float want[6] = { 0, 2, 6, 0.5f, 0, 6 };
+	for (int i = 0; i < 6; i++)
+		CHECK(y[i] == want[i]);
+	nn_model_free(m);
+}
+
 TEST(graph_plan_rejects_bad_structure)
 {
 	char err[256];
@@ -869,6 +898,7 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_plan_chain_reuses_memory),
 	   TEST_ENTRY(graph_plan_random_graphs_never_overlap),
 	   TEST_ENTRY(graph_plan_rejects_bad_structure),
+	   TEST_ENTRY(graph_plan_reshape_shares_its_input),
 	   TEST_ENTRY(model_api_on_hand_built_graph),
 	   TEST_ENTRY(model_errors_name_the_node),
 	   TEST_ENTRY(model_load_rejects_unknown_files));
