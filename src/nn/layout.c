@@ -327,16 +327,26 @@ static int transpose_with(const lay *L, int i, const int *perm, int rank)
 	return L->g->tensors[n->inputs[0]].rank == rank && !memcmp(n->p.transpose.perm, perm, (size_t)rank * sizeof *perm);
 }
 
-/* Grows the island of the layout-free nodes reached from transpose `seed`, with its perm. */
-static void grow_island(lay *L, island *is, int seed)
+/*
+ * Grows the island of the layout-free nodes reached from transpose `seed`:
+ * from its readers (the seed is an entry, with the island's perm) or, when
+ * `backward`, from the node writing its input (the seed is an exit).
+ */
+static void grow_island(lay *L, island *is, int seed, int backward)
 {
 	nn_graph *g = L->g;
 	const nn_node *s = &g->nodes[seed];
 	int e = s->outputs[0];
 	is->n_nodes = 0;
-	for (int j = 0; j < n_readers(L, e); j++)
-		if (layout_free(L, reader(L, e, j), is->rank))
-			island_add(L, is, reader(L, e, j));
+	if (backward) {
+		int p = L->producer[s->inputs[0]];
+		if (p >= 0 && layout_free(L, p, is->rank))
+			island_add(L, is, p);
+	} else {
+		for (int j = 0; j < n_readers(L, e); j++)
+			if (layout_free(L, reader(L, e, j), is->rank))
+				island_add(L, is, reader(L, e, j));
+	}
 	for (int q = 0; q < is->n_nodes; q++) {
 		const nn_node *n = &g->nodes[is->nodes[q]];
 		for (int k = 0; k < n->n_inputs; k++) {
@@ -673,22 +683,35 @@ static int fold_islands(lay *L)
 			return -1;
 		if (!plain_transpose(L, s) || is_identity(g->nodes[s].p.transpose.perm, g->tensors[g->nodes[s].inputs[0]].rank))
 			continue;
-		const nn_node *t = &g->nodes[s];
-		is.rank = g->tensors[t->inputs[0]].rank;
-		memcpy(is.perm, t->p.transpose.perm, sizeof is.perm);
-		for (int d = 0; d < is.rank; d++)
-			is.inv[is.perm[d]] = d;
-		/* A perm that is its own inverse cannot tell entries from exits. */
-		if (!memcmp(is.perm, is.inv, (size_t)is.rank * sizeof *is.perm))
-			continue;
-		free(is.nodes);
-		is.nodes = malloc(((size_t)g->n_nodes + 1) * sizeof *is.nodes);
-		if (!is.nodes)
-			return -1;
-		is.stamp = ++stamp;
-		grow_island(L, &is, s);
-		if (is.n_nodes > 0)
-			rc = try_island(L, &is);
+		/* The seed as an entry of an island after it, else as an exit of one before it. */
+		for (int backward = 0; backward < 2 && rc == 0; backward++) {
+			if (backward && index_graph(L) < 0)
+				return -1;
+			if (!plain_transpose(L, s))
+				break;
+			const nn_node *t = &g->nodes[s];
+			is.rank = g->tensors[t->inputs[0]].rank;
+			for (int d = 0; d < is.rank; d++) {
+				int q = t->p.transpose.perm[d];
+				if (backward)
+					is.perm[q] = d, is.inv[d] = q;
+				else
+					is.perm[d] = q, is.inv[q] = d;
+			}
+			/* A perm that is its own inverse cannot tell entries from exits. */
+			if (!memcmp(is.perm, is.inv, (size_t)is.rank * sizeof *is.perm))
+				break;
+			free(is.nodes);
+			is.nodes = malloc(((size_t)g->n_nodes + 1) * sizeof *is.nodes);
+			if (!is.nodes)
+				return -1;
+			is.stamp = ++stamp;
+			grow_island(L, &is, s, backward);
+			if (is.n_nodes > 0)
+				rc = try_island(L, &is);
+		}
+		if (rc > 0)
+			rc = 0;
 	}
 	free(is.nodes);
 	return rc < 0 ? -1 : 0;

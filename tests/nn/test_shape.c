@@ -180,6 +180,51 @@ TEST(shape_transpose_3d_perm_every_size)
 	nn_graph_free(g);
 }
 
+TEST(shape_transpose_large_tiles)
+{
+	/* Sizes over several 32x32 tiles and a batch, for the blocked path, and a perm it does not take. */
+	static const struct {
+		int shape[4], perm[4];
+	} cases[] = {
+		{ { 2, 3, 40, 50 }, { 0, 2, 3, 1 } },
+		{ { 2, 40, 50, 35 }, { 0, 3, 1, 2 } },
+		{ { 3, 33, 70, 2 }, { 2, 3, 0, 1 } },
+		{ { 2, 33, 40, 5 }, { 0, 2, 1, 3 } },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		const int *sh = cases[k].shape, *p = cases[k].perm;
+		nn_graph *g = new_graph();
+		int in = ten(g, NN_F32, 4, sh[0], sh[1], sh[2], sh[3]);
+		int out = ten(g, NN_F32, 4, sh[p[0]], sh[p[1]], sh[p[2]], sh[p[3]]);
+		float *src = g->tensors[in].data;
+		int count = sh[0] * sh[1] * sh[2] * sh[3];
+		for (int i = 0; i < count; i++)
+			src[i] = (float)i;
+		nn_node *n = node(g, NN_OP_TRANSPOSE, TB_LIST(in), TB_LIST(out));
+		memcpy(n->p.transpose.perm, p, 4 * sizeof(int));
+		run_ok(g, n);
+		const float *o = F(g, out);
+		int idx[4], os[4] = { sh[p[0]], sh[p[1]], sh[p[2]], sh[p[3]] };
+		for (int i = 0; i < count; i++) {
+			/* Output multi-index of i, then the input element it must hold. */
+			int rest = i;
+			for (int d = 3; d >= 0; d--) {
+				idx[d] = rest % os[d];
+				rest /= os[d];
+			}
+			int at[4];
+			for (int d = 0; d < 4; d++)
+				at[p[d]] = idx[d];
+			int want = ((at[0] * sh[1] + at[1]) * sh[2] + at[2]) * sh[3] + at[3];
+			if (o[i] != (float)want) {
+				CHECK_MSG(0, "case %zu: out[%d] = %g, want %d", k, i, (double)o[i], want);
+				break;
+			}
+		}
+		nn_graph_free(g);
+	}
+}
+
 TEST(shape_transpose_bad_perm)
 {
 	nn_graph *g = new_graph();
@@ -960,6 +1005,7 @@ TEST(shape_model_topk_decode)
 TEST_SUITE(nn_shape,
 	   TEST_ENTRY(shape_transpose_nhwc_to_nchw),
 	   TEST_ENTRY(shape_transpose_3d_perm_every_size),
+	   TEST_ENTRY(shape_transpose_large_tiles),
 	   TEST_ENTRY(shape_transpose_bad_perm),
 	   TEST_ENTRY(shape_strided_slice_stride2),
 	   TEST_ENTRY(shape_strided_slice_negative_stride),
