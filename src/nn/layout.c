@@ -25,7 +25,7 @@
 #include "nn/graph.h"
 
 /* The iota check of a TRANSPOSE/RESHAPE chain allocates two int32 arrays of the tensor's size. */
-#define MAX_CHAIN_CHECK_ELEMENTS ((int64_t)1 << 24)
+#define MAX_CHAIN_CHECK_ELEMENTS ((int64_t)1 << 22)
 
 typedef struct lay {
 	nn_graph *g;
