@@ -785,7 +785,7 @@ static int fold_chains(lay *L)
 			transposes += g->nodes[p].op == NN_OP_TRANSPOSE;
 			t = g->nodes[p].inputs[0];
 		}
-		int x = t, y = g->nodes[z].outputs[0];
+		int x = t;
 		if (transposes == 0 && len == 1)
 			continue;
 		nn_node *n = &g->nodes[z];
@@ -798,25 +798,23 @@ static int fold_chains(lay *L)
 				int next[NN_MAX_RANK];
 				for (int d = 0; d < rank; d++)
 					next[d] = perm[g->nodes[chain[c]].p.transpose.perm[d]];
-				memcpy(perm, next, sizeof next);
+				memcpy(perm, next, (size_t)rank * sizeof *next);
 			}
 			memcpy(n->p.transpose.perm, perm, (size_t)rank * sizeof *perm);
 			if (is_identity(perm, rank))
 				n->op = NN_OP_RESHAPE;
 		} else if (chain_is_relabel(g, x, chain, len)) {
 			n->op = NN_OP_RESHAPE;
-		} else if (transposes < len) {
-			/* Reshapes only, or a mix that moves elements: at least the reshapes in a row could merge, later. */
-			if (transposes > 0)
-				continue;
+		} else if (transposes == 0) {
+			/* Reshapes only: the last one alone gives the final shape. */
 			n->op = NN_OP_RESHAPE;
 		} else {
+			/* A chain that moves elements stays as it is. */
 			continue;
 		}
 		if (n->op == NN_OP_RESHAPE)
 			memset(&n->p, 0, sizeof n->p);
 		n->inputs[0] = x;
-		(void)y;
 		for (int c = 1; c < len; c++)
 			L->removed[chain[c]] = 1;
 		if (index_graph(L) < 0) {
