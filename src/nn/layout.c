@@ -826,39 +826,63 @@ static int fold_chains(lay *L)
 	return 0;
 }
 
-/* Drops removed nodes and puts the others in key order (stable), freeing what the removed ones own. */
+/*
+ * Drops removed nodes and orders the others topologically, taking among the
+ * nodes whose inputs are all written the one with the lowest key: the
+ * original order, with each inserted transpose next to the node it follows.
+ */
 static int reorder(lay *L)
 {
 	nn_graph *g = L->g;
 	int n = g->n_nodes;
+	if (index_graph(L) < 0)
+		return -1;
 	int *order = malloc(((size_t)n + 1) * sizeof *order);
+	unsigned char *placed = calloc((size_t)n + 1, 1);
 	nn_node *nodes = malloc(((size_t)n + 1) * sizeof *nodes);
-	if (!order || !nodes) {
+	if (!order || !placed || !nodes) {
 		free(order);
+		free(placed);
 		free(nodes);
 		return -1;
 	}
-	int kept = 0;
-	for (int i = 0; i < n; i++) {
+	int kept = 0, live = 0;
+	for (int i = 0; i < n; i++)
+		live += !L->removed[i];
+	/* Quadratic, but graphs have hundreds of nodes and this runs once. */
+	while (kept < live) {
+		int best = -1;
+		for (int i = 0; i < n; i++) {
+			if (L->removed[i] || placed[i] || (best >= 0 && L->key[i] >= L->key[best]))
+				continue;
+			int ready = 1;
+			for (int k = 0; k < g->nodes[i].n_inputs && ready; k++) {
+				int t = g->nodes[i].inputs[k], p = t >= 0 ? L->producer[t] : -1;
+				ready = p < 0 || p == i || placed[p];
+			}
+			if (ready)
+				best = i;
+		}
+		if (best < 0)
+			break; /* a cycle, which no rewrite makes; the planner reports the nodes left behind */
+		placed[best] = 1;
+		order[kept++] = best;
+	}
+	for (int i = 0; i < n; i++)
+		if (!L->removed[i] && !placed[i])
+			order[kept++] = i;
+	for (int i = 0; i < n; i++)
 		if (L->removed[i]) {
 			free(g->nodes[i].name);
 			free(g->nodes[i].inputs);
 			free(g->nodes[i].outputs);
-			continue;
 		}
-		/* Insertion sort: the nodes are nearly in order already, with the inserted ones at the end. */
-		int j = kept++;
-		while (j > 0 && L->key[order[j - 1]] > L->key[i]) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = i;
-	}
 	for (int i = 0; i < kept; i++)
 		nodes[i] = g->nodes[order[i]];
 	memcpy(g->nodes, nodes, (size_t)kept * sizeof *nodes);
 	g->n_nodes = kept;
 	free(order);
+	free(placed);
 	free(nodes);
 	return 0;
 }
