@@ -2,7 +2,8 @@
  * Fusions of ops into their neighbours, for graphs whose converters spelled
  * out what XNNPACK can do in one operator:
  * - a zero PAD of height and width in front of a convolution becomes the
- *   convolution's explicit padding (ONNX-converted graphs pad separately);
+ *   convolution's explicit padding (ONNX-converted graphs pad separately),
+ *   and a PAD with -inf in front of a max pool the pool's padding;
  * - an ADD of a per-channel constant after a convolution becomes its bias
  *   (ONNX Conv's bias arrives as a separate Add), taking the ADD's fused
  *   activation along;
@@ -119,6 +120,65 @@ static int fuse_pad(fz *F, int c)
 	n->inputs[0] = pad->inputs[0];
 	F->removed[p] = 1;
 	return 1;
+}
+
+/*
+ * PAD (zero, height and width) -> ADD of a mask holding -inf in the border
+ * and 0 inside (how the TF.js loader maps PadV2 with -inf, which PyTorch
+ * exports put before max pooling) -> MAX_POOL2D with VALID or explicit
+ * padding: the pool's own padding, which never wins a maximum, does the same.
+ */
+static int fuse_pad_pool(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	nn_node *pool = &g->nodes[m];
+	if (pool->op != NN_OP_MAX_POOL2D || pool->n_inputs != 1 || pool->inputs[0] < 0 ||
+	    pool->p.pool.padding == NN_PADDING_SAME)
+		return 0;
+	int t = pool->inputs[0], a = producer_op(F, t, NN_OP_ADD);
+	if (a < 0 || !private_f32(F, t) || g->nodes[a].n_inputs != 2 || g->nodes[a].p.act != NN_ACT_NONE)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int y = g->nodes[a].inputs[side], k = g->nodes[a].inputs[1 - side];
+		int p = producer_op(F, y, NN_OP_PAD);
+		if (p < 0 || k < 0 || !private_f32(F, y) || g->nodes[p].n_inputs != 1 || g->nodes[p].inputs[0] < 0)
+			continue;
+		int(*pp)[2] = g->nodes[p].p.pad.pads;
+		const nn_tensor *x = &g->tensors[g->nodes[p].inputs[0]], *padded = &g->tensors[y], *mask = &g->tensors[k];
+		if (x->dtype != NN_F32 || x->rank != 4 || padded->rank != 4 || pp[0][0] || pp[0][1] || pp[3][0] || pp[3][1])
+			continue;
+		/* A window entirely in the padding would be -inf here but not in XNNPACK, which clamps to the edge. */
+		if (pp[1][0] >= pool->p.pool.filter_h || pp[1][1] >= pool->p.pool.filter_h ||
+		    pp[2][0] >= pool->p.pool.filter_w || pp[2][1] >= pool->p.pool.filter_w)
+			continue;
+		int H = padded->shape[1], W = padded->shape[2];
+		if (!mask->is_const || mask->dtype != NN_F32 || !mask->data || mask->quant.count || mask->rank != 4 ||
+		    mask->shape[0] != 1 || mask->shape[3] != 1 || (mask->shape[1] != 1 && mask->shape[1] != H) ||
+		    (mask->shape[2] != 1 && mask->shape[2] != W))
+			continue;
+		const float *mv = mask->data;
+		int ok = 1;
+		for (int h = 0; h < H && ok; h++)
+			for (int w = 0; w < W && ok; w++) {
+				int inside = h >= pp[1][0] && h < H - pp[1][1] && w >= pp[2][0] && w < W - pp[2][1];
+				float v = mv[(mask->shape[1] == 1 ? 0 : h) * mask->shape[2] + (mask->shape[2] == 1 ? 0 : w)];
+				ok = inside ? v == 0.0f : isinf(v) && v < 0;
+			}
+		if (!ok)
+			continue;
+		nn_pool_params *pr = &pool->p.pool;
+		if (pr->padding == NN_PADDING_VALID)
+			pr->pad_top = pr->pad_bottom = pr->pad_left = pr->pad_right = 0;
+		pr->padding = NN_PADDING_EXPLICIT;
+		pr->pad_top += pp[1][0];
+		pr->pad_bottom += pp[1][1];
+		pr->pad_left += pp[2][0];
+		pr->pad_right += pp[2][1];
+		pool->inputs[0] = g->nodes[p].inputs[0];
+		F->removed[a] = F->removed[p] = 1;
+		return 1;
+	}
+	return 0;
 }
 
 /* Whether constant k holds one value per channel of a tensor with `channels` channels: shape [1, ..., 1, channels]. */
@@ -359,6 +419,8 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 			r = fuse_bias(&F, i);
 		if (r == 0)
 			r = fuse_hard_swish(&F, i);
+		if (r == 0)
+			r = fuse_pad_pool(&F, i);
 		if (r < 0 || (r > 0 && index_graph(&F) < 0))
 			rc = -1;
 	}

@@ -884,6 +884,71 @@ TEST(graph_fuse_hard_swish)
 	nn_graph_free(g);
 }
 
+/* x [1,4,4,2] -> PAD 1 on each side of height and width -> ADD mask (border_value outside) -> 3x3/2 MAX_POOL2D. */
+static nn_graph *pad_mask_pool_graph(float border_value)
+{
+	nn_graph *g = nn_graph_create("pad-pool");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 4, 2);
+	int p = tb_tensor(g, "padded", NN_F32, 4, 1, 6, 6, 2);
+	int m = tb_tensor(g, "mask", NN_F32, 4, 1, 6, 6, 1);
+	int a = tb_tensor(g, "masked", NN_F32, 4, 1, 6, 6, 2);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 2, 2, 2);
+	float mv[36];
+	for (int h = 0; h < 6; h++)
+		for (int w = 0; w < 6; w++)
+			mv[h * 6 + w] = h == 0 || h == 5 || w == 0 || w == 5 ? border_value : 0.0f;
+	tb_const_values(g, m, mv);
+	int n = tb_node(g, NN_OP_PAD, "pad", TB_LIST(x), TB_LIST(p));
+	g->nodes[n].p.pad.pads[1][0] = g->nodes[n].p.pad.pads[1][1] = 1;
+	g->nodes[n].p.pad.pads[2][0] = g->nodes[n].p.pad.pads[2][1] = 1;
+	tb_node(g, NN_OP_ADD, "mask", TB_LIST(p, m), TB_LIST(a));
+	n = tb_node(g, NN_OP_MAX_POOL2D, "pool", TB_LIST(a), TB_LIST(y));
+	g->nodes[n].p.pool = (nn_pool_params){ .filter_h = 3, .filter_w = 3, .stride_h = 2, .stride_w = 2,
+					       .padding = NN_PADDING_VALID };
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(graph_fuse_minus_inf_pad_into_max_pool)
+{
+	/* All negative, so that a zero or finite padding would show in the maxima. */
+	float in[32];
+	for (int i = 0; i < 32; i++)
+		in[i] = -1.0f - (float)((i * 7) % 32);
+	nn_graph *want = pad_mask_pool_graph(-INFINITY);
+	run_graph_ref(want, in);
+	/* Output (0,0), channel 0: the max of x rows 0..1, columns 0..1 (the window's first row and column are padding). */
+	float m00 = fmaxf(fmaxf(in[0], in[2]), fmaxf(in[8], in[10]));
+	CHECK(((const float *)want->tensors[want->outputs[0]].data)[0] == m00);
+
+	nn_graph *g = pad_mask_pool_graph(-INFINITY);
+	char err[256];
+	CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_MAX_POOL2D && g->nodes[0].inputs[0] == g->inputs[0]);
+	const nn_pool_params *pp = &g->nodes[0].p.pool;
+	CHECK(pp->padding == NN_PADDING_EXPLICIT && pp->pad_top == 1 && pp->pad_bottom == 1 && pp->pad_left == 1 &&
+	      pp->pad_right == 1);
+	run_graph_ref(g, in);
+	expect_same_outputs(want, g, 0);
+	nn_graph_free(g);
+
+	nn_model *m;
+	CHECK(nn_model_from_graph(&m, pad_mask_pool_graph(-INFINITY), err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_graph(m)->n_nodes == 1 && strcmp(nn_model_node_backend(m, 0), "xnnpack") == 0);
+	memcpy(nn_model_input(m, 0)->data, in, sizeof in);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	expect_same_outputs(want, nn_model_graph(m), 0);
+	nn_model_free(m);
+	nn_graph_free(want);
+
+	/* A finite border value is a real value the maxima may pick: no fusion. */
+	g = pad_mask_pool_graph(-100.0f);
+	CHECK(nn_pass_fuse_ops(g, err, sizeof err) == 0);
+	CHECK(g->n_nodes == 3);
+	nn_graph_free(g);
+}
+
 TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_tensors_and_nodes_grow),
 	   TEST_ENTRY(graph_tensor_sizes_and_names),
@@ -895,6 +960,7 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
 	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv),
 	   TEST_ENTRY(graph_fuse_hard_swish),
+	   TEST_ENTRY(graph_fuse_minus_inf_pad_into_max_pool),
 	   TEST_ENTRY(graph_plan_chain_reuses_memory),
 	   TEST_ENTRY(graph_plan_random_graphs_never_overlap),
 	   TEST_ENTRY(graph_plan_rejects_bad_structure),
