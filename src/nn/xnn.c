@@ -1410,6 +1410,32 @@ static int build_convert(ctx *c)
 			   kind_name(x), kind_name(y));
 }
 
+/*
+ * CAST of a mask to float32 (CenterNet multiplies its 1.3M heat-map scores
+ * by one): the bools, 0 or 1 in a byte, are uint8 with scale 1 and zero
+ * point 0. Only masks some node wrote: those hold 0 or 1, where a bool from
+ * outside may hold any non-zero byte, which the reference kernel maps to 1.
+ */
+static int build_cast(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (!x || !y || x->dtype != NN_BOOL || y->dtype != NN_F32 || x->is_const)
+		return unsupported(c, "XNNPACK takes CAST only from a computed bool to float32");
+	for (int i = 0; i < c->g->n_inputs; i++)
+		if (&c->g->tensors[c->g->inputs[i]] == x)
+			return unsupported(c, "CAST of a graph input");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	rc = check(c, xnn_create_convert_nc_qu8_f32(u.channels, u.channels, u.channels, 1.0f, 0, 0, u.op),
+		   "xnn_create_convert_nc_qu8_f32");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_convert_nc_qu8_f32(*u.op, u.batch, u.in, u.out, c->pool),
+		     "xnn_setup_convert_nc_qu8_f32");
+}
+
 static int build_pad(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
@@ -1660,6 +1686,8 @@ static int build(ctx *c)
 		return build_resize(c);
 	case NN_OP_CONCATENATION:
 		return build_concat(c);
+	case NN_OP_CAST:
+		return build_cast(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}

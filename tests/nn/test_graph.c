@@ -949,6 +949,49 @@ TEST(graph_fuse_minus_inf_pad_into_max_pool)
 	nn_graph_free(g);
 }
 
+TEST(model_cast_of_a_mask_on_xnnpack)
+{
+	/* EQUAL(x, c) -> CAST to float32, CenterNet's peak mask: on XNNPACK as a uint8 dequantization. */
+	nn_graph *g = nn_graph_create("mask");
+	int x = tb_tensor(g, "x", NN_F32, 2, 3, 40);
+	int c = tb_tensor(g, "c", NN_F32, 0);
+	int eq = tb_tensor(g, "eq", NN_BOOL, 2, 3, 40);
+	int y = tb_tensor(g, "y", NN_F32, 2, 3, 40);
+	tb_const_values(g, c, (const float[]){ 2.0f });
+	tb_node(g, NN_OP_EQUAL, "equal", TB_LIST(x, c), TB_LIST(eq));
+	tb_node(g, NN_OP_CAST, "cast", TB_LIST(eq), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	nn_model *m;
+	char err[256];
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	CHECK(strcmp(nn_model_node_backend(m, 1), "xnnpack") == 0);
+	float in[120];
+	for (int i = 0; i < 120; i++)
+		in[i] = (float)(i % 5);
+	memcpy(nn_model_input(m, 0)->data, in, sizeof in);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	const float *out = nn_model_output(m, 0)->data;
+	for (int i = 0; i < 120; i++)
+		CHECK_MSG(out[i] == (i % 5 == 2 ? 1.0f : 0.0f), "element %d: %g", i, (double)out[i]);
+	nn_model_free(m);
+
+	/* A bool graph input may hold any non-zero byte: its CAST stays on the reference kernel, which makes it 1. */
+	g = nn_graph_create("bool-input");
+	int b = tb_tensor(g, "b", NN_BOOL, 1, 4);
+	int f = tb_tensor(g, "f", NN_F32, 1, 4);
+	tb_node(g, NN_OP_CAST, "cast", TB_LIST(b), TB_LIST(f));
+	tb_io(g, TB_LIST(b), TB_LIST(f));
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	CHECK(strcmp(nn_model_node_backend(m, 0), "reference") == 0);
+	memcpy(nn_model_input(m, 0)->data, (const uint8_t[]){ 0, 1, 7, 255 }, 4);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	out = nn_model_output(m, 0)->data;
+	CHECK(out[0] == 0.0f && out[1] == 1.0f && out[2] == 1.0f && out[3] == 1.0f);
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_tensors_and_nodes_grow),
 	   TEST_ENTRY(graph_tensor_sizes_and_names),
@@ -967,4 +1010,5 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_plan_reshape_shares_its_input),
 	   TEST_ENTRY(model_api_on_hand_built_graph),
 	   TEST_ENTRY(model_errors_name_the_node),
+	   TEST_ENTRY(model_cast_of_a_mask_on_xnnpack),
 	   TEST_ENTRY(model_load_rejects_unknown_files));
