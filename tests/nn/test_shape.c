@@ -836,6 +836,22 @@ TEST(shape_equal_broadcast)
 	run_ok(g, node(g, NN_OP_EQUAL, TB_LIST(f, f2), TB_LIST(fo)));
 	expect_u8(U8(g, fo), (uint8_t[]){ 0, 1, 1 }, 3);
 
+	/* Equal float shapes, 37 values: two blocks of 16 and a remainder, NaN and signed zeros among them. */
+	int e1 = ten(g, NN_F32, 1, 37), e2 = ten(g, NN_F32, 1, 37), eo = ten(g, NN_BOOL, 1, 37);
+	float ev1[37], ev2[37];
+	uint8_t ew[37];
+	for (int i = 0; i < 37; i++) {
+		ev1[i] = (float)(i % 4);
+		ev2[i] = i % 3 == 0 ? ev1[i] : -ev1[i] - 1;
+		ew[i] = i % 3 == 0;
+	}
+	ev1[5] = NAN, ev2[5] = NAN, ew[5] = 0;
+	ev1[33] = -0.0f, ev2[33] = 0.0f, ew[33] = 1;
+	set(g, e1, ev1);
+	set(g, e2, ev2);
+	run_ok(g, node(g, NN_OP_EQUAL, TB_LIST(e1, e2), TB_LIST(eo)));
+	expect_u8(U8(g, eo), ew, 37);
+
 	/* A scalar against a vector, in int64, uint8 and bool. */
 	int s = ten(g, NN_I64, 0), v = ten(g, NN_I64, 1, 3), so = ten(g, NN_BOOL, 1, 3);
 	set(g, s, (int64_t[]){ INT64_C(1) << 40 });
