@@ -174,9 +174,9 @@ int nn_tensor_is_quantized(const nn_tensor *t);
 /* Graph passes, in the order nn_model_prepare runs them. Each returns 0 or a negative code. */
 int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
 int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
-/* Cancels the TRANSPOSEs of graphs converted from NCHW frameworks around layout-free ops (layout.c). */
+/* Cancels the TRANSPOSEs of NCHW-converted graphs around layout-free ops (layout.c; runs second). */
 int nn_pass_fold_transposes(nn_graph *g, char *err, size_t errlen);
-/* Pads and per-channel ADDs into convolutions, hard swish spelled out into HARD_SWISH (fuse.c). */
+/* Pads and per-channel ADDs into convolutions, spelled-out hard swish into HARD_SWISH (fuse.c; runs last). */
 int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen);
 
 #endif

@@ -1413,17 +1413,24 @@ static int build_convert(ctx *c)
 /*
  * CAST of a mask to float32 (CenterNet multiplies its 1.3M heat-map scores
  * by one): the bools, 0 or 1 in a byte, are uint8 with scale 1 and zero
- * point 0. Only masks some node wrote: those hold 0 or 1, where a bool from
- * outside may hold any non-zero byte, which the reference kernel maps to 1.
+ * point 0. Only masks that EQUAL or a CAST wrote: those hold 0 or 1, where
+ * a bool from elsewhere may hold any non-zero byte, which the reference
+ * kernel maps to 1.
  */
 static int build_cast(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
 	if (!x || !y || x->dtype != NN_BOOL || y->dtype != NN_F32 || x->is_const)
 		return unsupported(c, "XNNPACK takes CAST only from a computed bool to float32");
-	for (int i = 0; i < c->g->n_inputs; i++)
-		if (&c->g->tensors[c->g->inputs[i]] == x)
-			return unsupported(c, "CAST of a graph input");
+	int written = 0;
+	for (int i = 0; i < c->g->n_nodes && !written; i++) {
+		const nn_node *p = &c->g->nodes[i];
+		if ((p->op == NN_OP_EQUAL || p->op == NN_OP_CAST) && p->n_outputs == 1 && p->outputs[0] >= 0 &&
+		    &c->g->tensors[p->outputs[0]] == x)
+			written = 1;
+	}
+	if (!written)
+		return unsupported(c, "CAST of a bool that no EQUAL or CAST wrote");
 	unary u;
 	int rc = unary_begin(c, &u, 0);
 	if (rc <= 0)
