@@ -697,7 +697,10 @@ TEST(graph_fold_transposes_chains)
 		CHECK(g->nodes[0].op == (undo ? NN_OP_RESHAPE : NN_OP_TRANSPOSE) && g->nodes[0].inputs[0] == x);
 		run_graph_ref(g, in);
 		const float *out = g->tensors[y].data;
-		/* [1,2,0] twice is [2,0,1]: y[i][j][k] = x[j][k][i], so y[1][0][2] = x[0][2][1] = 9 and y[3][1][2] = x[1][2][3] = 23. */
+		/*
+		 * [1,2,0] twice is [2,0,1]: y[i][j][k] = x[j][k][i], so
+		 * y[1][0][2] = x[0][2][1] = 9 and y[3][1][2] = x[1][2][3] = 23.
+		 */
 		if (undo)
 			for (int i = 0; i < 24; i++)
 				CHECK(out[i] == (float)i);
