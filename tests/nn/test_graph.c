@@ -744,6 +744,53 @@ TEST(graph_fold_transposes_keeps_costly_islands)
 	nn_graph_free(g);
 }
 
+/* NCHW input x [1,3,4,5] -> PAD (height 1,0; width 0,2) -> TRANSPOSE to NHWC -> MEAN over height and width. */
+static nn_graph *exit_island_graph(void)
+{
+	static const int to_nhwc[] = { 0, 2, 3, 1 };
+	nn_graph *g = nn_graph_create("exit-island");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 3, 4, 5);
+	int p = tb_tensor(g, "p", NN_F32, 4, 1, 3, 5, 7);
+	int t = tb_tensor(g, "t", NN_F32, 4, 1, 5, 7, 3);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 1, 1, 3);
+	int n = tb_node(g, NN_OP_PAD, "pad", TB_LIST(x), TB_LIST(p));
+	g->nodes[n].p.pad.pads[2][0] = 1, g->nodes[n].p.pad.pads[3][1] = 2;
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "to_nhwc", TB_LIST(p), TB_LIST(t)), to_nhwc, 4);
+	n = tb_node(g, NN_OP_MEAN, "mean", TB_LIST(t), TB_LIST(y));
+	g->nodes[n].p.reduce.axes[0] = 1, g->nodes[n].p.reduce.axes[1] = 2;
+	g->nodes[n].p.reduce.n_axes = 2, g->nodes[n].p.reduce.keep_dims = 1;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(graph_fold_transposes_from_an_exit)
+{
+	/* The island is found from the transpose that leaves it: the PAD moves behind a transpose of the smaller input. */
+	float in[60];
+	for (int i = 0; i < 60; i++)
+		in[i] = (float)(i % 7) - 2.5f;
+	nn_graph *want = exit_island_graph();
+	run_graph_ref(want, in);
+	/* Channel 0's mean by hand: the sum of its 20 values over the padded 5x7 = 35. */
+	float sum0 = 0;
+	for (int i = 0; i < 20; i++)
+		sum0 += in[i];
+	CHECK(fabsf(((const float *)want->tensors[want->outputs[0]].data)[0] - sum0 / 35.0f) <= 1e-6f);
+
+	nn_graph *g = exit_island_graph();
+	char err[256];
+	CHECK_MSG(nn_pass_fold_transposes(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 3 && g->nodes[0].op == NN_OP_TRANSPOSE && g->nodes[1].op == NN_OP_PAD);
+	CHECK(g->nodes[0].inputs[0] == g->inputs[0]);
+	const nn_tensor *moved = &g->tensors[g->nodes[0].outputs[0]];
+	CHECK(moved->shape[1] == 4 && moved->shape[2] == 5 && moved->shape[3] == 3);
+	CHECK(g->nodes[1].p.pad.pads[1][0] == 1 && g->nodes[1].p.pad.pads[2][1] == 2 && g->nodes[1].p.pad.pads[3][0] == 0);
+	run_graph_ref(g, in);
+	expect_same_outputs(want, g, 1e-6f);
+	nn_graph_free(g);
+	nn_graph_free(want);
+}
+
 /* ---- fusions into convolutions and HARD_SWISH ---- */
 
 /* x [1,5,5,2] -> PAD (height 1,1; width 0,2) -> 3x3 CONV2D (VALID, bias b) -> ADD k with RELU -> y [1,5,5,3]. */
@@ -1004,6 +1051,7 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_fold_transposes_island),
 	   TEST_ENTRY(graph_fold_transposes_chains),
 	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
+	   TEST_ENTRY(graph_fold_transposes_from_an_exit),
 	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv),
 	   TEST_ENTRY(graph_fuse_hard_swish),
 	   TEST_ENTRY(graph_fuse_minus_inf_pad_into_max_pool),
