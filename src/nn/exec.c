@@ -218,6 +218,42 @@ static int compute_lifetimes(const nn_graph *g, int *first, int *last, char *err
 	return 0;
 }
 
+static int same_encoding(const nn_tensor *a, const nn_tensor *b)
+{
+	if (a->dtype != b->dtype || a->quant.count != b->quant.count)
+		return 0;
+	for (int c = 0; c < a->quant.count; c++)
+		if (a->quant.scale[c] != b->quant.scale[c] || a->quant.zero_point[c] != b->quant.zero_point[c])
+			return 0;
+	return a->quant.count <= 1 || a->quant.axis == b->quant.axis;
+}
+
+/*
+ * A RESHAPE that changes no value (same dtype and quantization) gets no
+ * bytes of its own: its output is its input's bytes under a new shape, and
+ * the kernel finds nothing to copy. alias[t] is the tensor whose placement
+ * t shares (t itself for most), whose lifetime grows to cover t's.
+ */
+static void alias_reshapes(const nn_graph *g, int *first, int *last, int *alias)
+{
+	for (int t = 0; t < g->n_tensors; t++)
+		alias[t] = t;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const nn_node *n = &g->nodes[i];
+		if (n->op != NN_OP_RESHAPE || n->n_inputs < 1 || n->n_outputs != 1 || n->inputs[0] < 0)
+			continue;
+		int x = n->inputs[0], y = n->outputs[0];
+		const nn_tensor *a = &g->tensors[x], *b = &g->tensors[y];
+		if (a->is_const || b->is_const || first[x] == INT_MAX || first[y] != i ||
+		    nn_tensor_bytes(a) != nn_tensor_bytes(b) || !same_encoding(a, b))
+			continue;
+		int r = alias[x];
+		alias[y] = r;
+		if (last[y] > last[r])
+			last[r] = last[y];
+	}
+}
+
 int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *err, size_t errlen)
 {
 	int nt = g->n_tensors;
@@ -225,6 +261,7 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 	int *last = malloc(((size_t)nt + 1) * sizeof *last);
 	lifetime *lt = malloc(((size_t)nt + 1) * sizeof *lt);
 	lifetime **live = malloc(((size_t)nt + 1) * sizeof *live);
+	int *alias = NULL;
 	int rc = 0;
 	if (!first || !last || !lt || !live) {
 		rc = fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
@@ -233,11 +270,17 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 	rc = compute_lifetimes(g, first, last, err, errlen);
 	if (rc < 0)
 		goto out;
+	alias = malloc(((size_t)nt + 1) * sizeof *alias);
+	if (!alias) {
+		rc = fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
+		goto out;
+	}
+	alias_reshapes(g, first, last, alias);
 
 	int n = 0;
 	for (int t = 0; t < nt; t++) {
 		offsets[t] = NN_NO_OFFSET;
-		if (first[t] == INT_MAX)
+		if (first[t] == INT_MAX || alias[t] != t)
 			continue;
 		/* XNNPACK may read XNN_EXTRA_BYTES past any tensor; the padding keeps those reads in the arena. */
 		size_t bytes = nn_tensor_bytes(&g->tensors[t]);
@@ -288,8 +331,12 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 			total = lt[i].offset + lt[i].size;
 		offsets[lt[i].tensor] = lt[i].offset;
 	}
+	for (int t = 0; t < nt; t++)
+		if (alias[t] != t)
+			offsets[t] = offsets[alias[t]];
 	*arena_bytes = total;
 out:
+	free(alias);
 	free(first);
 	free(last);
 	free(lt);

@@ -141,9 +141,13 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 		return rc;
 	if ((rc = nn_pass_fold_constants(g, err, errlen)) < 0)
 		return rc;
+	if ((rc = nn_pass_fold_transposes(g, err, errlen)) < 0)
+		return rc;
 	if ((rc = nn_pass_fuse_activations(g, err, errlen)) < 0)
 		return rc;
 	if ((rc = nn_pass_fuse_pad(g, err, errlen)) < 0)
+		return rc;
+	if ((rc = nn_pass_fuse_ops(g, err, errlen)) < 0)
 		return rc;
 
 	size_t *offsets = malloc(((size_t)g->n_tensors + 1) * sizeof *offsets);

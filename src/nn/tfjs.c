@@ -654,8 +654,6 @@ static int input_of(tj *c, const tj_node *n, int k, int dt, int rank, int *t)
 	return 0;
 }
 
-static int int_binary_fold(tj *c, nn_op op, int a, int b, int out);
-
 /*
  * Makes tensor t constant, evaluating at load time the nodes it is computed
  * from (which must all have constant inputs in the end). `who` and `what`
@@ -693,14 +691,6 @@ static int make_const(tj *c, const tj_node *who, int t, const char *what, int de
 					 what, desc, (long long)e, (long long)MAX_EVAL_ELEMENTS);
 	}
 	int rc;
-	int arith = x->op == NN_OP_ADD || x->op == NN_OP_SUB || x->op == NN_OP_MUL || x->op == NN_OP_MAXIMUM ||
-		    x->op == NN_OP_MINIMUM;
-	if (arith && x->n_inputs == 2 && T(c, x->inputs[0])->dtype == NN_I32) {
-		rc = int_binary_fold(c, x->op, x->inputs[0], x->inputs[1], x->outputs[0]);
-		if (rc < 0)
-			return nomem(c);
-		return mark_dead(c, p);
-	}
 	char why[256];
 	if (!nn_ref_supports(c->g, x, why, sizeof why))
 		return node_fail(c, who, NN_ERR_UNSUPPORTED, "%s must be computed when the model loads, but %s cannot be: %s",
@@ -777,129 +767,6 @@ static int norm_axis(tj *c, const tj_node *n, int64_t axis, int rank, const char
 				 rank);
 	*out = (int)(axis < 0 ? axis + rank : axis);
 	return 0;
-}
-
-/* ---- integer arithmetic the reference kernels lack ---- */
-
-/* Element strides of t when read along an output of rank `rank` by NumPy broadcasting (0 along broadcast dims). */
-static void broadcast_strides(const nn_tensor *t, int rank, const int *oshape, int64_t *st)
-{
-	int64_t step = 1;
-	for (int d = rank - 1; d >= 0; d--) {
-		int td = d - (rank - t->rank);
-		int dim = td >= 0 ? t->shape[td] : 1;
-		st[d] = dim == 1 && oshape[d] != 1 ? 0 : step;
-		step *= dim;
-	}
-}
-
-/* Computes an int32 ADD, SUB, MUL, MAXIMUM or MINIMUM of two constants into a new constant, wrapping as TF does. */
-static int int_binary_fold(tj *c, nn_op op, int a, int b, int out)
-{
-	nn_tensor *o = T(c, out);
-	if (nn_tensor_alloc_const(o) < 0)
-		return NN_ERR_NOMEM;
-	o = T(c, out);
-	const nn_tensor *x = T(c, a), *y = T(c, b);
-	int64_t sa[NN_MAX_RANK], sb[NN_MAX_RANK];
-	broadcast_strides(x, o->rank, o->shape, sa);
-	broadcast_strides(y, o->rank, o->shape, sb);
-	int64_t n = nn_tensor_elements(o);
-	int idx[NN_MAX_RANK] = { 0 };
-	const int32_t *px = x->data, *py = y->data;
-	int32_t *po = o->data;
-	for (int64_t i = 0; i < n; i++) {
-		int64_t ia = 0, ib = 0;
-		for (int d = 0; d < o->rank; d++) {
-			ia += idx[d] * sa[d];
-			ib += idx[d] * sb[d];
-		}
-		uint32_t u = (uint32_t)px[ia], v = (uint32_t)py[ib];
-		int32_t r;
-		switch (op) {
-		case NN_OP_ADD: r = (int32_t)(u + v); break;
-		case NN_OP_SUB: r = (int32_t)(u - v); break;
-		case NN_OP_MUL: r = (int32_t)(u * v); break;
-		case NN_OP_MAXIMUM: r = px[ia] > py[ib] ? px[ia] : py[ib]; break;
-		default: r = px[ia] < py[ib] ? px[ia] : py[ib]; break;
-		}
-		po[i] = r;
-		for (int d = o->rank - 1; d >= 0; d--) {
-			if (++idx[d] < o->shape[d])
-				break;
-			idx[d] = 0;
-		}
-	}
-	return 0;
-}
-
-/* Whether the reference kernels can run op on these tensors (b < 0: one input), asked with a node not in the graph. */
-static int ref_takes(tj *c, nn_op op, int a, int b, int out)
-{
-	int in[2] = { a, b }, o[1] = { out };
-	nn_node tmp = { .op = op, .n_inputs = b < 0 ? 1 : 2, .n_outputs = 1, .inputs = in, .outputs = o };
-	char why[128];
-	return nn_ref_supports(c->g, &tmp, why, sizeof why);
-}
-
-/* A float32 version of int32 tensor t: converted now when constant, else through a CAST node. */
-static int to_float(tj *c, const tj_node *n, int t, const char *suffix, int *out)
-{
-	char *name = join_name(T(c, t)->name, suffix);
-	if (!name)
-		return nomem(c);
-	int f = add_like(c, n, name, NN_F32, t);
-	free(name);
-	if (f < 0)
-		return f;
-	if (T(c, t)->is_const) {
-		if (nn_tensor_alloc_const(T(c, f)) < 0)
-			return nomem(c);
-		int64_t e = nn_tensor_elements(T(c, t));
-		for (int64_t i = 0; i < e; i++)
-			((float *)T(c, f)->data)[i] = (float)((const int32_t *)T(c, t)->data)[i];
-	} else if (add_node1(c, n, NN_OP_CAST, 1, &t, f, NULL) < 0) {
-		return NN_ERR_NOMEM;
-	}
-	*out = f;
-	return 0;
-}
-
-/*
- * int32 ADD, SUB, MUL, MAXIMUM, MINIMUM: folded now when both inputs are
- * constant; else as the op itself when the reference kernels take int32,
- * and otherwise computed in float32 between two CASTs. The detection
- * models' index arithmetic stays far below 2^24, where float32 holds every
- * integer exactly, so the detour changes no result there.
- */
-static int int_binary(tj *c, const tj_node *n, nn_op op, int a, int b, int out)
-{
-	int budget = 256, rc;
-	if (nn_tensor_elements(T(c, out)) <= MAX_EVAL_ELEMENTS && const_computable(c, a, &budget) &&
-	    const_computable(c, b, &budget)) {
-		if ((rc = make_const(c, n, a, "input 0", 0)) < 0 || (rc = make_const(c, n, b, "input 1", 0)) < 0)
-			return rc;
-		return int_binary_fold(c, op, a, b, out) < 0 ? nomem(c) : 0;
-	}
-	int in[2] = { a, b };
-	if (ref_takes(c, op, a, b, out))
-		return add_node1(c, n, op, 2, in, out, NULL) < 0 ? NN_ERR_NOMEM : 0;
-	int fa, fb;
-	if ((rc = to_float(c, n, a, "/as_float", &fa)) < 0 || (rc = to_float(c, n, b, "/as_float", &fb)) < 0)
-		return rc;
-	int tmp = add_temp(c, n, "/float", NN_F32, 0, NULL);
-	if (tmp < 0)
-		return tmp;
-	/* The result has the output's shape; add_temp above made a scalar only to get the name. */
-	T(c, tmp)->rank = T(c, out)->rank;
-	memcpy(T(c, tmp)->shape, T(c, out)->shape, sizeof T(c, tmp)->shape);
-	in[0] = fa;
-	in[1] = fb;
-	nn_node *x;
-	if (add_node1(c, n, op, 2, in, tmp, &x) < 0)
-		return NN_ERR_NOMEM;
-	x->p.act = NN_ACT_NONE;
-	return add_node1(c, n, NN_OP_CAST, 1, &tmp, out, NULL) < 0 ? NN_ERR_NOMEM : 0;
 }
 
 /* ---- weights ---- */
@@ -1882,11 +1749,6 @@ static int broadcast(tj *c, const tj_node *n, const nn_tensor *a, const nn_tenso
 	return 0;
 }
 
-static int is_int_arith(nn_op op)
-{
-	return op == NN_OP_ADD || op == NN_OP_SUB || op == NN_OP_MUL || op == NN_OP_MAXIMUM || op == NN_OP_MINIMUM;
-}
-
 /* Binary ops with broadcasting: arithmetic, FloorDiv, FloorMod, Equal. */
 static int map_binary(tj *c, tj_node *n, int op_arg)
 {
@@ -1906,13 +1768,15 @@ static int map_binary(tj *c, tj_node *n, int op_arg)
 	int y = out_tensor(c, n, 0, op == NN_OP_EQUAL ? NN_BOOL : dt, rank, shape);
 	if (y < 0)
 		return y;
-	if (dt == NN_I32 && is_int_arith(op))
-		return int_binary(c, n, op, a, b, y);
 	int in[2] = { a, b };
 	nn_node *node;
 	if (add_node1(c, n, op, 2, in, y, &node) < 0)
 		return NN_ERR_NOMEM;
 	node->p.act = NN_ACT_NONE;
+	/* Integer arithmetic on constants is index bookkeeping that later ops may need as values: evaluate it now. */
+	int budget = 256;
+	if (dt == NN_I32 && nn_tensor_elements(T(c, y)) <= MAX_EVAL_ELEMENTS && const_computable(c, y, &budget))
+		return make_const(c, n, y, "the result", 0);
 	return 0;
 }
 
@@ -2139,25 +2003,7 @@ static int emit_reshape(tj *c, tj_node *n, int x, int rank, const int64_t *shape
 	int y = out_tensor(c, n, 0, T(c, x)->dtype, rank, shape);
 	if (y < 0)
 		return y;
-	if (T(c, x)->dtype != NN_I32 || ref_takes(c, NN_OP_RESHAPE, x, -1, y))
-		return add_node1(c, n, NN_OP_RESHAPE, 1, &x, y, NULL) < 0 ? NN_ERR_NOMEM : 0;
-	/*
-	 * Where the reference RESHAPE takes int32 only as a quantized type, the
-	 * values go through int64 and back: a lossless detour of three copies,
-	 * which for the index tensors of detection models is a few hundred bytes.
-	 */
-	int wide = add_like(c, n, "", NN_I64, x), moved = add_temp(c, n, "/int64", NN_I64, rank, shape);
-	if (wide < 0 || moved < 0)
-		return wide < 0 ? wide : moved;
-	char *name = join_name(T(c, x)->name, "/int64");
-	if (!name)
-		return nomem(c);
-	free(T(c, wide)->name);
-	T(c, wide)->name = name;
-	if (add_node1(c, n, NN_OP_CAST, 1, &x, wide, NULL) < 0 || add_node1(c, n, NN_OP_RESHAPE, 1, &wide, moved, NULL) < 0 ||
-	    add_node1(c, n, NN_OP_CAST, 1, &moved, y, NULL) < 0)
-		return NN_ERR_NOMEM;
-	return 0;
+	return add_node1(c, n, NN_OP_RESHAPE, 1, &x, y, NULL) < 0 ? NN_ERR_NOMEM : 0;
 }
 
 static int map_reshape(tj *c, tj_node *n, int arg)

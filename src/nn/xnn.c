@@ -1410,6 +1410,39 @@ static int build_convert(ctx *c)
 			   kind_name(x), kind_name(y));
 }
 
+/*
+ * CAST of a mask to float32 (CenterNet multiplies its 1.3M heat-map scores
+ * by one): the bools, 0 or 1 in a byte, are uint8 with scale 1 and zero
+ * point 0. Only masks that EQUAL or a CAST wrote: those hold 0 or 1, where
+ * a bool from elsewhere may hold any non-zero byte, which the reference
+ * kernel maps to 1.
+ */
+static int build_cast(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (!x || !y || x->dtype != NN_BOOL || y->dtype != NN_F32 || x->is_const)
+		return unsupported(c, "XNNPACK takes CAST only from a computed bool to float32");
+	int written = 0;
+	for (int i = 0; i < c->g->n_nodes && !written; i++) {
+		const nn_node *p = &c->g->nodes[i];
+		if ((p->op == NN_OP_EQUAL || p->op == NN_OP_CAST) && p->n_outputs == 1 && p->outputs[0] >= 0 &&
+		    &c->g->tensors[p->outputs[0]] == x)
+			written = 1;
+	}
+	if (!written)
+		return unsupported(c, "CAST of a bool that no EQUAL or CAST wrote");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	rc = check(c, xnn_create_convert_nc_qu8_f32(u.channels, u.channels, u.channels, 1.0f, 0, 0, u.op),
+		   "xnn_create_convert_nc_qu8_f32");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_convert_nc_qu8_f32(*u.op, u.batch, u.in, u.out, c->pool),
+		     "xnn_setup_convert_nc_qu8_f32");
+}
+
 static int build_pad(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
@@ -1709,6 +1742,8 @@ static int build(ctx *c)
 		return build_depth_to_space(c);
 	case NN_OP_SQRT:
 		return build_sqrt(c);
+	case NN_OP_CAST:
+		return build_cast(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}

@@ -704,6 +704,56 @@ TEST(ref_reshape_pad)
 	nn_graph_free(g);
 }
 
+TEST(ref_int32_arith_and_reshape)
+{
+	nn_graph *g = new_graph();
+	/* [2,3] with a [3] row broadcast, values chosen so that ADD, SUB and MUL overflow. */
+	int a = tensor(g, NN_I32, 2, 2, 3);
+	int b = tensor(g, NN_I32, 1, 3);
+	int y = tensor(g, NN_I32, 2, 2, 3);
+	memcpy(g->tensors[a].data, (int32_t[]){ INT32_MAX, INT32_MIN, 7, -5, 100000, 3 }, 6 * sizeof(int32_t));
+	memcpy(g->tensors[b].data, (int32_t[]){ 1, 1, -9 }, 3 * sizeof(int32_t));
+	struct {
+		nn_op op;
+		int32_t want[6];
+	} cases[] = {
+		/* INT32_MAX + 1 wraps to INT32_MIN, as in TensorFlow; INT32_MIN - 1 to INT32_MAX. */
+		{ NN_OP_ADD, { INT32_MIN, INT32_MIN + 1, -2, -4, 100001, -6 } },
+		{ NN_OP_SUB, { INT32_MAX - 1, INT32_MAX, 16, -6, 99999, 12 } },
+		{ NN_OP_MUL, { INT32_MAX, INT32_MIN, -63, -5, 100000, -27 } },
+		{ NN_OP_MAXIMUM, { INT32_MAX, 1, 7, 1, 100000, 3 } },
+		{ NN_OP_MINIMUM, { 1, INT32_MIN, -9, -5, 1, -9 } },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		nn_node *n = node(g, cases[c].op, 2, (int[]){ a, b }, 1, (int[]){ y });
+		n->p.act = NN_ACT_NONE;
+		run(g, n);
+		const int32_t *got = g->tensors[y].data;
+		for (int i = 0; i < 6; i++)
+			CHECK_MSG(got[i] == cases[c].want[i], "%s element %d: got %d, want %d", nn_op_name(cases[c].op), i,
+				  (int)got[i], (int)cases[c].want[i]);
+	}
+	/* 100000 * 100000 = 10^10 keeps its low 32 bits: 10^10 - 2 * 2^32 = 1410065408. */
+	int s = tensor(g, NN_I32, 0);
+	((int32_t *)g->tensors[s].data)[0] = 100000;
+	run(g, node(g, NN_OP_MUL, 2, (int[]){ a, s }, 1, (int[]){ y }));
+	CHECK(((int32_t *)g->tensors[y].data)[4] == 1410065408);
+	CHECK(((int32_t *)g->tensors[y].data)[2] == 700000);
+
+	/* No division and no mixed dtypes for int32. */
+	char err[256];
+	CHECK(!nn_ref_supports(g, node(g, NN_OP_DIV, 2, (int[]){ a, b }, 1, (int[]){ y }), err, sizeof err));
+	int f = tensor(g, NN_F32, 2, 2, 3);
+	CHECK(!nn_ref_supports(g, node(g, NN_OP_ADD, 2, (int[]){ a, b }, 1, (int[]){ f }), err, sizeof err));
+
+	/* RESHAPE copies plain int32 values unchanged. */
+	int r = tensor(g, NN_I32, 3, 3, 1, 2);
+	run(g, node(g, NN_OP_RESHAPE, 1, (int[]){ a }, 1, (int[]){ r }));
+	CHECK(memcmp(g->tensors[r].data, (int32_t[]){ INT32_MAX, INT32_MIN, 7, -5, 100000, 3 }, 6 * sizeof(int32_t)) ==
+	      0);
+	nn_graph_free(g);
+}
+
 TEST(ref_resize_bilinear_modes)
 {
 	nn_graph *g = new_graph();
@@ -1213,6 +1263,7 @@ TEST_SUITE(nn_ref,
 	   TEST_ENTRY(ref_softmax),
 	   TEST_ENTRY(ref_concat_requantize),
 	   TEST_ENTRY(ref_reshape_pad),
+	   TEST_ENTRY(ref_int32_arith_and_reshape),
 	   TEST_ENTRY(ref_resize_bilinear_modes),
 	   TEST_ENTRY(ref_resize_nearest_modes),
 	   TEST_ENTRY(ref_conv_uint8_vs_float),

@@ -180,6 +180,51 @@ TEST(shape_transpose_3d_perm_every_size)
 	nn_graph_free(g);
 }
 
+TEST(shape_transpose_large_tiles)
+{
+	/* Sizes over several 32x32 tiles and a batch, for the blocked path, and a perm it does not take. */
+	static const struct {
+		int shape[4], perm[4];
+	} cases[] = {
+		{ { 2, 3, 40, 50 }, { 0, 2, 3, 1 } },
+		{ { 2, 40, 50, 35 }, { 0, 3, 1, 2 } },
+		{ { 3, 33, 70, 2 }, { 2, 3, 0, 1 } },
+		{ { 2, 33, 40, 5 }, { 0, 2, 1, 3 } },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		const int *sh = cases[k].shape, *p = cases[k].perm;
+		nn_graph *g = new_graph();
+		int in = ten(g, NN_F32, 4, sh[0], sh[1], sh[2], sh[3]);
+		int out = ten(g, NN_F32, 4, sh[p[0]], sh[p[1]], sh[p[2]], sh[p[3]]);
+		float *src = g->tensors[in].data;
+		int count = sh[0] * sh[1] * sh[2] * sh[3];
+		for (int i = 0; i < count; i++)
+			src[i] = (float)i;
+		nn_node *n = node(g, NN_OP_TRANSPOSE, TB_LIST(in), TB_LIST(out));
+		memcpy(n->p.transpose.perm, p, 4 * sizeof(int));
+		run_ok(g, n);
+		const float *o = F(g, out);
+		int idx[4], os[4] = { sh[p[0]], sh[p[1]], sh[p[2]], sh[p[3]] };
+		for (int i = 0; i < count; i++) {
+			/* Output multi-index of i, then the input element it must hold. */
+			int rest = i;
+			for (int d = 3; d >= 0; d--) {
+				idx[d] = rest % os[d];
+				rest /= os[d];
+			}
+			int at[4];
+			for (int d = 0; d < 4; d++)
+				at[p[d]] = idx[d];
+			int want = ((at[0] * sh[1] + at[1]) * sh[2] + at[2]) * sh[3] + at[3];
+			if (o[i] != (float)want) {
+				CHECK_MSG(0, "case %zu: out[%d] = %g, want %d", k, i, (double)o[i], want);
+				break;
+			}
+		}
+		nn_graph_free(g);
+	}
+}
+
 TEST(shape_transpose_bad_perm)
 {
 	nn_graph *g = new_graph();
@@ -654,12 +699,19 @@ TEST(shape_topk_large_random_vs_sort)
 	ranked *all = malloc((size_t)count * sizeof *all);
 	CHECK(all != NULL);
 	uint32_t seed = 2024;
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 3; pass++) {
 		float *scores = nn_model_input(m, 0)->data;
 		for (int j = 0; j < count; j++) {
-			/* Pass 0: 4096 levels, so the top 100 has ties; pass 1: a sigmoid-like tail of small values. */
+			/*
+			 * Pass 0: 4096 levels, so the top 100 has ties; pass 1: a
+			 * sigmoid-like tail of small values; pass 2: CenterNet's masked
+			 * map, zeros but for one peak in about 2000, on 64 levels.
+			 */
 			float u = tb_uniform(&seed, 0, 1);
-			scores[j] = pass == 0 ? floorf(u * 4096.0f) / 4096.0f : u * u * u * u * 0.2f;
+			scores[j] = pass == 0   ? floorf(u * 4096.0f) / 4096.0f
+				    : pass == 1 ? u * u * u * u * 0.2f
+				    : u < 0.0005f ? floorf(u * 2000.0f * 64.0f) / 64.0f
+						  : 0.0f;
 			all[j] = (ranked){ scores[j], j };
 		}
 		CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
@@ -790,6 +842,22 @@ TEST(shape_equal_broadcast)
 	set(g, f2, (float[]){ NAN, 0.0f, INFINITY });
 	run_ok(g, node(g, NN_OP_EQUAL, TB_LIST(f, f2), TB_LIST(fo)));
 	expect_u8(U8(g, fo), (uint8_t[]){ 0, 1, 1 }, 3);
+
+	/* Equal float shapes, 37 values: two blocks of 16 and a remainder, NaN and signed zeros among them. */
+	int e1 = ten(g, NN_F32, 1, 37), e2 = ten(g, NN_F32, 1, 37), eo = ten(g, NN_BOOL, 1, 37);
+	float ev1[37], ev2[37];
+	uint8_t ew[37];
+	for (int i = 0; i < 37; i++) {
+		ev1[i] = (float)(i % 4);
+		ev2[i] = i % 3 == 0 ? ev1[i] : -ev1[i] - 1;
+		ew[i] = i % 3 == 0;
+	}
+	ev1[5] = NAN, ev2[5] = NAN, ew[5] = 0;
+	ev1[33] = -0.0f, ev2[33] = 0.0f, ew[33] = 1;
+	set(g, e1, ev1);
+	set(g, e2, ev2);
+	run_ok(g, node(g, NN_OP_EQUAL, TB_LIST(e1, e2), TB_LIST(eo)));
+	expect_u8(U8(g, eo), ew, 37);
 
 	/* A scalar against a vector, in int64, uint8 and bool. */
 	int s = ten(g, NN_I64, 0), v = ten(g, NN_I64, 1, 3), so = ten(g, NN_BOOL, 1, 3);
@@ -960,6 +1028,7 @@ TEST(shape_model_topk_decode)
 TEST_SUITE(nn_shape,
 	   TEST_ENTRY(shape_transpose_nhwc_to_nchw),
 	   TEST_ENTRY(shape_transpose_3d_perm_every_size),
+	   TEST_ENTRY(shape_transpose_large_tiles),
 	   TEST_ENTRY(shape_transpose_bad_perm),
 	   TEST_ENTRY(shape_strided_slice_stride2),
 	   TEST_ENTRY(shape_strided_slice_negative_stride),

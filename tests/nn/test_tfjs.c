@@ -959,6 +959,54 @@ TEST(tfjs_int_ops)
 	free(m);
 }
 
+/*
+ * int32 Mul, Add, Maximum and Reshape at run time, past 2^24 and past 2^31:
+ * the values wrap as in TensorFlow, with no float32 or int64 copies between
+ * (float32 would round 10^10 and everything after it).
+ */
+TEST(tfjs_int32_wraps)
+{
+	float x[4] = { 1, 3, -2, 0 };
+	int32_t big = 100000, top = INT32_MAX, floor_v = -1000000000, shape[2] = { 2, 2 };
+	tm *m = tm_new();
+	tm_input(m, "x", SH(4));
+	tm_const_i32(m, "big", SCALAR, &big);
+	tm_const_i32(m, "top", SCALAR, &top);
+	tm_const_i32(m, "floor", SCALAR, &floor_v);
+	tm_const_i32(m, "shape", SH(2), shape);
+	tm_node(m, "xi", "Cast", "\"x\"", AT("DstT", "DT_INT32"));
+	tm_node(m, "m1", "Mul", "\"xi\",\"big\"", NULL);
+	tm_node(m, "m2", "Mul", "\"m1\",\"big\"", NULL);
+	tm_node(m, "sum", "AddV2", "\"m2\",\"top\"", NULL);
+	tm_node(m, "max", "Maximum", "\"sum\",\"floor\"", NULL);
+	tm_node(m, "grid", "Reshape", "\"max\",\"shape\"", NULL);
+	int32_t want[4];
+	for (int i = 0; i < 4; i++) {
+		uint32_t v = (uint32_t)(int32_t)x[i] * 100000u * 100000u + (uint32_t)INT32_MAX;
+		want[i] = (int32_t)v < floor_v ? floor_v : (int32_t)v;
+	}
+	/* 10^10 keeps its low 32 bits, 1410065408; adding INT32_MAX wraps that to -737418241. */
+	CHECK(want[0] == -737418241);
+	nn_graph *g = tm_graph(m);
+	int casts = 0;
+	for (int i = 0; i < g->n_nodes; i++)
+		casts += g->nodes[i].op == NN_OP_CAST;
+	CHECK_MSG(casts == 1, "%d CAST nodes: the model's own one only", casts);
+	for (int t = 0; t < g->n_tensors; t++)
+		CHECK(g->tensors[t].dtype != NN_I64);
+	nn_graph_free(g);
+	const float *in[1] = { x };
+	for (int ref = 1; ref >= 0; ref--) {
+		nn_model *mdl = tm_run(m, ref, 1, in);
+		const nn_tensor *o = output_named(mdl, "grid");
+		CHECK(o->dtype == NN_I32);
+		check_shape(o, SH(2, 2));
+		check_ints("grid", o->data, want, 4);
+		nn_model_free(mdl);
+	}
+	free(m);
+}
+
 /* A Reshape whose shape other ops compute, NanoDet-style: AddV2(const, SparseToDense(...)), and Shape. */
 TEST(tfjs_computed_shape)
 {
@@ -1603,6 +1651,7 @@ TEST_SUITE(nn_tfjs,
 	   TEST_ENTRY(tfjs_strided_slice_masks),
 	   TEST_ENTRY(tfjs_topk_gather_cast_equal),
 	   TEST_ENTRY(tfjs_int_ops),
+	   TEST_ENTRY(tfjs_int32_wraps),
 	   TEST_ENTRY(tfjs_computed_shape),
 	   TEST_ENTRY(tfjs_identity_outputs_and_names),
 	   TEST_ENTRY(tfjs_topological_order),

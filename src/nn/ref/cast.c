@@ -194,6 +194,14 @@ int nn_ref_cast_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			memmove(out->data, in->data, count * nn_dtype_size(in->dtype));
 		return NN_OK;
 	}
+	if (in->dtype == NN_BOOL && out->dtype == NN_F32) {
+		/* The common mask-to-float cast, without the generic path's int64 round trip. */
+		const uint8_t *x = in->data;
+		float *y = out->data;
+		for (size_t i = 0; i < count; i++)
+			y[i] = x[i] != 0 ? 1.0f : 0.0f;
+		return NN_OK;
+	}
 	int from_float = in->dtype == NN_F32 || in->dtype == NN_F16;
 	float fv[CHUNK];
 	int64_t iv[CHUNK];

@@ -73,7 +73,7 @@ static int sqrt_run(nn_graph *g, const nn_node *n)
 	return NN_OK;
 }
 
-/* Integer ADD, SUB, MUL. */
+/* Integer ADD, SUB, MUL, MAXIMUM, MINIMUM: wrapping around on overflow, as TensorFlow's int32 kernels do. */
 
 static int int_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
@@ -136,7 +136,9 @@ static int int_run(nn_graph *g, const nn_node *n)
 		switch (n->op) {
 		case NN_OP_ADD: r = x + y; break;
 		case NN_OP_SUB: r = x - y; break;
-		default: r = x * y; break;
+		case NN_OP_MUL: r = x * y; break;
+		case NN_OP_MAXIMUM: r = (int64_t)x > (int64_t)y ? x : y; break;
+		default: r = (int64_t)x < (int64_t)y ? x : y; break;
 		}
 		int64_t v;
 		if (out->dtype == NN_I32) {
@@ -173,6 +175,8 @@ int nn_ref_math_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	case NN_OP_ADD:
 	case NN_OP_SUB:
 	case NN_OP_MUL:
+	case NN_OP_MAXIMUM:
+	case NN_OP_MINIMUM:
 		return int_supports(g, n, why, whylen);
 	default:
 		return nn_ref_fail(why, whylen, n, 0, "no reference kernel");
@@ -189,6 +193,8 @@ int nn_ref_math_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	case NN_OP_ADD:
 	case NN_OP_SUB:
 	case NN_OP_MUL:
+	case NN_OP_MAXIMUM:
+	case NN_OP_MINIMUM:
 		return int_run(g, n);
 	default:
 		return nn_ref_fail(err, errlen, n, NN_ERR_UNSUPPORTED, "no reference kernel");

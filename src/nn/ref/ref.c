@@ -150,7 +150,10 @@ static const ref_kernel shape_kernels = { nn_ref_shape_supports, nn_ref_shape_ru
 static const ref_kernel index_kernels = { nn_ref_index_supports, nn_ref_index_run };
 static const ref_kernel math_kernels = { nn_ref_math_supports, nn_ref_math_run };
 
-/* ADD, SUB, MUL, CONCATENATION and RESHAPE of plain integers have kernels of their own (math_ops.c, index_ops.c). */
+/*
+ * ADD, SUB, MUL, MAXIMUM, MINIMUM, CONCATENATION and RESHAPE of plain
+ * integers have kernels of their own (math_ops.c, index_ops.c).
+ */
 static int arith_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
 	return nn_ref_is_integer_node(g, n) ? nn_ref_math_supports(g, n, why, whylen)
@@ -189,8 +192,8 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_SUB] = &arith_kernels,
 	[NN_OP_MUL] = &arith_kernels,
 	[NN_OP_DIV] = &elementwise_kernels,
-	[NN_OP_MAXIMUM] = &elementwise_kernels,
-	[NN_OP_MINIMUM] = &elementwise_kernels,
+	[NN_OP_MAXIMUM] = &arith_kernels,
+	[NN_OP_MINIMUM] = &arith_kernels,
 	[NN_OP_PRELU] = &elementwise_kernels,
 	[NN_OP_LOGISTIC] = &elementwise_kernels,
 	[NN_OP_TANH] = &elementwise_kernels,

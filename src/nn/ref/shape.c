@@ -191,6 +191,46 @@ static int transpose_check(const nn_graph *g, const nn_node *n, char *msg, size_
 	return 0;
 }
 
+/*
+ * Whether perm moves a trailing block of dimensions in front of the block
+ * before it, leaving the leading ones: [0..k-1, m..r-1, k..m-1]. Such a
+ * transpose (NCHW to NHWC and back among them) is a batch of matrix
+ * transposes, of rows x cols elements each.
+ */
+static int as_matrices(const nn_tensor *in, const int *perm, size_t *batch, size_t *rows, size_t *cols)
+{
+	int r = in->rank, k = 0;
+	while (k < r && perm[k] == k)
+		k++;
+	if (k >= r - 1)
+		return 0;
+	int m = perm[k];
+	for (int d = k; d < r; d++) {
+		int want = d - k < r - m ? m + (d - k) : k + (d - k - (r - m));
+		if (perm[d] != want)
+			return 0;
+	}
+	*batch = product(in->shape, 0, k);
+	*rows = product(in->shape, k, m);
+	*cols = product(in->shape, m, r);
+	return 1;
+}
+
+/* Matrix transposes of 4-byte elements, in square tiles so that both sides stay in cache. */
+static void transpose_matrices32(uint32_t *dst, const uint32_t *src, size_t batch, size_t rows, size_t cols)
+{
+	enum { TILE = 32 };
+	for (size_t b = 0; b < batch; b++, src += rows * cols, dst += rows * cols)
+		for (size_t r0 = 0; r0 < rows; r0 += TILE)
+			for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+				size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+				size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
+				for (size_t c = c0; c < c1; c++)
+					for (size_t i = r0; i < r1; i++)
+						dst[c * rows + i] = src[i * cols + c];
+			}
+}
+
 static int transpose_run(nn_graph *g, const nn_node *n)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
@@ -200,6 +240,11 @@ static int transpose_run(nn_graph *g, const nn_node *n)
 		return NN_OK;
 	if (in->rank == 0) {
 		memcpy(out->data, in->data, es);
+		return NN_OK;
+	}
+	size_t batch, rows, cols;
+	if (es == 4 && as_matrices(in, n->p.transpose.perm, &batch, &rows, &cols)) {
+		transpose_matrices32(out->data, in->data, batch, rows, cols);
 		return NN_OK;
 	}
 	ptrdiff_t step[NN_MAX_RANK];

@@ -1,8 +1,8 @@
 /*
  * Ops that move, reduce or resample data: CONCATENATION, RESHAPE, PAD, MEAN,
  * SOFTMAX, RESIZE_BILINEAR and RESIZE_NEAREST, in float32 and uint8/int8
- * (RESHAPE copies any dtype). Where quantization parameters differ between
- * input and output, values go through their real value and are requantized.
+ * (RESHAPE copies any dtype; plain integers are index_ops.c's). Where
+ * quantization parameters differ between input and output, values go through their real value and are requantized.
  */
 #include <math.h>
 #include <string.h>
@@ -147,7 +147,9 @@ static int reshape_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "input %s and output %s differ in size",
 				   nn_ref_shape_str(in, a), nn_ref_shape_str(out, b));
 	}
-	copy_elements(out, 0, in, 0, (size_t)nn_ref_elements(in), nn_ref_same_encoding(in, out));
+	/* The executor gives a RESHAPE that changes no value its input's bytes: nothing to copy then. */
+	if (out->data != in->data)
+		copy_elements(out, 0, in, 0, (size_t)nn_ref_elements(in), nn_ref_same_encoding(in, out));
 	return NN_OK;
 }
 

@@ -185,10 +185,45 @@ DEFINE_HEAP(iheap, ientry, i_worse)
 #define LOAD_I32(i) ((int64_t)((const int32_t *)src)[i])
 #define LOAD_I64(i) (((const int64_t *)src)[i])
 
+/* Whether any of the 16 values at x is above root; an OR of comparisons, which GCC vectorizes. */
+static int any_above16(const float *restrict x, float root)
+{
+	int any = 0;
+	for (int j = 0; j < 16; j++)
+		any |= x[j] > root;
+	return any;
+}
+
+/*
+ * SCAN_FLOAT for float32, first asking of each block of 16 whether any value
+ * beats a root that is a number: on CenterNet's masked heat map almost none
+ * does, and the block costs one vectorized test instead of 16 comparisons.
+ */
+static void f32_row(const float *src, int32_t row, int32_t k, fentry *h)
+{
+	for (int32_t i = 0; i < k; i++)
+		h[i] = (fentry){ src[i], i };
+	fheap_heapify(h, (size_t)k);
+	float root = h[0].v;
+	for (int32_t i = k; i < row; i++) {
+		if (i % 16 == 0 && row - i >= 16 && !isnan(root) && !any_above16(src + i, root)) {
+			i += 15;
+			continue;
+		}
+		float v = src[i];
+		if (!(v > root) && !(isnan(root) && !isnan(v)))
+			continue;
+		h[0] = (fentry){ v, i };
+		fheap_sift(h, (size_t)k, 0);
+		root = h[0].v;
+	}
+	fheap_sort(h, (size_t)k);
+}
+
 static void float_row(nn_dtype dt, const void *src, int32_t row, int32_t k, fentry *h)
 {
 	if (dt == NN_F32)
-		SCAN_FLOAT(LOAD_F32);
+		f32_row(src, row, k, h);
 	else
 		SCAN_FLOAT(LOAD_F16);
 }

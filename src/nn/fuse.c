@@ -1,0 +1,411 @@
+/*
+ * Fusions of ops into their neighbours, for graphs whose converters spelled
+ * out what XNNPACK can do in one operator:
+ * - a PAD with -inf in front of a max pool becomes the pool's padding (a
+ *   zero PAD in front of a convolution is pass_pad.c's, which runs first);
+ * - an ADD of a per-channel constant after a convolution becomes its bias
+ *   (ONNX Conv's bias arrives as a separate Add), taking the ADD's fused
+ *   activation along;
+ * - x * (1/6) * relu6(x + 3), TensorFlow's spelling of hard swish
+ *   (MobileNetV3), becomes one HARD_SWISH (see fuse_hard_swish for
+ *   float16-rounded 1/6).
+ * Float32 only: quantized graphs come from converters that fuse these
+ * themselves.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/graph.h"
+
+typedef struct fz {
+	nn_graph *g;
+	int *producer;
+	int *readers;
+	unsigned char *removed;
+} fz;
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int is_graph_output(const nn_graph *g, int t)
+{
+	for (int i = 0; i < g->n_outputs; i++)
+		if (g->outputs[i] == t)
+			return 1;
+	return 0;
+}
+
+static int index_graph(fz *F)
+{
+	nn_graph *g = F->g;
+	free(F->producer);
+	free(F->readers);
+	F->producer = malloc(((size_t)g->n_tensors + 1) * sizeof *F->producer);
+	F->readers = calloc((size_t)g->n_tensors + 1, sizeof *F->readers);
+	if (!F->producer || !F->readers)
+		return -1;
+	for (int t = 0; t < g->n_tensors; t++)
+		F->producer[t] = -1;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (F->removed[i])
+			continue;
+		const nn_node *n = &g->nodes[i];
+		for (int k = 0; k < n->n_outputs; k++)
+			F->producer[n->outputs[k]] = i;
+		for (int k = 0; k < n->n_inputs; k++)
+			if (n->inputs[k] >= 0)
+				F->readers[n->inputs[k]]++;
+	}
+	return 0;
+}
+
+/* Whether t is an intermediate float32 tensor that only one node reads. */
+static int private_f32(const fz *F, int t)
+{
+	const nn_tensor *x = &F->g->tensors[t];
+	return t >= 0 && !x->is_const && x->dtype == NN_F32 && F->readers[t] == 1 && !is_graph_output(F->g, t);
+}
+
+/* The node writing t when it is a live node of op `op` with one output, else -1. */
+static int producer_op(const fz *F, int t, nn_op op)
+{
+	int p = t >= 0 ? F->producer[t] : -1;
+	if (p < 0 || F->removed[p] || F->g->nodes[p].op != op || F->g->nodes[p].n_outputs != 1)
+		return -1;
+	return p;
+}
+
+static int is_conv(const nn_node *n)
+{
+	return n->op == NN_OP_CONV2D || n->op == NN_OP_DEPTHWISE_CONV2D;
+}
+
+/*
+ * PAD (zero, height and width) -> ADD of a mask holding -inf in the border
+ * and 0 inside (how the TF.js loader maps PadV2 with -inf, which PyTorch
+ * exports put before max pooling) -> MAX_POOL2D with VALID or explicit
+ * padding: the pool's own padding, which never wins a maximum, does the same.
+ */
+static int fuse_pad_pool(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	nn_node *pool = &g->nodes[m];
+	if (pool->op != NN_OP_MAX_POOL2D || pool->n_inputs != 1 || pool->inputs[0] < 0 ||
+	    pool->p.pool.padding == NN_PADDING_SAME)
+		return 0;
+	int t = pool->inputs[0], a = producer_op(F, t, NN_OP_ADD);
+	if (a < 0 || !private_f32(F, t) || g->nodes[a].n_inputs != 2 || g->nodes[a].p.act != NN_ACT_NONE)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int y = g->nodes[a].inputs[side], k = g->nodes[a].inputs[1 - side];
+		int p = producer_op(F, y, NN_OP_PAD);
+		if (p < 0 || k < 0 || !private_f32(F, y) || g->nodes[p].n_inputs != 1 || g->nodes[p].inputs[0] < 0)
+			continue;
+		int(*pp)[2] = g->nodes[p].p.pad.pads;
+		const nn_tensor *x = &g->tensors[g->nodes[p].inputs[0]], *padded = &g->tensors[y], *mask = &g->tensors[k];
+		if (x->dtype != NN_F32 || x->rank != 4 || padded->rank != 4 || pp[0][0] || pp[0][1] || pp[3][0] || pp[3][1])
+			continue;
+		/* A window entirely in the padding would be -inf here but not in XNNPACK, which clamps to the edge. */
+		if (pp[1][0] >= pool->p.pool.filter_h || pp[1][1] >= pool->p.pool.filter_h ||
+		    pp[2][0] >= pool->p.pool.filter_w || pp[2][1] >= pool->p.pool.filter_w)
+			continue;
+		int H = padded->shape[1], W = padded->shape[2];
+		if (!mask->is_const || mask->dtype != NN_F32 || !mask->data || mask->quant.count || mask->rank != 4 ||
+		    mask->shape[0] != 1 || mask->shape[3] != 1 || (mask->shape[1] != 1 && mask->shape[1] != H) ||
+		    (mask->shape[2] != 1 && mask->shape[2] != W))
+			continue;
+		const float *mv = mask->data;
+		int ok = 1;
+		for (int h = 0; h < H && ok; h++)
+			for (int w = 0; w < W && ok; w++) {
+				int inside = h >= pp[1][0] && h < H - pp[1][1] && w >= pp[2][0] && w < W - pp[2][1];
+				float v = mv[(mask->shape[1] == 1 ? 0 : h) * mask->shape[2] + (mask->shape[2] == 1 ? 0 : w)];
+				ok = inside ? v == 0.0f : isinf(v) && v < 0;
+			}
+		if (!ok)
+			continue;
+		nn_pool_params *pr = &pool->p.pool;
+		if (pr->padding == NN_PADDING_VALID)
+			pr->pad_top = pr->pad_bottom = pr->pad_left = pr->pad_right = 0;
+		pr->padding = NN_PADDING_EXPLICIT;
+		pr->pad_top += pp[1][0];
+		pr->pad_bottom += pp[1][1];
+		pr->pad_left += pp[2][0];
+		pr->pad_right += pp[2][1];
+		pool->inputs[0] = g->nodes[p].inputs[0];
+		F->removed[a] = F->removed[p] = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether constant k holds one value per channel of a tensor with `channels` channels: shape [1, ..., 1, channels]. */
+static int per_channel_const(const nn_tensor *k, int channels)
+{
+	if (!k->is_const || k->dtype != NN_F32 || k->quant.count || !k->data || k->rank < 1 ||
+	    k->shape[k->rank - 1] != channels)
+		return 0;
+	for (int d = 0; d + 1 < k->rank; d++)
+		if (k->shape[d] != 1)
+			return 0;
+	return 1;
+}
+
+/* CONV2D/DEPTHWISE_CONV2D (no activation) -> ADD of a per-channel constant: the constant joins the bias. */
+static int fuse_bias(fz *F, int a)
+{
+	nn_graph *g = F->g;
+	const nn_node *add = &g->nodes[a];
+	if (add->op != NN_OP_ADD || add->n_inputs != 2 || add->n_outputs != 1 || add->inputs[0] < 0 || add->inputs[1] < 0)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int v = add->inputs[side], k = add->inputs[1 - side];
+		int c = producer_op(F, v, NN_OP_CONV2D);
+		if (c < 0)
+			c = producer_op(F, v, NN_OP_DEPTHWISE_CONV2D);
+		if (c < 0 || !private_f32(F, v) || g->nodes[c].p.conv.act != NN_ACT_NONE || g->nodes[c].n_inputs < 2)
+			continue;
+		const nn_tensor *y = &g->tensors[v], *out = &g->tensors[add->outputs[0]];
+		if (y->rank != 4 || out->rank != 4 || memcmp(y->shape, out->shape, 4 * sizeof y->shape[0]) ||
+		    !per_channel_const(&g->tensors[k], y->shape[3]))
+			continue;
+		int old = g->nodes[c].n_inputs > 2 ? g->nodes[c].inputs[2] : -1;
+		if (old >= 0 && (!g->tensors[old].is_const || g->tensors[old].dtype != NN_F32 ||
+				 nn_tensor_elements(&g->tensors[old]) != y->shape[3]))
+			continue;
+		/* A conv without a bias slot (two inputs) cannot take one here. */
+		if (g->nodes[c].n_inputs < 3)
+			continue;
+		const char *base = g->tensors[add->outputs[0]].name ? g->tensors[add->outputs[0]].name : "";
+		size_t len = strlen(base) + 8;
+		char *name = malloc(len);
+		if (!name)
+			return -1;
+		snprintf(name, len, "%s/bias", base);
+		int b = nn_graph_add_tensor(g, name);
+		free(name);
+		if (b < 0)
+			return -1;
+		nn_tensor *bt = &g->tensors[b];
+		bt->rank = 1;
+		bt->shape[0] = g->tensors[v].shape[3];
+		if (nn_tensor_alloc_const(bt) < 0)
+			return -1;
+		float *dst = bt->data;
+		const float *kv = g->tensors[k].data, *ov = old >= 0 ? g->tensors[old].data : NULL;
+		for (int i = 0; i < bt->shape[0]; i++)
+			dst[i] = (ov ? ov[i] : 0.0f) + kv[i];
+		add = &g->nodes[a];
+		nn_node *conv = &g->nodes[c];
+		conv->inputs[2] = b;
+		conv->p.conv.act = add->p.act;
+		conv->outputs[0] = add->outputs[0];
+		F->removed[a] = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The single float value of a constant scalar (any shape of one element), or NAN. */
+static float scalar_of(const nn_graph *g, int t)
+{
+	const nn_tensor *x = &g->tensors[t];
+	if (t < 0 || !x->is_const || x->dtype != NN_F32 || !x->data || nn_tensor_elements(x) != 1)
+		return NAN;
+	return *(const float *)x->data;
+}
+
+/* For a binary node with one scalar constant input: the other input and the constant, else -1. */
+static int scalar_operand(const nn_graph *g, const nn_node *n, float *value)
+{
+	if (n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0)
+		return -1;
+	for (int side = 0; side < 2; side++) {
+		float v = scalar_of(g, n->inputs[1 - side]);
+		if (!isnan(v) && !g->tensors[n->inputs[side]].is_const) {
+			*value = v;
+			return n->inputs[side];
+		}
+	}
+	return -1;
+}
+
+/* Adds a float32 constant like t (shape and values) under t's name and a suffix; returns it, or -1. */
+static int copy_const(nn_graph *g, int t, const char *suffix)
+{
+	const char *base = g->tensors[t].name ? g->tensors[t].name : "";
+	size_t len = strlen(base) + strlen(suffix) + 1;
+	char *name = malloc(len);
+	if (!name)
+		return -1;
+	snprintf(name, len, "%s%s", base, suffix);
+	int c = nn_graph_add_tensor(g, name);
+	free(name);
+	if (c < 0)
+		return -1;
+	nn_tensor *x = &g->tensors[t], *y = &g->tensors[c];
+	y->dtype = x->dtype;
+	y->rank = x->rank;
+	memcpy(y->shape, x->shape, sizeof y->shape);
+	if (nn_tensor_alloc_const(y) < 0)
+		return -1;
+	memcpy(y->data, g->tensors[t].data, nn_tensor_bytes(y));
+	return c;
+}
+
+/*
+ * MUL(x, c) with a scalar constant c, read only as the input of float
+ * convolutions: c moves into their filters (a convolution is linear in its
+ * input, and zero padding stays zero), and the MUL goes.
+ */
+static int scale_into_convs(fz *F, int m, int x, float c)
+{
+	nn_graph *g = F->g;
+	int y = g->nodes[m].outputs[0];
+	if (is_graph_output(g, y) || F->readers[y] < 1)
+		return 0;
+	int found = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const nn_node *n = &g->nodes[i];
+		if (F->removed[i])
+			continue;
+		for (int k = 0; k < n->n_inputs; k++) {
+			if (n->inputs[k] != y)
+				continue;
+			const nn_tensor *w = n->n_inputs >= 2 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
+			if (!is_conv(n) || k != 0 || !w || !w->is_const || w->dtype != NN_F32 || w->quant.count || !w->data)
+				return 0;
+			found++;
+		}
+	}
+	if (found != F->readers[y])
+		return 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (F->removed[i] || g->nodes[i].n_inputs < 2 || g->nodes[i].inputs[0] != y)
+			continue;
+		int w = copy_const(g, g->nodes[i].inputs[1], "/scaled");
+		if (w < 0)
+			return -1;
+		float *v = g->tensors[w].data;
+		for (int64_t j = 0; j < nn_tensor_elements(&g->tensors[w]); j++)
+			v[j] *= c;
+		g->nodes[i].inputs[0] = x;
+		g->nodes[i].inputs[1] = w;
+	}
+	F->removed[m] = 1;
+	return 1;
+}
+
+/*
+ * MUL(MUL(x, s), ADD(x, 3) with RELU6) -> HARD_SWISH(x), for s = 1/6. Models
+ * with float16 weights store s as 0.16662598: then the result is
+ * HARD_SWISH(x) * 6s, and that MUL goes into the next convolutions when
+ * they are all that read it.
+ */
+static int fuse_hard_swish(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *mul = &g->nodes[m];
+	if (mul->op != NN_OP_MUL || mul->n_inputs != 2 || mul->n_outputs != 1 || mul->p.act != NN_ACT_NONE)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int u = mul->inputs[side], w = mul->inputs[1 - side];
+		int p1 = producer_op(F, u, NN_OP_MUL), p2 = producer_op(F, w, NN_OP_ADD);
+		if (p1 < 0 || p2 < 0 || !private_f32(F, u) || !private_f32(F, w))
+			continue;
+		const nn_node *scale = &g->nodes[p1], *shift = &g->nodes[p2];
+		float sv = 0, tv = 0;
+		int x1 = scalar_operand(g, scale, &sv), x2 = scalar_operand(g, shift, &tv);
+		if (x1 < 0 || x1 != x2 || scale->p.act != NN_ACT_NONE || shift->p.act != NN_ACT_RELU6 || tv != 3.0f ||
+		    fabsf(sv - 1.0f / 6.0f) > 1e-3f)
+			continue;
+		const nn_tensor *x = &g->tensors[x1], *y = &g->tensors[mul->outputs[0]];
+		if (x->dtype != NN_F32 || x->rank != y->rank || memcmp(x->shape, y->shape, (size_t)x->rank * sizeof x->shape[0]))
+			continue;
+		float factor = 6.0f * sv;
+		if (factor == 1.0f) {
+			nn_node *n = &g->nodes[m];
+			n->op = NN_OP_HARD_SWISH;
+			n->n_inputs = 1;
+			n->inputs[0] = x1;
+			memset(&n->p, 0, sizeof n->p);
+			F->removed[p1] = F->removed[p2] = 1;
+			return 1;
+		}
+		/* The first MUL becomes the HARD_SWISH, writing u; the last one scales u by 6s. */
+		const char *base = g->tensors[u].name ? g->tensors[u].name : "";
+		size_t len = strlen(base) + 8;
+		char *name = malloc(len);
+		if (!name)
+			return -1;
+		snprintf(name, len, "%s/6s", base);
+		int c = nn_graph_add_tensor(g, name);
+		free(name);
+		if (c < 0 || nn_tensor_alloc_const(&g->tensors[c]) < 0)
+			return -1;
+		*(float *)g->tensors[c].data = factor;
+		nn_node *hs = &g->nodes[p1];
+		hs->op = NN_OP_HARD_SWISH;
+		hs->n_inputs = 1;
+		hs->inputs[0] = x1;
+		memset(&hs->p, 0, sizeof hs->p);
+		nn_node *n = &g->nodes[m];
+		n->inputs[0] = u;
+		n->inputs[1] = c;
+		F->removed[p2] = 1;
+		if (index_graph(F) < 0)
+			return -1;
+		return scale_into_convs(F, m, u, factor) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
+{
+	if (g->n_nodes == 0)
+		return 0;
+	fz F = { .g = g };
+	F.removed = calloc((size_t)g->n_nodes + 1, 1);
+	int rc = 0;
+	if (!F.removed || index_graph(&F) < 0)
+		rc = -1;
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
+		if (F.removed[i])
+			continue;
+		int r = fuse_bias(&F, i);
+		if (r == 0)
+			r = fuse_hard_swish(&F, i);
+		if (r == 0)
+			r = fuse_pad_pool(&F, i);
+		if (r < 0 || (r > 0 && index_graph(&F) < 0))
+			rc = -1;
+	}
+	if (rc == 0) {
+		int kept = 0;
+		for (int i = 0; i < g->n_nodes; i++) {
+			if (F.removed[i]) {
+				free(g->nodes[i].name);
+				free(g->nodes[i].inputs);
+				free(g->nodes[i].outputs);
+				continue;
+			}
+			g->nodes[kept++] = g->nodes[i];
+		}
+		g->n_nodes = kept;
+	}
+	free(F.removed);
+	free(F.producer);
+	free(F.readers);
+	return rc < 0 ? fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing ops", g->source) : 0;
+}
