@@ -2,7 +2,6 @@
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +12,6 @@
 #include "nn/xnn.h"
 
 #define ARENA_ALIGN 64
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 const char *nn_tensor_desc(const nn_graph *g, int t, char *buf, size_t len)
 {
@@ -66,25 +54,25 @@ static int check_tensor(const nn_graph *g, int i, char *err, size_t errlen)
 	const nn_tensor *t = &g->tensors[i];
 	char name[128];
 	if (nn_dtype_size(t->dtype) == 0)
-		return fail(err, errlen, NN_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype %d", g->source,
-			    nn_tensor_desc(g, i, name, sizeof name), (int)t->dtype);
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype %d", g->source,
+				     nn_tensor_desc(g, i, name, sizeof name), (int)t->dtype);
 	if (nn_tensor_elements(t) < 0)
-		return fail(err, errlen, NN_ERR_SHAPE,
-			    "%s: tensor '%s' has an invalid shape (rank %d; expected rank 0..%d, dimensions >= 0, "
-			    "fewer than 2^60 elements)",
-			    g->source, nn_tensor_desc(g, i, name, sizeof name), t->rank, NN_MAX_RANK);
+		return nn_graph_fail(err, errlen, NN_ERR_SHAPE,
+				     "%s: tensor '%s' has an invalid shape (rank %d; expected rank 0..%d, dimensions >= 0, "
+				     "fewer than 2^60 elements)",
+				     g->source, nn_tensor_desc(g, i, name, sizeof name), t->rank, NN_MAX_RANK);
 	if (t->is_const && !t->data && nn_tensor_bytes(t) > 0)
-		return fail(err, errlen, NN_ERR_FORMAT, "%s: constant tensor '%s' has no data", g->source,
-			    nn_tensor_desc(g, i, name, sizeof name));
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: constant tensor '%s' has no data", g->source,
+				     nn_tensor_desc(g, i, name, sizeof name));
 	const nn_quant *q = &t->quant;
 	if (q->count < 0 || (q->count > 0 && (!q->scale || !q->zero_point)))
-		return fail(err, errlen, NN_ERR_FORMAT, "%s: tensor '%s' has inconsistent quantization arrays",
-			    g->source, nn_tensor_desc(g, i, name, sizeof name));
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: tensor '%s' has inconsistent quantization arrays",
+				     g->source, nn_tensor_desc(g, i, name, sizeof name));
 	if (q->count > 1 && (q->axis < 0 || q->axis >= t->rank || q->count != t->shape[q->axis]))
-		return fail(err, errlen, NN_ERR_FORMAT,
-			    "%s: tensor '%s' has %d quantization channels along axis %d; expected one per "
-			    "element of that axis",
-			    g->source, nn_tensor_desc(g, i, name, sizeof name), q->count, q->axis);
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
+				     "%s: tensor '%s' has %d quantization channels along axis %d; expected one per "
+				     "element of that axis",
+				     g->source, nn_tensor_desc(g, i, name, sizeof name), q->count, q->axis);
 	return 0;
 }
 
@@ -98,35 +86,35 @@ int nn_exec_check_graph(const nn_graph *g, char *err, size_t errlen)
 	}
 	for (int i = 0; i < g->n_inputs; i++)
 		if (g->inputs[i] < 0 || g->inputs[i] >= g->n_tensors)
-			return fail(err, errlen, NN_ERR_FORMAT, "%s: graph input %d refers to tensor %d of %d",
-				    g->source, i, g->inputs[i], g->n_tensors);
+			return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: graph input %d refers to tensor %d of %d",
+					     g->source, i, g->inputs[i], g->n_tensors);
 	for (int i = 0; i < g->n_outputs; i++)
 		if (g->outputs[i] < 0 || g->outputs[i] >= g->n_tensors)
-			return fail(err, errlen, NN_ERR_FORMAT, "%s: graph output %d refers to tensor %d of %d",
-				    g->source, i, g->outputs[i], g->n_tensors);
+			return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: graph output %d refers to tensor %d of %d",
+					     g->source, i, g->outputs[i], g->n_tensors);
 	for (int i = 0; i < g->n_nodes; i++) {
 		const nn_node *n = &g->nodes[i];
 		if ((unsigned)n->op >= NN_OP_COUNT)
-			return fail(err, errlen, NN_ERR_FORMAT, "%s: node %d has an unknown op %d", g->source, i,
-				    (int)n->op);
+			return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: node %d has an unknown op %d", g->source, i,
+					     (int)n->op);
 		if (n->n_inputs < 0 || n->n_outputs < 0 || (n->n_inputs && !n->inputs) ||
 		    (n->n_outputs && !n->outputs))
-			return fail(err, errlen, NN_ERR_FORMAT, "%s: node %d (%s) has malformed input or output lists",
-				    g->source, i, nn_op_name(n->op));
+			return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: node %d (%s) has malformed input or output lists",
+					     g->source, i, nn_op_name(n->op));
 		for (int k = 0; k < n->n_inputs; k++)
 			if (n->inputs[k] < -1 || n->inputs[k] >= g->n_tensors)
-				return fail(err, errlen, NN_ERR_FORMAT, "%s: %s: input %d refers to tensor %d of %d",
-					    g->source, nn_node_desc(g, i, desc, sizeof desc), k, n->inputs[k],
-					    g->n_tensors);
+				return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %s: input %d refers to tensor %d of %d",
+						     g->source, nn_node_desc(g, i, desc, sizeof desc), k, n->inputs[k],
+						     g->n_tensors);
 		for (int k = 0; k < n->n_outputs; k++) {
 			int t = n->outputs[k];
 			if (t < 0 || t >= g->n_tensors)
-				return fail(err, errlen, NN_ERR_FORMAT, "%s: %s: output %d refers to tensor %d of %d",
-					    g->source, nn_node_desc(g, i, desc, sizeof desc), k, t, g->n_tensors);
+				return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %s: output %d refers to tensor %d of %d",
+						     g->source, nn_node_desc(g, i, desc, sizeof desc), k, t, g->n_tensors);
 			if (g->tensors[t].is_const)
-				return fail(err, errlen, NN_ERR_FORMAT, "%s: %s: writes constant tensor '%s'",
-					    g->source, nn_node_desc(g, i, desc, sizeof desc),
-					    nn_tensor_desc(g, t, name, sizeof name));
+				return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %s: writes constant tensor '%s'",
+						     g->source, nn_node_desc(g, i, desc, sizeof desc),
+						     nn_tensor_desc(g, t, name, sizeof name));
 		}
 	}
 	return 0;
@@ -180,11 +168,11 @@ static int compute_lifetimes(const nn_graph *g, int *first, int *last, char *err
 			if (t < 0 || g->tensors[t].is_const)
 				continue;
 			if (first[t] == INT_MAX || first[t] == i)
-				return fail(err, errlen, NN_ERR_FORMAT,
-					    "%s: %s reads tensor '%s', which no earlier node writes and which is not a "
-					    "graph input",
-					    g->source, nn_node_desc(g, i, desc, sizeof desc),
-					    nn_tensor_desc(g, t, name, sizeof name));
+				return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
+						     "%s: %s reads tensor '%s', which no earlier node writes and which is not a "
+						     "graph input",
+						     g->source, nn_node_desc(g, i, desc, sizeof desc),
+						     nn_tensor_desc(g, t, name, sizeof name));
 			if (last[t] < i)
 				last[t] = i;
 		}
@@ -192,13 +180,13 @@ static int compute_lifetimes(const nn_graph *g, int *first, int *last, char *err
 			int t = n->outputs[k];
 			if (first[t] != INT_MAX) {
 				if (first[t] < 0)
-					return fail(err, errlen, NN_ERR_FORMAT, "%s: %s writes graph input '%s'",
-						    g->source, nn_node_desc(g, i, desc, sizeof desc),
-						    nn_tensor_desc(g, t, name, sizeof name));
-				return fail(err, errlen, NN_ERR_FORMAT, "%s: %s writes tensor '%s', already written by %s",
-					    g->source, nn_node_desc(g, i, desc, sizeof desc),
-					    nn_tensor_desc(g, t, name, sizeof name),
-					    nn_node_desc(g, first[t], other, sizeof other));
+					return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %s writes graph input '%s'",
+							     g->source, nn_node_desc(g, i, desc, sizeof desc),
+							     nn_tensor_desc(g, t, name, sizeof name));
+				return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %s writes tensor '%s', already written by %s",
+						     g->source, nn_node_desc(g, i, desc, sizeof desc),
+						     nn_tensor_desc(g, t, name, sizeof name),
+						     nn_node_desc(g, first[t], other, sizeof other));
 			}
 			first[t] = i;
 			last[t] = i;
@@ -209,9 +197,9 @@ static int compute_lifetimes(const nn_graph *g, int *first, int *last, char *err
 		if (g->tensors[t].is_const)
 			continue;
 		if (first[t] == INT_MAX)
-			return fail(err, errlen, NN_ERR_FORMAT,
-				    "%s: graph output '%s' is neither written by a node nor a graph input", g->source,
-				    nn_tensor_desc(g, t, name, sizeof name));
+			return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
+					     "%s: graph output '%s' is neither written by a node nor a graph input", g->source,
+					     nn_tensor_desc(g, t, name, sizeof name));
 		/* Outputs are read after the run, so nothing may reuse their bytes once they are written. */
 		last[t] = end;
 	}
@@ -264,7 +252,7 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 	int *alias = NULL;
 	int rc = 0;
 	if (!first || !last || !lt || !live) {
-		rc = fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
+		rc = nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
 		goto out;
 	}
 	rc = compute_lifetimes(g, first, last, err, errlen);
@@ -272,7 +260,7 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 		goto out;
 	alias = malloc(((size_t)nt + 1) * sizeof *alias);
 	if (!alias) {
-		rc = fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
+		rc = nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory planning the arena", g->source);
 		goto out;
 	}
 	alias_reshapes(g, first, last, alias);
@@ -286,8 +274,8 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 		size_t bytes = nn_tensor_bytes(&g->tensors[t]);
 		if (bytes > SIZE_MAX / 4) {
 			char name[128];
-			rc = fail(err, errlen, NN_ERR_SHAPE, "%s: tensor '%s' is too large (%zu bytes)", g->source,
-				  nn_tensor_desc(g, t, name, sizeof name), bytes);
+			rc = nn_graph_fail(err, errlen, NN_ERR_SHAPE, "%s: tensor '%s' is too large (%zu bytes)", g->source,
+					   nn_tensor_desc(g, t, name, sizeof name), bytes);
 			goto out;
 		}
 		size_t size = (bytes + XNN_EXTRA_BYTES + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -323,8 +311,8 @@ int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *
 		}
 		lt[i].offset = best != SIZE_MAX ? best : end;
 		if (lt[i].offset > SIZE_MAX / 2 - lt[i].size) {
-			rc = fail(err, errlen, NN_ERR_NOMEM, "%s: the activation arena would exceed the address space",
-				  g->source);
+			rc = nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: the activation arena would exceed the address space",
+					   g->source);
 			goto out;
 		}
 		if (lt[i].offset + lt[i].size > total)
@@ -372,7 +360,7 @@ int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int referen
 			detail[0] = '\0';
 			int rc = nn_xnn_create(g, n, pool, xnn_why, sizeof xnn_why, detail, sizeof detail);
 			if (rc < 0)
-				return fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc), detail);
+				return nn_graph_fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc), detail);
 			if (rc > 0) {
 				n->on_xnnpack = 1;
 				continue;
@@ -381,11 +369,11 @@ int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int referen
 		ref_why[0] = '\0';
 		if (!nn_ref_supports(g, n, ref_why, sizeof ref_why)) {
 			if (reference_only)
-				return fail(err, errlen, NN_ERR_UNSUPPORTED, "%s: no reference kernel for it: %s",
-					    nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, ref_why));
-			return fail(err, errlen, NN_ERR_UNSUPPORTED,
-				    "%s: no kernel can run it (XNNPACK: %s; reference: %s)",
-				    nn_node_desc(g, i, desc, sizeof desc), xnn_why, nn_exec_ref_message(n, ref_why));
+				return nn_graph_fail(err, errlen, NN_ERR_UNSUPPORTED, "%s: no reference kernel for it: %s",
+						     nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, ref_why));
+			return nn_graph_fail(err, errlen, NN_ERR_UNSUPPORTED,
+					     "%s: no kernel can run it (XNNPACK: %s; reference: %s)",
+					     nn_node_desc(g, i, desc, sizeof desc), xnn_why, nn_exec_ref_message(n, ref_why));
 		}
 	}
 	return 0;
@@ -408,8 +396,8 @@ int nn_exec_run(nn_graph *g, pthreadpool_t pool, double *node_us, char *err, siz
 		int rc = n->on_xnnpack ? nn_xnn_run(n, pool, detail, sizeof detail)
 				       : nn_ref_run(g, n, detail, sizeof detail);
 		if (rc < 0)
-			return fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc),
-				    nn_exec_ref_message(n, detail));
+			return nn_graph_fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc),
+					     nn_exec_ref_message(n, detail));
 		if (node_us)
 			node_us[i] = now_us() - t0;
 	}

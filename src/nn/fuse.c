@@ -13,7 +13,6 @@
  * themselves.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,25 +25,6 @@ typedef struct fz {
 	int *readers;
 	unsigned char *removed;
 } fz;
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static int is_graph_output(const nn_graph *g, int t)
-{
-	for (int i = 0; i < g->n_outputs; i++)
-		if (g->outputs[i] == t)
-			return 1;
-	return 0;
-}
 
 static int index_graph(fz *F)
 {
@@ -74,7 +54,7 @@ static int index_graph(fz *F)
 static int private_f32(const fz *F, int t)
 {
 	const nn_tensor *x = &F->g->tensors[t];
-	return t >= 0 && !x->is_const && x->dtype == NN_F32 && F->readers[t] == 1 && !is_graph_output(F->g, t);
+	return t >= 0 && !x->is_const && x->dtype == NN_F32 && F->readers[t] == 1 && !nn_graph_is_output(F->g, t);
 }
 
 /* The node writing t when it is a live node of op `op` with one output, else -1. */
@@ -273,7 +253,7 @@ static int scale_into_convs(fz *F, int m, int x, float c)
 {
 	nn_graph *g = F->g;
 	int y = g->nodes[m].outputs[0];
-	if (is_graph_output(g, y) || F->readers[y] < 1)
+	if (nn_graph_is_output(g, y) || F->readers[y] < 1)
 		return 0;
 	int found = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
@@ -391,21 +371,10 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 		if (r < 0 || (r > 0 && index_graph(&F) < 0))
 			rc = -1;
 	}
-	if (rc == 0) {
-		int kept = 0;
-		for (int i = 0; i < g->n_nodes; i++) {
-			if (F.removed[i]) {
-				free(g->nodes[i].name);
-				free(g->nodes[i].inputs);
-				free(g->nodes[i].outputs);
-				continue;
-			}
-			g->nodes[kept++] = g->nodes[i];
-		}
-		g->n_nodes = kept;
-	}
+	if (rc == 0)
+		nn_graph_remove_nodes(g, F.removed);
 	free(F.removed);
 	free(F.producer);
 	free(F.readers);
-	return rc < 0 ? fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing ops", g->source) : 0;
+	return rc < 0 ? nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing ops", g->source) : 0;
 }

@@ -1,5 +1,7 @@
 #include "nn/graph.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,4 +286,38 @@ size_t nn_tensor_bytes(const nn_tensor *t)
 	if (n < 0)
 		return 0;
 	return (size_t)n * nn_dtype_size(t->dtype);
+}
+
+int nn_graph_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int nn_graph_is_output(const nn_graph *g, int t)
+{
+	for (int i = 0; i < g->n_outputs; i++)
+		if (g->outputs[i] == t)
+			return 1;
+	return 0;
+}
+
+void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed)
+{
+	int kept = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (removed[i]) {
+			free(g->nodes[i].name);
+			free(g->nodes[i].inputs);
+			free(g->nodes[i].outputs);
+			continue;
+		}
+		g->nodes[kept++] = g->nodes[i];
+	}
+	g->n_nodes = kept;
 }

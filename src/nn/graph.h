@@ -181,6 +181,16 @@ int nn_tensor_alloc_const(nn_tensor *t);
 
 const char *nn_op_name(nn_op op);
 
+/* Writes a message into err (when given) and returns code: the error path of the graph's passes and executor. */
+int nn_graph_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Whether tensor t is one of the graph's outputs. */
+int nn_graph_is_output(const nn_graph *g, int t);
+
+/* Drops the nodes marked in removed[0..n_nodes) (freeing what they own), keeping the others in order. */
+void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed);
+
 /* Whether a tensor is quantized (uint8/int8/int16/int32 with a scale). */
 int nn_tensor_is_quantized(const nn_tensor *t);
 

@@ -17,7 +17,6 @@
  * undone by a later one around a reshape), one TRANSPOSE when the chain is
  * made of transposes only.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +39,6 @@ typedef struct lay {
 	int *mark;              /* island membership: the island's stamp */
 	double *key;            /* execution order: nodes are sorted by key at the end */
 } lay;
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static int grow_array(void **p, size_t elem, int *cap, int want)
 {
@@ -148,14 +136,6 @@ static int n_readers(const lay *L, int t)
 static int reader(const lay *L, int t, int j)
 {
 	return L->reader_list[L->reader_start[t] + j];
-}
-
-static int is_graph_output(const nn_graph *g, int t)
-{
-	for (int i = 0; i < g->n_outputs; i++)
-		if (g->outputs[i] == t)
-			return 1;
-	return 0;
 }
 
 static int is_identity(const int *perm, int rank)
@@ -496,7 +476,7 @@ static int try_island(lay *L, island *is)
 					free(seen);
 					return 0;
 				}
-				int all = !is_graph_output(g, u);
+				int all = !nn_graph_is_output(g, u);
 				for (int j = 0; j < n_readers(L, u) && all; j++)
 					all = in_island(L, is, reader(L, u, j));
 				if (all)
@@ -511,7 +491,7 @@ static int try_island(lay *L, island *is)
 	for (int q = 0; q < is->n_nodes; q++) {
 		const nn_node *n = &g->nodes[is->nodes[q]];
 		for (int k = 0; k < n->n_outputs; k++) {
-			int v = n->outputs[k], foreign = is_graph_output(g, v);
+			int v = n->outputs[k], foreign = nn_graph_is_output(g, v);
 			for (int j = 0; j < n_readers(L, v); j++) {
 				int rd = reader(L, v, j);
 				if (in_island(L, is, rd))
@@ -521,7 +501,7 @@ static int try_island(lay *L, island *is)
 					for (int j2 = 0; j2 < n_readers(L, y); j2++)
 						if (in_island(L, is, reader(L, y, j2)))
 							return 0;
-					if (!is_graph_output(g, y))
+					if (!nn_graph_is_output(g, y))
 						removed += nn_tensor_elements(&g->tensors[v]);
 				} else {
 					foreign = 1;
@@ -572,7 +552,7 @@ static int try_island(lay *L, island *is)
 	for (int q = 0; q < is->n_nodes; q++) {
 		int i = is->nodes[q];
 		for (int k = 0; k < g->nodes[i].n_outputs; k++) {
-			int v = g->nodes[i].outputs[k], foreign = is_graph_output(g, v);
+			int v = g->nodes[i].outputs[k], foreign = nn_graph_is_output(g, v);
 			/* The exits are told apart before any shape changes, which plain_transpose checks. */
 			int n_exits = 0;
 			for (int j = 0; j < n_readers(L, v); j++) {
@@ -610,7 +590,7 @@ static int try_island(lay *L, island *is)
 			for (int j = 0; j < n_exits; j++) {
 				int rd = exits[j];
 				int y = g->nodes[rd].outputs[0];
-				if (is_graph_output(g, y)) {
+				if (nn_graph_is_output(g, y)) {
 					g->nodes[rd].op = NN_OP_RESHAPE;
 					g->nodes[rd].inputs[0] = w;
 				} else {
@@ -651,7 +631,7 @@ static int try_island(lay *L, island *is)
 			for (int j = 0; j < n_readers(L, u); j++)
 				if (in_island(L, is, reader(L, u, j)))
 					replace_input(&g->nodes[reader(L, u, j)], u, x);
-			int all = !is_graph_output(g, u);
+			int all = !nn_graph_is_output(g, u);
 			for (int j = 0; j < n_readers(L, u) && all; j++)
 				all = in_island(L, is, reader(L, u, j));
 			if (all)
@@ -779,7 +759,7 @@ static int fold_chains(lay *L)
 		chain[len++] = z;
 		for (;;) {
 			int p = L->producer[t];
-			if (p < 0 || !is_layout_op(L, p) || n_readers(L, t) != 1 || is_graph_output(g, t))
+			if (p < 0 || !is_layout_op(L, p) || n_readers(L, t) != 1 || nn_graph_is_output(g, t))
 				break;
 			chain[len++] = p;
 			transposes += g->nodes[p].op == NN_OP_TRANSPOSE;
@@ -897,7 +877,7 @@ int nn_pass_fold_transposes(nn_graph *g, char *err, size_t errlen)
 	lay L = { .g = g };
 	int rc = 0;
 	if (fold_islands(&L) < 0 || fold_chains(&L) < 0 || reorder(&L) < 0)
-		rc = fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory folding transposes", g->source);
+		rc = nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory folding transposes", g->source);
 	free(L.producer);
 	free(L.reader_start);
 	free(L.reader_list);

@@ -1,7 +1,6 @@
 #include "nn/model.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +21,15 @@ struct nn_model {
 	double *node_us; /* per node, last run; allocated at prepare */
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 int nn_model_from_graph(nn_model **out, nn_graph *g, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!g)
-		return fail(err, errlen, NN_ERR_ARG, "nn_model_from_graph: no graph");
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_from_graph: no graph");
 	nn_model *m = calloc(1, sizeof *m);
 	if (!m) {
 		nn_graph_free(g);
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory", g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory", g->source);
 	}
 	m->g = g;
 	*out = m;
@@ -58,7 +46,7 @@ static int load_tflite(nn_model **out, const void *buf, size_t len, const char *
 		return rc;
 	}
 	if (!g)
-		return fail(err, errlen, NN_ERR_FORMAT, "%s: the TensorFlow Lite loader returned no graph", name);
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: the TensorFlow Lite loader returned no graph", name);
 	return nn_model_from_graph(out, g, err, errlen);
 }
 
@@ -70,7 +58,7 @@ static int is_tflite(const void *buf, size_t len)
 int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 {
 	if (!out || !path)
-		return fail(err, errlen, NN_ERR_ARG, "nn_model_load: no output pointer or path");
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_load: no output pointer or path");
 	*out = NULL;
 	if (nn_tfjs_is_model_path(path)) {
 		nn_graph *g = NULL;
@@ -79,28 +67,28 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 	}
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errlen, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+		return nn_graph_fail(err, errlen, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		return fail(err, errlen, NN_ERR_IO, "%s: not a regular file", path);
+		return nn_graph_fail(err, errlen, NN_ERR_IO, "%s: not a regular file", path);
 	}
 	if ((unsigned long long)st.st_size > SIZE_MAX / 2) {
 		fclose(f);
-		return fail(err, errlen, NN_ERR_IO, "%s: file too large (%lld bytes)", path, (long long)st.st_size);
+		return nn_graph_fail(err, errlen, NN_ERR_IO, "%s: file too large (%lld bytes)", path, (long long)st.st_size);
 	}
 	size_t len = (size_t)st.st_size;
 	void *buf = malloc(len ? len : 1);
 	if (!buf) {
 		fclose(f);
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, len);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, len);
 	}
 	size_t got = fread(buf, 1, len, f);
 	int read_error = ferror(f);
 	fclose(f);
 	if (got != len || read_error) {
 		free(buf);
-		return fail(err, errlen, NN_ERR_IO, "%s: read %zu of %zu bytes", path, got, len);
+		return nn_graph_fail(err, errlen, NN_ERR_IO, "%s: read %zu of %zu bytes", path, got, len);
 	}
 	if (is_tflite(buf, len)) {
 		int rc = load_tflite(out, buf, len, path, err, errlen);
@@ -108,17 +96,17 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 		return rc;
 	}
 	free(buf);
-	return fail(err, errlen, NN_ERR_FORMAT,
-		    "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
-		    "bytes 4..7)",
-		    path);
+	return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
+			     "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
+			     "bytes 4..7)",
+			     path);
 }
 
 int nn_model_load_tflite_buffer(nn_model **out, const void *buf, size_t len, const char *name, char *err,
 				size_t errlen)
 {
 	if (!out || (!buf && len))
-		return fail(err, errlen, NN_ERR_ARG, "nn_model_load_tflite_buffer: no output pointer or buffer");
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_load_tflite_buffer: no output pointer or buffer");
 	*out = NULL;
 	if (!name)
 		name = "(memory)";
@@ -128,10 +116,10 @@ int nn_model_load_tflite_buffer(nn_model **out, const void *buf, size_t len, con
 int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size_t errlen)
 {
 	if (!m)
-		return fail(err, errlen, NN_ERR_ARG, "nn_model_prepare: no model");
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_prepare: no model");
 	nn_graph *g = m->g;
 	if (m->prepared)
-		return fail(err, errlen, NN_ERR_ARG, "%s: nn_model_prepare called twice", g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "%s: nn_model_prepare called twice", g->source);
 	/* Until it succeeds, the model counts as failed, so that nn_model_run refuses it. */
 	m->prepared = -1;
 	m->opt = opt ? *opt : (nn_prepare_options){ .threads = 1 };
@@ -152,7 +140,7 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 
 	size_t *offsets = malloc(((size_t)g->n_tensors + 1) * sizeof *offsets);
 	if (!offsets)
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory", g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory", g->source);
 	rc = nn_exec_plan(g, offsets, &m->arena_bytes, err, errlen);
 	if (rc < 0) {
 		free(offsets);
@@ -164,8 +152,8 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 	m->node_us = calloc((size_t)g->n_nodes + 1, sizeof *m->node_us);
 	if (!m->arena || !m->node_us) {
 		free(offsets);
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory allocating a %zu-byte arena", g->source,
-			    bytes);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory allocating a %zu-byte arena", g->source,
+				     bytes);
 	}
 	memset(m->arena, 0, bytes);
 	for (int i = 0; i < g->n_nodes; i++)
@@ -175,8 +163,8 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 		m->pool = pthreadpool_create((size_t)m->opt.threads);
 		if (!m->pool) {
 			free(offsets);
-			return fail(err, errlen, NN_ERR_NOMEM, "%s: cannot create a pool of %d threads", g->source,
-				    m->opt.threads);
+			return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: cannot create a pool of %d threads", g->source,
+					     m->opt.threads);
 		}
 	}
 	rc = nn_exec_prepare(g, offsets, m->arena, m->opt.reference_only, m->pool, err, errlen);
@@ -190,10 +178,10 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 int nn_model_run(nn_model *m, char *err, size_t errlen)
 {
 	if (!m)
-		return fail(err, errlen, NN_ERR_ARG, "nn_model_run: no model");
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_run: no model");
 	if (m->prepared != 1)
-		return fail(err, errlen, NN_ERR_ARG, "%s: nn_model_run before a successful nn_model_prepare",
-			    m->g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_ARG, "%s: nn_model_run before a successful nn_model_prepare",
+				     m->g->source);
 	return nn_exec_run(m->g, m->pool, m->profiling ? m->node_us : NULL, err, errlen);
 }
 

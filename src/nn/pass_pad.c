@@ -13,14 +13,6 @@
 
 #include "nn/graph.h"
 
-static int is_graph_output(const nn_graph *g, int t)
-{
-	for (int i = 0; i < g->n_outputs; i++)
-		if (g->outputs[i] == t)
-			return 1;
-	return 0;
-}
-
 /* Whether x and y hold the same kind of numbers: same dtype and, when quantized, the same parameters. */
 static int same_encoding(const nn_tensor *x, const nn_tensor *y)
 {
@@ -79,7 +71,7 @@ int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen)
 		if (cp->padding != NN_PADDING_VALID && cp->padding != NN_PADDING_EXPLICIT)
 			continue;
 		int y = c->inputs[0];
-		if (readers[y] != 1 || is_graph_output(g, y) || g->tensors[y].is_const)
+		if (readers[y] != 1 || nn_graph_is_output(g, y) || g->tensors[y].is_const)
 			continue;
 		/* The PAD that writes y runs earlier; nodes are in execution order. */
 		int p = -1;
@@ -106,19 +98,8 @@ int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen)
 		removed[p] = 1;
 		n_removed++;
 	}
-	if (n_removed) {
-		int kept = 0;
-		for (int i = 0; i < g->n_nodes; i++) {
-			if (removed[i]) {
-				free(g->nodes[i].name);
-				free(g->nodes[i].inputs);
-				free(g->nodes[i].outputs);
-				continue;
-			}
-			g->nodes[kept++] = g->nodes[i];
-		}
-		g->n_nodes = kept;
-	}
+	if (n_removed)
+		nn_graph_remove_nodes(g, removed);
 	free(readers);
 	free(removed);
 	return 0;

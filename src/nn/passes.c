@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,41 +6,7 @@
 #include "nn/graph.h"
 #include "nn/ref/ref.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static int is_graph_output(const nn_graph *g, int t)
-{
-	for (int i = 0; i < g->n_outputs; i++)
-		if (g->outputs[i] == t)
-			return 1;
-	return 0;
-}
-
 /* Drops the nodes marked in removed[], keeping the others in order. */
-static void compact_nodes(nn_graph *g, const unsigned char *removed)
-{
-	int kept = 0;
-	for (int i = 0; i < g->n_nodes; i++) {
-		if (removed[i]) {
-			free(g->nodes[i].name);
-			free(g->nodes[i].inputs);
-			free(g->nodes[i].outputs);
-			continue;
-		}
-		g->nodes[kept++] = g->nodes[i];
-	}
-	g->n_nodes = kept;
-}
-
 static int all_inputs_constant(const nn_graph *g, const nn_node *n)
 {
 	int any = 0;
@@ -62,7 +27,7 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen)
 		return 0;
 	unsigned char *removed = calloc((size_t)g->n_nodes, 1);
 	if (!removed)
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory folding constants", g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory folding constants", g->source);
 	char desc[192], why[256], detail[512];
 	int rc = 0, n_removed = 0;
 	/* Nodes are in execution order, so a chain of constant nodes folds in one sweep. */
@@ -72,7 +37,7 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen)
 			continue;
 		int skip = 0;
 		for (int k = 0; k < n->n_outputs; k++)
-			if (is_graph_output(g, n->outputs[k]) || g->tensors[n->outputs[k]].is_const)
+			if (nn_graph_is_output(g, n->outputs[k]) || g->tensors[n->outputs[k]].is_const)
 				skip = 1;
 		/* An op the reference kernels lack stays in the graph; the executor will report it if need be. */
 		if (skip || !nn_ref_supports(g, n, why, sizeof why))
@@ -81,24 +46,24 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen)
 			nn_tensor *t = &g->tensors[n->outputs[k]];
 			rc = nn_tensor_alloc_const(t);
 			if (rc < 0)
-				rc = fail(err, errlen, rc, "%s: %s: cannot allocate constant output '%s' (%s)",
-					  g->source, nn_node_desc(g, i, desc, sizeof desc), t->name ? t->name : "",
-					  rc == NN_ERR_NOMEM ? "out of memory" : "invalid shape");
+				rc = nn_graph_fail(err, errlen, rc, "%s: %s: cannot allocate constant output '%s' (%s)",
+						   g->source, nn_node_desc(g, i, desc, sizeof desc), t->name ? t->name : "",
+						   rc == NN_ERR_NOMEM ? "out of memory" : "invalid shape");
 		}
 		if (rc < 0)
 			break;
 		detail[0] = '\0';
 		rc = nn_ref_run(g, n, detail, sizeof detail);
 		if (rc < 0) {
-			rc = fail(err, errlen, rc, "%s: %s: folding constants: %s", g->source,
-				  nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, detail));
+			rc = nn_graph_fail(err, errlen, rc, "%s: %s: folding constants: %s", g->source,
+					   nn_node_desc(g, i, desc, sizeof desc), nn_exec_ref_message(n, detail));
 			break;
 		}
 		removed[i] = 1;
 		n_removed++;
 	}
 	if (n_removed)
-		compact_nodes(g, removed);
+		nn_graph_remove_nodes(g, removed);
 	free(removed);
 	return rc;
 }
@@ -151,7 +116,7 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 		free(producer);
 		free(readers);
 		free(removed);
-		return fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing activations", g->source);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing activations", g->source);
 	}
 	for (int t = 0; t < g->n_tensors; t++)
 		producer[t] = -1;
@@ -178,7 +143,7 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 			continue;
 		int t = r->inputs[0], out = r->outputs[0];
 		int p = producer[t];
-		if (p < 0 || p >= i || removed[p] || readers[t] != 1 || is_graph_output(g, t))
+		if (p < 0 || p >= i || removed[p] || readers[t] != 1 || nn_graph_is_output(g, t))
 			continue;
 		nn_node *pn = &g->nodes[p];
 		nn_activation *slot = fused_activation(pn);
@@ -200,7 +165,7 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 		n_removed++;
 	}
 	if (n_removed)
-		compact_nodes(g, removed);
+		nn_graph_remove_nodes(g, removed);
 	free(producer);
 	free(readers);
 	free(removed);

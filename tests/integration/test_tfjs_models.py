@@ -98,7 +98,7 @@ class CenterNetTest(unittest.TestCase):
         self.assertIn("decoder: centernet (output", out)
         self.assertIn("[1,100,6]", out)
         self.assertIn("built-in defaults for centernet.json", out)
-        self.assertIn("stretch to 512x512, RGB, NHWC, (pixel - 0,0,0) / 1,1,1", out)
+        self.assertIn("stretch to 512x512 (swscale sampling), RGB, NHWC, (pixel - 0,0,0) / 1,1,1", out)
         raw = inspect(CENTERNET, "--decoder", "centernet-raw")
         self.assertIn("decoder: centernet-raw (heatmap 'tower_0/keypoints' [1,128,128,80]", raw)
 
@@ -155,7 +155,7 @@ class NanoDetTest(unittest.TestCase):
         out = inspect(NANODET)
         self.assertIn("decoder: nanodet (6 outputs pair class scores [1,N,80] with box distributions [1,N,44]", out)
         self.assertIn("strides 8, 16, 32", out)
-        self.assertIn("stretch to 416x416, BGR, NCHW, (pixel - 103.53,116.28,123.675) / 57.375,57.12,58.395", out)
+        self.assertIn("stretch to 416x416 (swscale sampling), BGR, NCHW, (pixel - 103.53,116.28,123.675) / 57.375,57.12,58.395", out)
 
     def test_grace_hopper_person_and_tie(self):
         (dets,) = detect(NANODET, HOPPER)
