@@ -2121,7 +2121,9 @@ static int map_pad(tj *c, tj_node *n, int v2)
 					 (long long)v[2 * d], (long long)v[2 * d + 1], d, MAX_PARAM);
 		shape[d] = xi.shape[d] + v[2 * d] + v[2 * d + 1];
 		mshape[d] = v[2 * d] || v[2 * d + 1] ? shape[d] : 1;
-		melems *= mshape[d];
+		/* Once past the limit checked below the count stops growing, so that huge pads cannot overflow it. */
+		if (melems <= MAX_EVAL_ELEMENTS)
+			melems *= mshape[d];
 	}
 	if (value != 0.0f && xi.dtype != NN_F32)
 		return node_fail(c, n, NN_ERR_UNSUPPORTED, "padding %s with a non-zero value is not supported",
@@ -2140,8 +2142,8 @@ static int map_pad(tj *c, tj_node *n, int v2)
 	if (value == 0.0f)
 		return 0;
 	if (melems > MAX_EVAL_ELEMENTS)
-		return node_fail(c, n, NN_ERR_UNSUPPORTED, "padding with %g over %lld values is not supported", (double)value,
-				 (long long)melems);
+		return node_fail(c, n, NN_ERR_UNSUPPORTED, "padding with %g over more than %lld values is not supported",
+				 (double)value, (long long)MAX_EVAL_ELEMENTS);
 	int m = add_temp(c, n, "/pad_value", NN_F32, xi.rank, mshape);
 	if (m < 0)
 		return m;

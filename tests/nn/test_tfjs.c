@@ -762,6 +762,19 @@ TEST(tfjs_pad)
 	float pooled[2 * 3] = { 1, -2, -INFINITY, 3, -2, -INFINITY };
 	check_output_both(m, 1, in, "pooled", SH(1, 2, 3, 1), pooled, 0);
 	free(m);
+
+	/*
+	 * An empty batch padded by millions with -inf: the result has no values,
+	 * but the mask of pad values would have 2^75: refused, not overflowed.
+	 */
+	int32_t huge[8] = { 0, 0, 1 << 24, 1 << 24, 1 << 24, 1 << 24, 1 << 24, 1 << 24 };
+	m = tm_new();
+	tm_input(m, "x", SH(0, 2, 2, 1));
+	tm_const_i32(m, "pads", SH(4, 2), huge);
+	tm_const_f32(m, "ninf", SCALAR, &ninf);
+	tm_node(m, "minus_inf", "PadV2", "\"x\",\"pads\",\"ninf\"", NULL);
+	expect_error(m, NN_ERR_UNSUPPORTED, "over more than 4194304 values");
+	free(m);
 }
 
 TEST(tfjs_transpose)
