@@ -224,20 +224,10 @@ static int scalar_operand(const nn_graph *g, const nn_node *n, float *value)
 /* Adds a float32 constant like t (shape and values) under t's name and a suffix; returns it, or -1. */
 static int copy_const(nn_graph *g, int t, const char *suffix)
 {
-	const char *base = g->tensors[t].name ? g->tensors[t].name : "";
-	size_t len = strlen(base) + strlen(suffix) + 1;
-	char *name = malloc(len);
-	if (!name)
-		return -1;
-	snprintf(name, len, "%s%s", base, suffix);
-	int c = nn_graph_add_tensor(g, name);
-	free(name);
+	int c = nn_graph_add_tensor_like(g, t, suffix);
 	if (c < 0)
 		return -1;
-	nn_tensor *x = &g->tensors[t], *y = &g->tensors[c];
-	y->dtype = x->dtype;
-	y->rank = x->rank;
-	memcpy(y->shape, x->shape, sizeof y->shape);
+	nn_tensor *y = &g->tensors[c];
 	if (nn_tensor_alloc_const(y) < 0)
 		return -1;
 	memcpy(y->data, g->tensors[t].data, nn_tensor_bytes(y));

@@ -321,3 +321,22 @@ void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed)
 	}
 	g->n_nodes = kept;
 }
+
+int nn_graph_add_tensor_like(nn_graph *g, int t, const char *suffix)
+{
+	const char *base = g->tensors[t].name ? g->tensors[t].name : "";
+	size_t len = strlen(base) + strlen(suffix) + 1;
+	char *name = malloc(len);
+	if (!name)
+		return -1;
+	snprintf(name, len, "%s%s", base, suffix);
+	int u = nn_graph_add_tensor(g, name);
+	free(name);
+	if (u < 0)
+		return -1;
+	nn_tensor *x = &g->tensors[t], *y = &g->tensors[u];
+	y->dtype = x->dtype;
+	y->rank = x->rank;
+	memcpy(y->shape, x->shape, sizeof y->shape);
+	return u;
+}

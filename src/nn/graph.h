@@ -170,6 +170,13 @@ void nn_graph_free(nn_graph *g);
 /* Appends a tensor (zeroed, rank 0, NN_F32) and returns its index, or -1 when out of memory. */
 int nn_graph_add_tensor(nn_graph *g, const char *name);
 
+/*
+ * Appends a tensor named like tensor t with a suffix, of t's dtype, rank and
+ * shape (no data, no quantization), for a pass that rewrites t. Returns its
+ * index, or -1 when out of memory.
+ */
+int nn_graph_add_tensor_like(nn_graph *g, int t, const char *suffix);
+
 /* Appends a node with room for the given numbers of inputs and outputs (set to -1). Returns it, or NULL. */
 nn_node *nn_graph_add_node(nn_graph *g, nn_op op, int n_inputs, int n_outputs);
 

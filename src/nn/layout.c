@@ -355,21 +355,13 @@ static void grow_island(lay *L, island *is, int seed, int backward)
 /* Appends a tensor like t (dtype, quantization) with t's shape transposed by perm. Returns it, or -1. */
 static int add_permuted_tensor(nn_graph *g, int t, const int *perm, int rank, const char *suffix)
 {
-	const char *base = g->tensors[t].name ? g->tensors[t].name : "";
-	size_t len = strlen(base) + strlen(suffix) + 1;
-	char *name = malloc(len);
-	if (!name)
-		return -1;
-	snprintf(name, len, "%s%s", base, suffix);
-	int u = nn_graph_add_tensor(g, name);
-	free(name);
+	int u = nn_graph_add_tensor_like(g, t, suffix);
 	if (u < 0)
 		return -1;
 	nn_tensor *x = &g->tensors[t], *y = &g->tensors[u];
-	y->dtype = x->dtype;
 	y->rank = rank;
-	for (int k = 0; k < rank; k++)
-		y->shape[k] = x->shape[perm[k]];
+	for (int k = 0; k < NN_MAX_RANK; k++)
+		y->shape[k] = k < rank ? x->shape[perm[k]] : 0;
 	if (x->quant.count > 0 &&
 	    nn_tensor_set_quant(y, x->quant.count, 0, x->quant.scale, x->quant.zero_point) < 0)
 		return -1;
