@@ -167,18 +167,13 @@ static int fuse_bias(fz *F, int a)
 		/* A conv without a bias slot (two inputs) cannot take one here. */
 		if (g->nodes[c].n_inputs < 3)
 			continue;
-		const char *base = g->tensors[add->outputs[0]].name ? g->tensors[add->outputs[0]].name : "";
-		size_t len = strlen(base) + 8;
-		char *name = malloc(len);
-		if (!name)
-			return -1;
-		snprintf(name, len, "%s/bias", base);
-		int b = nn_graph_add_tensor(g, name);
-		free(name);
+		int b = nn_graph_add_tensor_like(g, add->outputs[0], "/bias");
 		if (b < 0)
 			return -1;
 		nn_tensor *bt = &g->tensors[b];
+		bt->dtype = NN_F32;
 		bt->rank = 1;
+		memset(bt->shape, 0, sizeof bt->shape);
 		bt->shape[0] = g->tensors[v].shape[3];
 		if (nn_tensor_alloc_const(bt) < 0)
 			return -1;
@@ -314,15 +309,14 @@ static int fuse_hard_swish(fz *F, int m)
 			return 1;
 		}
 		/* The first MUL becomes the HARD_SWISH, writing u; the last one scales u by 6s. */
-		const char *base = g->tensors[u].name ? g->tensors[u].name : "";
-		size_t len = strlen(base) + 8;
-		char *name = malloc(len);
-		if (!name)
+		int c = nn_graph_add_tensor_like(g, u, "/6s");
+		if (c < 0)
 			return -1;
-		snprintf(name, len, "%s/6s", base);
-		int c = nn_graph_add_tensor(g, name);
-		free(name);
-		if (c < 0 || nn_tensor_alloc_const(&g->tensors[c]) < 0)
+		/* A float32 scalar. */
+		g->tensors[c].dtype = NN_F32;
+		g->tensors[c].rank = 0;
+		memset(g->tensors[c].shape, 0, sizeof g->tensors[c].shape);
+		if (nn_tensor_alloc_const(&g->tensors[c]) < 0)
 			return -1;
 		*(float *)g->tensors[c].data = factor;
 		nn_node *hs = &g->nodes[p1];

@@ -11,6 +11,7 @@
 #include "detect/decode.h"
 #include "detect/detector.h"
 #include "detect/model_config.h"
+#include "shaped_tensor.h"
 #include "test.h"
 
 #define NEAR(a, b) (fabsf((float)(a) - (float)(b)) < 1e-4f)
@@ -255,21 +256,6 @@ TEST(blazeface_decode_and_weighted_nms)
 	CHECK(NEAR(out[1].keypoints[1].x, 0.6f));
 	CHECK(box_is(&out[1], 0.5f, 0.3f, 0.7f, 0.6f));
 	CHECK(vg_decode_blazeface(&boxes[0][0], scores, &p, 0.999f, out, 4) == 1);
-}
-
-/* A float tensor of the given shape with no data, for the decoder choice. */
-static nn_tensor shaped(const char *name, int rank, int a, int b, int c, int d)
-{
-	nn_tensor t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)name;
-	t.dtype = NN_F32;
-	t.rank = rank;
-	t.shape[0] = a;
-	t.shape[1] = b;
-	t.shape[2] = c;
-	t.shape[3] = d;
-	return t;
 }
 
 static int choose(const nn_tensor *outs, int n, int in_w, int in_h, const char *decoder, vg_decoder_kind *kind,

@@ -10,6 +10,7 @@
 #include "detect/detector.h"
 #include "detect/keypoints.h"
 #include "detect/model_config.h"
+#include "shaped_tensor.h"
 #include "test.h"
 
 #define NEAR(a, b) (fabsf((float)(a) - (float)(b)) < 1e-5f)
@@ -120,25 +121,11 @@ TEST(movenet_box_edge_cases)
 	CHECK(vg_decode_movenet(&kp[0][0], 17, 0.05f, VG_KEYPOINT_MIN_SCORE, &d) == 0);
 }
 
-static nn_tensor shaped(int rank, int a, int b, int c, int d)
-{
-	nn_tensor t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"StatefulPartitionedCall:0";
-	t.dtype = NN_F32;
-	t.rank = rank;
-	t.shape[0] = a;
-	t.shape[1] = b;
-	t.shape[2] = c;
-	t.shape[3] = d;
-	return t;
-}
-
 TEST(movenet_chosen_by_output_shape)
 {
 	vg_decoder_kind kind;
 	char reason[512], err[512];
-	nn_tensor mn[1] = { shaped(4, 1, 1, 17, 3) };
+	nn_tensor mn[1] = { shaped("StatefulPartitionedCall:0", 4, 1, 1, 17, 3) };
 	CHECK(vg_decoder_choose(mn, 1, 192, 192, NULL, NULL, &kind, reason, sizeof reason, err, sizeof err) == 0);
 	CHECK_MSG(kind == VG_DECODER_MOVENET && strstr(reason, "[1,1,17,3]") && strstr(reason, "MoveNet"), "%s",
 		  reason);
@@ -146,19 +133,19 @@ TEST(movenet_chosen_by_output_shape)
 	CHECK(vg_decoder_from_name("movenet", &named) == 0 && named == VG_DECODER_MOVENET);
 	CHECK(strstr(vg_decoder_names, "movenet") != NULL);
 	/* Other keypoint counts and ranks only when named. */
-	nn_tensor other[1] = { shaped(3, 1, 13, 3, 0) };
+	nn_tensor other[1] = { shaped("StatefulPartitionedCall:0", 3, 1, 13, 3, 0) };
 	CHECK(vg_decoder_choose(other, 1, 192, 192, NULL, NULL, &kind, reason, sizeof reason, err, sizeof err) < 0);
 	CHECK(vg_decoder_choose(other, 1, 192, 192, NULL, "movenet", &kind, reason, sizeof reason, err, sizeof err) ==
 	      0);
 	CHECK_MSG(kind == VG_DECODER_MOVENET && strstr(reason, "13 keypoints"), "%s", reason);
 	/* Too many keypoints, or not (y, x, score) rows: a message saying what is needed. */
-	nn_tensor wide[1] = { shaped(4, 1, 1, 17, 4) };
+	nn_tensor wide[1] = { shaped("StatefulPartitionedCall:0", 4, 1, 1, 17, 4) };
 	CHECK(vg_decoder_choose(wide, 1, 192, 192, NULL, "movenet", &kind, reason, sizeof reason, err, sizeof err) < 0);
 	CHECK_MSG(strstr(err, "[1,1,K,3]"), "%s", err);
-	nn_tensor many[1] = { shaped(4, 1, 1, 33, 3) };
+	nn_tensor many[1] = { shaped("StatefulPartitionedCall:0", 4, 1, 1, 33, 3) };
 	CHECK(vg_decoder_choose(many, 1, 192, 192, NULL, "movenet", &kind, reason, sizeof reason, err, sizeof err) < 0);
 	/* MoveNet multi-pose ([1,6,56]) is not single-pose. */
-	nn_tensor multi[1] = { shaped(3, 1, 6, 56, 0) };
+	nn_tensor multi[1] = { shaped("StatefulPartitionedCall:0", 3, 1, 6, 56, 0) };
 	CHECK(vg_decoder_choose(multi, 1, 256, 256, NULL, "movenet", &kind, reason, sizeof reason, err, sizeof err) <
 	      0);
 	/* Its default threshold is 0.3; an option overrides it. */
@@ -174,7 +161,7 @@ TEST(movenet_builtin_defaults_by_name)
 {
 	vg_model_config c;
 	char note[256];
-	nn_tensor in = shaped(4, 1, 192, 192, 3);
+	nn_tensor in = shaped("StatefulPartitionedCall:0", 4, 1, 192, 192, 3);
 	in.dtype = NN_U8;
 	CHECK(vg_model_config_builtin(&c, "/a/coral_movenet_single_pose_lightning_ptq.tflite", &in, note, sizeof note) ==
 	      1);
@@ -184,12 +171,12 @@ TEST(movenet_builtin_defaults_by_name)
 	CHECK_MSG(strstr(c.origin, "MoveNet"), "%s", c.origin);
 	vg_model_config_free(&c);
 	/* Thunder, float: pixel values 0..255 as they are. */
-	nn_tensor thunder = shaped(4, 1, 256, 256, 3);
+	nn_tensor thunder = shaped("StatefulPartitionedCall:0", 4, 1, 256, 256, 3);
 	CHECK(vg_model_config_builtin(&c, "MoveNet-Thunder.tflite", &thunder, note, sizeof note) == 1);
 	CHECK(c.has_mean && c.mean[0] == 0 && c.std[0] == 1);
 	vg_model_config_free(&c);
 	/* The name but not the input: no defaults, and a note. */
-	nn_tensor odd = shaped(4, 1, 224, 224, 3);
+	nn_tensor odd = shaped("StatefulPartitionedCall:0", 4, 1, 224, 224, 3);
 	CHECK(vg_model_config_builtin(&c, "movenet.tflite", &odd, note, sizeof note) == 0);
 	CHECK_MSG(strstr(note, "movenet.tflite") && strstr(note, "[1,192,192,3]"), "%s", note);
 }

@@ -15,6 +15,7 @@
 #include "detect/model_config.h"
 #include "detect/nms.h"
 #include "detect/preprocess.h"
+#include "shaped_tensor.h"
 #include "test.h"
 #include "../nn/tflite_builder.h"
 
@@ -231,19 +232,6 @@ TEST(letterbox_keypoints_wide_and_tall)
 	CHECK(NEAR(x, 0) && NEAR(y, -0.5f));
 }
 
-static nn_tensor shaped(int rank, int a, int b, int c, int d)
-{
-	nn_tensor t;
-	memset(&t, 0, sizeof t);
-	t.dtype = NN_F32;
-	t.rank = rank;
-	t.shape[0] = a;
-	t.shape[1] = b;
-	t.shape[2] = c;
-	t.shape[3] = d;
-	return t;
-}
-
 TEST(mediapipe_models_recognised)
 {
 	static const struct {
@@ -256,8 +244,8 @@ TEST(mediapipe_models_recognised)
 		{ 128, 896, 18, 7, 4, "palm", "palm" },
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-		nn_tensor in = shaped(4, 1, want[i].size, want[i].size, 3);
-		nn_tensor o[2] = { shaped(3, 1, want[i].anchors, want[i].coords, 0), shaped(3, 1, want[i].anchors, 1, 0) };
+		nn_tensor in = shaped(NULL, 4, 1, want[i].size, want[i].size, 3);
+		nn_tensor o[2] = { shaped(NULL, 3, 1, want[i].anchors, want[i].coords, 0), shaped(NULL, 3, 1, want[i].anchors, 1, 0) };
 		const nn_tensor *outs[2] = { &o[0], &o[1] };
 		vg_model_config c;
 		CHECK(vg_model_config_mediapipe(&c, &in, outs, 2) == 1);
@@ -277,7 +265,7 @@ TEST(mediapipe_models_recognised)
 		CHECK_MSG(kind == VG_DECODER_BLAZEFACE && strstr(reason, want[i].name), "%s", reason);
 		vg_model_config_free(&c);
 		/* The same outputs at another input size are not these models. */
-		nn_tensor other = shaped(4, 1, want[i].size + 32, want[i].size + 32, 3);
+		nn_tensor other = shaped(NULL, 4, 1, want[i].size + 32, want[i].size + 32, 3);
 		CHECK(vg_model_config_mediapipe(&c, &other, outs, 2) == 0);
 	}
 }
