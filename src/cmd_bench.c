@@ -14,7 +14,7 @@
 #include "nn/model.h"
 #include "options.h"
 
-enum { OPT_RUNS = 500, OPT_WARMUP, OPT_PROFILE };
+enum { OPT_RUNS = 500, OPT_WARMUP, OPT_PROFILE, OPT_NO_NATIVE };
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -47,24 +47,26 @@ typedef struct op_time {
 	int nodes;
 } op_time;
 
+static const char *const backend_names[3] = { "reference", "xnnpack", "native" };
+
 static void print_profile(nn_model *m, const double *node_us, int runs)
 {
 	const nn_graph *g = nn_model_graph(m);
-	op_time per_op[NN_OP_COUNT][2];
+	op_time per_op[NN_OP_COUNT][3]; /* by nn_backend */
 	memset(per_op, 0, sizeof per_op);
 	double total = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
-		int xnn = strcmp(nn_model_node_backend(m, i), "xnnpack") == 0;
-		per_op[g->nodes[i].op][xnn].us += node_us[i] / runs;
-		per_op[g->nodes[i].op][xnn].nodes++;
+		nn_backend b = g->nodes[i].runs_on;
+		per_op[g->nodes[i].op][b].us += node_us[i] / runs;
+		per_op[g->nodes[i].op][b].nodes++;
 		total += node_us[i] / runs;
 	}
 	printf("\nprofile (mean per inference, sum of nodes %.3f ms):\n", total / 1000.0);
 	printf("  %-28s %-10s %6s %10s %7s\n", "op", "backend", "nodes", "ms", "share");
 	for (int op = 0; op < NN_OP_COUNT; op++)
-		for (int b = 1; b >= 0; b--)
+		for (int b = 2; b >= 0; b--)
 			if (per_op[op][b].nodes)
-				printf("  %-28s %-10s %6d %10.3f %6.1f%%\n", nn_op_name((nn_op)op), b ? "xnnpack" : "reference",
+				printf("  %-28s %-10s %6d %10.3f %6.1f%%\n", nn_op_name((nn_op)op), backend_names[b],
 				       per_op[op][b].nodes, per_op[op][b].us / 1000.0, 100.0 * per_op[op][b].us / total);
 	/* The ten slowest nodes. */
 	printf("\n  slowest nodes:\n");
@@ -86,6 +88,15 @@ static void print_profile(nn_model *m, const double *node_us, int runs)
 		       node_us[order[k]] / runs / 1000.0, n->name ? n->name : "");
 	}
 	free(order);
+	if (getenv("VG_ALLNODES"))
+		for (int i = 0; i < g->n_nodes; i++) {
+			const nn_node *n = &g->nodes[i];
+			if (n->op != NN_OP_CONV2D && n->op != NN_OP_DEPTHWISE_CONV2D) continue;
+			const nn_tensor *in = &g->tensors[n->inputs[0]], *w = &g->tensors[n->inputs[1]], *o = &g->tensors[n->outputs[0]];
+			printf("XX %d %s %.3f in %dx%dx%d w %dx%dx%dx%d s%d out %dx%dx%d\n", i, nn_op_name(n->op), node_us[i]/runs/1000.0,
+			       in->shape[1], in->shape[2], in->shape[3], w->shape[0], w->shape[1], w->shape[2], w->shape[3], n->p.conv.stride_h,
+			       o->shape[1], o->shape[2], o->shape[3]);
+		}
 }
 
 int vg_cmd_bench(int argc, char **argv)
@@ -97,12 +108,13 @@ int vg_cmd_bench(int argc, char **argv)
 		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		{ "profile", no_argument, NULL, OPT_PROFILE },
 		{ "reference-kernels", no_argument, NULL, 'r' },
+		{ "no-native", no_argument, NULL, OPT_NO_NATIVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
 	long threads = 1, runs = 50, warmup = 5;
-	int profile = 0, reference = 0, c;
+	int profile = 0, reference = 0, no_native = 0, c;
 	optind = 1;
 	opterr = 0;
 	vg_log_set_level(VG_LOG_WARN);
@@ -131,10 +143,14 @@ int vg_cmd_bench(int argc, char **argv)
 		case 'r':
 			reference = 1;
 			break;
+		case OPT_NO_NATIVE:
+			no_native = 1;
+			break;
 		case 'h':
-			printf("usage: vigil bench MODEL [--threads N] [--runs N] [--warmup N] [--profile]\n\n"
+			printf("usage: vigil bench MODEL [--threads N] [--runs N] [--warmup N] [--profile] [--no-native]\n\n"
 			       "Times inference alone (no decoding, no pre- or post-processing) on a fixed input.\n"
-			       "--profile adds the time per op type and the slowest nodes.\n");
+			       "--profile adds the time per op type and the slowest nodes.\n"
+			       "--no-native leaves vigil's own AVX-512 kernels out: XNNPACK runs those nodes.\n");
 			return VG_EXIT_OK;
 		default:
 			fprintf(stderr, "vigil: unknown or incomplete option '%s' (see vigil bench --help)\n", argv[optind - 1]);
@@ -149,7 +165,7 @@ int vg_cmd_bench(int argc, char **argv)
 	}
 	char err[512];
 	nn_model *m;
-	nn_prepare_options po = { .threads = (int)threads, .reference_only = reference };
+	nn_prepare_options po = { .threads = (int)threads, .reference_only = reference, .no_native = no_native };
 	if (nn_model_load(&m, path, err, sizeof err) < 0 || nn_model_prepare(m, &po, err, sizeof err) < 0) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;

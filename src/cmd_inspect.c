@@ -131,20 +131,24 @@ int vg_cmd_inspect(int argc, char **argv)
 
 	g = nn_model_graph(m);
 	printf("engine nodes: %d loaded, %d after constant folding and activation fusion\n", loaded_nodes, g->n_nodes);
-	int count[NN_OP_COUNT][2] = { { 0 } };
-	for (int i = 0; i < g->n_nodes; i++)
-		count[g->nodes[i].op][strcmp(nn_model_node_backend(m, i), "xnnpack") == 0]++;
-	printf("  %-28s %6s %8s %10s\n", "op", "count", "xnnpack", "reference");
-	int on_xnn = 0;
-	for (int op = 0; op < NN_OP_COUNT; op++) {
-		if (count[op][0] + count[op][1] == 0)
-			continue;
-		printf("  %-28s %6d %8d %10d\n", nn_op_name((nn_op)op), count[op][0] + count[op][1], count[op][1],
-		       count[op][0]);
-		on_xnn += count[op][1];
+	int count[NN_OP_COUNT][3] = { { 0 } }; /* by nn_backend */
+	int per_backend[3] = { 0 };
+	for (int i = 0; i < g->n_nodes; i++) {
+		count[g->nodes[i].op][g->nodes[i].runs_on]++;
+		per_backend[g->nodes[i].runs_on]++;
 	}
-	printf("  %d of %d nodes run on XNNPACK, the rest on reference kernels; every op is supported\n", on_xnn,
-	       g->n_nodes);
+	printf("  %-28s %6s %8s %8s %10s\n", "op", "count", "native", "xnnpack", "reference");
+	for (int op = 0; op < NN_OP_COUNT; op++) {
+		const int *k = count[op];
+		if (k[0] + k[1] + k[2] == 0)
+			continue;
+		printf("  %-28s %6d %8d %8d %10d\n", nn_op_name((nn_op)op), k[0] + k[1] + k[2], k[NN_BACKEND_NATIVE],
+		       k[NN_BACKEND_XNNPACK], k[NN_BACKEND_REFERENCE]);
+	}
+	printf("  of %d nodes, %d run on vigil's native kernels, %d on XNNPACK and %d on reference kernels; every op "
+	       "is supported\n",
+	       g->n_nodes, per_backend[NN_BACKEND_NATIVE], per_backend[NN_BACKEND_XNNPACK],
+	       per_backend[NN_BACKEND_REFERENCE]);
 	printf("arena: %.1f KiB of activations; %.3f GFLOPs per inference\n", (double)nn_model_arena_bytes(m) / 1024.0,
 	       (double)nn_model_flops(m) / 1e9);
 	int n_labels = 0;

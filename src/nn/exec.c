@@ -8,6 +8,7 @@
 #include <time.h>
 #include <xnnpack.h>
 
+#include "nn/native.h"
 #include "nn/ref/ref.h"
 #include "nn/xnn.h"
 
@@ -332,9 +333,11 @@ out:
 	return rc;
 }
 
-int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int reference_only, pthreadpool_t pool,
-		    char *err, size_t errlen)
+int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int flags, pthreadpool_t pool, char *err,
+		    size_t errlen)
 {
+	const int reference_only = flags & NN_EXEC_REFERENCE_ONLY;
+	const int native = !reference_only && !(flags & NN_EXEC_NO_NATIVE);
 	for (int t = 0; t < g->n_tensors; t++) {
 		nn_tensor *x = &g->tensors[t];
 		if (x->is_const)
@@ -353,8 +356,18 @@ int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int referen
 	}
 	for (int i = 0; i < g->n_nodes; i++) {
 		nn_node *n = &g->nodes[i];
-		n->on_xnnpack = 0;
+		n->runs_on = NN_BACKEND_REFERENCE;
 		n->backend = NULL;
+		if (native) {
+			int rc = nn_native_create(g, n, xnn_why, sizeof xnn_why);
+			if (rc < 0)
+				return nn_graph_fail(err, errlen, rc, "%s: out of memory",
+						     nn_node_desc(g, i, desc, sizeof desc));
+			if (rc > 0) {
+				n->runs_on = NN_BACKEND_NATIVE;
+				continue;
+			}
+		}
 		snprintf(xnn_why, sizeof xnn_why, "reference_only is set");
 		if (!reference_only) {
 			detail[0] = '\0';
@@ -362,7 +375,7 @@ int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int referen
 			if (rc < 0)
 				return nn_graph_fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc), detail);
 			if (rc > 0) {
-				n->on_xnnpack = 1;
+				n->runs_on = NN_BACKEND_XNNPACK;
 				continue;
 			}
 		}
@@ -393,8 +406,17 @@ int nn_exec_run(nn_graph *g, pthreadpool_t pool, double *node_us, char *err, siz
 		nn_node *n = &g->nodes[i];
 		double t0 = node_us ? now_us() : 0;
 		detail[0] = '\0';
-		int rc = n->on_xnnpack ? nn_xnn_run(n, pool, detail, sizeof detail)
-				       : nn_ref_run(g, n, detail, sizeof detail);
+		int rc = 0;
+		switch (n->runs_on) {
+		case NN_BACKEND_NATIVE:
+			nn_native_run(n, pool);
+			break;
+		case NN_BACKEND_XNNPACK:
+			rc = nn_xnn_run(n, pool, detail, sizeof detail);
+			break;
+		default:
+			rc = nn_ref_run(g, n, detail, sizeof detail);
+		}
 		if (rc < 0)
 			return nn_graph_fail(err, errlen, rc, "%s: %s", nn_node_desc(g, i, desc, sizeof desc),
 					     nn_exec_ref_message(n, detail));
@@ -408,9 +430,11 @@ void nn_exec_release(nn_graph *g)
 {
 	for (int i = 0; i < g->n_nodes; i++) {
 		nn_node *n = &g->nodes[i];
-		if (n->on_xnnpack)
+		if (n->runs_on == NN_BACKEND_XNNPACK)
 			nn_xnn_destroy(n);
-		n->on_xnnpack = 0;
+		else if (n->runs_on == NN_BACKEND_NATIVE)
+			nn_native_destroy(n);
+		n->runs_on = NN_BACKEND_REFERENCE;
 		n->backend = NULL;
 	}
 }

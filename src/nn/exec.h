@@ -29,12 +29,19 @@ int nn_exec_check_graph(const nn_graph *g, char *err, size_t errlen);
  */
 int nn_exec_plan(const nn_graph *g, size_t *offsets, size_t *arena_bytes, char *err, size_t errlen);
 
+/* nn_exec_prepare's flags. */
+enum {
+	NN_EXEC_REFERENCE_ONLY = 1, /* every node on the reference kernels */
+	NN_EXEC_NO_NATIVE = 2,      /* XNNPACK or reference, never the native kernels */
+};
+
 /*
  * Points every non-constant tensor into arena (planned by nn_exec_plan) and
- * creates each node's backend: XNNPACK when it can take the node and
- * reference_only is off, else the reference kernel, else an error.
+ * creates each node's backend: the native kernels (native.h) when one takes
+ * the node, else XNNPACK when it can, else the reference kernel, else an
+ * error. flags narrow that choice.
  */
-int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int reference_only,
+int nn_exec_prepare(nn_graph *g, const size_t *offsets, void *arena, int flags,
 		    pthreadpool_t pool, char *err, size_t errlen);
 
 /* Runs every node in order. node_us, when not NULL, receives each node's time in microseconds. */

@@ -116,6 +116,13 @@ typedef struct nn_detection_postprocess_params {
 	float y_scale, x_scale, h_scale, w_scale;
 } nn_detection_postprocess_params;
 
+/* Which kernels run a node, chosen by the executor. */
+typedef enum nn_backend {
+	NN_BACKEND_REFERENCE = 0, /* ref/: plain C */
+	NN_BACKEND_XNNPACK,
+	NN_BACKEND_NATIVE,        /* native.h: vigil's own AVX-512 kernels */
+} nn_backend;
+
 typedef struct nn_node {
 	nn_op op;
 	char *name;               /* for messages: the output tensor's name, or the op's */
@@ -145,7 +152,7 @@ typedef struct nn_node {
 	} p;
 
 	/* Set by the executor. */
-	int on_xnnpack;
+	nn_backend runs_on;
 	void *backend;
 } nn_node;
 

@@ -167,7 +167,9 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 					     m->opt.threads);
 		}
 	}
-	rc = nn_exec_prepare(g, offsets, m->arena, m->opt.reference_only, m->pool, err, errlen);
+	rc = nn_exec_prepare(g, offsets, m->arena, m->opt.reference_only ? NN_EXEC_REFERENCE_ONLY
+								    : m->opt.no_native ? NN_EXEC_NO_NATIVE : 0,
+			     m->pool, err, errlen);
 	free(offsets);
 	if (rc < 0)
 		return rc;
@@ -243,7 +245,14 @@ const char *nn_model_node_backend(const nn_model *m, int i)
 {
 	if (!m || m->prepared != 1 || i < 0 || i >= m->g->n_nodes)
 		return "none";
-	return m->g->nodes[i].on_xnnpack ? "xnnpack" : "reference";
+	switch (m->g->nodes[i].runs_on) {
+	case NN_BACKEND_XNNPACK:
+		return "xnnpack";
+	case NN_BACKEND_NATIVE:
+		return "native";
+	default:
+		return "reference";
+	}
 }
 
 void nn_model_set_profiling(nn_model *m, int on)

@@ -1,8 +1,10 @@
 /*
- * XNNPACK against the reference kernels, op by op and dtype by dtype. Each
- * test builds a one-node graph with seeded random weights, prepares it three
- * times (reference only; XNNPACK on one thread; XNNPACK on two threads),
- * feeds all three the same seeded random inputs and compares the outputs:
+ * XNNPACK and the native kernels against the reference kernels, op by op
+ * and dtype by dtype. Each test builds a one-node graph with seeded random
+ * weights, prepares it five times (reference only; XNNPACK on one and on two
+ * threads; the default choice, which takes a native kernel where one fits, on
+ * one and on two threads), feeds all five the same seeded random inputs and
+ * compares the outputs:
  *
  * - float32: |xnnpack - reference| <= 1e-4 * max(1, |reference|) on every
  *   element (XNNPACK sums in another order and with FMA; exp-based ops use
@@ -11,13 +13,16 @@
  *   computes through real values with exact rounding, XNNPACK in fixed point,
  *   so a value that lies near a rounding boundary may land on either side.
  *
- * Every test also checks that the node really ran on XNNPACK.
+ * Every test also checks that the node really ran on XNNPACK when the
+ * native kernels were left out; the ops_native_ tests check that their node
+ * ran on a native kernel.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nn/model.h"
+#include "nn/native.h"
 #include "nn_build.h"
 #include "test.h"
 
@@ -35,12 +40,12 @@ typedef struct input_range {
 	float lo, hi;
 } input_range;
 
-static nn_model *prepare(builder build, const void *arg, int reference_only, int threads)
+static nn_model *prepare(builder build, const void *arg, int reference_only, int no_native, int threads)
 {
 	nn_model *m;
 	char err[512];
 	CHECK_MSG(nn_model_from_graph(&m, build(arg), err, sizeof err) == 0, "%s", err);
-	nn_prepare_options opt = { .threads = threads, .reference_only = reference_only };
+	nn_prepare_options opt = { .threads = threads, .reference_only = reference_only, .no_native = no_native };
 	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
 	return m;
 }
@@ -129,35 +134,45 @@ static void compare(const char *what, const nn_tensor *ref, const nn_tensor *got
 			x = ((const int8_t *)got->data)[first_bad];
 		}
 		CHECK_MSG(0, "%s: %lld of %lld elements out of tolerance, worst difference %g; first at %lld: reference %g, "
-			     "XNNPACK %g",
+			     "got %g",
 			  what, (long long)bad, (long long)n, worst, (long long)first_bad, r, x);
 	}
 }
 
-/* Runs the three preparations of one graph and compares their outputs. */
-static void check_op(builder build, const void *arg, const input_range *ranges, tolerance tol)
+/*
+ * Runs the five preparations of one graph and compares their outputs. With
+ * want_native set, the default preparations must have put every node on a
+ * native kernel.
+ */
+static void check_op_on(builder build, const void *arg, const input_range *ranges, tolerance tol, int want_native)
 {
-	nn_model *ref = prepare(build, arg, 1, 1);
-	nn_model *x1 = prepare(build, arg, 0, 1);
-	nn_model *x2 = prepare(build, arg, 0, 2);
-	nn_model *models[3] = { ref, x1, x2 };
+	enum { N_PREP = 5 };
+	static const char *const what[N_PREP] = { "reference", "XNNPACK, 1 thread", "XNNPACK, 2 threads",
+						  "default, 1 thread", "default, 2 threads" };
+	nn_model *models[N_PREP] = {
+		prepare(build, arg, 1, 1, 1), prepare(build, arg, 0, 1, 1), prepare(build, arg, 0, 1, 2),
+		prepare(build, arg, 0, 0, 1), prepare(build, arg, 0, 0, 2),
+	};
 	char err[512];
-	for (int k = 0; k < 3; k++) {
-		if (k > 0) {
-			const nn_graph *g = nn_model_graph(models[k]);
-			for (int i = 0; i < g->n_nodes; i++)
-				CHECK_MSG(strcmp(nn_model_node_backend(models[k], i), "xnnpack") == 0,
-					  "node %d (%s) did not go to XNNPACK", i, nn_op_name(g->nodes[i].op));
-		}
+	for (int k = 0; k < N_PREP; k++) {
+		const nn_graph *g = nn_model_graph(models[k]);
+		const char *want = k == 1 || k == 2 ? "xnnpack" : k >= 3 && want_native ? "native" : NULL;
+		for (int i = 0; want && i < g->n_nodes; i++)
+			CHECK_MSG(strcmp(nn_model_node_backend(models[k], i), want) == 0, "%s: node %d (%s) ran on %s",
+				  what[k], i, nn_op_name(g->nodes[i].op), nn_model_node_backend(models[k], i));
 		fill_inputs(models[k], ranges);
 		CHECK_MSG(nn_model_run(models[k], err, sizeof err) == 0, "%s", err);
 	}
-	for (int o = 0; o < nn_model_output_count(ref); o++) {
-		compare("1 thread", nn_model_output(ref, o), nn_model_output(x1, o), tol);
-		compare("2 threads", nn_model_output(ref, o), nn_model_output(x2, o), tol);
-	}
-	for (int k = 0; k < 3; k++)
+	for (int o = 0; o < nn_model_output_count(models[0]); o++)
+		for (int k = 1; k < N_PREP; k++)
+			compare(what[k], nn_model_output(models[0], o), nn_model_output(models[k], o), tol);
+	for (int k = 0; k < N_PREP; k++)
 		nn_model_free(models[k]);
+}
+
+static void check_op(builder build, const void *arg, const input_range *ranges, tolerance tol)
+{
+	check_op_on(build, arg, ranges, tol, 0);
 }
 
 /* Quantizes a tensor with the typical parameters of the tests: zero point mid-range for uint8. */
@@ -321,6 +336,86 @@ TEST(ops_depthwise_f32_5x5_explicit)
 {
 	conv((conv_case){ .op = NN_OP_DEPTHWISE_CONV2D, .dt = NN_F32, .n = 1, .h = 9, .w = 8, .c = 4, .out_c = 1,
 			  .kh = 5, .kw = 5, .padding = NN_PADDING_EXPLICIT, .pad = { 2, 2, 1, 3 } });
+}
+
+/*
+ * The native depthwise kernel (native_window.c): each case must run on it.
+ * The shapes cover its paths: channel counts below, at and across its
+ * 16-channel slices; images narrower than one window, than four pixels and
+ * than the padding; rows and columns of zero padding on both sides; batch 2.
+ */
+static void native_dw(conv_case cc)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	cc.op = NN_OP_DEPTHWISE_CONV2D;
+	cc.dt = NN_F32;
+	cc.out_c = 1;
+	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+}
+
+TEST(ops_native_dw_3x3_stride1_channel_slices)
+{
+	static const int channels[] = { 1, 5, 16, 18, 33, 64 };
+	for (size_t i = 0; i < sizeof channels / sizeof *channels; i++)
+		native_dw((conv_case){ .n = 1, .h = 9, .w = 13, .c = channels[i], .kh = 3, .kw = 3,
+				       .padding = NN_PADDING_SAME, .act = NN_ACT_RELU6 });
+}
+
+TEST(ops_native_dw_3x3_stride2)
+{
+	native_dw((conv_case){ .n = 2, .h = 12, .w = 17, .c = 24, .kh = 3, .kw = 3, .stride = 2,
+			       .padding = NN_PADDING_SAME });
+	native_dw((conv_case){ .n = 1, .h = 11, .w = 20, .c = 7, .kh = 3, .kw = 3, .stride = 2,
+			       .padding = NN_PADDING_VALID, .no_bias = 1 });
+}
+
+TEST(ops_native_dw_5x5_both_strides)
+{
+	native_dw((conv_case){ .n = 1, .h = 14, .w = 19, .c = 40, .kh = 5, .kw = 5, .padding = NN_PADDING_SAME,
+			       .act = NN_ACT_RELU });
+	native_dw((conv_case){ .n = 1, .h = 15, .w = 22, .c = 17, .kh = 5, .kw = 5, .stride = 2,
+			       .padding = NN_PADDING_SAME });
+}
+
+TEST(ops_native_dw_explicit_asymmetric_padding)
+{
+	native_dw((conv_case){ .n = 1, .h = 10, .w = 11, .c = 20, .kh = 3, .kw = 3, .padding = NN_PADDING_EXPLICIT,
+			       .pad = { 0, 2, 2, 0 }, .act = NN_ACT_RELU_N1_TO_1 });
+	native_dw((conv_case){ .n = 1, .h = 9, .w = 12, .c = 3, .kh = 5, .kw = 5, .stride = 2,
+			       .padding = NN_PADDING_EXPLICIT, .pad = { 3, 1, 1, 4 } });
+}
+
+/* Images where no output column, or fewer than four, has its whole window inside. */
+TEST(ops_native_dw_narrow_images)
+{
+	native_dw((conv_case){ .n = 1, .h = 4, .w = 2, .c = 19, .kh = 3, .kw = 3, .padding = NN_PADDING_SAME });
+	native_dw((conv_case){ .n = 2, .h = 3, .w = 3, .c = 16, .kh = 5, .kw = 5, .padding = NN_PADDING_SAME });
+	native_dw((conv_case){ .n = 1, .h = 6, .w = 6, .c = 9, .kh = 5, .kw = 5, .padding = NN_PADDING_VALID });
+}
+
+/* The native 1x1 convolution with few output channels (native_pointwise.c). */
+static void native_pointwise(conv_case cc)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	cc.op = NN_OP_CONV2D;
+	cc.dt = NN_F32;
+	cc.kh = cc.kw = 1;
+	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+}
+
+TEST(ops_native_pointwise)
+{
+	/* Every output count it takes; input channels below, at and across 16, and an odd pixel count. */
+	static const int inputs[] = { 3, 16, 40, 128 };
+	for (int oc = 1; oc <= 8; oc++)
+		native_pointwise((conv_case){ .n = 1, .h = 5, .w = 7, .c = inputs[oc % 4], .out_c = oc,
+					      .padding = NN_PADDING_VALID, .act = oc == 2 ? NN_ACT_RELU : NN_ACT_NONE,
+					      .no_bias = oc == 3 });
+	/* More pixels than one task takes, on two threads, in a batch of two. */
+	native_pointwise((conv_case){ .n = 2, .h = 11, .w = 13, .c = 24, .out_c = 4, .padding = NN_PADDING_SAME,
+				      .act = NN_ACT_RELU6 });
 }
 
 TEST(ops_conv_qu8_same)
@@ -602,6 +697,34 @@ TEST(ops_avgpool_qu8_requantize_relu)
 TEST(ops_maxpool_f32_same)
 {
 	pool((pool_case){ NN_OP_MAX_POOL2D, NN_F32, 1, 10, 7, 5, 3, 3, 2, NN_PADDING_SAME, NN_ACT_NONE, 0 });
+}
+
+/*
+ * Max pooling on the native kernel (native_window.c). The inputs reach -3, so
+ * a window over the edge that took the padding for a zero would show.
+ */
+static void native_maxpool(pool_case pc)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	pc.op = NN_OP_MAX_POOL2D;
+	pc.dt = NN_F32;
+	check_op_on(build_pool, &pc, NULL, default_tol, 1);
+}
+
+TEST(ops_native_maxpool)
+{
+	/* CenterNet's peak finding: 3x3, stride 1, SAME, over class heatmaps. */
+	native_maxpool((pool_case){ .n = 1, .h = 13, .w = 11, .c = 80, .fh = 3, .fw = 3, .stride = 1,
+				    .padding = NN_PADDING_SAME });
+	native_maxpool((pool_case){ .n = 2, .h = 9, .w = 14, .c = 7, .fh = 5, .fw = 5, .stride = 1,
+				    .padding = NN_PADDING_SAME, .act = NN_ACT_RELU6 });
+	native_maxpool((pool_case){ .n = 1, .h = 12, .w = 17, .c = 33, .fh = 3, .fw = 3, .stride = 2,
+				    .padding = NN_PADDING_VALID });
+	native_maxpool((pool_case){ .n = 1, .h = 11, .w = 10, .c = 16, .fh = 5, .fw = 5, .stride = 2,
+				    .padding = NN_PADDING_SAME });
+	native_maxpool((pool_case){ .n = 1, .h = 2, .w = 3, .c = 21, .fh = 3, .fw = 3, .stride = 1,
+				    .padding = NN_PADDING_SAME });
 }
 
 TEST(ops_maxpool_f32_valid_stride1_relu)
@@ -1141,7 +1264,7 @@ TEST(ops_fallback_to_reference)
 		{ build_binary, &(binary_case){ NN_OP_DIV, NN_I8, 1, { 4 }, 1, { 4 }, NN_ACT_NONE } },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		nn_model *m = prepare(cases[i].build, cases[i].arg, 0, 1);
+		nn_model *m = prepare(cases[i].build, cases[i].arg, 0, 0, 1);
 		CHECK_MSG(strcmp(nn_model_node_backend(m, 0), "reference") == 0, "case %zu went to XNNPACK", i);
 		char err[256];
 		fill_inputs(m, NULL);
@@ -1163,6 +1286,9 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_depthwise_f32_mult2_stride2),
 	   TEST_ENTRY(ops_depthwise_f32_dilation2_valid),
 	   TEST_ENTRY(ops_depthwise_f32_5x5_explicit),
+	   TEST_ENTRY(ops_native_dw_3x3_stride1_channel_slices), TEST_ENTRY(ops_native_dw_3x3_stride2),
+	   TEST_ENTRY(ops_native_dw_5x5_both_strides), TEST_ENTRY(ops_native_dw_explicit_asymmetric_padding),
+	   TEST_ENTRY(ops_native_dw_narrow_images), TEST_ENTRY(ops_native_pointwise),
 	   TEST_ENTRY(ops_conv_qu8_same),
 	   TEST_ENTRY(ops_conv_qu8_stride2_relu6),
 	   TEST_ENTRY(ops_conv_qu8_1x1_relu),
@@ -1188,7 +1314,7 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_avgpool_qu8_valid),
 	   TEST_ENTRY(ops_avgpool_qu8_requantize_relu),
 	   TEST_ENTRY(ops_maxpool_f32_same),
-	   TEST_ENTRY(ops_maxpool_f32_valid_stride1_relu),
+	   TEST_ENTRY(ops_maxpool_f32_valid_stride1_relu), TEST_ENTRY(ops_native_maxpool),
 	   TEST_ENTRY(ops_maxpool_u8_same),
 	   TEST_ENTRY(ops_maxpool_s8_valid_relu6),
 	   TEST_ENTRY(ops_mean_f32_keep_dims),
