@@ -27,9 +27,14 @@ int nn_native_create(nn_graph *g, nn_node *n, char *why, size_t whylen)
 	case NN_OP_DEPTHWISE_CONV2D:
 		rc = nn_native_dwconv_create(g, n, &op, why, whylen);
 		break;
-	case NN_OP_CONV2D:
-		rc = nn_native_pointwise_create(g, n, &op, why, whylen);
+	case NN_OP_CONV2D: {
+		/* By the filter: 1x1 filters to the pointwise kernel, others to the stem kernel. */
+		const nn_tensor *w = n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
+		int one_by_one = w && w->rank == 4 && w->shape[1] == 1 && w->shape[2] == 1;
+		rc = one_by_one ? nn_native_pointwise_create(g, n, &op, why, whylen)
+				: nn_native_stem_create(g, n, &op, why, whylen);
 		break;
+	}
 	case NN_OP_MAX_POOL2D:
 		rc = nn_native_maxpool_create(g, n, &op, why, whylen);
 		break;

@@ -27,5 +27,6 @@ typedef struct nn_native_op {
 int nn_native_dwconv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_maxpool_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_pointwise_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+int nn_native_stem_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 
 #endif

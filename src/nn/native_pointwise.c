@@ -56,14 +56,21 @@ INLINE TARGET void pointwise_pixels(const pointwise *d, size_t p0, size_t p1, co
 	for (size_t p = p0; p < p1; p += 2) {
 		const int two = p + 1 < p1;
 		const float *x0 = d->x + p * (size_t)K, *x1 = two ? x0 + K : x0;
+		/*
+		 * The pixels a few steps ahead, fetched while these compute: the
+		 * head's input is megabytes, and without this the loop waits on
+		 * memory (1.4 ms instead of 0.4 on CenterNet's box-size head).
+		 */
+		const int far = p + PREFETCH_PIXELS + 1 < d->pixels;
+		const float *ahead0 = far ? x0 + PREFETCH_PIXELS * (size_t)K : x0, *ahead1 = far ? ahead0 + K : x1;
 		__m512 a0[MAX_OUT], a1[MAX_OUT];
 		UNROLL for (int j = 0; j < N; j++)
 			a0[j] = a1[j] = _mm512_setzero_ps();
 		for (int k = 0; k < K; k += 16) {
 			const __mmask16 m = k + 16 <= K ? (__mmask16)0xffff : tail;
 			const __m512 v0 = _mm512_maskz_loadu_ps(m, x0 + k), v1 = _mm512_maskz_loadu_ps(m, x1 + k);
-			_mm_prefetch((const char *)(x0 + k + PREFETCH_PIXELS * (size_t)K), _MM_HINT_T0);
-			_mm_prefetch((const char *)(x1 + k + PREFETCH_PIXELS * (size_t)K), _MM_HINT_T0);
+			_mm_prefetch((const char *)(ahead0 + k), _MM_HINT_T0);
+			_mm_prefetch((const char *)(ahead1 + k), _MM_HINT_T0);
 			UNROLL for (int j = 0; j < N; j++) {
 				const __m512 wj = _mm512_maskz_loadu_ps(m, d->w + (size_t)j * K + k);
 				a0[j] = _mm512_fmadd_ps(v0, wj, a0[j]);

@@ -418,6 +418,33 @@ TEST(ops_native_pointwise)
 				      .act = NN_ACT_RELU6 });
 }
 
+/* The native stem convolution: 3x3 over 1 to 3 input channels (native_stem.c). */
+static void native_stem(conv_case cc)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	cc.op = NN_OP_CONV2D;
+	cc.dt = NN_F32;
+	cc.kh = cc.kw = 3;
+	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+}
+
+TEST(ops_native_stem)
+{
+	/* RGB at stride 2 into 16 and 32 channels, as CenterNet and NanoDet begin. */
+	native_stem((conv_case){ .n = 1, .h = 18, .w = 23, .c = 3, .out_c = 16, .stride = 2, .padding = NN_PADDING_SAME,
+				 .act = NN_ACT_RELU });
+	native_stem((conv_case){ .n = 2, .h = 13, .w = 16, .c = 3, .out_c = 32, .stride = 2,
+				 .padding = NN_PADDING_EXPLICIT, .pad = { 1, 1, 1, 1 } });
+	/* Grey and two-channel images, stride 1, output channels not a multiple of 16, no bias. */
+	native_stem((conv_case){ .n = 1, .h = 9, .w = 12, .c = 1, .out_c = 8, .padding = NN_PADDING_SAME,
+				 .act = NN_ACT_RELU6 });
+	native_stem((conv_case){ .n = 1, .h = 10, .w = 11, .c = 2, .out_c = 21, .padding = NN_PADDING_VALID,
+				 .no_bias = 1 });
+	/* Narrower than one window plus four pixels: every column on the checked path. */
+	native_stem((conv_case){ .n = 1, .h = 4, .w = 3, .c = 3, .out_c = 24, .padding = NN_PADDING_SAME });
+}
+
 TEST(ops_conv_qu8_same)
 {
 	conv((conv_case){ .op = NN_OP_CONV2D, .dt = NN_U8, .n = 1, .h = 7, .w = 8, .c = 5, .out_c = 6, .kh = 3, .kw = 3,
@@ -1288,7 +1315,7 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_depthwise_f32_5x5_explicit),
 	   TEST_ENTRY(ops_native_dw_3x3_stride1_channel_slices), TEST_ENTRY(ops_native_dw_3x3_stride2),
 	   TEST_ENTRY(ops_native_dw_5x5_both_strides), TEST_ENTRY(ops_native_dw_explicit_asymmetric_padding),
-	   TEST_ENTRY(ops_native_dw_narrow_images), TEST_ENTRY(ops_native_pointwise),
+	   TEST_ENTRY(ops_native_dw_narrow_images), TEST_ENTRY(ops_native_pointwise), TEST_ENTRY(ops_native_stem),
 	   TEST_ENTRY(ops_conv_qu8_same),
 	   TEST_ENTRY(ops_conv_qu8_stride2_relu6),
 	   TEST_ENTRY(ops_conv_qu8_1x1_relu),
