@@ -445,6 +445,36 @@ TEST(ops_native_stem)
 	native_stem((conv_case){ .n = 1, .h = 4, .w = 3, .c = 3, .out_c = 24, .padding = NN_PADDING_SAME });
 }
 
+/*
+ * The native dense convolution (native_conv.c). Output channels above and
+ * across its 32-channel panels, pixel counts that are not a multiple of its
+ * 8-pixel tile (tiles run across rows), every kind of padding.
+ */
+static void native_dense(conv_case cc)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	cc.op = NN_OP_CONV2D;
+	cc.dt = NN_F32;
+	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+}
+
+TEST(ops_native_conv)
+{
+	native_dense((conv_case){ .n = 1, .h = 9, .w = 11, .c = 8, .out_c = 40, .kh = 3, .kw = 3,
+				  .padding = NN_PADDING_SAME, .act = NN_ACT_RELU });
+	native_dense((conv_case){ .n = 2, .h = 16, .w = 13, .c = 16, .out_c = 32, .kh = 3, .kw = 3, .stride = 2,
+				  .padding = NN_PADDING_SAME });
+	native_dense((conv_case){ .n = 1, .h = 8, .w = 9, .c = 64, .out_c = 24, .kh = 1, .kw = 1,
+				  .padding = NN_PADDING_VALID, .act = NN_ACT_RELU6 });
+	native_dense((conv_case){ .n = 1, .h = 12, .w = 14, .c = 4, .out_c = 20, .kh = 5, .kw = 5,
+				  .padding = NN_PADDING_VALID });
+	native_dense((conv_case){ .n = 1, .h = 10, .w = 9, .c = 12, .out_c = 48, .kh = 3, .kw = 3,
+				  .padding = NN_PADDING_EXPLICIT, .pad = { 0, 2, 1, 0 }, .act = NN_ACT_RELU_N1_TO_1 });
+	native_dense((conv_case){ .n = 1, .h = 17, .w = 16, .c = 32, .out_c = 17, .kh = 2, .kw = 2, .stride = 2,
+				  .padding = NN_PADDING_VALID, .no_bias = 1 });
+}
+
 TEST(ops_conv_qu8_same)
 {
 	conv((conv_case){ .op = NN_OP_CONV2D, .dt = NN_U8, .n = 1, .h = 7, .w = 8, .c = 5, .out_c = 6, .kh = 3, .kw = 3,
@@ -1315,7 +1345,7 @@ TEST_SUITE(nn_ops,
 	   TEST_ENTRY(ops_depthwise_f32_5x5_explicit),
 	   TEST_ENTRY(ops_native_dw_3x3_stride1_channel_slices), TEST_ENTRY(ops_native_dw_3x3_stride2),
 	   TEST_ENTRY(ops_native_dw_5x5_both_strides), TEST_ENTRY(ops_native_dw_explicit_asymmetric_padding),
-	   TEST_ENTRY(ops_native_dw_narrow_images), TEST_ENTRY(ops_native_pointwise), TEST_ENTRY(ops_native_stem),
+	   TEST_ENTRY(ops_native_dw_narrow_images), TEST_ENTRY(ops_native_pointwise), TEST_ENTRY(ops_native_stem), TEST_ENTRY(ops_native_conv),
 	   TEST_ENTRY(ops_conv_qu8_same),
 	   TEST_ENTRY(ops_conv_qu8_stride2_relu6),
 	   TEST_ENTRY(ops_conv_qu8_1x1_relu),
