@@ -88,27 +88,6 @@ static void print_profile(nn_model *m, const double *node_us, int runs)
 		       node_us[order[k]] / runs / 1000.0, n->name ? n->name : "");
 	}
 	free(order);
-	if (getenv("VG_GRAPH"))
-		for (int i = 0; i < g->n_nodes; i++) {
-			const nn_node *n = &g->nodes[i];
-			printf("GG %d %s %s %.3f in:", i, nn_op_name(n->op), nn_model_node_backend(m, i), node_us[i]/runs/1000.0);
-			for (int k = 0; k < n->n_inputs; k++) {
-				int t = n->inputs[k];
-				if (t < 0 || g->tensors[t].is_const) continue;
-				for (int j = 0; j < i; j++) for (int o = 0; o < g->nodes[j].n_outputs; o++) if (g->nodes[j].outputs[o] == t) printf(" %d(%s)", j, nn_op_name(g->nodes[j].op));
-			}
-			const nn_tensor *o = &g->tensors[n->outputs[0]];
-			printf(" out [%d,%d,%d,%d]\n", o->shape[0], o->rank > 1 ? o->shape[1] : 0, o->rank > 2 ? o->shape[2] : 0, o->rank > 3 ? o->shape[3] : 0);
-		}
-	if (getenv("VG_ALLNODES"))
-		for (int i = 0; i < g->n_nodes; i++) {
-			const nn_node *n = &g->nodes[i];
-			if (n->op != NN_OP_CONV2D && n->op != NN_OP_DEPTHWISE_CONV2D) continue;
-			const nn_tensor *in = &g->tensors[n->inputs[0]], *w = &g->tensors[n->inputs[1]], *o = &g->tensors[n->outputs[0]];
-			printf("XX %d %s %.3f in %dx%dx%d w %dx%dx%dx%d s%d out %dx%dx%d\n", i, nn_op_name(n->op), node_us[i]/runs/1000.0,
-			       in->shape[1], in->shape[2], in->shape[3], w->shape[0], w->shape[1], w->shape[2], w->shape[3], n->p.conv.stride_h,
-			       o->shape[1], o->shape[2], o->shape[3]);
-		}
 }
 
 int vg_cmd_bench(int argc, char **argv)

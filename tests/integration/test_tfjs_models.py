@@ -18,6 +18,7 @@ VIGIL_ASSETS. Tests skip, by name, when the models or the photos are absent.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -204,6 +205,51 @@ class BlazeFaceTest(unittest.TestCase):
         out = inspect(BLAZEFACE)
         self.assertIn("decoder: blazeface", out)
         self.assertIn("896 SSD anchors", out)
+
+
+def cpu_has_avx512f():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512f" in line for line in f)
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(have(CENTERNET, NANODET), f"needs {CENTERNET} and {NANODET}")
+@unittest.skipUnless(cpu_has_avx512f(), "the native kernels need AVX-512F, which this CPU lacks")
+class NativeKernelsTest(unittest.TestCase):
+    """vigil's own AVX-512 kernels take the convolutions they win on, and say so."""
+
+    def bench_profile(self, model, *extra):
+        p = subprocess.run([VIGIL_BIN, "bench", model, "--runs", "2", "--warmup", "1", "--profile", *extra],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {}
+        for line in p.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 5 and parts[1] in ("native", "xnnpack", "reference") and parts[4].endswith("%"):
+                rows[(parts[0], parts[1])] = int(parts[2])
+        self.assertTrue(rows, p.stdout)
+        return rows
+
+    def test_inspect_counts_the_nodes_on_each_backend(self):
+        out = inspect(CENTERNET)
+        m = re.search(r"of (\d+) nodes, (\d+) run on vigil's native kernels, (\d+) on XNNPACK and (\d+) on "
+                      r"reference kernels", out)
+        self.assertTrue(m, out)
+        total, native, xnn, ref = map(int, m.groups())
+        self.assertEqual(native + xnn + ref, total)
+        # Its 26 depthwise convolutions, its peak-finding max pool, its stem and part of its 1x1 layers.
+        self.assertGreaterEqual(native, 28, out)
+        self.assertGreater(xnn, 0, out)
+
+    def test_bench_profile_names_the_backend_and_no_native_leaves_them_out(self):
+        rows = self.bench_profile(NANODET)
+        # NanoDet is 3x3 convolutions: most of them on the dense native kernel.
+        self.assertGreaterEqual(rows.get(("CONV2D", "native"), 0), 25, rows)
+        rows = self.bench_profile(NANODET, "--no-native")
+        self.assertFalse([k for k in rows if k[1] == "native"], rows)
+        self.assertGreaterEqual(rows.get(("CONV2D", "xnnpack"), 0), 33, rows)
 
 
 @unittest.skipUnless(have(CENTERNET, DOG), f"needs {CENTERNET} and the shared photos")
