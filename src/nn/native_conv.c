@@ -20,58 +20,36 @@
  * ends of rows (each pixel has its own input pointer), so no tile is short
  * but the very last.
  */
-#include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/native_internal.h"
-#include "nn/ref/quant.h"
+#include "nn/native_simd.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define NATIVE_CONV 1
-#endif
+#ifdef NN_NATIVE_SIMD
 
 enum { PANEL = 32, TILE = 8, TILES_PER_TASK = 8 };
 
 typedef struct conv_op {
 	nn_native_op base;
-	int batch, ih, iw, ci, oh, ow, co, kh, kw, stride, pad_top, pad_left;
+	nn_native_window geo;
 	int ph, pw;               /* the image the kernel reads: padded copy or input */
-	float lo, hi;             /* the fused activation's clamp */
-	const float *x;
-	float *y;
 	float *padded;            /* batch * ph * pw * ci with zero borders, or NULL when unpadded */
 	const float *packed;      /* per panel: kh * kw * ci * 32 weights, then 32 biases */
 	int panels;
 } conv_op;
 
-static int reject(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
 /* Copies input row `task` (over the whole batch) inside the zero borders of the padded image. */
 static void copy_row(void *op, size_t task)
 {
 	const conv_op *d = op;
-	size_t image = task / (size_t)d->ih, iy = task % (size_t)d->ih;
-	const float *src = d->x + task * (size_t)d->iw * d->ci;
-	float *dst = d->padded + ((image * d->ph + iy + d->pad_top) * d->pw + d->pad_left) * d->ci;
-	memcpy(dst, src, (size_t)d->iw * d->ci * sizeof *src);
+	size_t image = task / (size_t)d->geo.ih, iy = task % (size_t)d->geo.ih;
+	const float *src = d->geo.x + task * (size_t)d->geo.iw * d->geo.ci;
+	float *dst = d->padded + ((image * d->ph + iy + d->geo.pad_top) * d->pw + d->geo.pad_left) * d->geo.ci;
+	memcpy(dst, src, (size_t)d->geo.iw * d->geo.ci * sizeof *src);
 }
 
-#ifdef NATIVE_CONV
-
-#define TARGET __attribute__((target("avx512f")))
-#define INLINE __attribute__((always_inline)) static inline
 #define UNROLL _Pragma("GCC unroll 8")
 
 /*
@@ -84,16 +62,16 @@ static void copy_row(void *op, size_t task)
 INLINE TARGET void conv_tile(const conv_op *d, const float *const *px, int count, const float *b, float *out,
 			     __mmask16 m, const int NV)
 {
-	const int ci = d->ci;
+	const int ci = d->geo.ci;
 	const size_t row = (size_t)d->pw * ci;
-	const float *bias = b + (size_t)d->kh * d->kw * ci * PANEL;
+	const float *bias = b + (size_t)d->geo.kh * d->geo.kw * ci * PANEL;
 	__m512 c0[TILE], c1[TILE];
 	UNROLL for (int j = 0; j < TILE; j++) {
 		c0[j] = _mm512_load_ps(bias);
 		c1[j] = _mm512_load_ps(bias + 16);
 	}
-	for (int ky = 0; ky < d->kh; ky++)
-		for (int kx = 0; kx < d->kw; kx++) {
+	for (int ky = 0; ky < d->geo.kh; ky++)
+		for (int kx = 0; kx < d->geo.kw; kx++) {
 			const size_t tap = ky * row + (size_t)kx * ci;
 			const float *a0 = px[0] + tap, *a1 = px[1] + tap, *a2 = px[2] + tap, *a3 = px[3] + tap;
 			const float *a4 = px[4] + tap, *a5 = px[5] + tap, *a6 = px[6] + tap, *a7 = px[7] + tap;
@@ -118,16 +96,16 @@ INLINE TARGET void conv_tile(const conv_op *d, const float *const *px, int count
 #undef CONV_TAP
 			}
 		}
-	const __m512 lo = _mm512_set1_ps(d->lo), hi = _mm512_set1_ps(d->hi);
+	const __m512 lo = _mm512_set1_ps(d->geo.lo), hi = _mm512_set1_ps(d->geo.hi);
 	UNROLL for (int j = 0; j < TILE; j++) {
 		if (j >= count)
 			break;
-		float *o = out + (size_t)j * d->co;
+		float *o = out + (size_t)j * d->geo.co;
 		if (NV == 2) {
-			_mm512_storeu_ps(o, _mm512_min_ps(_mm512_max_ps(c0[j], lo), hi));
-			_mm512_mask_storeu_ps(o + 16, m, _mm512_min_ps(_mm512_max_ps(c1[j], lo), hi));
+			_mm512_storeu_ps(o, nn_simd_clamp(c0[j], lo, hi));
+			_mm512_mask_storeu_ps(o + 16, m, nn_simd_clamp(c1[j], lo, hi));
 		} else {
-			_mm512_mask_storeu_ps(o, m, _mm512_min_ps(_mm512_max_ps(c0[j], lo), hi));
+			_mm512_mask_storeu_ps(o, m, nn_simd_clamp(c0[j], lo, hi));
 		}
 	}
 }
@@ -139,11 +117,11 @@ INLINE TARGET void conv_tile(const conv_op *d, const float *const *px, int count
 static TARGET void conv_task(void *op, size_t task)
 {
 	const conv_op *d = op;
-	const size_t pixels = (size_t)d->batch * d->oh * d->ow;
+	const size_t pixels = (size_t)d->geo.batch * d->geo.oh * d->geo.ow;
 	const size_t first = task * TILES_PER_TASK * TILE;
-	const float *src = d->padded ? d->padded : d->x;
-	const size_t image_floats = (size_t)d->ph * d->pw * d->ci;
-	const size_t panel_floats = ((size_t)d->kh * d->kw * d->ci + 1) * PANEL;
+	const float *src = d->padded ? d->padded : d->geo.x;
+	const size_t image_floats = (size_t)d->ph * d->pw * d->geo.ci;
+	const size_t panel_floats = ((size_t)d->geo.kh * d->geo.kw * d->geo.ci + 1) * PANEL;
 	const float *px[TILES_PER_TASK][TILE];
 	int count[TILES_PER_TASK];
 	int tiles = 0;
@@ -152,47 +130,35 @@ static TARGET void conv_task(void *op, size_t task)
 		count[tiles] = pixels - p0 < TILE ? (int)(pixels - p0) : TILE;
 		for (int j = 0; j < TILE; j++) {
 			size_t pix = p0 + (size_t)(j < count[tiles] ? j : 0);
-			size_t image = pix / ((size_t)d->oh * d->ow), rest = pix % ((size_t)d->oh * d->ow);
-			size_t oy = rest / (size_t)d->ow, ox = rest % (size_t)d->ow;
+			size_t image = pix / ((size_t)d->geo.oh * d->geo.ow), rest = pix % ((size_t)d->geo.oh * d->geo.ow);
+			size_t oy = rest / (size_t)d->geo.ow, ox = rest % (size_t)d->geo.ow;
 			px[tiles][j] = src + image * image_floats +
-				       (oy * d->stride * (size_t)d->pw + ox * d->stride) * (size_t)d->ci;
+				       (oy * d->geo.stride * (size_t)d->pw + ox * d->geo.stride) * (size_t)d->geo.ci;
 		}
 	}
 	for (int p = 0; p < d->panels; p++) {
-		const int left = d->co - p * PANEL;
+		const int left = d->geo.co - p * PANEL;
 		const float *b = d->packed + (size_t)p * panel_floats;
 		for (int t = 0; t < tiles; t++) {
-			float *o = d->y + (first + (size_t)t * TILE) * d->co + (size_t)p * PANEL;
+			float *o = d->geo.y + (first + (size_t)t * TILE) * d->geo.co + (size_t)p * PANEL;
 			if (left > 16)
 				conv_tile(d, px[t], count[t], b, o,
-					  left >= PANEL ? (__mmask16)0xffff : (__mmask16)((1u << (left - 16)) - 1), 2);
+					  nn_simd_lanes(left - 16), 2);
 			else
 				conv_tile(d, px[t], count[t], b, o,
-					  left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1), 1);
+					  nn_simd_lanes(left), 1);
 		}
 	}
 }
 
-#endif /* NATIVE_CONV */
 
 int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen)
 {
+	nn_native_window geo;
+	const nn_tensor *w, *b;
 	*out = NULL;
-#ifndef NATIVE_CONV
-	return reject(why, whylen, "built without the AVX-512 kernels");
-#else
-	const nn_conv_params *p = &n->p.conv;
-	if (n->n_inputs < 2 || n->n_outputs != 1 || n->inputs[0] < 0 || n->inputs[1] < 0)
-		return reject(why, whylen, "input or filter missing");
-	const nn_tensor *x = &g->tensors[n->inputs[0]], *w = &g->tensors[n->inputs[1]];
-	const nn_tensor *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? &g->tensors[n->inputs[2]] : NULL;
-	const nn_tensor *y = &g->tensors[n->outputs[0]];
-	if (x->dtype != NN_F32 || w->dtype != NN_F32 || y->dtype != NN_F32 || (b && b->dtype != NN_F32) ||
-	    x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->is_const || (b && !b->is_const))
-		return reject(why, whylen, "not float32 NHWC with a constant filter and bias");
-	const int ci = x->shape[3], co = w->shape[0], kh = w->shape[1], kw = w->shape[2];
-	if (ci < 1 || w->shape[3] != ci)
-		return reject(why, whylen, "grouped convolution");
+	if (!nn_native_conv_window(g, n, &geo, &w, &b, why, whylen))
+		return 0;
 	/*
 	 * Where XNNPACK is as fast or faster (measured on CenterNet's and
 	 * NanoDet's layers): 16 output channels or fewer (half the tile is
@@ -201,47 +167,30 @@ int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 	 * to 0.9x on 1x1 filters over 16 to 32 channels), and images of a few
 	 * pixels (the squeeze-and-excitation layers: 0.5x to 0.9x).
 	 */
-	if (co <= 16)
-		return reject(why, whylen, "%d output channels (native: more than 16)", co);
-	if ((int64_t)kh * kw * ci < 64)
-		return reject(why, whylen, "%d multiply-adds per output (native: 64 or more)", kh * kw * ci);
-	if ((int64_t)x->shape[0] * x->shape[1] * x->shape[2] < 64)
-		return reject(why, whylen, "an image of %d pixels (native: 64 or more)", x->shape[1] * x->shape[2]);
-	if (kh < 1 || kw < 1 || kh > 16 || kw > 16)
-		return reject(why, whylen, "%dx%d filter (native: up to 16x16)", kh, kw);
-	if (p->stride_h != p->stride_w || (p->stride_h != 1 && p->stride_h != 2) || p->dilation_h != 1 ||
-	    p->dilation_w != 1)
-		return reject(why, whylen, "stride %dx%d, dilation %dx%d (native: stride 1 or 2, no dilation)",
-			      p->stride_h, p->stride_w, p->dilation_h, p->dilation_w);
-	if (p->act != NN_ACT_NONE && p->act != NN_ACT_RELU && p->act != NN_ACT_RELU6 && p->act != NN_ACT_RELU_N1_TO_1)
-		return reject(why, whylen, "fused activation %d", (int)p->act);
-	int oh, ow;
-	if (nn_ref_window(p->padding, x->shape[1], kh, p->stride_h, 1, p->pad_top, p->pad_bottom, &oh) ||
-	    nn_ref_window(p->padding, x->shape[2], kw, p->stride_w, 1, p->pad_left, p->pad_right, &ow))
-		return reject(why, whylen, "invalid padding");
-	if (co < 1 || (b && nn_tensor_elements(b) != co) || x->shape[0] <= 0 || y->shape[0] != x->shape[0] ||
-	    y->shape[1] != oh || y->shape[2] != ow || y->shape[3] != co || !x->data || !y->data)
-		return reject(why, whylen, "output shape does not match");
+	if (geo.co <= 16)
+		return nn_native_reject(why, whylen, "%d output channels (native: more than 16)", geo.co);
+	if ((int64_t)geo.kh * geo.kw * geo.ci < 64)
+		return nn_native_reject(why, whylen, "%d multiply-adds per output (native: 64 or more)",
+					geo.kh * geo.kw * geo.ci);
+	if ((int64_t)geo.batch * geo.ih * geo.iw < 64)
+		return nn_native_reject(why, whylen, "an image of %d pixels (native: 64 or more)", geo.ih * geo.iw);
+	if (geo.kh > 16 || geo.kw > 16)
+		return nn_native_reject(why, whylen, "%dx%d filter (native: up to 16x16)", geo.kh, geo.kw);
 
 	conv_op *d = calloc(1, sizeof *d);
 	if (!d)
 		return NN_ERR_NOMEM;
-	const int s = p->stride_h, batch = x->shape[0];
-	d->ih = x->shape[1], d->iw = x->shape[2], d->ci = ci, d->oh = oh, d->ow = ow, d->co = co;
-	d->kh = kh, d->kw = kw, d->stride = s;
-	d->pad_top = nn_ref_window_pad(p->padding, d->ih, kh, s, 1, p->pad_top, oh);
-	d->pad_left = nn_ref_window_pad(p->padding, d->iw, kw, s, 1, p->pad_left, ow);
+	d->geo = geo;
 	/* The rows and columns the windows read; the padded image holds them and the whole input. */
-	const int need_h = (oh - 1) * s + kh, need_w = (ow - 1) * s + kw;
-	const int needs_padding = d->pad_top || d->pad_left || need_h > d->ih || need_w > d->iw;
-	d->ph = !needs_padding ? d->ih : need_h > d->pad_top + d->ih ? need_h : d->pad_top + d->ih;
-	d->pw = !needs_padding ? d->iw : need_w > d->pad_left + d->iw ? need_w : d->pad_left + d->iw;
-	nn_ref_act_range(p->act, &d->lo, &d->hi);
-	d->x = x->data, d->y = y->data;
+	const int s = geo.stride;
+	const int need_h = (geo.oh - 1) * s + geo.kh, need_w = (geo.ow - 1) * s + geo.kw;
+	const int needs_padding = geo.pad_top || geo.pad_left || need_h > geo.ih || need_w > geo.iw;
+	d->ph = !needs_padding ? geo.ih : need_h > geo.pad_top + geo.ih ? need_h : geo.pad_top + geo.ih;
+	d->pw = !needs_padding ? geo.iw : need_w > geo.pad_left + geo.iw ? need_w : geo.pad_left + geo.iw;
 
 	/* The packed filter, 64-byte aligned for aligned loads; zeros beyond the output channels. */
-	d->panels = (co + PANEL - 1) / PANEL;
-	const size_t taps = (size_t)kh * kw * ci, panel_floats = (taps + 1) * PANEL;
+	d->panels = (geo.co + PANEL - 1) / PANEL;
+	const size_t taps = (size_t)geo.kh * geo.kw * geo.ci, panel_floats = (taps + 1) * PANEL;
 	const size_t bytes = (size_t)d->panels * panel_floats * sizeof(float);
 	float *packed = aligned_alloc(64, bytes);
 	if (!packed) {
@@ -250,7 +199,7 @@ int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 	}
 	memset(packed, 0, bytes);
 	const float *wf = w->data, *bf = b ? b->data : NULL;
-	for (int o = 0; o < co; o++) {
+	for (int o = 0; o < geo.co; o++) {
 		float *panel = packed + (size_t)(o / PANEL) * panel_floats;
 		for (size_t t = 0; t < taps; t++)
 			panel[t * PANEL + o % PANEL] = wf[(size_t)o * taps + t];
@@ -259,7 +208,7 @@ int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 	d->packed = packed;
 	d->base.scratch = packed;
 	if (needs_padding) {
-		d->padded = calloc((size_t)batch * d->ph * d->pw * ci, sizeof *d->padded);
+		d->padded = calloc((size_t)geo.batch * d->ph * d->pw * geo.ci, sizeof *d->padded);
 		if (!d->padded) {
 			free(packed);
 			free(d);
@@ -267,13 +216,13 @@ int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 		}
 		d->base.scratch2 = d->padded;
 		d->base.prepare_task = copy_row;
-		d->base.prepare_tasks = (size_t)batch * d->ih;
+		d->base.prepare_tasks = (size_t)geo.batch * geo.ih;
 	}
-	d->batch = batch;
-	const size_t tiles = ((size_t)batch * oh * ow + TILE - 1) / TILE;
+	const size_t tiles = ((size_t)geo.batch * geo.oh * geo.ow + TILE - 1) / TILE;
 	d->base.tasks = (tiles + TILES_PER_TASK - 1) / TILES_PER_TASK;
 	d->base.run_task = conv_task;
 	*out = &d->base;
 	return 1;
-#endif
 }
+
+#endif /* NN_NATIVE_SIMD */

@@ -23,6 +23,39 @@ typedef struct nn_native_op {
 	void *scratch, *scratch2;
 } nn_native_op;
 
+/* A sliding window over a float32 NHWC image, as the native kernels read it. */
+typedef struct nn_native_window {
+	const float *x;           /* input: batch x ih x iw x ci */
+	float *y;                 /* output: batch x oh x ow x co */
+	int batch, ih, iw, ci, oh, ow, co;
+	int kh, kw, stride;       /* stride 1 or 2, the same on both axes */
+	int pad_top, pad_left;    /* padding before the first row and column */
+	float lo, hi;             /* the fused activation's clamp */
+} nn_native_window;
+
+/*
+ * What every native kernel needs of node n's window: float32 NHWC input 0
+ * and output 0, a kh x kw window at stride 1 or 2 on both axes without
+ * dilation, a fused activation that is a clamp, valid padding, and an output
+ * of the shape these give with co channels. Fills *win; returns 1, or 0 with
+ * why set.
+ */
+int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int stride_h, int stride_w,
+			int dilation_h, int dilation_w, nn_padding padding, const int pads[4], nn_activation act,
+			int co, nn_native_window *win, char *why, size_t whylen);
+
+/*
+ * The same for a CONV2D or DEPTHWISE_CONV2D node, from its parameters and
+ * filter, which must be a constant float32 tensor, as must the bias when
+ * there is one (*b is NULL when not). A depthwise filter must have a depth
+ * multiplier of 1, a dense one no groups.
+ */
+int nn_native_conv_window(const nn_graph *g, const nn_node *n, nn_native_window *win, const nn_tensor **w,
+			  const nn_tensor **b, char *why, size_t whylen);
+
+/* Writes why a kernel does not take a node; returns 0, a constructor's "not taken". */
+int nn_native_reject(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /*
  * Each kernel's constructor: 1 and *out set when it takes node n, 0 with why
  * set when it does not, NN_ERR_NOMEM when out of memory.

@@ -10,17 +10,12 @@
  * and output channel, summed across its lanes at the end.
  */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "nn/native_internal.h"
-#include "nn/ref/quant.h"
+#include "nn/native_simd.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define NATIVE_POINTWISE 1
-#endif
+#ifdef NN_NATIVE_SIMD
 
 enum { MAX_OUT = 8, PIXELS_PER_TASK = 64, PREFETCH_PIXELS = 8 };
 
@@ -33,19 +28,6 @@ typedef struct pointwise {
 	float *y;
 } pointwise;
 
-static int reject(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-#ifdef NATIVE_POINTWISE
-
-#define TARGET __attribute__((target("avx512f")))
-#define INLINE __attribute__((always_inline)) static inline
 #define UNROLL _Pragma("GCC unroll 8")
 
 /* Pixels [p0, p1), two at a time; N is a constant at each call site. */
@@ -103,53 +85,31 @@ POINTWISE_TASK(6)
 POINTWISE_TASK(7)
 POINTWISE_TASK(8)
 
-#endif /* NATIVE_POINTWISE */
 
 int nn_native_pointwise_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen)
 {
+	nn_native_window geo;
+	const nn_tensor *w, *b;
 	*out = NULL;
-#ifndef NATIVE_POINTWISE
-	return reject(why, whylen, "built without the AVX-512 kernels");
-#else
-	const nn_conv_params *p = &n->p.conv;
-	if (n->n_inputs < 2 || n->n_outputs != 1 || n->inputs[0] < 0 || n->inputs[1] < 0)
-		return reject(why, whylen, "input or filter missing");
-	const nn_tensor *x = &g->tensors[n->inputs[0]], *w = &g->tensors[n->inputs[1]];
-	const nn_tensor *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? &g->tensors[n->inputs[2]] : NULL;
-	const nn_tensor *y = &g->tensors[n->outputs[0]];
-	if (x->dtype != NN_F32 || w->dtype != NN_F32 || y->dtype != NN_F32 || (b && b->dtype != NN_F32) ||
-	    x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->is_const || (b && !b->is_const))
-		return reject(why, whylen, "not float32 NHWC with a constant filter and bias");
-	const int k = x->shape[3], oc = w->shape[0];
-	if (w->shape[1] != 1 || w->shape[2] != 1 || w->shape[3] != k)
-		return reject(why, whylen, "not a 1x1 filter over all %d input channels", k);
-	if (oc < 1 || oc > MAX_OUT)
-		return reject(why, whylen, "%d output channels (native: up to %d)", oc, MAX_OUT);
-	if (p->stride_h != 1 || p->stride_w != 1)
-		return reject(why, whylen, "stride %dx%d", p->stride_h, p->stride_w);
-	if (p->padding == NN_PADDING_EXPLICIT && (p->pad_top || p->pad_bottom || p->pad_left || p->pad_right))
-		return reject(why, whylen, "padding around a 1x1 filter");
-	if (p->act != NN_ACT_NONE && p->act != NN_ACT_RELU && p->act != NN_ACT_RELU6 && p->act != NN_ACT_RELU_N1_TO_1)
-		return reject(why, whylen, "fused activation %d", (int)p->act);
-	if (k <= 0 || (b && nn_tensor_elements(b) != oc) || y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1] ||
-	    y->shape[2] != x->shape[2] || y->shape[3] != oc || !x->data || !y->data)
-		return reject(why, whylen, "output shape does not match");
-	int64_t pixels = (int64_t)x->shape[0] * x->shape[1] * x->shape[2];
-	if (pixels <= 0)
-		return reject(why, whylen, "empty image");
-
+	if (!nn_native_conv_window(g, n, &geo, &w, &b, why, whylen))
+		return 0;
+	if (geo.kh != 1 || geo.kw != 1 || geo.stride != 1 || geo.oh != geo.ih || geo.ow != geo.iw)
+		return nn_native_reject(why, whylen, "not a 1x1 filter at stride 1 without padding");
+	if (geo.co > MAX_OUT)
+		return nn_native_reject(why, whylen, "%d output channels (native: up to %d)", geo.co, MAX_OUT);
 	pointwise *d = calloc(1, sizeof *d);
 	if (!d)
 		return NN_ERR_NOMEM;
-	d->pixels = (size_t)pixels, d->k = k, d->n = oc;
-	nn_ref_act_range(p->act, &d->lo, &d->hi);
-	d->x = x->data, d->w = w->data, d->b = b ? b->data : NULL, d->y = y->data;
+	d->pixels = (size_t)geo.batch * geo.ih * geo.iw, d->k = geo.ci, d->n = geo.co;
+	d->lo = geo.lo, d->hi = geo.hi;
+	d->x = geo.x, d->w = w->data, d->b = b ? b->data : NULL, d->y = geo.y;
 	static void (*const tasks[MAX_OUT])(void *, size_t) = {
 		pointwise1, pointwise2, pointwise3, pointwise4, pointwise5, pointwise6, pointwise7, pointwise8,
 	};
-	d->base.run_task = tasks[oc - 1];
+	d->base.run_task = tasks[geo.co - 1];
 	d->base.tasks = (d->pixels + PIXELS_PER_TASK - 1) / PIXELS_PER_TASK;
 	*out = &d->base;
 	return 1;
-#endif
 }
+
+#endif /* NN_NATIVE_SIMD */

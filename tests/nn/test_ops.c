@@ -175,6 +175,14 @@ static void check_op(builder build, const void *arg, const input_range *ranges, 
 	check_op_on(build, arg, ranges, tol, 0);
 }
 
+/* Runs one case through check_op_on, requiring its node on a native kernel; skips on CPUs without AVX-512F. */
+static void check_native(builder build, const void *arg)
+{
+	if (!nn_native_available())
+		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
+	check_op_on(build, arg, NULL, default_tol, 1);
+}
+
 /* Quantizes a tensor with the typical parameters of the tests: zero point mid-range for uint8. */
 static void quant_like(nn_graph *g, int t, float scale, int32_t u8_zero_point, int32_t i8_zero_point)
 {
@@ -346,12 +354,10 @@ TEST(ops_depthwise_f32_5x5_explicit)
  */
 static void native_dw(conv_case cc)
 {
-	if (!nn_native_available())
-		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
 	cc.op = NN_OP_DEPTHWISE_CONV2D;
 	cc.dt = NN_F32;
 	cc.out_c = 1;
-	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+	check_native(build_conv, &cc);
 }
 
 TEST(ops_native_dw_3x3_stride1_channel_slices)
@@ -397,12 +403,10 @@ TEST(ops_native_dw_narrow_images)
 /* The native 1x1 convolution with few output channels (native_pointwise.c). */
 static void native_pointwise(conv_case cc)
 {
-	if (!nn_native_available())
-		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
 	cc.op = NN_OP_CONV2D;
 	cc.dt = NN_F32;
 	cc.kh = cc.kw = 1;
-	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+	check_native(build_conv, &cc);
 }
 
 TEST(ops_native_pointwise)
@@ -421,12 +425,10 @@ TEST(ops_native_pointwise)
 /* The native stem convolution: 3x3 over 1 to 3 input channels (native_stem.c). */
 static void native_stem(conv_case cc)
 {
-	if (!nn_native_available())
-		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
 	cc.op = NN_OP_CONV2D;
 	cc.dt = NN_F32;
 	cc.kh = cc.kw = 3;
-	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+	check_native(build_conv, &cc);
 }
 
 TEST(ops_native_stem)
@@ -452,11 +454,9 @@ TEST(ops_native_stem)
  */
 static void native_dense(conv_case cc)
 {
-	if (!nn_native_available())
-		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
 	cc.op = NN_OP_CONV2D;
 	cc.dt = NN_F32;
-	check_op_on(build_conv, &cc, NULL, default_tol, 1);
+	check_native(build_conv, &cc);
 }
 
 TEST(ops_native_conv)
@@ -762,11 +762,9 @@ TEST(ops_maxpool_f32_same)
  */
 static void native_maxpool(pool_case pc)
 {
-	if (!nn_native_available())
-		SKIP("this CPU has no AVX-512F, so no node runs on a native kernel");
 	pc.op = NN_OP_MAX_POOL2D;
 	pc.dt = NN_F32;
-	check_op_on(build_pool, &pc, NULL, default_tol, 1);
+	check_native(build_pool, &pc);
 }
 
 TEST(ops_native_maxpool)
