@@ -55,8 +55,8 @@ static void copy_row(void *op, size_t task)
 /*
  * One tile: TILE output pixels, whose top-left taps are at px[j], by NV
  * vectors of 16 output channels from panel b. Only the first `count` pixels
- * are stored; the last tile of an image may be short, and its other
- * pointers repeat pixel 0. The last vector's lanes beyond the output
+ * are stored: the very last tile may be short, and its other pointers
+ * repeat pixel 0. The last vector's lanes beyond the output
  * channels are masked by m.
  */
 INLINE TARGET void conv_tile(const conv_op *d, const float *const *px, int count, const float *b, float *out,

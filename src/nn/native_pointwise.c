@@ -34,7 +34,6 @@ typedef struct pointwise {
 INLINE TARGET void pointwise_pixels(const pointwise *d, size_t p0, size_t p1, const int N)
 {
 	const int K = d->k;
-	const __mmask16 tail = (K & 15) ? (__mmask16)((1u << (K & 15)) - 1) : (__mmask16)0xffff;
 	for (size_t p = p0; p < p1; p += 2) {
 		const int two = p + 1 < p1;
 		const float *x0 = d->x + p * (size_t)K, *x1 = two ? x0 + K : x0;
@@ -49,7 +48,7 @@ INLINE TARGET void pointwise_pixels(const pointwise *d, size_t p0, size_t p1, co
 		UNROLL for (int j = 0; j < N; j++)
 			a0[j] = a1[j] = _mm512_setzero_ps();
 		for (int k = 0; k < K; k += 16) {
-			const __mmask16 m = k + 16 <= K ? (__mmask16)0xffff : tail;
+			const __mmask16 m = nn_simd_lanes(K - k);
 			const __m512 v0 = _mm512_maskz_loadu_ps(m, x0 + k), v1 = _mm512_maskz_loadu_ps(m, x1 + k);
 			_mm_prefetch((const char *)(ahead0 + k), _MM_HINT_T0);
 			_mm_prefetch((const char *)(ahead1 + k), _MM_HINT_T0);

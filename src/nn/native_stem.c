@@ -77,7 +77,7 @@ INLINE TARGET void stem_row(const stem *d, size_t row, const int CI, const int S
 
 	const size_t slice_floats = (size_t)(TAPS * CI + 1) * 16;
 	for (int o0 = 0; o0 < d->geo.co; o0 += 16) {
-		const __mmask16 m = d->geo.co - o0 >= 16 ? (__mmask16)0xffff : nn_simd_lanes(d->geo.co - o0);
+		const __mmask16 m = nn_simd_lanes(d->geo.co - o0);
 		const float *pw = d->packed + (size_t)(o0 / 16) * slice_floats;
 		__m512 wv[TAPS * MAX_IN];
 		UNROLL for (int t = 0; t < TAPS * CI; t++)

@@ -104,7 +104,7 @@ INLINE TARGET void window_row(const window_op *d, size_t row, const int KH, cons
 	const __m512 lo = _mm512_set1_ps(d->geo.lo), hi = _mm512_set1_ps(d->geo.hi);
 
 	for (int c0 = 0; c0 < C; c0 += 16) {
-		const __mmask16 m = C - c0 >= 16 ? (__mmask16)0xffff : nn_simd_lanes(C - c0);
+		const __mmask16 m = nn_simd_lanes(C - c0);
 		__m512 wv[25];
 		UNROLL for (int k = 0; k < KH * KW; k++)
 			wv[k] = MAX ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, d->w + (size_t)k * C + c0);
@@ -149,7 +149,6 @@ static TARGET void max3x3s1(void *op, size_t row) { window_row(op, row, 3, 3, 1,
 static TARGET void max3x3s2(void *op, size_t row) { window_row(op, row, 3, 3, 2, 1); }
 static TARGET void max5x5s1(void *op, size_t row) { window_row(op, row, 5, 5, 1, 1); }
 static TARGET void max5x5s2(void *op, size_t row) { window_row(op, row, 5, 5, 2, 1); }
-
 
 /* What the two constructors share: the allocation, the padding row filled with pad_value, the kernel. */
 static int window_create(const nn_native_window *geo, const float *w, const float *b, float pad_value, int is_max,
