@@ -142,15 +142,12 @@ static TARGET void conv_task(void *op, size_t task)
 		for (int t = 0; t < tiles; t++) {
 			float *o = d->geo.y + (first + (size_t)t * TILE) * d->geo.co + (size_t)p * PANEL;
 			if (left > 16)
-				conv_tile(d, px[t], count[t], b, o,
-					  nn_simd_lanes(left - 16), 2);
+				conv_tile(d, px[t], count[t], b, o, nn_simd_lanes(left - 16), 2);
 			else
-				conv_tile(d, px[t], count[t], b, o,
-					  nn_simd_lanes(left), 1);
+				conv_tile(d, px[t], count[t], b, o, nn_simd_lanes(left), 1);
 		}
 	}
 }
-
 
 int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen)
 {
