@@ -79,7 +79,7 @@ typedef struct nn_tensor {
 typedef struct nn_model nn_model;
 
 typedef struct nn_prepare_options {
-	int threads;              /* XNNPACK threads (pthreadpool); 0 or 1 = run on the calling thread */
+	int threads;              /* threads of the pool XNNPACK and the native kernels share; 0 or 1 = the caller's */
 	int reference_only;       /* run every node on the reference kernels (tests, debugging) */
 	int no_native;            /* leave vigil's own AVX-512 kernels out: XNNPACK and reference only */
 } nn_prepare_options;
