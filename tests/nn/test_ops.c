@@ -6,9 +6,10 @@
  * one and on two threads), feeds all five the same seeded random inputs and
  * compares the outputs:
  *
- * - float32: |xnnpack - reference| <= 1e-4 * max(1, |reference|) on every
- *   element (XNNPACK sums in another order and with FMA; exp-based ops use
- *   polynomial approximations, for which a test may state a looser bound);
+ * - float32: |got - reference| <= 1e-4 * max(1, |reference|) on every
+ *   element (XNNPACK and the native kernels sum in another order and with
+ *   FMA; exp-based ops use polynomial approximations, for which a test may
+ *   state a looser bound);
  * - quantized: within one quantization step on every element. The reference
  *   computes through real values with exact rounding, XNNPACK in fixed point,
  *   so a value that lies near a rounding boundary may land on either side.
