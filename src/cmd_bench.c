@@ -47,12 +47,10 @@ typedef struct op_time {
 	int nodes;
 } op_time;
 
-static const char *const backend_names[3] = { "reference", "xnnpack", "native" };
-
 static void print_profile(nn_model *m, const double *node_us, int runs)
 {
 	const nn_graph *g = nn_model_graph(m);
-	op_time per_op[NN_OP_COUNT][3]; /* by nn_backend */
+	op_time per_op[NN_OP_COUNT][NN_BACKEND_COUNT];
 	memset(per_op, 0, sizeof per_op);
 	double total = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
@@ -64,9 +62,9 @@ static void print_profile(nn_model *m, const double *node_us, int runs)
 	printf("\nprofile (mean per inference, sum of nodes %.3f ms):\n", total / 1000.0);
 	printf("  %-28s %-10s %6s %10s %7s\n", "op", "backend", "nodes", "ms", "share");
 	for (int op = 0; op < NN_OP_COUNT; op++)
-		for (int b = 2; b >= 0; b--)
+		for (int b = NN_BACKEND_COUNT - 1; b >= 0; b--)
 			if (per_op[op][b].nodes)
-				printf("  %-28s %-10s %6d %10.3f %6.1f%%\n", nn_op_name((nn_op)op), backend_names[b],
+				printf("  %-28s %-10s %6d %10.3f %6.1f%%\n", nn_op_name((nn_op)op), nn_backend_name((nn_backend)b),
 				       per_op[op][b].nodes, per_op[op][b].us / 1000.0, 100.0 * per_op[op][b].us / total);
 	/* The ten slowest nodes. */
 	printf("\n  slowest nodes:\n");

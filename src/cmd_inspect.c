@@ -131,8 +131,8 @@ int vg_cmd_inspect(int argc, char **argv)
 
 	g = nn_model_graph(m);
 	printf("engine nodes: %d loaded, %d after constant folding and activation fusion\n", loaded_nodes, g->n_nodes);
-	int count[NN_OP_COUNT][3] = { { 0 } }; /* by nn_backend */
-	int per_backend[3] = { 0 };
+	int count[NN_OP_COUNT][NN_BACKEND_COUNT] = { { 0 } };
+	int per_backend[NN_BACKEND_COUNT] = { 0 };
 	for (int i = 0; i < g->n_nodes; i++) {
 		count[g->nodes[i].op][g->nodes[i].runs_on]++;
 		per_backend[g->nodes[i].runs_on]++;

@@ -207,16 +207,6 @@ static int compute_lifetimes(const nn_graph *g, int *first, int *last, char *err
 	return 0;
 }
 
-static int same_encoding(const nn_tensor *a, const nn_tensor *b)
-{
-	if (a->dtype != b->dtype || a->quant.count != b->quant.count)
-		return 0;
-	for (int c = 0; c < a->quant.count; c++)
-		if (a->quant.scale[c] != b->quant.scale[c] || a->quant.zero_point[c] != b->quant.zero_point[c])
-			return 0;
-	return a->quant.count <= 1 || a->quant.axis == b->quant.axis;
-}
-
 /*
  * A RESHAPE that changes no value (same dtype and quantization) gets no
  * bytes of its own: its output is its input's bytes under a new shape, and
@@ -234,7 +224,7 @@ static void alias_reshapes(const nn_graph *g, int *first, int *last, int *alias)
 		int x = n->inputs[0], y = n->outputs[0];
 		const nn_tensor *a = &g->tensors[x], *b = &g->tensors[y];
 		if (a->is_const || b->is_const || first[x] == INT_MAX || first[y] != i ||
-		    nn_tensor_bytes(a) != nn_tensor_bytes(b) || !same_encoding(a, b))
+		    nn_tensor_bytes(a) != nn_tensor_bytes(b) || !nn_tensor_same_encoding(a, b))
 			continue;
 		int r = alias[x];
 		alias[y] = r;

@@ -35,18 +35,7 @@ static int index_graph(fz *F)
 	F->readers = calloc((size_t)g->n_tensors + 1, sizeof *F->readers);
 	if (!F->producer || !F->readers)
 		return -1;
-	for (int t = 0; t < g->n_tensors; t++)
-		F->producer[t] = -1;
-	for (int i = 0; i < g->n_nodes; i++) {
-		if (F->removed[i])
-			continue;
-		const nn_node *n = &g->nodes[i];
-		for (int k = 0; k < n->n_outputs; k++)
-			F->producer[n->outputs[k]] = i;
-		for (int k = 0; k < n->n_inputs; k++)
-			if (n->inputs[k] >= 0)
-				F->readers[n->inputs[k]]++;
-	}
+	nn_graph_index_uses(g, F->removed, F->producer, F->readers);
 	return 0;
 }
 
@@ -116,13 +105,8 @@ static int fuse_pad_pool(fz *F, int m)
 		if (!ok)
 			continue;
 		nn_pool_params *pr = &pool->p.pool;
-		if (pr->padding == NN_PADDING_VALID)
-			pr->pad_top = pr->pad_bottom = pr->pad_left = pr->pad_right = 0;
-		pr->padding = NN_PADDING_EXPLICIT;
-		pr->pad_top += pp[1][0];
-		pr->pad_bottom += pp[1][1];
-		pr->pad_left += pp[2][0];
-		pr->pad_right += pp[2][1];
+		nn_window_add_padding(&pr->padding, &pr->pad_top, &pr->pad_bottom, &pr->pad_left, &pr->pad_right,
+				      &g->nodes[p]);
 		pool->inputs[0] = g->nodes[p].inputs[0];
 		F->removed[a] = F->removed[p] = 1;
 		return 1;

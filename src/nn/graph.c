@@ -307,6 +307,49 @@ int nn_graph_is_output(const nn_graph *g, int t)
 	return 0;
 }
 
+int nn_graph_index_uses(const nn_graph *g, const unsigned char *removed, int *producer, int *readers)
+{
+	int reads = 0;
+	if (producer)
+		for (int t = 0; t < g->n_tensors; t++)
+			producer[t] = -1;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (removed && removed[i])
+			continue;
+		const nn_node *n = &g->nodes[i];
+		for (int k = 0; producer && k < n->n_outputs; k++)
+			producer[n->outputs[k]] = i;
+		for (int k = 0; k < n->n_inputs; k++)
+			if (n->inputs[k] >= 0) {
+				readers[n->inputs[k]]++;
+				reads++;
+			}
+	}
+	return reads;
+}
+
+void nn_window_add_padding(nn_padding *padding, int *top, int *bottom, int *left, int *right, const nn_node *pad)
+{
+	const int(*pads)[2] = pad->p.pad.pads;
+	if (*padding == NN_PADDING_VALID)
+		*top = *bottom = *left = *right = 0;
+	*padding = NN_PADDING_EXPLICIT;
+	*top += pads[1][0];
+	*bottom += pads[1][1];
+	*left += pads[2][0];
+	*right += pads[2][1];
+}
+
+int nn_tensor_same_encoding(const nn_tensor *a, const nn_tensor *b)
+{
+	if (a->dtype != b->dtype || a->quant.count != b->quant.count)
+		return 0;
+	for (int c = 0; c < a->quant.count; c++)
+		if (a->quant.scale[c] != b->quant.scale[c] || a->quant.zero_point[c] != b->quant.zero_point[c])
+			return 0;
+	return a->quant.count <= 1 || a->quant.axis == b->quant.axis;
+}
+
 void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed)
 {
 	int kept = 0;

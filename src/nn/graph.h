@@ -121,6 +121,7 @@ typedef enum nn_backend {
 	NN_BACKEND_REFERENCE = 0, /* ref/: plain C */
 	NN_BACKEND_XNNPACK,
 	NN_BACKEND_NATIVE,        /* native.h: vigil's own AVX-512 kernels */
+	NN_BACKEND_COUNT
 } nn_backend;
 
 typedef struct nn_node {
@@ -201,6 +202,20 @@ int nn_graph_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 /* Whether tensor t is one of the graph's outputs. */
 int nn_graph_is_output(const nn_graph *g, int t);
+
+/*
+ * Indexes the graph's uses for a pass: producer[t] becomes the node writing
+ * tensor t (-1 for none) and readers[t] grows by the number of node inputs
+ * reading it (the caller zeroes it), over the nodes not marked in removed.
+ * producer and removed may be NULL. Returns the number of reads counted.
+ */
+int nn_graph_index_uses(const nn_graph *g, const unsigned char *removed, int *producer, int *readers);
+
+/* Folds a PAD node's height and width amounts into a window op's padding, which becomes explicit. */
+void nn_window_add_padding(nn_padding *padding, int *top, int *bottom, int *left, int *right, const nn_node *pad);
+
+/* Whether a and b hold the same kind of numbers: same dtype and, when quantized, the same parameters. */
+int nn_tensor_same_encoding(const nn_tensor *a, const nn_tensor *b);
 
 /* Drops the nodes marked in removed[0..n_nodes) (freeing what they own), keeping the others in order. */
 void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed);

@@ -92,21 +92,8 @@ static int index_graph(lay *L)
 		return -1;
 	}
 	L->n_indexed = g->n_tensors;
-	int total = 0;
-	for (size_t t = 0; t < nt; t++)
-		L->producer[t] = -1;
-	for (int i = 0; i < g->n_nodes; i++) {
-		if (L->removed[i])
-			continue;
-		const nn_node *n = &g->nodes[i];
-		for (int k = 0; k < n->n_outputs; k++)
-			L->producer[n->outputs[k]] = i;
-		for (int k = 0; k < n->n_inputs; k++)
-			if (n->inputs[k] >= 0) {
-				L->reader_start[n->inputs[k] + 1]++;
-				total++;
-			}
-	}
+	/* Reader counts land one slot up, so that the running sum below turns them into start offsets. */
+	int total = nn_graph_index_uses(g, L->removed, L->producer, L->reader_start + 1);
 	for (size_t t = 0; t < nt; t++)
 		L->reader_start[t + 1] += L->reader_start[t];
 	L->reader_list = malloc(((size_t)total + 1) * sizeof *L->reader_list);

@@ -241,11 +241,9 @@ nn_graph *nn_model_graph(const nn_model *m)
 	return m ? m->g : NULL;
 }
 
-const char *nn_model_node_backend(const nn_model *m, int i)
+const char *nn_backend_name(nn_backend b)
 {
-	if (!m || m->prepared != 1 || i < 0 || i >= m->g->n_nodes)
-		return "none";
-	switch (m->g->nodes[i].runs_on) {
+	switch (b) {
 	case NN_BACKEND_XNNPACK:
 		return "xnnpack";
 	case NN_BACKEND_NATIVE:
@@ -253,6 +251,13 @@ const char *nn_model_node_backend(const nn_model *m, int i)
 	default:
 		return "reference";
 	}
+}
+
+const char *nn_model_node_backend(const nn_model *m, int i)
+{
+	if (!m || m->prepared != 1 || i < 0 || i >= m->g->n_nodes)
+		return "none";
+	return nn_backend_name(m->g->nodes[i].runs_on);
 }
 
 void nn_model_set_profiling(nn_model *m, int on)

@@ -18,6 +18,9 @@ int nn_model_from_graph(nn_model **out, nn_graph *g, char *err, size_t errlen);
 /* The model's graph. After nn_model_prepare it is the graph after the passes: folded and fused nodes are gone. */
 nn_graph *nn_model_graph(const nn_model *m);
 
+/* "reference", "xnnpack" or "native". */
+const char *nn_backend_name(nn_backend b);
+
 /* "native", "xnnpack" or "reference" for node i after nn_model_prepare; "none" before it or for a bad index. */
 const char *nn_model_node_backend(const nn_model *m, int i);
 

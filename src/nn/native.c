@@ -1,21 +1,11 @@
 #include "nn/native.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nn/native_internal.h"
 #include "nn/native_simd.h"
 #include "nn/ref/quant.h"
-
-int nn_native_reject(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return 0;
-}
 
 int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int stride_h, int stride_w,
 			int dilation_h, int dilation_w, nn_padding padding, const int pads[4], nn_activation act,

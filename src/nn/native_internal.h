@@ -53,8 +53,8 @@ int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int
 int nn_native_conv_window(const nn_graph *g, const nn_node *n, nn_native_window *win, const nn_tensor **w,
 			  const nn_tensor **b, char *why, size_t whylen);
 
-/* Writes why a kernel does not take a node; returns 0, a constructor's "not taken". */
-int nn_native_reject(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Writes why a kernel does not take a node and gives 0, a constructor's "not taken". */
+#define nn_native_reject(why, whylen, ...) nn_graph_fail(why, whylen, 0, __VA_ARGS__)
 
 /*
  * Each kernel's constructor: 1 and *out set when it takes node n, 0 with why

@@ -13,17 +13,6 @@
 
 #include "nn/graph.h"
 
-/* Whether x and y hold the same kind of numbers: same dtype and, when quantized, the same parameters. */
-static int same_encoding(const nn_tensor *x, const nn_tensor *y)
-{
-	if (x->dtype != y->dtype || x->quant.count != y->quant.count)
-		return 0;
-	for (int k = 0; k < x->quant.count; k++)
-		if (x->quant.scale[k] != y->quant.scale[k] || x->quant.zero_point[k] != y->quant.zero_point[k])
-			return 0;
-	return 1;
-}
-
 /* Whether the PAD's value input, if any, is the real zero of x: 0.0 for float, the zero point when quantized. */
 static int pads_with_zero(const nn_graph *g, const nn_node *pad, const nn_tensor *x)
 {
@@ -53,14 +42,9 @@ int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen)
 	if (!readers || !removed) {
 		free(readers);
 		free(removed);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: out of memory fusing padding", g->source);
-		return NN_ERR_NOMEM;
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing padding", g->source);
 	}
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int k = 0; k < g->nodes[i].n_inputs; k++)
-			if (g->nodes[i].inputs[k] >= 0)
-				readers[g->nodes[i].inputs[k]]++;
+	nn_graph_index_uses(g, NULL, NULL, readers);
 
 	int n_removed = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
@@ -83,17 +67,11 @@ int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen)
 		const nn_node *pad = &g->nodes[p];
 		const nn_tensor *x = &g->tensors[pad->inputs[0]], *yt = &g->tensors[y];
 		const int(*pp)[2] = pad->p.pad.pads;
-		if (x->rank != 4 || yt->rank != 4 || !same_encoding(x, yt) || !pads_with_zero(g, pad, x) ||
+		if (x->rank != 4 || yt->rank != 4 || !nn_tensor_same_encoding(x, yt) || !pads_with_zero(g, pad, x) ||
 		    pp[0][0] || pp[0][1] || pp[3][0] || pp[3][1] || pp[1][0] < 0 || pp[1][1] < 0 || pp[2][0] < 0 ||
 		    pp[2][1] < 0)
 			continue;
-		if (cp->padding == NN_PADDING_VALID)
-			cp->pad_top = cp->pad_bottom = cp->pad_left = cp->pad_right = 0;
-		cp->padding = NN_PADDING_EXPLICIT;
-		cp->pad_top += pp[1][0];
-		cp->pad_bottom += pp[1][1];
-		cp->pad_left += pp[2][0];
-		cp->pad_right += pp[2][1];
+		nn_window_add_padding(&cp->padding, &cp->pad_top, &cp->pad_bottom, &cp->pad_left, &cp->pad_right, pad);
 		c->inputs[0] = pad->inputs[0];
 		removed[p] = 1;
 		n_removed++;

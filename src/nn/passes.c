@@ -118,16 +118,7 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 		free(removed);
 		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing activations", g->source);
 	}
-	for (int t = 0; t < g->n_tensors; t++)
-		producer[t] = -1;
-	for (int i = 0; i < g->n_nodes; i++) {
-		const nn_node *n = &g->nodes[i];
-		for (int k = 0; k < n->n_outputs; k++)
-			producer[n->outputs[k]] = i;
-		for (int k = 0; k < n->n_inputs; k++)
-			if (n->inputs[k] >= 0)
-				readers[n->inputs[k]]++;
-	}
+	nn_graph_index_uses(g, NULL, producer, readers);
 
 	int n_removed = 0;
 	for (int i = 0; i < g->n_nodes; i++) {

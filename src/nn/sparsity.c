@@ -7,23 +7,12 @@
  */
 #include "nn/sparsity.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return NN_ERR_FORMAT;
-}
+#include "nn/graph.h"
+
+/* Every fault of a description is a format error: a message in why, and NN_ERR_FORMAT. */
+#define fail(why, whylen, ...) nn_graph_fail(why, whylen, NN_ERR_FORMAT, __VA_ARGS__)
 
 /* Element i of v as a signed 64-bit value. */
 static int64_t vec_at(const nn_sparse_vec *v, uint32_t i)

@@ -1093,6 +1093,25 @@ static int unary_begin(ctx *c, unary *u, int channels_from_last_dim)
 	return 1;
 }
 
+/*
+ * XNNPACK's float32 elementwise operators without parameters share one
+ * signature; F32_NC(name) names one such operator's pair for run_f32_nc.
+ */
+typedef enum xnn_status (*f32_nc_create)(size_t, size_t, size_t, uint32_t, xnn_operator_t *);
+typedef enum xnn_status (*f32_nc_setup)(xnn_operator_t, size_t, const float *, float *, pthreadpool_t);
+#define F32_NC(name) xnn_create_##name##_nc_f32, "xnn_create_" #name "_nc_f32", xnn_setup_##name##_nc_f32, \
+		     "xnn_setup_" #name "_nc_f32"
+
+/* Creates and sets up one such operator over u's rows. */
+static int run_f32_nc(ctx *c, const unary *u, f32_nc_create create, const char *create_name, f32_nc_setup setup,
+		      const char *setup_name)
+{
+	int rc = check(c, create(u->channels, u->channels, u->channels, 0, u->op), create_name);
+	if (rc <= 0)
+		return rc;
+	return check(c, setup(*u->op, u->batch, u->in, u->out, c->pool), setup_name);
+}
+
 static int build_clamp(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
@@ -1152,14 +1171,8 @@ static int build_logistic_tanh(ctx *c)
 	int rc = unary_begin(c, &u, 0);
 	if (rc <= 0)
 		return rc;
-	if (kx == K_F32) {
-		rc = check(c, xnn_create_sigmoid_nc_f32(u.channels, u.channels, u.channels, 0, u.op),
-			   "xnn_create_sigmoid_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_sigmoid_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
-			     "xnn_setup_sigmoid_nc_f32");
-	}
+	if (kx == K_F32)
+		return run_f32_nc(c, &u, F32_NC(sigmoid));
 	if (kx == K_QU8) {
 		uint8_t zx = (uint8_t)qzero(x), zy = (uint8_t)qzero(y);
 		if (is_tanh) {
@@ -1209,12 +1222,7 @@ static int build_hard_swish(ctx *c)
 	int rc = unary_begin(c, &u, 0);
 	if (rc <= 0)
 		return rc;
-	rc = check(c, xnn_create_hardswish_nc_f32(u.channels, u.channels, u.channels, 0, u.op),
-		   "xnn_create_hardswish_nc_f32");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_hardswish_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
-		     "xnn_setup_hardswish_nc_f32");
+	return run_f32_nc(c, &u, F32_NC(hardswish));
 }
 
 static int build_leaky_relu(ctx *c)
@@ -1292,12 +1300,7 @@ static int build_softmax(ctx *c)
 		int rc = unary_begin(c, &u, 1);
 		if (rc <= 0)
 			return rc;
-		rc = check(c, xnn_create_softmax_nc_f32(u.channels, u.channels, u.channels, 0, u.op),
-			   "xnn_create_softmax_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_softmax_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
-			     "xnn_setup_softmax_nc_f32");
+		return run_f32_nc(c, &u, F32_NC(softmax));
 	}
 	if (kx == K_QU8 && ky == K_QU8) {
 		unary u;
@@ -1657,12 +1660,7 @@ static int build_sqrt(ctx *c)
 	int rc = unary_begin(c, &u, 0);
 	if (rc <= 0)
 		return rc;
-	rc = check(c, xnn_create_square_root_nc_f32(u.channels, u.channels, u.channels, 0, u.op),
-		   "xnn_create_square_root_nc_f32");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_square_root_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
-		     "xnn_setup_square_root_nc_f32");
+	return run_f32_nc(c, &u, F32_NC(square_root));
 }
 
 /* DEPTH_TO_SPACE of 4-byte elements (float32, int32): XNNPACK's x32 operator, TensorFlow's DCR order. */

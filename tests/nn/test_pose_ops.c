@@ -36,6 +36,18 @@ static void quant(tb_model *m, int t, float scale, int zp)
 	m->tensors[t].zero_point[0] = zp;
 }
 
+/* Builds spec and loads it as a graph: the loader's return code, with *g and err as the loader leaves them. */
+static int load_graph(const tb_model *spec, nn_graph **g, char *err, size_t errlen)
+{
+	size_t len;
+	uint8_t *f = tb_build(spec, &len, NULL);
+	CHECK(f != NULL);
+	*g = NULL;
+	int rc = nn_tflite_load(g, f, len, "t.tflite", err, errlen);
+	free(f);
+	return rc;
+}
+
 static nn_model *prepare(const tb_model *spec, int reference_only)
 {
 	size_t len;
@@ -410,12 +422,9 @@ TEST(pose_negligible_sub_is_a_copy)
 		s.n_in = s.n_out = 1;
 		s.in[0] = x;
 		s.out[0] = y;
-		size_t len;
-		uint8_t *f = tb_build(&s, &len, NULL);
-		nn_graph *g = NULL;
+		nn_graph *g;
 		char err[512];
-		CHECK_MSG(nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err) == 0, "%s", err);
-		free(f);
+		CHECK_MSG(load_graph(&s, &g, err, sizeof err) == 0, "%s", err);
 		CHECK(g->n_nodes == 1 && g->nodes[0].op == (variant ? NN_OP_SUB : NN_OP_RESHAPE));
 		CHECK(g->nodes[0].inputs[0] == x);
 		nn_graph_free(g);
@@ -477,12 +486,9 @@ TEST(pose_pad_folds_into_conv)
 	static const float want[4] = { 12, 16, 24, 28 };
 	for (int variant = 0; variant < 4; variant++) {
 		tb_model s = pad_conv_model(variant, variant == 3 ? hwc : hw, ones, &one);
-		size_t len;
-		uint8_t *f = tb_build(&s, &len, NULL);
-		nn_graph *g = NULL;
+		nn_graph *g;
 		char err[512];
-		CHECK_MSG(nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err) == 0, "%s", err);
-		free(f);
+		CHECK_MSG(load_graph(&s, &g, err, sizeof err) == 0, "%s", err);
 		CHECK(g->n_nodes == 2);
 		CHECK(nn_pass_fuse_pad(g, err, sizeof err) == 0);
 		if (variant == 0) {
@@ -532,12 +538,9 @@ static tb_model densify_model(const tb_sparsity *sp, int rank, const int *shape,
 static void expect_dense(const tb_model *s, const float *want, int count)
 {
 	/* The loader leaves no DENSIFY node: the ADD is all there is. */
-	size_t len;
-	uint8_t *f = tb_build(s, &len, NULL);
-	nn_graph *g = NULL;
+	nn_graph *g;
 	char err[512];
-	int rc = nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err);
-	free(f);
+	int rc = load_graph(s, &g, err, sizeof err);
 	CHECK_MSG(rc == 0, "%s", err);
 	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_ADD);
 	/* The dense weights are held once: by DENSIFY's output; the sparse tensor, read by nothing, lets go. */
@@ -624,12 +627,9 @@ static void densify_fails(const tb_sparsity *sp, int n_values, const char *want)
 {
 	float values[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 	tb_model s = densify_model(sp, 2, (int[]){ 3, 4 }, values, n_values);
-	size_t len;
-	uint8_t *f = tb_build(&s, &len, NULL);
-	nn_graph *g = NULL;
+	nn_graph *g;
 	char err[512];
-	int rc = nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err);
-	free(f);
+	int rc = load_graph(&s, &g, err, sizeof err);
 	CHECK_MSG(rc == NN_ERR_FORMAT && !g, "rc %d, expected a format error containing \"%s\" (%s)", rc, want, err);
 	CHECK_MSG(strncmp(err, "t.tflite: tensor 1 ('w_sparse'): ", 33) == 0 && strstr(err, want),
 		  "message \"%s\" lacks \"%s\"", err, want);
@@ -709,12 +709,9 @@ TEST(densify_needs_a_constant)
 	s.n_in = s.n_out = 1;
 	s.in[0] = x;
 	s.out[0] = y;
-	size_t len;
-	uint8_t *f = tb_build(&s, &len, NULL);
-	nn_graph *g = NULL;
+	nn_graph *g;
 	char err[512];
-	int rc = nn_tflite_load(&g, f, len, "t.tflite", err, sizeof err);
-	free(f);
+	int rc = load_graph(&s, &g, err, sizeof err);
 	CHECK(rc == NN_ERR_FORMAT && !g);
 	CHECK_MSG(strstr(err, "node 0 (output 'y'): DENSIFY: the input, tensor 0 ('x'), is not a constant"), "%s", err);
 }
