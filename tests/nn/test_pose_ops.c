@@ -13,7 +13,7 @@
 #include "nn/nn.h"
 #include "nn/tflite.h"
 #include "test.h"
-#include "tflite_builder.h"
+#include "tflite_load.h"
 
 enum {
 	ADD = 0, DEPTH_TO_SPACE = 5, SPLIT = 49, CAST = 53, ARG_MAX = 56, SQRT = 75, PACK = 83, UNPACK = 88,
@@ -34,18 +34,6 @@ static void quant(tb_model *m, int t, float scale, int zp)
 	m->tensors[t].n_scale = 1;
 	m->tensors[t].scale[0] = scale;
 	m->tensors[t].zero_point[0] = zp;
-}
-
-/* Builds spec and loads it as a graph: the loader's return code, with *g and err as the loader leaves them. */
-static int load_graph(const tb_model *spec, nn_graph **g, char *err, size_t errlen)
-{
-	size_t len;
-	uint8_t *f = tb_build(spec, &len, NULL);
-	CHECK(f != NULL);
-	*g = NULL;
-	int rc = nn_tflite_load(g, f, len, "t.tflite", err, errlen);
-	free(f);
-	return rc;
 }
 
 static nn_model *prepare(const tb_model *spec, int reference_only)
@@ -424,7 +412,7 @@ TEST(pose_negligible_sub_is_a_copy)
 		s.out[0] = y;
 		nn_graph *g;
 		char err[512];
-		CHECK_MSG(load_graph(&s, &g, err, sizeof err) == 0, "%s", err);
+		CHECK_MSG(tb_load(&s, &g, err, sizeof err) == 0, "%s", err);
 		CHECK(g->n_nodes == 1 && g->nodes[0].op == (variant ? NN_OP_SUB : NN_OP_RESHAPE));
 		CHECK(g->nodes[0].inputs[0] == x);
 		nn_graph_free(g);
@@ -488,7 +476,7 @@ TEST(pose_pad_folds_into_conv)
 		tb_model s = pad_conv_model(variant, variant == 3 ? hwc : hw, ones, &one);
 		nn_graph *g;
 		char err[512];
-		CHECK_MSG(load_graph(&s, &g, err, sizeof err) == 0, "%s", err);
+		CHECK_MSG(tb_load(&s, &g, err, sizeof err) == 0, "%s", err);
 		CHECK(g->n_nodes == 2);
 		CHECK(nn_pass_fuse_pad(g, err, sizeof err) == 0);
 		if (variant == 0) {
@@ -540,7 +528,7 @@ static void expect_dense(const tb_model *s, const float *want, int count)
 	/* The loader leaves no DENSIFY node: the ADD is all there is. */
 	nn_graph *g;
 	char err[512];
-	int rc = load_graph(s, &g, err, sizeof err);
+	int rc = tb_load(s, &g, err, sizeof err);
 	CHECK_MSG(rc == 0, "%s", err);
 	CHECK(g->n_nodes == 1 && g->nodes[0].op == NN_OP_ADD);
 	/* The dense weights are held once: by DENSIFY's output; the sparse tensor, read by nothing, lets go. */
@@ -629,7 +617,7 @@ static void densify_fails(const tb_sparsity *sp, int n_values, const char *want)
 	tb_model s = densify_model(sp, 2, (int[]){ 3, 4 }, values, n_values);
 	nn_graph *g;
 	char err[512];
-	int rc = load_graph(&s, &g, err, sizeof err);
+	int rc = tb_load(&s, &g, err, sizeof err);
 	CHECK_MSG(rc == NN_ERR_FORMAT && !g, "rc %d, expected a format error containing \"%s\" (%s)", rc, want, err);
 	CHECK_MSG(strncmp(err, "t.tflite: tensor 1 ('w_sparse'): ", 33) == 0 && strstr(err, want),
 		  "message \"%s\" lacks \"%s\"", err, want);
@@ -711,7 +699,7 @@ TEST(densify_needs_a_constant)
 	s.out[0] = y;
 	nn_graph *g;
 	char err[512];
-	int rc = load_graph(&s, &g, err, sizeof err);
+	int rc = tb_load(&s, &g, err, sizeof err);
 	CHECK(rc == NN_ERR_FORMAT && !g);
 	CHECK_MSG(strstr(err, "node 0 (output 'y'): DENSIFY: the input, tensor 0 ('x'), is not a constant"), "%s", err);
 }

@@ -14,7 +14,7 @@
 #include "nn/graph.h"
 #include "nn/tflite.h"
 #include "test.h"
-#include "tflite_builder.h"
+#include "tflite_load.h"
 
 #ifndef VG_ASSETS_DIR
 #define VG_ASSETS_DIR "../shared/assets"
@@ -106,22 +106,11 @@ static void base(tb_model *m)
 	m->in[0] = 0;
 }
 
-static int load_spec(const tb_model *m, nn_graph **g, char *err, size_t errlen)
-{
-	size_t len;
-	uint8_t *f = tb_build(m, &len, NULL);
-	CHECK(f != NULL);
-	*g = NULL;
-	int rc = nn_tflite_load(g, f, len, "t.tflite", err, errlen);
-	free(f);
-	return rc;
-}
-
 static nn_graph *load_ok(const tb_model *m)
 {
 	nn_graph *g;
 	char err[512];
-	int rc = load_spec(m, &g, err, sizeof err);
+	int rc = tb_load(m, &g, err, sizeof err);
 	CHECK_MSG(rc == 0 && g, "rc %d: %s", rc, err);
 	return g;
 }
@@ -131,7 +120,7 @@ static void load_fails(const tb_model *m, int code, const char *want)
 {
 	nn_graph *g;
 	char err[512];
-	int rc = load_spec(m, &g, err, sizeof err);
+	int rc = tb_load(m, &g, err, sizeof err);
 	CHECK_MSG(rc == code, "rc %d, expected %d (%s)", rc, code, err);
 	CHECK(g == NULL);
 	CHECK_MSG(strncmp(err, "t.tflite: ", 10) == 0 && strstr(err, want), "message \"%s\" lacks \"%s\"", err, want);
