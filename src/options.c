@@ -19,6 +19,13 @@ enum {
 	OPT_LISTEN,
 	OPT_QUALITY,
 	OPT_MAX_CLIENTS,
+	OPT_MAX_EVENT_CLIENTS,
+	OPT_MAX_CONNS_PER_ADDRESS,
+	OPT_STALL_TIMEOUT,
+	OPT_MIN_CLIENT_FPS,
+	OPT_CORS_ORIGIN,
+	OPT_ALLOWED_HOST,
+	OPT_TRUSTED_PROXY,
 	OPT_FPS,
 	OPT_JSON,
 };
@@ -33,6 +40,13 @@ static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "quality", required_argument, NULL, OPT_QUALITY },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "max-event-clients", required_argument, NULL, OPT_MAX_EVENT_CLIENTS },
+	{ "max-conns-per-address", required_argument, NULL, OPT_MAX_CONNS_PER_ADDRESS },
+	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+	{ "min-client-fps", required_argument, NULL, OPT_MIN_CLIENT_FPS },
+	{ "cors-origin", required_argument, NULL, OPT_CORS_ORIGIN },
+	{ "allowed-host", required_argument, NULL, OPT_ALLOWED_HOST },
+	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
 	{ "fps", required_argument, NULL, OPT_FPS },
 	{ "json", no_argument, NULL, OPT_JSON },
 	VG_MODEL_OPTIONS,
@@ -60,9 +74,23 @@ void vg_serve_usage(FILE *out)
 		"%s"
 		"\n"
 		"Output:\n"
-		"      --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:8080; [::1]:PORT for IPv6)\n"
+		"      --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:8080; a port alone is loopback;\n"
+		"                          [::1]:PORT for IPv6; 0.0.0.0:PORT or :PORT for every interface,\n"
+		"                          which has no authentication: put a reverse proxy in front)\n"
 		"      --quality N         JPEG quality 1..100 (default 80)\n"
-		"      --max-clients N     concurrent stream and event clients (default 100)\n"
+		"      --max-clients N     concurrent /video_feed viewers (default 100); one browser tab takes one\n"
+		"      --max-event-clients N  concurrent /events connections (default 100); one per browser tab\n"
+		"      --stall-timeout S   drop a stream or event client that has received no whole frame or event\n"
+		"                          for S seconds (default 10); also the window --min-client-fps is measured in\n"
+		"      --min-client-fps X  when the slots are full, a client below X whole frames per second (or half\n"
+		"                          the stream's rate, if less) makes room for a new one (default 1; 0: off)\n"
+		"      --max-conns-per-address N  open connections one client address may hold (default 32; 0: no limit)\n"
+		"      --cors-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or *) read the stream,\n"
+		"                          snapshots, events and stats; repeatable (default: no other site may)\n"
+		"      --allowed-host NAME another Host name to answer to besides localhost, 127.0.0.1 and [::1]\n"
+		"                          (DNS rebinding defence; * for any); repeatable\n"
+		"      --trusted-proxy ADDR  a reverse proxy (address or CIDR) whose X-Forwarded-For names the client\n"
+		"                          for the per-address limits; repeatable\n"
 		"      --fps N             output frame-rate cap; for /dev/videoN also the capture rate\n"
 		"      --json              print one JSON event per output frame on stdout\n"
 		"\n"
@@ -251,6 +279,50 @@ static int demo_model_path(char *buf, size_t len)
 	return 0;
 }
 
+/* Adds one entry of a repeatable HTTP option, checked. 0 or -1. */
+static int add_list_entry(vg_serve_options *opt, int c, const char *arg, char *err, size_t errlen)
+{
+	vg_http_options *h = &opt->http;
+	int *count = c == OPT_CORS_ORIGIN ? &h->ncors_origins : c == OPT_ALLOWED_HOST ? &h->nallowed_hosts
+										: &h->ntrusted_proxies;
+	const char *name = c == OPT_CORS_ORIGIN ? "--cors-origin" : c == OPT_ALLOWED_HOST ? "--allowed-host"
+											 : "--trusted-proxy";
+	if (*count >= VG_MAX_LIST_OPTION) {
+		snprintf(err, errlen, "%s may be given at most %d times", name, VG_MAX_LIST_OPTION);
+		return -1;
+	}
+	switch (c) {
+	case OPT_CORS_ORIGIN:
+		/* An origin is scheme://host[:port]; a path, or a character that cannot be in a header, is a mistake. */
+		if (strcmp(arg, "*") != 0 &&
+		    ((strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0) ||
+		     strchr(strstr(arg, "://") + 3, '/') || strpbrk(arg, " \t\r\n,") || strlen(arg) > 255)) {
+			snprintf(err, errlen, "--cors-origin expects an origin such as https://example.com:8443 or *, not '%s'",
+				 arg);
+			return -1;
+		}
+		opt->cors_origins[*count] = arg;
+		break;
+	case OPT_ALLOWED_HOST:
+		if (!*arg || strpbrk(arg, " \t\r\n/:,") || strlen(arg) > 255) {
+			snprintf(err, errlen, "--allowed-host expects a host name without port, such as cam.example.com, not '%s'",
+				 arg);
+			return -1;
+		}
+		opt->allowed_hosts[*count] = arg;
+		break;
+	default:
+		if (vg_peer_net_parse(arg, &opt->trusted_proxies[*count]) != 0) {
+			snprintf(err, errlen, "--trusted-proxy expects an IP address or CIDR block such as 10.0.0.0/8, not '%s'",
+				 arg);
+			return -1;
+		}
+		break;
+	}
+	(*count)++;
+	return 0;
+}
+
 int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen)
 {
 	memset(opt, 0, sizeof *opt);
@@ -259,6 +331,10 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	opt->pipeline.quality = 80;
 	opt->http.listen = "127.0.0.1:8080";
 	opt->http.max_clients = 100;
+	opt->http.min_client_fps = VG_HTTP_DEFAULT_MIN_CLIENT_FPS;
+	opt->http.cors_origins = opt->cors_origins;
+	opt->http.allowed_hosts = opt->allowed_hosts;
+	opt->http.trusted_proxies = opt->trusted_proxies;
 	opt->log_level = VG_LOG_INFO;
 
 	vg_source_options *src = &opt->pipeline.source;
@@ -324,6 +400,44 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 				return -1;
 			}
 			opt->http.max_clients = (int)n;
+			break;
+		case OPT_MAX_EVENT_CLIENTS:
+			if (vg_parse_int(optarg, 1, 100000, &n) < 0) {
+				snprintf(err, errlen, "--max-event-clients expects a whole number from 1 to 100000, not '%s'",
+					 optarg);
+				return -1;
+			}
+			opt->http.max_event_clients = (int)n;
+			break;
+		case OPT_MAX_CONNS_PER_ADDRESS:
+			if (vg_parse_int(optarg, 0, 100000, &n) < 0) {
+				snprintf(err, errlen,
+					 "--max-conns-per-address expects a whole number from 0 (no limit) to 100000, not '%s'",
+					 optarg);
+				return -1;
+			}
+			opt->http.max_conns_per_address = n == 0 ? -1 : (int)n;
+			break;
+		case OPT_STALL_TIMEOUT:
+			if (parse_double(optarg, 0.5, 3600, &d) < 0) {
+				snprintf(err, errlen, "--stall-timeout expects seconds between 0.5 and 3600, not '%s'", optarg);
+				return -1;
+			}
+			opt->http.stall_timeout_us = (int64_t)(d * 1e6);
+			break;
+		case OPT_MIN_CLIENT_FPS:
+			if (parse_double(optarg, 0, 1000, &d) < 0) {
+				snprintf(err, errlen, "--min-client-fps expects frames per second between 0 and 1000, not '%s'",
+					 optarg);
+				return -1;
+			}
+			opt->http.min_client_fps = d;
+			break;
+		case OPT_CORS_ORIGIN:
+		case OPT_ALLOWED_HOST:
+		case OPT_TRUSTED_PROXY:
+			if (add_list_entry(opt, c, optarg, err, errlen) < 0)
+				return -1;
 			break;
 		case OPT_FPS:
 			if (parse_double(optarg, 0.01, 1000, &d) < 0) {

@@ -12,10 +12,17 @@
 /* The demo's video, from Debian's opencv-doc package. */
 #define VG_DEMO_VIDEO "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
+/* Entries a repeatable option (--cors-origin, --allowed-host, --trusted-proxy) may be given. */
+#define VG_MAX_LIST_OPTION 32
+
 typedef struct vg_serve_options {
 	vg_pipeline_options pipeline;
 	vg_detector_options detector;
 	vg_http_options http;
+	/* What the lists in http point into. */
+	const char *cors_origins[VG_MAX_LIST_OPTION];
+	const char *allowed_hosts[VG_MAX_LIST_OPTION];
+	vg_peer_net trusted_proxies[VG_MAX_LIST_OPTION];
 	enum vg_log_level log_level;
 	int json;
 } vg_serve_options;

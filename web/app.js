@@ -1,7 +1,10 @@
 'use strict';
 
-// The page polls /api/stats once a second, listens to /events for each output
-// frame, and keeps the MJPEG <img> alive across server restarts.
+// The page holds two connections: the MJPEG <img> and one /events stream,
+// which carries an event per output frame and, once a second, the stats
+// (an SSE message of type "stats", the same JSON as /api/stats). So a tab
+// takes one stream slot and one event slot on the server, and the <img> is
+// kept alive across server restarts.
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,11 +32,11 @@ function setConnection(live) {
   badge.className = 'badge ' + (live ? 'live' : 'down');
 }
 
-async function pollStats() {
-  try {
-    const res = await fetch('/api/stats', { cache: 'no-store' });
-    if (!res.ok) throw new Error('HTTP ' + res.status);
-    const s = await res.json();
+// Stats come every second; this long without any means the server is gone, even if no error fired.
+const STATS_SILENCE_MS = 3500;
+let statsWatchdog = null;
+
+function showStats(s) {
     setText('fps', fmt(s.output.fps, 1));
     setText('source-fps', fmt(s.source.fps, 1));
     setText('latency', fmt(s.output.latency_ms, 1) + ' ms');
@@ -44,10 +47,6 @@ async function pollStats() {
     state.className = 'state-' + s.source.state;
     setText('resolution', s.source.width && s.source.height ? s.source.width + '×' + s.source.height : '–');
     setText('source-frames', String(s.source.frames));
-    setConnection(true);
-  } catch (err) {
-    setConnection(false);
-  }
 }
 
 function showDetections(list) {
@@ -82,9 +81,26 @@ function showDetections(list) {
   ul.replaceChildren(...items);
 }
 
+function armWatchdog() {
+  clearTimeout(statsWatchdog);
+  statsWatchdog = setTimeout(() => setConnection(false), STATS_SILENCE_MS);
+}
+
 function listenEvents() {
   // EventSource reconnects by itself, after the retry delay the server sends.
   const source = new EventSource('/events');
+  source.addEventListener('stats', (msg) => {
+    let s;
+    try {
+      s = JSON.parse(msg.data);
+    } catch (err) {
+      return;
+    }
+    showStats(s);
+    setConnection(true);
+    armWatchdog();
+  });
+  source.onerror = () => setConnection(false);
   source.onmessage = (msg) => {
     let ev;
     try {
@@ -113,5 +129,4 @@ function keepStreamAlive() {
 
 keepStreamAlive();
 listenEvents();
-pollStats();
-setInterval(pollStats, 1000);
+armWatchdog();

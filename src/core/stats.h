@@ -58,6 +58,9 @@ typedef struct vg_stats {
 	atomic_uint_fast64_t http_frames_sent;      /* MJPEG parts queued to clients */
 	atomic_uint_fast64_t http_frames_skipped;   /* parts a slow client did not get */
 	atomic_uint_fast64_t http_bytes_sent;
+	atomic_uint_fast64_t http_clients_dropped;  /* stream and event clients cut off for receiving no whole message */
+	atomic_uint_fast64_t http_clients_evicted;  /* slow clients that made room for a new one */
+	atomic_uint_fast64_t http_over_limit;       /* connections turned away by a connection limit */
 } vg_stats;
 
 void vg_stats_init(vg_stats *stats, const char *source_uri);

@@ -232,6 +232,19 @@ static int parse_header(const char *line, size_t len, vg_http_request *req, int 
 		req->host_len = vlen;
 		return 0;
 	}
+	if (equals_nocase(line, nlen, "origin")) {
+		if (req->origin)
+			return fail(req, 400, "duplicate Origin header");
+		req->origin = v;
+		req->origin_len = vlen;
+		return 0;
+	}
+	/* A proxy appends to the last field; the entries that matter are at its right end. */
+	if (equals_nocase(line, nlen, "x-forwarded-for")) {
+		req->forwarded_for = v;
+		req->forwarded_for_len = vlen;
+		return 0;
+	}
 	if (equals_nocase(line, nlen, "content-length"))
 		return parse_content_length(v, vlen, req);
 	if (equals_nocase(line, nlen, "transfer-encoding"))

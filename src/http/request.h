@@ -21,7 +21,7 @@
  *   400  malformed request line, header field or Content-Length; NUL or other
  *        control characters; a target that does not start with "/" or that
  *        has a ".." segment, literal or percent-encoded, or encodes "/", "\"
- *        or NUL; duplicate Host; obsolete line folding
+ *        or NUL; duplicate Host or Origin; obsolete line folding
  *   414  a target longer than VG_HTTP_MAX_TARGET
  *   431  a head longer than VG_HTTP_MAX_HEAD or with more than
  *        VG_HTTP_MAX_HEADERS fields
@@ -63,6 +63,10 @@ typedef struct vg_http_request {
 	int keep_alive;            /* the version's default, overridden by Connection */
 	const char *host;          /* NULL when absent */
 	size_t host_len;
+	const char *origin;        /* Origin, NULL when absent */
+	size_t origin_len;
+	const char *forwarded_for; /* the last X-Forwarded-For field, NULL when absent */
+	size_t forwarded_for_len;
 	int64_t content_length;    /* -1 when absent */
 	int header_count;
 	size_t consumed;           /* VG_HTTP_PARSE_DONE: length of the head, blank line included */

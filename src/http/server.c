@@ -26,8 +26,11 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/access.h"
 #include "http/assets.h"
+#include "http/delivery.h"
 #include "http/mjpeg.h"
+#include "http/peer.h"
 #include "http/request.h"
 #include "http/status.h"
 
@@ -54,6 +57,20 @@
 #define SSE_KEEPALIVE_US 15000000
 /* Out of file descriptors: pause accepting this long instead of spinning on a listener that stays readable. */
 #define ACCEPT_PAUSE_US 100000
+/*
+ * A connection over a limit is still read for its request head (this long at
+ * most) and answered 503, or /healthz, rather than closed unread: a close
+ * with unread input sends a reset, which clients report as a network error
+ * instead of "busy, retry". At most REJECT_MAX such connections at a time,
+ * REJECT_PER_ADDRESS of them per address; past that they are closed at once.
+ */
+#define REJECT_HEAD_US 2000000
+#define REJECT_MAX 64
+#define REJECT_PER_ADDRESS 4
+/* An address holding fewer connections than this may still take the reserved slots. */
+#define RESERVE_MAX_HELD 4
+/* How often streaming clients are checked for stalls and rate, and /events clients get the stats. */
+#define TICK_US 1000000
 
 enum conn_state {
 	CONN_REQUEST,   /* reading requests and answering them */
@@ -72,6 +89,14 @@ typedef struct vg_conn {
 	int peer_eof;
 	size_t discarded;      /* input bytes thrown away after the last request */
 	vg_http_parser parser;
+	vg_peer *peer;         /* the address it counts against: the socket's, or the client a trusted proxy names */
+	int via_proxy;         /* the socket's peer is a --trusted-proxy */
+	int pending;           /* counted in peer->pending: a request head is incoming */
+	const char *over_limit;  /* why it is turned away (answered 503 after its head), or NULL */
+	vg_delivery delivery;  /* CONN_STREAM and CONN_EVENTS: what the client has received */
+	/* During handle_request only: the Origin to allow in the answer ("*" or the request's), or NULL. */
+	const char *cors;
+	size_t cors_len;
 	struct vg_conn *prev, *next;
 } vg_conn;
 
@@ -98,27 +123,30 @@ struct vg_http_server {
 	int64_t last_frame_mono_us;
 	int64_t last_accept_warning_us;
 	vg_conn *conns;
-	int nconns, nclients;
+	int nconns;          /* connections served normally */
+	int nstream, nevents;
+	int nrejecting;      /* over-limit connections being answered */
+	int reserve;         /* connections kept for addresses that hold none */
+	int loopback_bind;
+	vg_peer_table *peers;
+	struct event *tick;
 	time_t date_sec;
 	char date[40];
 };
 
+/* The heads of the two streaming answers, less the CORS fields and the blank line that ends them. */
 static const char stream_head[] = "HTTP/1.1 200 OK\r\n"
 				  "Content-Type: " VG_MJPEG_CONTENT_TYPE "\r\n"
 				  "Cache-Control: no-store, no-cache, must-revalidate\r\n"
 				  "Pragma: no-cache\r\n"
 				  "Connection: close\r\n"
-				  "X-Accel-Buffering: no\r\n"
-				  "Access-Control-Allow-Origin: *\r\n"
-				  "\r\n";
+				  "X-Accel-Buffering: no\r\n";
 
 static const char events_head[] = "HTTP/1.1 200 OK\r\n"
 				  "Content-Type: text/event-stream\r\n"
 				  "Cache-Control: no-cache\r\n"
 				  "Connection: close\r\n"
-				  "X-Accel-Buffering: no\r\n"
-				  "Access-Control-Allow-Origin: *\r\n"
-				  "\r\n";
+				  "X-Accel-Buffering: no\r\n";
 
 /*
  * No blank line after these: a block with no data is not an event, and some
@@ -136,6 +164,7 @@ static const char *reason_phrase(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 414: return "URI Too Long";
+	case 421: return "Misdirected Request";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
@@ -160,6 +189,34 @@ static void count_rejected(vg_http_server *srv)
 	atomic_fetch_add_explicit(&srv->stats->http_rejected, 1, memory_order_relaxed);
 }
 
+static int is_streaming(const vg_conn *c)
+{
+	return c->state == CONN_STREAM || c->state == CONN_EVENTS;
+}
+
+/* Marks whether c is sending a request head, which counts against its address's pending heads. */
+static void set_pending(vg_conn *c, int pending)
+{
+	if (c->over_limit || c->pending == pending)
+		return;
+	c->pending = pending;
+	c->peer->pending += pending ? 1 : -1;
+}
+
+/* Counts c against another address: a trusted proxy's connection carrying a request of the client it names. */
+static void move_peer(vg_conn *c, vg_peer *to)
+{
+	vg_peer *from = c->peer;
+	from->conns--;
+	to->conns++;
+	if (c->pending) {
+		from->pending--;
+		to->pending++;
+	}
+	c->peer = to;
+	vg_peer_put(c->srv->peers, from);
+}
+
 static void conn_free(vg_conn *c)
 {
 	vg_http_server *srv = c->srv;
@@ -169,13 +226,21 @@ static void conn_free(vg_conn *c)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->nconns--;
-	atomic_store(&srv->stats->http_connections, srv->nconns);
+	if (c->over_limit) {
+		srv->nrejecting--;
+		c->peer->rejecting--;
+	} else {
+		srv->nconns--;
+		c->peer->conns--;
+		set_pending(c, 0);
+		atomic_store(&srv->stats->http_connections, srv->nconns);
+	}
+	vg_peer_put(srv->peers, c->peer);
 	if (c->state == CONN_STREAM) {
-		srv->nclients--;
+		srv->nstream--;
 		atomic_fetch_sub(&srv->stats->http_stream_clients, 1);
 	} else if (c->state == CONN_EVENTS) {
-		srv->nclients--;
+		srv->nevents--;
 		atomic_fetch_sub(&srv->stats->http_event_clients, 1);
 	}
 	event_free(c->timer);
@@ -198,15 +263,26 @@ static void free_cleanup(const void *data, size_t len, void *unused)
 	free((void *)data);
 }
 
+/*
+ * len more bytes are queued on c: counted for the stats and, for a streaming
+ * client, in its delivery record; message_end marks the end of a frame or event.
+ */
+static void queued(vg_conn *c, size_t len, int message_end)
+{
+	count_bytes(c->srv, len);
+	if (is_streaming(c))
+		vg_delivery_queued(&c->delivery, len, message_end, vg_mono_us());
+}
+
 /* Queues len bytes of blob by reference: one buffer shared by every client. */
-static int queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len)
+static int queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len, int message_end)
 {
 	vg_blob_ref(blob);
 	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, blob_cleanup, blob) != 0) {
 		vg_blob_unref(blob);
 		return -1;
 	}
-	count_bytes(c->srv, len);
+	queued(c, len, message_end);
 	return 0;
 }
 
@@ -214,8 +290,18 @@ static int queue_static(vg_conn *c, const void *data, size_t len)
 {
 	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, NULL, NULL) != 0)
 		return -1;
-	count_bytes(c->srv, len);
+	queued(c, len, 0);
 	return 0;
+}
+
+/* The CORS fields of an answer: the allowed origin, and Vary so that caches keep answers per origin. */
+static void add_cors_fields(vg_conn *c, struct evbuffer *out)
+{
+	if (c->srv->opt.ncors_origins == 0)
+		return;
+	if (c->cors)
+		evbuffer_add_printf(out, "Access-Control-Allow-Origin: %.*s\r\n", (int)c->cors_len, c->cors);
+	evbuffer_add_printf(out, "Vary: Origin\r\n");
 }
 
 static const char *http_date(vg_http_server *srv)
@@ -273,9 +359,11 @@ static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
 			    "Cache-Control: %s\r\n"
 			    "X-Content-Type-Options: nosniff\r\n"
 			    "Connection: %s\r\n"
-			    "%s\r\n",
+			    "%s",
 			    a->status, reason_phrase(a->status), http_date(srv), a->type, a->len, a->cache,
 			    close ? "close" : "keep-alive", a->extra ? a->extra : "");
+	add_cors_fields(c, out);
+	evbuffer_add(out, "\r\n", 2);
 	count_bytes(srv, evbuffer_get_length(out) - before);
 	if (a->body_malloced) {
 		if (head_only || evbuffer_add_reference(out, a->body_malloced, a->len, free_cleanup, NULL) != 0)
@@ -284,7 +372,7 @@ static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
 			count_bytes(srv, a->len);
 	} else if (!head_only && a->len) {
 		if (a->blob)
-			queue_blob(c, a->blob, a->body, a->len);
+			queue_blob(c, a->blob, a->body, a->len, 0);
 		else if (a->body_static)
 			queue_static(c, a->body, a->len);
 		else if (evbuffer_add(out, a->body, a->len) == 0)
@@ -353,35 +441,123 @@ static void set_nodelay(vg_conn *c)
 	setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Starts /video_feed or /events. Returns 0, or -1 when the client limit is reached. */
+/* Bytes of c's that the peer has acknowledged: all queued less what our buffer and the kernel still hold. */
+static uint64_t delivered_bytes(vg_conn *c)
+{
+	uint64_t held = evbuffer_get_length(bufferevent_get_output(c->bev));
+	int unacked = 0;
+	if (ioctl(bufferevent_getfd(c->bev), SIOCOUTQ, &unacked) == 0 && unacked > 0)
+		held += (uint64_t)unacked;
+	return c->delivery.queued > held ? c->delivery.queued - held : 0;
+}
+
+static void update_delivery(vg_conn *c, int64_t now)
+{
+	vg_delivery_update(&c->delivery, delivered_bytes(c), now);
+}
+
+/* A client that has received no whole message for the stall timeout while one waited for it. */
+static int is_stalled(const vg_conn *c, int64_t now)
+{
+	return vg_delivery_waiting_us(&c->delivery, now) > c->srv->opt.stall_timeout_us;
+}
+
+/*
+ * The client of this kind to make room for a new one: among the stalled and
+ * the slow (below the rate floor over the last window), the one that has
+ * gone longest without a whole message. NULL when every client is healthy.
+ */
+static vg_conn *eviction_candidate(vg_http_server *srv, enum conn_state kind, int64_t now)
+{
+	vg_conn *best = NULL;
+	for (vg_conn *c = srv->conns; c; c = c->next) {
+		if (c->state != kind)
+			continue;
+		update_delivery(c, now);
+		if (!is_stalled(c, now) && !c->delivery.slow)
+			continue;
+		if (!best || c->delivery.last_complete_us < best->delivery.last_complete_us)
+			best = c;
+	}
+	return best;
+}
+
+static void describe_client(const vg_conn *c, char *buf, size_t cap)
+{
+	char addr[VG_PEER_ADDR_STRLEN];
+	vg_peer_addr_format(&c->peer->addr, addr, sizeof addr);
+	const vg_delivery *d = &c->delivery;
+	if (d->last_rate >= 0)
+		snprintf(buf, cap, "%s client %s (%" PRIu64 " whole %s, %.2f/s of %.2f/s offered in the last window)",
+			 c->state == CONN_STREAM ? "stream" : "event", addr, d->completed,
+			 c->state == CONN_STREAM ? "frames" : "events", d->last_rate, d->last_offered_rate);
+	else
+		snprintf(buf, cap, "%s client %s (%" PRIu64 " whole %s)", c->state == CONN_STREAM ? "stream" : "event",
+			 addr, d->completed, c->state == CONN_STREAM ? "frames" : "events");
+}
+
+static vg_blob *stats_event(vg_http_server *srv);
+
+/*
+ * Starts /video_feed or /events. When the clients of that kind are at their
+ * limit, a stalled or slow one makes room. Returns 0, or -1 when every slot
+ * holds a healthy client.
+ */
 static int start_client(vg_conn *c, enum conn_state kind, int head_only)
 {
 	vg_http_server *srv = c->srv;
 	const char *head = kind == CONN_STREAM ? stream_head : events_head;
 	size_t head_len = kind == CONN_STREAM ? sizeof stream_head - 1 : sizeof events_head - 1;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
 	if (head_only) {
 		queue_static(c, head, head_len);
+		add_cors_fields(c, out);
+		evbuffer_add(out, "\r\n", 2);
 		c->state = CONN_CLOSING;
 		event_del(c->timer);
 		return 0;
 	}
-	if (srv->nclients >= srv->opt.max_clients)
-		return -1;
-	queue_static(c, head, head_len);
+	int64_t now = vg_mono_us();
+	int count = kind == CONN_STREAM ? srv->nstream : srv->nevents;
+	int limit = kind == CONN_STREAM ? srv->opt.max_clients : srv->opt.max_event_clients;
+	if (count >= limit) {
+		vg_conn *victim = eviction_candidate(srv, kind, now);
+		if (!victim)
+			return -1;
+		char who[160];
+		describe_client(victim, who, sizeof who);
+		vg_debug("http: %s slots full: evicting the %s to make room", kind == CONN_STREAM ? "stream" : "event",
+			 who);
+		atomic_fetch_add_explicit(&srv->stats->http_clients_evicted, 1, memory_order_relaxed);
+		conn_free(victim);
+	}
+	vg_delivery_init(&c->delivery, now);
 	c->state = kind;
-	srv->nclients++;
+	size_t before = evbuffer_get_length(out);
+	evbuffer_add(out, head, head_len);
+	add_cors_fields(c, out);
+	evbuffer_add(out, "\r\n", 2);
+	queued(c, evbuffer_get_length(out) - before, 0);
 	event_del(c->timer);
 	set_nodelay(c);
 	if (kind == CONN_STREAM) {
+		srv->nstream++;
 		atomic_fetch_add(&srv->stats->http_stream_clients, 1);
 		queue_static(c, VG_MJPEG_PREAMBLE, sizeof VG_MJPEG_PREAMBLE - 1);
-		if (srv->frame && queue_blob(c, srv->frame, srv->frame->data, srv->frame->len) == 0)
+		if (srv->frame && queue_blob(c, srv->frame, srv->frame->data, srv->frame->len, 1) == 0)
 			atomic_fetch_add_explicit(&srv->stats->http_frames_sent, 1, memory_order_relaxed);
 	} else {
+		srv->nevents++;
 		atomic_fetch_add(&srv->stats->http_event_clients, 1);
 		queue_static(c, events_preamble, sizeof events_preamble - 1);
+		/* The stats first, so that a page shows them at once rather than after a tick. */
+		vg_blob *stats = stats_event(srv);
+		if (stats) {
+			queue_blob(c, stats, stats->data, stats->len, 1);
+			vg_blob_unref(stats);
+		}
 		if (srv->event)
-			queue_blob(c, srv->event, srv->event->data, srv->event->len);
+			queue_blob(c, srv->event, srv->event->data, srv->event->len, 1);
 	}
 	return 0;
 }
@@ -395,7 +571,7 @@ static void serve_snapshot(vg_conn *c, int head_only, int close)
 	}
 	char extra[160];
 	snprintf(extra, sizeof extra,
-		 "X-Frame-Id: %" PRIu64 "\r\nX-Capture-Time: %lld.%06lld\r\nAccess-Control-Allow-Origin: *\r\n",
+		 "X-Frame-Id: %" PRIu64 "\r\nX-Capture-Time: %lld.%06lld\r\n",
 		 f->frame_id, (long long)(f->capture_wall_us / 1000000), (long long)(f->capture_wall_us % 1000000));
 	answer a = {
 		.status = 200,
@@ -419,7 +595,6 @@ static void serve_text(vg_conn *c, char *text, const char *type, int head_only, 
 		.status = 200,
 		.type = type,
 		.cache = "no-store",
-		.extra = "Access-Control-Allow-Origin: *\r\n",
 		.len = strlen(text),
 		.body_malloced = text,
 	};
@@ -445,16 +620,71 @@ static int path_is(const vg_http_request *req, const char *path)
 	return req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
 }
 
+/*
+ * A request that came through a trusted proxy counts against the client the
+ * proxy names. Returns 0, or -1 when that client is over its connection limit.
+ */
+static int attribute_to_client(vg_conn *c, const vg_http_request *req)
+{
+	vg_http_server *srv = c->srv;
+	vg_peer_addr client;
+	if (!c->via_proxy || !req->forwarded_for ||
+	    vg_peer_forwarded_client(req->forwarded_for, req->forwarded_for_len, srv->opt.trusted_proxies,
+				     srv->opt.ntrusted_proxies, &client) != 0 ||
+	    memcmp(client.b, c->peer->addr.b, sizeof client.b) == 0)
+		return 0;
+	vg_peer *p = vg_peer_get(srv->peers, &client);
+	if (!p)
+		return 0;
+	move_peer(c, p);
+	return srv->opt.max_conns_per_address > 0 && p->conns > srv->opt.max_conns_per_address ? -1 : 0;
+}
+
 static void handle_request(vg_conn *c, const vg_http_request *req)
 {
 	vg_http_server *srv = c->srv;
 	/* We read no bodies, so a request with one is answered and the connection closed. */
-	int close = !req->keep_alive || req->content_length > 0;
+	int close = !req->keep_alive || req->content_length > 0 || c->over_limit;
 	int head_only = req->method == VG_HTTP_HEAD;
-	vg_debug("http: %.*s %.*s", (int)req->method_len, req->method_name, (int)req->path_len, req->path);
+	if (vg_log_get_level() >= VG_LOG_DEBUG) {
+		char addr[VG_PEER_ADDR_STRLEN];
+		vg_peer_addr_format(&c->peer->addr, addr, sizeof addr);
+		vg_debug("http: %s %.*s %.*s", addr, (int)req->method_len, req->method_name, (int)req->path_len,
+			 req->path);
+	}
 
+	const char *cors = vg_http_cors_match(req->origin, req->origin_len, srv->opt.cors_origins,
+					      srv->opt.ncors_origins);
+	c->cors = cors && strcmp(cors, "*") == 0 ? "*" : cors ? req->origin : NULL;
+	c->cors_len = c->cors == req->origin ? req->origin_len : c->cors ? 1 : 0;
+
+	if (!req->host && req->version_minor >= 1) {
+		send_error(c, 400, "HTTP/1.1 request without a Host header", NULL, head_only, 1);
+		return;
+	}
+	if (req->host && !vg_http_host_allowed(req->host, req->host_len, srv->loopback_bind,
+					       srv->opt.allowed_hosts, srv->opt.nallowed_hosts)) {
+		/* The usual cause besides an attack: a name for this machine that --allowed-host does not list. */
+		send_error(c, 421, "this server does not answer to that Host name (see --allowed-host)", NULL,
+			   head_only, 1);
+		return;
+	}
+	if (!c->over_limit && attribute_to_client(c, req) != 0) {
+		/* Served as an over-limit answer but still counted as a connection of that client until it closes. */
+		atomic_fetch_add_explicit(&srv->stats->http_over_limit, 1, memory_order_relaxed);
+		send_error(c, 503, "too many connections from your address", "Retry-After: 1\r\n", head_only, 1);
+		return;
+	}
 	if (req->method != VG_HTTP_GET && req->method != VG_HTTP_HEAD) {
 		send_error(c, 405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n", 0, close);
+		return;
+	}
+	if (path_is(req, "/healthz")) {
+		serve_health(c, head_only, close);
+		return;
+	}
+	if (c->over_limit) {
+		send_error(c, 503, c->over_limit, "Retry-After: 1\r\n", head_only, 1);
 		return;
 	}
 	if (path_is(req, "/") || path_is(req, "/index.html")) {
@@ -462,11 +692,13 @@ static void handle_request(vg_conn *c, const vg_http_request *req)
 			return;
 	} else if (path_is(req, "/video_feed") || path_is(req, "/stream") || path_is(req, "/stream.mjpg")) {
 		if (start_client(c, CONN_STREAM, head_only) != 0)
-			send_error(c, 503, "too many stream and event clients", "Retry-After: 1\r\n", 0, 1);
+			send_error(c, 503, "every stream slot holds a viewer (see --max-clients)", "Retry-After: 5\r\n",
+				   0, 1);
 		return;
 	} else if (path_is(req, "/events")) {
 		if (start_client(c, CONN_EVENTS, head_only) != 0)
-			send_error(c, 503, "too many stream and event clients", "Retry-After: 1\r\n", 0, 1);
+			send_error(c, 503, "every event slot holds a client (see --max-event-clients)",
+				   "Retry-After: 5\r\n", 0, 1);
 		return;
 	} else if (path_is(req, "/snapshot.jpg")) {
 		serve_snapshot(c, head_only, close);
@@ -477,9 +709,6 @@ static void handle_request(vg_conn *c, const vg_http_request *req)
 	} else if (path_is(req, "/metrics")) {
 		serve_text(c, vg_status_metrics(srv->stats, vg_mono_us()), "text/plain; version=0.0.4; charset=utf-8",
 			   head_only, close);
-		return;
-	} else if (path_is(req, "/healthz")) {
-		serve_health(c, head_only, close);
 		return;
 	} else if (req->path_len < 64 && memchr(req->path + 1, '/', req->path_len - 1) == NULL) {
 		char path[64];
@@ -504,6 +733,7 @@ static void process_input(vg_conn *c)
 		if (!c->in_head) {
 			/* The deadline runs from the first byte and is not extended by later ones. */
 			c->in_head = 1;
+			set_pending(c, 1);
 			arm_timer(c, srv->opt.header_timeout_us);
 		}
 		size_t n = len < VG_HTTP_MAX_HEAD ? len : VG_HTTP_MAX_HEAD;
@@ -515,12 +745,14 @@ static void process_input(vg_conn *c)
 		if (rc == VG_HTTP_PARSE_MORE)
 			return;
 		atomic_fetch_add_explicit(&srv->stats->http_requests, 1, memory_order_relaxed);
+		set_pending(c, 0);
 		if (rc == VG_HTTP_PARSE_ERROR) {
 			vg_debug("http: rejected request: %s", req.error);
 			send_error(c, req.status, req.error, NULL, 0, 1);
 			return;
 		}
 		handle_request(c, &req);
+		c->cors = NULL;
 		evbuffer_drain(in, req.consumed);
 		vg_http_parser_init(&c->parser);
 		if (c->state != CONN_REQUEST)
@@ -613,20 +845,58 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_free(c);
 }
 
+/* Why a new connection from p cannot be served, or NULL when it can. */
+static const char *over_limit(const vg_http_server *srv, const vg_peer *p, int trusted)
+{
+	if (srv->nconns >= srv->opt.max_connections)
+		return "the server is at its connection limit";
+	/*
+	 * The last slots go to addresses that hold next to nothing (a browser tab
+	 * holds a stream, its events and a request or two), so that addresses
+	 * flooding the server cannot take them all.
+	 */
+	if (p->conns >= RESERVE_MAX_HELD && srv->nconns >= srv->opt.max_connections - srv->reserve)
+		return "the remaining connection slots are kept for other addresses";
+	if (trusted || srv->opt.max_conns_per_address < 0)
+		return NULL;
+	if (p->conns >= srv->opt.max_conns_per_address)
+		return "too many connections from your address";
+	if (p->pending >= srv->opt.max_pending_per_address)
+		return "too many unfinished requests from your address";
+	return NULL;
+}
+
+/* Closes a connection nobody can be spared for, with a best-effort answer. */
+static void refuse(vg_http_server *srv, evutil_socket_t fd)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+				   "Connection: close\r\nRetry-After: 1\r\n\r\n";
+	ssize_t unused = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)unused;
+	evutil_closesocket(fd);
+	count_rejected(srv);
+	atomic_fetch_add_explicit(&srv->stats->http_over_limit, 1, memory_order_relaxed);
+}
+
 static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr, int addrlen,
 		      void *arg)
 {
 	(void)listener;
-	(void)addr;
 	(void)addrlen;
 	vg_http_server *srv = arg;
-	if (srv->nconns >= srv->opt.max_connections) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-					   "Connection: close\r\nRetry-After: 1\r\n\r\n";
-		ssize_t unused = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		(void)unused;
-		evutil_closesocket(fd);
-		count_rejected(srv);
+	vg_peer_addr pa;
+	if (vg_peer_addr_from_sockaddr(addr, &pa) != 0)
+		memset(&pa, 0, sizeof pa);
+	int trusted = vg_peer_nets_contain(srv->opt.trusted_proxies, srv->opt.ntrusted_proxies, &pa);
+	vg_peer *p = vg_peer_get(srv->peers, &pa);
+	if (!p) {
+		refuse(srv, fd);
+		return;
+	}
+	const char *why = over_limit(srv, p, trusted);
+	if (why && (srv->nrejecting >= REJECT_MAX || p->rejecting >= REJECT_PER_ADDRESS)) {
+		refuse(srv, fd);
+		vg_peer_put(srv->peers, p);
 		return;
 	}
 	vg_conn *c = calloc(1, sizeof *c);
@@ -639,19 +909,30 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 		else
 			evutil_closesocket(fd);
 		free(c);
+		vg_peer_put(srv->peers, p);
 		return;
 	}
 	c->srv = srv;
 	c->bev = bev;
 	c->timer = timer;
 	c->state = CONN_REQUEST;
+	c->peer = p;
+	c->via_proxy = trusted;
+	c->over_limit = why;
 	vg_http_parser_init(&c->parser);
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
-	srv->nconns++;
-	atomic_store(&srv->stats->http_connections, srv->nconns);
+	if (why) {
+		srv->nrejecting++;
+		p->rejecting++;
+		atomic_fetch_add_explicit(&srv->stats->http_over_limit, 1, memory_order_relaxed);
+	} else {
+		srv->nconns++;
+		p->conns++;
+		atomic_store(&srv->stats->http_connections, srv->nconns);
+	}
 
 	struct timeval stall = { .tv_sec = srv->opt.stall_timeout_us / 1000000,
 				 .tv_usec = srv->opt.stall_timeout_us % 1000000 };
@@ -660,7 +941,8 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 	bufferevent_set_timeouts(bev, NULL, &stall);
 	bufferevent_enable(bev, EV_READ);
 	c->in_head = 1;
-	arm_timer(c, srv->opt.header_timeout_us);
+	set_pending(c, 1);
+	arm_timer(c, why ? REJECT_HEAD_US : srv->opt.header_timeout_us);
 }
 
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
@@ -714,8 +996,9 @@ static void deliver_frame(vg_http_server *srv, vg_blob *frame)
 	for (vg_conn *c = srv->conns; c; c = c->next) {
 		if (c->state != CONN_STREAM)
 			continue;
+		vg_delivery_offered(&c->delivery);
 		/* A client still sending the previous part skips this one, so a slow client holds one part at most. */
-		if (ready_for_part(c, frame->len) && queue_blob(c, frame, frame->data, frame->len) == 0)
+		if (ready_for_part(c, frame->len) && queue_blob(c, frame, frame->data, frame->len, 1) == 0)
 			sent++;
 		else
 			skipped++;
@@ -724,13 +1007,23 @@ static void deliver_frame(vg_http_server *srv, vg_blob *frame)
 	atomic_fetch_add_explicit(&srv->stats->http_frames_skipped, skipped, memory_order_relaxed);
 }
 
+/* Queues an SSE message to every /events client that has room for it. */
+static void send_to_event_clients(vg_http_server *srv, vg_blob *msg)
+{
+	for (vg_conn *c = srv->conns; c; c = c->next) {
+		if (c->state != CONN_EVENTS)
+			continue;
+		vg_delivery_offered(&c->delivery);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) < SSE_MAX_QUEUED)
+			queue_blob(c, msg, msg->data, msg->len, 1);
+	}
+}
+
 static void deliver_event(vg_http_server *srv, vg_blob *event)
 {
 	vg_blob_unref(srv->event);
 	srv->event = event;
-	for (vg_conn *c = srv->conns; c; c = c->next)
-		if (c->state == CONN_EVENTS && evbuffer_get_length(bufferevent_get_output(c->bev)) < SSE_MAX_QUEUED)
-			queue_blob(c, event, event->data, event->len);
+	send_to_event_clients(srv, event);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -759,6 +1052,65 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	for (vg_conn *c = srv->conns; c; c = c->next)
 		if (c->state == CONN_EVENTS && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			queue_static(c, events_keepalive, sizeof events_keepalive - 1);
+}
+
+/* What /api/stats says, as an SSE message of type "stats": the page's stats ride on its /events connection. */
+static vg_blob *stats_event(vg_http_server *srv)
+{
+	char *json = vg_status_json(srv->stats, vg_mono_us());
+	if (!json)
+		return NULL;
+	static const char head[] = "event: stats\ndata: ";
+	size_t jlen = strlen(json);
+	vg_blob *b = vg_blob_new(sizeof head - 1 + jlen + 2);
+	if (b) {
+		memcpy(b->data, head, sizeof head - 1);
+		memcpy(b->data + sizeof head - 1, json, jlen);
+		memcpy(b->data + sizeof head - 1 + jlen, "\n\n", 2);
+		b->payload_off = sizeof head - 1;
+		b->payload_len = jlen;
+	}
+	free(json);
+	return b;
+}
+
+/*
+ * Once a second: streaming clients that received no whole frame or event for
+ * the stall timeout are dropped, every client's rate window is checked, and
+ * the /events clients get the stats.
+ */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vg_http_server *srv = arg;
+	int64_t now = vg_mono_us();
+	vg_conn *next;
+	for (vg_conn *c = srv->conns; c; c = next) {
+		next = c->next;
+		if (!is_streaming(c))
+			continue;
+		update_delivery(c, now);
+		if (is_stalled(c, now)) {
+			char who[160];
+			describe_client(c, who, sizeof who);
+			vg_debug("http: dropping the %s: no whole %s for %.1f s", who,
+				 c->state == CONN_STREAM ? "frame" : "event",
+				 (double)vg_delivery_waiting_us(&c->delivery, now) / 1e6);
+			atomic_fetch_add_explicit(&srv->stats->http_clients_dropped, 1, memory_order_relaxed);
+			count_rejected(srv);
+			conn_free(c);
+			continue;
+		}
+		vg_delivery_check_rate(&c->delivery, now, srv->opt.stall_timeout_us, srv->opt.min_client_fps);
+	}
+	if (srv->nevents > 0) {
+		vg_blob *stats = stats_event(srv);
+		if (stats) {
+			send_to_event_clients(srv, stats);
+			vg_blob_unref(stats);
+		}
+	}
 }
 
 /*
@@ -799,9 +1151,10 @@ void vg_http_server_publish_event(vg_http_server *srv, vg_blob *sse_message)
 }
 
 /*
- * Accepted forms: "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT", and ":PORT" or
- * "PORT", which listen on every IPv4 interface like Go's net/http. Names other
- * than localhost are refused rather than resolved, so startup never waits on DNS.
+ * Accepted forms: "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT", "PORT" (a port
+ * alone: loopback, the safe default), and ":PORT", which listens on every
+ * IPv4 interface like Go's net/http. Names other than localhost are refused
+ * rather than resolved, so startup never waits on DNS.
  */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
 {
@@ -822,6 +1175,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 		memcpy(host, s, hlen);
 		host[hlen] = '\0';
 		port = colon ? colon + 1 : s;
+		if (!colon)
+			strcpy(host, "127.0.0.1");
 	}
 	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 || atoi(port) > 65535)
 		goto bad;
@@ -848,7 +1203,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	*sslen = sizeof *v4;
 	return 0;
 bad:
-	snprintf(err, errlen, "invalid listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT or :PORT", s);
+	snprintf(err, errlen, "invalid listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT, PORT or :PORT", s);
 	return -1;
 }
 
@@ -871,6 +1226,9 @@ static int open_listener(vg_http_server *srv, char *err, size_t errlen)
 		close(fd);
 		return -e;
 	}
+	vg_peer_addr bound_addr;
+	srv->loopback_bind = vg_peer_addr_from_sockaddr((struct sockaddr *)&ss, &bound_addr) == 0 &&
+			     vg_peer_addr_is_loopback(&bound_addr);
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof bound;
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
@@ -935,14 +1293,21 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 	srv->opt = *opt;
 	if (srv->opt.max_clients <= 0)
 		srv->opt.max_clients = 100;
+	if (srv->opt.max_event_clients <= 0)
+		srv->opt.max_event_clients = 100;
 	if (srv->opt.max_connections <= 0)
 		srv->opt.max_connections = 1024;
+	if (srv->opt.max_conns_per_address == 0)
+		srv->opt.max_conns_per_address = 32;
+	if (srv->opt.max_pending_per_address <= 0)
+		srv->opt.max_pending_per_address = 16;
+	srv->reserve = srv->opt.max_connections / 8;
 	if (srv->opt.header_timeout_us <= 0)
 		srv->opt.header_timeout_us = 5000000;
 	if (srv->opt.idle_timeout_us <= 0)
 		srv->opt.idle_timeout_us = 15000000;
 	if (srv->opt.stall_timeout_us <= 0)
-		srv->opt.stall_timeout_us = 30000000;
+		srv->opt.stall_timeout_us = 10000000;
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->wake_fd = -1;
 	raise_fd_limit();
@@ -958,7 +1323,9 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 	srv->wake = event_new(base, srv->wake_fd, EV_READ | EV_PERSIST, on_wake, srv);
 	srv->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, srv);
 	srv->accept_resume = evtimer_new(base, on_accept_resume, srv);
-	if (!srv->wake || !srv->keepalive || !srv->accept_resume) {
+	srv->tick = event_new(base, -1, EV_PERSIST, on_tick, srv);
+	srv->peers = vg_peer_table_create();
+	if (!srv->wake || !srv->keepalive || !srv->accept_resume || !srv->tick || !srv->peers) {
 		snprintf(err, errlen, "http server: out of memory");
 		vg_http_server_destroy(srv);
 		return -ENOMEM;
@@ -968,9 +1335,16 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		vg_http_server_destroy(srv);
 		return rc;
 	}
+	if (!srv->loopback_bind)
+		vg_warn("http: listening on %s, which other machines can reach, and vigil has no authentication: "
+			"anyone who reaches this address can watch the stream (bind to 127.0.0.1 and put an "
+			"authenticating reverse proxy in front to share it safely)",
+			srv->opt.listen);
 	struct timeval ka = { .tv_sec = SSE_KEEPALIVE_US / 1000000, .tv_usec = 0 };
+	struct timeval tick = { .tv_sec = TICK_US / 1000000, .tv_usec = TICK_US % 1000000 };
 	event_add(srv->wake, NULL);
 	event_add(srv->keepalive, &ka);
+	event_add(srv->tick, &tick);
 	*out = srv;
 	return 0;
 }
@@ -997,6 +1371,8 @@ void vg_http_server_shutdown(vg_http_server *srv)
 		event_del(srv->keepalive);
 	if (srv->accept_resume)
 		event_del(srv->accept_resume);
+	if (srv->tick)
+		event_del(srv->tick);
 }
 
 void vg_http_server_destroy(vg_http_server *srv)
@@ -1010,6 +1386,9 @@ void vg_http_server_destroy(vg_http_server *srv)
 		event_free(srv->keepalive);
 	if (srv->accept_resume)
 		event_free(srv->accept_resume);
+	if (srv->tick)
+		event_free(srv->tick);
+	vg_peer_table_destroy(srv->peers);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	vg_blob_unref(srv->pending_frame);

@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "core/stats.h"
+#include "http/peer.h"
 
 struct event_base;
 
@@ -18,20 +19,47 @@ struct event_base;
  */
 
 typedef struct vg_http_options {
-	const char *listen;           /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80", ... */
-	int max_clients;              /* concurrent /video_feed and /events clients (default 100) */
+	const char *listen;           /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80", "8080" (loopback), ... */
+	int max_clients;              /* concurrent /video_feed viewers (default 100) */
+	int max_event_clients;        /* concurrent /events connections (default 100) */
 	int max_connections;          /* all open sockets (default 1024) */
+	int max_conns_per_address;    /* sockets one client address may hold (default 32; negative: no limit) */
+	int max_pending_per_address;  /* of those, sockets still sending a request head (default 16; no limit
+	                                 when max_conns_per_address is negative) */
 	int64_t header_timeout_us;    /* a request's headers must be complete this soon (default 5 s) */
 	int64_t idle_timeout_us;      /* keep-alive connections with no request (default 15 s) */
-	int64_t stall_timeout_us;     /* streaming clients that accept no byte this long (default 30 s) */
+	/*
+	 * A stream or event client that has received no whole frame or event
+	 * this long while one was waiting for it is dropped, and so is any
+	 * connection that accepts no byte this long (default 10 s). It is also
+	 * the window over which a client's rate is measured.
+	 */
+	int64_t stall_timeout_us;
+	/*
+	 * Stream and event clients that received fewer whole messages per second
+	 * than this (or than half of what they were offered, if that is less)
+	 * over the last window may be evicted to make room for a new client.
+	 * 0: no floor, so only stalled clients make room.
+	 */
+	double min_client_fps;
+	const char *const *cors_origins;     /* origins whose pages may read our answers (CORS); none by default */
+	int ncors_origins;
+	const char *const *allowed_hosts;    /* Host names accepted besides loopback's; see access.h */
+	int nallowed_hosts;
+	const vg_peer_net *trusted_proxies;  /* peers whose X-Forwarded-For names the client */
+	int ntrusted_proxies;
 } vg_http_options;
+
+/* Defaults of vg_http_options that zero does not stand for. */
+#define VG_HTTP_DEFAULT_MIN_CLIENT_FPS 1.0
 
 typedef struct vg_http_server vg_http_server;
 
 /*
  * Binds and listens. The listen address is "IPV4:PORT", "[IPV6]:PORT",
- * "localhost:PORT", or ":PORT" (every IPv4 interface); options that are zero
- * or negative take their defaults. Returns 0, or a negative code with a
+ * "localhost:PORT", "PORT" (127.0.0.1) or ":PORT" (every IPv4 interface,
+ * with a warning that anyone who reaches the machine can watch); counts and
+ * times that are zero take their defaults. Returns 0, or a negative code with a
  * one-line message in err (bad address, port in use, ...).
  */
 int vg_http_server_create(vg_http_server **out, struct event_base *base, const vg_http_options *opt,

@@ -94,6 +94,9 @@ char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 	cJSON_AddNumberToObject(cl, "frames_sent", (double)LOAD(http_frames_sent));
 	cJSON_AddNumberToObject(cl, "frames_skipped", (double)LOAD(http_frames_skipped));
 	cJSON_AddNumberToObject(cl, "bytes_sent", (double)LOAD(http_bytes_sent));
+	cJSON_AddNumberToObject(cl, "dropped", (double)LOAD(http_clients_dropped));
+	cJSON_AddNumberToObject(cl, "evicted", (double)LOAD(http_clients_evicted));
+	cJSON_AddNumberToObject(cl, "over_limit", (double)LOAD(http_over_limit));
 
 	cJSON_AddNumberToObject(root, "uptime_s", round((double)(now_mono_us - stats->start_mono_us) / 1e3) / 1e3);
 	cJSON_AddStringToObject(root, "version", VG_VERSION);
@@ -219,6 +222,12 @@ char *vg_status_metrics(const vg_stats *stats, int64_t now_mono_us)
 	counter(&t, "vigil_http_frames_skipped_total", "MJPEG parts a slow client did not get.",
 		LOAD(http_frames_skipped));
 	counter(&t, "vigil_http_sent_bytes_total", "Bytes queued to HTTP clients.", LOAD(http_bytes_sent));
+	counter(&t, "vigil_http_clients_dropped_total",
+		"Stream and event clients cut off for receiving no whole frame or event.", LOAD(http_clients_dropped));
+	counter(&t, "vigil_http_clients_evicted_total", "Slow stream and event clients that made room for a new one.",
+		LOAD(http_clients_evicted));
+	counter(&t, "vigil_http_over_limit_total", "Connections turned away by a connection limit.",
+		LOAD(http_over_limit));
 
 	if (t.failed) {
 		free(t.p);

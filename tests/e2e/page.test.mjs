@@ -132,6 +132,8 @@ async function main() {
   });
   const page = context.pages()[0] || await context.newPage();
   const pageErrors = [];
+  const requested = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !/favicon/.test(m.text() + (m.location().url || ''))) {
@@ -213,10 +215,15 @@ async function main() {
     console.log(`    stats on the page: ${JSON.stringify(vals)}`);
   });
 
-  await test('the page holds one stream and one event connection', async () => {
+  await test('the page holds one stream and one event connection, and polls nothing', async () => {
     const s = JSON.parse((await fetchText(`${base}/api/stats`)).text);
-    assert(s.clients.stream >= 1, `server counts ${s.clients.stream} stream clients`);
-    assert(s.clients.events >= 1, `server counts ${s.clients.events} event clients (the page does not use /events?)`);
+    assert(s.clients.stream === 1, `server counts ${s.clients.stream} stream clients for one tab`);
+    assert(s.clients.events === 1, `server counts ${s.clients.events} event clients for one tab`);
+    // The stats ride on /events: a tab that polled /api/stats would take a third connection every second.
+    const polled = requested.filter((p) => p === '/api/stats').length;
+    assert(polled === 0, `the page requested /api/stats ${polled} times`);
+    const streams = requested.filter((p) => p === '/video_feed').length;
+    assert(streams === 1, `the page opened /video_feed ${streams} times`);
   });
 
   await test('a screenshot is kept in artifacts/page.png', async () => {

@@ -78,7 +78,7 @@ class LavfiStreamTest(h.VigilTestCase):
         self.assertNotEqual(r.body, r2.body, "snapshot did not change in 0.3 s on a moving 25 fps source")
 
     def test_snapshot_head(self):
-        raw = h.raw_request(self.v.port, b"HEAD /snapshot.jpg HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = h.raw_request(self.v.port, b"HEAD /snapshot.jpg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         self.assertIn(b"\r\n\r\n", raw, raw[:200])
         head, body = raw.split(b"\r\n\r\n", 1)
         status, _, hd = h.parse_head(head)
@@ -201,7 +201,7 @@ class LavfiStreamTest(h.VigilTestCase):
         # Two requests on one HTTP/1.1 connection: both answered, the connection stays open.
         with h.connect(self.v.port) as s:
             for _ in range(2):
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 buf = bytearray()
                 while b"\r\n\r\n" not in buf:
                     d = s.recv(4096)
@@ -219,7 +219,7 @@ class LavfiStreamTest(h.VigilTestCase):
 
     def test_head_stream_and_events(self):
         for path, ctype in (("/video_feed", "multipart/x-mixed-replace"), ("/events", "text/event-stream")):
-            raw = h.raw_request(self.v.port, ("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+            raw = h.raw_request(self.v.port, ("HEAD %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode(),
                                 timeout=3)
             self.assertIn(b"\r\n\r\n", raw, "%s: %r" % (path, raw[:200]))
             head, body = raw.split(b"\r\n\r\n", 1)
@@ -278,7 +278,7 @@ class LavfiStreamTest(h.VigilTestCase):
 
     def test_pipelined_requests(self):
         with h.connect(self.v.port) as s:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /api/stats HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             raw = h.recv_until_closed(s, timeout=5)
         self.assertEqual(raw.count(b"HTTP/1.1 200"), 2, raw[:400])
 

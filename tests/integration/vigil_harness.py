@@ -173,12 +173,19 @@ def parse_head(head):
     return status, reason, headers
 
 
-def connect(port, host="127.0.0.1", timeout=5.0):
+def connect(port, host="127.0.0.1", timeout=5.0, source=None):
+    """A connected socket; source is the local address to connect from (another 127.x.y.z, to be another client)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
     s.connect((host, port))
     return s
+
+
+def host_header(host, port):
+    return "%s:%d" % (host if ":" not in host else "[%s]" % host, port)
 
 
 def recv_until_closed(sock, limit=1 << 24, timeout=5.0):
@@ -201,9 +208,9 @@ def recv_until_closed(sock, limit=1 << 24, timeout=5.0):
     return b"".join(chunks)
 
 
-def raw_request(port, data, host="127.0.0.1", timeout=5.0, read_limit=1 << 20):
+def raw_request(port, data, host="127.0.0.1", timeout=5.0, read_limit=1 << 20, source=None):
     """Sends raw bytes, reads the answer until the server closes or timeout. Returns the bytes."""
-    with connect(port, host, timeout) as s:
+    with connect(port, host, timeout, source) as s:
         try:
             s.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -224,13 +231,13 @@ def _read_exact(sock, buf, n, deadline):
     return buf
 
 
-def http_request(port, path, method="GET", headers=None, host="127.0.0.1", timeout=5.0, body=b""):
+def http_request(port, path, method="GET", headers=None, host="127.0.0.1", timeout=5.0, body=b"", source=None):
     """One HTTP/1.1 request on a new connection (Connection: close). Returns a Response.
 
     Reads a Content-Length body exactly, a chunked body fully, and otherwise
     reads until the server closes the connection.
     """
-    hdrs = {"Host": "%s:%d" % (host if ":" not in host else "[%s]" % host, port), "Connection": "close"}
+    hdrs = {"Host": host_header(host, port), "Connection": "close"}
     if headers:
         hdrs.update(headers)
     if body:
@@ -238,7 +245,7 @@ def http_request(port, path, method="GET", headers=None, host="127.0.0.1", timeo
     req = "%s %s HTTP/1.1\r\n" % (method, path)
     req += "".join("%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
     deadline = time.monotonic() + timeout
-    with connect(port, host, timeout) as s:
+    with connect(port, host, timeout, source) as s:
         s.sendall(req.encode("latin-1") + body)
         buf = bytearray()
         while b"\r\n\r\n" not in buf:
@@ -434,19 +441,19 @@ class MultipartParser:
             self.on_part(part)
 
 
-def open_stream(port, path="/video_feed", host="127.0.0.1", timeout=5.0, extra_headers=""):
+def open_stream(port, path="/video_feed", host="127.0.0.1", timeout=5.0, extra_headers="", source=None):
     """Connects and sends a browser-like GET; returns the socket (response not read)."""
-    s = connect(port, host, timeout)
-    s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: vigil-tests\r\nAccept: */*\r\n%s\r\n"
-               % (path, host, port, extra_headers)).encode("latin-1"))
+    s = connect(port, host, timeout, source)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: vigil-tests\r\nAccept: */*\r\n%s\r\n"
+               % (path, host_header(host, port), extra_headers)).encode("latin-1"))
     return s
 
 
 class MjpegClient:
     """A blocking MJPEG reader: connect, check the response head, then next_part()."""
 
-    def __init__(self, port, host="127.0.0.1", path="/video_feed", timeout=5.0, keep_body=True):
-        self.sock = open_stream(port, path, host, timeout)
+    def __init__(self, port, host="127.0.0.1", path="/video_feed", timeout=5.0, keep_body=True, source=None):
+        self.sock = open_stream(port, path, host, timeout, source=source)
         self.timeout = timeout
         self.pending = []
         self.parser = MultipartParser(keep_body=keep_body, on_part=self.pending.append)
@@ -569,8 +576,12 @@ class BackgroundMjpeg(threading.Thread):
 
 
 class SseClient:
-    def __init__(self, port, host="127.0.0.1", path="/events", timeout=5.0):
-        self.sock = open_stream(port, path, host, timeout)
+    """Reads /events. next_event() returns the frame events; the stats messages (event: stats) are kept in
+    self.stats as they pass, or returned by next_event(kind="stats")."""
+
+    def __init__(self, port, host="127.0.0.1", path="/events", timeout=5.0, source=None):
+        self.stats = []
+        self.sock = open_stream(port, path, host, timeout, source=source)
         self.timeout = timeout
         buf = bytearray()
         deadline = time.monotonic() + timeout
@@ -595,8 +606,9 @@ class SseClient:
             d = self.chunked.feed(d)
         self.buf += d.replace(b"\r\n", b"\n")
 
-    def next_event(self, timeout=None):
-        """Returns the next message with data as a dict of its fields ('data' lines joined with newlines).
+    def next_event(self, timeout=None, kind="message"):
+        """Returns the next message of this kind (its "event" field; "message" when it has none) with data,
+        as a dict of its fields ('data' lines joined with newlines).
 
         Comments and data-less messages (such as a lone "retry:") are skipped, as a browser does."""
         timeout = self.timeout if timeout is None else timeout
@@ -621,7 +633,10 @@ class SseClient:
                     self.retry = fields["retry"]
                 # Like a browser, dispatch only messages that carry data.
                 if "data" in fields:
-                    return fields
+                    if fields.get("event", "message") == "stats":
+                        self.stats.append(fields)
+                    if fields.get("event", "message") == kind:
+                        return fields
                 i = self.buf.find(b"\n\n")
             left = deadline - time.monotonic()
             if left <= 0:

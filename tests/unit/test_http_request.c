@@ -328,7 +328,25 @@ TEST(http_request_need_more)
 	}
 }
 
+TEST(http_request_origin_and_forwarded_for)
+{
+	vg_http_request req;
+	CHECK(parse_all("GET / HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+			"X-Forwarded-For: 1.1.1.1\r\nx-forwarded-for:  2.2.2.2, 3.3.3.3 \r\n\r\n",
+			&req) == VG_HTTP_PARSE_DONE);
+	CHECK(span_is(req.origin, req.origin_len, "https://a.example"));
+	/* The last field counts: a proxy appends to it, and what came before is the client's to write. */
+	CHECK(span_is(req.forwarded_for, req.forwarded_for_len, "2.2.2.2, 3.3.3.3"));
+	CHECK(parse_all("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &req) == VG_HTTP_PARSE_DONE);
+	CHECK(req.origin == NULL && req.forwarded_for == NULL);
+	/* Two Origins cannot both be the page's: refused like two Hosts. */
+	CHECK(parse_all("GET / HTTP/1.1\r\nOrigin: https://a.example\r\nOrigin: https://b.example\r\n\r\n",
+			&req) == VG_HTTP_PARSE_ERROR);
+	CHECK(req.status == 400);
+}
+
 TEST_SUITE(http_request,
+	   TEST_ENTRY(http_request_origin_and_forwarded_for),
 	   TEST_ENTRY(http_request_simple_get),
 	   TEST_ENTRY(http_request_query_and_head),
 	   TEST_ENTRY(http_request_connection_header),
