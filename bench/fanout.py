@@ -30,7 +30,8 @@ class Sink:
         self.errors = 0
 
     def add(self, port):
-        s = h.open_stream(port, timeout=5)
+        # Each client from an address of its own, as viewers are: one address may hold only a few connections.
+        s = h.open_stream(port, timeout=5, source="127.0.11.%d" % (len(self.socks) % 250 + 1))
         s.setblocking(False)
         self.sel.register(s, selectors.EVENT_READ)
         self.socks.append(s)

@@ -1,14 +1,52 @@
 /*
- * libFuzzer target for the HTTP request parser. Each input is parsed twice:
- * whole, and fed in growing prefixes as a socket would deliver it, and both
- * must agree. Pipelined requests are parsed one after another.
+ * libFuzzer target for the HTTP request parser and the checks the server
+ * makes of its header values (Host, Origin, X-Forwarded-For). Each input is
+ * parsed twice: whole, and fed in growing prefixes as a socket would deliver
+ * it, and both must agree. Pipelined requests are parsed one after another.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/access.h"
+#include "http/peer.h"
 #include "http/request.h"
+
+static const char *const allowed_hosts[] = { "cam.example.test", "*.not-a-wildcard" };
+static const char *const cors_origins[] = { "https://dash.example.test", "http://localhost:3000/" };
+
+/* The server's checks of the header values: they must stay inside the values and agree with themselves. */
+static void check_access(const vg_http_request *req)
+{
+	if (req->host) {
+		int loop = vg_http_host_allowed(req->host, req->host_len, 1, allowed_hosts, 2);
+		int any = vg_http_host_allowed(req->host, req->host_len, 0, NULL, 0);
+		/* Whatever a loopback bind accepts, an open bind without a list accepts too. */
+		if (loop && !any)
+			abort();
+	}
+	if (req->origin) {
+		const char *m = vg_http_cors_match(req->origin, req->origin_len, cors_origins, 2);
+		if (m && m != cors_origins[0] && m != cors_origins[1])
+			abort();
+	}
+	if (req->forwarded_for) {
+		vg_peer_net trusted[2];
+		if (vg_peer_net_parse("127.0.0.0/8", &trusted[0]) != 0 || vg_peer_net_parse("fd00::/8", &trusted[1]) != 0)
+			abort();
+		vg_peer_addr client;
+		if (vg_peer_forwarded_client(req->forwarded_for, req->forwarded_for_len, trusted, 2, &client) == 0) {
+			if (vg_peer_nets_contain(trusted, 2, &client))
+				abort();
+			char text[VG_PEER_ADDR_STRLEN];
+			vg_peer_addr_format(&client, text, sizeof text);
+			vg_peer_addr again;
+			if (vg_peer_addr_parse(text, strlen(text), &again) != 0 || memcmp(again.b, client.b, 16) != 0)
+				abort();
+		}
+	}
+}
 
 static void check_request(const char *buf, size_t len, const vg_http_request *req)
 {
@@ -19,6 +57,11 @@ static void check_request(const char *buf, size_t len, const vg_http_request *re
 	if (req->query && (req->query < buf || req->query + req->query_len > buf + req->consumed))
 		abort();
 	if (req->host && (req->host < buf || req->host + req->host_len > buf + req->consumed))
+		abort();
+	if (req->origin && (req->origin < buf || req->origin + req->origin_len > buf + req->consumed))
+		abort();
+	if (req->forwarded_for &&
+	    (req->forwarded_for < buf || req->forwarded_for + req->forwarded_for_len > buf + req->consumed))
 		abort();
 	if (req->path_len > VG_HTTP_MAX_TARGET)
 		abort();
@@ -70,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    ireq.path_len != req.path_len || ireq.keep_alive != req.keep_alive)
 				abort();
 			check_request(b, len, &req);
+			check_access(&req);
 			off += req.consumed;
 			continue;
 		}

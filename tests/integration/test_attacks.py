@@ -390,7 +390,7 @@ class ConnectionFloodTest(AttackTestCase):
 
         def flood():
             held = []
-            t_end = time.monotonic() + 6
+            t_end = time.monotonic() + 7
             while not stop.is_set() and time.monotonic() < t_end:
                 for _ in range(22):
                     s = socket.socket()
@@ -402,8 +402,9 @@ class ConnectionFloodTest(AttackTestCase):
                         pass
                     held.append((time.monotonic(), s))
                     opened[0] += 1
-                # Each is held a second, then closed and reopened: about 220 open at a time.
-                while held and time.monotonic() - held[0][0] > 1.0:
+                # Each is held 6 s (past the 5 s header deadline, so the server is the one to close it if it
+                # took it), then closed: about 220 new connections a second, over 1000 open at a time.
+                while held and time.monotonic() - held[0][0] > 6.0:
                     held.pop(0)[1].close()
                 time.sleep(0.1)
             for _, s in held:
@@ -413,7 +414,7 @@ class ConnectionFloodTest(AttackTestCase):
         attacker.start()
         self.addCleanup(stop.set)
         t_attack = time.time()
-        time.sleep(1.0)
+        time.sleep(5.0)  # until the flood has reached its height
         health = []
         served = None
         t0 = time.monotonic()
@@ -428,7 +429,7 @@ class ConnectionFloodTest(AttackTestCase):
         attacker.join(5)
         print("\n  flood: %d connections opened; /healthz %d times, all 200: %s; stats %r"
               % (opened[0], len(health), set(health) == {200}, stats), file=sys.stderr, end=" ")
-        self.assertGreater(opened[0], 500)
+        self.assertGreater(opened[0], 1000)
         self.assertEqual(set(health), {200}, "/healthz answers during the flood: %r" % health)
         self.assertIsNotNone(served, "no new viewer was served during the flood")
         self.assertLessEqual(stats["connections"], 32 + 10, "the flooding address holds %r" % stats)
