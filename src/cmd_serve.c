@@ -82,7 +82,7 @@ int vg_cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	vg_info("serving %s%s%s on http://%s/", opt.pipeline.source.uri, opt.detector.model ? " with " : "",
-		opt.detector.model ? opt.detector.model : "", opt.http.listen);
+		opt.detector.model ? opt.detector.model : "", vg_http_server_address(s.http));
 	event_base_dispatch(s.base);
 	status = VG_EXIT_OK;
 	err[0] = '\0';

@@ -1,6 +1,5 @@
 #include "http/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,6 +28,7 @@
 #include "http/access.h"
 #include "http/assets.h"
 #include "http/delivery.h"
+#include "http/listen.h"
 #include "http/mjpeg.h"
 #include "http/peer.h"
 #include "http/request.h"
@@ -110,6 +110,7 @@ struct vg_http_server {
 	struct event *keepalive;
 	int wake_fd;
 	int port;
+	char address[VG_HTTP_ADDRESS_LEN];  /* what was bound, e.g. "127.0.0.1:8080" */
 	atomic_int closed;
 
 	/* Handed over by other threads; the newest wins. */
@@ -1150,90 +1151,12 @@ void vg_http_server_publish_event(vg_http_server *srv, vg_blob *sse_message)
 	publish(srv, &srv->pending_event, sse_message);
 }
 
-/*
- * Accepted forms: "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT", "PORT" (a port
- * alone: loopback, the safe default), and ":PORT", which listens on every
- * IPv4 interface like Go's net/http. Names other than localhost are refused
- * rather than resolved, so startup never waits on DNS.
- */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
-{
-	char host[64];
-	const char *port;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
-			goto bad;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = '\0';
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-		size_t hlen = colon ? (size_t)(colon - s) : 0;
-		if (hlen >= sizeof host || (colon && memchr(s, ':', hlen)))
-			goto bad;
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		port = colon ? colon + 1 : s;
-		if (!colon)
-			strcpy(host, "127.0.0.1");
-	}
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 || atoi(port) > 65535)
-		goto bad;
-	uint16_t p = (uint16_t)atoi(port);
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (s[0] == '[') {
-		if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
-			goto bad;
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons(p);
-		*sslen = sizeof *v6;
-		return 0;
-	}
-	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
-	if (!host[0])
-		strcpy(host, "0.0.0.0");
-	if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
-		goto bad;
-	v4->sin_family = AF_INET;
-	v4->sin_port = htons(p);
-	*sslen = sizeof *v4;
-	return 0;
-bad:
-	snprintf(err, errlen, "invalid listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT, PORT or :PORT", s);
-	return -1;
-}
-
 static int open_listener(vg_http_server *srv, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	if (parse_listen(srv->opt.listen, &ss, &sslen, err, errlen) != 0)
-		return -EINVAL;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot listen on %s: %s", srv->opt.listen, strerror(e));
-		return -e;
-	}
-	evutil_make_listen_socket_reuseable(fd);
-	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot listen on %s: %s", srv->opt.listen, strerror(e));
-		close(fd);
-		return -e;
-	}
-	vg_peer_addr bound_addr;
-	srv->loopback_bind = vg_peer_addr_from_sockaddr((struct sockaddr *)&ss, &bound_addr) == 0 &&
-			     vg_peer_addr_is_loopback(&bound_addr);
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof bound;
-	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
-		srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-							      : ((struct sockaddr_in *)&bound)->sin_port);
+	int fd = vg_http_listen(srv->opt.listen, &srv->port, &srv->loopback_bind, srv->address, sizeof srv->address,
+				err, errlen);
+	if (fd < 0)
+		return fd;
 	/* Backlog 0: the socket is listening already. */
 	srv->listener = evconnlistener_new(srv->base, on_accept, srv,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 0, fd);
@@ -1339,7 +1262,7 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		vg_warn("http: listening on %s, which other machines can reach, and vigil has no authentication: "
 			"anyone who reaches this address can watch the stream (bind to 127.0.0.1 and put an "
 			"authenticating reverse proxy in front to share it safely)",
-			srv->opt.listen);
+			srv->address);
 	struct timeval ka = { .tv_sec = SSE_KEEPALIVE_US / 1000000, .tv_usec = 0 };
 	struct timeval tick = { .tv_sec = TICK_US / 1000000, .tv_usec = TICK_US % 1000000 };
 	event_add(srv->wake, NULL);
@@ -1352,6 +1275,11 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 int vg_http_server_port(const vg_http_server *srv)
 {
 	return srv->port;
+}
+
+const char *vg_http_server_address(const vg_http_server *srv)
+{
+	return srv->address;
 }
 
 void vg_http_server_shutdown(vg_http_server *srv)

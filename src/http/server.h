@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "core/stats.h"
+#include "http/listen.h"
 #include "http/peer.h"
 
 struct event_base;
@@ -67,6 +68,9 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 
 /* The port listened on: the one asked for, or the one the system chose for port 0. */
 int vg_http_server_port(const vg_http_server *srv);
+
+/* The address listened on as "127.0.0.1:8080" or "[::1]:8080", the port being the one bound. */
+const char *vg_http_server_address(const vg_http_server *srv);
 
 /*
  * Publishes a complete MJPEG part (see mjpeg.h; its payload range is the bare

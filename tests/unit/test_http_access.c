@@ -1,7 +1,12 @@
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "http/access.h"
 #include "http/delivery.h"
+#include "http/listen.h"
 #include "http/peer.h"
 #include "test.h"
 
@@ -263,7 +268,42 @@ TEST(delivery_rate_floor)
 	CHECK(!d.slow);
 }
 
-TEST_SUITE(http_access, TEST_ENTRY(host_loopback_bind_accepts_loopback_names_only), TEST_ENTRY(host_allowed_names),
+static void check_listen(const char *spec, int want_loopback, const char *want_prefix)
+{
+	char address[VG_HTTP_ADDRESS_LEN], err[256], want[64];
+	int port = -1, loopback = -1;
+	int fd = vg_http_listen(spec, &port, &loopback, address, sizeof address, err, sizeof err);
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+		return;  /* no IPv6 here */
+	CHECK_MSG(fd >= 0, "%s: %s", spec, err);
+	CHECK(port > 0);
+	CHECK_MSG(loopback == want_loopback, "%s: loopback %d", spec, loopback);
+	snprintf(want, sizeof want, "%s:%d", want_prefix, port);
+	CHECK_MSG(strcmp(address, want) == 0, "%s: bound %s, expected %s", spec, address, want);
+	close(fd);
+}
+
+TEST(listen_forms)
+{
+	/* A port alone is loopback: what people type to "just run it" must not expose the camera. */
+	check_listen("0", 1, "127.0.0.1");
+	check_listen("localhost:0", 1, "127.0.0.1");
+	check_listen("127.0.0.1:0", 1, "127.0.0.1");
+	check_listen("[::1]:0", 1, "[::1]");
+	check_listen(":0", 0, "0.0.0.0");
+	check_listen("0.0.0.0:0", 0, "0.0.0.0");
+	const char *bad[] = { "", "host.example:80", "1.2.3:80", "[::1]80", "127.0.0.1:", "127.0.0.1:99999",
+			      "127.0.0.1:8x", "::1:80", "[nope]:80" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char address[VG_HTTP_ADDRESS_LEN], err[256] = "";
+		int port, loopback;
+		CHECK_MSG(vg_http_listen(bad[i], &port, &loopback, address, sizeof address, err, sizeof err) == -EINVAL,
+			  "%s accepted", bad[i]);
+		CHECK(strstr(err, "invalid listen address") != NULL);
+	}
+}
+
+TEST_SUITE(http_access, TEST_ENTRY(listen_forms), TEST_ENTRY(host_loopback_bind_accepts_loopback_names_only), TEST_ENTRY(host_allowed_names),
 	   TEST_ENTRY(host_other_bind), TEST_ENTRY(cors_origins), TEST_ENTRY(peer_addresses), TEST_ENTRY(peer_nets),
 	   TEST_ENTRY(peer_forwarded_for), TEST_ENTRY(peer_table_counts), TEST_ENTRY(delivery_whole_messages),
 	   TEST_ENTRY(delivery_ring_merges_without_losing_count), TEST_ENTRY(delivery_rate_floor));
