@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/stats.h"
 #include "http/server.h"
 #include "options.h"
@@ -54,8 +55,11 @@ int vg_cmd_serve(int argc, char **argv)
 	evthread_use_pthreads();
 
 	int status = VG_EXIT_BAD_INPUT;
+	/* Every page and line shows the source without its secrets (core/redact.h). */
+	char display_uri[VG_REDACT_MAX];
+	vg_redact_uri(opt.pipeline.source.uri, display_uri, sizeof display_uri);
 	vg_stats stats;
-	vg_stats_init(&stats, opt.pipeline.source.uri);
+	vg_stats_init(&stats, display_uri);
 	serve_state s = { 0 };
 	struct event *sigint = NULL, *sigterm = NULL;
 
@@ -81,7 +85,7 @@ int vg_cmd_serve(int argc, char **argv)
 		status = VG_EXIT_FAILURE;
 		goto done;
 	}
-	vg_info("serving %s%s%s on http://%s/", opt.pipeline.source.uri, opt.detector.model ? " with " : "",
+	vg_info("serving %s%s%s on http://%s/", display_uri, opt.detector.model ? " with " : "",
 		opt.detector.model ? opt.detector.model : "", opt.http.listen);
 	event_base_dispatch(s.base);
 	status = VG_EXIT_OK;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
+
 #ifndef VG_VERSION
 #define VG_VERSION "unknown"
 #endif
@@ -25,33 +27,14 @@ static double ms(int64_t us)
 	return round((double)us) / 1000.0;
 }
 
-void vg_status_redact_uri(const char *uri, char *dst, size_t cap)
-{
-	if (cap == 0)
-		return;
-	if (!uri)
-		uri = "";
-	const char *scheme_end = strstr(uri, "://");
-	const char *auth = scheme_end ? scheme_end + 3 : NULL;
-	size_t auth_len = auth ? strcspn(auth, "/?#") : 0;
-	const char *at = NULL;
-	for (size_t i = 0; auth && i < auth_len; i++)
-		if (auth[i] == '@')
-			at = auth + i;
-	if (!at) {
-		snprintf(dst, cap, "%s", uri);
-		return;
-	}
-	snprintf(dst, cap, "%.*s***%s", (int)(auth - uri), uri, at);
-}
-
 char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
 		return NULL;
-	char uri[1024];
-	vg_status_redact_uri(stats->source_uri, uri, sizeof uri);
+	/* The caller's string should already be the display form; redacting again costs nothing and is idempotent. */
+	char uri[VG_REDACT_MAX];
+	vg_redact_uri(stats->source_uri, uri, sizeof uri);
 	int64_t last = LOAD(source_last_frame_mono_us);
 
 	cJSON *src = cJSON_AddObjectToObject(root, "source");

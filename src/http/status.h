@@ -32,10 +32,4 @@ char *vg_status_metrics(const vg_stats *stats, int64_t now_mono_us);
 int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t now_mono_us, char *msg,
 		     size_t cap);
 
-/*
- * Copies uri to dst with any user:password part of a URL replaced by "***",
- * so that stats pages never show camera credentials.
- */
-void vg_status_redact_uri(const char *uri, char *dst, size_t cap);
-
 #endif
