@@ -214,8 +214,21 @@ int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t
 		     size_t cap)
 {
 	int state = LOAD(source_state);
-	if (state == VG_SOURCE_ENDED ||
-	    (last_output_mono_us > 0 && now_mono_us - last_output_mono_us <= VG_HEALTH_MAX_AGE_US)) {
+	/*
+	 * Health means frames flow. An ended file and a source that is
+	 * reconnecting deliver none, whatever the age of the last frame says, and
+	 * a frame decoded just as a stalled input closed must not hide that.
+	 */
+	if (state == VG_SOURCE_ENDED) {
+		snprintf(msg, cap, "unhealthy: source ended\n");
+		return 503;
+	}
+	if (state == VG_SOURCE_RECONNECTING) {
+		snprintf(msg, cap, "unhealthy: source reconnecting (last frame %.1f s ago)\n",
+			 last_output_mono_us > 0 ? seconds(now_mono_us - last_output_mono_us) : -1.0);
+		return 503;
+	}
+	if (last_output_mono_us > 0 && now_mono_us - last_output_mono_us <= VG_HEALTH_MAX_AGE_US) {
 		snprintf(msg, cap, "ok");
 		return 200;
 	}

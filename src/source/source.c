@@ -628,6 +628,17 @@ static int decode_next(vg_source *s)
 			continue;
 		}
 		s->stall_start_us = 0;
+		if (ret >= 0 && atomic_load(&s->timed_out) && (s->kind == KIND_NETWORK || s->kind == KIND_DEVICE)) {
+			/*
+			 * The read deadline fired, and this is what the demuxer flushed
+			 * as the input closed. Decoded now, it would pass for a fresh
+			 * capture five seconds into a stall and keep /healthz at 200 for
+			 * five more.
+			 */
+			av_packet_unref(s->pkt);
+			s->lost_err = AVERROR_EXIT;
+			return DECODE_INPUT_LOST;
+		}
 		if (ret < 0) {
 			if (atomic_load(&s->stop))
 				return DECODE_STOPPED;

@@ -262,8 +262,17 @@ TEST(http_status_health)
 	CHECK(strcmp(msg, "ok") == 0);
 	CHECK(vg_status_health(&st, now - VG_HEALTH_MAX_AGE_US - 1, now, msg, sizeof msg) == 503);
 	CHECK(strstr(msg, "5.0 s"));
+	/* Frames no longer flow once a file ended, however fresh the last one is. */
 	atomic_store(&st.source_state, VG_SOURCE_ENDED);
-	CHECK(vg_status_health(&st, now - 60000000, now, msg, sizeof msg) == 200);
+	CHECK(vg_status_health(&st, now - 60000000, now, msg, sizeof msg) == 503);
+	CHECK(vg_status_health(&st, now - 1000, now, msg, sizeof msg) == 503);
+	CHECK_MSG(strstr(msg, "source ended"), "%s", msg);
+	/* Nor while the source reconnects, even if a frame went out a moment ago. */
+	atomic_store(&st.source_state, VG_SOURCE_RECONNECTING);
+	CHECK(vg_status_health(&st, now - 1000, now, msg, sizeof msg) == 503);
+	CHECK_MSG(strstr(msg, "reconnecting"), "%s", msg);
+	atomic_store(&st.source_state, VG_SOURCE_RUNNING);
+	CHECK(vg_status_health(&st, now - 1000, now, msg, sizeof msg) == 200);
 }
 
 TEST(http_status_json_redacts_uri)
