@@ -88,7 +88,10 @@ struct vg_source {
 	pthread_t thread;
 	atomic_int thread_running;
 	vg_source_frame_fn fn;
+	vg_source_end_fn end_fn;
 	void *opaque;
+	/* Files: video packets given to the decoder while no frame has come out yet. */
+	int packets_without_frame;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -579,7 +582,8 @@ static void count_corrupt(vg_source *s)
  * Runs the demuxer and decoder until a good frame is in s->frame. Returns 0,
  * AVERROR_EOF when a finite input is fully drained, DECODE_STOPPED,
  * DECODE_INPUT_LOST for a live input whose read failed (s->lost_err says
- * why), or another negative code.
+ * why), DECODE_UNDECODABLE for a file whose first packets all failed to
+ * decode, or another negative code.
  */
 static int decode_next(vg_source *s)
 {
@@ -669,6 +673,9 @@ static int decode_next(vg_source *s)
 		ret = avcodec_send_packet(s->dec, s->pkt);
 		s->decode_acc_us += vg_mono_us() - t0;
 		av_packet_unref(s->pkt);
+		if (s->kind == KIND_FILE && s->next_id == 1 &&
+		    ++s->packets_without_frame >= VG_SOURCE_MAX_PACKETS_WITHOUT_FRAME)
+			return DECODE_UNDECODABLE;
 		if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF && !flagged) {
 			/* Any packet the decoder rejects is skipped; the stream goes on. */
 			count_corrupt(s);
@@ -907,6 +914,17 @@ int vg_source_read(vg_source *src, vg_frame **out)
 			input_lost(s);
 			continue;
 		}
+		if (s->kind == KIND_FILE && s->next_id == 1 && (ret == DECODE_UNDECODABLE || ret == AVERROR_EOF)) {
+			/* Ending quietly, or looping over nothing, would leave the user with a blank page and no reason. */
+			if (ret == DECODE_UNDECODABLE)
+				vg_error("source '%s': no video frame could be decoded from the first %d packets",
+					 s->display, s->packets_without_frame);
+			else
+				vg_error("source '%s': no video frame could be decoded before the end of the file (%d packets)",
+					 s->display, s->packets_without_frame);
+			finish(s);
+			return VG_SOURCE_UNDECODABLE;
+		}
 		if (ret == AVERROR_EOF) {
 			if (s->loop && s->kind == KIND_FILE && s->frames_since_rewind > 0) {
 				s->frames_since_rewind = 0;
@@ -985,16 +1003,24 @@ int vg_source_read(vg_source *src, vg_frame **out)
 static void *source_thread(void *arg)
 {
 	vg_source *s = arg;
+	int ret;
 	for (;;) {
 		vg_frame *f = NULL;
-		int ret = vg_source_read(s, &f);
+		ret = vg_source_read(s, &f);
 		if (ret != 0)
 			break;
 		s->fn(s->opaque, f);
 		vg_frame_unref(f);
 	}
 	set_state(s, VG_SOURCE_ENDED);
+	if (s->end_fn && !atomic_load(&s->stop))
+		s->end_fn(s->opaque, ret);
 	return NULL;
+}
+
+void vg_source_on_end(vg_source *src, vg_source_end_fn fn)
+{
+	src->end_fn = fn;
 }
 
 int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque)
