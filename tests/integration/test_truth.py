@@ -330,14 +330,14 @@ class TruthTest(h.VigilTestCase):
         self.assertTrue(v.alive())
 
     def test_healthz_503_when_ffmpeg_feed_stops(self):
-        # `ffmpeg -listen 1` serving MJPEG, then frozen with SIGSTOP: the connection stays open, silent.
+        # `ffmpeg -listen 1` serving MPEG-TS, then frozen with SIGSTOP: the connection stays open, silent.
         port = h.free_port()
         feed = self.popen([h.FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-                           "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-f", "mpjpeg",
-                           "-listen", "1", "http://127.0.0.1:%d/feed.mjpg" % port])
+                           "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-c:v", "mpeg4", "-f", "mpegts",
+                           "-listen", "1", "http://127.0.0.1:%d/feed.ts" % port])
         self.addCleanup(lambda: feed.poll() is None and feed.send_signal(signal.SIGCONT))
         self.assertTrue(h.wait_listening(port, 10, feed), "ffmpeg did not listen")
-        v = self.vigil("http://127.0.0.1:%d/feed.mjpg" % port)
+        v = self.vigil("http://127.0.0.1:%d/feed.ts" % port)
         time.sleep(1.0)
         feed.send_signal(signal.SIGSTOP)
         stalled = time.monotonic()
