@@ -19,13 +19,14 @@
 #include "render/draw.h"
 #include "source/source.h"
 
-enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE };
+enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM };
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
+	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -47,6 +48,9 @@ static void detect_usage(FILE *out)
 		"      --sequence          video models with state: the files are frames of one video, in\n"
 		"                          order, and the state carries from one to the next (default: each\n"
 		"                          file starts afresh; within a video file the state always carries)\n"
+		"      --redact-param NAME hide this URL query parameter's value in messages (repeatable; see\n"
+		"                          vigil serve --help); ${NAME} in a file name or URL is replaced by\n"
+		"                          the environment variable NAME\n"
 		"  -v, --verbose           log more\n"
 		"  -h, --help              show this help\n",
 		vg_model_options_help);
@@ -113,18 +117,20 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 		return VG_EXIT_BAD_INPUT;
 	}
 	static vg_detection dets[VG_MAX_DETECTIONS];
+	/* Lines and messages name the input by its display form, which hides secrets in a URL. */
+	const char *shown = vg_source_display_uri(src);
 	char name[8192];
-	json_path(path, name, sizeof name);
+	json_path(shown, name, sizeof name);
 	int status = VG_EXIT_OK;
 	long frame_no = 0;
 	vg_frame *frame;
-	int rc;
+	int rc = 0;
 	while ((max_frames <= 0 || frame_no < max_frames) && (rc = vg_source_read(src, &frame)) == 0) {
 		frame_no++;
 		int64_t pre, infer, post;
 		int n = vg_detector_run(det, frame, dets, VG_MAX_DETECTIONS, &pre, &infer, &post, err, sizeof err);
 		if (n < 0) {
-			fprintf(stderr, "vigil: %s frame %ld: %s\n", path, frame_no, err);
+			fprintf(stderr, "vigil: %s frame %ld: %s\n", shown, frame_no, err);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
 			break;
@@ -133,7 +139,7 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 		char *json = malloc(cap);
 		size_t len = json ? vg_detections_json(dets, n, json, cap) : 0;
 		if (!len) {
-			fprintf(stderr, "vigil: %s frame %ld: out of memory\n", path, frame_no);
+			fprintf(stderr, "vigil: %s frame %ld: out of memory\n", shown, frame_no);
 			free(json);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
@@ -145,12 +151,14 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 		       (double)post / 1e3, (int)len, json);
 		fflush(stdout);
 		free(json);
-		if (save_dir && save_annotated(save_dir, path, frame_no, frame, dets, n) < 0)
+		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n) < 0)
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);
 	}
 	if (frame_no == 0 && status == VG_EXIT_OK) {
-		fprintf(stderr, "vigil: %s: no frame could be decoded\n", path);
+		/* The source has already said why when it gave up on an undecodable file. */
+		if (rc != VG_SOURCE_UNDECODABLE)
+			fprintf(stderr, "vigil: %s: no frame could be decoded\n", shown);
 		status = VG_EXIT_BAD_INPUT;
 	}
 	vg_source_destroy(src);
@@ -188,6 +196,12 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SEQUENCE:
 			sequence = 1;
+			break;
+		case OPT_REDACT_PARAM:
+			if (vg_redact_option(optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "vigil: %s\n", err);
+				return VG_EXIT_BAD_INPUT;
+			}
 			break;
 		case 'v':
 			vg_log_set_level(VG_LOG_DEBUG);

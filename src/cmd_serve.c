@@ -1,10 +1,12 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "commands.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/stats.h"
 #include "http/server.h"
 #include "options.h"
@@ -14,6 +16,10 @@ typedef struct serve_state {
 	struct event_base *base;
 	vg_pipeline *pipeline;
 	vg_http_server *http;
+	struct event *source_end;  /* made active by the source thread when the input ends */
+	atomic_int source_result;
+	int status;                /* the exit status once the loop ends */
+	const char *display_uri;
 } serve_state;
 
 static void on_stop_signal(evutil_socket_t sig, short events, void *arg)
@@ -26,14 +32,51 @@ static void on_stop_signal(evutil_socket_t sig, short events, void *arg)
 	event_base_loopbreak(s->base);
 }
 
+static void on_hangup(evutil_socket_t sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	/* The default action of SIGHUP would end the server without a word; a configuration file comes later. */
+	vg_info("SIGHUP received: no configuration file to reload, ignored");
+}
+
+/* On the loop thread, after the source thread said its input ended. */
+static void on_source_end(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	serve_state *s = arg;
+	int result = atomic_load(&s->source_result);
+	if (result == VG_SOURCE_UNDECODABLE) {
+		/* The source logged why; an input that never gives a picture is bad input, as for detect. */
+		s->status = VG_EXIT_BAD_INPUT;
+		vg_pipeline_stop(s->pipeline);
+		vg_http_server_shutdown(s->http);
+		event_base_loopbreak(s->base);
+		return;
+	}
+	vg_info("source '%s' ended; the last frame stays available and /healthz answers 503", s->display_uri);
+}
+
+/* On the source thread. */
+static void sink_source_ended(void *opaque, int result)
+{
+	serve_state *s = opaque;
+	atomic_store(&s->source_result, result);
+	event_active(s->source_end, 0, 0);
+}
+
 static void sink_frame(void *opaque, vg_blob *part)
 {
-	vg_http_server_publish_frame(opaque, part);
+	serve_state *s = opaque;
+	vg_http_server_publish_frame(s->http, part);
 }
 
 static void sink_event(void *opaque, vg_blob *sse)
 {
-	vg_http_server_publish_event(opaque, sse);
+	serve_state *s = opaque;
+	vg_http_server_publish_event(s->http, sse);
 }
 
 int vg_cmd_serve(int argc, char **argv)
@@ -54,10 +97,13 @@ int vg_cmd_serve(int argc, char **argv)
 	evthread_use_pthreads();
 
 	int status = VG_EXIT_BAD_INPUT;
+	/* Every page and line shows the source without its secrets (core/redact.h). */
+	char display_uri[VG_REDACT_MAX];
+	vg_redact_uri(opt.pipeline.source.uri, display_uri, sizeof display_uri);
 	vg_stats stats;
-	vg_stats_init(&stats, opt.pipeline.source.uri);
-	serve_state s = { 0 };
-	struct event *sigint = NULL, *sigterm = NULL;
+	vg_stats_init(&stats, display_uri);
+	serve_state s = { .display_uri = display_uri };
+	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 
 	s.base = event_base_new();
 	if (!s.base) {
@@ -66,13 +112,21 @@ int vg_cmd_serve(int argc, char **argv)
 	}
 	if (vg_http_server_create(&s.http, s.base, &opt.http, &stats, err, sizeof err) < 0)
 		goto done;
-	vg_pipeline_sink sink = { s.http, sink_frame, sink_event };
+	s.source_end = event_new(s.base, -1, 0, on_source_end, &s);
+	if (!s.source_end) {
+		snprintf(err, sizeof err, "cannot create the source end event");
+		status = VG_EXIT_FAILURE;
+		goto done;
+	}
+	vg_pipeline_sink sink = { &s, sink_frame, sink_event, sink_source_ended };
 	if (vg_pipeline_create(&s.pipeline, &opt.pipeline, &sink, &stats, err, sizeof err) < 0)
 		goto done;
 
 	sigint = evsignal_new(s.base, SIGINT, on_stop_signal, &s);
 	sigterm = evsignal_new(s.base, SIGTERM, on_stop_signal, &s);
-	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0) {
+	sighup = evsignal_new(s.base, SIGHUP, on_hangup, &s);
+	if (!sigint || !sigterm || !sighup || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0 ||
+	    evsignal_add(sighup, NULL) < 0) {
 		snprintf(err, sizeof err, "cannot install signal handlers");
 		status = VG_EXIT_FAILURE;
 		goto done;
@@ -81,10 +135,11 @@ int vg_cmd_serve(int argc, char **argv)
 		status = VG_EXIT_FAILURE;
 		goto done;
 	}
-	vg_info("serving %s%s%s on http://%s/", opt.pipeline.source.uri, opt.detector.model ? " with " : "",
+	vg_info("serving %s%s%s on http://%s/", display_uri, opt.detector.model ? " with " : "",
 		opt.detector.model ? opt.detector.model : "", vg_http_server_address(s.http));
+	s.status = VG_EXIT_OK;
 	event_base_dispatch(s.base);
-	status = VG_EXIT_OK;
+	status = s.status;
 	err[0] = '\0';
 
 done:
@@ -98,6 +153,11 @@ done:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (sighup)
+		event_free(sighup);
+	/* Only now: the source thread, which activates it, was joined with the pipeline. */
+	if (s.source_end)
+		event_free(s.source_end);
 	event_base_free(s.base);
 	libevent_global_shutdown();
 	return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/redact.h"
+
 /* The demo's model inside the cache folder of scripts/fetch-demo-assets. */
 #define VG_DEMO_MODEL "human-models-3.0.4/models/centernet.json"
 
@@ -28,6 +30,7 @@ enum {
 	OPT_TRUSTED_PROXY,
 	OPT_FPS,
 	OPT_JSON,
+	OPT_REDACT_PARAM,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +52,7 @@ static const struct option long_options[] = {
 	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
 	{ "fps", required_argument, NULL, OPT_FPS },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	VG_MODEL_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -63,7 +67,12 @@ void vg_serve_usage(FILE *out)
 		"\n"
 		"Input:\n"
 		"  -s, --source URI        video file, /dev/videoN, rtsp://..., http://..., or lavfi:GRAPH\n"
-		"                          (default: the demo video " VG_DEMO_VIDEO ", looped)\n"
+		"                          (default: the demo video " VG_DEMO_VIDEO ", looped);\n"
+		"                          ${NAME} in it is replaced by the environment variable NAME, so that\n"
+		"                          secrets stay out of the command line\n"
+		"      --redact-param NAME hide this query parameter's value wherever the URI is shown, besides\n"
+		"                          user:password@ and names containing token, password, pass, pwd, key,\n"
+		"                          secret, auth, signature, or sig (repeatable)\n"
 		"      --loop              start a file again when it ends\n"
 		"      --no-pace           read files as fast as they decode instead of at their frame rate\n"
 		"      --size WxH          capture size for /dev/videoN\n"
@@ -123,6 +132,18 @@ const char vg_model_options_help[] =
 	"                          state instead of the previous frame's\n"
 	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
 	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*).\n";
+
+int vg_redact_option(const char *name, char *err, size_t errlen)
+{
+	int rc = vg_redact_add_param(name);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "--redact-param expects a parameter name, not an empty string");
+	else if (rc == -ENOSPC)
+		snprintf(err, errlen, "too many --redact-param options (at most 32)");
+	else if (rc < 0)
+		snprintf(err, errlen, "--redact-param: out of memory");
+	return rc < 0 ? -1 : 0;
+}
 
 int vg_parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -449,6 +470,10 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 			break;
 		case OPT_JSON:
 			opt->json = 1;
+			break;
+		case OPT_REDACT_PARAM:
+			if (vg_redact_option(optarg, err, errlen) < 0)
+				return -1;
 			break;
 		case 'v':
 			opt->log_level = VG_LOG_DEBUG;

@@ -81,6 +81,9 @@ extern const char vg_model_options_help[];
  */
 int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, size_t errlen);
 
+/* Handles --redact-param NAME (serve and detect): 0, or -1 with a message in err. */
+int vg_redact_option(const char *name, char *err, size_t errlen);
+
 /* Parses a whole number in [lo, hi]; 0 or -1. */
 int vg_parse_int(const char *s, long lo, long hi, long *out);
 

@@ -62,6 +62,13 @@ static void on_source_frame(void *opaque, vg_frame *frame)
 	vg_slot_put(p->encode_slot, vg_frame_ref(frame));
 }
 
+static void on_source_end(void *opaque, int result)
+{
+	vg_pipeline *p = opaque;
+	if (p->sink.source_ended)
+		p->sink.source_ended(p->sink.opaque, result);
+}
+
 /* The inference stage: runs the model, if any, on the newest frame and publishes the result. */
 static void *analysis_main(void *arg)
 {
@@ -336,6 +343,7 @@ int vg_pipeline_start(vg_pipeline *p, char *err, size_t errlen)
 		return -1;
 	}
 	p->threads_started = 1;
+	vg_source_on_end(p->source, on_source_end);
 	if (vg_source_start(p->source, on_source_frame, p) != 0) {
 		snprintf(err, errlen, "cannot start the source thread");
 		vg_pipeline_stop(p);

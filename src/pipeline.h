@@ -26,6 +26,11 @@ typedef struct vg_pipeline_sink {
 	void (*frame)(void *opaque, vg_blob *part);
 	/* A complete SSE message (event.h); the callee takes over the reference. */
 	void (*event)(void *opaque, vg_blob *sse);
+	/*
+	 * Optional: the source ended by itself (vg_source_end_fn's result), called
+	 * on the source thread. A file that ends normally gives VG_SOURCE_EOF.
+	 */
+	void (*source_ended)(void *opaque, int result);
 } vg_pipeline_sink;
 
 typedef struct vg_pipeline_options {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
+
 #ifndef VG_VERSION
 #define VG_VERSION "unknown"
 #endif
@@ -25,33 +27,14 @@ static double ms(int64_t us)
 	return round((double)us) / 1000.0;
 }
 
-void vg_status_redact_uri(const char *uri, char *dst, size_t cap)
-{
-	if (cap == 0)
-		return;
-	if (!uri)
-		uri = "";
-	const char *scheme_end = strstr(uri, "://");
-	const char *auth = scheme_end ? scheme_end + 3 : NULL;
-	size_t auth_len = auth ? strcspn(auth, "/?#") : 0;
-	const char *at = NULL;
-	for (size_t i = 0; auth && i < auth_len; i++)
-		if (auth[i] == '@')
-			at = auth + i;
-	if (!at) {
-		snprintf(dst, cap, "%s", uri);
-		return;
-	}
-	snprintf(dst, cap, "%.*s***%s", (int)(auth - uri), uri, at);
-}
-
 char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
 		return NULL;
-	char uri[1024];
-	vg_status_redact_uri(stats->source_uri, uri, sizeof uri);
+	/* The caller's string should already be the display form; redacting again costs nothing and is idempotent. */
+	char uri[VG_REDACT_MAX];
+	vg_redact_uri(stats->source_uri, uri, sizeof uri);
 	int64_t last = LOAD(source_last_frame_mono_us);
 
 	cJSON *src = cJSON_AddObjectToObject(root, "source");
@@ -240,8 +223,21 @@ int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t
 		     size_t cap)
 {
 	int state = LOAD(source_state);
-	if (state == VG_SOURCE_ENDED ||
-	    (last_output_mono_us > 0 && now_mono_us - last_output_mono_us <= VG_HEALTH_MAX_AGE_US)) {
+	/*
+	 * Health means frames flow. An ended file and a source that is
+	 * reconnecting deliver none, whatever the age of the last frame says, and
+	 * a frame decoded just as a stalled input closed must not hide that.
+	 */
+	if (state == VG_SOURCE_ENDED) {
+		snprintf(msg, cap, "unhealthy: source ended\n");
+		return 503;
+	}
+	if (state == VG_SOURCE_RECONNECTING) {
+		snprintf(msg, cap, "unhealthy: source reconnecting (last frame %.1f s ago)\n",
+			 last_output_mono_us > 0 ? seconds(now_mono_us - last_output_mono_us) : -1.0);
+		return 503;
+	}
+	if (last_output_mono_us > 0 && now_mono_us - last_output_mono_us <= VG_HEALTH_MAX_AGE_US) {
 		snprintf(msg, cap, "ok");
 		return 200;
 	}

@@ -26,16 +26,11 @@ char *vg_status_metrics(const vg_stats *stats, int64_t now_mono_us);
 
 /*
  * The /healthz verdict: 200 when an output frame was produced within
- * VG_HEALTH_MAX_AGE_US (last_output_mono_us, 0 for never) or the source ended,
- * 503 otherwise. Writes the body ("ok", or the reason) into msg.
+ * VG_HEALTH_MAX_AGE_US (last_output_mono_us, 0 for never) and the source is
+ * neither reconnecting nor ended; 503 otherwise. Writes the body ("ok", or
+ * the reason) into msg.
  */
 int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t now_mono_us, char *msg,
 		     size_t cap);
-
-/*
- * Copies uri to dst with any user:password part of a URL replaced by "***",
- * so that stats pages never show camera credentials.
- */
-void vg_status_redact_uri(const char *uri, char *dst, size_t cap);
 
 #endif

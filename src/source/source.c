@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/redact.h"
 
 #define DEFAULT_TIMEOUT_US 5000000
 #define BACKOFF_START_US 250000
@@ -33,9 +34,11 @@ enum source_kind { KIND_FILE, KIND_LAVFI, KIND_DEVICE, KIND_NETWORK };
 /* Outcomes of decode_next() besides AVERROR codes. */
 #define DECODE_STOPPED 1
 #define DECODE_INPUT_LOST 2
+#define DECODE_UNDECODABLE 3
 
 struct vg_source {
-	char *uri;
+	char *uri;           /* the real URI, secrets and all: used only to open the input */
+	char *display;       /* its redacted form (core/redact.h), used in every message */
 	char *input_format;
 	enum source_kind kind;
 	int loop, pace;
@@ -85,7 +88,10 @@ struct vg_source {
 	pthread_t thread;
 	atomic_int thread_running;
 	vg_source_frame_fn fn;
+	vg_source_end_fn end_fn;
 	void *opaque;
+	/* Files: video packets given to the decoder while no frame has come out yet. */
+	int packets_without_frame;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -148,8 +154,12 @@ static void emit_ffmpeg_line(enum vg_log_level level, const char *line)
 	pthread_mutex_unlock(&log_rate_lock);
 	if (suppressed)
 		vg_log(level, "ffmpeg: %d messages suppressed", suppressed);
-	if (allow)
-		vg_log(level, "ffmpeg: %s", line);
+	if (allow) {
+		/* FFmpeg names URLs in some messages ("Opening '...' for reading", redirects, SDP). */
+		char shown[sizeof log_line + 64];
+		vg_redact_text(line, shown, sizeof shown);
+		vg_log(level, "ffmpeg: %s", shown);
+	}
 }
 
 /*
@@ -162,10 +172,12 @@ static _Thread_local char detail[256];
 static void ffmpeg_log_callback(void *avcl, int level, const char *fmt, va_list vl)
 {
 	if (detail_capture && level <= AV_LOG_ERROR && !detail[0]) {
+		char raw[sizeof detail];
 		va_list copy;
 		va_copy(copy, vl);
-		vsnprintf(detail, sizeof detail, fmt, copy);
+		vsnprintf(raw, sizeof raw, fmt, copy);
 		va_end(copy);
+		vg_redact_text(raw, detail, sizeof detail);
 		size_t n = strlen(detail);
 		while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == '\r' || detail[n - 1] == '.'))
 			detail[--n] = '\0';
@@ -332,13 +344,13 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		ifmt = av_find_input_format("lavfi");
 		url = s->uri + 6;
 		if (!ifmt) {
-			snprintf(err, errlen, "cannot open source '%s': FFmpeg was built without the lavfi input device", s->uri);
+			snprintf(err, errlen, "cannot open source '%s': FFmpeg was built without the lavfi input device", s->display);
 			return AVERROR(ENOSYS);
 		}
 	} else if (s->kind == KIND_DEVICE) {
 		ifmt = av_find_input_format("v4l2");
 		if (!ifmt) {
-			snprintf(err, errlen, "cannot open source '%s': FFmpeg was built without V4L2 input", s->uri);
+			snprintf(err, errlen, "cannot open source '%s': FFmpeg was built without V4L2 input", s->display);
 			return AVERROR(ENOSYS);
 		}
 		if (s->req_width > 0 && s->req_height > 0) {
@@ -364,7 +376,7 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 	s->fmt = avformat_alloc_context();
 	if (!s->fmt) {
 		av_dict_free(&opts);
-		snprintf(err, errlen, "out of memory opening '%s'", s->uri);
+		snprintf(err, errlen, "out of memory opening '%s'", s->display);
 		return AVERROR(ENOMEM);
 	}
 	s->fmt->interrupt_callback.callback = interrupt_cb;
@@ -384,9 +396,9 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		/* avformat_open_input frees the context on failure. */
 		const char *what = s->kind == KIND_NETWORK ? "cannot connect to" : "cannot open source";
 		if ((ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) && detail[0])
-			snprintf(err, errlen, "%s '%s': %s (%s)", what, s->uri, io_err_str(s, ret, eb, sizeof eb), detail);
+			snprintf(err, errlen, "%s '%s': %s (%s)", what, s->display, io_err_str(s, ret, eb, sizeof eb), detail);
 		else
-			snprintf(err, errlen, "%s '%s': %s", what, s->uri, io_err_str(s, ret, eb, sizeof eb));
+			snprintf(err, errlen, "%s '%s': %s", what, s->display, io_err_str(s, ret, eb, sizeof eb));
 		return ret;
 	}
 
@@ -394,7 +406,7 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 	ret = avformat_find_stream_info(s->fmt, NULL);
 	clear_io_deadline(s);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot read stream information from '%s': %s", s->uri, io_err_str(s, ret, eb, sizeof eb));
+		snprintf(err, errlen, "cannot read stream information from '%s': %s", s->display, io_err_str(s, ret, eb, sizeof eb));
 		goto fail;
 	}
 
@@ -411,7 +423,7 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		}
 	}
 	if (idx < 0) {
-		snprintf(err, errlen, "source '%s' has no video stream", s->uri);
+		snprintf(err, errlen, "source '%s' has no video stream", s->display);
 		ret = AVERROR_STREAM_NOT_FOUND;
 		goto fail;
 	}
@@ -423,26 +435,26 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 
 	/* Frames are cropped to even sizes; a stream whose size is known and under 2x2 would yield nothing. */
 	if ((st->codecpar->width > 0 && st->codecpar->width < 2) || (st->codecpar->height > 0 && st->codecpar->height < 2)) {
-		snprintf(err, errlen, "source '%s' is %dx%d; video must be at least 2x2", s->uri, st->codecpar->width,
+		snprintf(err, errlen, "source '%s' is %dx%d; video must be at least 2x2", s->display, st->codecpar->width,
 			 st->codecpar->height);
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
 	if (!codec) {
-		snprintf(err, errlen, "no decoder for codec '%s' in '%s'", avcodec_get_name(st->codecpar->codec_id), s->uri);
+		snprintf(err, errlen, "no decoder for codec '%s' in '%s'", avcodec_get_name(st->codecpar->codec_id), s->display);
 		ret = AVERROR_DECODER_NOT_FOUND;
 		goto fail;
 	}
 	s->dec = avcodec_alloc_context3(codec);
 	if (!s->dec) {
-		snprintf(err, errlen, "out of memory opening '%s'", s->uri);
+		snprintf(err, errlen, "out of memory opening '%s'", s->display);
 		ret = AVERROR(ENOMEM);
 		goto fail;
 	}
 	ret = avcodec_parameters_to_context(s->dec, st->codecpar);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot set up the %s decoder for '%s': %s", codec->name, s->uri, err_str(ret, eb, sizeof eb));
+		snprintf(err, errlen, "cannot set up the %s decoder for '%s': %s", codec->name, s->display, err_str(ret, eb, sizeof eb));
 		goto fail;
 	}
 	s->dec->pkt_timebase = st->time_base;
@@ -452,7 +464,7 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 	s->dec->thread_count = 0;
 	ret = avcodec_open2(s->dec, codec, NULL);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot open the %s decoder for '%s': %s", codec->name, s->uri, err_str(ret, eb, sizeof eb));
+		snprintf(err, errlen, "cannot open the %s decoder for '%s': %s", codec->name, s->display, err_str(ret, eb, sizeof eb));
 		goto fail;
 	}
 
@@ -472,7 +484,7 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		atomic_store(&s->stats->source_width, s->width);
 		atomic_store(&s->stats->source_height, s->height);
 	}
-	vg_debug("source '%s': %s %s %dx%d %s, %.3g fps", s->uri, s->fmt->iformat->name, codec->name,
+	vg_debug("source '%s': %s %s %dx%d %s, %.3g fps", s->display, s->fmt->iformat->name, codec->name,
 		 st->codecpar->width, st->codecpar->height,
 		 av_get_pix_fmt_name((enum AVPixelFormat)st->codecpar->format) ? av_get_pix_fmt_name((enum AVPixelFormat)st->codecpar->format) : "?",
 		 s->fps);
@@ -498,14 +510,27 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 	}
 	pthread_once(&init_once, global_init);
 
+	/* The display form comes from the URI as given, so ${CAM_PASS} shows as that and never as its value. */
+	char shown[VG_REDACT_MAX];
+	vg_redact_uri(opt->uri, shown, sizeof shown);
+	char *real = NULL;
+	char why[384];
+	int ret = vg_expand_env(opt->uri, &real, why, sizeof why);
+	if (ret < 0) {
+		snprintf(err, errlen, "source '%s': %s", shown, why);
+		return ret == -ENOMEM ? AVERROR(ENOMEM) : AVERROR(EINVAL);
+	}
+
 	vg_source *s = calloc(1, sizeof *s);
 	if (!s) {
-		snprintf(err, errlen, "out of memory opening '%s'", opt->uri);
+		free(real);
+		snprintf(err, errlen, "out of memory opening '%s'", shown);
 		return AVERROR(ENOMEM);
 	}
-	s->uri = strdup(opt->uri);
+	s->uri = real;
+	s->display = strdup(shown);
 	s->input_format = opt->input_format ? strdup(opt->input_format) : NULL;
-	s->kind = classify(opt->uri);
+	s->kind = classify(s->uri);
 	s->loop = opt->loop;
 	s->pace = opt->pace;
 	s->req_width = opt->width;
@@ -526,14 +551,14 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 
 	s->pkt = av_packet_alloc();
 	s->frame = av_frame_alloc();
-	if (!s->uri || (opt->input_format && !s->input_format) || !s->pkt || !s->frame) {
-		snprintf(err, errlen, "out of memory opening '%s'", opt->uri);
+	if (!s->display || (opt->input_format && !s->input_format) || !s->pkt || !s->frame) {
+		snprintf(err, errlen, "out of memory opening '%s'", shown);
 		vg_source_destroy(s);
 		return AVERROR(ENOMEM);
 	}
 
 	set_state(s, VG_SOURCE_STARTING);
-	int ret = open_input(s, err, errlen);
+	ret = open_input(s, err, errlen);
 	if (ret < 0) {
 		vg_source_destroy(s);
 		return ret;
@@ -557,7 +582,8 @@ static void count_corrupt(vg_source *s)
  * Runs the demuxer and decoder until a good frame is in s->frame. Returns 0,
  * AVERROR_EOF when a finite input is fully drained, DECODE_STOPPED,
  * DECODE_INPUT_LOST for a live input whose read failed (s->lost_err says
- * why), or another negative code.
+ * why), DECODE_UNDECODABLE for a file whose first packets all failed to
+ * decode, or another negative code.
  */
 static int decode_next(vg_source *s)
 {
@@ -606,6 +632,17 @@ static int decode_next(vg_source *s)
 			continue;
 		}
 		s->stall_start_us = 0;
+		if (ret >= 0 && atomic_load(&s->timed_out) && (s->kind == KIND_NETWORK || s->kind == KIND_DEVICE)) {
+			/*
+			 * The read deadline fired, and this is what the demuxer flushed
+			 * as the input closed. Decoded now, it would pass for a fresh
+			 * capture five seconds into a stall and keep /healthz at 200 for
+			 * five more.
+			 */
+			av_packet_unref(s->pkt);
+			s->lost_err = AVERROR_EXIT;
+			return DECODE_INPUT_LOST;
+		}
 		if (ret < 0) {
 			if (atomic_load(&s->stop))
 				return DECODE_STOPPED;
@@ -615,7 +652,7 @@ static int decode_next(vg_source *s)
 			}
 			if (ret != AVERROR_EOF) {
 				char eb[AV_ERROR_MAX_STRING_SIZE];
-				vg_debug("source '%s': read stopped early: %s", s->uri, err_str(ret, eb, sizeof eb));
+				vg_debug("source '%s': read stopped early: %s", s->display, err_str(ret, eb, sizeof eb));
 			}
 			/* Drain the frames the decoder still holds. */
 			s->input_eof = 1;
@@ -636,6 +673,9 @@ static int decode_next(vg_source *s)
 		ret = avcodec_send_packet(s->dec, s->pkt);
 		s->decode_acc_us += vg_mono_us() - t0;
 		av_packet_unref(s->pkt);
+		if (s->kind == KIND_FILE && s->next_id == 1 &&
+		    ++s->packets_without_frame >= VG_SOURCE_MAX_PACKETS_WITHOUT_FRAME)
+			return DECODE_UNDECODABLE;
 		if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF && !flagged) {
 			/* Any packet the decoder rejects is skipped; the stream goes on. */
 			count_corrupt(s);
@@ -651,7 +691,7 @@ static int ensure_pool(vg_source *s, int w, int h)
 	if (!pool)
 		return AVERROR(ENOMEM);
 	if (s->pool && (s->width != w || s->height != h))
-		vg_info("source '%s': frame size changed from %dx%d to %dx%d", s->uri, s->width, s->height, w, h);
+		vg_info("source '%s': frame size changed from %dx%d to %dx%d", s->display, s->width, s->height, w, h);
 	/* Frames still in flight keep the old pool alive until they come back. */
 	vg_frame_pool_release(s->pool);
 	s->pool = pool;
@@ -814,7 +854,7 @@ static int reconnect(vg_source *s)
 		if (ret == 0) {
 			if (s->stats)
 				atomic_fetch_add(&s->stats->source_reconnects, 1);
-			vg_info("source '%s' reconnected", s->uri);
+			vg_info("source '%s' reconnected", s->display);
 			/* The backoff resets only once a frame arrives, so a source that drops at once does not flap. */
 			s->connected_since_frame = 1;
 			s->backoff_us = next;
@@ -836,7 +876,7 @@ static void input_lost(vg_source *s)
 	char eb[AV_ERROR_MAX_STRING_SIZE + 32];
 	if (!s->connected_since_frame)
 		s->backoff_us = first_backoff(s);
-	vg_warn("source '%s' lost: %s; reconnecting in %.2g s", s->uri, io_err_str(s, s->lost_err, eb, sizeof eb),
+	vg_warn("source '%s' lost: %s; reconnecting in %.2g s", s->display, io_err_str(s, s->lost_err, eb, sizeof eb),
 		(double)s->backoff_us / 1e6);
 	set_state(s, VG_SOURCE_RECONNECTING);
 	close_input(s);
@@ -874,6 +914,17 @@ int vg_source_read(vg_source *src, vg_frame **out)
 			input_lost(s);
 			continue;
 		}
+		if (s->kind == KIND_FILE && s->next_id == 1 && (ret == DECODE_UNDECODABLE || ret == AVERROR_EOF)) {
+			/* Ending quietly, or looping over nothing, would leave the user with a blank page and no reason. */
+			if (ret == DECODE_UNDECODABLE)
+				vg_error("source '%s': no video frame could be decoded from the first %d packets",
+					 s->display, s->packets_without_frame);
+			else
+				vg_error("source '%s': no video frame could be decoded before the end of the file (%d packets)",
+					 s->display, s->packets_without_frame);
+			finish(s);
+			return VG_SOURCE_UNDECODABLE;
+		}
 		if (ret == AVERROR_EOF) {
 			if (s->loop && s->kind == KIND_FILE && s->frames_since_rewind > 0) {
 				s->frames_since_rewind = 0;
@@ -898,7 +949,7 @@ int vg_source_read(vg_source *src, vg_frame **out)
 				input_lost(s);
 				continue;
 			}
-			vg_error("source '%s': decoding failed: %s", s->uri, err_str(ret, eb, sizeof eb));
+			vg_error("source '%s': decoding failed: %s", s->display, err_str(ret, eb, sizeof eb));
 			finish(s);
 			return ret;
 		}
@@ -912,7 +963,7 @@ int vg_source_read(vg_source *src, vg_frame **out)
 		if (ret == AVERROR_INVALIDDATA || ret == AVERROR(EINVAL))
 			continue;
 		if (ret < 0) {
-			vg_error("source '%s': out of memory for frames", s->uri);
+			vg_error("source '%s': out of memory for frames", s->display);
 			finish(s);
 			return ret;
 		}
@@ -952,16 +1003,24 @@ int vg_source_read(vg_source *src, vg_frame **out)
 static void *source_thread(void *arg)
 {
 	vg_source *s = arg;
+	int ret;
 	for (;;) {
 		vg_frame *f = NULL;
-		int ret = vg_source_read(s, &f);
+		ret = vg_source_read(s, &f);
 		if (ret != 0)
 			break;
 		s->fn(s->opaque, f);
 		vg_frame_unref(f);
 	}
 	set_state(s, VG_SOURCE_ENDED);
+	if (s->end_fn && !atomic_load(&s->stop))
+		s->end_fn(s->opaque, ret);
 	return NULL;
+}
+
+void vg_source_on_end(vg_source *src, vg_source_end_fn fn)
+{
+	src->end_fn = fn;
 }
 
 int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque)
@@ -1008,6 +1067,7 @@ void vg_source_destroy(vg_source *src)
 	pthread_cond_destroy(&src->cond);
 	pthread_mutex_destroy(&src->lock);
 	free(src->uri);
+	free(src->display);
 	free(src->input_format);
 	free(src);
 }
@@ -1025,6 +1085,11 @@ int vg_source_height(const vg_source *src)
 double vg_source_fps(const vg_source *src)
 {
 	return src->fps;
+}
+
+const char *vg_source_display_uri(const vg_source *src)
+{
+	return src->display;
 }
 
 int vg_source_is_live(const vg_source *src)

@@ -50,6 +50,24 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
  */
 int vg_source_read(vg_source *src, vg_frame **out);
 
+/*
+ * Called once on the source thread when the input ends by itself (not after
+ * vg_source_stop), with the last result of vg_source_read: VG_SOURCE_EOF at
+ * the end of a file, or a negative code, VG_SOURCE_UNDECODABLE among them.
+ */
+typedef void (*vg_source_end_fn)(void *opaque, int result);
+
+/*
+ * vg_source_read's result for a file from which no frame could be decoded:
+ * it ended, or VG_SOURCE_MAX_PACKETS_WITHOUT_FRAME video packets went by,
+ * before the first picture. Logged as an error naming the source.
+ */
+#define VG_SOURCE_UNDECODABLE (-0x5544) /* distinct from FFmpeg's AVERROR codes, which are tags */
+#define VG_SOURCE_MAX_PACKETS_WITHOUT_FRAME 300
+
+/* Sets the end callback (opaque is the one given to vg_source_start); call before vg_source_start. */
+void vg_source_on_end(vg_source *src, vg_source_end_fn fn);
+
 /* Starts a thread that calls fn for every frame until the input ends or vg_source_stop. */
 int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque);
 
@@ -62,6 +80,7 @@ int vg_source_width(const vg_source *src);
 int vg_source_height(const vg_source *src);
 double vg_source_fps(const vg_source *src);       /* nominal; 0 when unknown */
 int vg_source_is_live(const vg_source *src);      /* network or device: reconnects instead of ending */
+const char *vg_source_display_uri(const vg_source *src); /* the URI with its secrets redacted */
 
 /*
  * FFmpeg's own messages go through vg_log at debug level by default (at most

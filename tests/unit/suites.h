@@ -14,6 +14,7 @@ extern const vg_test vg_suite_mjpeg[];
 extern const vg_test vg_suite_http_request[];
 extern const vg_test vg_suite_http_status[];
 extern const vg_test vg_suite_http_access[];
+extern const vg_test vg_suite_redact[];
 extern const vg_test vg_suite_source[];
 extern const vg_test vg_suite_detect[];
 extern const vg_test vg_suite_decoders[];
@@ -33,6 +34,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_http_request,
 	vg_suite_http_status,
 	vg_suite_http_access,
+	vg_suite_redact,
 	vg_suite_source,
 	vg_suite_detect,
 	vg_suite_decoders,
