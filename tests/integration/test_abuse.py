@@ -15,16 +15,6 @@ SOURCE = "lavfi:testsrc=size=320x240:rate=25"
 RATE = 25.0
 
 
-def status_of(raw):
-    """The status code of a raw response, or None when the server sent nothing."""
-    if not raw:
-        return None
-    first = raw.split(b"\r\n", 1)[0].split(b" ")
-    if len(first) < 2 or not first[0].startswith(b"HTTP/"):
-        raise AssertionError("not an HTTP response: %r" % raw[:100])
-    return int(first[1])
-
-
 class AbuseTest(h.VigilTestCase):
     @classmethod
     def setUpClass(cls):
@@ -66,9 +56,9 @@ class AbuseTest(h.VigilTestCase):
         many = b"GET / HTTP/1.1\r\nHost: localhost\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 20) for i in range(1000)) + b"\r\n"
         long_uri = b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
         for name, req in (("one 17 KB header", big), ("1000 headers", many)):
-            st = status_of(h.raw_request(self.v.port, req))
+            st = h.status_of(h.raw_request(self.v.port, req))
             self.assertIn(st, (431, None), "%s: status %s" % (name, st))
-        st = status_of(h.raw_request(self.v.port, long_uri))
+        st = h.status_of(h.raw_request(self.v.port, long_uri))
         self.assertIn(st, (414, 431, 400, None), "20 KB URI: status %s" % st)
         # Endless headers without a blank line, about 1 MB/s: cut off by size, long before the header
         # deadline. (Paced, so that loopback socket buffers do not swallow it all before the server looks.)
@@ -86,7 +76,7 @@ class AbuseTest(h.VigilTestCase):
             raw = h.recv_until_closed(s, timeout=3)
         self.assertTrue(cut, "the server kept taking endless header lines for 3 s")
         self.assertLess(took, 2.0, "endless headers were cut only after %.1f s" % took)
-        self.assertIn(status_of(raw), (431, None))
+        self.assertIn(h.status_of(raw), (431, None))
 
     def test_path_traversal(self):
         paths = [
@@ -98,7 +88,7 @@ class AbuseTest(h.VigilTestCase):
         ]
         for p in paths:
             raw = h.raw_request(self.v.port, ("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % p).encode())
-            st = status_of(raw)
+            st = h.status_of(raw)
             self.assertNotEqual(st, 200, "%s answered 200" % p)
             self.assertNotIn(b"root:", raw, p)
             self.assertNotIn(b"project(", raw, p)
@@ -114,21 +104,21 @@ class AbuseTest(h.VigilTestCase):
                     b"GET\r\n\r\n",
                     b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
                     b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n"):
-            st = status_of(h.raw_request(self.v.port, req))
+            st = h.status_of(h.raw_request(self.v.port, req))
             self.assertEqual(st, 400, "%r: status %s" % (req[:30], st))
-        st = status_of(h.raw_request(self.v.port, b"GET / HTTP/9.9\r\nHost: localhost\r\n\r\n"))
+        st = h.status_of(h.raw_request(self.v.port, b"GET / HTTP/9.9\r\nHost: localhost\r\n\r\n"))
         self.assertIn(st, (400, 505))
         # A TLS ClientHello on the plain port.
-        st = status_of(h.raw_request(self.v.port, bytes.fromhex("16030100a5010000a10303") + b"\x00" * 64, timeout=8))
+        st = h.status_of(h.raw_request(self.v.port, bytes.fromhex("16030100a5010000a10303") + b"\x00" * 64, timeout=8))
         self.assertIn(st, (400, None))
 
     def test_methods(self):
         for method in (b"POST", b"PUT", b"DELETE", b"PATCH"):
             raw = h.raw_request(self.v.port, method + b" /api/stats HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
                                 b"Connection: close\r\n\r\nhello")
-            self.assertEqual(status_of(raw), 405, method)
+            self.assertEqual(h.status_of(raw), 405, method)
         raw = h.raw_request(self.v.port, b"POST /video_feed HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        self.assertEqual(status_of(raw), 405)
+        self.assertEqual(h.status_of(raw), 405)
 
     def test_connection_churn_leaks_nothing(self):
         """Hundreds of clients that come and go (some resetting mid-frame) leave no socket or slot behind."""

@@ -25,15 +25,6 @@ BASELINE_S = 3.0
 ENDPOINTS = ("/", "/video_feed", "/snapshot.jpg", "/events", "/api/stats", "/metrics", "/healthz")
 
 
-def status_of(raw):
-    if not raw:
-        return None
-    first = raw.split(b"\r\n", 1)[0].split(b" ")
-    if len(first) < 2 or not first[0].startswith(b"HTTP/"):
-        raise AssertionError("not an HTTP response: %r" % raw[:100])
-    return int(first[1])
-
-
 def head_of(port, path, headers="", host=None, source=None):
     """Status and headers of a GET, reading only the response head (streams never end)."""
     host = host or "127.0.0.1:%d" % port
@@ -190,10 +181,10 @@ class HostTest(h.VigilTestCase):
     def test_host_required_in_http11(self):
         v = self.vigil(SOURCE)
         raw = h.raw_request(v.port, b"GET /api/stats HTTP/1.1\r\nConnection: close\r\n\r\n")
-        self.assertEqual(status_of(raw), 400)
+        self.assertEqual(h.status_of(raw), 400)
         self.assertIn(b"Host", raw)
         raw = h.raw_request(v.port, b"GET /api/stats HTTP/1.0\r\n\r\n")
-        self.assertEqual(status_of(raw), 200)
+        self.assertEqual(h.status_of(raw), 200)
 
     def test_allowed_host(self):
         v = self.vigil(SOURCE, "--allowed-host", "cam.example.test")
@@ -352,10 +343,10 @@ class SlotsTest(h.VigilTestCase):
         self.addCleanup(e2.close)
         self.assertEqual((e1.status, e2.status), (200, 200))
         raw = h.raw_request(v.port, b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        self.assertEqual(status_of(raw), 503)
+        self.assertEqual(h.status_of(raw), 503)
         self.assertIn(b"--max-event-clients", raw)
         raw = h.raw_request(v.port, b"GET /video_feed HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        self.assertEqual(status_of(raw), 503)
+        self.assertEqual(h.status_of(raw), 503)
         self.assertIn(b"--max-clients", raw)
         stats = v.stats()["clients"]
         self.assertEqual((stats["stream"], stats["events"]), (1, 2))
@@ -443,11 +434,11 @@ class ConnectionFloodTest(AttackTestCase):
         idle = [self.track(h.connect(v.port, source="127.0.9.3")) for _ in range(16)]
         time.sleep(0.3)
         raw = h.raw_request(v.port, b"GET /snapshot.jpg HTTP/1.1\r\nHost: localhost\r\n\r\n", source="127.0.9.3")
-        self.assertEqual(status_of(raw), 503)
+        self.assertEqual(h.status_of(raw), 503)
         self.assertIn(b"Retry-After:", raw)
         self.assertIn(b"unfinished requests", raw)
         raw = h.raw_request(v.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", source="127.0.9.3")
-        self.assertEqual(status_of(raw), 200)
+        self.assertEqual(h.status_of(raw), 200)
         for s in idle:
             s.close()
         # 32 streams held by one address: the 33rd connection is over the limit.
@@ -459,7 +450,7 @@ class ConnectionFloodTest(AttackTestCase):
         time.sleep(0.5)
         self.assertEqual(v.stats()["clients"]["stream"], 32)
         raw = h.raw_request(v.port, b"GET /api/stats HTTP/1.1\r\nHost: localhost\r\n\r\n", source="127.0.9.4")
-        self.assertEqual(status_of(raw), 503)
+        self.assertEqual(h.status_of(raw), 503)
         self.assertIn(b"too many connections", raw)
         # Another address is served as usual.
         self.assertEqual(h.get(v.port, "/api/stats", source="127.0.9.5").status, 200)

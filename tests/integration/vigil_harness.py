@@ -218,6 +218,16 @@ def raw_request(port, data, host="127.0.0.1", timeout=5.0, read_limit=1 << 20, s
         return recv_until_closed(s, read_limit, timeout)
 
 
+def status_of(raw):
+    """The status code of a raw response, or None when the server sent nothing."""
+    if not raw:
+        return None
+    first = raw.split(b"\r\n", 1)[0].split(b" ")
+    if len(first) < 2 or not first[0].startswith(b"HTTP/"):
+        raise AssertionError("not an HTTP response: %r" % raw[:100])
+    return int(first[1])
+
+
 def _read_exact(sock, buf, n, deadline):
     while len(buf) < n:
         left = deadline - time.monotonic()
