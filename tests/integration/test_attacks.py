@@ -11,7 +11,6 @@ per-address limits can be told apart from the global ones. Every loop is bounded
 and all traffic stays on loopback.
 """
 
-import selectors
 import socket
 import sys
 import threading
