@@ -203,6 +203,17 @@ static int parse_content_length(const char *v, size_t len, vg_http_request *req)
 	return 0;
 }
 
+/* Stores a field that may appear only once; a second one is refused rather than guessed between. */
+static int take_unique(vg_http_request *req, const char **field, size_t *field_len, const char *v, size_t vlen,
+		       const char *duplicate)
+{
+	if (*field)
+		return fail(req, 400, duplicate);
+	*field = v;
+	*field_len = vlen;
+	return 0;
+}
+
 static int parse_header(const char *line, size_t len, vg_http_request *req, int *close, int *keep)
 {
 	if (line[0] == ' ' || line[0] == '\t')
@@ -225,20 +236,10 @@ static int parse_header(const char *line, size_t len, vg_http_request *req, int 
 
 	if (equals_nocase(line, nlen, "connection"))
 		return parse_connection(v, vlen, close, keep);
-	if (equals_nocase(line, nlen, "host")) {
-		if (req->host)
-			return fail(req, 400, "duplicate Host header");
-		req->host = v;
-		req->host_len = vlen;
-		return 0;
-	}
-	if (equals_nocase(line, nlen, "origin")) {
-		if (req->origin)
-			return fail(req, 400, "duplicate Origin header");
-		req->origin = v;
-		req->origin_len = vlen;
-		return 0;
-	}
+	if (equals_nocase(line, nlen, "host"))
+		return take_unique(req, &req->host, &req->host_len, v, vlen, "duplicate Host header");
+	if (equals_nocase(line, nlen, "origin"))
+		return take_unique(req, &req->origin, &req->origin_len, v, vlen, "duplicate Origin header");
 	/* A proxy appends to the last field; the entries that matter are at its right end. */
 	if (equals_nocase(line, nlen, "x-forwarded-for")) {
 		req->forwarded_for = v;

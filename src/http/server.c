@@ -499,6 +499,17 @@ static void describe_client(const vg_conn *c, char *buf, size_t cap)
 
 static vg_blob *stats_event(vg_http_server *srv);
 
+/* The head of a streaming answer: its fixed fields, the CORS fields, and the blank line. */
+static void queue_stream_head(vg_conn *c, const char *head, size_t head_len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t before = evbuffer_get_length(out);
+	evbuffer_add(out, head, head_len);
+	add_cors_fields(c, out);
+	evbuffer_add(out, "\r\n", 2);
+	queued(c, evbuffer_get_length(out) - before, 0);
+}
+
 /*
  * Starts /video_feed or /events. When the clients of that kind are at their
  * limit, a stalled or slow one makes room. Returns 0, or -1 when every slot
@@ -509,11 +520,8 @@ static int start_client(vg_conn *c, enum conn_state kind, int head_only)
 	vg_http_server *srv = c->srv;
 	const char *head = kind == CONN_STREAM ? stream_head : events_head;
 	size_t head_len = kind == CONN_STREAM ? sizeof stream_head - 1 : sizeof events_head - 1;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	if (head_only) {
-		queue_static(c, head, head_len);
-		add_cors_fields(c, out);
-		evbuffer_add(out, "\r\n", 2);
+		queue_stream_head(c, head, head_len);
 		c->state = CONN_CLOSING;
 		event_del(c->timer);
 		return 0;
@@ -534,11 +542,7 @@ static int start_client(vg_conn *c, enum conn_state kind, int head_only)
 	}
 	vg_delivery_init(&c->delivery, now);
 	c->state = kind;
-	size_t before = evbuffer_get_length(out);
-	evbuffer_add(out, head, head_len);
-	add_cors_fields(c, out);
-	evbuffer_add(out, "\r\n", 2);
-	queued(c, evbuffer_get_length(out) - before, 0);
+	queue_stream_head(c, head, head_len);
 	event_del(c->timer);
 	set_nodelay(c);
 	if (kind == CONN_STREAM) {
