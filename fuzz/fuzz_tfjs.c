@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "nn/model.h"
-#include "nn/tfjs.h"
+#include "nn/format/tfjs.h"
 
 #define REQUIRE(cond)                     \
 	do {                              \

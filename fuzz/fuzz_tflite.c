@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 
 #define REQUIRE(cond)                    \
 	do {                             \

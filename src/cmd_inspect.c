@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "detect/detector.h"
 #include "nn/model.h"
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 #include "options.h"
 
 /* What the file says about itself, before vigil builds anything from it: TFLite's own op names and counts. */

@@ -223,14 +223,4 @@ void nn_graph_remove_nodes(nn_graph *g, const unsigned char *removed);
 /* Whether a tensor is quantized (uint8/int8/int16/int32 with a scale). */
 int nn_tensor_is_quantized(const nn_tensor *t);
 
-/* Graph passes, in the order nn_model_prepare runs them. Each returns 0 or a negative code. */
-int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen);
-int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen);
-/* A zero PAD of H and W read only by a VALID or explicitly padded convolution becomes that convolution's padding. */
-int nn_pass_fuse_pad(nn_graph *g, char *err, size_t errlen);
-/* Cancels the TRANSPOSEs of NCHW-converted graphs around layout-free ops (layout.c; runs second). */
-int nn_pass_fold_transposes(nn_graph *g, char *err, size_t errlen);
-/* Pads and per-channel ADDs into convolutions, spelled-out hard swish into HARD_SWISH (fuse.c; runs last). */
-int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen);
-
 #endif

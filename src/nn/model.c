@@ -6,9 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "nn/exec.h"
-#include "nn/tfjs.h"
-#include "nn/tflite.h"
+#include "nn/backend/exec.h"
+#include "nn/format/tfjs.h"
+#include "nn/format/tflite.h"
+#include "nn/pass/pass.h"
 
 struct nn_model {
 	nn_graph *g;

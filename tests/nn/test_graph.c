@@ -7,9 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/exec.h"
+#include "nn/backend/exec.h"
 #include "nn/model.h"
-#include "nn/native.h"
+#include "nn/backend/native.h"
+#include "nn/pass/pass.h"
 #include "nn/nn.h"
 #include "nn/ref/ref.h"
 #include "nn_build.h"

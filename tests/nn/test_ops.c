@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "nn/model.h"
-#include "nn/native.h"
+#include "nn/backend/native.h"
 #include "nn_build.h"
 #include "test.h"
 

@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "nn/graph.h"
+#include "nn/pass/pass.h"
 #include "nn/nn.h"
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 #include "test.h"
 #include "tflite_load.h"
 

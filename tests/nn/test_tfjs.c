@@ -1,5 +1,5 @@
 /*
- * Tests of the TensorFlow.js graph-model loader (src/nn/tfjs.c): small
+ * Tests of the TensorFlow.js graph-model loader (src/nn/format/tfjs.c): small
  * model.json + shard pairs built here, at least one per mapped op, checked
  * against values worked out by hand or by naive loops over the layouts
  * TensorFlow stores (a convolution over the HWIO filter, ...), on the
@@ -20,7 +20,7 @@
 
 #include "nn/graph.h"
 #include "nn/model.h"
-#include "nn/tfjs.h"
+#include "nn/format/tfjs.h"
 #include "nn_build.h"
 #include "test.h"
 

@@ -1,5 +1,5 @@
 /*
- * Tests of the TensorFlow Lite loader (src/nn/tflite.c, tflite_metadata.c):
+ * Tests of the TensorFlow Lite loader (src/nn/format/tflite.c, tflite_metadata.c):
  * the real models of ../shared/assets, one small model per supported
  * operator built by tests/nn/tflite_builder.h, and hostile files (truncated,
  * flipped, hand-corrupted), each of which must give a clear error and never
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "nn/graph.h"
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 #include "test.h"
 #include "tflite_load.h"
 

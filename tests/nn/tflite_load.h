@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 #include "test.h"
 #include "tflite_builder.h"
 

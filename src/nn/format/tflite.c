@@ -4,7 +4,7 @@
  * untrusted input: every offset is checked before it is followed. Field ids
  * below are those of TensorFlow Lite's schema.fbs (schema version 3).
  */
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/sparsity.h"
-#include "nn/tflite_internal.h"
+#include "nn/pass/sparsity.h"
+#include "nn/format/tflite_internal.h"
 
 /* FlatBuffers and FlexBuffers are little-endian; the reads below copy bytes as they are. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

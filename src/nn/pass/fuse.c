@@ -2,7 +2,7 @@
  * Fusions of ops into their neighbours, for graphs whose converters spelled
  * out what XNNPACK can do in one operator:
  * - a PAD with -inf in front of a max pool becomes the pool's padding (a
- *   zero PAD in front of a convolution is pass_pad.c's, which runs first);
+ *   zero PAD in front of a convolution is pass/pad.c's, which runs first);
  * - an ADD of a per-channel constant after a convolution becomes its bias
  *   (ONNX Conv's bias arrives as a separate Add), taking the ADD's fused
  *   activation along;
@@ -10,7 +10,8 @@
  *   (MobileNetV3), becomes one HARD_SWISH (see fuse_hard_swish for
  *   float16-rounded 1/6).
  * Float32 only: quantized graphs come from converters that fuse these
- * themselves.
+ * themselves. Also the fusion every format needs: an activation op that
+ * follows the only reader of its input becomes that op's fused activation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "nn/graph.h"
+#include "nn/pass/pass.h"
 
 typedef struct fz {
 	nn_graph *g;
@@ -345,4 +347,99 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 	free(F.producer);
 	free(F.readers);
 	return rc < 0 ? nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing ops", g->source) : 0;
+}
+
+/* Where op keeps its fused activation, or NULL when it has none. */
+static nn_activation *fused_activation(nn_node *n)
+{
+	switch (n->op) {
+	case NN_OP_CONV2D:
+	case NN_OP_DEPTHWISE_CONV2D:
+		return &n->p.conv.act;
+	case NN_OP_FULLY_CONNECTED:
+		return &n->p.fc.act;
+	case NN_OP_ADD:
+	case NN_OP_SUB:
+	case NN_OP_MUL:
+	case NN_OP_DIV:
+		return &n->p.act;
+	/*
+	 * CONCATENATION is left out on purpose: XNNPACK runs it as plain copies
+	 * and cannot clamp, so a fused activation would send the whole concat to
+	 * the slow reference kernel, while a separate RELU runs on XNNPACK.
+	 */
+	case NN_OP_AVERAGE_POOL2D:
+	case NN_OP_MAX_POOL2D:
+		return &n->p.pool.act;
+	default:
+		return NULL;
+	}
+}
+
+static int same_quant(const nn_tensor *a, const nn_tensor *b)
+{
+	if (a->quant.count != b->quant.count)
+		return 0;
+	for (int i = 0; i < a->quant.count; i++)
+		if (a->quant.scale[i] != b->quant.scale[i] || a->quant.zero_point[i] != b->quant.zero_point[i])
+			return 0;
+	return a->quant.count <= 1 || a->quant.axis == b->quant.axis;
+}
+
+int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
+{
+	if (g->n_nodes == 0)
+		return 0;
+	int *producer = malloc(((size_t)g->n_tensors + 1) * sizeof *producer);
+	int *readers = calloc((size_t)g->n_tensors + 1, sizeof *readers);
+	unsigned char *removed = calloc((size_t)g->n_nodes, 1);
+	if (!producer || !readers || !removed) {
+		free(producer);
+		free(readers);
+		free(removed);
+		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing activations", g->source);
+	}
+	nn_graph_index_uses(g, NULL, producer, readers);
+
+	int n_removed = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		nn_node *r = &g->nodes[i];
+		nn_activation act;
+		switch (r->op) {
+		case NN_OP_RELU: act = NN_ACT_RELU; break;
+		case NN_OP_RELU6: act = NN_ACT_RELU6; break;
+		case NN_OP_RELU_N1_TO_1: act = NN_ACT_RELU_N1_TO_1; break;
+		default: continue;
+		}
+		if (r->n_inputs != 1 || r->n_outputs != 1 || r->inputs[0] < 0)
+			continue;
+		int t = r->inputs[0], out = r->outputs[0];
+		int p = producer[t];
+		if (p < 0 || p >= i || removed[p] || readers[t] != 1 || nn_graph_is_output(g, t))
+			continue;
+		nn_node *pn = &g->nodes[p];
+		nn_activation *slot = fused_activation(pn);
+		if (!slot || *slot != NN_ACT_NONE || pn->n_outputs != 1)
+			continue;
+		const nn_tensor *a = &g->tensors[t], *b = &g->tensors[out];
+		/* The producer will write straight into the RELU's output, so that must be the same tensor shape. */
+		if (a->dtype != b->dtype || a->rank != b->rank ||
+		    memcmp(a->shape, b->shape, (size_t)a->rank * sizeof a->shape[0]) != 0)
+			continue;
+		/* A quantized RELU may also requantize; only one that keeps the scale can disappear. */
+		if ((nn_tensor_is_quantized(a) || nn_tensor_is_quantized(b)) && !same_quant(a, b))
+			continue;
+		*slot = act;
+		pn->outputs[0] = out;
+		producer[out] = p;
+		readers[t] = 0;
+		removed[i] = 1;
+		n_removed++;
+	}
+	if (n_removed)
+		nn_graph_remove_nodes(g, removed);
+	free(producer);
+	free(readers);
+	free(removed);
+	return 0;
 }

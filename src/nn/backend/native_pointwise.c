@@ -12,8 +12,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nn/native_internal.h"
-#include "nn/native_simd.h"
+#include "nn/backend/native_internal.h"
+#include "nn/backend/native_simd.h"
 
 #ifdef NN_NATIVE_SIMD
 

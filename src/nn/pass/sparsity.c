@@ -5,7 +5,7 @@
  * is in bounds and the walk visits exactly n_values leaves, so a hostile
  * description costs no more time than its own size and the dense shape.
  */
-#include "nn/sparsity.h"
+#include "nn/pass/sparsity.h"
 
 #include <string.h>
 

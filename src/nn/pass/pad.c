@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nn/graph.h"
+#include "nn/pass/pass.h"
 
 /* Whether the PAD's value input, if any, is the real zero of x: 0.0 for float, the zero point when quantized. */
 static int pads_with_zero(const nn_graph *g, const nn_node *pad, const nn_tensor *x)

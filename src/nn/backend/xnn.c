@@ -1,4 +1,4 @@
-#include "nn/xnn.h"
+#include "nn/backend/xnn.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -1,10 +1,10 @@
-#include "nn/native.h"
+#include "nn/backend/native.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nn/native_internal.h"
-#include "nn/native_simd.h"
+#include "nn/backend/native_internal.h"
+#include "nn/backend/native_simd.h"
 #include "nn/ref/quant.h"
 
 int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int stride_h, int stride_w,

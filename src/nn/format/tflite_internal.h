@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 
 typedef struct nn__fb {
 	const uint8_t *p;

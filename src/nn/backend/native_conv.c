@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/native_internal.h"
-#include "nn/native_simd.h"
+#include "nn/backend/native_internal.h"
+#include "nn/backend/native_simd.h"
 
 #ifdef NN_NATIVE_SIMD
 

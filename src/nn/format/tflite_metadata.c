@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/tflite.h"
-#include "nn/tflite_internal.h"
+#include "nn/format/tflite.h"
+#include "nn/format/tflite_internal.h"
 
 #define MAX_LABELS (1 << 20)
 #define MAX_LABEL_FILE (16u << 20)

@@ -1,4 +1,4 @@
-#include "nn/exec.h"
+#include "nn/backend/exec.h"
 
 #include <limits.h>
 #include <math.h>
@@ -8,9 +8,9 @@
 #include <time.h>
 #include <xnnpack.h>
 
-#include "nn/native.h"
+#include "nn/backend/native.h"
 #include "nn/ref/ref.h"
-#include "nn/xnn.h"
+#include "nn/backend/xnn.h"
 
 #define ARENA_ALIGN 64
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "nn/graph.h"
+#include "nn/pass/pass.h"
 
 /* The iota check of a TRANSPOSE/RESHAPE chain allocates two int32 arrays of the tensor's size. */
 #define MAX_CHAIN_CHECK_ELEMENTS ((int64_t)1 << 22)

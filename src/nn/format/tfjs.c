@@ -15,7 +15,7 @@
  * TensorFlow.js keeps int64 tensors as int32 (its weights and kernels have
  * no int64), and so does this loader.
  */
-#include "nn/tfjs.h"
+#include "nn/format/tfjs.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
