@@ -654,13 +654,13 @@ int vg_cmd_run(int argc, char **argv)
 	if (input_w) {
 		/* The engine's shapes are fixed once loaded: a size the model fixes must be the one given. */
 		const nn_tensor *t = nn_model_input(m, 0);
-		int nchw = t->rank == 4 && t->shape[1] == 3 && t->shape[3] != 3;
-		int w = t->rank == 4 ? t->shape[nchw ? 3 : 2] : 0, h = t->rank == 4 ? t->shape[nchw ? 2 : 1] : 0;
 		if (t->rank != 4) {
-			fprintf(stderr, "vigil: --input-size %dx%d: input 0 '%s' %s of %s is not an image\n", input_w,
-				input_h, tensor_name(t), inputs, dopt.model);
+			fprintf(stderr, "vigil: --input-size %dx%d: input 0 '%s' of %s is not an image (its inputs: %s)\n",
+				input_w, input_h, tensor_name(t), dopt.model, inputs);
 			goto done;
 		}
+		int nchw = t->shape[1] == 3 && t->shape[3] != 3;
+		int w = t->shape[nchw ? 3 : 2], h = t->shape[nchw ? 2 : 1];
 		if (w != input_w || h != input_h) {
 			fprintf(stderr, "vigil: --input-size %dx%d: input 0 '%s' of %s is %dx%d, a size the model fixes; "
 				"give that size or leave --input-size out\n", input_w, input_h, tensor_name(t), dopt.model,

@@ -134,12 +134,13 @@ class RunTest(unittest.TestCase):
         self.assertIn("scale 0.00390625 zero_point 0", p.stdout)
         # The input as taken is written back unchanged.
         self.assertEqual(np.load(os.path.join(self.outdir(), "inputs", "input.npy")).tobytes(), x.tobytes())
-        # By name, and by index, the same; int64 values that fit convert; no batch dimension is added.
+        # By name, and by index, the same; int64 values that fit convert, without the batch dimension.
         for spec in ("input=%s", "0=%s"):
             self.check_equals_nn_run(MOBILENET, x, "--input", spec % self.save("x.npy", x),
                                      outs=self.outdir("by_" + spec[:1]))
+        # (--input-size with the size the model fixes is accepted.)
         self.check_equals_nn_run(MOBILENET, x, "--input", self.save("x64.npy", x[0].astype(np.int64)),
-                                 outs=self.outdir("int64"))
+                                 "--input-size", "128x128", outs=self.outdir("int64"))
 
     @unittest.skipUnless(have(FACE), f"needs {FACE}")
     def test_float_detector_equals_nn_run_and_converts(self):
