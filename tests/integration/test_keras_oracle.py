@@ -24,6 +24,10 @@ Models and inputs:
   How many it gets right is printed, and at least 7 of 9 per font are
   required (it was trained on photographed sudoku digits, not these fonts).
 
+Small models written here with h5py (tests/integration/keras_synth.py, random
+weights) cover the other layer classes vigil maps: every one of them runs on
+both sides on random inputs, with the same tolerance.
+
 Tolerance: every output element, max abs error <= 1e-4 x max(1, range of the
 reference output). Both sides compute in float32 in different orders
 (XNNPACK and vigil's kernels against plain JavaScript loops); the outputs are
@@ -45,6 +49,7 @@ import unittest
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+import keras_synth
 from vigil_harness import ASSETS, VIGIL_BIN, requires_assets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,6 +222,141 @@ class KerasOracleTest(unittest.TestCase):
             right = sum(g == d for g, d in zip(got, range(1, 10)))
             print(f"  {os.path.basename(font)}: read {got} for 1..9 ({right}/9 right)")
             self.assertGreaterEqual(right, 7, f"{font}: {got}")
+
+
+C = "channels_last"
+
+
+def conv(filters, k, strides=1, padding="valid", activation="linear", use_bias=True, **kw):
+    return dict(filters=filters, kernel_size=[k, k], strides=[strides, strides], padding=padding, data_format=C,
+                dilation_rate=[1, 1], activation=activation, use_bias=use_bias, **kw)
+
+
+def mixed_model():
+    """A functional model through most layer classes; outputs 'out' and 'cat'.
+
+    TensorFlow.js has no Subtract layer: tests/nn/test_keras.c checks that one.
+    """
+    L = [
+        ("in", "InputLayer", {"batch_input_shape": [None, 12, 12, 3], "dtype": "float32"}, []),
+        ("c1", "Conv2D", conv(8, 3, 2, "same", "relu"), ["in"]),
+        ("bn1", "BatchNormalization", {"axis": -1, "epsilon": 1e-3, "center": True, "scale": True}, ["c1"]),
+        ("s1", "SeparableConv2D", dict(conv(6, 3, activation="swish"), depth_multiplier=2), ["bn1"]),
+        ("d1", "DepthwiseConv2D", {"kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "depth_multiplier": 1,
+                                   "activation": "relu6", "use_bias": True, "data_format": C,
+                                   "dilation_rate": [1, 1]}, ["s1"]),
+        ("zp", "ZeroPadding2D", {"padding": [[1, 2], [0, 1]], "data_format": C}, ["d1"]),
+        ("cr", "Cropping2D", {"cropping": [[1, 0], [0, 1]], "data_format": C}, ["zp"]),
+        ("mp", "MaxPooling2D", {"pool_size": [2, 2], "strides": [2, 2], "padding": "same", "data_format": C}, ["cr"]),
+        ("ap", "AveragePooling2D", {"pool_size": [2, 2], "strides": [1, 1], "padding": "same", "data_format": C},
+         ["cr"]),
+        ("up", "UpSampling2D", {"size": [2, 2], "data_format": C, "interpolation": "nearest"}, ["mp"]),
+        ("add", "Add", {}, ["ap", "up"]),
+        ("sub", "Add", {}, ["ap", "cr"]),
+        ("mul", "Multiply", {}, ["add", "sub"]),
+        ("mx", "Maximum", {}, ["mul", "cr"]),
+        ("mn", "Minimum", {}, ["mx", "ap"]),
+        ("avg", "Average", {}, ["mn", "add", "sub"]),
+        ("cat", "Concatenate", {"axis": -1}, ["avg", "cr"]),
+        ("ct", "Conv2DTranspose", dict(conv(4, 3, 2, "same"), output_padding=None), ["cat"]),
+        ("lr", "LeakyReLU", {"alpha": 0.2}, ["ct"]),
+        ("pr", "PReLU", {"shared_axes": [1, 2]}, ["ct"]),
+        ("rl", "ReLU", {"max_value": 0.3}, ["ct"]),
+        ("hs", "Activation", {"activation": "hard_sigmoid"}, ["lr"]),
+        ("th", "Activation", {"activation": "tanh"}, ["pr"]),
+        ("sg", "Activation", {"activation": "sigmoid"}, ["rl"]),
+        ("gmp", "GlobalMaxPooling2D", {"data_format": C}, ["hs"]),
+        ("gap", "GlobalAveragePooling2D", {"data_format": C}, ["th"]),
+        ("dense3", "Dense", {"units": 3, "activation": "linear", "use_bias": True}, ["sg"]),
+        ("gap2", "GlobalAveragePooling2D", {"data_format": C}, ["dense3"]),
+        ("cat2", "Concatenate", {"axis": -1}, ["gmp", "gap", "gap2"]),
+        ("de", "Dense", {"units": 6, "activation": "tanh", "use_bias": True}, ["cat2"]),
+        ("dr", "Dropout", {"rate": 0.5}, ["de"]),
+        ("rs", "Reshape", {"target_shape": [3, 2]}, ["dr"]),
+        ("pm", "Permute", {"dims": [2, 1]}, ["rs"]),
+        ("fl", "Flatten", {"data_format": C}, ["pm"]),
+        ("out", "Dense", {"units": 4, "activation": "softmax", "use_bias": False}, ["fl"]),
+    ]
+    weights = {
+        "c1": [("kernel", (3, 3, 3, 8)), ("bias", (8,))],
+        "bn1": [("gamma", (8,)), ("beta", (8,)), ("moving_mean", (8,)), ("moving_variance", (8,))],
+        "s1": [("depthwise_kernel", (3, 3, 8, 2)), ("pointwise_kernel", (1, 1, 16, 6)), ("bias", (6,))],
+        "d1": [("depthwise_kernel", (3, 3, 6, 1)), ("bias", (6,))],
+        "ct": [("kernel", (3, 3, 4, 12)), ("bias", (4,))],
+        "pr": [("alpha", (1, 1, 4))],
+        "dense3": [("kernel", (4, 3)), ("bias", (3,))],
+        "de": [("kernel", (11, 6)), ("bias", (6,))],
+        "out": [("kernel", (6, 4))],
+    }
+    return keras_synth.functional(L, ["in"], ["out", "cat"]), weights
+
+
+def old_sequential():
+    """Keras 2.0's spelling: the config is the list of layers, the first carries batch_input_shape."""
+    layers = [("conv", "Conv2D", dict(conv(4, 3, activation="relu"), batch_input_shape=[None, 8, 8, 1])),
+              ("bn", "BatchNormalization", {"axis": -1, "epsilon": 1e-3, "center": False, "scale": True}),
+              ("pool", "MaxPooling2D", {"pool_size": [2, 2], "strides": None, "padding": "valid", "data_format": C}),
+              ("flat", "Flatten", {}),
+              ("drop", "Dropout", {"rate": 0.25}),
+              ("dense", "Dense", {"units": 3, "activation": "softmax", "use_bias": True})]
+    weights = {"conv": [("kernel", (3, 3, 1, 4)), ("bias", (4,))],
+               "bn": [("gamma", (4,)), ("moving_mean", (4,)), ("moving_variance", (4,))],
+               "dense": [("kernel", (36, 3)), ("bias", (3,))]}
+    return keras_synth.sequential(layers, as_list=True), weights
+
+
+def rescaling_sequential():
+    layers = [("input", "InputLayer", {"batch_input_shape": [None, 6, 6, 3], "dtype": "float32"}),
+              ("rescale", "Rescaling", {"scale": 1 / 127.5, "offset": -1.0}),
+              ("conv", "Conv2D", conv(2, 1, activation="sigmoid")),
+              ("act", "Activation", {"activation": "softmax"})]
+    return keras_synth.sequential(layers), {"conv": [("kernel", (1, 1, 3, 2)), ("bias", (2,))]}
+
+
+@unittest.skipUnless(have_oracle(), f"TensorFlow.js layers not installed in {NODE_MODULES} (run scripts/install-deps)")
+@unittest.skipUnless(have_h5py(), "Debian's python3-h5py is not installed (/usr/bin/python3 -c 'import h5py')")
+class KerasLayersOracleTest(unittest.TestCase):
+    """Synthetic models (random weights, random inputs) through both executors."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-keras-layers-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def check(self, name, config, weights, shape, scale=1.0, **write_args):
+        model = os.path.join(self.tmp, name + ".h5")
+        keras_synth.write(model, config, weights, **write_args)
+        rng = np.random.default_rng(7)
+        inputs = [(rng.uniform(-scale, scale, size=shape).astype("<f4")).tobytes() for _ in range(3)]
+        ref = run_oracle(model, inputs, self.tmp)
+        print(f"\n  {name}: vigil nn-run vs TensorFlow.js layers")
+        for i, data in enumerate(inputs):
+            got = run_nn(model, data, self.tmp)
+            self.assertEqual([n for n, _ in got], [n for n, _ in ref], "output names or order differ")
+            for (oname, a), (_, r_all) in zip(got, ref):
+                r = r_all[i:i + 1]
+                self.assertEqual(a.shape, r.shape, f"{oname}: shape {a.shape}, TensorFlow.js {r.shape}")
+                err = float(np.max(np.abs(a.astype(np.float64) - r)))
+                tol = TOL * max(1.0, float(r.max() - r.min()))
+                print(f"  input {i} {oname:<6} {str(a.shape):<16} max abs err {err:9.3g}  tol {tol:8.3g}")
+                self.assertLessEqual(err, tol, f"{name} input {i} output {oname}")
+
+    def test_mixed_functional(self):
+        self.check("mixed", *mixed_model(), (1, 12, 12, 3))
+
+    def test_keras20_sequential_list(self):
+        config, weights = old_sequential()
+        self.check("old_sequential", config, weights, (1, 8, 8, 1), keras_version="2.0.5")
+
+    def test_float16_weights(self):
+        config, weights = old_sequential()
+        self.check("float16", config, weights, (1, 8, 8, 1), dtype=np.float16)
+
+    def test_rescaling(self):
+        self.check("rescaling", *rescaling_sequential(), (1, 6, 6, 3), scale=255.0)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,14 @@ static int read_strings(hid_t obj, const char *name, char ***out, char *why, siz
 		goto done;
 	}
 	mem = H5Tcopy(H5T_C_S1);
+	/* h5py writes str as UTF-8, older Keras files as ASCII: libhdf5 converts neither into the other. */
+	if (mem >= 0) {
+		H5T_cset_t cset = H5Tget_cset(type);
+		if (cset == H5T_CSET_UTF8 && H5Tset_cset(mem, cset) < 0) {
+			hdf5_why(why, whylen, "cannot read the string type");
+			goto done;
+		}
+	}
 	if (vlen) {
 		char **raw = calloc((size_t)count + 1, sizeof *raw);
 		if (!raw || mem < 0 || H5Tset_size(mem, H5T_VARIABLE) < 0 || H5Aread(a, mem, raw) < 0) {
@@ -445,7 +453,14 @@ static int build_from(hid_t file, const char *config, size_t config_len, int ker
 	int rc;
 	if (!config) {
 		char **v = NULL;
-		int n = read_strings(file, "model_config", &v, why, sizeof why);
+		htri_t has = H5Aexists(file, "model_config");
+		int n = has > 0 ? read_strings(file, "model_config", &v, why, sizeof why) : -1;
+		if (has > 0 && n < 0) {
+			char msg[600];
+			snprintf(msg, sizeof msg, "cannot read the 'model_config' attribute: %s", why);
+			rc = fail(err, errlen, NN_ERR_FORMAT, src, msg);
+			goto done;
+		}
 		if (n < 0) {
 			char **names = NULL;
 			int weights_only = read_strings(file, "layer_names", &names, why, sizeof why) >= 0;
