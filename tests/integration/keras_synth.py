@@ -64,6 +64,8 @@ def write(path, config, weights, seed=1, keras_version="2.9.0", dtype=np.float32
         items = cfg if isinstance(cfg, list) else cfg["layers"]
         for item in items:
             lname = item.get("name") or item["config"]["name"]
+            if lname in layer_names:
+                continue  # a duplicate name (a test of bad configs): the first layer's weights stand
             layer_names.append(lname)
             g = mw.create_group(lname)
             names = []

@@ -226,20 +226,19 @@ static const char *why_unsupported(const kl *L, char *buf, size_t len)
 {
 	const struct nn_keras_class *k = nn_keras_find_class(L->cls);
 	if (!strcmp(L->cls, "Lambda"))
-		return "a Lambda layer holds Python bytecode, which only Python can run";
+		return "holds Python bytecode, which only Python can run";
 	if (!strcmp(L->cls, "TFOpLambda") || !strcmp(L->cls, "SlicingOpLambda")) {
 		const char *fn = nn_keras_get_str(L->cfg, "function");
-		snprintf(buf, len, "TensorFlow function '%.60s' called on a Keras tensor is not mapped", fn ? fn : "?");
+		snprintf(buf, len, "TensorFlow op '%.60s' is not mapped", fn ? fn : "?");
 		return buf;
 	}
 	if (!strcmp(L->cls, "Sequential") || !strcmp(L->cls, "Model") || !strcmp(L->cls, "Functional"))
-		return "a model nested as a layer is not supported";
+		return "a model nested as a layer";
 	if (!k)
-		return "not a built-in Keras layer that vigil knows: a custom layer's code is in the Python program that "
-		       "saved the file, not in the file";
+		return "a custom layer: its code is in the Python program, not in the file";
 	const char *df = nn_keras_get_str(L->cfg, "data_format");
 	if (df && strcmp(df, "channels_last"))
-		return "data_format channels_first is not supported (vigil runs channels_last, NHWC)";
+		return "data_format channels_first (vigil runs channels_last)";
 	const char *act = nn_keras_act_name(nn_keras_get(L->cfg, "activation"));
 	if ((k->kind == K_CONV || k->kind == K_SEPCONV || k->kind == K_DWCONV || k->kind == K_DECONV ||
 	     k->kind == K_DENSE || k->kind == K_ACT) &&
@@ -248,7 +247,7 @@ static const char *why_unsupported(const kl *L, char *buf, size_t len)
 		return buf;
 	}
 	if (k->kind == K_ELU)
-		return "ELU needs an exponential, which vigil's IR does not have yet";
+		return "needs exp, which vigil's IR lacks yet";
 	const char *pad = nn_keras_get_str(L->cfg, "padding");
 	if (pad && strcmp(pad, "valid") && strcmp(pad, "same") && k->kind != K_ZEROPAD)
 		return "padding other than 'valid' or 'same' is not supported";
