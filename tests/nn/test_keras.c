@@ -38,9 +38,9 @@ static int find(const mws *s, const char *layer, int i)
 	return -1;
 }
 
-static int m_count(void *ctx, const char *layer, char *why, size_t whylen)
+static int m_count(void *ctx, const char *layer, int expected, char *why, size_t whylen)
 {
-	(void)why, (void)whylen;
+	(void)expected, (void)why, (void)whylen;
 	const mws *s = ctx;
 	int n = 0;
 	while (find(s, layer, n) >= 0)
@@ -48,8 +48,10 @@ static int m_count(void *ctx, const char *layer, char *why, size_t whylen)
 	return n;
 }
 
-static int m_info(void *ctx, const char *layer, int i, nn_keras_weight *w, char *why, size_t whylen)
+static int m_info(void *ctx, const char *layer, int i, const char *role, int rank, const int64_t *shape,
+		  nn_keras_weight *w, char *why, size_t whylen)
 {
+	(void)role, (void)rank, (void)shape;
 	int k = find(ctx, layer, i);
 	if (k < 0) {
 		snprintf(why, whylen, "no weight %d", i);
@@ -280,6 +282,39 @@ TEST(keras_old_sequential_list_and_shapes)
 	}
 }
 
+TEST(keras_tfoplambda)
+{
+	/*
+	 * Keras 2.4+ saves x * 2 as TFOpLambda math.multiply with y in the
+	 * reference's kwargs, and a + b with y a reference; nn.relu takes one.
+	 */
+	const char *json = FUNC(
+		FIN("[null,3]") ","
+		FL("TFOpLambda", "mul", ",\"function\":\"math.multiply\"", "[[\"in\",0,0,{\"y\":2.0,\"name\":null}]]") ","
+		FL("TFOpLambda", "add", ",\"function\":\"__operators__.add\"",
+		   "[[\"mul\",0,0,{\"y\":[\"in\",0,0],\"name\":null}]]") ","
+		FL("TFOpLambda", "sub", ",\"function\":\"math.subtract\"", "[[\"add\",0,0,{\"y\":4,\"name\":null}]]") ","
+		FL("TFOpLambda", "relu", ",\"function\":\"nn.relu\"", "[[\"sub\",0,0,{\"name\":null}]]"),
+		"[\"relu\",0,0]");
+	const float x[3] = { -1, 1, 3 };
+	const float want[3] = { 0, 0, 5 }; /* relu(3x - 4) */
+	float y[3];
+	for (int ref = 0; ref < 2; ref++) {
+		run(json, NULL, 0, ref, x, 0, y, 3);
+		near(y, want, 3, 1e-6f);
+	}
+	nn_graph *g = NULL;
+	char err[512];
+	const char *bad = FUNC(
+		FIN("[null,3]") ","
+		FL("TFOpLambda", "lse", ",\"function\":\"math.reduce_logsumexp\"", "[[\"in\",0,0,{}]]") ","
+		FL("TFOpLambda", "mul", ",\"function\":\"math.multiply\"", "[[\"lse\",0,0,{\"y\":\"two\"}]]"),
+		"[\"mul\",0,0]");
+	CHECK(build(bad, NULL, 0, &g, err, sizeof err) == NN_ERR_UNSUPPORTED && !g);
+	CHECK_MSG(strstr(err, "1 layer cannot be run: 'lse' (TFOpLambda: TensorFlow op 'math.reduce_logsumexp'"), "%s",
+		  err);
+}
+
 /* Configs (and weights) that must fail, with a word the message must hold. */
 TEST(keras_bad_configs)
 {
@@ -391,5 +426,6 @@ TEST_SUITE(nn_keras,
 	   TEST_ENTRY(keras_batchnorm_folds_into_conv),
 	   TEST_ENTRY(keras3_calls_and_shared_layers),
 	   TEST_ENTRY(keras_old_sequential_list_and_shapes),
+	   TEST_ENTRY(keras_tfoplambda),
 	   TEST_ENTRY(keras_bad_configs),
 	   TEST_ENTRY(keras_signatures));

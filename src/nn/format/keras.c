@@ -210,6 +210,7 @@ static const struct nn_keras_class classes[] = {
 	{ "UpSampling2D", K_UPSAMPLE, 0 },
 	{ "Rescaling", K_RESCALE, 0 },
 	{ "Normalization", K_NORMALIZE, 0 },
+	{ "TFOpLambda", K_TFOP, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -229,6 +230,8 @@ static const char *why_unsupported(const kl *L, char *buf, size_t len)
 		return "holds Python bytecode, which only Python can run";
 	if (!strcmp(L->cls, "TFOpLambda") || !strcmp(L->cls, "SlicingOpLambda")) {
 		const char *fn = nn_keras_get_str(L->cfg, "function");
+		if (!strcmp(L->cls, "TFOpLambda") && nn_keras_tfop_known(fn))
+			return NULL;
 		snprintf(buf, len, "TensorFlow op '%.60s' is not mapped", fn ? fn : "?");
 		return buf;
 	}
@@ -394,11 +397,28 @@ static int collect_k3(kb *c, const kl *L, const cJSON *v, int *in, int *n, int d
 }
 
 /* The input tensors of call k of a functional layer; *ready is 0 when one is not built yet. */
-static int call_inputs(kb *c, const kl *L, int k, int *in, int *n, int *ready)
+/* A call's keyword arguments: Keras 3's "kwargs", or the object after the first Keras 2 reference. */
+static const cJSON *call_kwargs(const cJSON *call)
+{
+	if (cJSON_IsObject(call))
+		return nn_keras_get(call, "kwargs");
+	const cJSON *first = cJSON_IsArray(call) ? cJSON_GetArrayItem(call, 0) : NULL;
+	const cJSON *kw = cJSON_IsArray(first) ? cJSON_GetArrayItem(first, 3) : NULL;
+	return cJSON_IsObject(kw) ? kw : NULL;
+}
+
+/*
+ * The input tensors of call k of a functional layer, and its keyword
+ * arguments; *ready is 0 when an input is not built yet. A TFOpLambda's
+ * second operand may be a tensor passed as the keyword argument y: it
+ * becomes the last input.
+ */
+static int call_inputs(kb *c, const kl *L, int k, int *in, int *n, int *ready, const cJSON **kwargs)
 {
 	const cJSON *call = cJSON_GetArrayItem(L->calls, k);
 	*n = 0;
 	*ready = 1;
+	*kwargs = call_kwargs(call);
 	int rc;
 	if (cJSON_IsObject(call)) {
 		if ((rc = collect_k3(c, L, nn_keras_get(call, "args"), in, n, 0)) < 0)
@@ -417,6 +437,17 @@ static int call_inputs(kb *c, const kl *L, int k, int *in, int *n, int *ready)
 	}
 	if (!*n)
 		return nn_keras_lfail(c, L, NN_ERR_FORMAT, "inbound node %d has no input", k);
+	const cJSON *y = nn_keras_get(*kwargs, "y");
+	if (!strcmp(L->cls, "TFOpLambda") && y) {
+		if (cJSON_IsArray(y) && cJSON_IsString(cJSON_GetArrayItem(y, 0))) {
+			if (*n >= MAX_CALLS)
+				return nn_keras_lfail(c, L, NN_ERR_FORMAT, "has too many inputs");
+			if ((rc = resolve_ref(c, L, y, &in[(*n)++])) < 0)
+				return rc;
+		} else if (cJSON_IsObject(y) && (rc = collect_k3(c, L, y, in, n, 0)) < 0) {
+			return rc;
+		}
+	}
 	for (int i = 0; i < *n; i++)
 		if (in[i] < 0)
 			*ready = 0;
@@ -499,7 +530,7 @@ static int build_sequential(kb *c)
 				continue;
 			}
 		}
-		if ((rc = nn_keras_build_layer(c, L, &x, 1, &x)) < 0)
+		if ((rc = nn_keras_build_layer(c, L, &x, 1, NULL, &x)) < 0)
 			return rc;
 		L->out[0] = x;
 	}
@@ -555,13 +586,14 @@ static int build_functional(kb *c)
 				if (L->out[k] >= 0)
 					continue;
 				int n, ready;
-				if ((rc = call_inputs(c, L, k, in, &n, &ready)) < 0)
+				const cJSON *kwargs;
+				if ((rc = call_inputs(c, L, k, in, &n, &ready, &kwargs)) < 0)
 					goto done;
 				if (!ready) {
 					left = 1;
 					continue;
 				}
-				if ((rc = nn_keras_build_layer(c, L, in, n, &L->out[k])) < 0)
+				if ((rc = nn_keras_build_layer(c, L, in, n, kwargs, &L->out[k])) < 0)
 					goto done;
 				progress = 1;
 			}

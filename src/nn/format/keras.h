@@ -29,12 +29,16 @@ typedef struct nn_keras_weight {
 /*
  * Where a layer's weights come from. Each function returns 0 (count: the
  * number of weights, 0 when the file has none for the layer) or a negative
- * NN_ERR_* code with the reason in why.
+ * NN_ERR_* code with the reason in why. The builder passes what the config
+ * implies (the number of weights; each one's role and shape) so that a
+ * source that synthesises weights (tests, the fuzzer) can answer with it;
+ * sources that read files ignore it, and the builder checks their answer.
  */
 typedef struct nn_keras_weights {
 	void *ctx;
-	int (*count)(void *ctx, const char *layer, char *why, size_t whylen);
-	int (*info)(void *ctx, const char *layer, int i, nn_keras_weight *w, char *why, size_t whylen);
+	int (*count)(void *ctx, const char *layer, int expected, char *why, size_t whylen);
+	int (*info)(void *ctx, const char *layer, int i, const char *role, int rank, const int64_t *shape,
+		    nn_keras_weight *w, char *why, size_t whylen);
 	/* Reads weight i, n elements converted to float32 (n is what info's shape gives). */
 	int (*read)(void *ctx, const char *layer, int i, float *dst, int64_t n, char *why, size_t whylen);
 } nn_keras_weights;

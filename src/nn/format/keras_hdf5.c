@@ -293,8 +293,9 @@ static int kh_layer(kh *h, const char *layer, char *why, size_t whylen)
 	return 0;
 }
 
-static int kh_count(void *ctx, const char *layer, char *why, size_t whylen)
+static int kh_count(void *ctx, const char *layer, int expected, char *why, size_t whylen)
 {
+	(void)expected;
 	kh *h = ctx;
 	int rc = kh_layer(h, layer, why, whylen);
 	return rc < 0 ? rc : h->n;
@@ -326,8 +327,10 @@ static hid_t kh_open(kh *h, const char *layer, int i, char *name, size_t namelen
 	return d;
 }
 
-static int kh_info(void *ctx, const char *layer, int i, nn_keras_weight *w, char *why, size_t whylen)
+static int kh_info(void *ctx, const char *layer, int i, const char *role, int rank_hint, const int64_t *shape_hint,
+		   nn_keras_weight *w, char *why, size_t whylen)
 {
+	(void)role, (void)rank_hint, (void)shape_hint;
 	kh *h = ctx;
 	hid_t d = kh_open(h, layer, i, w->name, sizeof w->name, why, whylen);
 	if (d < 0)

@@ -51,7 +51,7 @@ typedef struct kb {
 
 enum { K_INPUT = 1, K_CONV, K_SEPCONV, K_DWCONV, K_DECONV, K_DENSE, K_BN, K_ACT, K_RELU, K_LEAKY, K_PRELU, K_ELU,
        K_SOFTMAX, K_BINARY, K_AVERAGE, K_CONCAT, K_MAXPOOL, K_AVGPOOL, K_GAP, K_GMP, K_FLATTEN, K_RESHAPE,
-       K_PERMUTE, K_IDENTITY, K_ZEROPAD, K_CROP, K_UPSAMPLE, K_RESCALE, K_NORMALIZE };
+       K_PERMUTE, K_IDENTITY, K_ZEROPAD, K_CROP, K_UPSAMPLE, K_RESCALE, K_NORMALIZE, K_TFOP };
 
 struct nn_keras_class {
 	const char *name;
@@ -82,7 +82,9 @@ static inline nn_tensor *T(kb *c, int t)
 }
 
 int nn_keras_new_tensor(kb *c, const kl *L, const char *suffix, int rank, const int64_t *shape);
-/* Builds one call of a layer on its input tensors; *out is its output tensor. */
-int nn_keras_build_layer(kb *c, const kl *L, const int *in, int n_in, int *out);
+/* Whether a TFOpLambda's TensorFlow function is one the reader maps. */
+int nn_keras_tfop_known(const char *fn);
+/* Builds one call of a layer on its input tensors (kwargs: the call's keyword arguments, or NULL). */
+int nn_keras_build_layer(kb *c, const kl *L, const int *in, int n_in, const cJSON *kwargs, int *out);
 
 #endif

@@ -277,7 +277,7 @@ static int activation(kb *c, const kl *L, int x, const char *a, const char *suff
 static int expect_weights(kb *c, const kl *L, int n, const char *list)
 {
 	char why[256] = "";
-	int have = c->w && c->w->count ? c->w->count(c->w->ctx, L->name, why, sizeof why) : 0;
+	int have = c->w && c->w->count ? c->w->count(c->w->ctx, L->name, n, why, sizeof why) : 0;
 	if (have < 0)
 		return nn_keras_lfail(c, L, have, "cannot read its weights: %s", why);
 	if (have != n)
@@ -292,7 +292,7 @@ static int weight(kb *c, const kl *L, int i, const char *role, int rank, const i
 	char why[256] = "", s1[128], s2[128];
 	nn_keras_weight w;
 	memset(&w, 0, sizeof w);
-	int rc = c->w->info(c->w->ctx, L->name, i, &w, why, sizeof why);
+	int rc = c->w->info(c->w->ctx, L->name, i, role, rank, shape, &w, why, sizeof why);
 	if (rc < 0)
 		return nn_keras_lfail(c, L, rc, "weight %d (%s): %s", i, role, why);
 	w.name[sizeof w.name - 1] = 0;
@@ -698,6 +698,14 @@ static int map_bn(kb *c, const kl *L, int x)
 	}
 	const float *g = scale ? T(c, gamma)->data : NULL, *b = center ? T(c, beta)->data : NULL;
 	const float *m = T(c, mean)->data, *v = T(c, var)->data;
+	for (int64_t j = 0; j < ch; j++)
+		if (!((double)v[j] + eps > 0)) {
+			free(s);
+			free(t);
+			return nn_keras_lfail(c, L, NN_ERR_FORMAT,
+					      "moving_variance[%lld] + epsilon is %g; it must be positive", (long long)j,
+					      (double)v[j] + eps);
+		}
 	for (int64_t j = 0; j < ch; j++) {
 		double k = (g ? g[j] : 1.0) / sqrt((double)v[j] + eps);
 		s[j] = (float)k;
@@ -748,7 +756,7 @@ static int map_normalization(kb *c, const kl *L, int x)
 		}
 	} else {
 		char why[256] = "";
-		int have = c->w->count(c->w->ctx, L->name, why, sizeof why);
+		int have = c->w->count(c->w->ctx, L->name, 3, why, sizeof why);
 		if (have != 2 && have != 3) {
 			rc = expect_weights(c, L, 3, "mean, variance, count");
 			goto done;
@@ -1161,13 +1169,76 @@ static int map_rescale(kb *c, const kl *L, int x)
 	return y < 0 ? y : binary(c, L, NN_OP_ADD, y, o, "");
 }
 
+/*
+ * TFOpLambda: a TensorFlow function called on Keras tensors, saved by name.
+ * The element-wise ones are mapped; the second operand of a binary one is a
+ * second input (a tensor passed as y) or the number in the call's kwargs "y".
+ */
+static const struct tfop {
+	const char *fn;
+	int unary; /* 1: unary op; 0: binary op; 2: swish */
+	nn_op op;
+} tfops[] = {
+	{ "math.add", 0, NN_OP_ADD },          { "__operators__.add", 0, NN_OP_ADD },
+	{ "math.subtract", 0, NN_OP_SUB },     { "math.multiply", 0, NN_OP_MUL },
+	{ "math.truediv", 0, NN_OP_DIV },      { "math.divide", 0, NN_OP_DIV },
+	{ "math.maximum", 0, NN_OP_MAXIMUM },  { "math.minimum", 0, NN_OP_MINIMUM },
+	{ "nn.relu", 1, NN_OP_RELU },          { "nn.relu6", 1, NN_OP_RELU6 },
+	{ "math.sigmoid", 1, NN_OP_LOGISTIC }, { "nn.sigmoid", 1, NN_OP_LOGISTIC },
+	{ "math.tanh", 1, NN_OP_TANH },        { "nn.tanh", 1, NN_OP_TANH },
+	{ "nn.softmax", 1, NN_OP_SOFTMAX },    { "nn.silu", 2, NN_OP_MUL },
+	{ "nn.swish", 2, NN_OP_MUL },          { NULL, 0, 0 },
+};
+
+static const struct tfop *find_tfop(const char *fn)
+{
+	for (int i = 0; fn && tfops[i].fn; i++)
+		if (!strcmp(tfops[i].fn, fn))
+			return &tfops[i];
+	return NULL;
+}
+
+int nn_keras_tfop_known(const char *fn)
+{
+	return find_tfop(fn) != NULL;
+}
+
+static int map_tfop(kb *c, const kl *L, const int *in, int n_in, const cJSON *kwargs)
+{
+	const char *fn = nn_keras_get_str(L->cfg, "function");
+	const struct tfop *t = find_tfop(fn);
+	if (!t)
+		return nn_keras_lfail(c, L, NN_ERR_UNSUPPORTED, "TensorFlow op '%.60s' is not mapped", fn ? fn : "?");
+	if (t->unary) {
+		if (n_in != 1)
+			return nn_keras_lfail(c, L, NN_ERR_FORMAT, "%s takes one input, the config gives it %d", fn, n_in);
+		if (t->unary == 2)
+			return activation(c, L, in[0], "swish", "");
+		if (t->op == NN_OP_SOFTMAX) {
+			const cJSON *axis = nn_keras_get(kwargs, "axis");
+			int64_t a;
+			if (axis && !cJSON_IsNull(axis) &&
+			    (!nn_keras_int_value(axis, &a) || (a != -1 && a != T(c, in[0])->rank - 1)))
+				return nn_keras_lfail(c, L, NN_ERR_UNSUPPORTED, "softmax along an axis but the last");
+		}
+		return unary(c, L, t->op, in[0], "");
+	}
+	if (n_in == 2)
+		return binary(c, L, t->op, in[0], in[1], "");
+	const cJSON *y = nn_keras_get(kwargs, "y");
+	if (n_in != 1 || !cJSON_IsNumber(y) || !isfinite(y->valuedouble))
+		return nn_keras_lfail(c, L, NN_ERR_UNSUPPORTED,
+				      "%s needs a second operand: a tensor or a number as its keyword argument y", fn);
+	return binary_scalar(c, L, t->op, in[0], (float)y->valuedouble, "");
+}
+
 /* Builds one call of a layer on its inputs. */
-int nn_keras_build_layer(kb *c, const kl *L, const int *in, int n_in, int *out)
+int nn_keras_build_layer(kb *c, const kl *L, const int *in, int n_in, const cJSON *kwargs, int *out)
 {
 	const struct nn_keras_class *k = nn_keras_find_class(L->cls);
 	if (!k)
 		return nn_keras_lfail(c, L, NN_ERR_UNSUPPORTED, "not a layer vigil knows");
-	int single = k->kind != K_BINARY && k->kind != K_AVERAGE && k->kind != K_CONCAT;
+	int single = k->kind != K_BINARY && k->kind != K_AVERAGE && k->kind != K_CONCAT && k->kind != K_TFOP;
 	if (single && n_in != 1)
 		return nn_keras_lfail(c, L, NN_ERR_FORMAT, "takes one input, the config gives it %d", n_in);
 	int x = in[0], y;
@@ -1251,6 +1322,9 @@ int nn_keras_build_layer(kb *c, const kl *L, const int *in, int n_in, int *out)
 		break;
 	case K_NORMALIZE:
 		y = map_normalization(c, L, x);
+		break;
+	case K_TFOP:
+		y = map_tfop(c, L, in, n_in, kwargs);
 		break;
 	default:
 		return nn_keras_lfail(c, L, NN_ERR_UNSUPPORTED, "not supported here");
