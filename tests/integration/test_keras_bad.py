@@ -7,7 +7,8 @@ model (models/keras/fer2013_mini_XCEPTION.102-0.66.hdf5), and with h5py
 wrong shape, Lambda / custom / TFOpLambda layers (one error listing them all),
 a model_config that is not JSON, a weights-only file, an unknown top-level
 class, channels_first. Also a Keras 3 `.keras` zip (config.json in Keras 3's
-spelling + model.weights.h5 with layers/<name>/vars/<i>, entries stored) that
+spelling + model.weights.h5 with layers/<class in snake case>/vars/<i>, entries stored,
+as Keras 3's saving_lib writes them) that
 must give the same outputs as the equivalent Keras 2 file, and a deflated one,
 which is refused by name.
 
@@ -164,8 +165,17 @@ class KerasBadFilesTest(unittest.TestCase, Runner):
         self.fails_with(self.write("dup.h5", dup, weights), "two layers are named 'conv'")
 
     def keras3_files(self, stored=True):
-        """A Keras 3 .keras zip and the equivalent Keras 2 .h5 of small_model()."""
+        """A Keras 3 .keras zip and the equivalent Keras 2 .h5 (two Conv2D, a PReLU: the group names)."""
+        C = "channels_last"
+        conv = {"kernel_size": [1, 1], "strides": [1, 1], "padding": "valid", "data_format": C,
+                "dilation_rate": [1, 1], "activation": "linear", "use_bias": True}
         layers, weights = small_model()
+        layers = layers[:2] + [("conv_b", "Conv2D", dict(conv, filters=3), ["conv"]),
+                               ("pr", "PReLU", {"shared_axes": [1, 2]}, ["conv_b"]),
+                               ("gap", "GlobalAveragePooling2D", {"data_format": C}, ["pr"]),
+                               ("dense", "Dense", {"units": 4, "activation": "softmax", "use_bias": True}, ["gap"])]
+        weights = dict(weights, conv_b=[("kernel", (1, 1, 3, 3)), ("bias", (3,))], pr=[("alpha", (1, 1, 3))])
+        del weights["bn"]
         h5 = self.write("k2.h5", layers, weights)
         items = []
         for lname, cls, cfg, ins in layers:
@@ -182,13 +192,17 @@ class KerasBadFilesTest(unittest.TestCase, Runner):
                              "output_layers": ["dense", 0, 0]}}
         w = os.path.join(self.tmp, "model.weights.h5")
         src = h5.replace("\\", "/")
+        # Keras 3 names each layer's group by its class in snake case, numbered when it repeats.
+        groups = {"conv": "conv2d", "conv_b": "conv2d_1", "pr": "p_re_lu", "dense": "dense"}
         subprocess.run([PY, "-c", f"""
 import h5py
 s = h5py.File({src!r}, 'r')['model_weights']
 with h5py.File({w!r}, 'w') as d:
     for layer in s:
         names = [n.decode() for n in s[layer].attrs['weight_names']]
-        g = d.create_group(f'layers/{{layer}}/vars')
+        if not names:
+            continue
+        g = d.create_group('layers/' + {groups!r}[layer] + '/vars')
         for i, n in enumerate(names):
             g.create_dataset(str(i), data=s[layer][n][()])
 """], check=True)

@@ -14,6 +14,8 @@
  */
 #include "nn/format/keras.h"
 
+#include <cjson/cJSON.h>
+#include <ctype.h>
 #include <hdf5.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -213,6 +215,19 @@ static void free_strings(char **v, int n)
 
 /* ---- the weights interface over an open file ---- */
 
+/*
+ * Keras 3 stores a Functional or Sequential model's layer variables under
+ * layers/<class>/vars/<i>, the class in snake case and numbered in the
+ * order of model.layers when it repeats ("conv2d", "conv2d_1", ...): not
+ * under the layer's name.
+ */
+typedef struct k3_path {
+	const char *name;
+	char path[128];
+	int index;       /* position in the config's layer list */
+	char snake[96];
+} k3_path;
+
 typedef struct kh {
 	hid_t root;          /* model_weights (Keras 2) or the file's root (Keras 3) */
 	int keras3;
@@ -221,6 +236,8 @@ typedef struct kh {
 	char **names;        /* Keras 2: its weight_names */
 	int n;
 	int cached;
+	struct k3_path *k3;  /* Keras 3: layer name -> group, sorted by name */
+	int n_k3;
 } kh;
 
 static void kh_release(kh *h)
@@ -237,6 +254,101 @@ static int valid_name(const char *s)
 	return s[0] && strlen(s) < 256 && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const k3_path *)a)->name, ((const k3_path *)b)->name);
+}
+
+static int by_snake(const void *a, const void *b)
+{
+	const k3_path *x = a, *y = b;
+	int c = strcmp(x->snake, y->snake);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Keras's to_snake_case: drop non-word characters, "_" before Xyz runs and between a lower and an upper letter. */
+static void snake_case(const char *in, char *out, size_t cap)
+{
+	char a[96], b[192];
+	size_t n = 0, m = 0;
+	for (; *in && n + 1 < sizeof a; in++)
+		if (isalnum((unsigned char)*in) || *in == '_')
+			a[n++] = *in;
+	a[n] = 0;
+	for (size_t i = 0; i < n && m + 3 < sizeof b;) {
+		size_t j = i + 2;
+		if (i + 2 < n && isupper((unsigned char)a[i + 1]) && islower((unsigned char)a[i + 2])) {
+			while (j < n && islower((unsigned char)a[j]))
+				j++;
+			b[m++] = a[i];
+			b[m++] = '_';
+			for (size_t k = i + 1; k < j && m + 1 < sizeof b; k++)
+				b[m++] = a[k];
+			i = j;
+		} else {
+			b[m++] = a[i++];
+		}
+	}
+	b[m] = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < m && o + 2 < cap;) {
+		if (i + 1 < m && islower((unsigned char)b[i]) && isupper((unsigned char)b[i + 1])) {
+			out[o++] = b[i];
+			out[o++] = '_';
+			out[o++] = (char)tolower((unsigned char)b[i + 1]);
+			i += 2;
+		} else {
+			out[o++] = (char)tolower((unsigned char)b[i]);
+			i++;
+		}
+	}
+	out[o] = 0;
+}
+
+/* The Keras 3 group of every layer of the config (names point into root, which must outlive them). */
+static int k3_paths(kh *h, const cJSON *root, char *why, size_t whylen)
+{
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
+	const cJSON *layers = cJSON_IsArray(cfg) ? cfg : cJSON_GetObjectItemCaseSensitive(cfg, "layers");
+	int n = cJSON_IsArray(layers) ? cJSON_GetArraySize(layers) : 0;
+	if (n < 1 || n > MAX_NAMES) {
+		snprintf(why, whylen, "config.json has no list of layers");
+		return NN_ERR_FORMAT;
+	}
+	h->k3 = calloc((size_t)n, sizeof *h->k3);
+	if (!h->k3) {
+		snprintf(why, whylen, "out of memory");
+		return NN_ERR_NOMEM;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, layers)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *cls = cJSON_GetObjectItemCaseSensitive(e, "class_name");
+		if (!cJSON_IsString(name))
+			name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "config"), "name");
+		if (!cJSON_IsString(name) || !cJSON_IsString(cls)) {
+			snprintf(why, whylen, "layer %d of config.json has no name or class_name", h->n_k3);
+			return NN_ERR_FORMAT;
+		}
+		k3_path *k = &h->k3[h->n_k3];
+		k->name = name->valuestring;
+		k->index = h->n_k3++;
+		snake_case(cls->valuestring, k->snake, sizeof k->snake);
+	}
+	/* Number repeats of a class in list order, then sort by name for the lookups. */
+	qsort(h->k3, (size_t)n, sizeof *h->k3, by_snake);
+	for (int i = 0, run = 0; i < n; i++) {
+		run = i > 0 && !strcmp(h->k3[i].snake, h->k3[i - 1].snake) ? run + 1 : 0;
+		if (run)
+			snprintf(h->k3[i].path, sizeof h->k3[i].path, "layers/%.90s_%d", h->k3[i].snake, run);
+		else
+			snprintf(h->k3[i].path, sizeof h->k3[i].path, "layers/%.90s", h->k3[i].snake);
+	}
+	qsort(h->k3, (size_t)n, sizeof *h->k3, by_name);
+	return 0;
+}
+
 static int kh_layer(kh *h, const char *layer, char *why, size_t whylen)
 {
 	if (h->cached && !strcmp(h->layer, layer))
@@ -248,13 +360,20 @@ static int kh_layer(kh *h, const char *layer, char *why, size_t whylen)
 	}
 	snprintf(h->layer, sizeof h->layer, "%s", layer);
 	char path[300];
-	snprintf(path, sizeof path, h->keras3 ? "layers/%s/vars" : "%s", layer);
-	htri_t e = h->keras3 ? H5Lexists(h->root, "layers", H5P_DEFAULT) : 1;
-	if (e > 0) {
-		char first[300];
-		snprintf(first, sizeof first, h->keras3 ? "layers/%s" : "%s", layer);
-		e = H5Lexists(h->root, first, H5P_DEFAULT);
+	const char *group = layer;
+	if (h->keras3) {
+		k3_path key = { .name = layer };
+		const k3_path *k = bsearch(&key, h->k3, (size_t)h->n_k3, sizeof *h->k3, by_name);
+		if (!k) {
+			snprintf(why, whylen, "the layer is not in the config's layer list");
+			return NN_ERR_FORMAT;
+		}
+		group = k->path;
 	}
+	snprintf(path, sizeof path, h->keras3 ? "%s/vars" : "%s", group);
+	htri_t e = h->keras3 ? H5Lexists(h->root, "layers", H5P_DEFAULT) : 1;
+	if (e > 0)
+		e = H5Lexists(h->root, group, H5P_DEFAULT);
 	if (e > 0 && h->keras3)
 		e = H5Lexists(h->root, path, H5P_DEFAULT);
 	if (e < 0) {
@@ -453,6 +572,7 @@ static int build_from(hid_t file, const char *config, size_t config_len, int ker
 	char why[512];
 	char *owned = NULL, *version = NULL, *backend = NULL;
 	kh h = { .root = -1, .group = -1, .keras3 = keras3 };
+	cJSON *k3_root = NULL;
 	int rc;
 	if (!config) {
 		char **v = NULL;
@@ -493,6 +613,13 @@ static int build_from(hid_t file, const char *config, size_t config_len, int ker
 			goto done;
 		}
 	}
+	if (keras3) {
+		k3_root = cJSON_ParseWithLength(config, config_len);
+		if (!k3_root || (rc = k3_paths(&h, k3_root, why, sizeof why)) < 0) {
+			rc = fail(err, errlen, NN_ERR_FORMAT, src, k3_root ? why : "config.json is not valid JSON");
+			goto done;
+		}
+	}
 	const char *root = keras3 ? "/" : "model_weights";
 	htri_t e = H5Lexists(file, root, H5P_DEFAULT);
 	if (e <= 0 || (h.root = H5Gopen2(file, root, H5P_DEFAULT)) < 0) {
@@ -508,6 +635,8 @@ static int build_from(hid_t file, const char *config, size_t config_len, int ker
 done:
 	kh_release(&h);
 	close_id(&h.root, H5Gclose);
+	free(h.k3);
+	cJSON_Delete(k3_root);
 	H5Eclear2(H5E_DEFAULT);
 	free(owned);
 	free(version);
