@@ -138,6 +138,22 @@ class KerasBadFilesTest(unittest.TestCase, Runner):
                               "'elu' (ELU", "channels_first")
         print("\n  unsupported:", msg)
 
+    def test_dataset_without_storage(self):
+        """A dataset may declare a huge shape and store nothing: refused before anything that size is allocated."""
+        path = os.path.join(self.tmp, "sparse.h5")
+        cfg = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+            {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [None, 4096]}},
+            {"class_name": "Dense", "config": {"name": "d", "units": 65536, "use_bias": False}}]}}
+        subprocess.run([PY, "-c", f"""
+import h5py
+with h5py.File({path!r}, 'w') as f:
+    f.attrs['model_config'] = {json.dumps(cfg)!r}
+    g = f.create_group('model_weights/d')
+    g.attrs['weight_names'] = [b'd/kernel:0']
+    g.create_dataset('d/kernel:0', shape=(4096, 65536), dtype='f4', chunks=(64, 64))
+"""], check=True)
+        self.fails_with(path, "'d'", "stores 0 bytes for 268435456 values")
+
     def test_bad_json(self):
         layers, weights = small_model()
         config = keras_synth.functional(layers, ["in"], ["dense"])

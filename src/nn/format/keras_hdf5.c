@@ -487,6 +487,14 @@ static int kh_info(void *ctx, const char *layer, int i, const char *role, int ra
 		for (int k = 0; k < rank; k++)
 			w->shape[k] = dims[k] > (hsize_t)INT64_MAX ? -1 : (int64_t)dims[k];
 	}
+	/* Checked here too, before the builder allocates what the shape says (see kh_read). */
+	hssize_t count = H5Sget_simple_extent_npoints(space);
+	hsize_t stored = H5Dget_storage_size(d);
+	if (count < 0 || (uint64_t)stored < (uint64_t)count * size / 64) {
+		snprintf(why, whylen, "dataset '%.120s' stores %llu bytes for %lld values of %zu bytes", w->name,
+			 (unsigned long long)stored, (long long)count, size);
+		goto done;
+	}
 	rc = 0;
 done:
 	close_id(&space, H5Sclose);
@@ -503,9 +511,20 @@ static int kh_read(void *ctx, const char *layer, int i, float *dst, int64_t n, c
 	if (d < 0)
 		return NN_ERR_FORMAT;
 	int rc = NN_ERR_FORMAT;
-	hid_t space = H5Dget_space(d);
+	hid_t space = H5Dget_space(d), type = H5Dget_type(d);
 	hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-	if (count != n) {
+	/*
+	 * A dataset can declare any shape and hold no bytes (libhdf5 then reads
+	 * its fill value): a small hostile file would make us allocate what its
+	 * shapes say. Keras writes weights uncompressed; compression up to 64x
+	 * is allowed, nothing beyond.
+	 */
+	hsize_t stored = H5Dget_storage_size(d);
+	size_t esize = type >= 0 ? H5Tget_size(type) : 0;
+	if (count == n && (esize == 0 || (uint64_t)stored < (uint64_t)n * esize / 64)) {
+		snprintf(why, whylen, "dataset '%.120s' stores %llu bytes for %lld values of %zu bytes", name,
+			 (unsigned long long)stored, (long long)n, esize);
+	} else if (count != n) {
 		if (count < 0)
 			hdf5_why(why, whylen, "cannot read the dataset's shape");
 		else
@@ -518,6 +537,7 @@ static int kh_read(void *ctx, const char *layer, int i, float *dst, int64_t n, c
 		rc = 0;
 	}
 	close_id(&space, H5Sclose);
+	close_id(&type, H5Tclose);
 	H5Dclose(d);
 	return rc;
 }
