@@ -692,6 +692,13 @@ static int check_outputs(kb *c)
 	return 0;
 }
 
+void nn_keras_clean_message(char *msg)
+{
+	for (; msg && *msg; msg++)
+		if ((unsigned char)*msg < 0x20 || (unsigned char)*msg >= 0x7f)
+			*msg = '?';
+}
+
 int nn_keras_build(nn_graph **out, const char *json, size_t len, const char *keras_version,
 		   const nn_keras_weights *w, const char *src, char *err, size_t errlen)
 {
@@ -747,6 +754,9 @@ int nn_keras_build(nn_graph **out, const char *json, size_t len, const char *ker
 done:
 	if (rc < 0 && !c.failed)
 		nn_keras_fail(&c, rc, "cannot build the model");
+	/* The file's name is the caller's; what follows it came from the file. */
+	if (rc < 0 && c.err && c.errlen && strlen(c.err) >= strlen(c.src))
+		nn_keras_clean_message(c.err + strlen(c.src));
 	nn_graph_free(c.g);
 	for (int i = 0; i < c.n_layers; i++)
 		free(c.layers[i].out);

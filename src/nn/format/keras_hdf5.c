@@ -13,6 +13,7 @@
  * thread-safe in Debian's serial build: every call here holds one lock.
  */
 #include "nn/format/keras.h"
+#include "nn/format/keras_internal.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -580,8 +581,11 @@ static char *attr_string(hid_t obj, const char *name)
 
 static int fail(char *err, size_t errlen, int code, const char *src, const char *what)
 {
-	if (err && errlen)
+	if (err && errlen) {
 		snprintf(err, errlen, "%s: %s", src, what);
+		if (strlen(err) >= strlen(src))
+			nn_keras_clean_message(err + strlen(src));
+	}
 	return code;
 }
 

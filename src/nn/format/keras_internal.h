@@ -75,6 +75,12 @@ int nn_keras_act_known(const char *a);
 const struct nn_keras_class *nn_keras_find_class(const char *name);
 
 /* A float32 activation tensor named after the layer (plus suffix), after checking its shape. */
+/*
+ * Replaces bytes outside printable ASCII in a message with '?': names and
+ * libhdf5's words come from the file, and a damaged file puts anything there.
+ */
+void nn_keras_clean_message(char *msg);
+
 /* Tensor t of the graph being built. */
 static inline nn_tensor *T(kb *c, int t)
 {
