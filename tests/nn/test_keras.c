@@ -282,6 +282,44 @@ TEST(keras_old_sequential_list_and_shapes)
 	}
 }
 
+TEST(keras_normalization_rescaling_pools)
+{
+	/*
+	 * Normalization from config values and from weights (mean, variance,
+	 * count), Rescaling with per-channel lists, GlobalMaxPooling2D with
+	 * keepdims, Softmax as a layer.
+	 */
+	const char *json = FUNC(
+		FIN("[null,1,2,2]") ","
+		FL("Normalization", "nc", ",\"axis\":-1,\"mean\":[1,-1],\"variance\":[4,0.25]", "[" REF("in") "]") ","
+		FL("Normalization", "nw", ",\"axis\":-1", "[" REF("nc") "]") ","
+		FL("Rescaling", "rs", ",\"scale\":[2,0.5],\"offset\":[0,1]", "[" REF("nw") "]") ","
+		FL("GlobalMaxPooling2D", "gm", ",\"keepdims\":true", "[" REF("rs") "]") ","
+		FL("Softmax", "sm", ",\"axis\":-1", "[" REF("gm") "]"),
+		"[\"sm\",0,0],[\"rs\",0,0]");
+	const float mean[2] = { 0.5f, 0 }, var[2] = { 1, 9 }, count[1] = { 10 };
+	const mw w[] = { { "nw", 1, { 2 }, mean }, { "nw", 1, { 2 }, var }, { "nw", 0, { 0 }, count } };
+	const float x[4] = { 3, 0, -1, 2 };
+	float rs[4], sm[2], y[4];
+	for (int p = 0; p < 2; p++)
+		for (int ch = 0; ch < 2; ch++) {
+			float v = x[p * 2 + ch];
+			v = (v - (ch ? -1.0f : 1.0f)) / (ch ? 0.5f : 2.0f);
+			v = (v - mean[ch]) / sqrtf(var[ch]);
+			rs[p * 2 + ch] = ch ? v * 0.5f + 1 : v * 2;
+		}
+	float m0 = fmaxf(rs[0], rs[2]), m1 = fmaxf(rs[1], rs[3]), mx = fmaxf(m0, m1);
+	float e0 = expf(m0 - mx), e1 = expf(m1 - mx);
+	sm[0] = e0 / (e0 + e1);
+	sm[1] = e1 / (e0 + e1);
+	for (int ref = 0; ref < 2; ref++) {
+		run(json, w, 3, ref, x, 0, y, 2);
+		near(y, sm, 2, 1e-5f);
+		run(json, w, 3, ref, x, 1, y, 4);
+		near(y, rs, 4, 1e-5f);
+	}
+}
+
 TEST(keras_tfoplambda)
 {
 	/*
@@ -427,5 +465,6 @@ TEST_SUITE(nn_keras,
 	   TEST_ENTRY(keras3_calls_and_shared_layers),
 	   TEST_ENTRY(keras_old_sequential_list_and_shapes),
 	   TEST_ENTRY(keras_tfoplambda),
+	   TEST_ENTRY(keras_normalization_rescaling_pools),
 	   TEST_ENTRY(keras_bad_configs),
 	   TEST_ENTRY(keras_signatures));
