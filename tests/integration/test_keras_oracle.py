@@ -291,6 +291,24 @@ def mixed_model():
     return keras_synth.functional(L, ["in"], ["out", "cat"]), weights
 
 
+def strided_model():
+    """Depthwise with a multiplier and stride, transposed convolution 'valid', dilated convolution."""
+    L = [
+        ("in", "InputLayer", {"batch_input_shape": [None, 9, 7, 2], "dtype": "float32"}, []),
+        ("dw", "DepthwiseConv2D", {"kernel_size": [3, 3], "strides": [2, 2], "padding": "valid", "depth_multiplier": 2,
+                                   "activation": "linear", "use_bias": True, "data_format": C,
+                                   "dilation_rate": [1, 1]}, ["in"]),
+        ("tc", "Conv2DTranspose", dict(conv(3, 3, 2, "valid", "tanh"), output_padding=None), ["dw"]),
+        ("dc", "Conv2D", dict(conv(4, 3, 1, "same", "relu"), dilation_rate=[2, 2]), ["tc"]),
+        ("dv", "Conv2D", dict(conv(2, 3, 1, "valid"), dilation_rate=[2, 1]), ["dc"]),
+    ]
+    weights = {"dw": [("depthwise_kernel", (3, 3, 2, 2)), ("bias", (4,))],
+               "tc": [("kernel", (3, 3, 3, 4)), ("bias", (3,))],
+               "dc": [("kernel", (3, 3, 3, 4)), ("bias", (4,))],
+               "dv": [("kernel", (3, 3, 4, 2)), ("bias", (2,))]}
+    return keras_synth.functional(L, ["in"], ["dv"]), weights
+
+
 def old_sequential():
     """Keras 2.0's spelling: the config is the list of layers, the first carries batch_input_shape."""
     layers = [("conv", "Conv2D", dict(conv(4, 3, activation="relu"), batch_input_shape=[None, 8, 8, 1])),
@@ -346,6 +364,9 @@ class KerasLayersOracleTest(unittest.TestCase):
 
     def test_mixed_functional(self):
         self.check("mixed", *mixed_model(), (1, 12, 12, 3))
+
+    def test_strides_and_dilations(self):
+        self.check("strided", *strided_model(), (1, 9, 7, 2))
 
     def test_keras20_sequential_list(self):
         config, weights = old_sequential()
