@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "nn/backend/exec.h"
+#include "nn/format/keras.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
@@ -96,10 +97,18 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 		free(buf);
 		return rc;
 	}
+	if (nn_keras_is_hdf5(buf, len) || nn_keras_is_zip(buf, len)) {
+		/* Keras files go by content, whatever their name: .h5, .hdf5, .keras, .model. */
+		nn_graph *g = NULL;
+		int rc = nn_keras_is_zip(buf, len) ? nn_keras_load_zip(&g, buf, len, path, err, errlen)
+						   : nn_keras_load_hdf5(&g, buf, len, path, err, errlen);
+		free(buf);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
 	free(buf);
 	return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
 			     "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
-			     "bytes 4..7)",
+			     "bytes 4..7, a Keras HDF5 file or a Keras 3 .keras zip)",
 			     path);
 }
 
