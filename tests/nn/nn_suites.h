@@ -12,6 +12,7 @@ extern const vg_test vg_suite_nn_shape[];
 extern const vg_test vg_suite_nn_tfjs[];
 extern const vg_test vg_suite_nn_pose_ops[];
 extern const vg_test vg_suite_nn_pb[];
+extern const vg_test vg_suite_nn_tensor_bundle[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -22,6 +23,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_tfjs,
 	vg_suite_nn_pose_ops,
 	vg_suite_nn_pb,
+	vg_suite_nn_tensor_bundle,
 	NULL,
 };
 
