@@ -214,6 +214,11 @@ const nn_tensor *nn_model_output(const nn_model *m, int i)
 	return t >= 0 && t < m->g->n_tensors ? &m->g->tensors[t] : NULL;
 }
 
+const char *nn_model_origin(const nn_model *m)
+{
+	return m ? m->g->origin : NULL;
+}
+
 const char *const *nn_model_labels(const nn_model *m, int *count)
 {
 	if (count)
