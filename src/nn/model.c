@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "nn/backend/exec.h"
+#include "nn/format/savedmodel.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
@@ -64,6 +65,12 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 	if (nn_tfjs_is_model_path(path)) {
 		nn_graph *g = NULL;
 		int rc = nn_tfjs_load(&g, path, err, errlen);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
+	/* A SavedModel is a folder (saved_model.pb and variables/), named by the folder or by its saved_model.pb. */
+	if (nn_savedmodel_is_path(path)) {
+		nn_graph *g = NULL;
+		int rc = nn_savedmodel_load(&g, path, NULL, err, errlen);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
 	FILE *f = fopen(path, "rb");

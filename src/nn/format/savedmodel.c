@@ -778,11 +778,15 @@ static int choose(sm *c, choice *ch, char *note, size_t note_len)
 			    n_img);
 	char dims[96];
 	dims_str(&pick->specs[0], dims, sizeof dims);
+	char why[96];
+	if (n_img == 1)
+		snprintf(why, sizeof why, "the only concrete function%s", from_root ? " (the root object's)" : "");
+	else
+		snprintf(why, sizeof why, "the root object's concrete function, one of %d", n_img);
 	snprintf(note, note_len,
 		 "function \"%s\": there are no signatures, and it is %s that takes an image (one rank-4 float tensor, "
 		 "\"%s\" %s)",
-		 pick->name, from_root ? "the root object's concrete function, and the one" : "the only concrete function",
-		 pick->specs[0].name ? pick->specs[0].name : "", dims);
+		 pick->name, why, pick->specs[0].name ? pick->specs[0].name : "", dims);
 	return use_function(c, pick, nn_sm_find_fn(c, pick->name), ch);
 }
 
