@@ -628,7 +628,8 @@ int nn_tf_bundle_read(const nn_tf_bundle *b, const char *key, nn_tf_graph *g, nn
 		return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
 				     "%s: \"%s\" fails its checksum (%" PRIu64 " bytes at offset %" PRIu64
 				     " of shard %d: stored %08x, computed %08x)",
-				     b->name, key, e->size, e->offset, e->shard, e->crc, got);
+				     b->shard_paths ? b->shard_paths[e->shard] : b->name, key, e->size, e->offset, e->shard,
+				     e->crc, got);
 	out->dtype = e->dtype;
 	out->rank = e->rank;
 	memcpy(out->dims, e->dims, sizeof out->dims);
