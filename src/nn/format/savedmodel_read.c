@@ -410,16 +410,22 @@ static int read_concrete(sm *c, const nn_pb_field *e, cfn *cf)
 				return NOMEM(c);
 			nn_pb_packed_varints(&f, v, k);
 			for (int64_t i = 0; i < k; i++)
-				cf->bound[cf->n_bound++] = (int)v[i];
+				cf->bound[cf->n_bound++] = v[i] < INT32_MIN || v[i] > INT32_MAX ? -1 : (int)v[i];
 			free(v);
 		} else if (f.number == SCF_BOUND_INPUTS && f.wire == NN_PB_VARINT) {
-			cf->bound[cf->n_bound++] = (int)f.u;
+			cf->bound[cf->n_bound++] = f.u > INT32_MAX ? -1 : (int)f.u;
 		} else if (f.number == SCF_INPUT_SIGNATURE && f.wire == NN_PB_LEN) {
 			if ((rc = collect_specs(c, f.data, f.len, cf, 0, what)) < 0)
 				return rc;
 		}
 	}
-	return rc;
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < cf->n_bound; i++)
+		if (cf->bound[i] < 0 || cf->bound[i] >= c->n_objs)
+			return nn_sm_fail(c, NN_ERR_FORMAT, "%s: bound input %d is object %d (the object graph has %d)", what,
+					  i, cf->bound[i], c->n_objs);
+	return 0;
 }
 
 static int read_object(sm *c, const nn_pb_field *of, obj *o, int id)
