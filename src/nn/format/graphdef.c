@@ -917,6 +917,35 @@ int nn_graphdef_sniff(const void *data, size_t len)
 	return nn_pb_next(&n, &g) > 0 && g.wire == NN_PB_LEN && g.number >= NODE_NAME && g.number <= NODE_ATTR;
 }
 
+/*
+ * A Placeholder whose height and width the graph leaves open (no shape, an
+ * unknown rank, or -1 in an image's H or W) needs the size from the user:
+ * say so here, in the words of the options that give it.
+ */
+static int check_input_sizes(nn_tf_reader *r, const nn_tf_build_options *o)
+{
+	if (o->input_w > 0 && o->input_h > 0)
+		return 0;
+	for (int i = 0; i < r->g->n_nodes; i++) {
+		const nn_tf_node *n = &r->g->nodes[i];
+		if (strcmp(n->op, "Placeholder"))
+			continue;
+		const nn_tf_attr *s = nn_tf_node_attr(n, "shape");
+		int known = s && s->kind == NN_TF_ATTR_SHAPE && s->rank >= 0;
+		if (known && s->rank == 4 && (s->dims[1] < 0 || s->dims[2] < 0))
+			known = 0;
+		for (int k = 0; known && k < s->rank; k++)
+			if (s->dims[k] < 0 && !(k == 0 && s->rank == 4))
+				known = 0;
+		if (!known)
+			return fail(r, NN_ERR_SHAPE, NULL,
+				    "input '%.120s' has no fixed size: give it with --input-size WxH (or \"input_size\": [W, H] "
+				    "in the model's sidecar)",
+				    n->name);
+	}
+	return 0;
+}
+
 int nn_graphdef_load_buffer(nn_graph **out, const void *data, size_t len, const char *path,
 			    const nn_tf_build_options *o, char *err, size_t errlen)
 {
@@ -932,7 +961,10 @@ int nn_graphdef_load_buffer(nn_graph **out, const void *data, size_t len, const 
 		if (o)
 			opt = *o;
 		opt.source = path;
-		rc = nn_tf_build(out, &g, &opt, err, errlen);
+		if (!opt.n_inputs)
+			rc = check_input_sizes(&r, &opt);
+		if (rc == 0)
+			rc = nn_tf_build(out, &g, &opt, err, errlen);
 	}
 	nn_tf_graph_free(&g);
 	return rc;
