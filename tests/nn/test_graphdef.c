@@ -77,7 +77,7 @@ TEST(graphdef_tensor_content)
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.dtype == NN_TF_FLOAT && out.rank == 2 && out.dims[0] == 2 && out.dims[1] == 3 && out.elements == 6);
 	CHECK(!memcmp(out.data, v, sizeof v));
-	CHECK(x.r.total_bytes == sizeof v);
+	CHECK(x.r.total_bytes == 32); /* 24 bytes, rounded up to the arena's alignment */
 	rd_fini(&x);
 }
 
@@ -363,7 +363,9 @@ TEST(graphdef_tensor_errors)
 	t = gd_tensor(1, DIMS(16));
 	CHECK(read_t(&x, &t, &out) == 0);
 	t = gd_tensor(1, DIMS(16));
-	CHECK_FAILS(read_t(&x, &t, &out), &x, "constants of more than 100 bytes in all");
+	int rc2 = read_t(&x, &t, &out);
+	CHECK_FAILS(rc2, &x, "the graph takes more than the 100 bytes a reader may allocate");
+	CHECK(rc2 == NN_ERR_NOMEM);
 	x.r.max_total_bytes = 0;
 
 	/* A packed fixed32 run that does not divide into whole floats. */
@@ -646,6 +648,32 @@ TEST(graphdef_func_attrs_and_depth)
 	gd_attr(&n, "f", &v);
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "attrs nested more than 16 deep");
 	CHECK(strstr(x.err, "node 'deeper' attr 'f' attr 'g'"));
+	rd_fini(&x);
+}
+
+/* Everything the reader allocates counts against its budget: 2-byte empty shapes cannot become megabytes. */
+TEST(graphdef_allocation_budget)
+{
+	rd x;
+	rd_init(&x);
+	x.r.max_total_bytes = 64 << 10;
+	pbb n = gd_node("n", "Op"), v = { 0 }, l = { 0 };
+	for (int i = 0; i < 20000; i++)
+		pbb_bytes(&l, 7, "", 0);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "_output_shapes", &v);
+	nn_tf_node nd;
+	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'n' attr '_output_shapes': the graph takes more than the 65536 bytes");
+	CHECK(x.r.total_bytes <= 64 << 10);
+	/* 1000 of them fit, and read as shapes of rank 0. */
+	x.r.total_bytes = 0;
+	n = gd_node("n", "Op");
+	for (int i = 0; i < 1000; i++)
+		pbb_bytes(&l, 7, "", 0);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "_output_shapes", &v);
+	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
+	CHECK(nd.attrs[0].n == 1000 && nd.attrs[0].ranks[999] == 0);
 	rd_fini(&x);
 }
 
@@ -933,6 +961,7 @@ TEST_SUITE(nn_graphdef,
 	   TEST_ENTRY(graphdef_node_and_scalar_attrs),
 	   TEST_ENTRY(graphdef_list_attrs),
 	   TEST_ENTRY(graphdef_func_attrs_and_depth),
+	   TEST_ENTRY(graphdef_allocation_budget),
 	   TEST_ENTRY(graphdef_node_errors),
 	   TEST_ENTRY(graphdef_graph),
 	   TEST_ENTRY(graphdef_graph_errors),
