@@ -1018,6 +1018,9 @@ int nn_graphdef_load_buffer(nn_graph **out, const void *data, size_t len, const 
 			    const nn_tf_build_options *o, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (len > NN_GRAPHDEF_MAX_FILE)
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %zu bytes, more than the %zu a frozen graph may have",
+				     path, len, NN_GRAPHDEF_MAX_FILE);
 	nn_tf_graph g = { 0 };
 	/* The buffer outlives nn_tf_build, so the constants may stay in it. */
 	nn_tf_reader r = { .g = &g, .source = path, .borrow = 1, .err = err, .errlen = errlen };
