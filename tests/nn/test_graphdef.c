@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn/format/graphdef.h"
 #include "nn/format/pb.h"
+#include "nn/nn.h"
 #include "graphdef_builder.h"
 #include "test.h"
 
@@ -877,6 +879,44 @@ TEST(graphdef_truncated_and_flipped)
 	pbb_free(&g);
 }
 
+/* nn_model_load finds a GraphDef by its content, whatever the file's name, and says what it needs. */
+TEST(graphdef_model_load_dispatch)
+{
+	char path[] = "/tmp/vigil-graphdef-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	pbb g = { 0 };
+	gd_placeholder(&g, "image", GD_FLOAT, 4, (const int64_t[]){ -1, -1, -1, 3 });
+	pbb n = gd_node("y", "Relu");
+	gd_input(&n, "image");
+	gd_add(&g, &n);
+	CHECK(write(fd, g.p, g.len) == (ssize_t)g.len);
+	close(fd);
+	pbb_free(&g);
+	nn_model *m = NULL;
+	char err[512];
+	CHECK(nn_model_load(&m, path, err, sizeof err) == NN_ERR_SHAPE && !m);
+	CHECK_MSG(strstr(err, path) && strstr(err, "input 'image' has no fixed size: give it with --input-size WxH"),
+		  "%s", err);
+	/* With a size the reader hands the graph on (what the builder makes of it is tested with tf_ops). */
+	nn_load_options lo = { .input_w = 32, .input_h = 16 };
+	int rc = nn_model_load_ex(&m, path, &lo, err, sizeof err);
+	CHECK_MSG(!strstr(err, "no fixed size"), "%s", err);
+	nn_model_free(m);
+	unlink(path);
+
+	/* A .pb that is no GraphDef: a SavedModel's first bytes (schema version). */
+	char pb[] = "/tmp/vigil-graphdef-XXXXXX.pb";
+	fd = mkstemps(pb, 3);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "\x08\x01\x12\x00", 4) == 4);
+	close(fd);
+	CHECK(nn_model_load(&m, pb, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, "not a frozen TensorFlow GraphDef"), "%s", err);
+	unlink(pb);
+	(void)rc;
+}
+
 /* ---- OpenCV's face detector ---- */
 
 static char *assets_path(const char *rel)
@@ -966,4 +1006,5 @@ TEST_SUITE(nn_graphdef,
 	   TEST_ENTRY(graphdef_graph),
 	   TEST_ENTRY(graphdef_graph_errors),
 	   TEST_ENTRY(graphdef_truncated_and_flipped),
+	   TEST_ENTRY(graphdef_model_load_dispatch),
 	   TEST_ENTRY(graphdef_opencv_face_detector));
