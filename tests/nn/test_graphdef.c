@@ -14,41 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn/format/graphdef.h"
 #include "nn/format/pb.h"
-#include "pb_builder.h"
+#include "nn/nn.h"
+#include "graphdef_builder.h"
 #include "test.h"
 
-/* Field numbers, written out again from the .proto files so that a typo in the reader cannot hide here. */
-enum { T_DTYPE = 1, T_SHAPE = 2, T_CONTENT = 4, T_FLOAT = 5, T_DOUBLE = 6, T_INT = 7, T_STRING = 8,
-       T_SCOMPLEX = 9, T_INT64 = 10, T_BOOL = 11, T_HALF = 13, T_UINT32 = 16, T_UINT64 = 17 };
-enum { A_LIST = 1, A_S = 2, A_I = 3, A_F = 4, A_B = 5, A_TYPE = 6, A_SHAPE = 7, A_TENSOR = 8,
-       A_PLACEHOLDER = 9, A_FUNC = 10 };
-
 #define DIMS(...) (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (const int64_t[]){ __VA_ARGS__ }
-
-/* A TensorShapeProto as field `number` of b. */
-static void add_shape(pbb *b, uint32_t number, int rank, const int64_t *dims)
-{
-	pbb s = { 0 };
-	for (int i = 0; i < rank; i++) {
-		pbb d = { 0 };
-		pbb_int(&d, 1, dims[i]);
-		pbb_str(&d, 2, "n"); /* a dim's name, which the reader skips */
-		pbb_msg(&s, 2, &d);
-	}
-	pbb_msg(b, number, &s);
-}
-
-/* The start of a TensorProto: dtype and shape. */
-static pbb tensor(int dtype, int rank, const int64_t *dims)
-{
-	pbb t = { 0 };
-	pbb_int(&t, T_DTYPE, dtype);
-	add_shape(&t, T_SHAPE, rank, dims);
-	return t;
-}
 
 typedef struct rd {
 	nn_tf_graph g;
@@ -99,13 +73,13 @@ TEST(graphdef_tensor_content)
 	rd x;
 	rd_init(&x);
 	float v[6] = { 1, -2, 3.5f, 4, 5, -6.25f };
-	pbb t = tensor(1, DIMS(2, 3));
-	pbb_bytes(&t, T_CONTENT, v, sizeof v);
+	pbb t = gd_tensor(1, DIMS(2, 3));
+	pbb_bytes(&t, GD_T_CONTENT, v, sizeof v);
 	nn_tf_tensor out;
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.dtype == NN_TF_FLOAT && out.rank == 2 && out.dims[0] == 2 && out.dims[1] == 3 && out.elements == 6);
 	CHECK(!memcmp(out.data, v, sizeof v));
-	CHECK(x.r.total_bytes == sizeof v);
+	CHECK(x.r.total_bytes == 32); /* 24 bytes, rounded up to the arena's alignment */
 	rd_fini(&x);
 }
 
@@ -117,12 +91,12 @@ TEST(graphdef_tensor_content_borrowed_when_aligned)
 	/* The content starts at offset 2 + tag/length bytes: find where it lands and test both alignments. */
 	for (int shift = 0; shift < 4; shift++) {
 		pbb t = { 0 };
-		pbb_int(&t, T_DTYPE, 1);
-		add_shape(&t, T_SHAPE, DIMS(2));
+		pbb_int(&t, GD_T_DTYPE, 1);
+		gd_shape(&t, GD_T_SHAPE, DIMS(2));
 		for (int i = 0; i < shift; i++)
 			pbb_int(&t, 3, 0); /* version_number: two bytes each, moves the content */
 		float v[2] = { 7, 8 };
-		pbb_bytes(&t, T_CONTENT, v, sizeof v);
+		pbb_bytes(&t, GD_T_CONTENT, v, sizeof v);
 		/* A copy at a 16-aligned address so that the content's own alignment is its offset's. */
 		uint8_t *buf = aligned_alloc(16, 64);
 		memcpy(buf, t.p, t.len);
@@ -147,55 +121,55 @@ TEST(graphdef_tensor_float_val_forms)
 	nn_tf_tensor out;
 
 	/* Packed, as many values as elements. */
-	pbb t = tensor(1, DIMS(3));
-	pbb_packed_floats(&t, T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
+	pbb t = gd_tensor(1, DIMS(3));
+	pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(f32(&out, 0) == 1 && f32(&out, 1) == 2 && f32(&out, 2) == 3);
 
 	/* One by one. */
-	t = tensor(1, DIMS(3));
-	pbb_float(&t, T_FLOAT, 4);
-	pbb_float(&t, T_FLOAT, 5);
-	pbb_float(&t, T_FLOAT, 6);
+	t = gd_tensor(1, DIMS(3));
+	pbb_float(&t, GD_T_FLOAT, 4);
+	pbb_float(&t, GD_T_FLOAT, 5);
+	pbb_float(&t, GD_T_FLOAT, 6);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(f32(&out, 0) == 4 && f32(&out, 1) == 5 && f32(&out, 2) == 6);
 
 	/* Packed and unpacked runs in one message, in order. */
-	t = tensor(1, DIMS(4));
-	pbb_packed_floats(&t, T_FLOAT, (const float[]){ 1, 2 }, 2);
-	pbb_float(&t, T_FLOAT, 3);
-	pbb_packed_floats(&t, T_FLOAT, (const float[]){ 9 }, 1);
+	t = gd_tensor(1, DIMS(4));
+	pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 1, 2 }, 2);
+	pbb_float(&t, GD_T_FLOAT, 3);
+	pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 9 }, 1);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(f32(&out, 0) == 1 && f32(&out, 1) == 2 && f32(&out, 2) == 3 && f32(&out, 3) == 9);
 
 	/* One value: a scalar broadcast to the shape. */
-	t = tensor(1, DIMS(2, 3));
-	pbb_float(&t, T_FLOAT, 0.5f);
+	t = gd_tensor(1, DIMS(2, 3));
+	pbb_float(&t, GD_T_FLOAT, 0.5f);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.elements == 6);
 	for (int i = 0; i < 6; i++)
 		CHECK(f32(&out, i) == 0.5f);
 
 	/* Fewer values than elements: the last one fills the rest. */
-	t = tensor(1, DIMS(5));
-	pbb_packed_floats(&t, T_FLOAT, (const float[]){ 1, 2 }, 2);
+	t = gd_tensor(1, DIMS(5));
+	pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 1, 2 }, 2);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(f32(&out, 0) == 1 && f32(&out, 1) == 2 && f32(&out, 2) == 2 && f32(&out, 4) == 2);
 
 	/* No values: zeros. */
-	t = tensor(1, DIMS(3));
+	t = gd_tensor(1, DIMS(3));
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.data && f32(&out, 0) == 0 && f32(&out, 2) == 0);
 
 	/* No shape: a scalar. */
 	t = (pbb){ 0 };
-	pbb_int(&t, T_DTYPE, 1);
-	pbb_float(&t, T_FLOAT, -3);
+	pbb_int(&t, GD_T_DTYPE, 1);
+	pbb_float(&t, GD_T_FLOAT, -3);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.rank == 0 && out.elements == 1 && f32(&out, 0) == -3);
 
 	/* Zero elements. */
-	t = tensor(1, DIMS(0, 4));
+	t = gd_tensor(1, DIMS(0, 4));
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(out.elements == 0 && out.rank == 2);
 	rd_fini(&x);
@@ -204,7 +178,7 @@ TEST(graphdef_tensor_float_val_forms)
 /* Reads a one-field tensor of dtype and rank-1 shape n whose values are given as varints in field. */
 static nn_tf_tensor varint_tensor(rd *x, int dtype, uint32_t field, const int64_t *v, int nv, int64_t n, int packed)
 {
-	pbb t = tensor(dtype, DIMS(n));
+	pbb t = gd_tensor(dtype, DIMS(n));
 	if (packed) {
 		pbb_packed_varints(&t, field, v, nv);
 	} else {
@@ -222,59 +196,59 @@ TEST(graphdef_tensor_integer_types)
 	rd x;
 	rd_init(&x);
 	for (int packed = 0; packed < 2; packed++) {
-		nn_tf_tensor t = varint_tensor(&x, NN_TF_INT32, T_INT, (const int64_t[]){ -5, 70000 }, 2, 3, packed);
+		nn_tf_tensor t = varint_tensor(&x, NN_TF_INT32, GD_T_INT, (const int64_t[]){ -5, 70000 }, 2, 3, packed);
 		const int32_t *i32 = t.data;
 		CHECK(i32[0] == -5 && i32[1] == 70000 && i32[2] == 70000);
 
-		t = varint_tensor(&x, NN_TF_QINT32, T_INT, (const int64_t[]){ -7 }, 1, 2, packed);
+		t = varint_tensor(&x, NN_TF_QINT32, GD_T_INT, (const int64_t[]){ -7 }, 1, 2, packed);
 		CHECK(((const int32_t *)t.data)[1] == -7);
 
-		t = varint_tensor(&x, NN_TF_INT16, T_INT, (const int64_t[]){ -2, 300 }, 2, 2, packed);
+		t = varint_tensor(&x, NN_TF_INT16, GD_T_INT, (const int64_t[]){ -2, 300 }, 2, 2, packed);
 		CHECK(((const int16_t *)t.data)[0] == -2 && ((const int16_t *)t.data)[1] == 300);
 
-		t = varint_tensor(&x, NN_TF_UINT16, T_INT, (const int64_t[]){ 65535 }, 1, 1, packed);
+		t = varint_tensor(&x, NN_TF_UINT16, GD_T_INT, (const int64_t[]){ 65535 }, 1, 1, packed);
 		CHECK(((const uint16_t *)t.data)[0] == 65535);
 
-		t = varint_tensor(&x, NN_TF_QINT16, T_INT, (const int64_t[]){ -300 }, 1, 1, packed);
+		t = varint_tensor(&x, NN_TF_QINT16, GD_T_INT, (const int64_t[]){ -300 }, 1, 1, packed);
 		CHECK(((const int16_t *)t.data)[0] == -300);
 
-		t = varint_tensor(&x, NN_TF_QUINT16, T_INT, (const int64_t[]){ 40000 }, 1, 1, packed);
+		t = varint_tensor(&x, NN_TF_QUINT16, GD_T_INT, (const int64_t[]){ 40000 }, 1, 1, packed);
 		CHECK(((const uint16_t *)t.data)[0] == 40000);
 
-		t = varint_tensor(&x, NN_TF_INT8, T_INT, (const int64_t[]){ -1, 127 }, 2, 4, packed);
+		t = varint_tensor(&x, NN_TF_INT8, GD_T_INT, (const int64_t[]){ -1, 127 }, 2, 4, packed);
 		const int8_t *i8 = t.data;
 		CHECK(i8[0] == -1 && i8[1] == 127 && i8[3] == 127);
 
-		t = varint_tensor(&x, NN_TF_UINT8, T_INT, (const int64_t[]){ 255, 0 }, 2, 2, packed);
+		t = varint_tensor(&x, NN_TF_UINT8, GD_T_INT, (const int64_t[]){ 255, 0 }, 2, 2, packed);
 		CHECK(((const uint8_t *)t.data)[0] == 255 && ((const uint8_t *)t.data)[1] == 0);
 
-		t = varint_tensor(&x, NN_TF_QINT8, T_INT, (const int64_t[]){ -128 }, 1, 2, packed);
+		t = varint_tensor(&x, NN_TF_QINT8, GD_T_INT, (const int64_t[]){ -128 }, 1, 2, packed);
 		CHECK(((const int8_t *)t.data)[0] == -128 && ((const int8_t *)t.data)[1] == -128);
 
-		t = varint_tensor(&x, NN_TF_QUINT8, T_INT, (const int64_t[]){ 200, 17 }, 2, 2, packed);
+		t = varint_tensor(&x, NN_TF_QUINT8, GD_T_INT, (const int64_t[]){ 200, 17 }, 2, 2, packed);
 		CHECK(((const uint8_t *)t.data)[0] == 200 && ((const uint8_t *)t.data)[1] == 17);
 
-		t = varint_tensor(&x, NN_TF_INT64, T_INT64, (const int64_t[]){ -1, INT64_MAX }, 2, 3, packed);
+		t = varint_tensor(&x, NN_TF_INT64, GD_T_INT64, (const int64_t[]){ -1, INT64_MAX }, 2, 3, packed);
 		const int64_t *i64 = t.data;
 		CHECK(i64[0] == -1 && i64[1] == INT64_MAX && i64[2] == INT64_MAX);
 
-		t = varint_tensor(&x, NN_TF_UINT32, T_UINT32, (const int64_t[]){ 4000000000 }, 1, 1, packed);
+		t = varint_tensor(&x, NN_TF_UINT32, GD_T_UINT32, (const int64_t[]){ 4000000000 }, 1, 1, packed);
 		CHECK(((const uint32_t *)t.data)[0] == 4000000000u);
 
-		t = varint_tensor(&x, NN_TF_UINT64, T_UINT64, (const int64_t[]){ -1 }, 1, 2, packed);
+		t = varint_tensor(&x, NN_TF_UINT64, GD_T_UINT64, (const int64_t[]){ -1 }, 1, 2, packed);
 		CHECK(((const uint64_t *)t.data)[1] == UINT64_MAX);
 
-		t = varint_tensor(&x, NN_TF_BOOL, T_BOOL, (const int64_t[]){ 1, 0, 5 }, 3, 4, packed);
+		t = varint_tensor(&x, NN_TF_BOOL, GD_T_BOOL, (const int64_t[]){ 1, 0, 5 }, 3, 4, packed);
 		const uint8_t *b = t.data;
 		CHECK(b[0] == 1 && b[1] == 0 && b[2] == 1 && b[3] == 1);
 
 		/* float16 bits in half_val: 1.0 is 0x3c00, -2.0 is 0xc000. */
-		t = varint_tensor(&x, NN_TF_HALF, T_HALF, (const int64_t[]){ 0x3c00, 0xc000 }, 2, 3, packed);
+		t = varint_tensor(&x, NN_TF_HALF, GD_T_HALF, (const int64_t[]){ 0x3c00, 0xc000 }, 2, 3, packed);
 		const uint16_t *h = t.data;
 		CHECK(h[0] == 0x3c00 && h[1] == 0xc000 && h[2] == 0xc000);
 
 		/* bfloat16 bits in half_val too: 1.0 is 0x3f80. */
-		t = varint_tensor(&x, NN_TF_BFLOAT16, T_HALF, (const int64_t[]){ 0x3f80 }, 1, 2, packed);
+		t = varint_tensor(&x, NN_TF_BFLOAT16, GD_T_HALF, (const int64_t[]){ 0x3f80 }, 1, 2, packed);
 		CHECK(((const uint16_t *)t.data)[0] == 0x3f80 && ((const uint16_t *)t.data)[1] == 0x3f80);
 	}
 	rd_fini(&x);
@@ -285,21 +259,21 @@ TEST(graphdef_tensor_double_and_string)
 	rd x;
 	rd_init(&x);
 	nn_tf_tensor out;
-	pbb t = tensor(NN_TF_DOUBLE, DIMS(3));
-	pbb_packed_doubles(&t, T_DOUBLE, (const double[]){ 1e300, -0.125 }, 2);
+	pbb t = gd_tensor(NN_TF_DOUBLE, DIMS(3));
+	pbb_packed_doubles(&t, GD_T_DOUBLE, (const double[]){ 1e300, -0.125 }, 2);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	const double *d = out.data;
 	CHECK(d[0] == 1e300 && d[1] == -0.125 && d[2] == -0.125);
 
-	t = tensor(NN_TF_DOUBLE, DIMS(2));
-	pbb_double(&t, T_DOUBLE, 2.5);
-	pbb_double(&t, T_DOUBLE, 3.5);
+	t = gd_tensor(NN_TF_DOUBLE, DIMS(2));
+	pbb_double(&t, GD_T_DOUBLE, 2.5);
+	pbb_double(&t, GD_T_DOUBLE, 3.5);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	CHECK(((const double *)out.data)[1] == 3.5);
 
-	t = tensor(NN_TF_STRING, DIMS(3));
-	pbb_str(&t, T_STRING, "ab");
-	pbb_bytes(&t, T_STRING, "c\0d", 3);
+	t = gd_tensor(NN_TF_STRING, DIMS(3));
+	pbb_str(&t, GD_T_STRING, "ab");
+	pbb_bytes(&t, GD_T_STRING, "c\0d", 3);
 	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
 	const nn_tf_string *s = out.data;
 	CHECK(s[0].len == 2 && !memcmp(s[0].s, "ab", 2));
@@ -316,8 +290,8 @@ TEST(graphdef_tensor_unheld_dtypes_keep_shape)
 	/* complex64 (8), resource (20), variant (21): dtype and shape, no values. */
 	int dts[] = { 8, 18, 20, 21, 24, 29 };
 	for (size_t i = 0; i < sizeof dts / sizeof dts[0]; i++) {
-		pbb t = tensor(dts[i], DIMS(2, 2));
-		pbb_packed_floats(&t, T_SCOMPLEX, (const float[]){ 1, 2 }, 2);
+		pbb t = gd_tensor(dts[i], DIMS(2, 2));
+		pbb_packed_floats(&t, GD_T_SCOMPLEX, (const float[]){ 1, 2 }, 2);
 		CHECK_MSG(read_t(&x, &t, &out) == 0, "dtype %d: %s", dts[i], x.err);
 		CHECK(out.dtype == (nn_tf_dtype)dts[i] && out.elements == 4 && out.data == NULL);
 	}
@@ -332,81 +306,83 @@ TEST(graphdef_tensor_errors)
 	rd_init(&x);
 	nn_tf_tensor out;
 
-	pbb t = tensor(1, DIMS(2));
-	pbb_packed_floats(&t, T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
+	pbb t = gd_tensor(1, DIMS(2));
+	pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "3 values in float_val for a tensor of 2 elements");
 	CHECK(strstr(x.err, "node 'c' attr 'value'"));
 
-	t = tensor(1, DIMS(2));
-	pbb_packed_varints(&t, T_INT, (const int64_t[]){ 1, 2 }, 2);
+	t = gd_tensor(1, DIMS(2));
+	pbb_packed_varints(&t, GD_T_INT, (const int64_t[]){ 1, 2 }, 2);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "a float tensor with values in int_val (its values belong in float_val)");
 
-	t = tensor(99, DIMS(2));
+	t = gd_tensor(99, DIMS(2));
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "dtype 99 is not a TensorFlow DataType");
 
-	t = tensor(0, DIMS(2));
+	t = gd_tensor(0, DIMS(2));
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "dtype 0 is not a TensorFlow DataType");
 
-	t = tensor(1, DIMS(2, 2));
-	pbb_bytes(&t, T_CONTENT, "12345678", 8);
+	t = gd_tensor(1, DIMS(2, 2));
+	pbb_bytes(&t, GD_T_CONTENT, "12345678", 8);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "tensor_content has 8 bytes, expected 16 (4 float elements of 4 bytes)");
 
-	t = tensor(1, DIMS(1, 1, 1, 1, 1, 1, 1));
+	t = gd_tensor(1, DIMS(1, 1, 1, 1, 1, 1, 1));
 	int rc = read_t(&x, &t, &out);
 	CHECK_FAILS(rc, &x, "more than 6 dimensions");
 	CHECK(rc == NN_ERR_UNSUPPORTED);
 
-	t = tensor(1, DIMS(2, -1));
+	t = gd_tensor(1, DIMS(2, -1));
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "unknown dimension 1");
 
-	t = tensor(1, DIMS(-2));
+	t = gd_tensor(1, DIMS(-2));
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "dimension 0 is -2");
 
 	t = (pbb){ 0 };
-	pbb_int(&t, T_DTYPE, 1);
+	pbb_int(&t, GD_T_DTYPE, 1);
 	{
 		pbb s = { 0 };
 		pbb_int(&s, 3, 1);
-		pbb_msg(&t, T_SHAPE, &s);
+		pbb_msg(&t, GD_T_SHAPE, &s);
 	}
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "a constant tensor of unknown rank");
 
 	/* 2^31 * 2^31 * 2^31 elements overflow any size. */
-	t = tensor(1, DIMS((int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31));
+	t = gd_tensor(1, DIMS((int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31));
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "more than 2^62 elements");
 
 	/* 2^29 floats are 2 GiB: at the limit; one more element is past it (refused before any allocation). */
-	t = tensor(1, DIMS(((int64_t)1 << 29) + 1));
-	pbb_float(&t, T_FLOAT, 1);
+	t = gd_tensor(1, DIMS(((int64_t)1 << 29) + 1));
+	pbb_float(&t, GD_T_FLOAT, 1);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "more than the 2147483648 bytes a tensor may have");
 
 	/* The reader's own limits. */
 	x.r.max_tensor_bytes = 64;
-	t = tensor(1, DIMS(17));
-	pbb_float(&t, T_FLOAT, 1);
+	t = gd_tensor(1, DIMS(17));
+	pbb_float(&t, GD_T_FLOAT, 1);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "more than the 64 bytes");
 	x.r.max_tensor_bytes = 0;
 	x.r.max_total_bytes = 100;
 	x.r.total_bytes = 0;
-	t = tensor(1, DIMS(16));
+	t = gd_tensor(1, DIMS(16));
 	CHECK(read_t(&x, &t, &out) == 0);
-	t = tensor(1, DIMS(16));
-	CHECK_FAILS(read_t(&x, &t, &out), &x, "constants of more than 100 bytes in all");
+	t = gd_tensor(1, DIMS(16));
+	int rc2 = read_t(&x, &t, &out);
+	CHECK_FAILS(rc2, &x, "the graph takes more than the 100 bytes a reader may allocate");
+	CHECK(rc2 == NN_ERR_NOMEM);
 	x.r.max_total_bytes = 0;
 
 	/* A packed fixed32 run that does not divide into whole floats. */
-	t = tensor(1, DIMS(2));
-	pbb_bytes(&t, T_FLOAT, "\0\0\x80\x3f\0", 5);
+	t = gd_tensor(1, DIMS(2));
+	pbb_bytes(&t, GD_T_FLOAT, "\0\0\x80\x3f\0", 5);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "float_val: a field runs past the end");
 
 	/* float_val written as a varint. */
-	t = tensor(1, DIMS(2));
-	pbb_int(&t, T_FLOAT, 1);
+	t = gd_tensor(1, DIMS(2));
+	pbb_int(&t, GD_T_FLOAT, 1);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "field float_val is neither fixed32 nor packed");
 
 	/* dtype written as a string. */
 	t = (pbb){ 0 };
-	pbb_str(&t, T_DTYPE, "float");
+	pbb_str(&t, GD_T_DTYPE, "float");
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "field dtype (1) is length-delimited, expected varint");
 	rd_fini(&x);
 }
@@ -418,21 +394,21 @@ TEST(graphdef_wire_errors)
 	nn_tf_tensor out;
 	/* A varint of eleven bytes. */
 	pbb t = { 0 };
-	pbb_tag(&t, T_DTYPE, 0);
+	pbb_tag(&t, GD_T_DTYPE, 0);
 	pbb_raw(&t, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "a varint is longer than 64 bits");
 
 	/* A length past the end of the message. */
 	t = (pbb){ 0 };
-	pbb_int(&t, T_DTYPE, 1);
-	pbb_tag(&t, T_CONTENT, 2);
+	pbb_int(&t, GD_T_DTYPE, 1);
+	pbb_tag(&t, GD_T_CONTENT, 2);
 	pbb_varint(&t, 1000);
 	pbb_raw(&t, "abcd", 4);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "a field runs past the end of its message (in a TensorProto)");
 
 	/* A length of 2^63. */
 	t = (pbb){ 0 };
-	pbb_tag(&t, T_CONTENT, 2);
+	pbb_tag(&t, GD_T_CONTENT, 2);
 	pbb_varint(&t, (uint64_t)1 << 63);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "runs past the end");
 
@@ -447,30 +423,13 @@ TEST(graphdef_wire_errors)
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "field number is 0");
 
 	/* A varint cut short inside a packed run. */
-	t = tensor(NN_TF_INT32, DIMS(2));
-	pbb_bytes(&t, T_INT, "\x01\x80", 2);
+	t = gd_tensor(NN_TF_INT32, DIMS(2));
+	pbb_bytes(&t, GD_T_INT, "\x01\x80", 2);
 	CHECK_FAILS(read_t(&x, &t, &out), &x, "int_val");
 	rd_fini(&x);
 }
 
 /* ---- attrs ---- */
-
-/* An attr map entry {key, value} as field 5 of a NodeDef (value freed). */
-static void add_attr(pbb *node, const char *key, pbb *value)
-{
-	pbb e = { 0 };
-	pbb_str(&e, 1, key);
-	pbb_msg(&e, 2, value);
-	pbb_msg(node, 5, &e);
-}
-
-static pbb node_msg(const char *name, const char *op)
-{
-	pbb n = { 0 };
-	pbb_str(&n, 1, name);
-	pbb_str(&n, 2, op);
-	return n;
-}
 
 static int read_n(rd *x, pbb *n, nn_tf_node *out)
 {
@@ -486,44 +445,44 @@ TEST(graphdef_node_and_scalar_attrs)
 	/* The attrs before the name on the wire: messages must still name the node. */
 	pbb n = { 0 };
 	pbb v = { 0 };
-	pbb_int(&v, A_I, -3);
-	add_attr(&n, "i", &v);
+	pbb_int(&v, GD_A_I, -3);
+	gd_attr(&n, "i", &v);
 	pbb_str(&n, 1, "conv/1");
 	pbb_str(&n, 2, "Conv2D");
 	pbb_str(&n, 3, "input");
 	pbb_str(&n, 3, "w:1");
 	pbb_str(&n, 3, "^ctl");
 	pbb_str(&n, 4, "/device:CPU:0");
-	pbb_str(&v, A_S, "SAME");
-	add_attr(&n, "padding", &v);
-	pbb_bytes(&v, A_S, "\x00\xff", 2);
-	add_attr(&n, "bytes", &v);
-	pbb_float(&v, A_F, 0.25f);
-	add_attr(&n, "epsilon", &v);
-	pbb_int(&v, A_B, 1);
-	add_attr(&n, "flag", &v);
-	pbb_int(&v, A_TYPE, NN_TF_QUINT8);
-	add_attr(&n, "T", &v);
-	add_shape(&v, A_SHAPE, DIMS(-1, 300, 300, 3));
-	add_attr(&n, "shape", &v);
+	pbb_str(&v, GD_A_S, "SAME");
+	gd_attr(&n, "padding", &v);
+	pbb_bytes(&v, GD_A_S, "\x00\xff", 2);
+	gd_attr(&n, "bytes", &v);
+	pbb_float(&v, GD_A_F, 0.25f);
+	gd_attr(&n, "epsilon", &v);
+	pbb_int(&v, GD_A_B, 1);
+	gd_attr(&n, "flag", &v);
+	pbb_int(&v, GD_A_TYPE, NN_TF_QUINT8);
+	gd_attr(&n, "T", &v);
+	gd_shape(&v, GD_A_SHAPE, DIMS(-1, 300, 300, 3));
+	gd_attr(&n, "shape", &v);
 	{
 		pbb s = { 0 };
 		pbb_int(&s, 3, 1);
-		pbb_msg(&v, A_SHAPE, &s);
+		pbb_msg(&v, GD_A_SHAPE, &s);
 	}
-	add_attr(&n, "unknown_shape", &v);
-	pbb_str(&v, A_PLACEHOLDER, "dt");
-	add_attr(&n, "ph", &v);
-	add_attr(&n, "empty", &v); /* an AttrValue with nothing set */
+	gd_attr(&n, "unknown_shape", &v);
+	pbb_str(&v, GD_A_PLACEHOLDER, "dt");
+	gd_attr(&n, "ph", &v);
+	gd_attr(&n, "empty", &v); /* an AttrValue with nothing set */
 	/* A map entry repeated: the later one wins, as in protobuf maps. */
-	pbb_int(&v, A_I, 7);
-	add_attr(&n, "i", &v);
+	pbb_int(&v, GD_A_I, 7);
+	gd_attr(&n, "i", &v);
 	{
-		pbb t = tensor(1, DIMS(1));
-		pbb_float(&t, T_FLOAT, 9);
-		pbb_msg(&v, A_TENSOR, &t);
+		pbb t = gd_tensor(1, DIMS(1));
+		pbb_float(&t, GD_T_FLOAT, 9);
+		pbb_msg(&v, GD_A_TENSOR, &t);
 	}
-	add_attr(&n, "value", &v);
+	gd_attr(&n, "value", &v);
 
 	nn_tf_node nd;
 	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
@@ -561,44 +520,44 @@ TEST(graphdef_list_attrs)
 {
 	rd x;
 	rd_init(&x);
-	pbb n = node_msg("n", "Op");
+	pbb n = gd_node("n", "Op");
 	pbb v = { 0 }, l = { 0 };
 
 	pbb_packed_varints(&l, 3, (const int64_t[]){ 1, 2 }, 2);
 	pbb_int(&l, 3, -4); /* an unpacked value after a packed run */
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "ints", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "ints", &v);
 
 	pbb_packed_floats(&l, 4, (const float[]){ 0.5f, 1.5f }, 2);
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "floats", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "floats", &v);
 
 	pbb_int(&l, 5, 1);
 	pbb_int(&l, 5, 0);
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "bools", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "bools", &v);
 
 	pbb_packed_varints(&l, 6, (const int64_t[]){ NN_TF_FLOAT, NN_TF_INT32 }, 2);
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "types", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "types", &v);
 
 	pbb_str(&l, 2, "BiasAdd");
 	pbb_str(&l, 2, "Relu");
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "strings", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "strings", &v);
 
-	add_shape(&l, 7, DIMS(1, 2));
-	add_shape(&l, 7, DIMS(-1));
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "shapes", &v);
+	gd_shape(&l, 7, DIMS(1, 2));
+	gd_shape(&l, 7, DIMS(-1));
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "shapes", &v);
 
 	{
-		pbb t = tensor(NN_TF_INT32, DIMS(2));
-		pbb_packed_varints(&t, T_INT, (const int64_t[]){ 5, 6 }, 2);
+		pbb t = gd_tensor(NN_TF_INT32, DIMS(2));
+		pbb_packed_varints(&t, GD_T_INT, (const int64_t[]){ 5, 6 }, 2);
 		pbb_msg(&l, 8, &t);
 	}
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "tensors", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "tensors", &v);
 
 	{
 		pbb fn = { 0 };
@@ -607,11 +566,11 @@ TEST(graphdef_list_attrs)
 		pbb_str(&fn, 1, "f2");
 		pbb_msg(&l, 9, &fn);
 	}
-	pbb_msg(&v, A_LIST, &l);
-	add_attr(&n, "funcs", &v);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "funcs", &v);
 
-	pbb_msg(&v, A_LIST, &l); /* an empty list */
-	add_attr(&n, "none", &v);
+	pbb_msg(&v, GD_A_LIST, &l); /* an empty list */
+	gd_attr(&n, "none", &v);
 
 	nn_tf_node nd;
 	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
@@ -653,26 +612,26 @@ static void nested_func(pbb *v, int depth)
 		pbb_msg(&e, 2, &inner);
 		pbb_msg(&fn, 2, &e);
 	}
-	pbb_msg(v, A_FUNC, &fn);
+	pbb_msg(v, GD_A_FUNC, &fn);
 }
 
 TEST(graphdef_func_attrs_and_depth)
 {
 	rd x;
 	rd_init(&x);
-	pbb n = node_msg("call", "StatefulPartitionedCall");
+	pbb n = gd_node("call", "StatefulPartitionedCall");
 	pbb v = { 0 };
 	{
 		pbb fn = { 0 };
 		pbb_str(&fn, 1, "__inference_f_12");
 		pbb e = { 0 }, ev = { 0 };
-		pbb_int(&ev, A_TYPE, NN_TF_FLOAT);
+		pbb_int(&ev, GD_A_TYPE, NN_TF_FLOAT);
 		pbb_str(&e, 1, "T");
 		pbb_msg(&e, 2, &ev);
 		pbb_msg(&fn, 2, &e);
-		pbb_msg(&v, A_FUNC, &fn);
+		pbb_msg(&v, GD_A_FUNC, &fn);
 	}
-	add_attr(&n, "f", &v);
+	gd_attr(&n, "f", &v);
 	nn_tf_node nd;
 	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
 	const nn_tf_attr *a = nn_tf_node_attr(&nd, "f");
@@ -681,16 +640,42 @@ TEST(graphdef_func_attrs_and_depth)
 	      a->func_attrs[0].type == NN_TF_FLOAT);
 
 	/* NN_TF_MAX_DEPTH levels read; deeper is refused with a message. */
-	n = node_msg("deep", "Op");
+	n = gd_node("deep", "Op");
 	nested_func(&v, NN_TF_MAX_DEPTH - 1);
-	add_attr(&n, "f", &v);
+	gd_attr(&n, "f", &v);
 	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
 
-	n = node_msg("deeper", "Op");
+	n = gd_node("deeper", "Op");
 	nested_func(&v, 200);
-	add_attr(&n, "f", &v);
+	gd_attr(&n, "f", &v);
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "attrs nested more than 16 deep");
 	CHECK(strstr(x.err, "node 'deeper' attr 'f' attr 'g'"));
+	rd_fini(&x);
+}
+
+/* Everything the reader allocates counts against its budget: 2-byte empty shapes cannot become megabytes. */
+TEST(graphdef_allocation_budget)
+{
+	rd x;
+	rd_init(&x);
+	x.r.max_total_bytes = 64 << 10;
+	pbb n = gd_node("n", "Op"), v = { 0 }, l = { 0 };
+	for (int i = 0; i < 20000; i++)
+		pbb_bytes(&l, 7, "", 0);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "_output_shapes", &v);
+	nn_tf_node nd;
+	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'n' attr '_output_shapes': the graph takes more than the 65536 bytes");
+	CHECK(x.r.total_bytes <= 64 << 10);
+	/* 1000 of them fit, and read as shapes of rank 0. */
+	x.r.total_bytes = 0;
+	n = gd_node("n", "Op");
+	for (int i = 0; i < 1000; i++)
+		pbb_bytes(&l, 7, "", 0);
+	pbb_msg(&v, GD_A_LIST, &l);
+	gd_attr(&n, "_output_shapes", &v);
+	CHECK_MSG(read_n(&x, &n, &nd) == 0, "%s", x.err);
+	CHECK(nd.attrs[0].n == 1000 && nd.attrs[0].ranks[999] == 0);
 	rd_fini(&x);
 }
 
@@ -707,64 +692,64 @@ TEST(graphdef_node_errors)
 	pbb_str(&n, 1, "c");
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c': no op");
 
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	pbb_bytes(&n, 3, "a\0b", 3);
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c': an input is a string with a NUL byte in it");
 
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	pbb_str(&n, 3, "");
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "an input is empty");
 
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	pbb_int(&n, 4, 1);
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "field device (4) is varint, expected length-delimited");
 
 	/* An attr entry with no key. */
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	{
 		pbb e = { 0 }, v = { 0 };
-		pbb_int(&v, A_I, 1);
+		pbb_int(&v, GD_A_I, 1);
 		pbb_msg(&e, 2, &v);
 		pbb_msg(&n, 5, &e);
 	}
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c': an attr with no name");
 
 	/* A list of two kinds. */
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	{
 		pbb v = { 0 }, l = { 0 };
 		pbb_int(&l, 3, 1);
 		pbb_float(&l, 4, 1);
-		pbb_msg(&v, A_LIST, &l);
-		add_attr(&n, "mixed", &v);
+		pbb_msg(&v, GD_A_LIST, &l);
+		gd_attr(&n, "mixed", &v);
 	}
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c' attr 'mixed': a list with both list.i and list.f values");
 
 	/* A shape attr of rank 7. */
-	n = node_msg("c", "Placeholder");
+	n = gd_node("c", "Placeholder");
 	{
 		pbb v = { 0 };
-		add_shape(&v, A_SHAPE, DIMS(1, 1, 1, 1, 1, 1, 1));
-		add_attr(&n, "shape", &v);
+		gd_shape(&v, GD_A_SHAPE, DIMS(1, 1, 1, 1, 1, 1, 1));
+		gd_attr(&n, "shape", &v);
 	}
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c' attr 'shape': a shape of more than 6 dimensions");
 
 	/* A type past int. */
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	{
 		pbb v = { 0 };
-		pbb_int(&v, A_TYPE, (int64_t)1 << 40);
-		add_attr(&n, "T", &v);
+		pbb_int(&v, GD_A_TYPE, (int64_t)1 << 40);
+		gd_attr(&n, "T", &v);
 	}
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'c' attr 'T': type 1099511627776 is not a TensorFlow DataType");
 
 	/* A bad tensor inside an attr names the node and the attr. */
-	n = node_msg("weights", "Const");
+	n = gd_node("weights", "Const");
 	{
-		pbb v = { 0 }, t = tensor(NN_TF_QUINT8, DIMS(2));
-		pbb_packed_varints(&t, T_INT, (const int64_t[]){ 1, 2, 3 }, 3);
-		pbb_msg(&v, A_TENSOR, &t);
-		add_attr(&n, "value", &v);
+		pbb v = { 0 }, t = gd_tensor(NN_TF_QUINT8, DIMS(2));
+		pbb_packed_varints(&t, GD_T_INT, (const int64_t[]){ 1, 2, 3 }, 3);
+		pbb_msg(&v, GD_A_TENSOR, &t);
+		gd_attr(&n, "value", &v);
 	}
 	CHECK_FAILS(read_n(&x, &n, &nd), &x, "node 'weights' attr 'value': 3 values in int_val for a tensor of 2 elements");
 	rd_fini(&x);
@@ -776,23 +761,23 @@ TEST(graphdef_node_errors)
 static pbb small_graph(void)
 {
 	pbb g = { 0 };
-	pbb n = node_msg("x", "Placeholder"), v = { 0 };
-	pbb_int(&v, A_TYPE, NN_TF_FLOAT);
-	add_attr(&n, "dtype", &v);
-	add_shape(&v, A_SHAPE, DIMS(1, -1, -1, 3));
-	add_attr(&n, "shape", &v);
+	pbb n = gd_node("x", "Placeholder"), v = { 0 };
+	pbb_int(&v, GD_A_TYPE, NN_TF_FLOAT);
+	gd_attr(&n, "dtype", &v);
+	gd_shape(&v, GD_A_SHAPE, DIMS(1, -1, -1, 3));
+	gd_attr(&n, "shape", &v);
 	pbb_msg(&g, 1, &n);
-	n = node_msg("c", "Const");
+	n = gd_node("c", "Const");
 	{
-		pbb t = tensor(NN_TF_FLOAT, DIMS(3));
-		pbb_packed_floats(&t, T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
-		pbb_msg(&v, A_TENSOR, &t);
+		pbb t = gd_tensor(NN_TF_FLOAT, DIMS(3));
+		pbb_packed_floats(&t, GD_T_FLOAT, (const float[]){ 1, 2, 3 }, 3);
+		pbb_msg(&v, GD_A_TENSOR, &t);
 	}
-	add_attr(&n, "value", &v);
-	pbb_int(&v, A_TYPE, NN_TF_FLOAT);
-	add_attr(&n, "dtype", &v);
+	gd_attr(&n, "value", &v);
+	pbb_int(&v, GD_A_TYPE, NN_TF_FLOAT);
+	gd_attr(&n, "dtype", &v);
 	pbb_msg(&g, 1, &n);
-	n = node_msg("y", "Add");
+	n = gd_node("y", "Add");
 	pbb_str(&n, 3, "x");
 	pbb_str(&n, 3, "c");
 	pbb_msg(&g, 1, &n);
@@ -833,7 +818,7 @@ TEST(graphdef_graph_errors)
 	rd x;
 	rd_init(&x);
 	pbb g = small_graph();
-	pbb n = node_msg("y", "Relu");
+	pbb n = gd_node("y", "Relu");
 	pbb_msg(&g, 1, &n);
 	CHECK_FAILS(nn_graphdef_read(&x.r, g.p, g.len, NULL), &x, "two nodes are called 'y'");
 	pbb_free(&g);
@@ -892,6 +877,44 @@ TEST(graphdef_truncated_and_flipped)
 		rd_fini(&x);
 	}
 	pbb_free(&g);
+}
+
+/* nn_model_load finds a GraphDef by its content, whatever the file's name, and says what it needs. */
+TEST(graphdef_model_load_dispatch)
+{
+	char path[] = "/tmp/vigil-graphdef-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	pbb g = { 0 };
+	gd_placeholder(&g, "image", GD_FLOAT, 4, (const int64_t[]){ -1, -1, -1, 3 });
+	pbb n = gd_node("y", "Relu");
+	gd_input(&n, "image");
+	gd_add(&g, &n);
+	CHECK(write(fd, g.p, g.len) == (ssize_t)g.len);
+	close(fd);
+	pbb_free(&g);
+	nn_model *m = NULL;
+	char err[512];
+	CHECK(nn_model_load(&m, path, err, sizeof err) == NN_ERR_SHAPE && !m);
+	CHECK_MSG(strstr(err, path) && strstr(err, "input 'image' has no fixed size: give it with --input-size WxH"),
+		  "%s", err);
+	/* With a size the reader hands the graph on (what the builder makes of it is tested with tf_ops). */
+	nn_load_options lo = { .input_w = 32, .input_h = 16 };
+	int rc = nn_model_load_ex(&m, path, &lo, err, sizeof err);
+	CHECK_MSG(!strstr(err, "no fixed size"), "%s", err);
+	nn_model_free(m);
+	unlink(path);
+
+	/* A .pb that is no GraphDef: a SavedModel's first bytes (schema version). */
+	char pb[] = "/tmp/vigil-graphdef-XXXXXX.pb";
+	fd = mkstemps(pb, 3);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "\x08\x01\x12\x00", 4) == 4);
+	close(fd);
+	CHECK(nn_model_load(&m, pb, err, sizeof err) == NN_ERR_FORMAT);
+	CHECK_MSG(strstr(err, "not a frozen TensorFlow GraphDef"), "%s", err);
+	unlink(pb);
+	(void)rc;
 }
 
 /* ---- OpenCV's face detector ---- */
@@ -978,8 +1001,10 @@ TEST_SUITE(nn_graphdef,
 	   TEST_ENTRY(graphdef_node_and_scalar_attrs),
 	   TEST_ENTRY(graphdef_list_attrs),
 	   TEST_ENTRY(graphdef_func_attrs_and_depth),
+	   TEST_ENTRY(graphdef_allocation_budget),
 	   TEST_ENTRY(graphdef_node_errors),
 	   TEST_ENTRY(graphdef_graph),
 	   TEST_ENTRY(graphdef_graph_errors),
 	   TEST_ENTRY(graphdef_truncated_and_flipped),
+	   TEST_ENTRY(graphdef_model_load_dispatch),
 	   TEST_ENTRY(graphdef_opencv_face_detector));

@@ -83,6 +83,42 @@ static int check_wire(nn_tf_reader *r, const char *what, const nn_pb_field *f, i
 		    wire_name(wire));
 }
 
+/*
+ * Arena storage for n elements of size bytes, counted against the reader's
+ * budget (so that no message makes the reader allocate much more than its
+ * size, whatever it repeats or broadcasts), or NULL with the message written.
+ */
+static void *alloc_n(nn_tf_reader *r, const char *what, int64_t n, size_t size)
+{
+	size_t total = r->max_total_bytes ? r->max_total_bytes : NN_TF_MAX_TOTAL_BYTES;
+	if (n < 0 || (n && (uint64_t)n > (SIZE_MAX - 64) / size)) {
+		fail(r, NN_ERR_NOMEM, what, "%lld elements of %zu bytes overflow a size", (long long)n, size);
+		return NULL;
+	}
+	/* What the arena takes: each allocation rounded up to its alignment. */
+	size_t bytes = ((size_t)n * size + 15) & ~(size_t)15;
+	if (r->total_bytes > total || bytes > total - r->total_bytes) {
+		fail(r, NN_ERR_NOMEM, what, "the graph takes more than the %zu bytes a reader may allocate", total);
+		return NULL;
+	}
+	void *p = nn_tf_alloc(r->g, bytes ? bytes : 1);
+	if (!p) {
+		nomem(r, what);
+		return NULL;
+	}
+	r->total_bytes += bytes;
+	return p;
+}
+
+/* A NUL-terminated copy of len bytes, or NULL with the message written. */
+static char *copy_bytes(nn_tf_reader *r, const char *what, const void *data, size_t len)
+{
+	char *s = alloc_n(r, what, (int64_t)len + 1, 1);
+	if (s && len)
+		memcpy(s, data, len);
+	return s;
+}
+
 /* A string field copied into the arena; names (nonempty set) must be non-empty and hold no NUL. */
 static int copy_str(nn_tf_reader *r, const char *what, const nn_pb_field *f, const char *field, int name,
 		    const char **out)
@@ -92,19 +128,11 @@ static int copy_str(nn_tf_reader *r, const char *what, const nn_pb_field *f, con
 		return rc;
 	if (name && (f->len == 0 || memchr(f->data, 0, f->len)))
 		return fail(r, NN_ERR_FORMAT, what, "%s is %s", field, f->len ? "a string with a NUL byte in it" : "empty");
-	char *s = nn_tf_strdup(r->g, (const char *)f->data, f->len);
+	char *s = copy_bytes(r, what, f->data, f->len);
 	if (!s)
-		return nomem(r, what);
+		return NN_ERR_NOMEM;
 	*out = s;
 	return 0;
-}
-
-/* Arena storage for n elements of size bytes, with the product checked. */
-static void *alloc_n(nn_tf_reader *r, int64_t n, size_t size)
-{
-	if (n < 0 || (n && (uint64_t)n > SIZE_MAX / size))
-		return NULL;
-	return nn_tf_alloc(r->g, (size_t)n * size);
 }
 
 /* ---- repeated scalar fields, packed or one by one ---- */
@@ -226,6 +254,21 @@ static int read_shape(nn_tf_reader *r, const uint8_t *data, size_t len, const ch
 	return 0;
 }
 
+/* A shape with its dims in an arena array of its rank. */
+static int read_shape_copy(nn_tf_reader *r, const uint8_t *data, size_t len, const char *what, int *rank,
+			   int64_t **dims)
+{
+	int64_t d[NN_MAX_RANK];
+	int rc = read_shape(r, data, len, what, rank, d);
+	if (rc < 0)
+		return rc;
+	if (!(*dims = alloc_n(r, what, *rank > 0 ? *rank : 1, sizeof **dims)))
+		return NN_ERR_NOMEM;
+	if (*rank > 0)
+		memcpy(*dims, d, (size_t)*rank * sizeof *d);
+	return 0;
+}
+
 int nn_tf_read_shape(nn_tf_reader *r, const void *data, size_t len, const char *what, int *rank, int64_t *dims)
 {
 	return read_shape(r, data, len, what, rank, dims);
@@ -295,9 +338,9 @@ static int take_content(nn_tf_reader *r, const char *what, const nn_pb_field *co
 		t->data = content->data;
 		return 0;
 	}
-	void *p = nn_tf_alloc(r->g, content->len);
+	void *p = alloc_n(r, what, (int64_t)content->len, 1);
 	if (!p)
-		return nomem(r, what);
+		return NN_ERR_NOMEM;
 	if (content->len)
 		memcpy(p, content->data, content->len);
 	t->data = p;
@@ -379,14 +422,10 @@ static int read_tensor(nn_tf_reader *r, const uint8_t *data, size_t len, const c
 		return 0;
 
 	size_t limit = r->max_tensor_bytes ? r->max_tensor_bytes : NN_TF_MAX_TENSOR_BYTES;
-	size_t total = r->max_total_bytes ? r->max_total_bytes : NN_TF_MAX_TOTAL_BYTES;
 	if ((uint64_t)elements > limit / esize)
 		return fail(r, NN_ERR_FORMAT, what, "a %s tensor of %lld elements, more than the %zu bytes a tensor may have",
 			    nn_tf_dtype_name(t->dtype), (long long)elements, limit);
 	size_t bytes = (size_t)elements * esize;
-	if (bytes > total - r->total_bytes)
-		return fail(r, NN_ERR_FORMAT, what, "constants of more than %zu bytes in all", total);
-	r->total_bytes += bytes;
 
 	if (content.len) {
 		if (content.len != bytes)
@@ -399,9 +438,9 @@ static int read_tensor(nn_tf_reader *r, const uint8_t *data, size_t len, const c
 	if (n > elements)
 		return fail(r, NN_ERR_FORMAT, what, "%lld values in %s for a tensor of %lld elements", (long long)n,
 			    value_kinds[have].name, (long long)elements);
-	uint8_t *out = nn_tf_alloc(r->g, bytes ? bytes : 1);
+	uint8_t *out = alloc_n(r, what, (int64_t)bytes, 1);
 	if (!out)
-		return nomem(r, what);
+		return NN_ERR_NOMEM;
 	t->data = out;
 	if (n == 0)
 		return 0; /* zeros, as TensorFlow fills a tensor given no values */
@@ -412,9 +451,9 @@ static int read_tensor(nn_tf_reader *r, const uint8_t *data, size_t len, const c
 		while (nn_pb_next(&sm, &f) > 0 && i < n) {
 			if (f.number != TENSOR_STRING_VAL)
 				continue;
-			char *c = nn_tf_strdup(r->g, (const char *)f.data, f.len);
+			char *c = copy_bytes(r, what, f.data, f.len);
 			if (!c)
-				return nomem(r, what);
+				return NN_ERR_NOMEM;
 			s[i].s = c;
 			s[i++].len = f.len;
 		}
@@ -471,9 +510,9 @@ static int read_name_attr_list(nn_tf_reader *r, const uint8_t *data, size_t len,
 		return fail_pb(r, what, rc, "NameAttrList");
 	if (!attrs || !n)
 		return 0;
-	nn_tf_attr *list = alloc_n(r, n, sizeof *list);
+	nn_tf_attr *list = alloc_n(r, what, n, sizeof *list);
 	if (!list)
-		return nomem(r, what);
+		return NN_ERR_NOMEM;
 	m = nn_pb_of(data, len);
 	int k = 0;
 	while (nn_pb_next(&m, &f) > 0 && k < n)
@@ -550,13 +589,13 @@ static int read_list(nn_tf_reader *r, const uint8_t *data, size_t len, const cha
 		double *floats = NULL;
 		nn_tf_dtype *types = NULL;
 		if (lk->kind == NN_TF_ATTR_FLOAT)
-			a->floats = floats = alloc_n(r, n, sizeof *floats);
+			a->floats = floats = alloc_n(r, what, n, sizeof *floats);
 		else if (lk->kind == NN_TF_ATTR_TYPE)
-			a->types = types = alloc_n(r, n, sizeof *types);
+			a->types = types = alloc_n(r, what, n, sizeof *types);
 		else
-			a->ints = ints = alloc_n(r, n, sizeof *ints);
+			a->ints = ints = alloc_n(r, what, n, sizeof *ints);
 		if (!floats && !types && !ints)
-			return nomem(r, what);
+			return NN_ERR_NOMEM;
 		rep it = rep_of(data, len, lk->number, lk->wire);
 		uint64_t v;
 		for (int64_t i = 0; i < n && rep_next(&it, &v) > 0; i++) {
@@ -580,20 +619,20 @@ static int read_list(nn_tf_reader *r, const uint8_t *data, size_t len, const cha
 	int64_t **dims = NULL;
 	nn_tf_tensor *tensors = NULL;
 	if (lk->kind == NN_TF_ATTR_STRING || lk->kind == NN_TF_ATTR_FUNC) {
-		a->strings = strings = alloc_n(r, n, sizeof *strings);
-		a->string_lens = lens = alloc_n(r, n, sizeof *lens);
+		a->strings = strings = alloc_n(r, what, n, sizeof *strings);
+		a->string_lens = lens = alloc_n(r, what, n, sizeof *lens);
 		if (!strings || !lens)
-			return nomem(r, what);
+			return NN_ERR_NOMEM;
 	} else if (lk->kind == NN_TF_ATTR_SHAPE) {
-		a->ranks = ranks = alloc_n(r, n, sizeof *ranks);
-		dims = alloc_n(r, n, sizeof *dims);
+		a->ranks = ranks = alloc_n(r, what, n, sizeof *ranks);
+		dims = alloc_n(r, what, n, sizeof *dims);
 		a->shape_dims = (const int64_t *const *)dims;
 		if (!ranks || !dims)
-			return nomem(r, what);
+			return NN_ERR_NOMEM;
 	} else {
-		a->tensors = tensors = alloc_n(r, n, sizeof *tensors);
+		a->tensors = tensors = alloc_n(r, what, n, sizeof *tensors);
 		if (!tensors)
-			return nomem(r, what);
+			return NN_ERR_NOMEM;
 	}
 	nn_pb m = nn_pb_of(data, len);
 	nn_pb_field f;
@@ -611,9 +650,7 @@ static int read_list(nn_tf_reader *r, const uint8_t *data, size_t len, const cha
 			strings[i] = fn.s;
 			lens[i] = fn.s_len;
 		} else if (lk->kind == NN_TF_ATTR_SHAPE) {
-			if (!(dims[i] = alloc_n(r, NN_MAX_RANK, sizeof **dims)))
-				return nomem(r, what);
-			if ((rc = read_shape(r, f.data, f.len, what, &ranks[i], dims[i])) < 0)
+			if ((rc = read_shape_copy(r, f.data, f.len, what, &ranks[i], &dims[i])) < 0)
 				return rc;
 		} else if ((rc = read_tensor(r, f.data, f.len, what, &tensors[i])) < 0) {
 			return rc;
@@ -681,9 +718,7 @@ static int read_attr_value(nn_tf_reader *r, const uint8_t *data, size_t len, con
 		case ATTR_SHAPE:
 			if ((rc = check_wire(r, what, &f, NN_PB_LEN, "shape")) < 0)
 				return rc;
-			if (!(dims = alloc_n(r, NN_MAX_RANK, sizeof *dims)))
-				return nomem(r, what);
-			if ((rc = read_shape(r, f.data, f.len, what, &a->rank, dims)) < 0)
+			if ((rc = read_shape_copy(r, f.data, f.len, what, &a->rank, &dims)) < 0)
 				return rc;
 			a->kind = NN_TF_ATTR_SHAPE;
 			a->dims = dims;
@@ -691,8 +726,8 @@ static int read_attr_value(nn_tf_reader *r, const uint8_t *data, size_t len, con
 		case ATTR_TENSOR:
 			if ((rc = check_wire(r, what, &f, NN_PB_LEN, "tensor")) < 0)
 				return rc;
-			if (!(t = nn_tf_alloc(r->g, sizeof *t)))
-				return nomem(r, what);
+			if (!(t = alloc_n(r, what, 1, sizeof *t)))
+				return NN_ERR_NOMEM;
 			if ((rc = read_tensor(r, f.data, f.len, what, t)) < 0)
 				return rc;
 			a->kind = NN_TF_ATTR_TENSOR;
@@ -749,6 +784,45 @@ int nn_tf_read_attr_entry(nn_tf_reader *r, const void *data, size_t len, const c
 
 /* ---- nodes and graphs ---- */
 
+typedef struct named {
+	const char *name;
+	int index;
+} named;
+
+static int by_name_then_index(const void *a, const void *b)
+{
+	const named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The attrs are a map: of two entries with one name the later wins, as protobuf has it. Keeps the order otherwise. */
+static int dedupe_attrs(nn_tf_reader *r, const char *what, nn_tf_attr *attrs, int *n)
+{
+	named *v = malloc((size_t)*n * sizeof *v);
+	if (!v)
+		return nomem(r, what);
+	for (int i = 0; i < *n; i++)
+		v[i] = (named){ attrs[i].name, i };
+	qsort(v, (size_t)*n, sizeof *v, by_name_then_index);
+	int dropped = 0;
+	for (int i = 0; i + 1 < *n; i++) {
+		if (!strcmp(v[i].name, v[i + 1].name)) {
+			attrs[v[i].index].name = NULL;
+			dropped++;
+		}
+	}
+	free(v);
+	if (!dropped)
+		return 0;
+	int k = 0;
+	for (int i = 0; i < *n; i++)
+		if (attrs[i].name)
+			attrs[k++] = attrs[i];
+	*n = k;
+	return 0;
+}
+
 /* index >= 0 names a node without a name by its place in the graph. */
 static int read_node(nn_tf_reader *r, const uint8_t *data, size_t len, int index, nn_tf_node *out)
 {
@@ -775,10 +849,10 @@ static int read_node(nn_tf_reader *r, const uint8_t *data, size_t len, int index
 		return fail_pb(r, what, rc, "NodeDef");
 	if (n_inputs > NN_TF_MAX_ITEMS || n_attrs > NN_TF_MAX_ITEMS)
 		return fail(r, NN_ERR_FORMAT, what, "more than %d inputs or attrs", NN_TF_MAX_ITEMS);
-	const char **inputs = alloc_n(r, n_inputs, sizeof *inputs);
-	nn_tf_attr *attrs = alloc_n(r, n_attrs, sizeof *attrs);
+	const char **inputs = alloc_n(r, what, n_inputs, sizeof *inputs);
+	nn_tf_attr *attrs = alloc_n(r, what, n_attrs, sizeof *attrs);
 	if (!inputs || !attrs)
-		return nomem(r, what);
+		return NN_ERR_NOMEM;
 	m = nn_pb_of(data, len);
 	while (nn_pb_next(&m, &f) > 0) {
 		switch (f.number) {
@@ -798,17 +872,9 @@ static int read_node(nn_tf_reader *r, const uint8_t *data, size_t len, int index
 		case NODE_ATTR: {
 			if ((rc = check_wire(r, what, &f, NN_PB_LEN, "attr")) < 0)
 				break;
-			nn_tf_attr *a = &attrs[out->n_attrs];
-			if ((rc = read_attr_entry(r, f.data, f.len, what, a, 0)) < 0)
+			if ((rc = read_attr_entry(r, f.data, f.len, what, &attrs[out->n_attrs], 0)) < 0)
 				break;
-			/* A map: a later entry with the same name replaces the earlier one. */
-			int k = 0;
-			while (k < out->n_attrs && strcmp(attrs[k].name, a->name))
-				k++;
-			if (k < out->n_attrs)
-				attrs[k] = *a;
-			else
-				out->n_attrs++;
+			out->n_attrs++;
 			break;
 		}
 		default:
@@ -817,6 +883,8 @@ static int read_node(nn_tf_reader *r, const uint8_t *data, size_t len, int index
 		if (rc < 0)
 			return rc;
 	}
+	if (out->n_attrs > 1 && (rc = dedupe_attrs(r, what, attrs, &out->n_attrs)) < 0)
+		return rc;
 	if (!out->name)
 		return fail(r, NN_ERR_FORMAT, what, "a node with no name");
 	if (!out->op)
@@ -874,9 +942,9 @@ int nn_graphdef_read(nn_tf_reader *r, const void *data, size_t len, nn_graphdef_
 	}
 	if (rc < 0)
 		return fail_pb(r, "GraphDef", rc, "GraphDef");
-	nn_tf_node *nodes = alloc_n(r, n, sizeof *nodes);
+	nn_tf_node *nodes = alloc_n(r, "GraphDef", n, sizeof *nodes);
 	if (!nodes)
-		return nomem(r, "GraphDef");
+		return NN_ERR_NOMEM;
 	m = nn_pb_of(data, len);
 	int k = 0;
 	while (k < n && nn_pb_next(&m, &f) > 0) {
@@ -917,10 +985,42 @@ int nn_graphdef_sniff(const void *data, size_t len)
 	return nn_pb_next(&n, &g) > 0 && g.wire == NN_PB_LEN && g.number >= NODE_NAME && g.number <= NODE_ATTR;
 }
 
+/*
+ * A Placeholder whose height and width the graph leaves open (no shape, an
+ * unknown rank, or -1 in an image's H or W) needs the size from the user:
+ * say so here, in the words of the options that give it.
+ */
+static int check_input_sizes(nn_tf_reader *r, const nn_tf_build_options *o)
+{
+	if (o->input_w > 0 && o->input_h > 0)
+		return 0;
+	for (int i = 0; i < r->g->n_nodes; i++) {
+		const nn_tf_node *n = &r->g->nodes[i];
+		if (strcmp(n->op, "Placeholder"))
+			continue;
+		const nn_tf_attr *s = nn_tf_node_attr(n, "shape");
+		int known = s && s->kind == NN_TF_ATTR_SHAPE && s->rank >= 0;
+		if (known && s->rank == 4 && (s->dims[1] < 0 || s->dims[2] < 0))
+			known = 0;
+		for (int k = 0; known && k < s->rank; k++)
+			if (s->dims[k] < 0 && !(k == 0 && s->rank == 4))
+				known = 0;
+		if (!known)
+			return fail(r, NN_ERR_SHAPE, NULL,
+				    "input '%.120s' has no fixed size: give it with --input-size WxH (or \"input_size\": [W, H] "
+				    "in the model's sidecar)",
+				    n->name);
+	}
+	return 0;
+}
+
 int nn_graphdef_load_buffer(nn_graph **out, const void *data, size_t len, const char *path,
 			    const nn_tf_build_options *o, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (len > NN_GRAPHDEF_MAX_FILE)
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT, "%s: %zu bytes, more than the %zu a frozen graph may have",
+				     path, len, NN_GRAPHDEF_MAX_FILE);
 	nn_tf_graph g = { 0 };
 	/* The buffer outlives nn_tf_build, so the constants may stay in it. */
 	nn_tf_reader r = { .g = &g, .source = path, .borrow = 1, .err = err, .errlen = errlen };
@@ -932,7 +1032,10 @@ int nn_graphdef_load_buffer(nn_graph **out, const void *data, size_t len, const 
 		if (o)
 			opt = *o;
 		opt.source = path;
-		rc = nn_tf_build(out, &g, &opt, err, errlen);
+		if (!opt.n_inputs)
+			rc = check_input_sizes(&r, &opt);
+		if (rc == 0)
+			rc = nn_tf_build(out, &g, &opt, err, errlen);
 	}
 	nn_tf_graph_free(&g);
 	return rc;

@@ -21,7 +21,7 @@
 
 /* Largest tensor a reader expands (its dense bytes), unless the reader says less. */
 #define NN_TF_MAX_TENSOR_BYTES ((size_t)2 << 30)
-/* Largest total of dense tensor bytes over one read, unless the reader says less. */
+/* Most bytes one reader allocates in all (strings, lists, tensor values), unless it says less. */
 #define NN_TF_MAX_TOTAL_BYTES ((size_t)4 << 30)
 /* How deep NameAttrList -> AttrValue -> NameAttrList ... may nest. */
 #define NN_TF_MAX_DEPTH 16
@@ -42,7 +42,7 @@ typedef struct nn_tf_reader {
 	int borrow;
 	size_t max_tensor_bytes;    /* 0: NN_TF_MAX_TENSOR_BYTES */
 	size_t max_total_bytes;     /* 0: NN_TF_MAX_TOTAL_BYTES */
-	size_t total_bytes;         /* dense tensor bytes so far; the reader adds to it */
+	size_t total_bytes;         /* bytes allocated so far; every read adds to it */
 	char *err;
 	size_t errlen;
 } nn_tf_reader;
@@ -50,7 +50,8 @@ typedef struct nn_tf_reader {
 /*
  * Each reader returns 0, or a negative NN_ERR_* (NN_ERR_FORMAT for a
  * malformed message, NN_ERR_UNSUPPORTED for a rank past NN_MAX_RANK,
- * NN_ERR_NOMEM) with the message in r->err. `what` is how messages name the
+ * NN_ERR_NOMEM when out of memory or past max_total_bytes) with the
+ * message in r->err. `what` is how messages name the
  * thing read ("node 'conv1' attr 'value'"), NULL for none.
  */
 
