@@ -110,9 +110,12 @@ int nn_sm_map_entry(sm *c, const nn_pb_field *e, nn_pb_field *key, nn_pb_field *
 	int rc;
 	if ((rc = nn_sm_want(c, e, NN_PB_LEN, what)) < 0)
 		return rc;
+	/* An absent key or value is the empty string (or message), never a null view. */
+	static const uint8_t empty[1];
 	memset(key, 0, sizeof *key);
 	memset(val, 0, sizeof *val);
 	key->wire = val->wire = NN_PB_LEN;
+	key->data = val->data = empty;
 	nn_pb m = nn_pb_sub(e);
 	nn_pb_field f;
 	while ((rc = nn_sm_next(c, &m, &f, what)) > 0) {
