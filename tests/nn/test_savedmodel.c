@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nn/format/savedmodel.h"
+#include "nn/model.h"
 #include "sm_builder.h"
 #include "tb_writer.h"
 #include "test.h"
@@ -112,6 +113,38 @@ TEST(savedmodel_keras_like)
 	for (int i = 0; i < f.g.n_nodes; i++)
 		CHECK(strcmp(f.g.nodes[i].op, "SaveV2") && strcmp(f.g.nodes[i].op, "NoOp") &&
 		      strcmp(f.g.nodes[i].op, "ReadVariableOp"));
+	nn_savedmodel_flat_free(&f);
+	free_vars(&v);
+	pbb_free(&pb);
+}
+
+/* The flat graph of keras_like through nn_tf_build and the engine: MatMul on the bundle's kernel, BiasAdd, Split, TopKV2. */
+TEST(savedmodel_keras_like_runs)
+{
+	pbb pb = keras_like(FLAW_NONE);
+	vars v;
+	make_vars(&v, BIAS_KEY, 0);
+	nn_savedmodel_flat f;
+	char err[512];
+	CHECK_MSG(nn_savedmodel_flatten(&f, pb.p, pb.len, v.b, "m/saved_model.pb", err, sizeof err) == 0, "%s", err);
+	nn_tf_build_options o = { .source = "m/saved_model.pb", .inputs = f.inputs, .n_inputs = f.n_inputs,
+				  .outputs = f.outputs, .n_outputs = f.n_outputs };
+	nn_graph *g = NULL;
+	CHECK_MSG(nn_tf_build(&g, &f.g, &o, err, sizeof err) == 0, "%s", err);
+	nn_model *m;
+	CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "%s", err);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_input_count(m) == 1 && nn_model_output_count(m) == 2);
+	float *x = nn_model_input(m, 0)->data;
+	x[0] = 1;
+	x[1] = 1;
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	/* x W + b = [1*1 + 1*3, 1*2 + 1*4] + [0.5, -0.5] = [4.5, 5.5]: out is the second half, idx the arg-max. */
+	const nn_tensor *idx = nn_model_output(m, 0), *out = nn_model_output(m, 1);
+	CHECK(!strcmp(idx->name, "idx") && !strcmp(out->name, "out"));
+	CHECK(nn_tensor_elements(out) == 1 && ((const float *)out->data)[0] == 5.5f);
+	CHECK(nn_tensor_elements(idx) == 1 && ((const int32_t *)idx->data)[0] == 1);
+	nn_model_free(m);
 	nn_savedmodel_flat_free(&f);
 	free_vars(&v);
 	pbb_free(&pb);
@@ -283,6 +316,6 @@ TEST(savedmodel_real_humanseg)
 	free(buf);
 }
 
-TEST_SUITE(nn_savedmodel, TEST_ENTRY(savedmodel_keras_like), TEST_ENTRY(savedmodel_refusals),
+TEST_SUITE(nn_savedmodel, TEST_ENTRY(savedmodel_keras_like), TEST_ENTRY(savedmodel_keras_like_runs), TEST_ENTRY(savedmodel_refusals),
 	   TEST_ENTRY(savedmodel_truncated_and_flipped), TEST_ENTRY(savedmodel_bare_function),
 	   TEST_ENTRY(savedmodel_real_mnist), TEST_ENTRY(savedmodel_real_humanseg));

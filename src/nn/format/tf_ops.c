@@ -888,6 +888,8 @@ static const struct tfo_op {
 	{ "LeakyRelu", tfo_map_unary, NN_OP_LEAKY_RELU },
 	{ "Sigmoid", tfo_map_unary, NN_OP_LOGISTIC },
 	{ "Tanh", tfo_map_unary, NN_OP_TANH },
+	{ "Softmax", tfo_map_softmax, 0 },
+	{ "MatMul", tfo_map_matmul, 0 },
 	{ "Prelu", tfo_map_prelu, 0 },
 	{ "Cast", tfo_map_cast, 0 },
 	{ "Mean", tfo_map_mean, 0 },

@@ -152,6 +152,8 @@ int tfo_map_transpose(tfo *c, tfo_node *n, int arg);
 int tfo_map_split(tfo *c, tfo_node *n, int v);
 int tfo_map_strided_slice(tfo *c, tfo_node *n, int arg);
 int tfo_map_gather(tfo *c, tfo_node *n, int v2);
+int tfo_map_matmul(tfo *c, tfo_node *n, int arg);
+int tfo_map_softmax(tfo *c, tfo_node *n, int arg);
 int tfo_map_topk(tfo *c, tfo_node *n, int arg);
 int tfo_map_sparse_to_dense(tfo *c, tfo_node *n, int arg);
 
