@@ -81,8 +81,9 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 	}
 	/* A SavedModel is a folder (saved_model.pb and variables/), named by the folder or by its saved_model.pb. */
 	if (nn_savedmodel_is_path(path)) {
+		nn_tf_build_options bo = { .input_w = o ? o->input_w : 0, .input_h = o ? o->input_h : 0 };
 		nn_graph *g = NULL;
-		int rc = nn_savedmodel_load(&g, path, NULL, err, errlen);
+		int rc = nn_savedmodel_load(&g, path, &bo, err, errlen);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
 	FILE *f = fopen(path, "rb");

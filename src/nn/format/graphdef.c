@@ -769,7 +769,8 @@ static int read_attr_entry(nn_tf_reader *r, const uint8_t *data, size_t len, con
 		return fail(r, NN_ERR_FORMAT, what, "an attr with no name");
 	char w[512];
 	snprintf(w, sizeof w, "%s%sattr '%.120s'", what ? what : "", what ? " " : "", a->name);
-	return read_attr_value(r, value.data, value.len, w, a, depth);
+	/* An entry with no value is an empty AttrValue; a null view would be undefined arithmetic in nn_pb_of. */
+	return read_attr_value(r, value.data ? value.data : (const uint8_t *)"", value.len, w, a, depth);
 }
 
 int nn_tf_read_attr(nn_tf_reader *r, const void *data, size_t len, const char *what, nn_tf_attr *out)
