@@ -244,6 +244,59 @@ TEST(savedmodel_bare_function)
 	pbb_free(&pb);
 }
 
+/* f0 calls f1 twice, f1 calls f2 twice, ...: inlining would make 2^20 copies; the reader stops at its cap. */
+TEST(savedmodel_exponential_calls)
+{
+	pbb g = { 0 }, lib = { 0 }, n;
+	int64_t dims[2] = { 1, 4 };
+	n = node_begin("x", "Placeholder", NULL);
+	attr_type(&n, "dtype", 1);
+	attr_shape(&n, "shape", 2, dims);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("call", "PartitionedCall", "x", NULL);
+	attr_func(&n, "f", "f0");
+	pbb_msg(&g, 1, &n);
+	for (int i = 0; i <= 20; i++) {
+		char name[16], next[16];
+		snprintf(name, sizeof name, "f%d", i);
+		snprintf(next, sizeof next, "f%d", i + 1);
+		pbb f = { 0 }, sig = { 0 }, nn;
+		pbb_str(&sig, 1, name);
+		arg(&sig, 2, "x", 1);
+		arg(&sig, 3, "y", 1);
+		pbb_msg(&f, 1, &sig);
+		if (i == 20) {
+			nn = node_begin("r", "Relu", "x", NULL);
+			pbb_msg(&f, 3, &nn);
+			map_str(&f, 4, "y", "r:activations:0");
+		} else {
+			nn = node_begin("a", "PartitionedCall", "x", NULL);
+			attr_func(&nn, "f", next);
+			pbb_msg(&f, 3, &nn);
+			nn = node_begin("b", "PartitionedCall", "x", NULL);
+			attr_func(&nn, "f", next);
+			pbb_msg(&f, 3, &nn);
+			nn = node_begin("s", "AddV2", "a:output:0", "b:output:0", NULL);
+			pbb_msg(&f, 3, &nn);
+			map_str(&f, 4, "y", "s:z:0");
+		}
+		pbb_msg(&lib, 1, &f);
+	}
+	pbb_msg(&g, 2, &lib);
+	pbb sigs = { 0 }, sd = { 0 }, e = { 0 };
+	tensor_info(&sd, 1, "x", "x:0", 2, dims);
+	tensor_info(&sd, 2, "y", "call:0", 2, dims);
+	pbb_str(&e, 1, "serving_default");
+	pbb_msg(&e, 2, &sd);
+	pbb_msg(&sigs, 5, &e);
+	pbb pb = saved_model(&g, &sigs, NULL);
+	nn_savedmodel_flat f;
+	char err[512];
+	CHECK(nn_savedmodel_flatten(&f, pb.p, pb.len, NULL, "e/saved_model.pb", err, sizeof err) == NN_ERR_UNSUPPORTED);
+	CHECK_MSG(strstr(err, "more than 65536 function calls to inline"), "%s", err);
+	pbb_free(&pb);
+}
+
 /* ---- the real files ---- */
 
 static uint8_t *read_all(const char *path, size_t *len)
@@ -317,5 +370,5 @@ TEST(savedmodel_real_humanseg)
 }
 
 TEST_SUITE(nn_savedmodel, TEST_ENTRY(savedmodel_keras_like), TEST_ENTRY(savedmodel_keras_like_runs), TEST_ENTRY(savedmodel_refusals),
-	   TEST_ENTRY(savedmodel_truncated_and_flipped), TEST_ENTRY(savedmodel_bare_function),
+	   TEST_ENTRY(savedmodel_truncated_and_flipped), TEST_ENTRY(savedmodel_bare_function), TEST_ENTRY(savedmodel_exponential_calls),
 	   TEST_ENTRY(savedmodel_real_mnist), TEST_ENTRY(savedmodel_real_humanseg));

@@ -55,6 +55,9 @@
 
 static int push_flat(sm *c, const nn_tf_node *n)
 {
+	if (c->n_flat >= MAX_FLAT_NODES)
+		return nn_sm_fail(c, NN_ERR_UNSUPPORTED, "inlining the function calls makes more than %d nodes",
+				  MAX_FLAT_NODES);
 	if (c->n_flat == c->cap_flat) {
 		int cap = c->cap_flat ? c->cap_flat * 2 : 256;
 		nn_tf_node *nf = realloc(c->flat, (size_t)cap * sizeof *nf);
@@ -274,6 +277,8 @@ static int run_frame(sm *c, frame *fr, const char *const *need, int n_need, int 
 static int inline_call(sm *c, frame *fr, int i, fn *f, int depth)
 {
 	nn_tf_node *n = &fr->nodes[i];
+	if (++c->n_inlined > MAX_INLINED_CALLS)
+		return nn_sm_fail(c, NN_ERR_UNSUPPORTED, "more than %d function calls to inline", MAX_INLINED_CALLS);
 	if (depth >= MAX_CALL_DEPTH)
 		return nn_sm_fail(c, NN_ERR_UNSUPPORTED, "%scalls nest deeper than %d (at node \"%s\")", fr->where,
 			    MAX_CALL_DEPTH, n->name);

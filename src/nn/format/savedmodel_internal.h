@@ -34,6 +34,13 @@ enum { SV_TENSOR_SPEC = 33, SV_LIST = 51, SV_TUPLE = 52, SV_DICT = 53, SV_NAMED_
 enum { TS_NAME = 1, TS_SHAPE = 2, TS_DTYPE = 3 };
 
 #define MAX_CALL_DEPTH 64
+/*
+ * Inlining copies a function's body at every call, so a file whose
+ * functions each call the next twice would grow the graph exponentially:
+ * the inlined graph is capped far above real models (a few thousand nodes).
+ */
+#define MAX_FLAT_NODES (1 << 20)
+#define MAX_INLINED_CALLS (1 << 16)
 #define MAX_SPECS 64
 #define MAX_STRUCT_DEPTH 32
 
@@ -116,6 +123,7 @@ typedef struct sm {
 	namemap topmap;
 	nn_tf_node *flat;
 	int n_flat, cap_flat;
+	int n_inlined;
 	binding *binds;
 	int n_binds, cap_binds;
 	int *bfs_parent;
