@@ -119,10 +119,12 @@ int nn_sm_map_entry(sm *c, const nn_pb_field *e, nn_pb_field *key, nn_pb_field *
 	nn_pb m = nn_pb_sub(e);
 	nn_pb_field f;
 	while ((rc = nn_sm_next(c, &m, &f, what)) > 0) {
-		if (f.number == 1)
-			*key = f;
-		else if (f.number == 2)
-			*val = f;
+		if (f.number != 1 && f.number != 2)
+			continue;
+		/* Every map read here has string keys and string or message values. */
+		if ((rc = nn_sm_want(c, &f, NN_PB_LEN, what)) < 0)
+			return rc;
+		*(f.number == 1 ? key : val) = f;
 	}
 	return rc;
 }
