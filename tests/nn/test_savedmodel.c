@@ -39,7 +39,7 @@ typedef struct vars {
 } vars;
 
 /* The bundle for keras_like: kernel [2,2] and bias [2] (keys in byte order: bias first). */
-static void make_vars(vars *v, const char *bias_key, int corrupt)
+static void make_vars_keys(vars *v, const char *bias_key, const char *kernel_key, int corrupt)
 {
 	memset(v, 0, sizeof *v);
 	memcpy(v->shard, B, sizeof B);
@@ -48,7 +48,7 @@ static void make_vars(vars *v, const char *bias_key, int corrupt)
 	v->h = tb_header(1);
 	v->e0 = tb_entry(1, 1, (int64_t[]){ 2 }, 0, 0, 8, nn_crc32c_mask(nn_crc32c(0, v->shard, 8)));
 	v->e1 = tb_entry(1, 2, (int64_t[]){ 2, 2 }, 0, 8, 16, nn_crc32c_mask(nn_crc32c(0, v->shard + 8, 16)));
-	tb_kv kv[3] = { { "", v->h.p, v->h.n }, { bias_key, v->e0.p, v->e0.n }, { KERNEL_KEY, v->e1.p, v->e1.n } };
+	tb_kv kv[3] = { { "", v->h.p, v->h.n }, { bias_key, v->e0.p, v->e0.n }, { kernel_key, v->e1.p, v->e1.n } };
 	v->index = tb_table(kv, 3, 3, 0);
 	if (corrupt)
 		v->shard[12] ^= 1;
@@ -57,6 +57,11 @@ static void make_vars(vars *v, const char *bias_key, int corrupt)
 	CHECK_MSG(nn_tf_bundle_open_buffers(&v->b, v->index.p, v->index.n, shards, &v->shard_len, 1, "variables.index",
 					    err, sizeof err) == 0,
 		  "%s", err);
+}
+
+static void make_vars(vars *v, const char *bias_key, int corrupt)
+{
+	make_vars_keys(v, bias_key, KERNEL_KEY, corrupt);
 }
 
 static void free_vars(vars *v)
@@ -144,6 +149,63 @@ TEST(savedmodel_keras_like_runs)
 	CHECK(!strcmp(idx->name, "idx") && !strcmp(out->name, "out"));
 	CHECK(nn_tensor_elements(out) == 1 && ((const float *)out->data)[0] == 5.5f);
 	CHECK(nn_tensor_elements(idx) == 1 && ((const int32_t *)idx->data)[0] == 1);
+	nn_model_free(m);
+	nn_savedmodel_flat_free(&f);
+	free_vars(&v);
+	pbb_free(&pb);
+}
+
+/* A TensorFlow 1 SavedModel: no functions, no object graph; a VariableV2 and a resource variable keyed by their names. */
+TEST(savedmodel_tf1_variables)
+{
+	pbb g = { 0 }, n;
+	int64_t dims[2] = { 1, 2 };
+	n = node_begin("x", "Placeholder", NULL);
+	attr_type(&n, "dtype", 1);
+	attr_shape(&n, "shape", 2, dims);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("dense/kernel", "VariableV2", NULL);
+	attr_type(&n, "dtype", 1);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("dense/kernel/read", "Identity", "dense/kernel", NULL);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("dense/MatMul", "MatMul", "x", "dense/kernel/read", NULL);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("dense/bias", "VarHandleOp", NULL);
+	attr_str(&n, "shared_name", "dense/bias");
+	pbb_msg(&g, 1, &n);
+	n = node_begin("dense/bias/Read", "ReadVariableOp", "dense/bias", NULL);
+	attr_type(&n, "dtype", 1);
+	pbb_msg(&g, 1, &n);
+	n = node_begin("out", "BiasAdd", "dense/MatMul", "dense/bias/Read", NULL);
+	pbb_msg(&g, 1, &n);
+	pbb sigs = { 0 }, sd = { 0 }, e = { 0 };
+	tensor_info(&sd, 1, "x", "x:0", 2, dims);
+	tensor_info(&sd, 2, "y", "out:0", 2, dims);
+	pbb_str(&e, 1, "serving_default");
+	pbb_msg(&e, 2, &sd);
+	pbb_msg(&sigs, 5, &e);
+	pbb pb = saved_model(&g, &sigs, NULL);
+	vars v;
+	make_vars_keys(&v, "dense/bias", "dense/kernel", 0);
+	nn_savedmodel_flat f;
+	char err[512];
+	CHECK_MSG(nn_savedmodel_flatten(&f, pb.p, pb.len, v.b, "t/saved_model.pb", err, sizeof err) == 0, "%s", err);
+	const nn_tf_node *k = find(&f, "dense/kernel"), *b = find(&f, "dense/bias/Read");
+	CHECK(k && !strcmp(k->op, "Const") && b && !strcmp(b->op, "Const"));
+	nn_tf_build_options o = { .source = "t/saved_model.pb", .inputs = f.inputs, .n_inputs = f.n_inputs,
+				  .outputs = f.outputs, .n_outputs = f.n_outputs };
+	nn_graph *gr = NULL;
+	CHECK_MSG(nn_tf_build(&gr, &f.g, &o, err, sizeof err) == 0, "%s", err);
+	nn_model *m;
+	CHECK(nn_model_from_graph(&m, gr, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	float *x = nn_model_input(m, 0)->data;
+	x[0] = 1;
+	x[1] = 1;
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	const float *y = nn_model_output(m, 0)->data;
+	CHECK(y[0] == 4.5f && y[1] == 5.5f);
 	nn_model_free(m);
 	nn_savedmodel_flat_free(&f);
 	free_vars(&v);
@@ -369,6 +431,6 @@ TEST(savedmodel_real_humanseg)
 	free(buf);
 }
 
-TEST_SUITE(nn_savedmodel, TEST_ENTRY(savedmodel_keras_like), TEST_ENTRY(savedmodel_keras_like_runs), TEST_ENTRY(savedmodel_refusals),
+TEST_SUITE(nn_savedmodel, TEST_ENTRY(savedmodel_keras_like), TEST_ENTRY(savedmodel_keras_like_runs), TEST_ENTRY(savedmodel_tf1_variables), TEST_ENTRY(savedmodel_refusals),
 	   TEST_ENTRY(savedmodel_truncated_and_flipped), TEST_ENTRY(savedmodel_bare_function), TEST_ENTRY(savedmodel_exponential_calls),
 	   TEST_ENTRY(savedmodel_real_mnist), TEST_ENTRY(savedmodel_real_humanseg));

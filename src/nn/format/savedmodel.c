@@ -33,6 +33,11 @@
  *   TensorSpec of the function's canonicalized_input_signature, then the
  *   captured Consts.
  *
+ * When no capture names a VarHandleOp, the variable is the object graph's
+ * SavedVariable whose name is its shared_name; in TensorFlow 1 SavedModels
+ * (no object graph) the checkpoint key is the shared_name itself, and a
+ * VariableV2 node's key is its name.
+ *
  * Function bodies name tensors "node:output_arg:index" (or an input arg's
  * name); the flat graph wants "node:port". The port is the position of the
  * output arg among the op's output args, counting the tensors of the args
@@ -463,11 +468,19 @@ static int variable_key(sm *c, const nn_tf_node *h, char *key, size_t cap)
 				id = i;
 			}
 	}
-	if (id < 0)
+	if (id < 0) {
+		/* TensorFlow 1 SavedModels have no object graph: their checkpoint keys are the variables' names. */
+		const nn_tf_attr *sn = nn_tf_node_attr(h, "shared_name");
+		const char *name = sn && sn->kind == NN_TF_ATTR_STRING && sn->s && sn->s[0] ? sn->s : h->name;
+		if (c->vars && strlen(name) < cap && nn_tf_bundle_has(c->vars, name)) {
+			memcpy(key, name, strlen(name) + 1);
+			return 0;
+		}
 		return nn_sm_fail(c, NN_ERR_FORMAT,
-			    "VarHandleOp \"%s\" is neither captured by a function the object graph describes nor named "
-			    "like one of its variables",
-			    h->name);
+				  "VarHandleOp \"%s\" is neither captured by a function the object graph describes, nor named "
+				  "like one of its variables, nor a key of variables.index",
+				  h->name);
+	}
 	if (c->objs[id].kind != OBJ_VARIABLE)
 		return nn_sm_fail(c, NN_ERR_FORMAT, "VarHandleOp \"%s\" is bound to object %d, which is not a variable", h->name,
 			    id);
@@ -485,7 +498,35 @@ static int variable_key(sm *c, const nn_tf_node *h, char *key, size_t cap)
 		    c->objs[id].var_name ? c->objs[id].var_name : h->name, id, key);
 }
 
-/* Each ReadVariableOp becomes a Const holding the value of the variable it reads. */
+/* n becomes a Const holding the bundle's tensor under key. */
+static int make_const(sm *c, nn_tf_node *n, const char *key)
+{
+	nn_tf_tensor *t = nn_tf_alloc(c->g, sizeof *t);
+	nn_tf_attr *attrs = nn_tf_alloc(c->g, 2 * sizeof *attrs);
+	if (!t || !attrs)
+		return NOMEM(c);
+	int rc = nn_tf_bundle_read(c->vars, key, c->g, t, c->err, c->errlen);
+	if (rc < 0)
+		return rc;
+	const nn_tf_attr *dt = nn_tf_node_attr(n, "dtype");
+	if (dt && dt->kind == NN_TF_ATTR_TYPE && dt->type != t->dtype)
+		return nn_sm_fail(c, NN_ERR_FORMAT, "%s \"%s\" holds %s, but \"%s\" is %s", n->op, n->name,
+				  nn_tf_dtype_name(dt->type), key, nn_tf_dtype_name(t->dtype));
+	attrs[0] = (nn_tf_attr){ .name = "dtype", .kind = NN_TF_ATTR_TYPE, .type = t->dtype };
+	attrs[1] = (nn_tf_attr){ .name = "value", .kind = NN_TF_ATTR_TENSOR, .tensor = t };
+	n->op = "Const";
+	n->n_inputs = 0;
+	n->inputs = NULL;
+	n->n_attrs = 2;
+	n->attrs = attrs;
+	return 0;
+}
+
+/*
+ * Each ReadVariableOp becomes a Const holding the value of the variable it
+ * reads; so does each TensorFlow 1 reference variable (VariableV2, read
+ * through an Identity), whose checkpoint key is its node's name.
+ */
 static int bind_variables(sm *c)
 {
 	namemap m = { 0 };
@@ -496,6 +537,17 @@ static int bind_variables(sm *c)
 			return nn_sm_fail(c, NN_ERR_FORMAT, "two nodes of the inlined graph are called \"%s\"", c->flat[i].name);
 	for (int i = 0; i < c->n_flat; i++) {
 		nn_tf_node *n = &c->flat[i];
+		if (!strcmp(n->op, "VariableV2") || !strcmp(n->op, "Variable")) {
+			int rc;
+			if (!c->vars)
+				return nn_sm_fail(c, NN_ERR_FORMAT, "variable \"%s\" needs variables/, which is missing", n->name);
+			if (!nn_tf_bundle_has(c->vars, n->name))
+				return nn_sm_fail(c, NN_ERR_FORMAT, "variable \"%s\": variables.index has no \"%s\"", n->name,
+						  n->name);
+			if ((rc = make_const(c, n, n->name)) < 0)
+				return rc;
+			continue;
+		}
 		if (strcmp(n->op, "ReadVariableOp"))
 			continue;
 		if (n->n_inputs < 1)
@@ -508,25 +560,8 @@ static int bind_variables(sm *c)
 				    h ? "a " : "", h ? h->op : "nothing", h ? " node" : "");
 		char key[1024];
 		int rc = variable_key(c, h, key, sizeof key);
-		if (rc < 0)
+		if (rc < 0 || (rc = make_const(c, n, key)) < 0)
 			return rc;
-		nn_tf_tensor *t = nn_tf_alloc(c->g, sizeof *t);
-		nn_tf_attr *attrs = nn_tf_alloc(c->g, 2 * sizeof *attrs);
-		if (!t || !attrs)
-			return NOMEM(c);
-		if ((rc = nn_tf_bundle_read(c->vars, key, c->g, t, c->err, c->errlen)) < 0)
-			return rc;
-		const nn_tf_attr *dt = nn_tf_node_attr(n, "dtype");
-		if (dt && dt->kind == NN_TF_ATTR_TYPE && dt->type != t->dtype)
-			return nn_sm_fail(c, NN_ERR_FORMAT, "ReadVariableOp \"%s\" reads %s, but \"%s\" holds %s", n->name,
-				    nn_tf_dtype_name(dt->type), key, nn_tf_dtype_name(t->dtype));
-		attrs[0] = (nn_tf_attr){ .name = "dtype", .kind = NN_TF_ATTR_TYPE, .type = t->dtype };
-		attrs[1] = (nn_tf_attr){ .name = "value", .kind = NN_TF_ATTR_TENSOR, .tensor = t };
-		n->op = "Const";
-		n->n_inputs = 0;
-		n->inputs = NULL;
-		n->n_attrs = 2;
-		n->attrs = attrs;
 	}
 	return 0;
 }
