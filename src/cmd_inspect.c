@@ -19,6 +19,12 @@ static void print_tflite_info(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return;
+	/* A folder (a SavedModel) opens too, and then claims to be LONG_MAX bytes long. */
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return;
+	}
 	fseek(f, 0, SEEK_END);
 	long len = ftell(f);
 	fseek(f, 0, SEEK_SET);
