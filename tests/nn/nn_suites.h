@@ -11,6 +11,7 @@ extern const vg_test vg_suite_nn_tflite[];
 extern const vg_test vg_suite_nn_shape[];
 extern const vg_test vg_suite_nn_tfjs[];
 extern const vg_test vg_suite_nn_pose_ops[];
+extern const vg_test vg_suite_nn_graphdef[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -20,6 +21,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_shape,
 	vg_suite_nn_tfjs,
 	vg_suite_nn_pose_ops,
+	vg_suite_nn_graphdef,
 	NULL,
 };
 
