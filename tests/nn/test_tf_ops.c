@@ -671,11 +671,22 @@ TEST(tf_unsupported_ops_listed_once)
 	tg *b = tg_new();
 	input(b, "x", SH(4));
 	node(b, "a", "Erf", "x");
-	node(b, "b", "Lgamma", "a");
+	nn_tf_node *h = node(b, "h", "Relu", "a");
+	a_type(b, h, "T", NN_TF_HALF);
+	node(b, "b", "Lgamma", "h");
 	node(b, "c", "Erf", "b");
 	node(b, "d", "Digamma", "c");
 	expect_error(b, NULL, NN_ERR_UNSUPPORTED,
-		     "node 'a' (op Erf) is not supported (nor are: Lgamma (node 'b'), Digamma (node 'd'); 4 nodes in all)");
+		     "node 'a' (op Erf) is not supported (nor are: DT_HALF (node 'h', attribute 'T'), Lgamma (node 'b'), "
+		     "Digamma (node 'd'); 5 nodes in all)");
+	tg_free(b);
+
+	/* A data type alone, first: named with its node and attribute. */
+	b = tg_new();
+	input(b, "x", SH(4));
+	h = node(b, "h", "Relu", "x");
+	a_type(b, h, "T", NN_TF_BFLOAT16);
+	expect_error(b, NULL, NN_ERR_UNSUPPORTED, "node 'h' (op Relu): data type DT_BFLOAT16 (attribute 'T') is not supported");
 	tg_free(b);
 }
 

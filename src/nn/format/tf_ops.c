@@ -1132,6 +1132,27 @@ static int find_outputs(tfo *c)
 	return rc;
 }
 
+/*
+ * The attribute of x that names a data type the mapping cannot hold ("T" or
+ * "dtype"), or NULL. Const, Dequantize and Cast have types of their own,
+ * which their mappings check.
+ */
+static const char *bad_dtype(const tfo_node *x, nn_tf_dtype *dt)
+{
+	static const char *const names[] = { "T", "dtype" };
+	if (!strcmp(x->op, "Const") || !strcmp(x->op, "Dequantize") || !strcmp(x->op, "Cast"))
+		return NULL;
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		const nn_tf_attr *a = nn_tf_node_attr(x->src, names[k]);
+		nn_dtype ir;
+		if (a && a->kind == NN_TF_ATTR_TYPE && tfo_ir_dtype(a->type, &ir) < 0) {
+			*dt = a->type;
+			return names[k];
+		}
+	}
+	return NULL;
+}
+
 /* TensorFlow's control-flow ops: loops (TF1 and TF2) and conditionals, and the TensorArrays loops use. */
 static int is_control_flow(const char *op)
 {
@@ -1184,39 +1205,60 @@ static int sort_nodes(tfo *c)
 				    c->nodes[i].name, c->nodes[i].op);
 		}
 
-	/* Ops we lack: the first is named with its node, each other op listed once with its first node. */
+	/*
+	 * Ops and data types we lack, in one message: the first is named with its
+	 * node, each other op or type listed once with its first node.
+	 */
 	char others[512] = "";
-	int first = -1, n_bad = 0, n_nodes_bad = 0;
+	int first = -1, n_nodes_bad = 0, listed[32], n_listed = 0;
+	nn_tf_dtype first_dt = NN_TF_INVALID;
+	const char *first_attr = NULL;
 	for (int i = 0; i < n; i++) {
-		if (!c->nodes[i].needed || find_op(c->nodes[i].op))
+		const char *attr = NULL;
+		nn_tf_dtype dt = NN_TF_INVALID;
+		if (!c->nodes[i].needed || (find_op(c->nodes[i].op) && !(attr = bad_dtype(&c->nodes[i], &dt))))
 			continue;
 		n_nodes_bad++;
 		if (first < 0) {
 			first = i;
+			first_dt = dt;
+			first_attr = attr;
 			continue;
 		}
-		int seen = !strcmp(c->nodes[i].op, c->nodes[first].op);
-		for (int j = first + 1; j < i && !seen; j++)
-			seen = c->nodes[j].needed && !find_op(c->nodes[j].op) && !strcmp(c->nodes[j].op, c->nodes[i].op);
-		if (seen)
+		/* The same op (or dtype) as one already named is counted, not listed again. */
+		int seen = 0;
+		for (int j = -1; j < n_listed && !seen; j++) {
+			const tfo_node *y = &c->nodes[j < 0 ? first : listed[j]];
+			nn_tf_dtype ydt = NN_TF_INVALID;
+			const char *yattr = find_op(y->op) ? bad_dtype(y, &ydt) : NULL;
+			seen = attr ? yattr && ydt == dt : !yattr && !strcmp(y->op, c->nodes[i].op);
+		}
+		if (seen || n_listed == (int)(sizeof listed / sizeof listed[0]))
 			continue;
 		size_t len = strlen(others);
-		if (len + 8 < sizeof others)
-			snprintf(others + len, sizeof others - len, "%s%.40s (node '%.80s')", n_bad ? ", " : "", c->nodes[i].op,
+		char ds[32];
+		if (len + 8 < sizeof others && attr)
+			snprintf(others + len, sizeof others - len, "%s%s (node '%.80s', attribute '%s')", n_listed ? ", " : "",
+				 tfo_dt_spelling(dt, ds, sizeof ds), c->nodes[i].name, attr);
+		else if (len + 8 < sizeof others)
+			snprintf(others + len, sizeof others - len, "%s%.40s (node '%.80s')", n_listed ? ", " : "", c->nodes[i].op,
 				 c->nodes[i].name);
-		n_bad++;
+		listed[n_listed++] = i;
 	}
 	if (first >= 0) {
 		free(stack);
-		if (n_bad)
-			return tfo_fail(c, NN_ERR_UNSUPPORTED,
-				    "node '%.160s' (op %.60s) is not supported (nor are: %s; %d nodes in all)",
-				    c->nodes[first].name, c->nodes[first].op, others, n_nodes_bad);
+		char what[400], ds[32];
+		const tfo_node *x = &c->nodes[first];
+		if (first_attr)
+			snprintf(what, sizeof what, "node '%.160s' (op %.60s): data type %s (attribute '%s') is not supported",
+				 x->name, x->op, tfo_dt_spelling(first_dt, ds, sizeof ds), first_attr);
+		else
+			snprintf(what, sizeof what, "node '%.160s' (op %.60s) is not supported", x->name, x->op);
+		if (n_listed)
+			return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s (nor are: %s; %d nodes in all)", what, others, n_nodes_bad);
 		if (n_nodes_bad > 1)
-			return tfo_fail(c, NN_ERR_UNSUPPORTED, "node '%.160s' (op %.60s) is not supported (nor are %d more %.60s nodes)",
-				    c->nodes[first].name, c->nodes[first].op, n_nodes_bad - 1, c->nodes[first].op);
-		return tfo_fail(c, NN_ERR_UNSUPPORTED, "node '%.160s' (op %.60s) is not supported", c->nodes[first].name,
-			    c->nodes[first].op);
+			return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s (nor are %d more such nodes)", what, n_nodes_bad - 1);
+		return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s", what);
 	}
 
 	/* Kahn's algorithm, in JSON order among the nodes that are ready. */
