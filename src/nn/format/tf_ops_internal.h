@@ -3,8 +3,9 @@
 
 /*
  * What the files of the TensorFlow op mapping share: tf_ops.c (the graph's
- * structure, the helpers and the op table), tf_ops_conv.c (convolutions,
- * pooling, matrix products, batch normalisation) and tf_ops_tensor.c
+ * structure, the helpers and the op table), tf_ops_source.c (Placeholder,
+ * Const, Identity, Shape), tf_ops_conv.c (convolutions, pooling, matrix
+ * products, batch normalisation, Dequantize) and tf_ops_tensor.c
  * (element-wise ops, reductions, data movement). Not for other modules:
  * they call nn_tf_build (tf_graph.h).
  */
