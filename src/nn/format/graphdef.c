@@ -1073,13 +1073,3 @@ int nn_graphdef_load(nn_graph **out, const char *path, const nn_tf_build_options
 	free(buf);
 	return rc;
 }
-
-/* TEMPORARY until tf_ops.c (branch tfops) is merged: lets the reader link and be tested alone. */
-__attribute__((weak)) int nn_tf_build(nn_graph **out, const nn_tf_graph *g, const nn_tf_build_options *o, char *err,
-				      size_t errlen)
-{
-	(void)g;
-	*out = NULL;
-	return nn_graph_fail(err, errlen, NN_ERR_UNSUPPORTED, "%s: the TensorFlow op mapping is not linked in",
-			     o && o->source ? o->source : "(graph)");
-}
