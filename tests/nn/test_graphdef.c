@@ -279,6 +279,12 @@ TEST(graphdef_tensor_double_and_string)
 	CHECK(s[0].len == 2 && !memcmp(s[0].s, "ab", 2));
 	CHECK(s[1].len == 3 && !memcmp(s[1].s, "c\0d", 3));
 	CHECK(s[2].len == 3 && s[2].s == s[1].s);
+
+	/* No values: empty strings, never NULL. */
+	t = gd_tensor(NN_TF_STRING, DIMS(2));
+	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
+	s = out.data;
+	CHECK(s[0].s && s[0].len == 0 && s[1].s && !strcmp(s[1].s, ""));
 	rd_fini(&x);
 }
 
