@@ -99,6 +99,19 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 		      size_t errlen);
 
 /*
+ * The model's settings as serve and detect resolve them, for tools that run
+ * a model without a decoder (vigil run): built-in defaults for the models
+ * vigil knows (by file name; MediaPipe's by their shapes; the AutoML traffic
+ * model), with the sidecar over them (opt->sidecar, "none" for none, else
+ * the one found next to opt->model). input is the image input; outs the
+ * outputs less those fed back as state; n_state the state inputs. note (may
+ * be NULL) says why built-in defaults did not apply. 0, or -1 with err.
+ */
+int vg_detector_load_settings(struct vg_model_config *cfg, const vg_detector_options *opt, const nn_tensor *input,
+			      const nn_tensor *const *outs, int n_outs, int n_state, char *note, size_t notelen,
+			      char *err, size_t errlen);
+
+/*
  * Precedence of settings, on their own for tests: options over the model's
  * settings (sidecar over built-in defaults, see model_config.h) over generic
  * defaults. The input layout, when nobody gives it, follows the input's shape.

@@ -8,6 +8,7 @@
 
 #include "nn/backend/exec.h"
 #include "nn/format/graphdef.h"
+#include "nn/format/savedmodel.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
@@ -76,6 +77,12 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 	if (nn_tfjs_is_model_path(path)) {
 		nn_graph *g = NULL;
 		int rc = nn_tfjs_load(&g, path, err, errlen);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
+	/* A SavedModel is a folder (saved_model.pb and variables/), named by the folder or by its saved_model.pb. */
+	if (nn_savedmodel_is_path(path)) {
+		nn_graph *g = NULL;
+		int rc = nn_savedmodel_load(&g, path, NULL, err, errlen);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
 	FILE *f = fopen(path, "rb");
@@ -236,6 +243,11 @@ const nn_tensor *nn_model_output(const nn_model *m, int i)
 		return NULL;
 	int t = m->g->outputs[i];
 	return t >= 0 && t < m->g->n_tensors ? &m->g->tensors[t] : NULL;
+}
+
+const char *nn_model_origin(const nn_model *m)
+{
+	return m ? m->g->origin : NULL;
 }
 
 const char *const *nn_model_labels(const nn_model *m, int *count)

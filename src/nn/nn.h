@@ -114,6 +114,9 @@ int nn_model_output_count(const nn_model *m);
 nn_tensor *nn_model_input(nn_model *m, int i);
 const nn_tensor *nn_model_output(const nn_model *m, int i);
 
+/* What the loader chose to run in a model file that holds several things and why (a SavedModel's signature), or NULL. */
+const char *nn_model_origin(const nn_model *m);
+
 /* Labels packed into the model (TFLite metadata zip), one per class, or NULL. */
 const char *const *nn_model_labels(const nn_model *m, int *count);
 

@@ -570,6 +570,43 @@ int tfo_norm_axis(tfo *c, const tfo_node *n, int64_t axis, int rank, const char 
 	return 0;
 }
 
+int tfo_const_f32(tfo *c, const tfo_node *n, const char *suffix, int rank, const int64_t *shape, const float *vals)
+{
+	int t = tfo_add_temp(c, n, suffix, NN_F32, rank, shape);
+	if (t < 0)
+		return t;
+	if (nn_tensor_alloc_const(T(c, t)) < 0)
+		return tfo_nomem(c);
+	if (vals)
+		memcpy(T(c, t)->data, vals, (size_t)nn_tensor_elements(T(c, t)) * sizeof *vals);
+	return t;
+}
+
+tfo_node *tfo_sole_reader(tfo *c, const tfo_node *n, int *slot)
+{
+	tfo_node *found = NULL;
+	int me = tfo_index(c, n);
+	for (int i = 0; i < c->n_nodes; i++) {
+		tfo_node *x = &c->nodes[i];
+		if (!x->needed)
+			continue;
+		for (int k = 0; k < x->n_in; k++)
+			if (x->in_node[k] == me) {
+				if (found || x->in_port[k] != 0)
+					return NULL;
+				found = x;
+				*slot = k;
+			}
+	}
+	/* A control edge or a graph output also reads it, and would need the unfolded value. */
+	if (found && n->n_consumers != 1)
+		return NULL;
+	for (int i = 0; found && i < c->n_outputs; i++)
+		if (c->out_node[i] == me)
+			return NULL;
+	return found;
+}
+
 /* ---- half floats ---- */
 
 float tfo_half_to_float(uint16_t h)
@@ -643,9 +680,15 @@ int tfo_map_placeholder(tfo *c, tfo_node *n, int arg)
 					dims[d] = e->dims[d] < 0 ? -1 : e->dims[d];
 		}
 	}
+	if (rank < 0 && c->o->input_w > 0 && c->o->input_h > 0 && dt == NN_F32) {
+		/* A float input of unknown shape given an image size is taken for an image, as vigil feeds one: 3 channels. */
+		rank = 4;
+		dims[0] = 1, dims[1] = c->o->input_h, dims[2] = c->o->input_w, dims[3] = 3;
+	}
 	if (rank < 0)
 		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
-				 "the input's shape is unknown (neither its 'shape' attribute nor the signature gives it)");
+				 "the input's shape is unknown (neither its 'shape' attribute nor the signature gives it); for "
+				 "an image, give its size with --input-size WxH or the sidecar's \"input_size\"");
 	/* A variable batch becomes 1: vigil runs one frame at a time. */
 	if (rank > 0 && dims[0] < 0)
 		dims[0] = 1;
@@ -891,6 +934,24 @@ static const struct tfo_op {
 	{ "Prelu", tfo_map_prelu, 0 },
 	{ "Cast", tfo_map_cast, 0 },
 	{ "Mean", tfo_map_mean, 0 },
+	{ "Sum", tfo_map_mean, 1 },
+	{ "Square", tfo_map_math, M_SQUARE },
+	{ "Sqrt", tfo_map_math, M_SQRT },
+	{ "Rsqrt", tfo_map_math, M_RSQRT },
+	{ "Neg", tfo_map_math, M_NEG },
+	{ "Abs", tfo_map_math, M_ABS },
+	{ "Softmax", tfo_map_softmax, 0 },
+	{ "AddN", tfo_map_add_n, 0 },
+	{ "Pack", tfo_map_pack, 0 },
+	{ "Unpack", tfo_map_pack, 1 },
+	{ "Slice", tfo_map_slice, 0 },
+	{ "SpaceToBatchND", tfo_map_space_to_batch, 0 },
+	{ "BatchToSpaceND", tfo_map_batch_to_space, 0 },
+	{ "FusedBatchNorm", tfo_map_batch_norm, 5 },
+	{ "FusedBatchNormV2", tfo_map_batch_norm, 5 },
+	{ "FusedBatchNormV3", tfo_map_batch_norm, 6 },
+	{ "MatMul", tfo_map_matmul, 0 },
+	{ "Dequantize", tfo_map_dequantize, 0 },
 	{ "ResizeBilinear", tfo_map_resize, NN_OP_RESIZE_BILINEAR },
 	{ "ResizeNearestNeighbor", tfo_map_resize, NN_OP_RESIZE_NEAREST },
 	{ "ConcatV2", tfo_map_concat, 0 },

@@ -292,10 +292,12 @@ int tfo_map_conv(tfo *c, tfo_node *n, int kind)
 
 	int64_t oshape[4] = { xi.shape[0], 0, 0, out_c };
 	int filter = -1;
-	if (rc == 0)
+	if (rc == 0 && n->space_to_batch)
+		rc = tfo_fold_space_to_batch(c, n, &xi, kh, kw, &p, oshape);
+	else if (rc == 0)
 		rc = window(c, n, p.padding, xi.shape[1], kh, p.stride_h, p.dilation_h, p.pad_top, p.pad_bottom, "height",
 			    &oshape[1]);
-	if (rc == 0)
+	if (rc == 0 && !n->space_to_batch)
 		rc = window(c, n, p.padding, xi.shape[2], kw, p.stride_w, p.dilation_w, p.pad_left, p.pad_right, "width",
 			    &oshape[2]);
 	if (rc == 0)
@@ -422,5 +424,311 @@ int tfo_map_pool(tfo *c, tfo_node *n, int max)
 	if (tfo_add_node1(c, n, max ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D, 1, &x, y, &node) < 0)
 		return NN_ERR_NOMEM;
 	node->p.pool = p;
+	return 0;
+}
+
+/* ---- dilated convolutions: SpaceToBatchND -> convolution -> BatchToSpaceND ---- */
+
+/* block_shape and the [2,2] paddings or crops of a SpaceToBatchND or BatchToSpaceND, known at load time. */
+static int space_params(tfo *c, const tfo_node *n, const char *what, int64_t block[2], int64_t pads[4])
+{
+	int rc, count;
+	if ((rc = tfo_const_ints(c, n, 1, "block_shape", block, 2, &count)) < 0)
+		return rc;
+	if (count != 2 || block[0] < 1 || block[1] < 1 || block[0] > MAX_PARAM || block[1] > MAX_PARAM)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "block_shape must hold two values from 1 to %d (height, width)",
+				     MAX_PARAM);
+	if ((rc = tfo_const_ints(c, n, 2, what, pads, 4, &count)) < 0)
+		return rc;
+	if (count != 4)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "%s must be [2,2] (height, width)", what);
+	for (int k = 0; k < 4; k++)
+		if (pads[k] < 0 || pads[k] > MAX_PARAM)
+			return tfo_node_fail(c, n, NN_ERR_FORMAT, "%s value %lld is outside 0..%d", what, (long long)pads[k],
+					     MAX_PARAM);
+	return 0;
+}
+
+/*
+ * SpaceToBatchND. The IR has no such op: it is taken only where it opens
+ * TensorFlow's dilated convolution (SpaceToBatchND, Conv2D or
+ * DepthwiseConv2dNative, BatchToSpaceND with the same block), which folds
+ * into one convolution whose dilation is the block. Here it passes its
+ * input on and marks the convolution; tfo_map_conv does the rest.
+ */
+int tfo_map_space_to_batch(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, x, slot = -1, slot2 = -1;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 3, 3)) < 0 ||
+	    (rc = tfo_input_of(c, n, 0, NN_F32, 4, &x)) < 0)
+		return rc;
+	tfo_node *conv = tfo_sole_reader(c, n, &slot);
+	tfo_node *b2s = conv ? tfo_sole_reader(c, conv, &slot2) : NULL;
+	if (!conv || slot != 0 || (strcmp(conv->op, "Conv2D") && strcmp(conv->op, "DepthwiseConv2dNative")) || !b2s ||
+	    slot2 != 0 || strcmp(b2s->op, "BatchToSpaceND"))
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "SpaceToBatchND is supported only as TensorFlow writes a dilated convolution: read by one "
+				     "Conv2D or DepthwiseConv2dNative that one BatchToSpaceND reads");
+	conv->space_to_batch = n;
+	b2s->folded = 1;
+	n->out[0] = x;
+	return 0;
+}
+
+/* BatchToSpaceND: the end of a folded dilated convolution (see tfo_map_space_to_batch), passed on. */
+int tfo_map_batch_to_space(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, x;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 3, 3)) < 0)
+		return rc;
+	if (!n->folded)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "BatchToSpaceND is supported only as TensorFlow writes a dilated convolution, after a "
+				     "convolution of a SpaceToBatchND");
+	if ((rc = tfo_input_tensor(c, n, 0, &x)) < 0)
+		return rc;
+	n->out[0] = x;
+	return 0;
+}
+
+/*
+ * The dilation and explicit padding of the one convolution that does what
+ * SpaceToBatchND (block b, paddings pb/pa), a stride-1 convolution (kernel
+ * k, inner SAME padding pt) and BatchToSpaceND (crops cb/ca) do together.
+ * Output z of the chain reads input z + b*dy - (pb + b*pt - cb) for tap dy:
+ * a convolution with dilation b and that much padding before; its output
+ * size is the chain's, which sets the padding after.
+ */
+int tfo_fold_space_to_batch(tfo *c, tfo_node *conv, const nn_tensor *xi, int kh, int kw, nn_conv_params *p,
+			    int64_t oshape[4])
+{
+	tfo_node *s2b = conv->space_to_batch, *b2s = NULL;
+	int rc, slot;
+	int64_t block[2], pads[4], block2[2], crops[4];
+	if ((rc = space_params(c, s2b, "paddings", block, pads)) < 0)
+		return rc;
+	b2s = tfo_sole_reader(c, conv, &slot);
+	if (!b2s || (rc = space_params(c, b2s, "crops", block2, crops)) < 0)
+		return b2s ? rc : tfo_node_fail(c, conv, NN_ERR_FORMAT, "the dilated convolution lost its BatchToSpaceND");
+	if (block[0] != block2[0] || block[1] != block2[1])
+		return tfo_node_fail(c, b2s, NN_ERR_UNSUPPORTED, "block_shape differs from its SpaceToBatchND's");
+	if (p->stride_h != 1 || p->stride_w != 1 || p->dilation_h != 1 || p->dilation_w != 1 ||
+	    p->padding == NN_PADDING_EXPLICIT)
+		return tfo_node_fail(c, conv, NN_ERR_UNSUPPORTED,
+				     "a convolution between SpaceToBatchND and BatchToSpaceND must have stride 1, dilation 1 "
+				     "and SAME or VALID padding");
+	int64_t in[2] = { xi->shape[1], xi->shape[2] }, k[2] = { kh, kw }, before[2], after[2];
+	for (int a = 0; a < 2; a++) {
+		int64_t b = block[a], padded = in[a] + pads[2 * a] + pads[2 * a + 1];
+		if (padded % b)
+			return tfo_node_fail(c, s2b, NN_ERR_SHAPE, "the padded %s %lld is not a multiple of the block %lld",
+					     a ? "width" : "height", (long long)padded, (long long)b);
+		int64_t inner = padded / b, pt = p->padding == NN_PADDING_SAME ? (k[a] - 1) / 2 : 0;
+		int64_t inner_out = p->padding == NN_PADDING_SAME ? inner : inner - k[a] + 1;
+		int64_t out = b * inner_out - crops[2 * a] - crops[2 * a + 1];
+		before[a] = pads[2 * a] + b * pt - crops[2 * a];
+		after[a] = out + b * (k[a] - 1) - in[a] - before[a];
+		if (inner_out < 1 || out < 1 || before[a] < 0 || after[a] < 0 || before[a] > MAX_PARAM || after[a] > MAX_PARAM)
+			return tfo_node_fail(c, conv, NN_ERR_UNSUPPORTED,
+					     "its SpaceToBatchND paddings and BatchToSpaceND crops do not make a dilated "
+					     "convolution along the %s",
+					     a ? "width" : "height");
+		oshape[1 + a] = out;
+	}
+	p->dilation_h = (int)block[0];
+	p->dilation_w = (int)block[1];
+	p->padding = NN_PADDING_EXPLICIT;
+	p->pad_top = (int)before[0], p->pad_bottom = (int)after[0];
+	p->pad_left = (int)before[1], p->pad_right = (int)after[1];
+	return 0;
+}
+
+/* ---- batch normalisation, matrix products, quantized constants ---- */
+
+/* FusedBatchNorm and FusedBatchNormV3 at inference (is_training false): a per-channel MUL and ADD. */
+int tfo_map_batch_norm(tfo *c, tfo_node *n, int arg)
+{
+	int rc, x, training;
+	if ((rc = tfo_init_outputs(c, n, arg)) < 0 || (rc = tfo_check_nhwc(c, n)) < 0 ||
+	    (rc = tfo_want_inputs(c, n, 5, 5)) < 0 || (rc = tfo_attr_bool(c, n, "is_training", 1, &training)) < 0 ||
+	    (rc = tfo_input_of(c, n, 0, NN_F32, -1, &x)) < 0)
+		return rc;
+	if (training)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "is_training is set: batch statistics are computed in training only; export the model "
+				     "for inference");
+	const nn_tensor xi = *T(c, x);
+	if (xi.rank < 1)
+		return tfo_node_fail(c, n, NN_ERR_SHAPE, "the input has no channels dimension");
+	int ch = xi.shape[xi.rank - 1];
+	float *scale = NULL, *bias = NULL;
+	int64_t len = ch;
+	int s = -1, b = -1, m = -1, y = -1;
+	nn_node *node;
+	rc = batch_norm_factors(c, n, 1, ch, &scale, &bias);
+	if (rc == 0 && (s = tfo_const_f32(c, n, "/scale", 1, &len, scale)) < 0)
+		rc = s;
+	if (rc == 0 && (b = tfo_const_f32(c, n, "/offset", 1, &len, bias)) < 0)
+		rc = b;
+	free(scale);
+	free(bias);
+	if (rc < 0)
+		return rc;
+	if ((m = tfo_add_like(c, n, n->name, NN_F32, x)) < 0)
+		return m;
+	/* The mul is named after the node until the add takes its name: the add's output is the node's. */
+	free(T(c, m)->name);
+	if (!(T(c, m)->name = tfo_join_name(n->name, "/scaled")))
+		return tfo_nomem(c);
+	if ((y = tfo_add_like(c, n, n->name, NN_F32, x)) < 0)
+		return y;
+	int in1[2] = { x, s }, in2[2] = { m, b };
+	if (tfo_add_node1(c, n, NN_OP_MUL, 2, in1, m, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.act = NN_ACT_NONE;
+	if (tfo_add_node1(c, n, NN_OP_ADD, 2, in2, y, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.act = NN_ACT_NONE;
+	n->out[0] = y;
+	/* The batch statistics outputs exist in training only; at inference they pass the given mean and variance. */
+	for (int k = 1; k < n->n_out; k++)
+		if ((rc = tfo_input_tensor(c, n, k % 2 ? 3 : 4, &n->out[k])) < 0)
+			return rc;
+	return 0;
+}
+
+/* MatMul with a constant right-hand side: FULLY_CONNECTED, whose weights are [out, in]. */
+int tfo_map_matmul(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, a, b, ta, tb;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 2, 2)) < 0 ||
+	    (rc = tfo_attr_bool(c, n, "transpose_a", 0, &ta)) < 0 || (rc = tfo_attr_bool(c, n, "transpose_b", 0, &tb)) < 0 ||
+	    (rc = tfo_input_of(c, n, 0, NN_F32, 2, &a)) < 0 || (rc = tfo_input_of(c, n, 1, NN_F32, 2, &b)) < 0)
+		return rc;
+	if (ta)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "transpose_a is not supported");
+	int budget = 256;
+	if (!tfo_const_computable(c, b, &budget))
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "a MatMul of two tensors computed at run time is not supported (only constant weights)");
+	if ((rc = tfo_make_const(c, n, b, "the weights", 0)) < 0)
+		return rc;
+	const nn_tensor ai = *T(c, a), bi = *T(c, b);
+	int k = tb ? bi.shape[1] : bi.shape[0], out = tb ? bi.shape[0] : bi.shape[1];
+	if (k != ai.shape[1]) {
+		char s1[96], s2[96];
+		return tfo_node_fail(c, n, NN_ERR_SHAPE, "inputs %s and %s%s do not multiply", tfo_tshape(&ai, s1, sizeof s1),
+				     tfo_tshape(&bi, s2, sizeof s2), tb ? " (transposed)" : "");
+	}
+	int64_t wshape[2] = { out, k };
+	int w = tfo_const_f32(c, n, "/weights", 2, wshape, NULL);
+	if (w < 0)
+		return w;
+	const float *src = bi.data;
+	float *dst = T(c, w)->data;
+	for (int o = 0; o < out; o++)
+		for (int i = 0; i < k; i++)
+			dst[(size_t)o * k + i] = tb ? src[(size_t)o * k + i] : src[(size_t)i * out + o];
+	int64_t oshape[2] = { ai.shape[0], out };
+	int y = tfo_out_tensor(c, n, 0, NN_F32, 2, oshape);
+	if (y < 0)
+		return y;
+	int in[3] = { a, w, -1 };
+	nn_node *node;
+	if (tfo_add_node1(c, n, NN_OP_FULLY_CONNECTED, 3, in, y, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.fc.act = NN_ACT_NONE;
+	node->p.fc.keep_num_dims = 0;
+	return 0;
+}
+
+/*
+ * Dequantize of a constant (how TensorFlow's quantize_weights stores
+ * weights): evaluated at load time into a float32 constant, with
+ * TensorFlow's formulas. MIN_COMBINED: min + (q - lowest) * (max - min) /
+ * 255 for 8 bits, where lowest is 0 for quint8 and -128 for qint8.
+ * MIN_FIRST: the same step, but from min rounded to a multiple of the step
+ * (TensorFlow rounds it with the step as a float). With an axis, each slice
+ * along it has its own min and max. SCALED is not supported.
+ */
+int tfo_map_dequantize(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, x, lo, hi, present;
+	char mode[32];
+	int64_t axis;
+	nn_dtype out_dt;
+	const nn_tf_attr *ta = tfo_attr_get(n, "T");
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 3, 3)) < 0 ||
+	    (rc = tfo_attr_string(c, n, "mode", mode, sizeof mode, &present)) < 0 ||
+	    (rc = tfo_attr_int(c, n, "axis", -1, -1, NN_MAX_RANK - 1, &axis)) < 0)
+		return rc;
+	if (!present)
+		strcpy(mode, "MIN_COMBINED");
+	if (tfo_attr_get(n, "dtype") && (rc = tfo_attr_dtype(c, n, "dtype", 1, &out_dt)) < 0)
+		return rc;
+	if (tfo_attr_get(n, "dtype") && out_dt != NN_F32)
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "only dequantizing to float is supported");
+	if (strcmp(mode, "MIN_COMBINED") && strcmp(mode, "MIN_FIRST"))
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "mode '%s' is not supported; expected MIN_COMBINED or MIN_FIRST", mode);
+	if (!ta || ta->kind != NN_TF_ATTR_TYPE || (ta->type != NN_TF_QUINT8 && ta->type != NN_TF_QINT8)) {
+		char s[32];
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "type %s is not supported; expected DT_QUINT8 or DT_QINT8",
+				     ta && ta->kind == NN_TF_ATTR_TYPE ? tfo_dt_spelling(ta->type, s, sizeof s) : "(none)");
+	}
+	nn_dtype qt = ta->type == NN_TF_QUINT8 ? NN_U8 : NN_I8;
+	if ((rc = tfo_input_of(c, n, 0, qt, -1, &x)) < 0 || (rc = tfo_input_of(c, n, 1, NN_F32, -1, &lo)) < 0 ||
+	    (rc = tfo_input_of(c, n, 2, NN_F32, -1, &hi)) < 0)
+		return rc;
+	int budget = 256;
+	if (!tfo_const_computable(c, x, &budget))
+		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
+				     "dequantizing a tensor computed at run time is not supported (only constants)");
+	if ((rc = tfo_make_const(c, n, x, "the quantized values", 0)) < 0 ||
+	    (rc = tfo_make_const(c, n, lo, "min_range", 0)) < 0 || (rc = tfo_make_const(c, n, hi, "max_range", 0)) < 0)
+		return rc;
+	const nn_tensor xi = *T(c, x);
+	int64_t slices = 1, inner = 1;
+	if (axis >= 0) {
+		if (axis >= xi.rank)
+			return tfo_node_fail(c, n, NN_ERR_FORMAT, "axis %lld is outside the input's %d dimensions",
+					     (long long)axis, xi.rank);
+		slices = xi.shape[axis];
+		for (int d = (int)axis + 1; d < xi.rank; d++)
+			inner *= xi.shape[d];
+	}
+	if (nn_tensor_elements(T(c, lo)) != slices || nn_tensor_elements(T(c, hi)) != slices)
+		return tfo_node_fail(c, n, NN_ERR_SHAPE, "min_range and max_range must hold %lld values each", (long long)slices);
+	int64_t shape[NN_MAX_RANK];
+	for (int d = 0; d < xi.rank; d++)
+		shape[d] = xi.shape[d];
+	int y = tfo_out_tensor(c, n, 0, NN_F32, xi.rank, shape);
+	if (y < 0)
+		return y;
+	if (nn_tensor_alloc_const(T(c, y)) < 0)
+		return tfo_nomem(c);
+	const float *mins = T(c, lo)->data, *maxs = T(c, hi)->data;
+	float *out = T(c, y)->data;
+	int first = !strcmp(mode, "MIN_FIRST"), lowest = qt == NN_I8 ? -128 : 0;
+	int64_t e = nn_tensor_elements(&xi);
+	for (int64_t i = 0; i < e; i++) {
+		int64_t s = axis >= 0 ? i / inner % slices : 0;
+		double mn = mins[s], mx = maxs[s];
+		if (!isfinite(mn) || !isfinite(mx) || mx < mn)
+			return tfo_node_fail(c, n, NN_ERR_FORMAT, "min_range %g and max_range %g are not a range", mn, mx);
+		int q = qt == NN_I8 ? ((const int8_t *)xi.data)[i] : ((const uint8_t *)xi.data)[i];
+		double step = (mx - mn) / 255.0, base = mn;
+		if (first && mx > mn) {
+			/* TensorFlow's QuantizedToFloat: the step through 256/255 and back, min rounded with the step as a float. */
+			double scale = (mx - mn) * (256.0 / 255.0) / 256.0;
+			base = round(mn / (float)scale) * (float)scale;
+			step = scale;
+		}
+		out[i] = first && mx == mn ? (float)mn : (float)(base + (double)(q - lowest) * step);
+	}
 	return 0;
 }

@@ -43,6 +43,13 @@ typedef struct tfo_node {
 	int pending;        /* topological sort: inputs not yet placed */
 	int n_out;          /* set when it is mapped: its outputs and their IR tensors */
 	int *out;
+	/*
+	 * SpaceToBatchND -> convolution -> BatchToSpaceND, TensorFlow's spelling
+	 * of a dilated convolution, folds into one: the convolution points to
+	 * its SpaceToBatchND, and the BatchToSpaceND passes its input on.
+	 */
+	struct tfo_node *space_to_batch;
+	int folded;
 } tfo_node;
 
 /* Open addressing over indices (stored + 1) into an array of named things. */
@@ -122,11 +129,24 @@ int tfo_const_ints(tfo *c, const tfo_node *n, int k, const char *what, int64_t *
 int tfo_const_int(tfo *c, const tfo_node *n, int k, const char *what, int64_t *v);
 int tfo_norm_axis(tfo *c, const tfo_node *n, int64_t axis, int rank, const char *what, int *out);
 float tfo_half_to_float(uint16_t h);
+/* A new constant float32 tensor named after n with suffix, holding vals (or zeros when NULL). */
+int tfo_const_f32(tfo *c, const tfo_node *n, const char *suffix, int rank, const int64_t *shape, const float *vals);
+/* The index of node x among the graph's nodes. */
+static inline int tfo_index(const tfo *c, const tfo_node *x)
+{
+	return (int)(x - c->nodes);
+}
+/* The one node that reads output 0 of n (as its input `*slot`), or NULL when there are none or several readers. */
+tfo_node *tfo_sole_reader(tfo *c, const tfo_node *n, int *slot);
 /* Refuses data_format other than NHWC (tf_ops_conv.c). */
 int tfo_check_nhwc(tfo *c, const tfo_node *n);
 const nn_tf_tensor *tfo_const_value(tfo *c, const tfo_node *n);
 int tfo_broadcast(tfo *c, const tfo_node *n, const nn_tensor *a, const nn_tensor *b, int *rank, int64_t *shape);
 int tfo_emit_reshape(tfo *c, tfo_node *n, int x, int rank, const int64_t *shape);
+
+/* Folds the SpaceToBatchND before conv and the BatchToSpaceND after it into p (tf_ops_conv.c); sets oshape's H and W. */
+int tfo_fold_space_to_batch(tfo *c, tfo_node *conv, const nn_tensor *xi, int kh, int kw, nn_conv_params *p,
+			    int64_t oshape[4]);
 
 /* The op mappings, one per TensorFlow op family; arg is the table's. */
 int tfo_map_placeholder(tfo *c, tfo_node *n, int arg);
@@ -136,6 +156,11 @@ int tfo_map_shape(tfo *c, tfo_node *n, int arg);
 int tfo_map_conv(tfo *c, tfo_node *n, int kind);
 int tfo_map_deconv(tfo *c, tfo_node *n, int arg);
 int tfo_map_pool(tfo *c, tfo_node *n, int max);
+int tfo_map_space_to_batch(tfo *c, tfo_node *n, int arg);
+int tfo_map_batch_to_space(tfo *c, tfo_node *n, int arg);
+int tfo_map_batch_norm(tfo *c, tfo_node *n, int n_outputs);
+int tfo_map_matmul(tfo *c, tfo_node *n, int arg);
+int tfo_map_dequantize(tfo *c, tfo_node *n, int arg);
 int tfo_map_binary(tfo *c, tfo_node *n, int op_arg);
 int tfo_map_bias_add(tfo *c, tfo_node *n, int arg);
 int tfo_map_unary(tfo *c, tfo_node *n, int op_arg);
@@ -154,5 +179,13 @@ int tfo_map_strided_slice(tfo *c, tfo_node *n, int arg);
 int tfo_map_gather(tfo *c, tfo_node *n, int v2);
 int tfo_map_topk(tfo *c, tfo_node *n, int arg);
 int tfo_map_sparse_to_dense(tfo *c, tfo_node *n, int arg);
+int tfo_map_math(tfo *c, tfo_node *n, int arg);
+int tfo_map_softmax(tfo *c, tfo_node *n, int arg);
+int tfo_map_add_n(tfo *c, tfo_node *n, int arg);
+int tfo_map_pack(tfo *c, tfo_node *n, int unpack);
+int tfo_map_slice(tfo *c, tfo_node *n, int arg);
+
+/* tfo_map_math's arg. */
+enum { M_SQUARE, M_SQRT, M_RSQRT, M_NEG, M_ABS };
 
 #endif

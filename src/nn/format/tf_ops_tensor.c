@@ -148,9 +148,9 @@ int tfo_map_cast(tfo *c, tfo_node *n, int arg)
 
 /* ---- mapping: reductions, resampling ---- */
 
+/* Mean (arg 0) and Sum (arg 1) over constant axes. */
 int tfo_map_mean(tfo *c, tfo_node *n, int arg)
 {
-	(void)arg;
 	int rc, x, count, keep;
 	int64_t axes[NN_MAX_RANK * 4];
 	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 2, 2)) < 0 ||
@@ -174,7 +174,7 @@ int tfo_map_mean(tfo *c, tfo_node *n, int arg)
 		else if (keep)
 			shape[rank++] = 1;
 	}
-	int y = tfo_out_tensor(c, n, 0, NN_F32, rank, shape);
+	int y = arg ? tfo_add_temp(c, n, "/mean", NN_F32, rank, shape) : tfo_out_tensor(c, n, 0, NN_F32, rank, shape);
 	if (y < 0)
 		return y;
 	nn_node *node;
@@ -182,9 +182,23 @@ int tfo_map_mean(tfo *c, tfo_node *n, int arg)
 		return NN_ERR_NOMEM;
 	node->p.reduce.keep_dims = keep;
 	node->p.reduce.n_axes = 0;
+	float count_f = 1.0f;
 	for (int d = 0; d < xi.rank; d++)
-		if (mask & (1u << d))
+		if (mask & (1u << d)) {
 			node->p.reduce.axes[node->p.reduce.n_axes++] = d;
+			count_f *= (float)xi.shape[d];
+		}
+	if (!arg)
+		return 0;
+	/* Sum: the IR has a mean, so the sum is the mean times the number of values reduced. */
+	int k = tfo_const_f32(c, n, "/count", 0, NULL, &count_f);
+	int o = k < 0 ? k : tfo_out_tensor(c, n, 0, NN_F32, rank, shape);
+	if (o < 0)
+		return o;
+	int in[2] = { y, k };
+	if (tfo_add_node1(c, n, NN_OP_MUL, 2, in, o, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.act = NN_ACT_NONE;
 	return 0;
 }
 
@@ -784,4 +798,263 @@ int tfo_map_sparse_to_dense(tfo *c, tfo_node *n, int arg)
 		return y;
 	int in[4] = { idx, shp, vals, def };
 	return tfo_add_node1(c, n, NN_OP_SPARSE_TO_DENSE, 4, in, y, NULL) < 0 ? NN_ERR_NOMEM : 0;
+}
+
+/* ---- mapping: ops the IR spells with others ---- */
+
+/* One IR node of x and a constant scalar v (x op v), or of x alone when v is NAN; its output named after n when last. */
+static int emit_with_scalar(tfo *c, tfo_node *n, nn_op op, int x, float v, const char *suffix, int last)
+{
+	int k = -1, y;
+	if (!isnan(v) && (k = tfo_const_f32(c, n, suffix, 0, NULL, &v)) < 0)
+		return k;
+	if (last)
+		y = tfo_add_like(c, n, n->name, NN_F32, x);
+	else {
+		char name[32];
+		snprintf(name, sizeof name, "%s_of", suffix);
+		int64_t shape[NN_MAX_RANK];
+		for (int d = 0; d < T(c, x)->rank; d++)
+			shape[d] = T(c, x)->shape[d];
+		y = tfo_add_temp(c, n, name, NN_F32, T(c, x)->rank, shape);
+	}
+	if (y < 0)
+		return y;
+	int in[2] = { x, k };
+	nn_node *node;
+	if (tfo_add_node1(c, n, op, isnan(v) ? 1 : 2, in, y, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.act = NN_ACT_NONE;
+	if (last)
+		n->out[0] = y;
+	return y;
+}
+
+/* Square (x * x), Sqrt, Rsqrt (1 / sqrt x), Neg (x * -1) and Abs (max(x, -x)) of one float input. */
+int tfo_map_math(tfo *c, tfo_node *n, int arg)
+{
+	int rc, x, y;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 1, 1)) < 0 ||
+	    (rc = tfo_input_of(c, n, 0, NN_F32, -1, &x)) < 0)
+		return rc;
+	switch (arg) {
+	case M_SQUARE: {
+		if ((y = tfo_add_like(c, n, n->name, NN_F32, x)) < 0)
+			return y;
+		int in[2] = { x, x };
+		nn_node *node;
+		if (tfo_add_node1(c, n, NN_OP_MUL, 2, in, y, &node) < 0)
+			return NN_ERR_NOMEM;
+		node->p.act = NN_ACT_NONE;
+		n->out[0] = y;
+		return 0;
+	}
+	case M_SQRT:
+		return emit_with_scalar(c, n, NN_OP_SQRT, x, NAN, "", 1) < 0 ? NN_ERR_NOMEM : 0;
+	case M_RSQRT: {
+		int s = emit_with_scalar(c, n, NN_OP_SQRT, x, NAN, "/sqrt", 0);
+		if (s < 0)
+			return s;
+		float one = 1.0f;
+		int k = tfo_const_f32(c, n, "/one", 0, NULL, &one);
+		if (k < 0 || (y = tfo_add_like(c, n, n->name, NN_F32, x)) < 0)
+			return k < 0 ? k : y;
+		int in[2] = { k, s };
+		nn_node *node;
+		if (tfo_add_node1(c, n, NN_OP_DIV, 2, in, y, &node) < 0)
+			return NN_ERR_NOMEM;
+		node->p.act = NN_ACT_NONE;
+		n->out[0] = y;
+		return 0;
+	}
+	case M_NEG:
+		return (rc = emit_with_scalar(c, n, NN_OP_MUL, x, -1.0f, "/minus_one", 1)) < 0 ? rc : 0;
+	default: {
+		int m = emit_with_scalar(c, n, NN_OP_MUL, x, -1.0f, "/minus_one", 0);
+		if (m < 0 || (y = tfo_add_like(c, n, n->name, NN_F32, x)) < 0)
+			return m < 0 ? m : y;
+		int in[2] = { x, m };
+		nn_node *node;
+		if (tfo_add_node1(c, n, NN_OP_MAXIMUM, 2, in, y, &node) < 0)
+			return NN_ERR_NOMEM;
+		node->p.act = NN_ACT_NONE;
+		n->out[0] = y;
+		return 0;
+	}
+	}
+}
+
+/* Softmax (and LogSoftmax is not): along the last axis, which is the IR's. */
+int tfo_map_softmax(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, x;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 1, 1)) < 0 ||
+	    (rc = tfo_input_of(c, n, 0, NN_F32, -1, &x)) < 0)
+		return rc;
+	if (T(c, x)->rank < 1)
+		return tfo_node_fail(c, n, NN_ERR_SHAPE, "the input is a scalar");
+	int y = tfo_add_like(c, n, n->name, NN_F32, x);
+	if (y < 0)
+		return y;
+	n->out[0] = y;
+	nn_node *node;
+	if (tfo_add_node1(c, n, NN_OP_SOFTMAX, 1, &x, y, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.softmax.beta = 1.0f;
+	return 0;
+}
+
+/* AddN: a chain of ADDs over inputs of one shape. */
+int tfo_map_add_n(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, acc;
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 1, 1 << 16)) < 0 ||
+	    (rc = tfo_input_tensor(c, n, 0, &acc)) < 0)
+		return rc;
+	for (int k = 1; k < n->n_in; k++) {
+		int b, y;
+		char suffix[24];
+		if ((rc = tfo_input_tensor(c, n, k, &b)) < 0)
+			return rc;
+		const nn_tensor *ai = T(c, acc), *bi = T(c, b);
+		int same = ai->rank == bi->rank && ai->dtype == bi->dtype;
+		for (int d = 0; same && d < ai->rank; d++)
+			same = ai->shape[d] == bi->shape[d];
+		if (!same || (ai->dtype != NN_F32 && ai->dtype != NN_I32)) {
+			char s1[96], s2[96];
+			return tfo_node_fail(c, n, NN_ERR_SHAPE, "input %d (%s %s) differs from input 0 (%s %s)", k,
+					     nn_dtype_name(bi->dtype), tfo_tshape(bi, s1, sizeof s1), nn_dtype_name(ai->dtype),
+					     tfo_tshape(ai, s2, sizeof s2));
+		}
+		snprintf(suffix, sizeof suffix, "/sum_%d", k);
+		y = k == n->n_in - 1 ? tfo_add_like(c, n, n->name, ai->dtype, acc) : -1;
+		if (k < n->n_in - 1) {
+			int64_t shape[NN_MAX_RANK];
+			for (int d = 0; d < ai->rank; d++)
+				shape[d] = ai->shape[d];
+			y = tfo_add_temp(c, n, suffix, ai->dtype, ai->rank, shape);
+		}
+		if (y < 0)
+			return y;
+		int in[2] = { acc, b };
+		nn_node *node;
+		if (tfo_add_node1(c, n, NN_OP_ADD, 2, in, y, &node) < 0)
+			return NN_ERR_NOMEM;
+		node->p.act = NN_ACT_NONE;
+		acc = y;
+	}
+	n->out[0] = acc;
+	return 0;
+}
+
+/* Pack (arg 0): inputs of one shape stacked along a new axis; Unpack (arg 1): the reverse. */
+int tfo_map_pack(tfo *c, tfo_node *n, int arg)
+{
+	int rc, x, axis;
+	int64_t ax, num;
+	if ((rc = tfo_attr_int(c, n, "axis", 0, -NN_MAX_RANK - 1, NN_MAX_RANK, &ax)) < 0)
+		return rc;
+	if (arg == 0) {
+		if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 1, MAX_SPLITS)) < 0 ||
+		    (rc = tfo_input_tensor(c, n, 0, &x)) < 0)
+			return rc;
+		const nn_tensor first = *T(c, x);
+		if (first.rank >= NN_MAX_RANK)
+			return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "the result would have more than %d dimensions", NN_MAX_RANK);
+		if ((rc = tfo_norm_axis(c, n, ax, first.rank + 1, "axis", &axis)) < 0)
+			return rc;
+		int *in = malloc((size_t)n->n_in * sizeof *in);
+		if (!in)
+			return tfo_nomem(c);
+		for (int k = 0; k < n->n_in && rc == 0; k++) {
+			if ((rc = tfo_input_tensor(c, n, k, &in[k])) < 0)
+				break;
+			const nn_tensor *t = T(c, in[k]);
+			int same = t->rank == first.rank && t->dtype == first.dtype;
+			for (int d = 0; same && d < t->rank; d++)
+				same = t->shape[d] == first.shape[d];
+			if (!same)
+				rc = tfo_node_fail(c, n, NN_ERR_SHAPE, "input %d differs from input 0 in type or shape", k);
+		}
+		int64_t shape[NN_MAX_RANK];
+		for (int d = 0, s = 0; d <= first.rank; d++)
+			shape[d] = d == axis ? n->n_in : first.shape[s++];
+		int y = rc < 0 ? rc : tfo_out_tensor(c, n, 0, first.dtype, first.rank + 1, shape);
+		nn_node *node = NULL;
+		if (y >= 0 && tfo_add_node1(c, n, NN_OP_PACK, n->n_in, in, y, &node) >= 0)
+			node->p.pack.axis = axis;
+		free(in);
+		if (y < 0)
+			return y;
+		if (!node)
+			return NN_ERR_NOMEM;
+		/* Packed integers are usually a shape being put together: later ops need its value now. */
+		int budget = 256;
+		if (first.dtype == NN_I32 && tfo_const_computable(c, y, &budget))
+			return tfo_make_const(c, n, y, "the result", 0);
+		return 0;
+	}
+	if ((rc = tfo_attr_int(c, n, "num", -1, 1, MAX_SPLITS, &num)) < 0 || (rc = tfo_want_inputs(c, n, 1, 1)) < 0 ||
+	    (rc = tfo_input_tensor(c, n, 0, &x)) < 0)
+		return rc;
+	const nn_tensor xi = *T(c, x);
+	if ((rc = tfo_norm_axis(c, n, ax, xi.rank, "axis", &axis)) < 0)
+		return rc;
+	if (num < 1 || num != xi.shape[axis])
+		return tfo_node_fail(c, n, NN_ERR_SHAPE, "num %lld does not match dimension %d of the input (%d)", (long long)num,
+				     axis, xi.shape[axis]);
+	if ((rc = tfo_init_outputs(c, n, (int)num)) < 0)
+		return rc;
+	int64_t shape[NN_MAX_RANK];
+	for (int d = 0, s = 0; d < xi.rank; d++)
+		if (d != axis)
+			shape[s++] = xi.shape[d];
+	for (int k = 0; k < num; k++)
+		if ((rc = tfo_out_tensor(c, n, k, xi.dtype, xi.rank - 1, shape)) < 0)
+			return rc;
+	nn_node *node;
+	if (tfo_add_node(c, n, NN_OP_UNPACK, 1, &x, (int)num, n->out, &node) < 0)
+		return NN_ERR_NOMEM;
+	node->p.pack.axis = axis;
+	return 0;
+}
+
+/* Slice: begin and size (-1: to the end) known at load time; a STRIDED_SLICE of stride 1. */
+int tfo_map_slice(tfo *c, tfo_node *n, int arg)
+{
+	(void)arg;
+	int rc, x, nb, ns;
+	int64_t begin[NN_MAX_RANK], size[NN_MAX_RANK];
+	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 3, 3)) < 0 ||
+	    (rc = tfo_input_tensor(c, n, 0, &x)) < 0 ||
+	    (rc = tfo_const_ints(c, n, 1, "begin", begin, NN_MAX_RANK, &nb)) < 0 ||
+	    (rc = tfo_const_ints(c, n, 2, "size", size, NN_MAX_RANK, &ns)) < 0)
+		return rc;
+	const nn_tensor xi = *T(c, x);
+	if (nb != xi.rank || ns != xi.rank)
+		return tfo_node_fail(c, n, NN_ERR_FORMAT, "begin and size have %d and %d values for a %d-dimensional input", nb,
+				     ns, xi.rank);
+	int64_t shape[NN_MAX_RANK];
+	for (int d = 0; d < xi.rank; d++) {
+		if (begin[d] < 0 || begin[d] > xi.shape[d])
+			return tfo_node_fail(c, n, NN_ERR_SHAPE, "begin %lld is outside dimension %d of size %d",
+					     (long long)begin[d], d, xi.shape[d]);
+		shape[d] = size[d] == -1 ? xi.shape[d] - begin[d] : size[d];
+		if (shape[d] < 0 || begin[d] + shape[d] > xi.shape[d])
+			return tfo_node_fail(c, n, NN_ERR_SHAPE, "size %lld from %lld does not fit dimension %d of size %d",
+					     (long long)size[d], (long long)begin[d], d, xi.shape[d]);
+	}
+	int y = tfo_out_tensor(c, n, 0, xi.dtype, xi.rank, shape);
+	if (y < 0)
+		return y;
+	nn_node *node;
+	if (tfo_add_node1(c, n, NN_OP_STRIDED_SLICE, 1, &x, y, &node) < 0)
+		return NN_ERR_NOMEM;
+	for (int d = 0; d < xi.rank; d++) {
+		node->p.slice.begin[d] = (int)begin[d];
+		node->p.slice.stride[d] = 1;
+	}
+	return 0;
 }
