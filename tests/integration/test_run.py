@@ -23,6 +23,7 @@ Needs numpy and OpenCV (Debian's python3-numpy, python3-opencv: run with
 /usr/bin/python3). Models from ../shared/assets and the TensorFlow.js cache
 (scripts/fetch-demo-assets); tests skip, by name, when those are absent.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -196,7 +197,7 @@ class RunTest(unittest.TestCase):
             d = subprocess.run([VIGIL_BIN, "detect", "--model", MOBILENET, "--top-k", "1", photo],
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(d.returncode, 0, d.stderr)
-            det = __import__("json").loads(d.stdout)["detections"][0]
+            det = json.loads(d.stdout)["detections"][0]
             self.assertEqual(det["class_id"], top)
             self.assertAlmostEqual(det["score"], scores[top] / 256.0, places=4)
             # The prepared input fed back as a .npy gives the same bytes.
