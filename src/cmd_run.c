@@ -27,14 +27,14 @@
 
 #define MAX_INPUT_OPTIONS 64
 
-enum { OPT_INPUT = 600, OPT_IMAGE, OPT_OUTPUTS, OPT_INPUT_SIZE };
+enum { OPT_INPUT = 600, OPT_IMAGE, OPT_OUTPUTS, OPT_RUN_INPUT_SIZE };
 
 static const struct option run_options[] = {
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "input", required_argument, NULL, OPT_INPUT },
 	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "outputs", required_argument, NULL, OPT_OUTPUTS },
-	{ "input-size", required_argument, NULL, OPT_INPUT_SIZE },
+	{ "input-size", required_argument, NULL, OPT_RUN_INPUT_SIZE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 	{ "resize", required_argument, NULL, OPT_RESIZE },
@@ -594,7 +594,7 @@ int vg_cmd_run(int argc, char **argv)
 		case OPT_OUTPUTS:
 			out_dir = optarg;
 			break;
-		case OPT_INPUT_SIZE:
+		case OPT_RUN_INPUT_SIZE:
 			if (parse_size(optarg, &input_w, &input_h) < 0) {
 				fprintf(stderr, "vigil: --input-size expects WIDTHxHEIGHT such as 300x300, not '%s'\n", optarg);
 				return VG_EXIT_BAD_INPUT;

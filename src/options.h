@@ -52,6 +52,7 @@ enum {
 	OPT_REFERENCE,
 	OPT_SIDECAR,
 	OPT_NO_STATE,
+	OPT_INPUT_SIZE,
 };
 
 /* Their entries for a struct option table. */
@@ -70,7 +71,8 @@ enum {
 	{ "decoder", required_argument, NULL, OPT_DECODER },               \
 	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE },         \
 	{ "sidecar", required_argument, NULL, OPT_SIDECAR },               \
-	{ "no-state", no_argument, NULL, OPT_NO_STATE }
+	{ "no-state", no_argument, NULL, OPT_NO_STATE },                   \
+	{ "input-size", required_argument, NULL, OPT_INPUT_SIZE }
 
 /* The help text of the model options. */
 extern const char vg_model_options_help[];

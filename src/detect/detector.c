@@ -1017,7 +1017,10 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 	}
 	d->opt = *opt;
 	vg_model_config_init(&d->cfg);
-	if (nn_model_load(&d->model, opt->model, err, errlen) < 0)
+	nn_load_options lo = { .input_w = opt->input_w, .input_h = opt->input_h };
+	if (!lo.input_w && vg_model_config_input_size(opt->model, opt->sidecar, &lo.input_w, &lo.input_h, err, errlen) < 0)
+		goto fail;
+	if (nn_model_load_ex(&d->model, opt->model, &lo, err, errlen) < 0)
 		goto fail;
 	nn_prepare_options po = { .threads = opt->threads > 0 ? opt->threads : 1, .reference_only = opt->reference_only };
 	if (nn_model_prepare(d->model, &po, err, errlen) < 0)

@@ -46,6 +46,7 @@ typedef struct vg_detector_options {
 	int mean_set, std_set;      /* pre.mean, pre.std were given by the user */
 	int reference_only;         /* run on the reference kernels only (debugging) */
 	int no_state;               /* video models: start every frame from the initial state */
+	int input_w, input_h;       /* --input-size: for models whose input size is unknown (0: not given) */
 } vg_detector_options;
 
 typedef struct vg_detector vg_detector;

@@ -43,6 +43,7 @@
  *              stands for N fixed-size anchors per cell and layer
  *   "box_scale": N or [x, y, w, h]    "keypoints": N    "score_clip": X  (BlazeFace)
  *   "keypoint_layout": "blazeface" | "blazepalm" | "pose_detector" | "coco17" (names and skeleton)
+ *   "input_size": [W, H]  the input size of a model whose file leaves it unknown (TensorFlow graphs)
  *   "comment": anything
  *
  * Unknown keys, wrong types and out-of-range values are errors naming the
@@ -88,6 +89,7 @@ typedef struct vg_model_config {
 	int keypoints;             /* -1 when not given */
 	float score_clip;          /* 0 when not given */
 	const vg_keypoint_layout *keypoint_layout; /* NULL when not given */
+	int input_w, input_h;      /* 0 when not given */
 	char known_as[96];         /* the model these defaults are for, when recognised ("MediaPipe pose detection") */
 } vg_model_config;
 
@@ -128,6 +130,15 @@ int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const 
  * vehicle labels and score threshold. 1 when they apply, else 0.
  */
 int vg_model_config_automl_traffic(vg_model_config *c, const char *model, const nn_tensor *input, int n_state);
+
+/*
+ * The input size to load a model with when its file leaves it unknown: the
+ * sidecar's "input_size" (sidecar as in vg_detector_options: NULL looks for
+ * the model's own, "none" uses none), else built-in defaults by name
+ * (opencv_face_detector*: 300x300), else 0x0. 0, or -1 with a message when
+ * the sidecar cannot be read.
+ */
+int vg_model_config_input_size(const char *model, const char *sidecar, int *w, int *h, char *err, size_t errlen);
 
 /* Moves every field given in top onto base (labels included); top is left empty. */
 void vg_model_config_overlay(vg_model_config *base, vg_model_config *top);
