@@ -23,6 +23,7 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_CENTERNET_RAW,   /* CenterNet's heads: heatmap [1,H,W,C] and box distances [1,H,W,4] */
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
 	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
+	VG_DECODER_SSD_PRIORBOX,    /* Caffe SSD: locations [1,N*4] and confidences [1,N*C] on PriorBox priors */
 } vg_decoder_kind;
 
 /* The names --decoder and sidecars accept, for messages: "auto, postprocessed, ...". */
