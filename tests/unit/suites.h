@@ -22,6 +22,7 @@ extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
 extern const vg_test vg_suite_mediapipe[];
+extern const vg_test vg_suite_priorbox[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -42,6 +43,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_render,
 	vg_suite_detect_ssd,
 	vg_suite_mediapipe,
+	vg_suite_priorbox,
 	NULL,
 };
 
