@@ -982,7 +982,8 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const vg_mod
 	if (c->has_layout)
 		p.nchw = c->nchw;
 	else
-		p.nchw = in->rank == 4 && in->shape[1] == 3 && in->shape[3] != 3;
+		p.nchw = in->rank == 4 && ((in->shape[1] == 3 && in->shape[3] != 3) ||
+					   (in->shape[1] == 1 && in->shape[3] != 1 && in->shape[3] != 3));
 	if (!opt->pre.bgr && c->has_color)
 		p.bgr = c->bgr;
 	if (!opt->resize_set && c->has_resize)
@@ -1390,6 +1391,11 @@ const char *vg_detector_config_summary(const vg_detector *d)
 struct nn_model *vg_detector_model(vg_detector *d)
 {
 	return d->model;
+}
+
+const vg_labels *vg_detector_labels(const vg_detector *d)
+{
+	return &d->labels;
 }
 
 void vg_detector_destroy(vg_detector *d)

@@ -87,6 +87,10 @@ const char *vg_detector_config_summary(const vg_detector *det);
 struct nn_model;
 struct nn_model *vg_detector_model(vg_detector *det);
 
+/* The class names the detections are labelled with (count 0 when none). */
+struct vg_labels;
+const struct vg_labels *vg_detector_labels(const vg_detector *det);
+
 /*
  * The decoder choice on its own, for outputs of the given shapes and an input
  * of in_w x in_h (tests and tools): decoder NULL or "auto" chooses by shape,

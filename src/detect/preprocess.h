@@ -48,7 +48,9 @@ typedef struct vg_preprocess vg_preprocess;
 
 /*
  * Checks that the tensor is an image input it can fill ([1,H,W,3] or, with
- * nchw, [1,3,H,W]; float32, uint8 or int8) and prepares for it.
+ * nchw, [1,3,H,W]; or grey, [1,H,W,1] or [1,1,H,W], which takes the frame's
+ * full-range luma, 0.299 R + 0.587 G + 0.114 B, with the first channel's
+ * mean and std; float32, uint8 or int8) and prepares for it.
  *
  * Without mean/std: float inputs get [-1, 1] (mean 127.5, std 127.5);
  * quantized inputs get the raw pixel values (uint8) or pixel - 128 (int8),
