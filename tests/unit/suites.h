@@ -23,6 +23,7 @@ extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
 extern const vg_test vg_suite_mediapipe[];
 extern const vg_test vg_suite_priorbox[];
+extern const vg_test vg_suite_classify[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -44,6 +45,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_detect_ssd,
 	vg_suite_mediapipe,
 	vg_suite_priorbox,
+	vg_suite_classify,
 	NULL,
 };
 
