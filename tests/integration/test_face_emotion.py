@@ -19,6 +19,10 @@ the test. With the default crop (the detector's box, no margin):
   error <= 1e-4 (the outputs are probabilities, range 1), and each attribute is TF.js's best class
   with its score within 1e-4.
 
+The same runs with MediaPipe's short-range face detector (TensorFlow Lite) in place of OpenCV's, which
+vigil loaded before the .pb: the second stage does not depend on which detector found the faces
+(MediaPipe's boxes are its own, so there is no OpenCV comparison for it).
+
 Skipped, by name, when vigil cannot load the .pb or the .hdf5 yet (no GraphDef or Keras loader linked
 in), when the assets are absent, or when the oracle (node with tfjs-layers, Debian's h5py) is missing.
 """
@@ -43,6 +47,7 @@ except ImportError:  # the Keras oracle arrives with the Keras loader
     run_oracle = None
 
 PB = os.path.join(ASSETS, "models", "tf_frozen", "opencv_face_detector_uint8.pb")
+MEDIAPIPE = os.path.join(ASSETS, "models", "tflite", "mediapipe_face_detection_short_range.tflite")
 PBTXT = os.path.join(ASSETS, "models", "tf_frozen", "opencv_face_detector.pbtxt")
 EMOTION = os.path.join(ASSETS, "models", "keras", "fer2013_mini_XCEPTION.102-0.66.hdf5")
 PICTURE = os.path.join(ASSETS, "refs", "face_classification_emotion_classification.jpg")
@@ -65,18 +70,22 @@ def iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
-@unittest.skipUnless(all(os.path.exists(p) for p in (PB, EMOTION, PICTURE)), "assets absent: " + PB)
-class FaceEmotionTest(unittest.TestCase):
+class FaceEmotion:
+    DETECTOR = None
+
     @classmethod
     def setUpClass(cls):
-        for model in (PB, EMOTION):
+        for model in (cls.DETECTOR, EMOTION, PICTURE):
+            if not os.path.exists(model):
+                raise unittest.SkipTest("asset absent: " + model)
+        for model in (cls.DETECTOR, EMOTION):
             why = loadable(model)
             if why:
                 raise unittest.SkipTest("vigil cannot load %s yet: %s" % (os.path.basename(model), why))
         cls.tmp = tempfile.mkdtemp(prefix="vigil-face-emotion-")
         cls.dump = os.path.join(cls.tmp, "dump")
         os.mkdir(cls.dump)
-        r = subprocess.run([VIGIL_BIN, "detect", "--model", PB, "--classify", EMOTION, PICTURE], capture_output=True,
+        r = subprocess.run([VIGIL_BIN, "detect", "--model", cls.DETECTOR, "--classify", EMOTION, PICTURE], capture_output=True,
                            text=True, timeout=300, env=dict(os.environ, VIGIL_CLASSIFY_DUMP=cls.dump))
         if r.returncode != 0:
             shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -109,8 +118,11 @@ class FaceEmotionTest(unittest.TestCase):
             seen[cell] = a["label"]
         self.assertEqual(seen, EXPECTED)
 
-    @unittest.skipIf(cv2 is None, "OpenCV for Python (python3-opencv) is not installed")
     def test_faces_are_opencvs(self):
+        if cv2 is None:
+            self.skipTest("OpenCV for Python (python3-opencv) is not installed")
+        if self.DETECTOR != PB:
+            self.skipTest("OpenCV runs only its own face detector")
         net = cv2.dnn.readNetFromTensorflow(PB, PBTXT)
         img = cv2.imread(PICTURE)
         net.setInput(cv2.dnn.blobFromImage(img, 1.0, (300, 300), (104.0, 177.0, 123.0), False, False))
@@ -125,8 +137,9 @@ class FaceEmotionTest(unittest.TestCase):
             self.assertGreaterEqual(o, 0.8)
             self.assertLessEqual(abs(float(r[2]) - best["score"]), 0.02)
 
-    @unittest.skipIf(run_oracle is None, "the Keras oracle (tests/oracle/keras_to_tfjs.py) is not here yet")
     def test_classifier_outputs_equal_tfjs_on_the_same_crops(self):
+        if run_oracle is None:
+            self.skipTest("the Keras oracle (tests/oracle/keras_to_tfjs.py) is not here yet")
         if not have_oracle() or not have_h5py():
             self.skipTest("needs node with @tensorflow/tfjs-layers in tests/oracle/node_modules and python3-h5py")
         faces = self.faces()
@@ -145,6 +158,16 @@ class FaceEmotionTest(unittest.TestCase):
             a = d["attributes"][0]
             self.assertEqual(a["class_id"], int(np.argmax(t)))
             self.assertAlmostEqual(a["score"], float(t.max()), delta=1e-4)
+
+
+class OpenCVFaceEmotionTest(FaceEmotion, unittest.TestCase):
+    """The issue's pair: OpenCV's face detector (.pb) and the emotion model (.hdf5)."""
+    DETECTOR = PB
+
+
+class MediaPipeFaceEmotionTest(FaceEmotion, unittest.TestCase):
+    """MediaPipe's short-range face detector (.tflite) and the emotion model (.hdf5)."""
+    DETECTOR = MEDIAPIPE
 
 
 if __name__ == "__main__":
