@@ -429,11 +429,11 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 		c->has_resize = 1;
 		c->resize = i ? VG_RESIZE_LETTERBOX : VG_RESIZE_STRETCH;
 	} else if (!strcmp(k, "sampling")) {
-		static const char *const samplings[] = { "swscale", "warp", NULL };
+		static const char *const samplings[] = { "swscale", "warp", "linear", NULL };
 		if ((i = choice(v, samplings)) < 0)
-			return key_error(err, errlen, path, k, "expected \"swscale\" or \"warp\"");
+			return key_error(err, errlen, path, k, "expected \"swscale\", \"warp\" or \"linear\"");
 		c->has_sampling = 1;
-		c->sampling = i ? VG_SAMPLING_WARP : VG_SAMPLING_SWSCALE;
+		c->sampling = i == 2 ? VG_SAMPLING_LINEAR : i ? VG_SAMPLING_WARP : VG_SAMPLING_SWSCALE;
 	} else if (!strcmp(k, "pad_value")) {
 		if (get_int(v, 0, 255, &i) < 0)
 			return key_error(err, errlen, path, k, "expected a whole number from 0 to 255");
@@ -792,6 +792,14 @@ static int builtin_opencv_face(vg_model_config *c)
 	set3(c->mean, 104, 177, 123);
 	set3(c->std, 1, 1, 1);
 	c->resize = VG_RESIZE_STRETCH;
+	/*
+	 * OpenCV's blobFromImage scales with cv2.resize's two-tap bilinear, no
+	 * averaging; swscale's filter averages when it shrinks, and on the
+	 * emotion model's picture that moves a box enough to turn a sad face
+	 * angry (tests/integration/test_face_emotion.py).
+	 */
+	c->has_sampling = 1;
+	c->sampling = VG_SAMPLING_LINEAR;
 	snprintf(c->decoder, sizeof c->decoder, "ssd-priorbox");
 	c->has_priors = c->has_variances = c->has_clip = 1;
 	c->priors.n_layers = (int)(sizeof layers / sizeof layers[0]);
@@ -827,10 +835,12 @@ static int builtin_opencv_face(vg_model_config *c)
 static int builtin_fer2013(vg_model_config *c)
 {
 	static const char *const emotions[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
-	c->has_mean = c->has_std = c->has_resize = 1;
+	c->has_mean = c->has_std = c->has_resize = c->has_sampling = 1;
 	set3(c->mean, 127.5f, 127.5f, 127.5f);
 	set3(c->std, 127.5f, 127.5f, 127.5f);
 	c->resize = VG_RESIZE_STRETCH;
+	/* Its repository's demo scales faces with cv2.resize (bilinear, two taps). */
+	c->sampling = VG_SAMPLING_LINEAR;
 	snprintf(c->decoder, sizeof c->decoder, "classifier");
 	snprintf(c->known_as, sizeof c->known_as, "mini-Xception FER2013 emotion classifier");
 	return set_labels(c, emotions, 7);

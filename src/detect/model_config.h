@@ -29,7 +29,7 @@
  *   "mean": [r, g, b] or one number (subtracted from pixel values 0..255)
  *   "std":  [r, g, b] or one number (then divided by)
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
- *   "sampling": "swscale" | "warp" (see preprocess.h)
+ *   "sampling": "swscale" | "warp" | "linear" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
  *              | "movenet" | "ssd-priorbox"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"

@@ -116,10 +116,28 @@ static int warp_geometry(vg_preprocess *pp, const vg_frame *f)
 	pp->warp_y = malloc((size_t)pp->height * sizeof(float));
 	if (!pp->warp_x || !pp->warp_y)
 		return -1;
-	for (int i = 0; i < pp->width; i++)
-		pp->warp_x[i] = (float)((i - pp->origin_x) / sx);
-	for (int j = 0; j < pp->height; j++)
-		pp->warp_y[j] = (float)((j - pp->origin_y) / sy);
+	if (pp->cfg.sampling == VG_SAMPLING_LINEAR) {
+		/*
+		 * cv2.resize's grid: centres aligned, positions clamped to the frame
+		 * (its border replicated); model pixels outside the scaled frame (a
+		 * letterbox's bars) are far outside, so they take the pad value.
+		 */
+		for (int i = 0; i < pp->width; i++) {
+			double v = (i + 0.5 - pp->origin_x) / sx - 0.5;
+			int in = i + 0.5 >= pp->origin_x && i + 0.5 < pp->origin_x + pp->extent_w;
+			pp->warp_x[i] = in ? (float)fmin(fmax(v, 0), f->width - 1) : -1e9f;
+		}
+		for (int j = 0; j < pp->height; j++) {
+			double v = (j + 0.5 - pp->origin_y) / sy - 0.5;
+			int in = j + 0.5 >= pp->origin_y && j + 0.5 < pp->origin_y + pp->extent_h;
+			pp->warp_y[j] = in ? (float)fmin(fmax(v, 0), f->height - 1) : -1e9f;
+		}
+	} else {
+		for (int i = 0; i < pp->width; i++)
+			pp->warp_x[i] = (float)((i - pp->origin_x) / sx);
+		for (int j = 0; j < pp->height; j++)
+			pp->warp_y[j] = (float)((j - pp->origin_y) / sy);
+	}
 	pp->warp_ready = 1;
 	return 0;
 }
@@ -243,7 +261,7 @@ static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 	pp->origin_y = (float)pp->content_y;
 	pp->extent_w = (float)pp->content_w;
 	pp->extent_h = (float)pp->content_h;
-	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+	if (pp->cfg.sampling != VG_SAMPLING_SWSCALE)
 		return warp_geometry(pp, f);
 	pp->sws = sws_getCachedContext(pp->sws, f->width, f->height, AV_PIX_FMT_YUV420P, pp->content_w,
 				       pp->content_h,
@@ -282,7 +300,7 @@ int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input
 {
 	if (update_geometry(pp, frame) < 0)
 		return -1;
-	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+	if (pp->cfg.sampling != VG_SAMPLING_SWSCALE)
 		warp_run(pp, frame);
 	else
 		swscale_run(pp, frame);

@@ -27,11 +27,17 @@ typedef enum vg_resize_mode {
  * frame's corner, bilinear between the four nearest pixels and nothing
  * averaged; the letterbox geometry is exact rather than rounded to pixels.
  * MediaPipe's models score and place boxes as MediaPipe reports only with
- * the latter.
+ * the latter. linear samples as OpenCV's cv2.resize with INTER_LINEAR
+ * (and so blobFromImage) does: bilinear between the four nearest pixels,
+ * nothing averaged, pixel centres aligned (pixel i of n takes the frame at
+ * (i + 0.5) * frame / n - 0.5), positions past the edge taking the edge
+ * pixel; models trained on OpenCV's resizing, such as OpenCV's face
+ * detector, see what they were trained on.
  */
 typedef enum vg_sampling {
 	VG_SAMPLING_SWSCALE = 0,
 	VG_SAMPLING_WARP,
+	VG_SAMPLING_LINEAR,
 } vg_sampling;
 
 typedef struct vg_preprocess_config {

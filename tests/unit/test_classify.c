@@ -132,6 +132,50 @@ TEST(preprocess_grey_input_takes_luma)
 	vg_frame_pool_release(pool);
 }
 
+TEST(preprocess_linear_sampling_is_cv2_resize)
+{
+	/* Luma x * 8 + y on 16x16 (a plane, so bilinear interpolation of it is exact). */
+	vg_frame_pool *pool = vg_frame_pool_create(16, 16);
+	vg_frame *f = vg_frame_pool_get(pool);
+	for (int y = 0; y < 16; y++)
+		for (int x = 0; x < 16; x++)
+			f->plane[0][y * f->stride[0] + x] = (uint8_t)(x * 8 + y);
+	for (int y = 0; y < 8; y++) {
+		memset(f->plane[1] + y * f->stride[1], 128, 8);
+		memset(f->plane[2] + y * f->stride[2], 128, 8);
+	}
+	char err[200];
+	for (int size = 8; size <= 32; size *= 4) {
+		float out[32 * 32];
+		nn_tensor t;
+		memset(&t, 0, sizeof t);
+		t.dtype = NN_F32;
+		t.rank = 4;
+		t.shape[0] = 1;
+		t.shape[1] = t.shape[2] = size;
+		t.shape[3] = 1;
+		t.data = out;
+		vg_preprocess_config cfg = { .has_norm = 1, .mean = { 0, 0, 0 }, .std = { 1, 1, 1 },
+					     .sampling = VG_SAMPLING_LINEAR };
+		vg_preprocess *pp;
+		CHECK_MSG(vg_preprocess_create(&pp, &t, &cfg, err, sizeof err) == 0, "%s", err);
+		CHECK(vg_preprocess_run(pp, f, &t) == 0);
+		/* cv2.resize INTER_LINEAR: pixel i takes (i + 0.5) * 16 / size - 0.5, clamped to the frame. */
+		for (int y = 0; y < size; y++)
+			for (int x = 0; x < size; x++) {
+				float sx = (x + 0.5f) * 16 / (float)size - 0.5f, sy = (y + 0.5f) * 16 / (float)size - 0.5f;
+				sx = sx < 0 ? 0 : sx > 15 ? 15 : sx;
+				sy = sy < 0 ? 0 : sy > 15 ? 15 : sy;
+				float want = sx * 8 + sy;
+				CHECK_MSG(fabsf(out[y * size + x] - want) <= 0.5f, "%dx%d (%d,%d): %f, want %f", size, size, x,
+					  y, (double)out[y * size + x], (double)want);
+			}
+		vg_preprocess_destroy(pp);
+	}
+	vg_frame_unref(f);
+	vg_frame_pool_release(pool);
+}
+
 TEST(event_json_attributes)
 {
 	vg_detection d[2] = { box(0.1f, 0.1f, 0.4f, 0.5f, 0), box(0.5f, 0.5f, 0.9f, 0.9f, 0) };
@@ -204,5 +248,6 @@ TEST(attributes_drawn_under_the_label)
 }
 
 TEST_SUITE(classify, TEST_ENTRY(crop_rect_margin_clamp_even), TEST_ENTRY(select_largest_first_with_filter_and_max),
-	   TEST_ENTRY(preprocess_grey_input_takes_luma), TEST_ENTRY(event_json_attributes),
+	   TEST_ENTRY(preprocess_grey_input_takes_luma), TEST_ENTRY(preprocess_linear_sampling_is_cv2_resize),
+	   TEST_ENTRY(event_json_attributes),
 	   TEST_ENTRY(attributes_drawn_under_the_label));

@@ -122,6 +122,7 @@ TEST(priors_opencv_face_detector_builtin)
 	vg_model_config c;
 	CHECK(vg_model_config_builtin(&c, "/m/opencv_face_detector_uint8.pb", &in, NULL, 0) == 1);
 	CHECK(!strcmp(c.decoder, "ssd-priorbox") && c.bgr && c.mean[1] == 177 && c.std[0] == 1);
+	CHECK(c.has_sampling && c.sampling == VG_SAMPLING_LINEAR && c.resize == VG_RESIZE_STRETCH);
 	CHECK(c.n_labels == 1 && !strcmp(c.label_names[0], "face") && c.iou == 0.45f && c.top_k == 400);
 	/* 38x38x4 + 19x19x6 + 10x10x6 + 5x5x6 + 5x5x4 + 5x5x4: OpenCV's mbox_priorbox holds 8892. */
 	int n = vg_priors_generate(&c.priors, 300, 300, NULL, 0, NULL, 0);
