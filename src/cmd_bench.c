@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "detect/detector.h"
+#include "detect/model_config.h"
 #include "nn/model.h"
 #include "options.h"
 
@@ -98,12 +100,15 @@ int vg_cmd_bench(int argc, char **argv)
 		{ "profile", no_argument, NULL, OPT_PROFILE },
 		{ "reference-kernels", no_argument, NULL, 'r' },
 		{ "no-native", no_argument, NULL, OPT_NO_NATIVE },
+		{ "input-size", required_argument, NULL, OPT_INPUT_SIZE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
 	long threads = 1, runs = 50, warmup = 5;
 	int profile = 0, reference = 0, no_native = 0, c;
+	vg_detector_options dopt = { 0 };
+	char err[512];
 	optind = 1;
 	opterr = 0;
 	vg_log_set_level(VG_LOG_WARN);
@@ -135,11 +140,20 @@ int vg_cmd_bench(int argc, char **argv)
 		case OPT_NO_NATIVE:
 			no_native = 1;
 			break;
+		case OPT_INPUT_SIZE:
+			if (vg_model_option(c, optarg, &dopt, err, sizeof err) < 0) {
+				fprintf(stderr, "vigil: %s\n", err);
+				return VG_EXIT_BAD_INPUT;
+			}
+			break;
 		case 'h':
-			printf("usage: vigil bench MODEL [--threads N] [--runs N] [--warmup N] [--profile] [--no-native]\n\n"
+			printf("usage: vigil bench MODEL [--threads N] [--runs N] [--warmup N] [--profile] [--no-native]\n"
+			       "                   [--input-size WxH]\n\n"
 			       "Times inference alone (no decoding, no pre- or post-processing) on a fixed input.\n"
 			       "--profile adds the time per op type and the slowest nodes.\n"
-			       "--no-native leaves vigil's own AVX-512 kernels out: XNNPACK runs those nodes.\n");
+			       "--no-native leaves vigil's own AVX-512 kernels out: XNNPACK runs those nodes.\n"
+			       "--input-size sets the input size of a model that leaves it unknown (default: the\n"
+			       "model's sidecar's \"input_size\").\n");
 			return VG_EXIT_OK;
 		default:
 			fprintf(stderr, "vigil: unknown or incomplete option '%s' (see vigil bench --help)\n", argv[optind - 1]);
@@ -152,10 +166,11 @@ int vg_cmd_bench(int argc, char **argv)
 		fprintf(stderr, "vigil: bench takes one model file (see vigil bench --help)\n");
 		return VG_EXIT_BAD_INPUT;
 	}
-	char err[512];
 	nn_model *m;
 	nn_prepare_options po = { .threads = (int)threads, .reference_only = reference, .no_native = no_native };
-	if (nn_model_load(&m, path, err, sizeof err) < 0 || nn_model_prepare(m, &po, err, sizeof err) < 0) {
+	nn_load_options lo = { .input_w = dopt.input_w, .input_h = dopt.input_h };
+	if ((!lo.input_w && vg_model_config_input_size(path, NULL, &lo.input_w, &lo.input_h, err, sizeof err) < 0) ||
+	    nn_model_load_ex(&m, path, &lo, err, sizeof err) < 0 || nn_model_prepare(m, &po, err, sizeof err) < 0) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/log.h"
 #include "detect/detector.h"
+#include "detect/model_config.h"
 #include "nn/model.h"
 #include "nn/format/tflite.h"
 #include "options.h"
@@ -106,14 +107,23 @@ int vg_cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "vigil: cannot open model '%s'\n", dopt.model);
 		return VG_EXIT_BAD_INPUT;
 	}
-	printf("model: %s (%.1f MiB)\n", dopt.model, (double)st.st_size / 1048576.0);
+	if (S_ISDIR(st.st_mode))
+		printf("model: %s (a folder)\n", dopt.model);
+	else
+		printf("model: %s (%.1f MiB)\n", dopt.model, (double)st.st_size / 1048576.0);
 	print_tflite_info(dopt.model);
 	nn_model *m;
-	if (nn_model_load(&m, dopt.model, err, sizeof err) < 0) {
+	nn_load_options lo = { .input_w = dopt.input_w, .input_h = dopt.input_h };
+	if ((!lo.input_w &&
+	     vg_model_config_input_size(dopt.model, dopt.sidecar, &lo.input_w, &lo.input_h, err, sizeof err) < 0) ||
+	    nn_model_load_ex(&m, dopt.model, &lo, err, sizeof err) < 0) {
 		printf("cannot run: %s\n", err);
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}
+	/* A file that holds several things to run (a SavedModel's signatures and functions) says which one vigil took. */
+	if (nn_model_origin(m))
+		printf("runs: %s\n", nn_model_origin(m));
 	const nn_graph *g = nn_model_graph(m);
 	int loaded_nodes = g->n_nodes;
 	nn_prepare_options po = { .threads = 1 };

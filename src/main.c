@@ -16,6 +16,7 @@ static const struct {
 	{ "detect", vg_cmd_detect, "print the detections in images or videos as JSON lines" },
 	{ "inspect", vg_cmd_inspect, "describe a model: inputs, outputs, ops, backends, decoder" },
 	{ "bench", vg_cmd_bench, "measure a model's inference latency" },
+	{ "run", vg_cmd_run, "run a model once on .npy inputs or an image; write its outputs as .npy" },
 };
 
 static void usage(FILE *out)

@@ -134,6 +134,8 @@ const char vg_model_options_help[] =
 	"                          centernet-raw, nanodet, blazeface or ssd-priorbox\n"
 	"      --no-state          video models with state (LSTM): every frame starts from the initial\n"
 	"                          state instead of the previous frame's\n"
+	"      --input-size WxH    the input size of models that leave it unknown (TensorFlow graphs whose\n"
+	"                          input is [-1, -1, -1, 3]); also the sidecar's \"input_size\": [W, H]\n"
 	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
 	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*,\n"
 	"  opencv_face_detector*.pb).\n";
@@ -321,6 +323,18 @@ int vg_model_option(int c, const char *arg, vg_detector_options *d, char *err, s
 	case OPT_NO_STATE:
 		d->no_state = 1;
 		return 1;
+	case OPT_INPUT_SIZE: {
+		int w, h;
+		char tail;
+		if (sscanf(arg, "%dx%d%c", &w, &h, &tail) != 2 || w <= 0 || h <= 0 || w > 8192 || h > 8192) {
+			snprintf(err, errlen, "--input-size expects WIDTHxHEIGHT from 1x1 to 8192x8192, e.g. 300x300, not '%s'",
+				 arg);
+			return -1;
+		}
+		d->input_w = w;
+		d->input_h = h;
+		return 1;
+	}
 	}
 	return 0;
 }

@@ -57,6 +57,7 @@ enum {
 	OPT_CLASSIFY_CLASSES,
 	OPT_CLASSIFY_MAX,
 	OPT_CLASSIFY_SIDECAR,
+	OPT_INPUT_SIZE,
 };
 
 /* Their entries for a struct option table. */
@@ -75,7 +76,8 @@ enum {
 	{ "decoder", required_argument, NULL, OPT_DECODER },               \
 	{ "reference-kernels", no_argument, NULL, OPT_REFERENCE },         \
 	{ "sidecar", required_argument, NULL, OPT_SIDECAR },               \
-	{ "no-state", no_argument, NULL, OPT_NO_STATE }
+	{ "no-state", no_argument, NULL, OPT_NO_STATE },                   \
+	{ "input-size", required_argument, NULL, OPT_INPUT_SIZE }
 
 /* The second-stage classifier's options (serve and detect). */
 #define VG_CLASSIFY_OPTIONS                                                    \

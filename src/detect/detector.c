@@ -952,27 +952,33 @@ static int parse_class_filter(vg_detector *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Built-in defaults, then the sidecar over them. */
-static int load_model_config(vg_detector *d, char *err, size_t errlen)
+int vg_detector_load_settings(vg_model_config *cfg, const vg_detector_options *opt, const nn_tensor *input,
+			      const nn_tensor *const *outs, int n_outs, int n_state, char *note, size_t notelen,
+			      char *err, size_t errlen)
 {
-	vg_model_config_init(&d->cfg);
-	if (!vg_model_config_builtin(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->cfg_note,
-				     sizeof d->cfg_note))
-		if (!vg_model_config_mediapipe(&d->cfg, nn_model_input(d->model, 0), d->outs, d->n_outs))
-			vg_model_config_automl_traffic(&d->cfg, d->opt.model, nn_model_input(d->model, 0), d->n_state);
-	const char *sidecar = d->opt.sidecar;
+	vg_model_config_init(cfg);
+	if (!vg_model_config_builtin(cfg, opt->model, input, note, notelen))
+		if (!vg_model_config_mediapipe(cfg, input, outs, n_outs))
+			vg_model_config_automl_traffic(cfg, opt->model, input, n_state);
+	const char *sidecar = opt->sidecar;
 	char found[4096];
 	if (sidecar && !strcmp(sidecar, "none"))
 		return 0;
-	if (!sidecar && vg_model_config_find_sidecar(d->opt.model, found, sizeof found))
+	if (!sidecar && vg_model_config_find_sidecar(opt->model, found, sizeof found))
 		sidecar = found;
 	if (!sidecar)
 		return 0;
 	vg_model_config side;
 	if (vg_model_config_load(&side, sidecar, err, errlen) < 0)
 		return -1;
-	vg_model_config_overlay(&d->cfg, &side);
+	vg_model_config_overlay(cfg, &side);
 	return 0;
+}
+
+static int load_model_config(vg_detector *d, char *err, size_t errlen)
+{
+	return vg_detector_load_settings(&d->cfg, &d->opt, nn_model_input(d->model, 0), d->outs, d->n_outs, d->n_state,
+					 d->cfg_note, sizeof d->cfg_note, err, errlen);
 }
 
 void vg_detector_resolve_preprocess(const vg_detector_options *opt, const vg_model_config *c, const nn_tensor *in,
@@ -1081,7 +1087,10 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 	}
 	d->opt = *opt;
 	vg_model_config_init(&d->cfg);
-	if (nn_model_load(&d->model, opt->model, err, errlen) < 0)
+	nn_load_options lo = { .input_w = opt->input_w, .input_h = opt->input_h };
+	if (!lo.input_w && vg_model_config_input_size(opt->model, opt->sidecar, &lo.input_w, &lo.input_h, err, errlen) < 0)
+		goto fail;
+	if (nn_model_load_ex(&d->model, opt->model, &lo, err, errlen) < 0)
 		goto fail;
 	nn_prepare_options po = { .threads = opt->threads > 0 ? opt->threads : 1, .reference_only = opt->reference_only };
 	if (nn_model_prepare(d->model, &po, err, errlen) < 0)

@@ -47,6 +47,7 @@ typedef struct vg_detector_options {
 	int mean_set, std_set;      /* pre.mean, pre.std were given by the user */
 	int reference_only;         /* run on the reference kernels only (debugging) */
 	int no_state;               /* video models: start every frame from the initial state */
+	int input_w, input_h;       /* --input-size: for models whose input size is unknown (0: not given) */
 } vg_detector_options;
 
 typedef struct vg_detector vg_detector;
@@ -101,6 +102,19 @@ struct vg_model_config;
 int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const struct vg_model_config *cfg,
 		      const char *decoder, vg_decoder_kind *kind, char *reason, size_t reasonlen, char *err,
 		      size_t errlen);
+
+/*
+ * The model's settings as serve and detect resolve them, for tools that run
+ * a model without a decoder (vigil run): built-in defaults for the models
+ * vigil knows (by file name; MediaPipe's by their shapes; the AutoML traffic
+ * model), with the sidecar over them (opt->sidecar, "none" for none, else
+ * the one found next to opt->model). input is the image input; outs the
+ * outputs less those fed back as state; n_state the state inputs. note (may
+ * be NULL) says why built-in defaults did not apply. 0, or -1 with err.
+ */
+int vg_detector_load_settings(struct vg_model_config *cfg, const vg_detector_options *opt, const nn_tensor *input,
+			      const nn_tensor *const *outs, int n_outs, int n_state, char *note, size_t notelen,
+			      char *err, size_t errlen);
 
 /*
  * Precedence of settings, on their own for tests: options over the model's

@@ -390,8 +390,8 @@ static int parse_priors(vg_model_config *c, const cJSON *v, const char *path, ch
 
 static const char *const known_keys =
 	"layout, color, mean, std, resize, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
-	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, priors, variances, clip, "
-	"crop_margin, comment";
+	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, input_size, priors, "
+	"variances, clip, crop_margin, comment";
 
 static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
 {
@@ -512,6 +512,10 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 		if (get_number(v, 1e-6, 1e6, &d) < 0)
 			return key_error(err, errlen, path, k, "expected a positive number");
 		c->score_clip = (float)d;
+	} else if (!strcmp(k, "input_size")) {
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || get_int(cJSON_GetArrayItem(v, 0), 1, 8192, &c->input_w) < 0 ||
+		    get_int(cJSON_GetArrayItem(v, 1), 1, 8192, &c->input_h) < 0)
+			return key_error(err, errlen, path, k, "expected [width, height], whole numbers from 1 to 8192");
 	} else {
 		return key_error(err, errlen, path, k, "unknown key (known: %s)", known_keys);
 	}
@@ -620,6 +624,34 @@ int vg_model_config_find_sidecar(const char *model, char *out, size_t outlen)
 	if ((size_t)snprintf(out, outlen, "%s.vigil.json", model) < outlen && is_file(out))
 		return 1;
 	out[0] = '\0';
+	return 0;
+}
+
+int vg_model_config_input_size(const char *model, const char *sidecar, int *w, int *h, char *err, size_t errlen)
+{
+	*w = *h = 0;
+	char found[4096];
+	if (sidecar && !strcmp(sidecar, "none"))
+		sidecar = NULL;
+	else if (!sidecar && vg_model_config_find_sidecar(model, found, sizeof found))
+		sidecar = found;
+	if (sidecar) {
+		vg_model_config side;
+		if (vg_model_config_load(&side, sidecar, err, errlen) < 0)
+			return -1;
+		*w = side.input_w;
+		*h = side.input_h;
+		vg_model_config_free(&side);
+		if (*w > 0)
+			return 0;
+	}
+	/* OpenCV's face detector leaves its input size open; it was trained on 300x300. */
+	const char *slash = model ? strrchr(model, '/') : NULL;
+	const char *base = slash ? slash + 1 : model;
+	if (base && !strncmp(base, "opencv_face_detector", 20)) {
+		*w = 300;
+		*h = 300;
+	}
 	return 0;
 }
 
@@ -1098,6 +1130,10 @@ void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 		b->keypoints = t->keypoints;
 	if (t->score_clip > 0)
 		b->score_clip = t->score_clip;
+	if (t->input_w > 0) {
+		b->input_w = t->input_w;
+		b->input_h = t->input_h;
+	}
 	if (t->keypoint_layout)
 		b->keypoint_layout = t->keypoint_layout;
 	if (t->has_priors) {

@@ -55,6 +55,7 @@
  *              "iou" its nms_threshold (0.45))
  *   "crop_margin": X (second-stage classifiers, --classify: the fraction of the box's width and
  *              height added on each side of a detection before cropping it; 0)
+ *   "input_size": [W, H]  the input size of a model whose file leaves it unknown (TensorFlow graphs)
  *   "comment": anything
  *
  * Unknown keys, wrong types and out-of-range values are errors naming the
@@ -105,6 +106,7 @@ typedef struct vg_model_config {
 	vg_prior_config priors;    /* ssd-priorbox */
 	int has_crop_margin;
 	float crop_margin;         /* second-stage classifiers */
+	int input_w, input_h;      /* 0 when not given */
 	char known_as[96];         /* the model these defaults are for, when recognised ("MediaPipe pose detection") */
 } vg_model_config;
 
@@ -145,6 +147,15 @@ int vg_model_config_mediapipe(vg_model_config *c, const nn_tensor *input, const 
  * vehicle labels and score threshold. 1 when they apply, else 0.
  */
 int vg_model_config_automl_traffic(vg_model_config *c, const char *model, const nn_tensor *input, int n_state);
+
+/*
+ * The input size to load a model with when its file leaves it unknown: the
+ * sidecar's "input_size" (sidecar as in vg_detector_options: NULL looks for
+ * the model's own, "none" uses none), else built-in defaults by name
+ * (opencv_face_detector*: 300x300), else 0x0. 0, or -1 with a message when
+ * the sidecar cannot be read.
+ */
+int vg_model_config_input_size(const char *model, const char *sidecar, int *w, int *h, char *err, size_t errlen);
 
 /* Moves every field given in top onto base (labels included); top is left empty. */
 void vg_model_config_overlay(vg_model_config *base, vg_model_config *top);

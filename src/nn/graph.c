@@ -59,6 +59,7 @@ void nn_graph_free(nn_graph *g)
 		free(g->labels[i]);
 	free(g->labels);
 	free(g->source);
+	free(g->origin);
 	free(g->file);
 	free(g);
 }

@@ -167,6 +167,8 @@ typedef struct nn_graph {
 	char **labels;
 	int n_labels;
 	char *source;             /* file name, for messages */
+	/* What the loader chose to run and why (a SavedModel's signature), for vigil inspect; NULL when there was no choice. */
+	char *origin;
 	/* The model file, kept so that constant tensors can point into it instead of being copied. */
 	void *file;
 	size_t file_len;

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include "nn/backend/exec.h"
+#include "nn/format/graphdef.h"
+#include "nn/format/savedmodel.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
@@ -56,7 +58,18 @@ static int is_tflite(const void *buf, size_t len)
 	return len >= 8 && memcmp((const char *)buf + 4, "TFL3", 4) == 0;
 }
 
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
 int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
+{
+	return nn_model_load_ex(out, path, NULL, err, errlen);
+}
+
+int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o, char *err, size_t errlen)
 {
 	if (!out || !path)
 		return nn_graph_fail(err, errlen, NN_ERR_ARG, "nn_model_load: no output pointer or path");
@@ -64,6 +77,12 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 	if (nn_tfjs_is_model_path(path)) {
 		nn_graph *g = NULL;
 		int rc = nn_tfjs_load(&g, path, err, errlen);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
+	/* A SavedModel is a folder (saved_model.pb and variables/), named by the folder or by its saved_model.pb. */
+	if (nn_savedmodel_is_path(path)) {
+		nn_graph *g = NULL;
+		int rc = nn_savedmodel_load(&g, path, NULL, err, errlen);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
 	FILE *f = fopen(path, "rb");
@@ -96,10 +115,22 @@ int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen)
 		free(buf);
 		return rc;
 	}
+	if (nn_graphdef_sniff(buf, len)) {
+		nn_tf_build_options bo = { .input_w = o ? o->input_w : 0, .input_h = o ? o->input_h : 0 };
+		nn_graph *g = NULL;
+		int rc = nn_graphdef_load_buffer(&g, buf, len, path, &bo, err, errlen);
+		free(buf);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
 	free(buf);
+	if (has_suffix(path, ".pb"))
+		return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
+				     "%s: not a frozen TensorFlow GraphDef (its first field is not a node); a SavedModel is "
+				     "loaded from its folder",
+				     path);
 	return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
 			     "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
-			     "bytes 4..7)",
+			     "bytes 4..7, or a frozen TensorFlow GraphDef .pb)",
 			     path);
 }
 
@@ -212,6 +243,11 @@ const nn_tensor *nn_model_output(const nn_model *m, int i)
 		return NULL;
 	int t = m->g->outputs[i];
 	return t >= 0 && t < m->g->n_tensors ? &m->g->tensors[t] : NULL;
+}
+
+const char *nn_model_origin(const nn_model *m)
+{
+	return m ? m->g->origin : NULL;
 }
 
 const char *const *nn_model_labels(const nn_model *m, int *count)

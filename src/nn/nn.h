@@ -84,8 +84,21 @@ typedef struct nn_prepare_options {
 	int no_native;            /* leave vigil's own AVX-512 kernels out: XNNPACK and reference only */
 } nn_prepare_options;
 
-/* Loads a model, choosing the loader by content (TFLite "TFL3"), else by extension. */
+/* Loads a model, choosing the loader by content (TFLite "TFL3", a TensorFlow GraphDef), else by extension. */
 int nn_model_load(nn_model **out, const char *path, char *err, size_t errlen);
+
+/* What a loader may need that some files do not say. Zeroed: nothing given. */
+typedef struct nn_load_options {
+	/*
+	 * The spatial size of image inputs whose height and width the file leaves
+	 * unknown (TensorFlow graphs with a Placeholder of shape [-1, -1, -1, 3]
+	 * or none); 0 when not given. Files that fix the size ignore it.
+	 */
+	int input_w, input_h;
+} nn_load_options;
+
+/* nn_model_load with options (o may be NULL). */
+int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o, char *err, size_t errlen);
 
 /* Loads a TensorFlow Lite flatbuffer already in memory (copied; buf may be freed afterwards). */
 int nn_model_load_tflite_buffer(nn_model **out, const void *buf, size_t len, const char *name, char *err,
@@ -100,6 +113,9 @@ int nn_model_input_count(const nn_model *m);
 int nn_model_output_count(const nn_model *m);
 nn_tensor *nn_model_input(nn_model *m, int i);
 const nn_tensor *nn_model_output(const nn_model *m, int i);
+
+/* What the loader chose to run in a model file that holds several things and why (a SavedModel's signature), or NULL. */
+const char *nn_model_origin(const nn_model *m);
 
 /* Labels packed into the model (TFLite metadata zip), one per class, or NULL. */
 const char *const *nn_model_labels(const nn_model *m, int *count);

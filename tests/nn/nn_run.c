@@ -1,7 +1,7 @@
 /*
  * Test tool: runs a model on raw input bytes and writes every output, so that
  * tests can compare vigil's engine with an independent executor.
- * usage: nn-run [--threads N] [--reference] MODEL INPUT.bin OUTDIR
+ * usage: nn-run [--threads N] [--reference] [--input-size WxH] MODEL INPUT.bin OUTDIR
  * Writes OUTDIR/i.bin per output (raw tensor bytes) and prints one line per
  * output: index, name, dtype, shape, scale, zero point. Inputs after the
  * first (such as an LSTM's state) are filled with zero bytes.
@@ -15,22 +15,26 @@
 int main(int argc, char **argv)
 {
 	nn_prepare_options po = { .threads = 1 };
+	nn_load_options lo = { 0 };
 	int a = 1;
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
 			po.threads = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--reference"))
 			po.reference_only = 1;
+		else if (!strcmp(argv[a], "--input-size") && a + 1 < argc &&
+			 sscanf(argv[a + 1], "%dx%d", &lo.input_w, &lo.input_h) == 2)
+			a++;
 		else
 			break;
 	}
 	if (argc - a != 3) {
-		fprintf(stderr, "usage: nn-run [--threads N] [--reference] MODEL INPUT.bin OUTDIR\n");
+		fprintf(stderr, "usage: nn-run [--threads N] [--reference] [--input-size WxH] MODEL INPUT.bin OUTDIR\n");
 		return 2;
 	}
 	char err[512];
 	nn_model *m;
-	if (nn_model_load(&m, argv[a], err, sizeof err) < 0 || nn_model_prepare(m, &po, err, sizeof err) < 0) {
+	if (nn_model_load_ex(&m, argv[a], &lo, err, sizeof err) < 0 || nn_model_prepare(m, &po, err, sizeof err) < 0) {
 		fprintf(stderr, "nn-run: %s\n", err);
 		return 2;
 	}

@@ -10,7 +10,12 @@ extern const vg_test vg_suite_nn_ops[];
 extern const vg_test vg_suite_nn_tflite[];
 extern const vg_test vg_suite_nn_shape[];
 extern const vg_test vg_suite_nn_tfjs[];
+extern const vg_test vg_suite_nn_tf_ops[];
 extern const vg_test vg_suite_nn_pose_ops[];
+extern const vg_test vg_suite_nn_pb[];
+extern const vg_test vg_suite_nn_tensor_bundle[];
+extern const vg_test vg_suite_nn_savedmodel[];
+extern const vg_test vg_suite_nn_graphdef[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -19,7 +24,12 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_tflite,
 	vg_suite_nn_shape,
 	vg_suite_nn_tfjs,
+	vg_suite_nn_tf_ops,
 	vg_suite_nn_pose_ops,
+	vg_suite_nn_pb,
+	vg_suite_nn_tensor_bundle,
+	vg_suite_nn_savedmodel,
+	vg_suite_nn_graphdef,
 	NULL,
 };
 

@@ -24,6 +24,7 @@ extern const vg_test vg_suite_detect_ssd[];
 extern const vg_test vg_suite_mediapipe[];
 extern const vg_test vg_suite_priorbox[];
 extern const vg_test vg_suite_classify[];
+extern const vg_test vg_suite_npy[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -46,6 +47,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_mediapipe,
 	vg_suite_priorbox,
 	vg_suite_classify,
+	vg_suite_npy,
 	NULL,
 };
 

@@ -178,6 +178,42 @@ TEST(sidecar_found_next_to_the_model)
 	remove_files(names);
 }
 
+/* "input_size" in a sidecar, found next to the model or named, else the built-in size by name. */
+TEST(sidecar_input_size)
+{
+	make_tmpdir();
+	char model[256], err[512];
+	int w, h;
+	snprintf(model, sizeof model, "%s/frozen.pb", tmpdir);
+	write_file("frozen.pb", "x");
+	CHECK(vg_model_config_input_size(model, NULL, &w, &h, err, sizeof err) == 0 && w == 0 && h == 0);
+	write_file("frozen.vigil.json", "{\"input_size\": [320, 240]}");
+	CHECK_MSG(vg_model_config_input_size(model, NULL, &w, &h, err, sizeof err) == 0, "%s", err);
+	CHECK(w == 320 && h == 240);
+	CHECK(vg_model_config_input_size(model, "none", &w, &h, err, sizeof err) == 0 && w == 0);
+	write_file("other.json", "{\"input_size\": [64, 32]}");
+	char other[256];
+	snprintf(other, sizeof other, "%s/other.json", tmpdir);
+	CHECK(vg_model_config_input_size(model, other, &w, &h, err, sizeof err) == 0 && w == 64 && h == 32);
+	const char *bad[] = { "[320]", "[0, 10]", "[10, 9000]", "[1.5, 2]", "\"300x300\"", NULL };
+	for (int i = 0; bad[i]; i++) {
+		char text[64];
+		snprintf(text, sizeof text, "{\"input_size\": %s}", bad[i]);
+		write_file("frozen.vigil.json", text);
+		CHECK_MSG(vg_model_config_input_size(model, NULL, &w, &h, err, sizeof err) < 0 &&
+				  strstr(err, "key 'input_size': expected [width, height]"),
+			  "%s: %s", bad[i], err);
+	}
+	/* OpenCV's face detector is known by name; its sidecar still wins. */
+	snprintf(model, sizeof model, "%s/opencv_face_detector_uint8.pb", tmpdir);
+	CHECK(vg_model_config_input_size(model, NULL, &w, &h, err, sizeof err) == 0 && w == 300 && h == 300);
+	write_file("opencv_face_detector_uint8.vigil.json", "{\"input_size\": [600, 400]}");
+	CHECK(vg_model_config_input_size(model, NULL, &w, &h, err, sizeof err) == 0 && w == 600 && h == 400);
+	const char *names[] = { "frozen.pb", "frozen.vigil.json", "other.json", "opencv_face_detector_uint8.vigil.json",
+				NULL };
+	remove_files(names);
+}
+
 static nn_tensor input_tensor(int a, int b, int c, int d)
 {
 	nn_tensor t;
@@ -323,4 +359,4 @@ TEST_SUITE(model_config, TEST_ENTRY(sidecar_good), TEST_ENTRY(sidecar_bad_json),
 	   TEST_ENTRY(sidecar_bad_types_and_values), TEST_ENTRY(sidecar_unknown_and_duplicate_keys),
 	   TEST_ENTRY(sidecar_found_next_to_the_model), TEST_ENTRY(builtin_defaults_by_name_and_shape),
 	   TEST_ENTRY(coco80_labels), TEST_ENTRY(precedence_options_sidecar_builtin),
-	   TEST_ENTRY(detector_with_sidecar_on_real_model));
+	   TEST_ENTRY(detector_with_sidecar_on_real_model), TEST_ENTRY(sidecar_input_size));

@@ -22,6 +22,11 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return NN_PB_BAD_VARINT;
 }
 
+int nn_pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	return read_varint(p, end, v);
+}
+
 static uint64_t read_le(const uint8_t *p, int n)
 {
 	uint64_t v = 0;

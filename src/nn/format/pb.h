@@ -60,6 +60,9 @@ static inline nn_pb nn_pb_sub(const nn_pb_field *f)
 /* Reads the next field: 1 with *f set, NN_PB_EOF at the end, or a negative NN_PB_* error. */
 int nn_pb_next(nn_pb *m, nn_pb_field *f);
 
+/* Reads one varint at *p (never past end) and advances *p: 0, or NN_PB_TRUNCATED / NN_PB_BAD_VARINT. */
+int nn_pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
 /* What a negative NN_PB_* code means, for messages. */
 const char *nn_pb_strerror(int code);
 

@@ -61,8 +61,14 @@ typedef struct nn_tf_tensor {
 	int rank;                       /* at most NN_MAX_RANK; readers refuse more */
 	int64_t dims[NN_MAX_RANK];
 	int64_t elements;
-	const void *data;               /* elements * nn_tf_dtype_size(dtype) bytes */
+	const void *data;               /* elements * nn_tf_dtype_size(dtype) bytes; see nn_tf_read_tensor for NULL */
 } nn_tf_tensor;
+
+/* One element of a string tensor (bytes, not NUL-terminated). */
+typedef struct nn_tf_string {
+	const char *s;
+	size_t len;
+} nn_tf_string;
 
 typedef enum nn_tf_attr_kind {
 	NN_TF_ATTR_INT,
@@ -72,7 +78,7 @@ typedef enum nn_tf_attr_kind {
 	NN_TF_ATTR_TYPE,
 	NN_TF_ATTR_SHAPE,
 	NN_TF_ATTR_TENSOR,
-	NN_TF_ATTR_FUNC,        /* s: the function's name */
+	NN_TF_ATTR_FUNC,        /* s: the function's name; func_attrs: its attrs */
 	NN_TF_ATTR_LIST,        /* list_kind says which of the arrays holds the n values */
 	NN_TF_ATTR_PLACEHOLDER, /* a function's attr bound at the call; readers that inline resolve it */
 } nn_tf_attr_kind;
@@ -89,7 +95,8 @@ typedef struct nn_tf_attr {
 	int rank;               /* SHAPE: -1 when unknown; a dimension of -1 is unknown */
 	const int64_t *dims;
 	const nn_tf_tensor *tensor;
-	nn_tf_attr_kind list_kind; /* LIST: INT, FLOAT, BOOL (in ints), STRING, TYPE or SHAPE */
+	/* LIST: INT, FLOAT, BOOL (in ints), STRING, TYPE, SHAPE, TENSOR or FUNC (names in strings); INT when empty */
+	nn_tf_attr_kind list_kind;
 	int n;
 	const int64_t *ints;
 	const double *floats;
@@ -98,6 +105,9 @@ typedef struct nn_tf_attr {
 	const nn_tf_dtype *types;
 	const int *ranks;           /* LIST of SHAPE: each shape's rank and dims */
 	const int64_t *const *shape_dims;
+	const nn_tf_tensor *tensors;    /* LIST of TENSOR */
+	int n_func_attrs;               /* FUNC: the NameAttrList's attrs */
+	const struct nn_tf_attr *func_attrs;
 } nn_tf_attr;
 
 typedef struct nn_tf_node {
