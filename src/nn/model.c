@@ -9,6 +9,7 @@
 #include "nn/backend/exec.h"
 #include "nn/format/graphdef.h"
 #include "nn/format/savedmodel.h"
+#include "nn/format/keras.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
@@ -115,6 +116,14 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 		free(buf);
 		return rc;
 	}
+	if (nn_keras_is_hdf5(buf, len) || nn_keras_is_zip(buf, len)) {
+		/* Keras files go by content, whatever their name: .h5, .hdf5, .keras, .model. */
+		nn_graph *g = NULL;
+		int rc = nn_keras_is_zip(buf, len) ? nn_keras_load_zip(&g, buf, len, path, err, errlen)
+						   : nn_keras_load_hdf5(&g, buf, len, path, err, errlen);
+		free(buf);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
 	if (nn_graphdef_sniff(buf, len)) {
 		nn_tf_build_options bo = { .input_w = o ? o->input_w : 0, .input_h = o ? o->input_h : 0 };
 		nn_graph *g = NULL;
@@ -130,7 +139,7 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 				     path);
 	return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
 			     "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
-			     "bytes 4..7, or a frozen TensorFlow GraphDef .pb)",
+			     "bytes 4..7, a frozen TensorFlow GraphDef .pb, a Keras HDF5 file or a Keras 3 .keras zip)",
 			     path);
 }
 
