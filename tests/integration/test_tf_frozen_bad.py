@@ -129,7 +129,7 @@ class TfFrozenBadInputTest(h.VigilTestCase):
     def test_truncated_face_detector(self):
         with open(MODEL, "rb") as f:
             data = f.read()
-        cuts = [1, 2, 7, 100, 4096] + [int(len(data) * k / 10) + 3 for k in range(1, 10)] + [len(data) - 1]
+        cuts = [1, 7, 4096] + [int(len(data) * k / 6) + 3 for k in range(1, 6)] + [len(data) - 1]
         for cut in cuts:
             line = self.inspect(f"cut{cut}.pb", data[:cut])
             self.assertTrue("runs past the end" in line or "not a frozen TensorFlow GraphDef" in line, line)
@@ -142,14 +142,14 @@ class TfFrozenBadInputTest(h.VigilTestCase):
         # Flips in the first 64 KiB hit the graph's structure (names, attrs, small constants); later ones mostly
         # weights, which load with other values.
         failed = 0
-        for i in range(16):
+        for i in range(10):
             copy = bytearray(data)
-            hi = 65536 if i < 12 else len(data)
+            hi = 65536 if i < 8 else len(data)
             for _ in range(1 + i % 4):
                 copy[rnd.randrange(0, hi)] ^= 1 << rnd.randrange(8)
             if self.inspect(f"flip{i}.pb", bytes(copy), may_load=True) is not None:
                 failed += 1
-        print(f"\n  bit-flipped face detectors: {failed} of 16 refused with one error, the others load")
+        print(f"\n  bit-flipped face detectors: {failed} of 10 refused with one error, the others load")
 
 
 if __name__ == "__main__":

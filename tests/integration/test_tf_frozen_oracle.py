@@ -116,7 +116,7 @@ class TfFrozenOracleTest(unittest.TestCase):
         self.assertGreaterEqual(len(self.images), 3, "too few of the test pictures were found")
         print("\n  opencv_face_detector_uint8.pb: vigil nn-run (1 thread) vs OpenCV DNN "
               f"{cv2.__version__} (OPENCV backend, CPU, 1 thread)")
-        print(f"  {'input':<44} {'output':<18} {'shape':<9} {'max abs':>10} {'range':>9} {'tolerance':>10}")
+        print(f"  {'input':<48} {'output':<18} {'shape':<9} {'max abs':>10} {'range':>9} {'tolerance':>10}")
         failures = []
         for label, bgr in self.images:
             data = blob(bgr)
@@ -137,7 +137,7 @@ class TfFrozenOracleTest(unittest.TestCase):
                 tol = TOL * rng
                 ok = err <= tol
                 shape = "x".join(str(s) for s in ours[name].shape)
-                print(f"  {label:<44} {name:<18} {shape:<9} {err:10.3g} {rng:9.4g} {tol:10.3g}"
+                print(f"  {label:<48} {name:<18} {shape:<9} {err:10.3g} {rng:9.4g} {tol:10.3g}"
                       f"{'' if ok else '  FAIL'}")
                 if not ok:
                     i = int(np.argmax(np.abs(a - r)))

@@ -279,6 +279,12 @@ TEST(graphdef_tensor_double_and_string)
 	CHECK(s[0].len == 2 && !memcmp(s[0].s, "ab", 2));
 	CHECK(s[1].len == 3 && !memcmp(s[1].s, "c\0d", 3));
 	CHECK(s[2].len == 3 && s[2].s == s[1].s);
+
+	/* No values: empty strings, never NULL. */
+	t = gd_tensor(NN_TF_STRING, DIMS(2));
+	CHECK_MSG(read_t(&x, &t, &out) == 0, "%s", x.err);
+	s = out.data;
+	CHECK(s[0].s && s[0].len == 0 && s[1].s && !strcmp(s[1].s, ""));
 	rd_fini(&x);
 }
 
@@ -917,6 +923,73 @@ TEST(graphdef_model_load_dispatch)
 	(void)rc;
 }
 
+/*
+ * A GraphDef through the whole engine: an input of unknown size given by
+ * nn_load_options, a 1x1 convolution whose filter comes as tensor_content
+ * and whose bias is one float_val broadcast, then Relu. Expected values
+ * worked out by a loop here.
+ */
+TEST(graphdef_runs_through_the_engine)
+{
+	char path[] = "/tmp/vigil-graphdef-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	const float w[3 * 2] = { 1, -1, 0.5f, 2, -0.25f, 0 }; /* HWIO [1, 1, 3, 2] */
+	const float bias = -0.5f;
+	pbb g = { 0 };
+	gd_placeholder(&g, "image", GD_FLOAT, 4, (const int64_t[]){ -1, -1, -1, 3 });
+	gd_const_f32(&g, "w", DIMS(1, 1, 3, 2), w, 6);
+	gd_const_f32(&g, "b", DIMS(2), &bias, 1);
+	pbb n = gd_node("conv", "Conv2D");
+	gd_input(&n, "image");
+	gd_input(&n, "w");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_attr_ints(&n, "strides", 4, (const int64_t[]){ 1, 1, 1, 1 });
+	gd_attr_s(&n, "padding", "VALID");
+	gd_attr_s(&n, "data_format", "NHWC");
+	gd_add(&g, &n);
+	n = gd_node("bias", "BiasAdd");
+	gd_input(&n, "conv");
+	gd_input(&n, "b");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_add(&g, &n);
+	n = gd_node("out", "Relu");
+	gd_input(&n, "bias");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_add(&g, &n);
+	CHECK(write(fd, g.p, g.len) == (ssize_t)g.len);
+	close(fd);
+	pbb_free(&g);
+
+	nn_model *m = NULL;
+	char err[512];
+	nn_load_options lo = { .input_w = 4, .input_h = 2 };
+	CHECK_MSG(nn_model_load_ex(&m, path, &lo, err, sizeof err) == 0, "%s", err);
+	unlink(path);
+	CHECK_MSG(nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, sizeof err) == 0, "%s", err);
+	nn_tensor *in = nn_model_input(m, 0);
+	CHECK(in && in->rank == 4 && in->shape[0] == 1 && in->shape[1] == 2 && in->shape[2] == 4 && in->shape[3] == 3);
+	float *x = in->data;
+	for (int i = 0; i < 2 * 4 * 3; i++)
+		x[i] = (float)((i * 5) % 7) - 3;
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_output_count(m) == 1);
+	const nn_tensor *out = nn_model_output(m, 0);
+	CHECK(out->rank == 4 && out->shape[1] == 2 && out->shape[2] == 4 && out->shape[3] == 2);
+	CHECK_MSG(!strcmp(out->name, "out"), "%s", out->name);
+	const float *y = out->data;
+	for (int p = 0; p < 8; p++) {
+		for (int c = 0; c < 2; c++) {
+			float v = bias;
+			for (int k = 0; k < 3; k++)
+				v += x[p * 3 + k] * w[k * 2 + c];
+			v = v > 0 ? v : 0;
+			CHECK_MSG(fabsf(y[p * 2 + c] - v) < 1e-5f, "pixel %d channel %d: %g, expected %g", p, c, y[p * 2 + c], v);
+		}
+	}
+	nn_model_free(m);
+}
+
 /* ---- OpenCV's face detector ---- */
 
 static char *assets_path(const char *rel)
@@ -1007,4 +1080,5 @@ TEST_SUITE(nn_graphdef,
 	   TEST_ENTRY(graphdef_graph_errors),
 	   TEST_ENTRY(graphdef_truncated_and_flipped),
 	   TEST_ENTRY(graphdef_model_load_dispatch),
+	   TEST_ENTRY(graphdef_runs_through_the_engine),
 	   TEST_ENTRY(graphdef_opencv_face_detector));

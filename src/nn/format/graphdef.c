@@ -442,10 +442,14 @@ static int read_tensor(nn_tf_reader *r, const uint8_t *data, size_t len, const c
 	if (!out)
 		return NN_ERR_NOMEM;
 	t->data = out;
-	if (n == 0)
-		return 0; /* zeros, as TensorFlow fills a tensor given no values */
 	if (t->dtype == NN_TF_STRING) {
 		nn_tf_string *s = (nn_tf_string *)out;
+		/* Given no values, every string is empty (and still points somewhere). */
+		if (n == 0) {
+			for (int64_t i = 0; i < elements; i++)
+				s[i].s = "";
+			return 0;
+		}
 		nn_pb sm = nn_pb_of(data, len);
 		int64_t i = 0;
 		while (nn_pb_next(&sm, &f) > 0 && i < n) {
@@ -461,6 +465,8 @@ static int read_tensor(nn_tf_reader *r, const uint8_t *data, size_t len, const c
 			s[i] = s[n - 1];
 		return 0;
 	}
+	if (n == 0)
+		return 0; /* zeros, as TensorFlow fills a tensor given no values */
 	rep it = rep_of(data, len, value_kinds[have].number, value_kinds[have].wire);
 	uint64_t v;
 	for (int64_t i = 0; i < n && rep_next(&it, &v) > 0; i++) {

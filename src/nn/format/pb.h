@@ -47,7 +47,8 @@ enum {
 
 static inline nn_pb nn_pb_of(const void *data, size_t len)
 {
-	nn_pb m = { (const uint8_t *)data, (const uint8_t *)data + len };
+	/* An empty message may have no bytes at all (NULL): no arithmetic on a null pointer then. */
+	nn_pb m = { (const uint8_t *)data, data ? (const uint8_t *)data + len : (const uint8_t *)data };
 	return m;
 }
 
