@@ -198,7 +198,10 @@ int vg_classifier_create(vg_classifier **out, const vg_classifier_options *opt, 
 	const char *slash = strrchr(opt->model, '/');
 	snprintf(c->name, sizeof c->name, "%s", slash ? slash + 1 : opt->model);
 	char why[512];
-	if (nn_model_load(&c->model, opt->model, why, sizeof why) < 0) {
+	/* A TensorFlow graph may leave its input size open: the classifier's sidecar can give it. */
+	nn_load_options lo = { 0 };
+	if (vg_model_config_input_size(opt->model, opt->sidecar, &lo.input_w, &lo.input_h, why, sizeof why) < 0 ||
+	    nn_model_load_ex(&c->model, opt->model, &lo, why, sizeof why) < 0) {
 		snprintf(err, errlen, "--classify: %s", why);
 		goto fail;
 	}
