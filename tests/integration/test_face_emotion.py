@@ -36,7 +36,7 @@ import unittest
 
 import numpy as np
 
-from vigil_harness import ASSETS, VIGIL_BIN
+from vigil_harness import ASSETS, VIGIL_BIN, Vigil
 
 try:
     import cv2
@@ -162,6 +162,29 @@ class FaceEmotion:
             a = d["attributes"][0]
             self.assertEqual(a["class_id"], int(np.argmax(t)))
             self.assertAlmostEqual(a["score"], float(t.max()), delta=1e-4)
+
+
+    def test_demo_serve_megamind(self):
+        """The README's one-command demo: faces of the Megamind clip with emotions, through /events."""
+        video = os.path.join(ASSETS, "video", "opencv_megamind_720x528.avi")
+        if self.DETECTOR != PB or not os.path.exists(video):
+            self.skipTest("the demo is OpenCV's face detector on " + video)
+        v = Vigil.start(video, "--loop", "--model", PB, "--classify", EMOTION, ready_timeout=60)
+        try:
+            with_attr = 0
+            with v.sse(timeout=20) as sse:
+                for _ in range(40):
+                    ev = json.loads(sse.next_event()["data"])
+                    for d in ev["detections"]:
+                        for a in d.get("attributes", []):
+                            self.assertEqual(a["model"], os.path.basename(EMOTION))
+                            self.assertIn(a["label"], EMOTIONS)
+                            with_attr += 1
+            self.assertGreater(with_attr, 10, "few faces with an emotion in 40 events")
+            rc, _ = v.stop()
+            self.assertEqual(rc, 0, v.stderr())
+        finally:
+            v.kill()
 
 
 class OpenCVFaceEmotionTest(FaceEmotion, unittest.TestCase):
