@@ -426,6 +426,9 @@ int tfo_want_inputs(tfo *c, const tfo_node *n, int lo, int hi)
 int tfo_input_tensor(tfo *c, const tfo_node *n, int k, int *t)
 {
 	*t = -1;
+	/* Found by fuzz_graphdef: a BatchToSpaceND with too few inputs reached here through the dilation fold. */
+	if (k < 0 || k >= n->n_in)
+		return tfo_node_fail(c, n, NN_ERR_FORMAT, "has %d inputs, expected at least %d", n->n_in, k + 1);
 	const tfo_node *p = &c->nodes[n->in_node[k]];
 	int port = n->in_port[k];
 	if (port >= p->n_out)
