@@ -10,6 +10,7 @@ extern const vg_test vg_suite_nn_ops[];
 extern const vg_test vg_suite_nn_tflite[];
 extern const vg_test vg_suite_nn_shape[];
 extern const vg_test vg_suite_nn_tfjs[];
+extern const vg_test vg_suite_nn_tf_ops[];
 extern const vg_test vg_suite_nn_pose_ops[];
 extern const vg_test vg_suite_nn_pb[];
 extern const vg_test vg_suite_nn_tensor_bundle[];
@@ -23,6 +24,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_tflite,
 	vg_suite_nn_shape,
 	vg_suite_nn_tfjs,
+	vg_suite_nn_tf_ops,
 	vg_suite_nn_pose_ops,
 	vg_suite_nn_pb,
 	vg_suite_nn_tensor_bundle,

@@ -587,312 +587,11 @@ int tfo_const_f32(tfo *c, const tfo_node *n, const char *suffix, int rank, const
 
 tfo_node *tfo_sole_reader(tfo *c, const tfo_node *n, int *slot)
 {
-	tfo_node *found = NULL;
-	int me = tfo_index(c, n);
-	for (int i = 0; i < c->n_nodes; i++) {
-		tfo_node *x = &c->nodes[i];
-		if (!x->needed)
-			continue;
-		for (int k = 0; k < x->n_in; k++)
-			if (x->in_node[k] == me) {
-				if (found || x->in_port[k] != 0)
-					return NULL;
-				found = x;
-				*slot = k;
-			}
-	}
-	/* A control edge or a graph output also reads it, and would need the unfolded value. */
-	if (found && n->n_consumers != 1)
+	/* A control edge or a graph output also reading it would need the value as it is. */
+	if (n->n_readers != 1 || n->n_consumers != 1 || n->reader_port != 0 || n->is_output)
 		return NULL;
-	for (int i = 0; found && i < c->n_outputs; i++)
-		if (c->out_node[i] == me)
-			return NULL;
-	return found;
-}
-
-/* ---- half floats ---- */
-
-float tfo_half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-	if (exp == 0) {
-		if (mant == 0) {
-			bits = sign;
-		} else {
-			/* A subnormal half is a normal float: shift the mantissa up to its leading one. */
-			exp = 113;
-			while (!(mant & 0x400)) {
-				mant <<= 1;
-				exp--;
-			}
-			bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-		}
-	} else if (exp == 31) {
-		bits = sign | 0x7f800000u | (mant << 13);
-	} else {
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	}
-	float f;
-	memcpy(&f, &bits, sizeof f);
-	return f;
-}
-
-/* ---- mapping: inputs, constants, aliases ---- */
-
-/* The endpoint (in the options' inputs) that names output 0 of node `name`, or NULL. */
-static const nn_tf_endpoint *input_endpoint(const tfo *c, const char *name)
-{
-	size_t len = strlen(name);
-	for (int i = 0; i < c->o->n_inputs; i++) {
-		const char *s = c->o->inputs[i].tensor;
-		if (s && !strncmp(s, name, len) && (!s[len] || !strcmp(s + len, ":0")))
-			return &c->o->inputs[i];
-	}
-	return NULL;
-}
-
-int tfo_map_placeholder(tfo *c, tfo_node *n, int arg)
-{
-	(void)arg;
-	nn_dtype dt;
-	int rc, rank = -1;
-	int64_t dims[NN_MAX_RANK];
-	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_attr_dtype(c, n, "dtype", 1, &dt)) < 0)
-		return rc;
-	const nn_tf_attr *sh = tfo_attr_get(n, "shape");
-	if (sh && sh->kind != NN_TF_ATTR_SHAPE)
-		return tfo_node_fail(c, n, NN_ERR_FORMAT, "the input's shape is malformed");
-	if (sh && sh->rank > NN_MAX_RANK)
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "the input has more than %d dimensions", NN_MAX_RANK);
-	if (sh && sh->rank >= 0) {
-		rank = sh->rank;
-		for (int d = 0; d < rank; d++)
-			dims[d] = sh->dims[d] < 0 ? -1 : sh->dims[d];
-	}
-	const nn_tf_endpoint *e = input_endpoint(c, n->name);
-	if (e && (e->rank > NN_MAX_RANK))
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "the input has more than %d dimensions", NN_MAX_RANK);
-	if (e && e->rank >= 0) {
-		if (rank < 0) {
-			rank = e->rank;
-			for (int d = 0; d < rank; d++)
-				dims[d] = e->dims[d] < 0 ? -1 : e->dims[d];
-		} else if (e->rank == rank) {
-			for (int d = 0; d < rank; d++)
-				if (dims[d] < 0)
-					dims[d] = e->dims[d] < 0 ? -1 : e->dims[d];
-		}
-	}
-	if (rank < 0 && c->o->input_w > 0 && c->o->input_h > 0 && dt == NN_F32) {
-		/* A float input of unknown shape given an image size is taken for an image, as vigil feeds one: 3 channels. */
-		rank = 4;
-		dims[0] = 1, dims[1] = c->o->input_h, dims[2] = c->o->input_w, dims[3] = 3;
-	}
-	if (rank < 0)
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
-				 "the input's shape is unknown (neither its 'shape' attribute nor the signature gives it); for "
-				 "an image, give its size with --input-size WxH or the sidecar's \"input_size\"");
-	/* A variable batch becomes 1: vigil runs one frame at a time. */
-	if (rank > 0 && dims[0] < 0)
-		dims[0] = 1;
-	/* An image of unknown size takes the one the user gave. */
-	if (rank == 4 && c->o->input_w > 0 && c->o->input_h > 0) {
-		if (dims[1] < 0)
-			dims[1] = c->o->input_h;
-		if (dims[2] < 0)
-			dims[2] = c->o->input_w;
-	}
-	for (int d = 0; d < rank; d++)
-		if (dims[d] < 0) {
-			int shape[NN_MAX_RANK];
-			char s[96];
-			for (int k = 0; k < rank; k++)
-				shape[k] = (int)dims[k];
-			if (rank == 4 && (d == 1 || d == 2))
-				return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
-						 "the input's shape %s has an unknown dimension %d: its size is unknown; give it "
-						 "with --input-size WxH or the sidecar's \"input_size\"",
-						 tfo_shape_str(rank, shape, s, sizeof s), d);
-			return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED,
-					 "the input's shape %s has an unknown dimension %d; vigil needs fixed input sizes",
-					 tfo_shape_str(rank, shape, s, sizeof s), d);
-		}
-	int t = tfo_add_tensor(c, n, e && e->name ? e->name : n->name, dt, rank, dims);
-	if (t < 0)
-		return NN_ERR_SHAPE;
-	n->out[0] = t;
-	return 0;
-}
-
-/* The value of a Const node: its "value" tensor attribute, checked. NULL after a message. */
-const nn_tf_tensor *tfo_const_value(tfo *c, const tfo_node *n)
-{
-	const nn_tf_attr *a = tfo_attr_get(n, "value");
-	if (!a || a->kind != NN_TF_ATTR_TENSOR || !a->tensor) {
-		tfo_node_fail(c, n, NN_ERR_FORMAT, "the constant has no 'value' tensor");
-		return NULL;
-	}
-	const nn_tf_tensor *v = a->tensor;
-	int64_t e = 1;
-	if (v->rank < 0 || v->rank > NN_MAX_RANK) {
-		tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "the constant has more than %d dimensions", NN_MAX_RANK);
-		return NULL;
-	}
-	for (int d = 0; d < v->rank; d++) {
-		if (v->dims[d] < 0 || v->dims[d] > INT32_MAX || (v->dims[d] && e > (INT64_C(1) << 56) / v->dims[d])) {
-			tfo_node_fail(c, n, NN_ERR_FORMAT, "the constant's shape is malformed");
-			return NULL;
-		}
-		e *= v->dims[d];
-	}
-	if (e != v->elements || (e && !v->data && v->dtype != NN_TF_STRING)) {
-		tfo_node_fail(c, n, NN_ERR_FORMAT, "the constant holds %lld values for a shape of %lld", (long long)v->elements,
-			  (long long)e);
-		return NULL;
-	}
-	return v;
-}
-
-int tfo_map_const(tfo *c, tfo_node *n, int arg)
-{
-	(void)arg;
-	int rc = tfo_init_outputs(c, n, 1);
-	if (rc < 0)
-		return rc;
-	const nn_tf_tensor *v = tfo_const_value(c, n);
-	if (!v)
-		return NN_ERR_FORMAT;
-	nn_dtype dt;
-	char s[32];
-	switch (v->dtype) {
-	case NN_TF_FLOAT:
-	case NN_TF_DOUBLE:
-	case NN_TF_HALF:
-	case NN_TF_BFLOAT16:
-		dt = NN_F32;
-		break;
-	case NN_TF_INT32:
-	case NN_TF_INT64:
-	case NN_TF_INT16:
-	case NN_TF_INT8:
-	case NN_TF_UINT16:
-		dt = NN_I32;
-		break;
-	case NN_TF_UINT8:
-	case NN_TF_QUINT8:
-		dt = NN_U8;
-		break;
-	case NN_TF_QINT8:
-		dt = NN_I8;
-		break;
-	case NN_TF_BOOL:
-		dt = NN_BOOL;
-		break;
-	case NN_TF_STRING:
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "string constants are not supported");
-	default:
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "constants of data type %s are not supported",
-				 tfo_dt_spelling(v->dtype, s, sizeof s));
-	}
-	int64_t shape[NN_MAX_RANK];
-	for (int d = 0; d < v->rank; d++)
-		shape[d] = v->dims[d];
-	int t = tfo_out_tensor(c, n, 0, dt, v->rank, shape);
-	if (t < 0)
-		return t;
-	nn_tensor *x = T(c, t);
-	if (nn_tensor_alloc_const(x) < 0)
-		return tfo_nomem(c);
-	const unsigned char *p = v->data;
-	for (int64_t i = 0; i < v->elements; i++) {
-		switch (v->dtype) {
-		case NN_TF_FLOAT:
-			memcpy((float *)x->data + i, p + 4 * i, 4);
-			break;
-		case NN_TF_DOUBLE: {
-			double d;
-			memcpy(&d, p + 8 * i, 8);
-			((float *)x->data)[i] = (float)d;
-			break;
-		}
-		case NN_TF_HALF: {
-			uint16_t h;
-			memcpy(&h, p + 2 * i, 2);
-			((float *)x->data)[i] = tfo_half_to_float(h);
-			break;
-		}
-		case NN_TF_BFLOAT16: {
-			uint16_t h;
-			memcpy(&h, p + 2 * i, 2);
-			uint32_t bits = (uint32_t)h << 16;
-			memcpy((float *)x->data + i, &bits, 4);
-			break;
-		}
-		case NN_TF_INT32:
-			memcpy((int32_t *)x->data + i, p + 4 * i, 4);
-			break;
-		case NN_TF_INT64: {
-			int64_t q;
-			memcpy(&q, p + 8 * i, 8);
-			/* Large int64 values are "as far as it goes" sentinels (a StridedSlice end): int32's ends mean the same. */
-			((int32_t *)x->data)[i] = q < INT32_MIN ? INT32_MIN : q > INT32_MAX ? INT32_MAX : (int32_t)q;
-			break;
-		}
-		case NN_TF_INT16: {
-			int16_t q;
-			memcpy(&q, p + 2 * i, 2);
-			((int32_t *)x->data)[i] = q;
-			break;
-		}
-		case NN_TF_UINT16: {
-			uint16_t q;
-			memcpy(&q, p + 2 * i, 2);
-			((int32_t *)x->data)[i] = q;
-			break;
-		}
-		case NN_TF_INT8:
-			((int32_t *)x->data)[i] = (int8_t)p[i];
-			break;
-		case NN_TF_BOOL:
-			((uint8_t *)x->data)[i] = p[i] != 0;
-			break;
-		default: /* uint8, quint8, qint8: the bytes as they are */
-			((uint8_t *)x->data)[i] = p[i];
-			break;
-		}
-	}
-	return 0;
-}
-
-/* Identity and its kin: the output is the input's tensor. IdentityN (arg 1) passes each input; NoOp (arg 2) has no output. */
-int tfo_map_identity(tfo *c, tfo_node *n, int arg)
-{
-	int rc, count = arg == 1 ? n->n_in : arg == 2 ? 0 : 1;
-	if ((rc = tfo_init_outputs(c, n, count)) < 0 || (arg != 1 && (rc = tfo_want_inputs(c, n, count, count)) < 0))
-		return rc;
-	for (int k = 0; k < count; k++)
-		if ((rc = tfo_input_tensor(c, n, k, &n->out[k])) < 0)
-			return rc;
-	return 0;
-}
-
-/* Shape: known at load time, so a constant. */
-int tfo_map_shape(tfo *c, tfo_node *n, int arg)
-{
-	(void)arg;
-	int rc, t;
-	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 1, 1)) < 0 || (rc = tfo_input_tensor(c, n, 0, &t)) < 0)
-		return rc;
-	int rank = T(c, t)->rank;
-	int64_t len = rank;
-	int o = tfo_out_tensor(c, n, 0, NN_I32, 1, &len);
-	if (o < 0)
-		return o;
-	if (nn_tensor_alloc_const(T(c, o)) < 0)
-		return tfo_nomem(c);
-	for (int d = 0; d < rank; d++)
-		((int32_t *)T(c, o)->data)[d] = T(c, t)->shape[d];
-	return 0;
+	*slot = n->reader_slot;
+	return &c->nodes[n->reader];
 }
 
 /* ---- the op table ---- */
@@ -1135,6 +834,27 @@ static int find_outputs(tfo *c)
 	return rc;
 }
 
+/*
+ * The attribute of x that names a data type the mapping cannot hold ("T" or
+ * "dtype"), or NULL. Const, Dequantize and Cast have types of their own,
+ * which their mappings check.
+ */
+static const char *bad_dtype(const tfo_node *x, nn_tf_dtype *dt)
+{
+	static const char *const names[] = { "T", "dtype" };
+	if (!strcmp(x->op, "Const") || !strcmp(x->op, "Dequantize") || !strcmp(x->op, "Cast"))
+		return NULL;
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		const nn_tf_attr *a = nn_tf_node_attr(x->src, names[k]);
+		nn_dtype ir;
+		if (a && a->kind == NN_TF_ATTR_TYPE && tfo_ir_dtype(a->type, &ir) < 0) {
+			*dt = a->type;
+			return names[k];
+		}
+	}
+	return NULL;
+}
+
 /* TensorFlow's control-flow ops: loops (TF1 and TF2) and conditionals, and the TensorArrays loops use. */
 static int is_control_flow(const char *op)
 {
@@ -1176,6 +896,18 @@ static int sort_nodes(tfo *c)
 				stack[sp++] = x->in_node[k];
 			}
 	}
+	for (int i = 0; i < c->n_outputs; i++)
+		c->nodes[c->out_node[i]].is_output = 1;
+	for (int i = 0; i < n; i++) {
+		const tfo_node *x = &c->nodes[i];
+		for (int k = 0; x->needed && k < x->n_in; k++) {
+			tfo_node *src = &c->nodes[x->in_node[k]];
+			src->n_readers++;
+			src->reader = i;
+			src->reader_slot = k;
+			src->reader_port = x->in_port[k];
+		}
+	}
 
 	/* Control flow first: it explains the cycles and the ops that follow it. */
 	for (int i = 0; i < n; i++)
@@ -1187,39 +919,60 @@ static int sort_nodes(tfo *c)
 				    c->nodes[i].name, c->nodes[i].op);
 		}
 
-	/* Ops we lack: the first is named with its node, each other op listed once with its first node. */
+	/*
+	 * Ops and data types we lack, in one message: the first is named with its
+	 * node, each other op or type listed once with its first node.
+	 */
 	char others[512] = "";
-	int first = -1, n_bad = 0, n_nodes_bad = 0;
+	int first = -1, n_nodes_bad = 0, listed[32], n_listed = 0;
+	nn_tf_dtype first_dt = NN_TF_INVALID;
+	const char *first_attr = NULL;
 	for (int i = 0; i < n; i++) {
-		if (!c->nodes[i].needed || find_op(c->nodes[i].op))
+		const char *attr = NULL;
+		nn_tf_dtype dt = NN_TF_INVALID;
+		if (!c->nodes[i].needed || (find_op(c->nodes[i].op) && !(attr = bad_dtype(&c->nodes[i], &dt))))
 			continue;
 		n_nodes_bad++;
 		if (first < 0) {
 			first = i;
+			first_dt = dt;
+			first_attr = attr;
 			continue;
 		}
-		int seen = !strcmp(c->nodes[i].op, c->nodes[first].op);
-		for (int j = first + 1; j < i && !seen; j++)
-			seen = c->nodes[j].needed && !find_op(c->nodes[j].op) && !strcmp(c->nodes[j].op, c->nodes[i].op);
-		if (seen)
+		/* The same op (or dtype) as one already named is counted, not listed again. */
+		int seen = 0;
+		for (int j = -1; j < n_listed && !seen; j++) {
+			const tfo_node *y = &c->nodes[j < 0 ? first : listed[j]];
+			nn_tf_dtype ydt = NN_TF_INVALID;
+			const char *yattr = find_op(y->op) ? bad_dtype(y, &ydt) : NULL;
+			seen = attr ? yattr && ydt == dt : !yattr && !strcmp(y->op, c->nodes[i].op);
+		}
+		if (seen || n_listed == (int)(sizeof listed / sizeof listed[0]))
 			continue;
 		size_t len = strlen(others);
-		if (len + 8 < sizeof others)
-			snprintf(others + len, sizeof others - len, "%s%.40s (node '%.80s')", n_bad ? ", " : "", c->nodes[i].op,
+		char ds[32];
+		if (len + 8 < sizeof others && attr)
+			snprintf(others + len, sizeof others - len, "%s%s (node '%.80s', attribute '%s')", n_listed ? ", " : "",
+				 tfo_dt_spelling(dt, ds, sizeof ds), c->nodes[i].name, attr);
+		else if (len + 8 < sizeof others)
+			snprintf(others + len, sizeof others - len, "%s%.40s (node '%.80s')", n_listed ? ", " : "", c->nodes[i].op,
 				 c->nodes[i].name);
-		n_bad++;
+		listed[n_listed++] = i;
 	}
 	if (first >= 0) {
 		free(stack);
-		if (n_bad)
-			return tfo_fail(c, NN_ERR_UNSUPPORTED,
-				    "node '%.160s' (op %.60s) is not supported (nor are: %s; %d nodes in all)",
-				    c->nodes[first].name, c->nodes[first].op, others, n_nodes_bad);
+		char what[400], ds[32];
+		const tfo_node *x = &c->nodes[first];
+		if (first_attr)
+			snprintf(what, sizeof what, "node '%.160s' (op %.60s): data type %s (attribute '%s') is not supported",
+				 x->name, x->op, tfo_dt_spelling(first_dt, ds, sizeof ds), first_attr);
+		else
+			snprintf(what, sizeof what, "node '%.160s' (op %.60s) is not supported", x->name, x->op);
+		if (n_listed)
+			return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s (nor are: %s; %d nodes in all)", what, others, n_nodes_bad);
 		if (n_nodes_bad > 1)
-			return tfo_fail(c, NN_ERR_UNSUPPORTED, "node '%.160s' (op %.60s) is not supported (nor are %d more %.60s nodes)",
-				    c->nodes[first].name, c->nodes[first].op, n_nodes_bad - 1, c->nodes[first].op);
-		return tfo_fail(c, NN_ERR_UNSUPPORTED, "node '%.160s' (op %.60s) is not supported", c->nodes[first].name,
-			    c->nodes[first].op);
+			return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s (nor are %d more such nodes)", what, n_nodes_bad - 1);
+		return tfo_fail(c, NN_ERR_UNSUPPORTED, "%s", what);
 	}
 
 	/* Kahn's algorithm, in JSON order among the nodes that are ready. */

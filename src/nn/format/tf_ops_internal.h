@@ -3,8 +3,9 @@
 
 /*
  * What the files of the TensorFlow op mapping share: tf_ops.c (the graph's
- * structure, the helpers and the op table), tf_ops_conv.c (convolutions,
- * pooling, matrix products, batch normalisation) and tf_ops_tensor.c
+ * structure, the helpers and the op table), tf_ops_source.c (Placeholder,
+ * Const, Identity, Shape), tf_ops_conv.c (convolutions, pooling, matrix
+ * products, batch normalisation, Dequantize) and tf_ops_tensor.c
  * (element-wise ops, reductions, data movement). Not for other modules:
  * they call nn_tf_build (tf_graph.h).
  */
@@ -40,6 +41,9 @@ typedef struct tfo_node {
 	int *in_port;
 	int n_consumers;    /* nodes reading it, through data or control inputs */
 	int needed;         /* an output depends on it (or it is an input) */
+	int n_readers;      /* data inputs of needed nodes that read it; the last of them: */
+	int reader, reader_slot, reader_port;
+	int is_output;      /* a graph output reads it */
 	int pending;        /* topological sort: inputs not yet placed */
 	int n_out;          /* set when it is mapped: its outputs and their IR tensors */
 	int *out;
