@@ -12,6 +12,8 @@
 
 #include "commands.h"
 #include "core/log.h"
+#include "core/clock.h"
+#include "detect/classify.h"
 #include "detect/detector.h"
 #include "encode/jpeg.h"
 #include "event.h"
@@ -23,6 +25,7 @@ enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM };
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
+	VG_CLASSIFY_OPTIONS,
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
@@ -39,9 +42,12 @@ static void detect_usage(FILE *out)
 		"\n"
 		"Prints one JSON object per frame: source, frame number, size, timings and detections\n"
 		"(boxes normalised to the frame as [x0, y0, x1, y1]; keypoints, for models that give\n"
-		"them, as {name, x, y, score} normalised likewise).\n"
+		"them, as {name, x, y, score} normalised likewise; with --classify, each classified\n"
+		"detection's \"attributes\": [{model, label, class_id, score}], and the line's classify_ms).\n"
 		"\n"
 		"Model:\n%s"
+		"\n"
+		"Second stage:\n%s"
 		"\n"
 		"      --max-frames N      videos: stop after N frames (default: all)\n"
 		"      --save DIR          also write each frame, annotated, as DIR/NAME-FRAME.jpg\n"
@@ -53,7 +59,7 @@ static void detect_usage(FILE *out)
 		"                          the environment variable NAME\n"
 		"  -v, --verbose           log more\n"
 		"  -h, --help              show this help\n",
-		vg_model_options_help);
+		vg_model_options_help, vg_classify_options_help);
 }
 
 static const char *base_name(const char *path)
@@ -107,7 +113,7 @@ static void json_path(const char *s, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-static int detect_file(vg_detector *det, const char *path, long max_frames, const char *save_dir)
+static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, long max_frames, const char *save_dir)
 {
 	vg_source_options so = { .uri = path, .pace = 0 };
 	vg_source *src;
@@ -135,6 +141,16 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 			status = VG_EXIT_FAILURE;
 			break;
 		}
+		int64_t c0 = vg_mono_us();
+		if (cls && n > 0 && vg_classifier_run(cls, frame, dets, n, err, sizeof err) < 0) {
+			fprintf(stderr, "vigil: %s frame %ld: %s\n", shown, frame_no, err);
+			vg_frame_unref(frame);
+			status = VG_EXIT_FAILURE;
+			break;
+		}
+		char classify_ms[48] = "";
+		if (cls)
+			snprintf(classify_ms, sizeof classify_ms, ",\"classify_ms\":%.3f", (double)(vg_mono_us() - c0) / 1e3);
 		size_t cap = vg_detections_json_bound(dets, n);
 		char *json = malloc(cap);
 		size_t len = json ? vg_detections_json(dets, n, json, cap) : 0;
@@ -146,9 +162,9 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 			break;
 		}
 		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
-		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f,\"detections\":%.*s}\n",
+		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s}\n",
 		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
-		       (double)post / 1e3, (int)len, json);
+		       (double)post / 1e3, classify_ms, (int)len, json);
 		fflush(stdout);
 		free(json);
 		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n) < 0)
@@ -168,6 +184,7 @@ static int detect_file(vg_detector *det, const char *path, long max_frames, cons
 int vg_cmd_detect(int argc, char **argv)
 {
 	vg_detector_options dopt = { 0 };
+	vg_classifier_options copt = { 0 };
 	long max_frames = 0;
 	int sequence = 0;
 	const char *save_dir = NULL;
@@ -178,6 +195,8 @@ int vg_cmd_detect(int argc, char **argv)
 	vg_log_set_level(VG_LOG_WARN);
 	while ((c = getopt_long(argc, argv, ":m:vh", detect_options, NULL)) != -1) {
 		int m = vg_model_option(c, optarg, &dopt, err, sizeof err);
+		if (m == 0)
+			m = vg_classify_option(c, optarg, &copt, err, sizeof err);
 		if (m < 0) {
 			fprintf(stderr, "vigil: %s\n", err);
 			return VG_EXIT_BAD_INPUT;
@@ -225,6 +244,10 @@ int vg_cmd_detect(int argc, char **argv)
 		fprintf(stderr, "vigil: detect needs at least one image or video (see vigil detect --help)\n");
 		return VG_EXIT_BAD_INPUT;
 	}
+	if (vg_classify_options_check(&copt, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
 	struct stat st;
 	if (save_dir && (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "vigil: --save: '%s' is not a directory\n", save_dir);
@@ -241,14 +264,21 @@ int vg_cmd_detect(int argc, char **argv)
 		vg_detector_destroy(det);
 		return VG_EXIT_BAD_INPUT;
 	}
+	vg_classifier *cls = NULL;
+	if (copt.model && vg_classifier_create(&cls, &copt, vg_detector_labels(det), err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		vg_detector_destroy(det);
+		return VG_EXIT_BAD_INPUT;
+	}
 	for (int i = optind; i < argc; i++) {
 		/* Each file is a video of its own unless the user said the files are one sequence. */
 		if (!sequence)
 			vg_detector_reset_state(det);
-		int rc = detect_file(det, argv[i], max_frames, save_dir);
+		int rc = detect_file(det, cls, argv[i], max_frames, save_dir);
 		if (rc > status)
 			status = rc;
 	}
+	vg_classifier_destroy(cls);
 	vg_detector_destroy(det);
 	return status;
 }

@@ -86,6 +86,24 @@ static void put_keypoints(out_buf *o, const vg_detection *d)
 	put(o, "]");
 }
 
+/* A second-stage classifier's answers: [{"model": ..., "label": ..., "score": ...}]. */
+static void put_attributes(out_buf *o, const vg_detection *d)
+{
+	int n = d->n_attributes < VG_MAX_ATTRIBUTES ? d->n_attributes : VG_MAX_ATTRIBUTES;
+	put(o, ",\"attributes\":[");
+	for (int k = 0; k < n; k++) {
+		const vg_attribute *a = &d->attributes[k];
+		put(o, "%s{\"model\":", k ? "," : "");
+		put_json_string(o, a->model);
+		put(o, ",\"label\":");
+		put_json_string(o, a->label);
+		put(o, ",\"class_id\":%d,\"score\":", a->class_id);
+		put_bounded(o, "%.4f", a->score);
+		put(o, "}");
+	}
+	put(o, "]");
+}
+
 size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t cap)
 {
 	out_buf o = { dst, cap, 0, cap == 0 };
@@ -108,6 +126,8 @@ size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t
 		}
 		if (d->n_keypoints > 0)
 			put_keypoints(&o, d);
+		if (d->n_attributes > 0)
+			put_attributes(&o, d);
 		put(&o, "}");
 	}
 	put(&o, "]");
@@ -130,6 +150,13 @@ size_t vg_detection_json_bound(const vg_detection *d)
 		const char *name = vg_keypoint_name(d, k);
 		n += 40 + 3 * 15 + (name ? 12 + 6 * strlen(name) : 0);
 	}
+	/* Each attribute: under 64 bytes of keys and punctuation, a class id, a bounded score, two strings. */
+	int na = d->n_attributes < VG_MAX_ATTRIBUTES ? d->n_attributes : VG_MAX_ATTRIBUTES;
+	if (na > 0)
+		n += 16;
+	for (int k = 0; k < na; k++)
+		n += 64 + 11 + 15 + 6 * strnlen(d->attributes[k].model, sizeof d->attributes[k].model) +
+		     6 * strnlen(d->attributes[k].label, sizeof d->attributes[k].label);
 	return n;
 }
 

@@ -17,7 +17,11 @@
  * Detections with keypoints also carry "keypoints": [{"name": "nose", "x": ...,
  * "y": ..., "score": ...}, ...], x and y normalised to the frame like the box
  * (they may lie a little outside it), "name" only when the detection has a
- * layout; detections without keypoints have no "keypoints" key.
+ * layout; detections without keypoints have no "keypoints" key. Detections
+ * a second-stage classifier ran on (--classify) carry "attributes":
+ * [{"model": "fer2013_mini_XCEPTION.102-0.66.hdf5", "label": "happy",
+ * "class_id": 3, "score": 0.83}], the classifier's best class; others have
+ * no "attributes" key.
  */
 typedef struct vg_event {
 	uint64_t frame_id;

@@ -54,6 +54,7 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	VG_MODEL_OPTIONS,
+	VG_CLASSIFY_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -82,6 +83,9 @@ void vg_serve_usage(FILE *out)
 		"Model:\n"
 		"%s"
 		"\n"
+		"Second stage:\n"
+		"%s"
+		"\n"
 		"Output:\n"
 		"      --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:8080; a port alone is loopback;\n"
 		"                          [::1]:PORT for IPv6; 0.0.0.0:PORT or :PORT for every interface,\n"
@@ -105,7 +109,7 @@ void vg_serve_usage(FILE *out)
 		"\n"
 		"  -v, --verbose           log more (debug)\n"
 		"  -q, --quiet             log errors only\n"
-		"  -h, --help              show this help\n", vg_model_options_help);
+		"  -h, --help              show this help\n", vg_model_options_help, vg_classify_options_help);
 }
 
 const char vg_model_options_help[] =
@@ -127,13 +131,59 @@ const char vg_model_options_help[] =
 	"      --std R,G,B         float models: pixel values are divided by it (default 127.5)\n"
 	"      --bgr               feed channels in BGR order\n"
 	"      --decoder NAME      auto (default), postprocessed, classifier, movenet, centernet,\n"
-	"                          centernet-raw, nanodet or blazeface\n"
+	"                          centernet-raw, nanodet, blazeface or ssd-priorbox\n"
 	"      --no-state          video models with state (LSTM): every frame starts from the initial\n"
 	"                          state instead of the previous frame's\n"
 	"      --input-size WxH    the input size of models that leave it unknown (TensorFlow graphs whose\n"
 	"                          input is [-1, -1, -1, 3]); also the sidecar's \"input_size\": [W, H]\n"
 	"  Options override the sidecar, which overrides built-in defaults for the models vigil\n"
-	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*).\n";
+	"  knows by name (centernet.json, nanodet.json, blazeface*.json, handdetect.json, *movenet*,\n"
+	"  opencv_face_detector*.pb).\n";
+
+const char vg_classify_options_help[] =
+	"      --classify MODEL    a classifier run on each detection's crop (largest first); its best class\n"
+	"                          is attached to the detection as an attribute (events, JSON lines, drawn\n"
+	"                          under the label). Its settings: built-in defaults (fer2013_mini_XCEPTION*)\n"
+	"                          and its sidecar (mean, std, color, labels, \"crop_margin\": fraction of the\n"
+	"                          box added on each side, default 0); one-channel inputs get grey crops\n"
+	"      --classify-classes A,B  classify only detections of these classes (names or ids; default all)\n"
+	"      --classify-max N    at most N crops per frame, the largest (default 8)\n"
+	"      --classify-sidecar FILE  the classifier's settings (default: its own sidecar; \"none\")\n";
+
+int vg_classify_option(int c, const char *arg, vg_classifier_options *o, char *err, size_t errlen)
+{
+	long n;
+	switch (c) {
+	case OPT_CLASSIFY:
+		o->model = arg;
+		return 1;
+	case OPT_CLASSIFY_CLASSES:
+		o->classes = arg;
+		return 1;
+	case OPT_CLASSIFY_MAX:
+		if (vg_parse_int(arg, 1, VG_MAX_DETECTIONS, &n) < 0) {
+			snprintf(err, errlen, "--classify-max expects a whole number from 1 to %d, not '%s'",
+				 VG_MAX_DETECTIONS, arg);
+			return -1;
+		}
+		o->max_crops = (int)n;
+		return 1;
+	case OPT_CLASSIFY_SIDECAR:
+		o->sidecar = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int vg_classify_options_check(const vg_classifier_options *o, char *err, size_t errlen)
+{
+	if (!o->model && (o->classes || o->max_crops || o->sidecar)) {
+		snprintf(err, errlen, "--classify-classes, --classify-max and --classify-sidecar need --classify MODEL");
+		return -1;
+	}
+	return 0;
+}
 
 int vg_redact_option(const char *name, char *err, size_t errlen)
 {
@@ -380,6 +430,8 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:m:vqh", long_options, NULL)) != -1) {
 		int m = vg_model_option(c, optarg, &opt->detector, err, errlen);
+		if (m == 0)
+			m = vg_classify_option(c, optarg, &opt->classifier, err, errlen);
 		if (m < 0)
 			return -1;
 		if (m > 0)
@@ -510,6 +562,12 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 		snprintf(err, errlen, "unexpected argument '%s' (see vigil serve --help)", argv[optind]);
 		return -1;
 	}
+	if (vg_classify_options_check(&opt->classifier, err, errlen) < 0)
+		return -1;
+	if (opt->classifier.model && !opt->detector.model && src->uri) {
+		snprintf(err, errlen, "--classify needs a detector (--model) whose detections it classifies");
+		return -1;
+	}
 	/*
 	 * Neither --source nor --model: the demo, CenterNet on the pedestrian
 	 * video. --model alone: that model on the demo video. --source alone:
@@ -547,5 +605,7 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 		opt->pipeline.json_out = stdout;
 	if (opt->detector.model)
 		opt->pipeline.detector = &opt->detector;
+	if (opt->classifier.model)
+		opt->pipeline.classifier = &opt->classifier;
 	return 0;
 }

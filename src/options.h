@@ -18,6 +18,7 @@
 typedef struct vg_serve_options {
 	vg_pipeline_options pipeline;
 	vg_detector_options detector;
+	vg_classifier_options classifier;
 	vg_http_options http;
 	/* What the lists in http point into. */
 	const char *cors_origins[VG_MAX_LIST_OPTION];
@@ -52,6 +53,10 @@ enum {
 	OPT_REFERENCE,
 	OPT_SIDECAR,
 	OPT_NO_STATE,
+	OPT_CLASSIFY,
+	OPT_CLASSIFY_CLASSES,
+	OPT_CLASSIFY_MAX,
+	OPT_CLASSIFY_SIDECAR,
 	OPT_INPUT_SIZE,
 };
 
@@ -73,6 +78,21 @@ enum {
 	{ "sidecar", required_argument, NULL, OPT_SIDECAR },               \
 	{ "no-state", no_argument, NULL, OPT_NO_STATE },                   \
 	{ "input-size", required_argument, NULL, OPT_INPUT_SIZE }
+
+/* The second-stage classifier's options (serve and detect). */
+#define VG_CLASSIFY_OPTIONS                                                    \
+	{ "classify", required_argument, NULL, OPT_CLASSIFY },                 \
+	{ "classify-classes", required_argument, NULL, OPT_CLASSIFY_CLASSES }, \
+	{ "classify-max", required_argument, NULL, OPT_CLASSIFY_MAX },         \
+	{ "classify-sidecar", required_argument, NULL, OPT_CLASSIFY_SIDECAR }
+
+extern const char vg_classify_options_help[];
+
+/* Handles one classifier option: 1 if c was one, 0 if not, -1 with a message in err on a bad value. */
+int vg_classify_option(int c, const char *arg, vg_classifier_options *o, char *err, size_t errlen);
+
+/* A classifier option given without --classify: -1 with a message, else 0. */
+int vg_classify_options_check(const vg_classifier_options *o, char *err, size_t errlen);
 
 /* The help text of the model options. */
 extern const char vg_model_options_help[];

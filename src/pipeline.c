@@ -38,6 +38,7 @@ struct vg_pipeline {
 	atomic_int stopping;
 
 	vg_detector *detector;
+	vg_classifier *classifier;    /* the second stage, in the analysis thread after the detector */
 	pthread_mutex_t result_lock;
 	pthread_cond_t result_ready;
 	analysis_result result;
@@ -107,6 +108,10 @@ static void *analysis_main(void *arg)
 				vg_warn("inference on frame %llu failed: %s", (unsigned long long)frame->id, err);
 			else
 				r->count = n;
+			if (n > 0 && p->classifier &&
+			    vg_classifier_run(p->classifier, frame, r->detections, n, err, sizeof err) < 0)
+				vg_warn("classifying the detections of frame %llu failed: %s", (unsigned long long)frame->id,
+					err);
 		}
 		r->analysis_us = vg_mono_us() - t0;
 
@@ -321,6 +326,13 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		vg_pipeline_destroy(p);
 		return -1;
 	}
+	if (opt->detector && opt->classifier &&
+	    vg_classifier_create(&p->classifier, opt->classifier, vg_detector_labels(p->detector), err, errlen) < 0) {
+		vg_pipeline_destroy(p);
+		return -1;
+	}
+	if (p->classifier)
+		vg_info("second stage: %s", vg_classifier_summary(p->classifier));
 	int rc = vg_source_open(&p->source, &opt->source, stats, err, errlen);
 	if (rc < 0) {
 		vg_pipeline_destroy(p);
@@ -380,6 +392,7 @@ void vg_pipeline_destroy(vg_pipeline *p)
 	vg_slot_destroy(p->encode_slot);
 	vg_jpeg_encoder_destroy(p->jpeg);
 	vg_blob_pool_release(p->part_pool);
+	vg_classifier_destroy(p->classifier);
 	vg_detector_destroy(p->detector);
 	pthread_cond_destroy(&p->result_ready);
 	pthread_mutex_destroy(&p->result_lock);

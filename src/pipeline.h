@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "core/stats.h"
+#include "detect/classify.h"
 #include "detect/detector.h"
 #include "source/source.h"
 
@@ -39,6 +40,7 @@ typedef struct vg_pipeline_options {
 	double max_fps;         /* output cap; 0 = the source's rate */
 	FILE *json_out;         /* if set, every event is also written here as a JSON line */
 	const vg_detector_options *detector;  /* NULL: no model, frames pass through un-annotated */
+	const vg_classifier_options *classifier; /* NULL: no second stage (--classify) */
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;

@@ -70,6 +70,16 @@ function showDetections(list) {
       li.append(kp);
     }
     li.append(score);
+    // A second-stage classifier's answers (--classify): "happy 83%" under the detection.
+    if (Array.isArray(d.attributes)) {
+      for (const a of d.attributes) {
+        const attr = document.createElement('span');
+        attr.className = 'attribute';
+        attr.title = typeof a.model === 'string' ? a.model : '';
+        attr.textContent = a.label + ' ' + Math.round(a.score * 100) + '%';
+        li.append(attr);
+      }
+    }
     items.push(li);
   }
   if (items.length === 0) {

@@ -1,6 +1,8 @@
 #ifndef VG_DECODE_H
 #define VG_DECODE_H
 
+#include <stddef.h>
+
 #include "detect/detection.h"
 
 /*
@@ -177,5 +179,77 @@ typedef struct vg_blazeface_params {
  */
 int vg_decode_blazeface(const float *boxes, const float *scores, const vg_blazeface_params *p, float threshold,
 			vg_detection *out, int max);
+
+/*
+ * Caffe SSD PriorBox layers (OpenCV's face detector and other Caffe-trained
+ * SSDs). Each layer lays a grid of feature_w x feature_h cells over the
+ * input; every cell carries, for each min size in turn, a square box of that
+ * size, then (when max sizes are given) a square of sqrt(min * max), then one
+ * box per aspect ratio (ratios of 1 and repeats skipped, each followed by its
+ * inverse when flip is set) of min * sqrt(ratio) wide and min / sqrt(ratio)
+ * high. Cell (i, j) is centred at ((i + offset) * step_w, (j + offset) *
+ * step_h) input pixels; without a step, the step is the input size divided
+ * by the grid size. Boxes are normalised by the input size and, with clip,
+ * clipped to 0..1. This is the order and arithmetic of Caffe's and OpenCV's
+ * PriorBoxLayer.
+ */
+#define VG_PRIOR_MAX_LAYERS 12
+#define VG_PRIOR_MAX_SIZES 4
+#define VG_PRIOR_MAX_RATIOS 8
+typedef struct vg_prior_layer {
+	int feature_w, feature_h;          /* grid cells; 0: ceil(input / step) */
+	int n_sizes;                       /* min sizes */
+	float min_size[VG_PRIOR_MAX_SIZES];
+	float max_size[VG_PRIOR_MAX_SIZES]; /* 0: none (all or none are given) */
+	int n_ratios;
+	float aspect_ratios[VG_PRIOR_MAX_RATIOS]; /* as given, before flipping */
+	int flip;
+	float step_w, step_h;              /* input pixels per cell; 0: input / grid */
+	float offset;                      /* cell centre, in cells (Caffe's default 0.5) */
+} vg_prior_layer;
+
+typedef struct vg_prior_config {
+	int n_layers;
+	vg_prior_layer layers[VG_PRIOR_MAX_LAYERS];
+	float variances[4];                /* x, y, w, h (Caffe's usual 0.1, 0.1, 0.2, 0.2) */
+	int clip;                          /* clip priors to 0..1 */
+} vg_prior_config;
+
+/* Priors one cell of a layer carries, or -1 when the layer is invalid. */
+int vg_prior_layer_per_cell(const vg_prior_layer *l);
+
+/*
+ * Writes up to max priors as (xmin, ymin, xmax, ymax), normalised to an
+ * in_w x in_h input, layer after layer, row by row, to priors (may be NULL),
+ * and returns how many the configuration makes, or -1 when it is invalid
+ * (err, when not NULL, says why).
+ */
+int vg_priors_generate(const vg_prior_config *cfg, int in_w, int in_h, float *priors, int max, char *err,
+		       size_t errlen);
+
+/* Caffe's DetectionOutput settings (code type CENTER_SIZE, shared locations, variances not in the target). */
+typedef struct vg_detection_output_params {
+	int num_classes;                   /* columns of the confidence output, background included */
+	int background_label_id;           /* the column that is no class (0), or -1 */
+	float variances[4];
+	float nms_threshold;               /* 0.45 */
+	int top_k;                         /* candidates per class before NMS (400) */
+	int keep_top_k;                    /* detections kept over all classes (200) */
+} vg_detection_output_params;
+
+/*
+ * DetectionOutput: loc [n][4] as (dx, dy, dw, dh) against priors [n][4]
+ * (xmin, ymin, xmax, ymax), conf [n][num_classes] (probabilities). Per class
+ * other than the background: the top_k priors scoring at least threshold,
+ * best first (ties by prior order), decoded and kept unless they overlap a
+ * kept box by more than nms_threshold; then the keep_top_k best of all
+ * classes. Boxes are clipped to 0..1 after NMS, as the unclipped boxes are
+ * what Caffe's and OpenCV's NMS compare, and those left with no area (wholly
+ * outside the input) are dropped where Caffe would keep them. Class ids
+ * count from the first non-background column. Returns at most max
+ * detections, best first.
+ */
+int vg_decode_ssd_priorbox(const float *loc, const float *conf, const float *priors, int n,
+			   const vg_detection_output_params *p, float threshold, vg_detection *out, int max);
 
 #endif

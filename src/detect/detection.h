@@ -25,6 +25,17 @@ typedef struct vg_keypoint_layout {
 	const uint8_t (*edges)[2];       /* n_edges pairs of keypoint indices */
 } vg_keypoint_layout;
 
+/* A second-stage classifier's answers one detection carries (--classify). */
+#define VG_MAX_ATTRIBUTES 2
+
+/* What a classifier run on a detection's crop said: its best class. */
+typedef struct vg_attribute {
+	char model[64];   /* the classifier's file name, without its folder */
+	char label[64];   /* its class name (cut to 63 bytes), or "class N" when it has no labels */
+	int class_id;
+	float score;      /* the classifier's output for that class (a probability for softmax outputs) */
+} vg_attribute;
+
 /*
  * One thing found in a frame. Coordinates are normalised to the frame: 0..1,
  * x right, y down. A classifier's answer is about the whole frame and has no
@@ -39,6 +50,8 @@ typedef struct vg_detection {
 	int n_keypoints;                    /* 0 for models without keypoints */
 	const vg_keypoint_layout *layout;   /* names and skeleton of the keypoints, or NULL */
 	vg_keypoint keypoints[VG_MAX_KEYPOINTS];
+	int n_attributes;                   /* 0 unless a second-stage classifier ran on it */
+	vg_attribute attributes[VG_MAX_ATTRIBUTES];
 } vg_detection;
 
 /* The most detections one frame can carry through the pipeline. */

@@ -56,6 +56,8 @@ struct vg_detector {
 	int combined;                                       /* ...or one output, the score before the box */
 	int part_scores[MAX_LEVELS], part_boxes[MAX_LEVELS], part_count[MAX_LEVELS];
 	vg_blazeface_params bf;
+	int n_priors;                                       /* ssd-priorbox: priors in d->anchors */
+	vg_detection_output_params dout;
 	float *anchors, *bf_boxes, *bf_scores;
 	/* Dequantized copies of quantized outputs, per output. */
 	float **scratch;
@@ -83,10 +85,11 @@ static const struct {
 	{ "centernet-raw", VG_DECODER_CENTERNET_RAW },
 	{ "nanodet", VG_DECODER_NANODET },
 	{ "blazeface", VG_DECODER_BLAZEFACE },
+	{ "ssd-priorbox", VG_DECODER_SSD_PRIORBOX },
 };
 
 const char vg_decoder_names[] =
-	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface";
+	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface, ssd-priorbox";
 
 int vg_decoder_from_name(const char *name, vg_decoder_kind *out)
 {
@@ -555,6 +558,66 @@ static int bind_blazeface(vg_detector *d, int automatic, char *why, size_t whyle
 	return 1;
 }
 
+/*
+ * Caffe SSD on PriorBox priors: two outputs, the locations (4 values per
+ * prior) and the confidences (C per prior), told apart by their sizes; when
+ * C is 4 too, by their names ("loc", "conf"), else in Caffe's order.
+ */
+static int bind_ssd_priorbox(vg_detector *d, char *why, size_t whylen)
+{
+	if (!d->cfg.has_priors) {
+		snprintf(why, whylen, "it needs PriorBox layers: the sidecar's \"priors\" (see model_config.h)");
+		return 0;
+	}
+	vg_prior_config pc = d->cfg.priors;
+	char perr[200];
+	int n = vg_priors_generate(&pc, d->in_w, d->in_h, NULL, 0, perr, sizeof perr);
+	if (n < 1) {
+		snprintf(why, whylen, "%s", n < 0 ? perr : "the prior layers make no priors");
+		return 0;
+	}
+	if (d->n_outs != 2) {
+		snprintf(why, whylen, "it needs 2 outputs (locations and confidences), the model has %d", d->n_outs);
+		return 0;
+	}
+	int64_t e0 = nn_tensor_elements(d->outs[0]), e1 = nn_tensor_elements(d->outs[1]);
+	int loc = -1;
+	if (e0 == 4L * n && e1 == 4L * n)
+		loc = name_has(d->outs[1], "loc") || name_has(d->outs[0], "conf") ? 1 : 0;
+	else if (e0 == 4L * n)
+		loc = 0;
+	else if (e1 == 4L * n)
+		loc = 1;
+	int64_t ec = loc < 0 ? 0 : loc ? e0 : e1;
+	if (loc < 0 || ec % n || ec / n < 2 || ec > (1L << 30)) {
+		char s0[160], s1[160];
+		snprintf(why, whylen,
+			 "its %d priors need locations of %d values and confidences of %d x classes values; the outputs "
+			 "are %s and %s",
+			 n, 4 * n, n, out_desc(d, 0, s0, sizeof s0), out_desc(d, 1, s1, sizeof s1));
+		return 0;
+	}
+	free(d->anchors);
+	d->anchors = malloc((size_t)n * 4 * sizeof(float));
+	if (!d->anchors) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	vg_priors_generate(&pc, d->in_w, d->in_h, d->anchors, n, NULL, 0);
+	d->n_priors = n;
+	d->out_boxes = loc;
+	d->out_scores = 1 - loc;
+	d->num_classes = (int)(ec / n);
+	char s0[160], s1[160];
+	snprintf(d->reason, sizeof d->reason,
+		 "%s%slocations %s and confidences %s (%d classes with the background) fit the %d priors of %d "
+		 "PriorBox layers at %dx%d: Caffe SSD, decoded as its DetectionOutput does",
+		 d->cfg.known_as[0] ? d->cfg.known_as : "", d->cfg.known_as[0] ? ": " : "",
+		 out_desc(d, loc, s0, sizeof s0), out_desc(d, 1 - loc, s1, sizeof s1), d->num_classes, n,
+		 pc.n_layers, d->in_w, d->in_h);
+	return 1;
+}
+
 static int bind(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, size_t whylen)
 {
 	why[0] = '\0';
@@ -566,6 +629,7 @@ static int bind(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, 
 	case VG_DECODER_CENTERNET_RAW: return bind_centernet_raw(d, why, whylen);
 	case VG_DECODER_NANODET: return bind_nanodet(d, automatic, why, whylen);
 	case VG_DECODER_BLAZEFACE: return bind_blazeface(d, automatic, why, whylen);
+	case VG_DECODER_SSD_PRIORBOX: return bind_ssd_priorbox(d, why, whylen);
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -601,9 +665,13 @@ static int choose_decoder(vg_detector *d, char *err, size_t errlen)
 		}
 	}
 	/* Most specific first: BlazeFace's anchor counts are exact, NanoDet's grids only have to fit a stride. */
-	static const vg_decoder_kind order[] = { VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET, VG_DECODER_CENTERNET,
-						 VG_DECODER_BLAZEFACE, VG_DECODER_NANODET, VG_DECODER_CLASSIFIER };
+	static const vg_decoder_kind order[] = { VG_DECODER_SSD_PRIORBOX, VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET,
+						 VG_DECODER_CENTERNET,    VG_DECODER_BLAZEFACE,      VG_DECODER_NANODET,
+						 VG_DECODER_CLASSIFIER };
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		/* PriorBox priors come only from settings: without them the outputs say nothing of this decoder. */
+		if (order[i] == VG_DECODER_SSD_PRIORBOX && !d->cfg.has_priors)
+			continue;
 		d->kind = order[i];
 		int ok = bind(d, order[i], 1, why, sizeof why);
 		if (ok < 0) {
@@ -920,7 +988,8 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const vg_mod
 	if (c->has_layout)
 		p.nchw = c->nchw;
 	else
-		p.nchw = in->rank == 4 && in->shape[1] == 3 && in->shape[3] != 3;
+		p.nchw = in->rank == 4 && ((in->shape[1] == 3 && in->shape[3] != 3) ||
+					   (in->shape[1] == 1 && in->shape[3] != 1 && in->shape[3] != 3));
 	if (!opt->pre.bgr && c->has_color)
 		p.bgr = c->bgr;
 	if (!opt->resize_set && c->has_resize)
@@ -966,7 +1035,7 @@ static void write_summary(vg_detector *d)
 		snprintf(norm, sizeof norm, "raw pixel values%s", in->dtype == NN_I8 ? " - 128" : "");
 	char nms[64] = "none";
 	if (d->kind == VG_DECODER_CENTERNET || d->kind == VG_DECODER_CENTERNET_RAW || d->kind == VG_DECODER_NANODET ||
-	    d->kind == VG_DECODER_BLAZEFACE) {
+	    d->kind == VG_DECODER_BLAZEFACE || d->kind == VG_DECODER_SSD_PRIORBOX) {
 		if (d->iou > 0)
 			snprintf(nms, sizeof nms, "%s, IoU %g",
 				 d->weighted_nms ? "weighted" : d->per_class_nms ? "per class" : "across classes",
@@ -980,7 +1049,8 @@ static void write_summary(vg_detector *d)
 	snprintf(d->summary, sizeof d->summary,
 		 "%s to %dx%d (%s sampling), %s, %s, %s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
 		 p->resize == VG_RESIZE_LETTERBOX ? "letterbox" : "stretch", d->in_w, d->in_h,
-		 p->sampling == VG_SAMPLING_WARP ? "warp" : "swscale", p->bgr ? "BGR" : "RGB",
+		 p->sampling == VG_SAMPLING_WARP ? "warp" : p->sampling == VG_SAMPLING_LINEAR ? "linear" : "swscale",
+		 p->bgr ? "BGR" : "RGB",
 		 p->nchw ? "NCHW" : "NHWC", norm, (double)d->threshold, nms, d->labels_from, d->labels.count,
 		 d->opt.sidecar && !strcmp(d->opt.sidecar, "none") ? "sidecar disabled, " : "",
 		 d->cfg.origin[0] ? d->cfg.origin : "options and generic defaults", d->cfg_note[0] ? "; " : "",
@@ -1059,7 +1129,11 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 							: 100;
 	if (d->opt.max_detections > VG_MAX_DETECTIONS)
 		d->opt.max_detections = VG_MAX_DETECTIONS;
-	d->top_k = opt->top_k > 0 ? opt->top_k : c->top_k > 0 ? c->top_k : d->kind == VG_DECODER_CLASSIFIER ? 5 : 100;
+	d->top_k = opt->top_k > 0		      ? opt->top_k
+		   : c->top_k > 0		      ? c->top_k
+		   : d->kind == VG_DECODER_CLASSIFIER    ? 5
+		   : d->kind == VG_DECODER_SSD_PRIORBOX ? 400
+							: 100;
 	/* NMS: each decoder's usual kind and overlap unless the settings say otherwise. */
 	vg_nms_kind nms = c->nms;
 	float iou = c->iou;
@@ -1083,6 +1157,13 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 		if (!(iou > 0))
 			iou = 0.3f;
 		break;
+	case VG_DECODER_SSD_PRIORBOX:
+		/* DetectionOutput suppresses within each class; Caffe's default overlap is 0.45 in SSD's deploy files. */
+		if (nms == VG_NMS_DEFAULT)
+			nms = VG_NMS_PER_CLASS;
+		if (!(iou > 0))
+			iou = 0.45f;
+		break;
 	default: break;
 	}
 	d->iou = nms == VG_NMS_NONE ? 0 : iou;
@@ -1092,6 +1173,19 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 	if (d->kind == VG_DECODER_BLAZEFACE) {
 		d->bf.iou_threshold = nms == VG_NMS_NONE ? 1.0f : iou;
 		d->bf.weighted = d->weighted_nms;
+	}
+	if (d->kind == VG_DECODER_SSD_PRIORBOX) {
+		static const float caffe_variances[4] = { 0.1f, 0.1f, 0.2f, 0.2f };
+		d->dout = (vg_detection_output_params){
+			.num_classes = d->num_classes,
+			.background_label_id = 0,
+			/* No NMS is an overlap nothing exceeds. */
+			.nms_threshold = nms == VG_NMS_NONE ? 1.0f : iou,
+			.top_k = d->top_k,
+			.keep_top_k = c->max_detections > 0 ? c->max_detections : 200,
+		};
+		memcpy(d->dout.variances, c->has_variances ? c->priors.variances : caffe_variances,
+		       sizeof d->dout.variances);
 	}
 
 	if (load_labels(d, err, errlen) < 0 || parse_class_filter(d, err, errlen) < 0)
@@ -1238,6 +1332,9 @@ static int decode(vg_detector *d)
 			cand[i].layout = layout && layout->count == cand[i].n_keypoints ? layout : NULL;
 		return n;
 	}
+	case VG_DECODER_SSD_PRIORBOX:
+		return vg_decode_ssd_priorbox(output_floats(d, d->out_boxes), output_floats(d, d->out_scores), d->anchors,
+					      d->n_priors, &d->dout, d->threshold, cand, VG_MAX_DETECTIONS);
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -1304,6 +1401,11 @@ const char *vg_detector_config_summary(const vg_detector *d)
 struct nn_model *vg_detector_model(vg_detector *d)
 {
 	return d->model;
+}
+
+const vg_labels *vg_detector_labels(const vg_detector *d)
+{
+	return &d->labels;
 }
 
 void vg_detector_destroy(vg_detector *d)

@@ -23,6 +23,7 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_CENTERNET_RAW,   /* CenterNet's heads: heatmap [1,H,W,C] and box distances [1,H,W,4] */
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
 	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
+	VG_DECODER_SSD_PRIORBOX,    /* Caffe SSD: locations [1,N*4] and confidences [1,N*C] on PriorBox priors */
 } vg_decoder_kind;
 
 /* The names --decoder and sidecars accept, for messages: "auto, postprocessed, ...". */
@@ -86,6 +87,10 @@ const char *vg_detector_config_summary(const vg_detector *det);
 
 struct nn_model;
 struct nn_model *vg_detector_model(vg_detector *det);
+
+/* The class names the detections are labelled with (count 0 when none). */
+struct vg_labels;
+const struct vg_labels *vg_detector_labels(const vg_detector *det);
 
 /*
  * The decoder choice on its own, for outputs of the given shapes and an input

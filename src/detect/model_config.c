@@ -275,9 +275,123 @@ static int parse_anchors(vg_model_config *c, const cJSON *v, const char *path, c
 	return 0;
 }
 
+static const char *const prior_keys = "min_size, max_size, aspect_ratios, flip, step, step_w, step_h, offset, feature_map";
+
+/* A number or an array of 1 to max numbers in [lo, hi]; returns the count or -1. */
+static int get_floats(const cJSON *v, double lo, double hi, float *out, int max)
+{
+	double d;
+	if (cJSON_IsNumber(v)) {
+		if (get_number(v, lo, hi, &d) < 0)
+			return -1;
+		out[0] = (float)d;
+		return 1;
+	}
+	int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+	if (n < 1 || n > max)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (get_number(cJSON_GetArrayItem(v, i), lo, hi, &d) < 0)
+			return -1;
+		out[i] = (float)d;
+	}
+	return n;
+}
+
+/* One Caffe PriorBox layer, "priors[i]". */
+static int parse_prior_layer(vg_prior_layer *l, const cJSON *v, int index, const char *path, char *err,
+			     size_t errlen)
+{
+	char key[48];
+	if (!cJSON_IsObject(v)) {
+		snprintf(key, sizeof key, "priors[%d]", index);
+		return key_error(err, errlen, path, key,
+				 "expected an object like {\"min_size\": 30, \"max_size\": 60, \"aspect_ratios\": [2], "
+				 "\"step\": 8, \"feature_map\": [38, 38]}");
+	}
+	memset(l, 0, sizeof *l);
+	l->flip = 1;
+	l->offset = 0.5f;
+	int n_max = 0, have_step = 0, have_step_wh = 0;
+	const cJSON *item;
+	cJSON_ArrayForEach(item, v)
+	{
+		const char *k = item->string;
+		double d;
+		int n;
+		snprintf(key, sizeof key, "priors[%d].%s", index, k);
+		if (!strcmp(k, "min_size") || !strcmp(k, "max_size")) {
+			float *dst = k[1] == 'i' ? l->min_size : l->max_size;
+			if ((n = get_floats(item, 1e-3, 1e5, dst, VG_PRIOR_MAX_SIZES)) < 0)
+				return key_error(err, errlen, path, key,
+						 "expected a size in input pixels above 0, or an array of 1 to %d",
+						 VG_PRIOR_MAX_SIZES);
+			*(k[1] == 'i' ? &l->n_sizes : &n_max) = n;
+		} else if (!strcmp(k, "aspect_ratios")) {
+			if ((n = get_floats(item, 1e-3, 1e3, l->aspect_ratios, VG_PRIOR_MAX_RATIOS)) < 0)
+				return key_error(err, errlen, path, key, "expected an array of 1 to %d numbers from 0.001 to 1000",
+						 VG_PRIOR_MAX_RATIOS);
+			l->n_ratios = n;
+		} else if (!strcmp(k, "flip")) {
+			if (get_bool(item, &l->flip) < 0)
+				return key_error(err, errlen, path, key, "expected true or false");
+		} else if (!strcmp(k, "step") || !strcmp(k, "step_w") || !strcmp(k, "step_h")) {
+			if (get_number(item, 1e-3, 1e5, &d) < 0)
+				return key_error(err, errlen, path, key, "expected a number of input pixels above 0");
+			if (k[4] != '_' || k[5] == 'w')
+				l->step_w = (float)d;
+			if (k[4] != '_' || k[5] == 'h')
+				l->step_h = (float)d;
+			*(k[4] == '_' ? &have_step_wh : &have_step) = 1;
+		} else if (!strcmp(k, "offset")) {
+			if (get_number(item, 0, 1, &d) < 0)
+				return key_error(err, errlen, path, key, "expected a number from 0 to 1 (cells)");
+			l->offset = (float)d;
+		} else if (!strcmp(k, "feature_map")) {
+			if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 2 ||
+			    get_int(cJSON_GetArrayItem(item, 0), 1, 4096, &l->feature_w) < 0 ||
+			    get_int(cJSON_GetArrayItem(item, 1), 1, 4096, &l->feature_h) < 0)
+				return key_error(err, errlen, path, key,
+						 "expected [width, height] in cells, whole numbers from 1 to 4096");
+		} else {
+			return key_error(err, errlen, path, key, "unknown key in a prior layer (known: %s)", prior_keys);
+		}
+	}
+	snprintf(key, sizeof key, "priors[%d]", index);
+	if (l->n_sizes == 0)
+		return key_error(err, errlen, path, key, "'min_size' is missing");
+	if (n_max && n_max != l->n_sizes)
+		return key_error(err, errlen, path, key, "give as many max sizes as min sizes (%d), or none", l->n_sizes);
+	for (int i = 0; i < n_max; i++)
+		if (!(l->max_size[i] > l->min_size[i]))
+			return key_error(err, errlen, path, key, "each max_size must be above its min_size");
+	if (have_step && have_step_wh)
+		return key_error(err, errlen, path, key, "give 'step' or 'step_w' and 'step_h', not both");
+	if (have_step_wh && !(l->step_w > 0 && l->step_h > 0))
+		return key_error(err, errlen, path, key, "give both 'step_w' and 'step_h'");
+	if (!l->feature_w && !(l->step_w > 0))
+		return key_error(err, errlen, path, key, "give its 'feature_map' or its 'step'");
+	return 0;
+}
+
+static int parse_priors(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
+{
+	int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+	if (n < 1 || n > VG_PRIOR_MAX_LAYERS)
+		return key_error(err, errlen, path, "priors", "expected an array of 1 to %d prior layers",
+				 VG_PRIOR_MAX_LAYERS);
+	for (int i = 0; i < n; i++)
+		if (parse_prior_layer(&c->priors.layers[i], cJSON_GetArrayItem(v, i), i, path, err, errlen) < 0)
+			return -1;
+	c->priors.n_layers = n;
+	c->has_priors = 1;
+	return 0;
+}
+
 static const char *const known_keys =
 	"layout, color, mean, std, resize, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
-	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, input_size, comment";
+	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, input_size, priors, "
+	"variances, clip, crop_margin, comment";
 
 static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char *err, size_t errlen)
 {
@@ -315,11 +429,11 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 		c->has_resize = 1;
 		c->resize = i ? VG_RESIZE_LETTERBOX : VG_RESIZE_STRETCH;
 	} else if (!strcmp(k, "sampling")) {
-		static const char *const samplings[] = { "swscale", "warp", NULL };
+		static const char *const samplings[] = { "swscale", "warp", "linear", NULL };
 		if ((i = choice(v, samplings)) < 0)
-			return key_error(err, errlen, path, k, "expected \"swscale\" or \"warp\"");
+			return key_error(err, errlen, path, k, "expected \"swscale\", \"warp\" or \"linear\"");
 		c->has_sampling = 1;
-		c->sampling = i ? VG_SAMPLING_WARP : VG_SAMPLING_SWSCALE;
+		c->sampling = i == 2 ? VG_SAMPLING_LINEAR : i ? VG_SAMPLING_WARP : VG_SAMPLING_SWSCALE;
 	} else if (!strcmp(k, "pad_value")) {
 		if (get_int(v, 0, 255, &i) < 0)
 			return key_error(err, errlen, path, k, "expected a whole number from 0 to 255");
@@ -379,6 +493,21 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 		if (!cJSON_IsString(v) || !(c->keypoint_layout = vg_keypoint_layout_find(v->valuestring)))
 			return key_error(err, errlen, path, k,
 					 "expected \"blazeface\", \"blazepalm\", \"pose_detector\" or \"coco17\"");
+	} else if (!strcmp(k, "priors")) {
+		return parse_priors(c, v, path, err, errlen);
+	} else if (!strcmp(k, "variances")) {
+		if (get_floats(v, 1e-6, 1e3, c->priors.variances, 4) != 4 || !cJSON_IsArray(v))
+			return key_error(err, errlen, path, k, "expected an array of 4 positive numbers (x, y, w, h)");
+		c->has_variances = 1;
+	} else if (!strcmp(k, "clip")) {
+		if (get_bool(v, &c->priors.clip) < 0)
+			return key_error(err, errlen, path, k, "expected true or false");
+		c->has_clip = 1;
+	} else if (!strcmp(k, "crop_margin")) {
+		if (get_number(v, 0, 2, &d) < 0)
+			return key_error(err, errlen, path, k, "expected a number from 0 to 2 (fractions of the box)");
+		c->crop_margin = (float)d;
+		c->has_crop_margin = 1;
 	} else if (!strcmp(k, "score_clip")) {
 		if (get_number(v, 1e-6, 1e6, &d) < 0)
 			return key_error(err, errlen, path, k, "expected a positive number");
@@ -669,6 +798,98 @@ static int builtin_movenet(vg_model_config *c, const char *base, const nn_tensor
 	return 1;
 }
 
+/*
+ * OpenCV's ResNet-10 SSD face detector (opencv_face_detector_uint8.pb and
+ * its float twin), as OpenCV's face detector sample feeds it: 300x300
+ * stretched, BGR, mean 104, 177, 123 (sic: the sample's values), no
+ * scaling. Its PriorBox layers are those of opencv_face_detector.pbtxt. The
+ * feature maps of its last two layers are 5x5, not the 3x3 and 1x1 that
+ * their steps of 100 and 300 suggest: OpenCV builds them from the size of
+ * the layers they hang off, so they are listed here rather than derived.
+ */
+static int builtin_opencv_face(vg_model_config *c)
+{
+	static const char *const face[] = { "face" };
+	static const struct {
+		int map;
+		float min, max, step;
+		int n_ratios;
+	} layers[] = {
+		{ 38, 30, 60, 8, 1 },   { 19, 60, 111, 16, 2 },  { 10, 111, 162, 32, 2 },
+		{ 5, 162, 213, 64, 2 }, { 5, 213, 264, 100, 1 }, { 5, 264, 315, 300, 1 },
+	};
+	c->has_layout = c->has_color = c->has_mean = c->has_std = c->has_resize = 1;
+	c->nchw = 0;
+	c->bgr = 1;
+	set3(c->mean, 104, 177, 123);
+	set3(c->std, 1, 1, 1);
+	c->resize = VG_RESIZE_STRETCH;
+	/*
+	 * OpenCV's blobFromImage scales with cv2.resize's two-tap bilinear, no
+	 * averaging; swscale's filter averages when it shrinks, and on the
+	 * emotion model's picture that moves a box enough to turn a sad face
+	 * angry (tests/integration/test_face_emotion.py).
+	 */
+	c->has_sampling = 1;
+	c->sampling = VG_SAMPLING_LINEAR;
+	snprintf(c->decoder, sizeof c->decoder, "ssd-priorbox");
+	c->has_priors = c->has_variances = c->has_clip = 1;
+	c->priors.n_layers = (int)(sizeof layers / sizeof layers[0]);
+	for (int i = 0; i < c->priors.n_layers; i++) {
+		vg_prior_layer *l = &c->priors.layers[i];
+		memset(l, 0, sizeof *l);
+		l->feature_w = l->feature_h = layers[i].map;
+		l->n_sizes = 1;
+		l->min_size[0] = layers[i].min;
+		l->max_size[0] = layers[i].max;
+		l->n_ratios = layers[i].n_ratios;
+		l->aspect_ratios[0] = 2;
+		l->aspect_ratios[1] = 3;
+		l->flip = 1;
+		l->step_w = l->step_h = layers[i].step;
+		l->offset = 0.5f;
+	}
+	c->priors.variances[0] = c->priors.variances[1] = 0.1f;
+	c->priors.variances[2] = c->priors.variances[3] = 0.2f;
+	c->priors.clip = 0;
+	c->iou = 0.45f;
+	c->top_k = 400;
+	c->max_detections = 200;
+	c->threshold = 0.5f;
+	snprintf(c->known_as, sizeof c->known_as, "OpenCV's ResNet-10 SSD face detector");
+	return set_labels(c, face, 1);
+}
+
+/*
+ * oarriaga/face_classification's mini-Xception emotion classifier (fer2013):
+ * a 64x64 grey face scaled to [-1, 1], seven emotions in FER2013's order.
+ */
+static int builtin_fer2013(vg_model_config *c)
+{
+	static const char *const emotions[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
+	c->has_mean = c->has_std = c->has_resize = 1;
+	set3(c->mean, 127.5f, 127.5f, 127.5f);
+	set3(c->std, 127.5f, 127.5f, 127.5f);
+	c->resize = VG_RESIZE_STRETCH;
+	/*
+	 * Faces are shrunk with swscale's averaging filter, not cv2.resize's two
+	 * taps (its repository's demo crops with margins, so its pixels are not
+	 * ours anyway): on its result picture, averaging leaves the sad face sad
+	 * by 0.55 to 0.25, two taps by 0.380 to 0.379.
+	 */
+	snprintf(c->decoder, sizeof c->decoder, "classifier");
+	snprintf(c->known_as, sizeof c->known_as, "mini-Xception FER2013 emotion classifier");
+	return set_labels(c, emotions, 7);
+}
+
+/* An image input of h x w x channels, NHWC, any dimension given as 0 or less unknown and accepted. */
+static int input_is(const nn_tensor *t, int h, int w, int channels)
+{
+	if (!t || t->rank != 4 || t->shape[3] != channels || t->shape[0] > 1)
+		return 0;
+	return (t->shape[1] <= 0 || t->shape[1] == h) && (t->shape[2] <= 0 || t->shape[2] == w);
+}
+
 int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tensor *input, char *note,
 			    size_t notelen)
 {
@@ -680,6 +901,21 @@ int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tens
 	int want_nchw = 0, want_h = 0, want_w = 0;
 	if (strcasestr(base, "movenet"))
 		return builtin_movenet(c, base, input, note, notelen);
+	int face = !strncmp(base, "opencv_face_detector", 20), fer = !strncmp(base, "fer2013_mini_XCEPTION", 21);
+	if (face || fer) {
+		if (!(face ? input_is(input, 300, 300, 3) : input_is(input, 64, 64, 1))) {
+			if (note)
+				snprintf(note, notelen,
+					 "%s: not the model vigil has built-in defaults for (expected an input %s), so none "
+					 "are used",
+					 base, face ? "[1,300,300,3]" : "[1,64,64,1]");
+			return 0;
+		}
+		if (face ? builtin_opencv_face(c) < 0 : builtin_fer2013(c) < 0)
+			return 0;
+		snprintf(c->origin, sizeof c->origin, "built-in defaults for %s (%s)", c->known_as, base);
+		return 1;
+	}
 	if (!strcmp(base, "centernet.json")) {
 		want_h = want_w = 512;
 	} else if (!strcmp(base, "nanodet.json")) {
@@ -900,6 +1136,23 @@ void vg_model_config_overlay(vg_model_config *b, vg_model_config *t)
 	}
 	if (t->keypoint_layout)
 		b->keypoint_layout = t->keypoint_layout;
+	if (t->has_priors) {
+		b->has_priors = 1;
+		b->priors.n_layers = t->priors.n_layers;
+		memcpy(b->priors.layers, t->priors.layers, sizeof b->priors.layers);
+	}
+	if (t->has_variances) {
+		b->has_variances = 1;
+		memcpy(b->priors.variances, t->priors.variances, sizeof b->priors.variances);
+	}
+	if (t->has_clip) {
+		b->has_clip = 1;
+		b->priors.clip = t->priors.clip;
+	}
+	if (t->has_crop_margin) {
+		b->has_crop_margin = 1;
+		b->crop_margin = t->crop_margin;
+	}
 	if (t->known_as[0])
 		memcpy(b->known_as, t->known_as, sizeof b->known_as);
 	if (t->origin[0]) {

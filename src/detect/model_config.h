@@ -15,8 +15,9 @@
  * before it, and command-line options override both:
  *
  *   1. built-in defaults for models vigil knows by file name (centernet.json,
- *      nanodet.json, blazeface*.json, any name containing "movenet"), used
- *      only when the model's input has the expected shape;
+ *      nanodet.json, blazeface*.json, any name containing "movenet",
+ *      opencv_face_detector*.pb, fer2013_mini_XCEPTION*), used only when the
+ *      model's input has the expected shape;
  *   2. a sidecar file next to the model: the model's path with its extension
  *      replaced by ".vigil.json" (centernet.json -> centernet.vigil.json,
  *      detect.tflite -> detect.vigil.json), or else the model's path with
@@ -28,9 +29,9 @@
  *   "mean": [r, g, b] or one number (subtracted from pixel values 0..255)
  *   "std":  [r, g, b] or one number (then divided by)
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
- *   "sampling": "swscale" | "warp" (see preprocess.h)
+ *   "sampling": "swscale" | "warp" | "linear" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
- *              | "movenet"
+ *              | "movenet" | "ssd-priorbox"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"
  *   "threshold": 0..1   "iou": 0..1
  *   "nms": "per-class" | "class-agnostic" | "weighted" (BlazeFace; elsewhere class-agnostic) | "none"
@@ -43,6 +44,17 @@
  *              stands for N fixed-size anchors per cell and layer
  *   "box_scale": N or [x, y, w, h]    "keypoints": N    "score_clip": X  (BlazeFace)
  *   "keypoint_layout": "blazeface" | "blazepalm" | "pose_detector" | "coco17" (names and skeleton)
+ *   "priors": [ {"min_size": X or [X, ...], "max_size": X or [X, ...], "aspect_ratios": [...],
+ *                "flip": bool (true), "step": X (or "step_w", "step_h"), "offset": X (0.5),
+ *                "feature_map": [w, h]}, ... ]
+ *              Caffe SSD PriorBox layers, in the order the model concatenates them (decoder
+ *              "ssd-priorbox", see decode.h); a layer needs its feature map or its step (the map is
+ *              then ceil(input / step) cells a side, which is not always the model's)
+ *   "variances": [x, y, w, h] (0.1, 0.1, 0.2, 0.2)     "clip": bool (clip priors to the input; false)
+ *              ("top_k" is DetectionOutput's per-class top_k (400), "max_detections" its keep_top_k,
+ *              "iou" its nms_threshold (0.45))
+ *   "crop_margin": X (second-stage classifiers, --classify: the fraction of the box's width and
+ *              height added on each side of a detection before cropping it; 0)
  *   "input_size": [W, H]  the input size of a model whose file leaves it unknown (TensorFlow graphs)
  *   "comment": anything
  *
@@ -89,6 +101,11 @@ typedef struct vg_model_config {
 	int keypoints;             /* -1 when not given */
 	float score_clip;          /* 0 when not given */
 	const vg_keypoint_layout *keypoint_layout; /* NULL when not given */
+	int has_priors;            /* priors.n_layers and .layers given */
+	int has_variances, has_clip; /* priors.variances, priors.clip given */
+	vg_prior_config priors;    /* ssd-priorbox */
+	int has_crop_margin;
+	float crop_margin;         /* second-stage classifiers */
 	int input_w, input_h;      /* 0 when not given */
 	char known_as[96];         /* the model these defaults are for, when recognised ("MediaPipe pose detection") */
 } vg_model_config;

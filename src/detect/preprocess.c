@@ -11,6 +11,7 @@
 struct vg_preprocess {
 	vg_preprocess_config cfg;
 	nn_dtype dtype;
+	int channels;            /* 3, or 1 for a grey input (the frame's luma) */
 	float in_scale;          /* quantized inputs */
 	int32_t in_zero_point;
 	int width, height;       /* model input */
@@ -35,10 +36,10 @@ int vg_preprocess_create(vg_preprocess **out, const nn_tensor *input, const vg_p
 	*out = NULL;
 	int c_axis = cfg->nchw ? 1 : 3;
 	int h_axis = cfg->nchw ? 2 : 1;
-	if (input->rank != 4 || input->shape[0] != 1 || input->shape[c_axis] != 3) {
+	if (input->rank != 4 || input->shape[0] != 1 || (input->shape[c_axis] != 3 && input->shape[c_axis] != 1)) {
 		snprintf(err, errlen, "model input '%s' is not an image of shape %s (rank %d, shape[%d] = %d)",
-			 input->name ? input->name : "0", cfg->nchw ? "[1,3,H,W]" : "[1,H,W,3]", input->rank, c_axis,
-			 input->rank > c_axis ? input->shape[c_axis] : 0);
+			 input->name ? input->name : "0", cfg->nchw ? "[1,3,H,W] or [1,1,H,W]" : "[1,H,W,3] or [1,H,W,1]",
+			 input->rank, c_axis, input->rank > c_axis ? input->shape[c_axis] : 0);
 		return -1;
 	}
 	if (input->dtype != NN_F32 && input->dtype != NN_U8 && input->dtype != NN_I8) {
@@ -53,10 +54,11 @@ int vg_preprocess_create(vg_preprocess **out, const nn_tensor *input, const vg_p
 	}
 	pp->cfg = *cfg;
 	pp->dtype = input->dtype;
+	pp->channels = input->shape[c_axis];
 	pp->height = input->shape[h_axis];
 	pp->width = input->shape[h_axis + 1];
 	/* swscale's SIMD output may write a few bytes past the last pixel of a row. */
-	pp->rgb = malloc((size_t)pp->width * (size_t)pp->height * 3 + SWS_SLACK);
+	pp->rgb = malloc((size_t)pp->width * (size_t)pp->height * (size_t)pp->channels + SWS_SLACK);
 	if (!pp->rgb) {
 		free(pp);
 		snprintf(err, errlen, "out of memory");
@@ -114,10 +116,28 @@ static int warp_geometry(vg_preprocess *pp, const vg_frame *f)
 	pp->warp_y = malloc((size_t)pp->height * sizeof(float));
 	if (!pp->warp_x || !pp->warp_y)
 		return -1;
-	for (int i = 0; i < pp->width; i++)
-		pp->warp_x[i] = (float)((i - pp->origin_x) / sx);
-	for (int j = 0; j < pp->height; j++)
-		pp->warp_y[j] = (float)((j - pp->origin_y) / sy);
+	if (pp->cfg.sampling == VG_SAMPLING_LINEAR) {
+		/*
+		 * cv2.resize's grid: centres aligned, positions clamped to the frame
+		 * (its border replicated); model pixels outside the scaled frame (a
+		 * letterbox's bars) are far outside, so they take the pad value.
+		 */
+		for (int i = 0; i < pp->width; i++) {
+			double v = (i + 0.5 - pp->origin_x) / sx - 0.5;
+			int in = i + 0.5 >= pp->origin_x && i + 0.5 < pp->origin_x + pp->extent_w;
+			pp->warp_x[i] = in ? (float)fmin(fmax(v, 0), f->width - 1) : -1e9f;
+		}
+		for (int j = 0; j < pp->height; j++) {
+			double v = (j + 0.5 - pp->origin_y) / sy - 0.5;
+			int in = j + 0.5 >= pp->origin_y && j + 0.5 < pp->origin_y + pp->extent_h;
+			pp->warp_y[j] = in ? (float)fmin(fmax(v, 0), f->height - 1) : -1e9f;
+		}
+	} else {
+		for (int i = 0; i < pp->width; i++)
+			pp->warp_x[i] = (float)((i - pp->origin_x) / sx);
+		for (int j = 0; j < pp->height; j++)
+			pp->warp_y[j] = (float)((j - pp->origin_y) / sy);
+	}
 	pp->warp_ready = 1;
 	return 0;
 }
@@ -167,27 +187,33 @@ static void warp_run(vg_preprocess *pp, const vg_frame *f)
 	int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
 	float pad = pp->cfg.pad_value;
 	int ri = pp->cfg.bgr ? 2 : 0, bi = pp->cfg.bgr ? 0 : 2;
+	int grey = pp->channels == 1;
 	for (int j = 0; j < pp->height; j++) {
 		int yi[2], ci[2];
 		float yw[2], cwt[2];
 		float sy = pp->warp_y[j];
 		taps(sy, f->height, yi, yw);
 		taps_clamped((sy - 0.5f) / 2, ch, ci, cwt);
-		uint8_t *o = pp->rgb + (size_t)j * (size_t)pp->width * 3;
-		for (int i = 0; i < pp->width; i++, o += 3) {
+		uint8_t *o = pp->rgb + (size_t)j * (size_t)pp->width * (size_t)pp->channels;
+		for (int i = 0; i < pp->width; i++, o += pp->channels) {
 			int xi[2], cxi[2];
 			float xw[2], cxw[2];
 			float sx = pp->warp_x[i];
 			taps(sx, f->width, xi, xw);
 			float inside = (xw[0] + xw[1]) * (yw[0] + yw[1]);
 			if (inside <= 0) {
-				o[0] = o[1] = o[2] = pp->cfg.pad_value;
+				memset(o, pp->cfg.pad_value, (size_t)pp->channels);
 				continue;
 			}
 			float y = 0;
 			for (int a = 0; a < 2; a++)
 				for (int b = 0; b < 2; b++)
 					y += yw[a] * xw[b] * f->plane[0][(size_t)yi[a] * (size_t)f->stride[0] + (size_t)xi[b]];
+			if (grey) {
+				/* Full-range BT.601 luma is the grey value (0.299 R + 0.587 G + 0.114 B). */
+				o[0] = to_u8(y + (1 - inside) * pad);
+				continue;
+			}
 			taps_clamped((sx - 0.5f) / 2, cw, cxi, cxw);
 			float u = 0, v = 0;
 			for (int a = 0; a < 2; a++) {
@@ -230,15 +256,18 @@ static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 		pp->content_w = pp->width;
 		pp->content_h = pp->height;
 	}
-	memset(pp->rgb, pp->cfg.pad_value, (size_t)pp->width * (size_t)pp->height * 3);
+	memset(pp->rgb, pp->cfg.pad_value, (size_t)pp->width * (size_t)pp->height * (size_t)pp->channels);
 	pp->origin_x = (float)pp->content_x;
 	pp->origin_y = (float)pp->content_y;
 	pp->extent_w = (float)pp->content_w;
 	pp->extent_h = (float)pp->content_h;
-	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+	if (pp->cfg.sampling != VG_SAMPLING_SWSCALE)
 		return warp_geometry(pp, f);
 	pp->sws = sws_getCachedContext(pp->sws, f->width, f->height, AV_PIX_FMT_YUV420P, pp->content_w,
-				       pp->content_h, pp->cfg.bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24,
+				       pp->content_h,
+				       pp->channels == 1 ? AV_PIX_FMT_GRAY8
+				       : pp->cfg.bgr     ? AV_PIX_FMT_BGR24
+							 : AV_PIX_FMT_RGB24,
 				       SWS_BILINEAR, NULL, NULL, NULL);
 	if (!pp->sws)
 		return -1;
@@ -252,17 +281,18 @@ static void swscale_run(vg_preprocess *pp, const vg_frame *frame)
 {
 	const uint8_t *src[4] = { frame->plane[0], frame->plane[1], frame->plane[2], NULL };
 	int src_stride[4] = { frame->stride[0], frame->stride[1], frame->stride[2], 0 };
-	int row = pp->width * 3;
-	uint8_t *dst[4] = { pp->rgb + (size_t)pp->content_y * row + (size_t)pp->content_x * 3, NULL, NULL, NULL };
+	int ch = pp->channels;
+	int row = pp->width * ch;
+	uint8_t *dst[4] = { pp->rgb + (size_t)pp->content_y * row + (size_t)pp->content_x * (size_t)ch, NULL, NULL, NULL };
 	int dst_stride[4] = { row, 0, 0, 0 };
 	sws_scale(pp->sws, src, src_stride, 0, frame->height, dst, dst_stride);
 	int right = pp->content_x + pp->content_w;
 	if (right < pp->width) {
 		/* Restore the right border where the scaler's row overrun reached into it. */
-		size_t n = (size_t)(pp->width - right) * 3;
+		size_t n = (size_t)(pp->width - right) * (size_t)ch;
 		n = n < SWS_SLACK ? n : SWS_SLACK;
 		for (int y = pp->content_y; y < pp->content_y + pp->content_h; y++)
-			memset(pp->rgb + (size_t)y * (size_t)row + (size_t)right * 3, pp->cfg.pad_value, n);
+			memset(pp->rgb + (size_t)y * (size_t)row + (size_t)right * (size_t)ch, pp->cfg.pad_value, n);
 	}
 }
 
@@ -270,13 +300,26 @@ int vg_preprocess_run(vg_preprocess *pp, const vg_frame *frame, nn_tensor *input
 {
 	if (update_geometry(pp, frame) < 0)
 		return -1;
-	if (pp->cfg.sampling == VG_SAMPLING_WARP)
+	if (pp->cfg.sampling != VG_SAMPLING_SWSCALE)
 		warp_run(pp, frame);
 	else
 		swscale_run(pp, frame);
 
 	size_t plane = (size_t)pp->width * (size_t)pp->height;
 	const uint8_t *px = pp->rgb;
+	if (pp->channels == 1) {
+		/* One channel: the layouts are the same. */
+		if (pp->dtype == NN_F32) {
+			float *o = input->data;
+			for (size_t i = 0; i < plane; i++)
+				o[i] = pp->lut_f[0][px[i]];
+		} else {
+			uint8_t *o = input->data;
+			for (size_t i = 0; i < plane; i++)
+				o[i] = (uint8_t)pp->lut_q[0][px[i]];
+		}
+		return 0;
+	}
 	if (pp->dtype == NN_F32) {
 		float *o = input->data;
 		if (pp->cfg.nchw) {

@@ -27,11 +27,17 @@ typedef enum vg_resize_mode {
  * frame's corner, bilinear between the four nearest pixels and nothing
  * averaged; the letterbox geometry is exact rather than rounded to pixels.
  * MediaPipe's models score and place boxes as MediaPipe reports only with
- * the latter.
+ * the latter. linear samples as OpenCV's cv2.resize with INTER_LINEAR
+ * (and so blobFromImage) does: bilinear between the four nearest pixels,
+ * nothing averaged, pixel centres aligned (pixel i of n takes the frame at
+ * (i + 0.5) * frame / n - 0.5), positions past the edge taking the edge
+ * pixel; models trained on OpenCV's resizing, such as OpenCV's face
+ * detector, see what they were trained on.
  */
 typedef enum vg_sampling {
 	VG_SAMPLING_SWSCALE = 0,
 	VG_SAMPLING_WARP,
+	VG_SAMPLING_LINEAR,
 } vg_sampling;
 
 typedef struct vg_preprocess_config {
@@ -48,7 +54,9 @@ typedef struct vg_preprocess vg_preprocess;
 
 /*
  * Checks that the tensor is an image input it can fill ([1,H,W,3] or, with
- * nchw, [1,3,H,W]; float32, uint8 or int8) and prepares for it.
+ * nchw, [1,3,H,W]; or grey, [1,H,W,1] or [1,1,H,W], which takes the frame's
+ * full-range luma, 0.299 R + 0.587 G + 0.114 B, with the first channel's
+ * mean and std; float32, uint8 or int8) and prepares for it.
  *
  * Without mean/std: float inputs get [-1, 1] (mean 127.5, std 127.5);
  * quantized inputs get the raw pixel values (uint8) or pixel - 128 (int8),

@@ -268,6 +268,18 @@ void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
 		int lx = x0 + tw <= f->width ? x0 : f->width - tw;
 		vg_draw_fill(f, lx, ly, lx + tw, ly + label_h, c);
 		vg_draw_text(f, lx + pad, ly + pad, text, scale, vg_color_text_on(c));
+		/* A second-stage classifier's answers, one line each under the label, light on dark. */
+		int ay = ly + label_h;
+		int na = d->n_attributes < VG_MAX_ATTRIBUTES ? d->n_attributes : VG_MAX_ATTRIBUTES;
+		for (int k = 0; k < na; k++, ay += label_h) {
+			const vg_attribute *a = &d->attributes[k];
+			float sc = a->score >= -1e6f && a->score <= 1e6f ? a->score : 0; /* NaN too */
+			snprintf(text, sizeof text, "%.63s %d%%", a->label[0] ? a->label : "?", (int)lroundf(sc * 100.0f));
+			int aw = vg_text_width(text, scale) + 2 * pad;
+			int ax = x0 + aw <= f->width ? x0 : f->width - aw;
+			vg_draw_fill(f, ax, ay, ax + aw, ay + label_h, vg_color_rgb(24, 24, 24));
+			vg_draw_text(f, ax + pad, ay + pad, text, scale, vg_color_rgb(255, 255, 255));
+		}
 	}
 }
 

@@ -58,7 +58,9 @@ int vg_draw_scale(const vg_frame *f);
 /*
  * Draws each detection as a box in its class colour with "label 87%" on a
  * filled background above it (inside the box when there is no room above),
- * and its keypoints and skeleton, if it has them (vg_draw_keypoints).
+ * and its keypoints and skeleton, if it has them (vg_draw_keypoints), and
+ * its attributes (a second-stage classifier's "happy 83%") one per line
+ * under the label, white on a dark background.
  * Whole-frame results (classifiers) are listed at the top left instead.
  */
 void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count);

@@ -153,6 +153,17 @@ async function main() {
     assert(src && src.includes('/video_feed'), `#stream src is ${src}`);
   });
 
+  await test('a detection\'s attributes (--classify) are listed under it', async () => {
+    // The list is rebuilt by every event, so render and read it in one synchronous step.
+    const text = await page.evaluate(() => {
+      showDetections([{ label: 'face', score: 0.99, box: [0.1, 0.1, 0.3, 0.3],
+        attributes: [{ model: 'fer2013_mini_XCEPTION.102-0.66.hdf5', label: 'happy', class_id: 3, score: 0.83 }] }]);
+      const a = document.querySelector('#detections li .attribute');
+      return a ? a.textContent + '|' + a.title : '';
+    });
+    assert(text === 'happy 83%|fer2013_mini_XCEPTION.102-0.66.hdf5', `attribute shown as '${text}'`);
+  });
+
   await test('#stream shows a 640x480 frame', async () => {
     await page.waitForFunction(() => {
       const img = document.querySelector('#stream');

@@ -990,6 +990,41 @@ TEST(graphdef_runs_through_the_engine)
 	nn_model_free(m);
 }
 
+/* Found by fuzz_graphdef: a dilated convolution whose BatchToSpaceND lacks its crops input. */
+TEST(graphdef_dilation_fold_with_missing_input)
+{
+	pbb g = { 0 };
+	static float w[3 * 3 * 3 * 2];
+	gd_placeholder(&g, "data", GD_FLOAT, 4, (const int64_t[]){ 1, 8, 8, 3 });
+	gd_const_i32(&g, "block", DIMS(2), (const int64_t[]){ 2, 2 }, 2);
+	gd_const_i32(&g, "pads", DIMS(2, 2), (const int64_t[]){ 2, 2, 2, 2 }, 4);
+	gd_const_f32(&g, "w", DIMS(3, 3, 3, 2), w, 3 * 3 * 3 * 2);
+	pbb n = gd_node("s2b", "SpaceToBatchND");
+	gd_input(&n, "data");
+	gd_input(&n, "block");
+	gd_input(&n, "pads");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_add(&g, &n);
+	n = gd_node("conv", "Conv2D");
+	gd_input(&n, "s2b");
+	gd_input(&n, "w");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_attr_ints(&n, "strides", 4, (const int64_t[]){ 1, 1, 1, 1 });
+	gd_attr_s(&n, "padding", "VALID");
+	gd_add(&g, &n);
+	n = gd_node("b2s", "BatchToSpaceND");
+	gd_input(&n, "conv");
+	gd_input(&n, "block");
+	gd_attr_type(&n, "T", GD_FLOAT);
+	gd_add(&g, &n);
+	nn_graph *ig = NULL;
+	char err[512];
+	int rc = nn_graphdef_load_buffer(&ig, g.p, g.len, "t.pb", NULL, err, sizeof err);
+	pbb_free(&g);
+	CHECK(rc < 0 && !ig);
+	CHECK_MSG(strstr(err, "t.pb: ") && strstr(err, "b2s") && strstr(err, "has 2 inputs"), "%s", err);
+}
+
 /* ---- OpenCV's face detector ---- */
 
 static char *assets_path(const char *rel)
@@ -1081,4 +1116,5 @@ TEST_SUITE(nn_graphdef,
 	   TEST_ENTRY(graphdef_truncated_and_flipped),
 	   TEST_ENTRY(graphdef_model_load_dispatch),
 	   TEST_ENTRY(graphdef_runs_through_the_engine),
+	   TEST_ENTRY(graphdef_dilation_fold_with_missing_input),
 	   TEST_ENTRY(graphdef_opencv_face_detector));

@@ -22,6 +22,8 @@ extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
 extern const vg_test vg_suite_mediapipe[];
+extern const vg_test vg_suite_priorbox[];
+extern const vg_test vg_suite_classify[];
 extern const vg_test vg_suite_npy[];
 
 static const vg_test *const vg_all_suites[] = {
@@ -43,6 +45,8 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_render,
 	vg_suite_detect_ssd,
 	vg_suite_mediapipe,
+	vg_suite_priorbox,
+	vg_suite_classify,
 	vg_suite_npy,
 	NULL,
 };

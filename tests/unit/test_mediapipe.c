@@ -391,7 +391,7 @@ TEST(sidecar_anchor_options)
 	sidecar_fails("{\"anchors\": {\"strides\": [8], \"fixed_anchor_size\": \"yes\"}}",
 		      "key 'fixed_anchor_size': expected true or false");
 	sidecar_fails("{\"anchors\": {\"strides\": [8], \"scales\": [1]}}", "key 'scales': unknown key in 'anchors'");
-	sidecar_fails("{\"sampling\": \"nearest\"}", "key 'sampling': expected \"swscale\" or \"warp\"");
+	sidecar_fails("{\"sampling\": \"nearest\"}", "key 'sampling': expected \"swscale\", \"warp\" or \"linear\"");
 	sidecar_fails("{\"keypoint_layout\": \"hand21\"}", "key 'keypoint_layout'");
 }
 

@@ -426,6 +426,9 @@ int tfo_want_inputs(tfo *c, const tfo_node *n, int lo, int hi)
 int tfo_input_tensor(tfo *c, const tfo_node *n, int k, int *t)
 {
 	*t = -1;
+	/* Found by fuzz_graphdef: a BatchToSpaceND with too few inputs reached here through the dilation fold. */
+	if (k < 0 || k >= n->n_in)
+		return tfo_node_fail(c, n, NN_ERR_FORMAT, "has %d inputs, expected at least %d", n->n_in, k + 1);
 	const tfo_node *p = &c->nodes[n->in_node[k]];
 	int port = n->in_port[k];
 	if (port >= p->n_out)
@@ -584,27 +587,11 @@ int tfo_const_f32(tfo *c, const tfo_node *n, const char *suffix, int rank, const
 
 tfo_node *tfo_sole_reader(tfo *c, const tfo_node *n, int *slot)
 {
-	tfo_node *found = NULL;
-	int me = tfo_index(c, n);
-	for (int i = 0; i < c->n_nodes; i++) {
-		tfo_node *x = &c->nodes[i];
-		if (!x->needed)
-			continue;
-		for (int k = 0; k < x->n_in; k++)
-			if (x->in_node[k] == me) {
-				if (found || x->in_port[k] != 0)
-					return NULL;
-				found = x;
-				*slot = k;
-			}
-	}
-	/* A control edge or a graph output also reads it, and would need the unfolded value. */
-	if (found && n->n_consumers != 1)
+	/* A control edge or a graph output also reading it would need the value as it is. */
+	if (n->n_readers != 1 || n->n_consumers != 1 || n->reader_port != 0 || n->is_output)
 		return NULL;
-	for (int i = 0; found && i < c->n_outputs; i++)
-		if (c->out_node[i] == me)
-			return NULL;
-	return found;
+	*slot = n->reader_slot;
+	return &c->nodes[n->reader];
 }
 
 /* ---- the op table ---- */
@@ -908,6 +895,18 @@ static int sort_nodes(tfo *c)
 				c->nodes[x->in_node[k]].needed = 1;
 				stack[sp++] = x->in_node[k];
 			}
+	}
+	for (int i = 0; i < c->n_outputs; i++)
+		c->nodes[c->out_node[i]].is_output = 1;
+	for (int i = 0; i < n; i++) {
+		const tfo_node *x = &c->nodes[i];
+		for (int k = 0; x->needed && k < x->n_in; k++) {
+			tfo_node *src = &c->nodes[x->in_node[k]];
+			src->n_readers++;
+			src->reader = i;
+			src->reader_slot = k;
+			src->reader_port = x->in_port[k];
+		}
 	}
 
 	/* Control flow first: it explains the cycles and the ops that follow it. */

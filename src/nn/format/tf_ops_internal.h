@@ -41,6 +41,9 @@ typedef struct tfo_node {
 	int *in_port;
 	int n_consumers;    /* nodes reading it, through data or control inputs */
 	int needed;         /* an output depends on it (or it is an input) */
+	int n_readers;      /* data inputs of needed nodes that read it; the last of them: */
+	int reader, reader_slot, reader_port;
+	int is_output;      /* a graph output reads it */
 	int pending;        /* topological sort: inputs not yet placed */
 	int n_out;          /* set when it is mapped: its outputs and their IR tensors */
 	int *out;
