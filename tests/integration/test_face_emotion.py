@@ -42,10 +42,7 @@ try:
     import cv2
 except ImportError:
     cv2 = None
-try:
-    from test_keras_oracle import have_h5py, have_oracle, run_oracle
-except ImportError:  # the Keras oracle arrives with the Keras loader
-    run_oracle = None
+from test_keras_oracle import have_h5py, have_oracle, run_oracle
 
 PB = os.path.join(ASSETS, "models", "tf_frozen", "opencv_face_detector_uint8.pb")
 MEDIAPIPE = os.path.join(ASSETS, "models", "tflite", "mediapipe_face_detection_short_range.tflite")
@@ -122,28 +119,7 @@ class FaceEmotion:
             seen[cell] = a["label"]
         self.assertEqual(seen, EXPECTED)
 
-    def test_faces_are_opencvs(self):
-        if cv2 is None:
-            self.skipTest("OpenCV for Python (python3-opencv) is not installed")
-        if self.DETECTOR != PB:
-            self.skipTest("OpenCV runs only its own face detector")
-        net = cv2.dnn.readNetFromTensorflow(PB, PBTXT)
-        img = cv2.imread(PICTURE)
-        net.setInput(cv2.dnn.blobFromImage(img, 1.0, (300, 300), (104.0, 177.0, 123.0), False, False))
-        ref = [r for r in net.forward("detection_out")[0, 0] if r[2] >= 0.5]
-        ours = [d for _, d in self.faces()]
-        self.assertEqual(len(ref), len(ours))
-        for r in ref:
-            box = list(np.clip(r[3:7], 0, 1))
-            best = max(ours, key=lambda d: iou(box, d["box"]))
-            o = iou(box, best["box"])
-            print("OpenCV face %.4f %s: vigil %.4f, IoU %.3f" % (r[2], np.round(box, 4).tolist(), best["score"], o))
-            self.assertGreaterEqual(o, 0.98)
-            self.assertLessEqual(abs(float(r[2]) - best["score"]), 0.005)
-
     def test_classifier_outputs_equal_tfjs_on_the_same_crops(self):
-        if run_oracle is None:
-            self.skipTest("the Keras oracle (tests/oracle/keras_to_tfjs.py) is not here yet")
         if not have_oracle() or not have_h5py():
             self.skipTest("needs node with @tensorflow/tfjs-layers in tests/oracle/node_modules and python3-h5py")
         faces = self.faces()
@@ -164,11 +140,32 @@ class FaceEmotion:
             self.assertAlmostEqual(a["score"], float(t.max()), delta=1e-4)
 
 
+class OpenCVFaceEmotionTest(FaceEmotion, unittest.TestCase):
+    """The issue's pair: OpenCV's face detector (.pb) and the emotion model (.hdf5)."""
+    DETECTOR = PB
+
+    def test_faces_are_opencvs(self):
+        if cv2 is None:
+            self.skipTest("OpenCV for Python (python3-opencv) is not installed")
+        net = cv2.dnn.readNetFromTensorflow(PB, PBTXT)
+        img = cv2.imread(PICTURE)
+        net.setInput(cv2.dnn.blobFromImage(img, 1.0, (300, 300), (104.0, 177.0, 123.0), False, False))
+        ref = [r for r in net.forward("detection_out")[0, 0] if r[2] >= 0.5]
+        ours = [d for _, d in self.faces()]
+        self.assertEqual(len(ref), len(ours))
+        for r in ref:
+            box = list(np.clip(r[3:7], 0, 1))
+            best = max(ours, key=lambda d: iou(box, d["box"]))
+            o = iou(box, best["box"])
+            print("OpenCV face %.4f %s: vigil %.4f, IoU %.3f" % (r[2], np.round(box, 4).tolist(), best["score"], o))
+            self.assertGreaterEqual(o, 0.98)
+            self.assertLessEqual(abs(float(r[2]) - best["score"]), 0.005)
+
     def test_demo_serve_megamind(self):
         """The README's one-command demo: faces of the Megamind clip with emotions, through /events."""
         video = os.path.join(ASSETS, "video", "opencv_megamind_720x528.avi")
-        if self.DETECTOR != PB or not os.path.exists(video):
-            self.skipTest("the demo is OpenCV's face detector on " + video)
+        if not os.path.exists(video):
+            self.skipTest("asset absent: " + video)
         v = Vigil.start(video, "--loop", "--model", PB, "--classify", EMOTION, ready_timeout=60)
         try:
             with_attr = 0
@@ -185,11 +182,6 @@ class FaceEmotion:
             self.assertEqual(rc, 0, v.stderr())
         finally:
             v.kill()
-
-
-class OpenCVFaceEmotionTest(FaceEmotion, unittest.TestCase):
-    """The issue's pair: OpenCV's face detector (.pb) and the emotion model (.hdf5)."""
-    DETECTOR = PB
 
 
 class MediaPipeFaceEmotionTest(FaceEmotion, unittest.TestCase):
