@@ -113,8 +113,9 @@ void vg_serve_usage(FILE *out)
 }
 
 const char vg_model_options_help[] =
-	"  -m, --model FILE        TensorFlow Lite (.tflite) or TensorFlow.js graph model (model.json);\n"
-	"                          without it frames are streamed as they are\n"
+	"  -m, --model FILE        TensorFlow Lite (.tflite), TensorFlow.js (model.json), frozen GraphDef (.pb),\n"
+	"                          SavedModel (its folder) or Keras (.h5, .keras); without it frames are\n"
+	"                          streamed as they are\n"
 	"      --sidecar FILE      the model's settings: preprocessing, decoder, labels, threshold (default:\n"
 	"                          the model's path with its extension replaced by .vigil.json, else with\n"
 	"                          .vigil.json appended, if present; \"none\" to use none)\n"
