@@ -433,7 +433,7 @@ int tfo_map_pool(tfo *c, tfo_node *n, int max)
 static int space_params(tfo *c, const tfo_node *n, const char *what, int64_t block[2], int64_t pads[4])
 {
 	int rc, count;
-	if ((rc = tfo_const_ints(c, n, 1, "block_shape", block, 2, &count)) < 0)
+	if ((rc = tfo_want_inputs(c, n, 3, 3)) < 0 || (rc = tfo_const_ints(c, n, 1, "block_shape", block, 2, &count)) < 0)
 		return rc;
 	if (count != 2 || block[0] < 1 || block[1] < 1 || block[0] > MAX_PARAM || block[1] > MAX_PARAM)
 		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "block_shape must hold two values from 1 to %d (height, width)",
