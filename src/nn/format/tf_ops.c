@@ -101,61 +101,6 @@ char *tfo_join_name(const char *base, const char *suffix)
 	return s;
 }
 
-/* ---- name maps ---- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static int map_init(tfo_map *m, int n)
-{
-	size_t cap = 16;
-	while (cap < (size_t)n * 2 + 1)
-		cap *= 2;
-	m->slot = calloc(cap, sizeof *m->slot);
-	m->cap = cap;
-	return m->slot ? 0 : -1;
-}
-
-/* The index of the thing called key[0..len), or -1. */
-static int map_find(const tfo_map *m, const char *const *names, const char *key, size_t len)
-{
-	if (!m->slot)
-		return -1;
-	size_t i = (size_t)hash_bytes(key, len) & (m->cap - 1);
-	for (;; i = (i + 1) & (m->cap - 1)) {
-		int v = m->slot[i];
-		if (!v)
-			return -1;
-		const char *name = names[v - 1];
-		if (strncmp(name, key, len) == 0 && name[len] == '\0')
-			return v - 1;
-	}
-}
-
-/* Adds index idx under names[idx]; returns the index already there under that name, or -1. */
-static int map_add(tfo_map *m, const char *const *names, int idx)
-{
-	const char *key = names[idx];
-	size_t len = strlen(key);
-	size_t i = (size_t)hash_bytes(key, len) & (m->cap - 1);
-	for (;; i = (i + 1) & (m->cap - 1)) {
-		int v = m->slot[i];
-		if (!v) {
-			m->slot[i] = idx + 1;
-			return -1;
-		}
-		if (strcmp(names[v - 1], key) == 0)
-			return v - 1;
-	}
-}
-
 /* ---- attributes ---- */
 
 const nn_tf_attr *tfo_attr_get(const tfo_node *n, const char *key)
@@ -707,7 +652,7 @@ static int parse_nodes(tfo *c)
 		return tfo_fail(c, NN_ERR_FORMAT, "the graph has no nodes");
 	c->nodes = calloc((size_t)n, sizeof *c->nodes);
 	c->node_names = calloc((size_t)n, sizeof *c->node_names);
-	if (!c->nodes || !c->node_names || map_init(&c->node_map, n) < 0)
+	if (!c->nodes || !c->node_names || nn_name_map_init(&c->node_map, n) < 0)
 		return tfo_nomem(c);
 	size_t n_inputs = 0;
 	for (int i = 0; i < n; i++) {
@@ -722,7 +667,7 @@ static int parse_nodes(tfo *c)
 			return tfo_fail(c, NN_ERR_FORMAT, "node '%.160s' has malformed inputs or attributes", x->name);
 		n_inputs += (size_t)e->n_inputs;
 		c->node_names[c->n_nodes] = x->name;
-		int dup = map_add(&c->node_map, c->node_names, c->n_nodes);
+		int dup = nn_name_map_add(&c->node_map, c->node_names, c->n_nodes);
 		if (dup >= 0)
 			return tfo_fail(c, NN_ERR_FORMAT, "two nodes are called '%.160s' (nodes %d and %d)", x->name, dup, c->n_nodes);
 		c->n_nodes++;
@@ -752,7 +697,7 @@ static int parse_nodes(tfo *c)
 			if (!control && split_tensor_name(name, &len, &port) < 0)
 				return tfo_fail(c, NN_ERR_FORMAT, "node '%.160s': input '%.160s' has a malformed output index", x->name,
 					    s);
-			int src = map_find(&c->node_map, c->node_names, name, len);
+			int src = nn_name_map_find(&c->node_map, c->node_names, name, len);
 			if (src < 0)
 				return tfo_fail(c, NN_ERR_FORMAT, "node '%.160s' (op %.60s): input '%.160s' names no node in the graph",
 					    x->name, x->op, s);
@@ -826,7 +771,7 @@ static int find_outputs(tfo *c)
 		int port;
 		if (split_tensor_name(s, &len, &port) < 0)
 			rc = tfo_fail(c, NN_ERR_FORMAT, "output '%.160s' has a malformed output index", s);
-		else if ((c->out_node[i] = map_find(&c->node_map, c->node_names, s, len)) < 0)
+		else if ((c->out_node[i] = nn_name_map_find(&c->node_map, c->node_names, s, len)) < 0)
 			rc = tfo_fail(c, NN_ERR_FORMAT, "output '%.160s' names no node in the graph", s);
 		c->out_port[i] = port;
 	}
@@ -1070,7 +1015,7 @@ static int set_io(tfo *c)
 		size_t len;
 		int port, j = -1;
 		if (s && split_tensor_name(s, &len, &port) == 0 && port == 0)
-			j = map_find(&c->node_map, c->node_names, s, len);
+			j = nn_name_map_find(&c->node_map, c->node_names, s, len);
 		if (j < 0 || strcmp(c->nodes[j].op, "Placeholder") != 0) {
 			free(names);
 			return tfo_fail(c, NN_ERR_FORMAT, "input '%.160s' names no Placeholder in the graph", s ? s : "");
@@ -1092,7 +1037,7 @@ static int set_io(tfo *c)
 	}
 	qsort(names, (size_t)k, sizeof *names, by_name);
 	for (int i = 0; i < k; i++) {
-		int j = map_find(&c->node_map, c->node_names, names[i], strlen(names[i]));
+		int j = nn_name_map_find(&c->node_map, c->node_names, names[i], strlen(names[i]));
 		g->inputs[g->n_inputs++] = c->nodes[j].out[0];
 	}
 	free(names);
@@ -1243,7 +1188,7 @@ int nn_tf_build(nn_graph **out, const nn_tf_graph *g, const nn_tf_build_options 
 		free(c.nodes[i].out);
 	free(c.nodes);
 	free(c.node_names);
-	free(c.node_map.slot);
+	nn_name_map_free(&c.node_map);
 	free(c.in_pool);
 	free(c.order);
 	for (int i = 0; c.out_names && i < c.n_outputs; i++)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/format/name_map.h"
 #include "nn/format/tf_graph.h"
 #include "nn/graph.h"
 
@@ -56,12 +57,6 @@ typedef struct tfo_node {
 	int folded;
 } tfo_node;
 
-/* Open addressing over indices (stored + 1) into an array of named things. */
-typedef struct tfo_map {
-	int *slot;
-	size_t cap;
-} tfo_map;
-
 typedef struct tfo {
 	const char *src;    /* the model file's name, for messages */
 	char *err;
@@ -73,7 +68,7 @@ typedef struct tfo {
 	tfo_node *nodes;
 	int n_nodes;
 	const char **node_names;
-	tfo_map node_map;
+	nn_name_map node_map;
 	int *in_pool;
 	int *order, n_order;
 
@@ -132,7 +127,6 @@ int tfo_const_computable(const tfo *c, int t, int *budget);
 int tfo_const_ints(tfo *c, const tfo_node *n, int k, const char *what, int64_t *vals, int max, int *count);
 int tfo_const_int(tfo *c, const tfo_node *n, int k, const char *what, int64_t *v);
 int tfo_norm_axis(tfo *c, const tfo_node *n, int64_t axis, int rank, const char *what, int *out);
-float tfo_half_to_float(uint16_t h);
 /* A new constant float32 tensor named after n with suffix, holding vals (or zeros when NULL). */
 int tfo_const_f32(tfo *c, const tfo_node *n, const char *suffix, int rank, const int64_t *shape, const float *vals);
 /* The index of node x among the graph's nodes. */

@@ -12,33 +12,8 @@
 #include <string.h>
 
 #include "nn/format/tf_ops_internal.h"
+#include "nn/ref/quant.h"
 
-/* ---- half floats ---- */
-
-float tfo_half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-	if (exp == 0) {
-		if (mant == 0) {
-			bits = sign;
-		} else {
-			/* A subnormal half is a normal float: shift the mantissa up to its leading one. */
-			exp = 113;
-			while (!(mant & 0x400)) {
-				mant <<= 1;
-				exp--;
-			}
-			bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-		}
-	} else if (exp == 31) {
-		bits = sign | 0x7f800000u | (mant << 13);
-	} else {
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	}
-	float f;
-	memcpy(&f, &bits, sizeof f);
-	return f;
-}
 
 /* ---- mapping: inputs, constants, aliases ---- */
 
@@ -221,7 +196,7 @@ int tfo_map_const(tfo *c, tfo_node *n, int arg)
 		case NN_TF_HALF: {
 			uint16_t h;
 			memcpy(&h, p + 2 * i, 2);
-			((float *)x->data)[i] = tfo_half_to_float(h);
+			((float *)x->data)[i] = nn_ref_f16_to_f32(h);
 			break;
 		}
 		case NN_TF_BFLOAT16: {

@@ -26,7 +26,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "nn/format/name_map.h"
 #include "nn/format/tf_graph.h"
+#include "nn/ref/quant.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the TF.js loader assumes a little-endian host, like the weight shards"
@@ -60,12 +62,6 @@ typedef struct tj_weight {
 	int64_t elements;
 } tj_weight;
 
-/* Open addressing over indices (stored + 1) into an array of named things. */
-typedef struct tj_map {
-	int *slot;
-	size_t cap;
-} tj_map;
-
 typedef struct tj {
 	const char *src;    /* model.json's name, for messages */
 	char *err;
@@ -83,7 +79,7 @@ typedef struct tj {
 	tj_weight *weights;
 	int n_weights;
 	const char **weight_names;
-	tj_map weight_map;
+	nn_name_map weight_map;
 	uint8_t **groups;
 	size_t *group_len;
 	int n_groups;
@@ -114,61 +110,6 @@ PRINTF(3, 4) static int fail(tj *c, int code, const char *fmt, ...)
 static int nomem(tj *c)
 {
 	return fail(c, NN_ERR_NOMEM, "out of memory");
-}
-
-/* ---- name maps ---- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static int map_init(tj_map *m, int n)
-{
-	size_t cap = 16;
-	while (cap < (size_t)n * 2 + 1)
-		cap *= 2;
-	m->slot = calloc(cap, sizeof *m->slot);
-	m->cap = cap;
-	return m->slot ? 0 : -1;
-}
-
-/* The index of the thing called key[0..len), or -1. */
-static int map_find(const tj_map *m, const char *const *names, const char *key, size_t len)
-{
-	if (!m->slot)
-		return -1;
-	size_t i = (size_t)hash_bytes(key, len) & (m->cap - 1);
-	for (;; i = (i + 1) & (m->cap - 1)) {
-		int v = m->slot[i];
-		if (!v)
-			return -1;
-		const char *name = names[v - 1];
-		if (strncmp(name, key, len) == 0 && name[len] == '\0')
-			return v - 1;
-	}
-}
-
-/* Adds index idx under names[idx]; returns the index already there under that name, or -1. */
-static int map_add(tj_map *m, const char *const *names, int idx)
-{
-	const char *key = names[idx];
-	size_t len = strlen(key);
-	size_t i = (size_t)hash_bytes(key, len) & (m->cap - 1);
-	for (;; i = (i + 1) & (m->cap - 1)) {
-		int v = m->slot[i];
-		if (!v) {
-			m->slot[i] = idx + 1;
-			return -1;
-		}
-		if (strcmp(names[v - 1], key) == 0)
-			return v - 1;
-	}
 }
 
 /* ---- JSON and TensorFlow AttrValue helpers ---- */
@@ -271,30 +212,6 @@ static int b64_decode(const char *s, char *out, size_t cap)
 }
 /* ---- weights ---- */
 
-static float half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-	if (exp == 0) {
-		if (mant == 0) {
-			bits = sign;
-		} else {
-			/* A subnormal half is a normal float: shift the mantissa up to its leading one. */
-			exp = 113;
-			while (!(mant & 0x400)) {
-				mant <<= 1;
-				exp--;
-			}
-			bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-		}
-	} else if (exp == 31) {
-		bits = sign | 0x7f800000u | (mant << 13);
-	} else {
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	}
-	float f;
-	memcpy(&f, &bits, sizeof f);
-	return f;
-}
 
 /* Weight w as a constant tensor: its bytes when stored as they are, else dequantized into the graph's arena. */
 static int decode_weight(tj *c, const tj_weight *w, nn_tf_tensor *x)
@@ -341,7 +258,7 @@ static int decode_weight(tj *c, const tj_weight *w, nn_tf_tensor *x)
 		default: {
 			uint16_t h;
 			memcpy(&h, p + 2 * i, 2);
-			((float *)data)[i] = half_to_float(h);
+			((float *)data)[i] = nn_ref_f16_to_f32(h);
 			continue;
 		}
 		}
@@ -603,7 +520,7 @@ static int load_weights(tj *c)
 	c->group_len = calloc((size_t)ng + 1, sizeof *c->group_len);
 	c->weights = calloc((size_t)nw + 1, sizeof *c->weights);
 	c->weight_names = calloc((size_t)nw + 1, sizeof *c->weight_names);
-	if (!c->groups || !c->group_len || !c->weights || !c->weight_names || map_init(&c->weight_map, nw) < 0)
+	if (!c->groups || !c->group_len || !c->weights || !c->weight_names || nn_name_map_init(&c->weight_map, nw) < 0)
 		return nomem(c);
 
 	gi = 0;
@@ -671,7 +588,7 @@ static int load_weights(tj *c)
 			if ((rc = parse_weight(c, gi, paths, spec, w, off, total)) < 0)
 				return rc;
 			c->weight_names[c->n_weights] = w->name;
-			if (map_add(&c->weight_map, c->weight_names, c->n_weights) >= 0)
+			if (nn_name_map_add(&c->weight_map, c->weight_names, c->n_weights) >= 0)
 				return fail(c, NN_ERR_FORMAT, "weight '%.160s' appears twice in weightsManifest", w->name);
 			c->n_weights++;
 			off += w->bytes;
@@ -990,7 +907,7 @@ static int bind_constants(tj *c)
 		nn_tf_node *x = &c->tg.nodes[i];
 		if (strcmp(x->op, "Const") != 0)
 			continue;
-		int wi = map_find(&c->weight_map, c->weight_names, x->name, strlen(x->name));
+		int wi = nn_name_map_find(&c->weight_map, c->weight_names, x->name, strlen(x->name));
 		if (wi < 0)
 			return fail(c, NN_ERR_FORMAT,
 				    "node '%.160s' (op Const): weightsManifest has no weight named after this constant", x->name);
@@ -1135,7 +1052,7 @@ static void cleanup(tj *c)
 {
 	free(c->weights);
 	free(c->weight_names);
-	free(c->weight_map.slot);
+	nn_name_map_free(&c->weight_map);
 	for (int i = 0; i < c->n_groups; i++)
 		free(c->groups[i]);
 	free(c->groups);
