@@ -95,50 +95,12 @@ static int parse_classes(vg_classifier *c, const vg_labels *labels, char *err, s
 {
 	if (!c->opt.classes)
 		return 0;
-	char *list = strdup(c->opt.classes), *save = NULL;
-	if (!list) {
-		snprintf(err, errlen, "out of memory");
+	int n = vg_labels_parse_classes(labels, c->opt.classes, "--classify-classes", "the detector",
+					" (it has no labels; give class ids)", c->keep, MAX_CLASS_FILTER, err, errlen);
+	if (n < 0)
 		return -1;
-	}
-	int rc = 0;
-	for (char *tok = strtok_r(list, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-		while (isspace((unsigned char)*tok))
-			tok++;
-		char *end = tok + strlen(tok);
-		while (end > tok && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (!*tok)
-			continue;
-		int id = -1;
-		for (int i = 0; labels && i < labels->count; i++)
-			if (labels->names[i] && !strcasecmp(labels->names[i], tok)) {
-				id = i;
-				break;
-			}
-		if (id < 0) {
-			char *num_end;
-			long v = strtol(tok, &num_end, 10);
-			if (*num_end || num_end == tok || v < 0 || v > 100000) {
-				snprintf(err, errlen, "--classify-classes: '%s' is not a class name of the detector%s", tok,
-					 labels && labels->count ? "" : " (it has no labels; give class ids)");
-				rc = -1;
-				break;
-			}
-			id = (int)v;
-		}
-		if (c->n_keep == MAX_CLASS_FILTER) {
-			snprintf(err, errlen, "--classify-classes: more than %d classes", MAX_CLASS_FILTER);
-			rc = -1;
-			break;
-		}
-		c->keep[c->n_keep++] = id;
-	}
-	free(list);
-	if (rc == 0 && c->n_keep == 0) {
-		snprintf(err, errlen, "--classify-classes: no class given");
-		rc = -1;
-	}
-	return rc;
+	c->n_keep = n;
+	return 0;
 }
 
 /* Built-in defaults for the model's name, then its sidecar over them. */

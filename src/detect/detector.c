@@ -908,47 +908,11 @@ static int parse_class_filter(vg_detector *d, char *err, size_t errlen)
 {
 	if (!d->opt.classes)
 		return 0;
-	char *list = strdup(d->opt.classes), *save = NULL;
-	if (!list)
+	int n = vg_labels_parse_classes(&d->labels, d->opt.classes, "--classes", "this model",
+					" (it has no labels; give ids or --labels)", d->keep, MAX_CLASS_FILTER, err, errlen);
+	if (n < 0)
 		return -1;
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		while (isspace((unsigned char)*tok))
-			tok++;
-		char *end = tok + strlen(tok);
-		while (end > tok && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (!*tok)
-			continue;
-		int id = -1;
-		for (int i = 0; i < d->labels.count; i++) {
-			if (d->labels.names[i] && !strcasecmp(d->labels.names[i], tok)) {
-				id = i;
-				break;
-			}
-		}
-		if (id < 0) {
-			char *num_end;
-			long v = strtol(tok, &num_end, 10);
-			if (*num_end || num_end == tok || v < 0 || v > 100000) {
-				snprintf(err, errlen, "--classes: '%s' is not a class name of this model%s", tok,
-					 d->labels.count ? "" : " (it has no labels; give ids or --labels)");
-				free(list);
-				return -1;
-			}
-			id = (int)v;
-		}
-		if (d->n_keep == MAX_CLASS_FILTER) {
-			snprintf(err, errlen, "--classes: more than %d classes", MAX_CLASS_FILTER);
-			free(list);
-			return -1;
-		}
-		d->keep[d->n_keep++] = id;
-	}
-	free(list);
-	if (d->n_keep == 0) {
-		snprintf(err, errlen, "--classes: no class given");
-		return -1;
-	}
+	d->n_keep = n;
 	return 0;
 }
 

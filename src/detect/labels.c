@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Class ids beyond this are not labels but a corrupt file. */
 #define MAX_CLASS_ID 100000
@@ -187,4 +188,53 @@ void vg_labels_free(vg_labels *labels)
 	free(labels->names);
 	labels->names = NULL;
 	labels->count = 0;
+}
+
+int vg_labels_parse_classes(const vg_labels *labels, const char *list, const char *option, const char *whose,
+			    const char *no_labels, int *ids, int max, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int n = 0, rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		int id = -1;
+		for (int i = 0; labels && i < labels->count; i++)
+			if (labels->names[i] && !strcasecmp(labels->names[i], tok)) {
+				id = i;
+				break;
+			}
+		if (id < 0) {
+			char *num_end;
+			long v = strtol(tok, &num_end, 10);
+			if (*num_end || num_end == tok || v < 0 || v > MAX_CLASS_ID) {
+				snprintf(err, errlen, "%s: '%s' is not a class name of %s%s", option, tok, whose,
+					 labels && labels->count ? "" : no_labels);
+				rc = -1;
+				break;
+			}
+			id = (int)v;
+		}
+		if (n == max) {
+			snprintf(err, errlen, "%s: more than %d classes", option, max);
+			rc = -1;
+			break;
+		}
+		ids[n++] = id;
+	}
+	free(copy);
+	if (rc == 0 && n == 0) {
+		snprintf(err, errlen, "%s: no class given", option);
+		rc = -1;
+	}
+	return rc < 0 ? -1 : n;
 }

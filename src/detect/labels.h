@@ -30,6 +30,16 @@ extern const char *const vg_coco80_labels[VG_COCO80_COUNT];
 /* The name of a class, or NULL when unknown. */
 const char *vg_labels_get(const vg_labels *labels, int class_id);
 
+/*
+ * A comma-separated list of classes (names, matched without case, or ids)
+ * into at most max ids. Messages name the option ("--classes") and whose
+ * classes they are ("this model"), and add no_labels (what to give
+ * instead) when labels is NULL or empty. Returns the number of ids (at
+ * least 1), or -1 with a message in err.
+ */
+int vg_labels_parse_classes(const vg_labels *labels, const char *list, const char *option, const char *whose,
+			    const char *no_labels, int *ids, int max, char *err, size_t errlen);
+
 void vg_labels_free(vg_labels *labels);
 
 #endif
