@@ -862,6 +862,65 @@ TEST(graph_fuse_pad_and_bias_into_conv)
 	nn_graph_free(want);
 }
 
+/*
+ * x [1,4,4,3] -> 3x3 CONV2D (SAME, bias) or DEPTHWISE_CONV2D (multiplier 2)
+ * -> MUL s -> ADD t with RELU6: a standalone batch norm after a convolution.
+ */
+static nn_graph *conv_scale_shift_graph(int depthwise)
+{
+	uint32_t seed = 23;
+	int co = depthwise ? 6 : 4;
+	nn_graph *g = nn_graph_create("conv-batch-norm");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 4, 3);
+	int w = depthwise ? tb_tensor(g, "w", NN_F32, 4, 1, 3, 3, co) : tb_tensor(g, "w", NN_F32, 4, co, 3, 3, 3);
+	int b = tb_tensor(g, "b", NN_F32, 1, co);
+	int c = tb_tensor(g, "conv", NN_F32, 4, 1, 4, 4, co);
+	int k = tb_tensor(g, "scale", NN_F32, 1, co);
+	int m = tb_tensor(g, "scaled", NN_F32, 4, 1, 4, 4, co);
+	int t = tb_tensor(g, "shift", NN_F32, 1, co);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 4, 4, co);
+	tb_const(g, w, &seed, -1, 1);
+	tb_const(g, b, &seed, -1, 1);
+	tb_const_values(g, k, (const float[]){ 0.5f, -2.0f, 3.0f, 0.25f, -1.0f, 1.5f });
+	tb_const(g, t, &seed, -1, 1);
+	int n = tb_node(g, depthwise ? NN_OP_DEPTHWISE_CONV2D : NN_OP_CONV2D, "conv", TB_LIST(x, w, b), TB_LIST(c));
+	g->nodes[n].p.conv = (nn_conv_params){ .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+					       .padding = NN_PADDING_SAME, .depth_multiplier = depthwise ? 2 : 0 };
+	tb_node(g, NN_OP_MUL, "mul", TB_LIST(c, k), TB_LIST(m));
+	g->nodes[tb_node(g, NN_OP_ADD, "add", TB_LIST(m, t), TB_LIST(y))].p.act = NN_ACT_RELU6;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(graph_fuse_batch_norm_into_conv)
+{
+	float in[48];
+	uint32_t seed = 9;
+	for (int i = 0; i < 48; i++)
+		in[i] = tb_uniform(&seed, -2, 2);
+	for (int depthwise = 0; depthwise < 2; depthwise++) {
+		nn_graph *want = conv_scale_shift_graph(depthwise);
+		run_graph_ref(want, in);
+		nn_graph *g = conv_scale_shift_graph(depthwise);
+		char err[256];
+		CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+		CHECK(g->n_nodes == 1 && g->nodes[0].p.conv.act == NN_ACT_RELU6 && g->nodes[0].outputs[0] == g->outputs[0]);
+		/* The original filter is untouched: the scaled one is a copy. */
+		CHECK(g->nodes[0].inputs[1] != 1);
+		run_graph_ref(g, in);
+		expect_same_outputs(want, g, 1e-5f);
+		nn_graph_free(g);
+		nn_graph_free(want);
+	}
+	/* A scale the convolution's other readers would not see stays a MUL. */
+	nn_graph *g = conv_scale_shift_graph(0);
+	g->outputs[0] = 3; /* the convolution's own output is a graph output too */
+	char err[256];
+	CHECK_MSG(nn_pass_fuse_ops(g, err, sizeof err) == 0, "%s", err);
+	CHECK(g->n_nodes == 3 && g->nodes[1].op == NN_OP_MUL);
+	nn_graph_free(g);
+}
+
 /* x * s * relu6(x + 3), then a 1x1 DEPTHWISE_CONV2D when `then_conv`; x is [1,1,2,4]. */
 static nn_graph *hard_swish_graph(float s, int then_conv)
 {
@@ -1058,7 +1117,7 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_fold_transposes_chains),
 	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
 	   TEST_ENTRY(graph_fold_transposes_from_an_exit),
-	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv),
+	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv), TEST_ENTRY(graph_fuse_batch_norm_into_conv),
 	   TEST_ENTRY(graph_fuse_hard_swish),
 	   TEST_ENTRY(graph_fuse_minus_inf_pad_into_max_pool),
 	   TEST_ENTRY(graph_plan_chain_reuses_memory),

@@ -3,6 +3,8 @@
  * out what XNNPACK can do in one operator:
  * - a PAD with -inf in front of a max pool becomes the pool's padding (a
  *   zero PAD in front of a convolution is pass/pad.c's, which runs first);
+ * - a MUL of a per-channel constant after a convolution scales its filter
+ *   and bias (a standalone batch norm);
  * - an ADD of a per-channel constant after a convolution becomes its bias
  *   (ONNX Conv's bias arrives as a separate Add), taking the ADD's fused
  *   activation along;
@@ -216,6 +218,70 @@ static int copy_const(nn_graph *g, int t, const char *suffix)
 }
 
 /*
+ * CONV2D/DEPTHWISE_CONV2D (float, no activation) -> MUL by a per-channel
+ * constant: the scale moves into the filter's output channels and the bias
+ * (TensorFlow's standalone FusedBatchNorm arrives as this MUL and an ADD,
+ * which fuse_bias then takes in turn).
+ */
+static int fuse_scale(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *mul = &g->nodes[m];
+	if (mul->op != NN_OP_MUL || mul->n_inputs != 2 || mul->n_outputs != 1 || mul->inputs[0] < 0 || mul->inputs[1] < 0)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int v = mul->inputs[side], k = mul->inputs[1 - side];
+		int c = producer_op(F, v, NN_OP_CONV2D);
+		if (c < 0)
+			c = producer_op(F, v, NN_OP_DEPTHWISE_CONV2D);
+		if (c < 0 || !private_f32(F, v) || g->nodes[c].p.conv.act != NN_ACT_NONE || g->nodes[c].n_inputs < 2)
+			continue;
+		const nn_node *conv = &g->nodes[c];
+		const nn_tensor *y = &g->tensors[v], *out = &g->tensors[mul->outputs[0]];
+		int wi = conv->inputs[1], bi = conv->n_inputs > 2 ? conv->inputs[2] : -1;
+		if (y->rank != 4 || out->rank != 4 || memcmp(y->shape, out->shape, 4 * sizeof y->shape[0]) ||
+		    !per_channel_const(&g->tensors[k], y->shape[3]) || wi < 0)
+			continue;
+		const nn_tensor *w = &g->tensors[wi];
+		int channels = y->shape[3];
+		int depthwise = conv->op == NN_OP_DEPTHWISE_CONV2D;
+		if (!w->is_const || w->dtype != NN_F32 || w->quant.count || !w->data || w->rank != 4 ||
+		    (depthwise ? w->shape[3] : w->shape[0]) != channels)
+			continue;
+		if (bi >= 0 && (!g->tensors[bi].is_const || g->tensors[bi].dtype != NN_F32 ||
+				nn_tensor_elements(&g->tensors[bi]) != channels))
+			continue;
+		int nw = copy_const(g, wi, "/scaled");
+		if (nw < 0)
+			return -1;
+		int nb = bi >= 0 ? copy_const(g, bi, "/scaled") : -1;
+		if (bi >= 0 && nb < 0)
+			return -1;
+		const float *s = g->tensors[k].data;
+		float *wv = g->tensors[nw].data;
+		/* OHWI filters keep an output channel per leading slice, depthwise ones per last-axis element. */
+		int64_t per = nn_tensor_elements(&g->tensors[nw]) / channels;
+		for (int64_t j = 0; j < per * channels; j++)
+			wv[j] *= s[depthwise ? j % channels : j / per];
+		if (nb >= 0) {
+			float *bv = g->tensors[nb].data;
+			for (int j = 0; j < channels; j++)
+				bv[j] *= s[j];
+		}
+		mul = &g->nodes[m];
+		nn_node *cn = &g->nodes[c];
+		cn->inputs[1] = nw;
+		if (nb >= 0)
+			cn->inputs[2] = nb;
+		cn->p.conv.act = mul->p.act;
+		cn->outputs[0] = mul->outputs[0];
+		F->removed[m] = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * MUL(x, c) with a scalar constant c, read only as the input of float
  * convolutions: c moves into their filters (a convolution is linear in its
  * input, and zero padding stays zero), and the MUL goes.
@@ -333,7 +399,9 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		if (F.removed[i])
 			continue;
-		int r = fuse_bias(&F, i);
+		int r = fuse_scale(&F, i);
+		if (r == 0)
+			r = fuse_bias(&F, i);
 		if (r == 0)
 			r = fuse_hard_swish(&F, i);
 		if (r == 0)
