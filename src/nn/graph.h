@@ -71,6 +71,32 @@ typedef enum nn_op {
 	NN_OP_GATHER_ND,          /* inputs params, indices (int32/int64, last dimension k <= params' rank);
 	                             output indices.shape[:-1] + params.shape[k:] */
 	NN_OP_SQRT,               /* float32, or quantized through real values */
+	/*
+	 * Ops of ONNX graphs (issue 12). Element-wise ops broadcast NumPy-style;
+	 * the unary ones take float32, and uint8/int8 through real values where
+	 * the kernel says so.
+	 */
+	NN_OP_EXP,
+	NN_OP_LOG,                /* log(0) = -inf, log(<0) = NaN, as logf */
+	NN_OP_NEG,                /* float32, int32, int64 */
+	NN_OP_ABS,                /* float32, int32, int64 */
+	NN_OP_ERF,
+	NN_OP_ELU,                /* p.elu.alpha: x < 0 ? alpha * (exp(x) - 1) : x */
+	NN_OP_CLAMP,              /* p.clamp.min, p.clamp.max (either may be -inf/inf): ONNX Clip */
+	NN_OP_POW,                /* broadcasting, float32: powf(a, b) */
+	NN_OP_REDUCE_MAX,         /* p.reduce, as MEAN */
+	NN_OP_REDUCE_MIN,         /* p.reduce, as MEAN */
+	NN_OP_REDUCE_SUM,         /* p.reduce, as MEAN */
+	NN_OP_GREATER,            /* broadcasting; output NN_BOOL */
+	NN_OP_LESS,               /* broadcasting; output NN_BOOL */
+	NN_OP_LOGICAL_NOT,        /* NN_BOOL */
+	NN_OP_LOGICAL_AND,        /* broadcasting NN_BOOL */
+	NN_OP_SELECT,             /* inputs: condition (NN_BOOL), x, y, broadcasting: condition ? x : y (ONNX Where) */
+	NN_OP_TILE,               /* output dimension d repeats the input (output.shape[d] / input.shape[d]) times */
+	NN_OP_BROADCAST_TO,       /* the input broadcast NumPy-style to the output's shape (ONNX Expand) */
+	NN_OP_GATHER_ELEMENTS,    /* inputs: data, indices (int32/int64, data's rank; negative counts from the end);
+	                             p.gather.axis; output has the indices' shape */
+	NN_OP_SPACE_TO_DEPTH,     /* NHWC; p.space.block_size; the inverse of DEPTH_TO_SPACE's order */
 	NN_OP_COUNT,
 } nn_op;
 
@@ -116,6 +142,30 @@ typedef struct nn_detection_postprocess_params {
 	float y_scale, x_scale, h_scale, w_scale;
 } nn_detection_postprocess_params;
 
+/*
+ * How RESIZE_* maps an output coordinate x to the input, with scale = in / out
+ * (ONNX's coordinate_transformation_mode). NN_RESIZE_TF (zero, so every
+ * TensorFlow loader keeps its meaning) follows the node's align_corners and
+ * half_pixel_centers flags with TensorFlow's rules.
+ */
+typedef enum nn_resize_coord {
+	NN_RESIZE_TF = 0,
+	NN_RESIZE_HALF_PIXEL,          /* (x + 0.5) * scale - 0.5 */
+	NN_RESIZE_PYTORCH_HALF_PIXEL,  /* as HALF_PIXEL, but 0 when the output has one pixel */
+	NN_RESIZE_ALIGN_CORNERS,       /* x * (in - 1) / (out - 1) */
+	NN_RESIZE_ASYMMETRIC,          /* x * scale */
+	NN_RESIZE_TF_HALF_PIXEL_FOR_NN,/* (x + 0.5) * scale */
+} nn_resize_coord;
+
+/* How RESIZE_NEAREST rounds the mapped coordinate (ONNX's nearest_mode). */
+typedef enum nn_resize_nearest {
+	NN_NEAREST_TF = 0,             /* TensorFlow's rule for the node's flags */
+	NN_NEAREST_ROUND_PREFER_FLOOR, /* ONNX's default */
+	NN_NEAREST_ROUND_PREFER_CEIL,
+	NN_NEAREST_FLOOR,
+	NN_NEAREST_CEIL,
+} nn_resize_nearest;
+
 /* Which kernels run a node, chosen by the executor. */
 typedef enum nn_backend {
 	NN_BACKEND_REFERENCE = 0, /* ref/: plain C */
@@ -139,7 +189,11 @@ typedef struct nn_node {
 		struct { float beta; } softmax;
 		struct { float alpha; } leaky_relu;
 		struct { int axes[NN_MAX_RANK]; int n_axes; int keep_dims; } reduce;
-		struct { int align_corners, half_pixel_centers; } resize;  /* size: the output's shape */
+		struct {
+			int align_corners, half_pixel_centers;  /* TensorFlow's flags, read when coord is NN_RESIZE_TF */
+			nn_resize_coord coord;
+			nn_resize_nearest nearest;              /* RESIZE_NEAREST; NN_NEAREST_TF with NN_RESIZE_TF */
+		} resize;  /* size: the output's shape */
 		struct { int pads[NN_MAX_RANK][2]; } pad;                  /* before/after per dimension */
 		nn_detection_postprocess_params detpp;
 		struct { int perm[NN_MAX_RANK]; } transpose;
@@ -150,6 +204,8 @@ typedef struct nn_node {
 		struct { int block_size; } space;
 		struct { int axis; } arg;
 		struct { int axis; } pack;    /* PACK and UNPACK */
+		struct { float alpha; } elu;
+		struct { float min, max; } clamp;
 	} p;
 
 	/* Set by the executor. */
