@@ -58,6 +58,12 @@ void nn_graph_free(nn_graph *g)
 	for (int i = 0; i < g->n_labels; i++)
 		free(g->labels[i]);
 	free(g->labels);
+	for (int i = 0; i < g->n_meta; i++) {
+		free(g->meta_keys[i]);
+		free(g->meta_values[i]);
+	}
+	free(g->meta_keys);
+	free(g->meta_values);
 	free(g->source);
 	free(g->origin);
 	free(g->file);
@@ -161,6 +167,31 @@ int nn_tensor_alloc_const(nn_tensor *t)
 	t->data = data;
 	t->owns_data = 1;
 	t->is_const = 1;
+	return 0;
+}
+
+int nn_graph_add_metadata(nn_graph *g, const char *key, const char *value, size_t len)
+{
+	char **keys = realloc(g->meta_keys, (size_t)(g->n_meta + 1) * sizeof *keys);
+	if (!keys)
+		return NN_ERR_NOMEM;
+	g->meta_keys = keys;
+	char **values = realloc(g->meta_values, (size_t)(g->n_meta + 1) * sizeof *values);
+	if (!values)
+		return NN_ERR_NOMEM;
+	g->meta_values = values;
+	char *k = strdup(key);
+	char *v = malloc(len + 1);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return NN_ERR_NOMEM;
+	}
+	memcpy(v, value, len);
+	v[len] = '\0';
+	keys[g->n_meta] = k;
+	values[g->n_meta] = v;
+	g->n_meta++;
 	return 0;
 }
 

@@ -225,6 +225,14 @@ typedef struct nn_graph {
 	char *source;             /* file name, for messages */
 	/* What the loader chose to run and why (a SavedModel's signature), for vigil inspect; NULL when there was no choice. */
 	char *origin;
+	/*
+	 * Text the file carries beside the graph, as key/value pairs: an ONNX
+	 * model's metadata_props verbatim; for a TFLite file, each file of a zip
+	 * appended to it (Ultralytics' exports), keyed by its name. Set with
+	 * nn_graph_add_metadata.
+	 */
+	char **meta_keys, **meta_values;
+	int n_meta;
 	/* The model file, kept so that constant tensors can point into it instead of being copied. */
 	void *file;
 	size_t file_len;
@@ -232,6 +240,9 @@ typedef struct nn_graph {
 
 nn_graph *nn_graph_create(const char *source);
 void nn_graph_free(nn_graph *g);
+
+/* Copies a metadata pair (value of len bytes, NUL added) into the graph. Returns 0 or NN_ERR_NOMEM. */
+int nn_graph_add_metadata(nn_graph *g, const char *key, const char *value, size_t len);
 
 /* Appends a tensor (zeroed, rank 0, NN_F32) and returns its index, or -1 when out of memory. */
 int nn_graph_add_tensor(nn_graph *g, const char *name);

@@ -260,6 +260,25 @@ const char *nn_model_origin(const nn_model *m)
 	return m ? m->g->origin : NULL;
 }
 
+const char *nn_model_metadata(const nn_model *m, const char *key)
+{
+	if (!m || !key)
+		return NULL;
+	for (int i = 0; i < m->g->n_meta; i++)
+		if (strcmp(m->g->meta_keys[i], key) == 0)
+			return m->g->meta_values[i];
+	return NULL;
+}
+
+const char *nn_model_metadata_at(const nn_model *m, int i, const char **key)
+{
+	if (!m || i < 0 || i >= m->g->n_meta)
+		return NULL;
+	if (key)
+		*key = m->g->meta_keys[i];
+	return m->g->meta_values[i];
+}
+
 const char *const *nn_model_labels(const nn_model *m, int *count)
 {
 	if (count)

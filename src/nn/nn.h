@@ -117,6 +117,14 @@ const nn_tensor *nn_model_output(const nn_model *m, int i);
 /* What the loader chose to run in a model file that holds several things and why (a SavedModel's signature), or NULL. */
 const char *nn_model_origin(const nn_model *m);
 
+/*
+ * Text the model file carries beside the graph (see nn_graph's meta_keys):
+ * the value of key, or NULL. nn_model_metadata_at walks every pair (i from
+ * 0 until it returns NULL).
+ */
+const char *nn_model_metadata(const nn_model *m, const char *key);
+const char *nn_model_metadata_at(const nn_model *m, int i, const char **key);
+
 /* Labels packed into the model (TFLite metadata zip), one per class, or NULL. */
 const char *const *nn_model_labels(const nn_model *m, int *count);
 
