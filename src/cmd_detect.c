@@ -19,6 +19,7 @@
 #include "event.h"
 #include "options.h"
 #include "render/draw.h"
+#include "render/mask.h"
 #include "source/source.h"
 
 enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM };
@@ -43,7 +44,9 @@ static void detect_usage(FILE *out)
 		"Prints one JSON object per frame: source, frame number, size, timings and detections\n"
 		"(boxes normalised to the frame as [x0, y0, x1, y1]; keypoints, for models that give\n"
 		"them, as {name, x, y, score} normalised likewise; with --classify, each classified\n"
-		"detection's \"attributes\": [{model, label, class_id, score}], and the line's classify_ms).\n"
+		"detection's \"attributes\": [{model, label, class_id, score}], and the line's classify_ms;\n"
+		"segmentation models: \"segmentation\": {\"classes\": [{label, class_id, area}]}, each class's\n"
+		"share of the frame).\n"
 		"\n"
 		"Model:\n%s"
 		"\n"
@@ -69,11 +72,15 @@ static const char *base_name(const char *path)
 }
 
 static int save_annotated(const char *dir, const char *src, long frame_no, vg_frame *frame, const vg_detection *dets,
-			  int n)
+			  int n, const vg_seg_mask *mask)
 {
 	vg_frame *copy = vg_frame_copy(frame);
 	if (!copy)
 		return -1;
+	vg_mask_map map = { 0 };
+	if (mask && mask->w > 0)
+		vg_draw_mask(copy, mask, &map, NULL, VG_MASK_ALPHA);
+	vg_mask_map_free(&map);
 	vg_draw_detections(copy, dets, n);
 	vg_jpeg_encoder *enc = vg_jpeg_encoder_create(90);
 	size_t cap = vg_jpeg_max_size(copy->width, copy->height);
@@ -161,13 +168,21 @@ static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, l
 			status = VG_EXIT_FAILURE;
 			break;
 		}
+		const vg_seg_mask *mask = vg_detector_segmentation(det);
+		char seg[2048] = "";
+		if (mask && mask->w > 0) {
+			const vg_labels *l = vg_detector_labels(det);
+			memcpy(seg, ",\"segmentation\":", 16);
+			if (!vg_segment_json(mask, (const char *const *)l->names, l->count, seg + 16, sizeof seg - 16))
+				seg[0] = '\0';
+		}
 		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
-		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s}\n",
+		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s%s}\n",
 		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
-		       (double)post / 1e3, classify_ms, (int)len, json);
+		       (double)post / 1e3, classify_ms, (int)len, json, seg);
 		fflush(stdout);
 		free(json);
-		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n) < 0)
+		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n, mask) < 0)
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);
 	}

@@ -1047,6 +1047,7 @@ static int alloc_scratch(vg_detector *d, char *err, size_t errlen)
 			d->seg.classes = d->labels.count;
 		if (vg_seg_mask_init(&d->mask, (size_t)d->seg.width * (size_t)d->seg.height) < 0)
 			goto nomem;
+		d->mask.classes = d->seg.classes > 0 ? d->seg.classes : VG_SEG_MAX_CLASSES;
 	}
 	return 0;
 nomem:
@@ -1396,7 +1397,7 @@ const vg_labels *vg_detector_labels(const vg_detector *d)
 
 const vg_seg_mask *vg_detector_segmentation(const vg_detector *d)
 {
-	return d->kind == VG_DECODER_SEGMENTATION && d->mask.w > 0 ? &d->mask : NULL;
+	return d->kind == VG_DECODER_SEGMENTATION ? &d->mask : NULL;
 }
 
 void vg_detector_destroy(vg_detector *d)

@@ -127,7 +127,11 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const struct
 float vg_detector_resolve_threshold(const vg_detector_options *opt, const struct vg_model_config *cfg,
 				    vg_decoder_kind kind);
 
-/* The segmentation decoder's mask of the last run (detect/segment.h), or NULL for other decoders. */
+/*
+ * The segmentation decoder's mask of the last run (detect/segment.h; empty,
+ * w 0, before the first run, its capacity and classes already set), or NULL
+ * for other decoders.
+ */
 struct vg_seg_mask;
 const struct vg_seg_mask *vg_detector_segmentation(const vg_detector *det);
 

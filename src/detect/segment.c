@@ -209,6 +209,7 @@ void vg_segment_crop(const vg_preprocess *pp, int out_w, int out_h, int *x0, int
 int vg_segment_decode(const vg_seg_binding *b, const float *scores, const int64_t *ids64, const int32_t *ids32,
 		      int x0, int y0, int x1, int y1, vg_seg_mask *m)
 {
+	m->w = m->h = 0;
 	if (x0 < 0 || y0 < 0 || x1 > b->width || y1 > b->height || x1 <= x0 || y1 <= y0)
 		return -1;
 	size_t w = (size_t)(x1 - x0), h = (size_t)(y1 - y0);

@@ -116,7 +116,8 @@ int vg_draw_mask(vg_frame *f, const vg_seg_mask *m, vg_mask_map *mm, const uint8
 	vg_color color[VG_SEG_MAX_CLASSES + 1];
 	for (int c = 1; c < m->classes; c++) {
 		draw[c] = !(skip && skip[c]);
-		color[c] = vg_color_for_class(c);
+		/* Box colours shifted by ten: class 1's own is a pink that vanishes on skin, its shift a clear blue. */
+		color[c] = vg_color_for_class(c + 10);
 	}
 	for (int y = 0; y < f->height; y++) {
 		const uint8_t *mrow = m->cls + (size_t)mm->row[y] * (size_t)m->w;

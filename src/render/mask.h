@@ -60,10 +60,13 @@ int vg_mask_map_update(vg_mask_map *mm, int frame_w, int frame_h, int mask_w, in
 void vg_mask_map_free(vg_mask_map *mm);
 
 /*
- * Blends each class's colour (vg_color_for_class) over its pixels with
+ * Blends each class's colour (vg_color_for_class(class + 10)) over its pixels with
  * opacity alpha / 256, skipping class 0 and the classes set in skip (may be
  * NULL). 0, or -1 when out of memory.
  */
+/* The overlay's opacity in the stream: 45%. */
+#define VG_MASK_ALPHA 115
+
 int vg_draw_mask(vg_frame *f, const vg_seg_mask *m, vg_mask_map *mm, const uint8_t *skip, int alpha);
 
 /* The pixelation block of a frame: an even size, its larger side / 24, at least 8. */
