@@ -170,7 +170,9 @@ static void take_result(vg_pipeline *p, const vg_frame *frame)
 		return;
 	}
 	pthread_mutex_lock(&p->result_lock);
-	if (p->analysing_id == frame->id) {
+	/* --privacy hides where the people are in this frame, not where they were: wait for its own mask too. */
+	int privacy = p->opt.privacy.mode != VG_PRIVACY_OFF;
+	if (p->analysing_id == frame->id || (privacy && p->result.frame_id < frame->id)) {
 		int64_t budget = 2 * atomic_load(&p->stats->analysis_ewma);
 		if (budget <= 0 || budget > 100000)
 			budget = 100000;
@@ -179,7 +181,7 @@ static void take_result(vg_pipeline *p, const vg_frame *frame)
 		deadline.tv_nsec += (long)(budget * 1000);
 		deadline.tv_sec += deadline.tv_nsec / 1000000000;
 		deadline.tv_nsec %= 1000000000;
-		while (p->analysing_id == frame->id &&
+		while ((p->analysing_id == frame->id || (privacy && p->result.frame_id < frame->id)) &&
 		       pthread_cond_timedwait(&p->result_ready, &p->result_lock, &deadline) == 0) {
 		}
 	}

@@ -152,6 +152,14 @@ int vg_privacy_block(int width, int height)
 	return b < 8 ? 8 : b;
 }
 
+int vg_privacy_region_block(int width, int height, int region_w, int region_h)
+{
+	int b = vg_privacy_block(width, height);
+	int side = region_w < region_h ? region_w : region_h;
+	int own = (side / 8) & ~1;
+	return own > b ? own : b;
+}
+
 /* The pixels to hide: those of the mask's classes in set, or, without a mask, every one. */
 typedef struct region {
 	const vg_seg_mask *m;
@@ -192,8 +200,9 @@ static void fill_region(vg_frame *f, int x0, int y0, int x1, int y1, const regio
  * pixels replaced by the block's mean. A block holds the frame's pixels
  * whether hidden or not, so the mean of a block on the edge of a person
  * mixes in the background, which reveals nothing of the person. Blocks
- * this large (a 720p frame's are 52 pixels) leave a face a few blocks
- * across, which no one can recognise.
+ * this large (a 720p frame's are 52 pixels, at least) leave a face a few
+ * blocks across, which no one can recognise; vg_privacy_region_block makes
+ * them larger for a region that fills much of the picture.
  */
 static void pixelate_region(vg_frame *f, int x0, int y0, int x1, int y1, const region *r, int b)
 {
@@ -252,7 +261,7 @@ static void hide(vg_frame *f, int x0, int y0, int x1, int y1, const region *r, c
 	if (o->mode == VG_PRIVACY_FILL)
 		fill_region(f, x0, y0, x1, y1, r, o->fill);
 	else
-		pixelate_region(f, x0, y0, x1, y1, r, vg_privacy_block(f->width, f->height));
+		pixelate_region(f, x0, y0, x1, y1, r, vg_privacy_region_block(f->width, f->height, x1 - x0, y1 - y0));
 }
 
 int vg_privacy_mask(vg_frame *f, const vg_seg_mask *m, vg_mask_map *mm, const uint8_t *set,

@@ -73,6 +73,14 @@ int vg_draw_mask(vg_frame *f, const vg_seg_mask *m, vg_mask_map *mm, const uint8
 int vg_privacy_block(int width, int height);
 
 /*
+ * The block for a region of region_w x region_h pixels to hide (the
+ * bounding box of a mask's hidden pixels, a box): the frame's block, or an
+ * eighth of the region's shorter side when that is larger, so that a face
+ * filling the picture is still no more than eight blocks across.
+ */
+int vg_privacy_region_block(int width, int height, int region_w, int region_h);
+
+/*
  * Hides the pixels whose class is in set (vg_privacy_classes). 0, or -1 when
  * out of memory (then the whole frame is hidden, which is the safe side).
  */
