@@ -16,6 +16,7 @@ centres aligned (render/mask.h's rule). Checked against it:
   is not (over 8): pixelated.
 - The overlay without --privacy tints the person blue (the blue channel rises inside the mask by more than
   10 levels on average) and leaves the rest.
+- A detector (SSD MobileNet COCO): --privacy fill fills its person box and nothing else.
 - Bad options: one clear error, exit status 2.
 """
 import json
@@ -223,6 +224,70 @@ class SegmentationTest(VigilTestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--privacy-classes", r.stderr)
         self.assertIn("dog", r.stderr)
+        r = vigil("detect", "--model", SAVEDMODEL, "--privacy", "blur", self.video, check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("give --save DIR", r.stderr)
+
+    def test_detect_save_hides_the_person(self):
+        out = os.path.join(self.tmp, "saved")
+        os.makedirs(out, exist_ok=True)
+        vigil("detect", "--model", SAVEDMODEL, "--privacy", "fill:FF00FF", "--save", out, self.video,
+              "--max-frames", "1")
+        with open(os.path.join(out, "sergey.avi-0001.jpg"), "rb") as f:
+            self.check_filled(decode_jpeg(f.read(), self.tmp, "saved.jpg"), "--save")
+
+
+DETECTOR = os.path.join(ASSETS, "models", "tflite", "ssd_mobilenet_v1_coco_quant_2018_06_29_detect.tflite")
+COCO_LABELS = os.path.join(ASSETS, "labels", "coco_labelmap_91_tf_od_api.txt")
+PERSON = os.path.join(ASSETS, "images", "nanodetrepo_person.jpg")
+
+
+@unittest.skipUnless(all(os.path.exists(p) for p in (DETECTOR, COCO_LABELS, PERSON)), "assets absent: " + DETECTOR)
+@unittest.skipUnless(os.access(FFMPEG, os.X_OK), "needs " + FFMPEG)
+class DetectorPrivacyTest(VigilTestCase):
+    """A detector's person boxes are what --privacy hides: filled on the stream, the other boxes (a dog, a
+    horse the model calls a sheep) and the rest of the photo untouched."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="vigil-seg-det-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
+
+    def test_person_boxes_filled(self):
+        video = os.path.join(self.tmp, "person.avi")
+        make_video(PERSON, video)
+        v = Vigil.start(video, "--loop", "--model", DETECTOR, "--labels", COCO_LABELS, "--privacy", "fill:FF00FF",
+                        ready_timeout=60)
+        try:
+            ev = None
+            with v.sse(timeout=20) as sse:
+                for _ in range(50):
+                    e = json.loads(sse.next_event()["data"])
+                    if e["detections_frame_id"] == e["frame_id"] and e["detections"]:
+                        ev = e
+                        break
+            self.assertIsNotNone(ev, "no event with detections of its own frame")
+            img = decode_jpeg(v.get("/snapshot.jpg").body, self.tmp, "snap.jpg")
+        finally:
+            v.kill()
+        h, w = img.shape[:2]
+        people = [d["box"] for d in ev["detections"] if d["label"] == "person"]
+        self.assertEqual(len(people), 1, ev["detections"])
+        near = (np.abs(img - MAGENTA) <= 40).all(axis=2)
+        covered = np.zeros((h, w), bool)
+        for d in ev["detections"]:
+            x0, y0, x1, y1 = d["box"]
+            covered[max(0, int(y0 * h) - 30):int(y1 * h) + 8, max(0, int(x0 * w) - 8):int(x1 * w) + 8] = True
+        x0, y0, x1, y1 = people[0]
+        # Inside the box, less its outline and the label drawn at its top.
+        inside = near[int(y0 * h) + 30:int(y1 * h) - 8, int(x0 * w) + 8:int(x1 * w) - 8]
+        self.assertGreater(inside.mean(), 0.98)
+        outside = ~covered
+        outside[:STATUS_ROWS, :] = False
+        self.assertLess(near[outside].mean(), 0.005)
 
 
 @unittest.skipUnless(os.path.exists(ONNX) and os.path.exists(SERGEY), "assets absent: " + ONNX)
