@@ -343,7 +343,7 @@ TEST(privacy_fill_mask_region)
 	vg_seg_mask m;
 	cell_mask(&m);
 	vg_mask_map mm = { 0 };
-	vg_privacy_options o;
+	vg_privacy_options o = { 0 };
 	char err[256];
 	CHECK(vg_privacy_parse("fill:FF0000", &o, err, sizeof err) == 0 && o.mode == VG_PRIVACY_FILL);
 	uint8_t set[VG_SEG_MAX_CLASSES + 1] = { 0 };
@@ -387,7 +387,7 @@ TEST(privacy_blur_pixelates_to_block_means)
 	vg_seg_mask m;
 	cell_mask(&m);
 	vg_mask_map mm = { 0 };
-	vg_privacy_options o;
+	vg_privacy_options o = { 0 };
 	char err[256];
 	CHECK(vg_privacy_parse("blur", &o, err, sizeof err) == 0 && o.mode == VG_PRIVACY_BLUR);
 	uint8_t set[VG_SEG_MAX_CLASSES + 1] = { 0 };
@@ -416,7 +416,7 @@ TEST(privacy_boxes_and_classes)
 	const char *names[] = { "person", "car" };
 	vg_labels labels;
 	CHECK(vg_labels_from_list(&labels, names, 2) == 0);
-	vg_privacy_options o;
+	vg_privacy_options o = { 0 };
 	char err[256];
 	CHECK(vg_privacy_parse("fill", &o, err, sizeof err) == 0 && o.fill.y == 0);
 	CHECK(vg_privacy_parse("smudge", &o, err, sizeof err) < 0 && strstr(err, "blur, fill") != NULL);
