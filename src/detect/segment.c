@@ -49,6 +49,9 @@ static int bind_one(const nn_tensor *t, int in_w, int in_h, int automatic, vg_se
 			   t->shape[3] <= AUTO_MAX_CLASSES;
 		if (nchw == nhwc)  /* neither, or both (a tiny square input): not unambiguous */
 			return 0;
+		/* Three channels of the input's size are more likely a picture (style transfer, denoising). */
+		if ((nchw ? t->shape[1] : t->shape[3]) == 3)
+			return 0;
 		b->layout = nchw ? VG_SEG_NCHW : VG_SEG_NHWC;
 		b->classes = nchw ? t->shape[1] : t->shape[3];
 		b->height = in_h;
@@ -127,7 +130,8 @@ int vg_segment_bind(const nn_tensor *const *outs, int n_outs, int in_w, int in_h
 	}
 	if (automatic)
 		snprintf(why, whylen,
-			 "it needs one float output [1,C,H,W] or [1,H,W,C] of the input's size with 2 to %d classes",
+			 "it needs one float output [1,C,H,W] or [1,H,W,C] of the input's size with 2 to %d classes "
+			 "(not 3, which is more likely a picture)",
 			 AUTO_MAX_CLASSES);
 	else
 		snprintf(why, whylen,

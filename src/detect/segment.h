@@ -40,8 +40,10 @@ typedef struct vg_seg_binding {
  * Finds a segmentation output among the model's outputs for an in_w x in_h
  * input. With automatic set, only an output that cannot be anything else
  * qualifies: the model's one output, rank 4, float, with the input's height
- * and width and 2 to 32 channels on the other axis (a detector's or
- * classifier's outputs never carry the input's spatial size). Without it,
+ * and width and 2 to 32 channels, but not 3, on the other axis (a
+ * detector's or classifier's outputs never carry the input's spatial size;
+ * three channels of it are more likely a picture, as style transfer and
+ * denoising models give). Without it,
  * any output of rank 3 or 4 whose spatial size has the input's aspect ratio
  * (within 2%) does, the channel axis being the one that does not fit the
  * aspect ratio (or the smaller, when both fit). Returns 1 and fills b and

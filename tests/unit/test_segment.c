@@ -124,6 +124,11 @@ TEST(segment_bind_by_shape)
 	outs[0] = &half;
 	CHECK(vg_segment_bind(outs, 1, 398, 224, 1, &b, reason, sizeof reason, why, sizeof why) == 0);
 	CHECK(why[0] != '\0');
+	nn_tensor picture = shaped("out", 4, 1, 224, 398, 3);
+	outs[0] = &picture;
+	CHECK(vg_segment_bind(outs, 1, 398, 224, 1, &b, reason, sizeof reason, why, sizeof why) == 0);
+	CHECK(vg_segment_bind(outs, 1, 398, 224, 0, &b, reason, sizeof reason, why, sizeof why) == 1);
+	CHECK(b.layout == VG_SEG_NHWC && b.classes == 3);
 	nn_tensor feat = shaped("out", 4, 1, 64, 224, 398);
 	outs[0] = &feat;
 	CHECK(vg_segment_bind(outs, 1, 398, 224, 1, &b, reason, sizeof reason, why, sizeof why) == 0);
