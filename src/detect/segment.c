@@ -17,6 +17,12 @@ static int is_int_type(nn_dtype t)
 	return t == NN_I32 || t == NN_I64;
 }
 
+/* Scores: float, or quantized (the detector dequantizes them, which keeps their order). */
+static int is_score_type(nn_dtype t)
+{
+	return t == NN_F32 || t == NN_U8 || t == NN_I8;
+}
+
 /* Whether w x h has the input's aspect ratio within 2%. */
 static int same_aspect(int w, int h, int in_w, int in_h)
 {
@@ -41,7 +47,7 @@ static int bind_one(const nn_tensor *t, int in_w, int in_h, int automatic, vg_se
 	if (t->shape[0] != 1)
 		return 0;
 	if (automatic) {
-		if (t->rank != 4 || t->dtype != NN_F32)
+		if (t->rank != 4 || !is_score_type(t->dtype))
 			return 0;
 		int nchw = t->shape[2] == in_h && t->shape[3] == in_w && t->shape[1] >= 2 &&
 			   t->shape[1] <= AUTO_MAX_CLASSES;
@@ -91,7 +97,7 @@ static int bind_one(const nn_tensor *t, int in_w, int in_h, int automatic, vg_se
 		b->classes = 0;
 		return 1;
 	}
-	if (t->dtype != NN_F32)
+	if (!is_score_type(t->dtype))
 		return 0;
 	b->layout = nchw ? VG_SEG_NCHW : VG_SEG_NHWC;
 	b->classes = c;
@@ -135,7 +141,7 @@ int vg_segment_bind(const nn_tensor *const *outs, int n_outs, int in_w, int in_h
 			 AUTO_MAX_CLASSES);
 	else
 		snprintf(why, whylen,
-			 "it needs an output of per-pixel class scores, float [1,C,H,W] or [1,H,W,C], or class ids, "
+			 "it needs an output of per-pixel class scores (float or quantized) [1,C,H,W] or [1,H,W,C], or class ids, "
 			 "int32/int64 [1,H,W], whose height and width have the input's aspect ratio (%dx%d)",
 			 in_w, in_h);
 	return 0;

@@ -39,7 +39,8 @@ typedef struct vg_seg_binding {
 /*
  * Finds a segmentation output among the model's outputs for an in_w x in_h
  * input. With automatic set, only an output that cannot be anything else
- * qualifies: the model's one output, rank 4, float, with the input's height
+ * qualifies: the model's one output, rank 4, of scores (float32, or uint8
+ * or int8 quantized), with the input's height
  * and width and 2 to 32 channels, but not 3, on the other axis (a
  * detector's or classifier's outputs never carry the input's spatial size;
  * three channels of it are more likely a picture, as style transfer and

@@ -117,6 +117,12 @@ TEST(segment_bind_by_shape)
 	outs[0] = &deeplab;
 	CHECK(vg_segment_bind(outs, 1, 257, 257, 1, &b, reason, sizeof reason, why, sizeof why) == 1);
 	CHECK(b.layout == VG_SEG_NHWC && b.classes == 21);
+	/* Quantized scores (a uint8 DeepLab) are scores too. */
+	deeplab.dtype = NN_U8;
+	CHECK(vg_segment_bind(outs, 1, 257, 257, 1, &b, reason, sizeof reason, why, sizeof why) == 1);
+	deeplab.dtype = NN_I32;
+	CHECK(vg_segment_bind(outs, 1, 257, 257, 1, &b, reason, sizeof reason, why, sizeof why) == 0);
+	deeplab.dtype = NN_F32;
 	/* Automatically: not with a second output, not at another size, not with many channels. */
 	outs[1] = &ppseg;
 	CHECK(vg_segment_bind(outs, 2, 257, 257, 1, &b, reason, sizeof reason, why, sizeof why) == 0);
