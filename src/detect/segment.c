@@ -141,8 +141,8 @@ int vg_segment_bind(const nn_tensor *const *outs, int n_outs, int in_w, int in_h
 			 AUTO_MAX_CLASSES);
 	else
 		snprintf(why, whylen,
-			 "it needs an output of per-pixel class scores (float or quantized) [1,C,H,W] or [1,H,W,C], or class ids, "
-			 "int32/int64 [1,H,W], whose height and width have the input's aspect ratio (%dx%d)",
+			 "it needs an output of per-pixel class scores (float or quantized) [1,C,H,W] or [1,H,W,C], "
+			 "or class ids, int32/int64 [1,H,W], whose height and width have the input's aspect ratio (%dx%d)",
 			 in_w, in_h);
 	return 0;
 }
