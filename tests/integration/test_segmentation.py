@@ -172,6 +172,11 @@ class SegmentationTest(VigilTestCase):
         try:
             ev = self.segmented_event(v)
             self.assertAlmostEqual(ev["segmentation"]["classes"][0]["area"], self.area, delta=0.02)
+            # With --privacy a frame waits for its own mask (a 10 ms model on a 5 fps video: nearly always).
+            with v.sse(timeout=20) as sse:
+                evs = [json.loads(sse.next_event()["data"]) for _ in range(10)]
+            own = sum(e["detections_frame_id"] == e["frame_id"] for e in evs)
+            self.assertGreaterEqual(own, 8, [(e["frame_id"], e["detections_frame_id"]) for e in evs])
             snap = v.get("/snapshot.jpg")
             self.assertEqual(snap.status, 200)
             self.check_filled(decode_jpeg(snap.body, self.tmp, "snap.jpg"), "snapshot")
