@@ -12,6 +12,7 @@ centres aligned (render/mask.h's rule). Checked against it:
   by 6 pixels, for JPEG's blocks and the 1.5-pixel mask cells: at least 98% of those pixels within 40 levels
   of magenta per channel) and not outside it (eroded likewise: under 0.5%; the status line's rows left out);
   /events carries an area within 0.02 of the reference mask's.
+- The same through a letterbox (800x600 into 398x224): the fill follows the mask cropped to the frame.
 - `--privacy blur`: outside the mask the frame is the photo's (mean |difference| under 4 levels), inside it
   is not (over 8): pixelated.
 - The overlay without --privacy tints the person blue (the blue channel rises inside the mask by more than
@@ -187,6 +188,25 @@ class SegmentationTest(VigilTestCase):
             self.assertEqual(rc, 0, v.stderr())
         finally:
             v.kill()
+
+    def test_privacy_fill_through_a_letterbox(self):
+        # 800x600 letterboxed into 398x224: the stream's fill follows the mask cropped to the frame and scaled.
+        video = os.path.join(self.tmp, "wide-serve.avi")
+        make_video(SERGEY, video, pad_to=(800, 600))
+        mask, area = reference_mask(SAVEDMODEL, video, self.tmp, 800, 600, letterbox=True)
+        v = Vigil.start(video, "--loop", "--model", SAVEDMODEL, "--resize", "letterbox", "--privacy", "fill:FF00FF",
+                        ready_timeout=60)
+        try:
+            ev = self.segmented_event(v)
+            self.assertAlmostEqual(ev["segmentation"]["classes"][0]["area"], area, delta=0.02)
+            img = decode_jpeg(v.get("/snapshot.jpg").body, self.tmp, "wide.jpg")
+        finally:
+            v.kill()
+        inside, outside = erode(mask, 6), erode(~mask, 6)
+        inside[:STATUS_ROWS, :] = outside[:STATUS_ROWS, :] = False
+        near = (np.abs(img - MAGENTA) <= 40).all(axis=2)
+        self.assertGreater(near[inside].mean(), 0.98)
+        self.assertLess(near[outside].mean(), 0.005)
 
     def test_privacy_blur_hides_only_the_person(self):
         v = self.serve("--privacy", "blur")
