@@ -19,9 +19,10 @@
 #include "event.h"
 #include "options.h"
 #include "render/draw.h"
+#include "render/mask.h"
 #include "source/source.h"
 
-enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM };
+enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM, OPT_PRIVACY, OPT_PRIVACY_CLASSES };
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
@@ -30,6 +31,8 @@ static const struct option detect_options[] = {
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
+	{ "privacy", required_argument, NULL, OPT_PRIVACY },
+	{ "privacy-classes", required_argument, NULL, OPT_PRIVACY_CLASSES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -43,7 +46,9 @@ static void detect_usage(FILE *out)
 		"Prints one JSON object per frame: source, frame number, size, timings and detections\n"
 		"(boxes normalised to the frame as [x0, y0, x1, y1]; keypoints, for models that give\n"
 		"them, as {name, x, y, score} normalised likewise; with --classify, each classified\n"
-		"detection's \"attributes\": [{model, label, class_id, score}], and the line's classify_ms).\n"
+		"detection's \"attributes\": [{model, label, class_id, score}], and the line's classify_ms;\n"
+		"segmentation models: \"segmentation\": {\"classes\": [{label, class_id, area}]}, each class's\n"
+		"share of the frame).\n"
 		"\n"
 		"Model:\n%s"
 		"\n"
@@ -51,6 +56,8 @@ static void detect_usage(FILE *out)
 		"\n"
 		"      --max-frames N      videos: stop after N frames (default: all)\n"
 		"      --save DIR          also write each frame, annotated, as DIR/NAME-FRAME.jpg\n"
+		"      --privacy MODE      --save: hide people in the saved frames, as vigil serve does (blur,\n"
+		"                          fill or fill:RRGGBB); --privacy-classes A,B hides those classes instead\n"
 		"      --sequence          video models with state: the files are frames of one video, in\n"
 		"                          order, and the state carries from one to the next (default: each\n"
 		"                          file starts afresh; within a video file the state always carries)\n"
@@ -68,12 +75,29 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* --privacy for --save: what to hide, and how. */
+typedef struct privacy {
+	vg_privacy_options opt;
+	uint8_t set[VG_SEG_MAX_CLASSES + 1];
+} privacy;
+
 static int save_annotated(const char *dir, const char *src, long frame_no, vg_frame *frame, const vg_detection *dets,
-			  int n)
+			  int n, const vg_seg_mask *mask, const privacy *priv)
 {
 	vg_frame *copy = vg_frame_copy(frame);
 	if (!copy)
 		return -1;
+	vg_mask_map map = { 0 };
+	int hide = priv->opt.mode != VG_PRIVACY_OFF;
+	if (hide && mask && mask->w > 0)
+		vg_privacy_mask(copy, mask, &map, priv->set, &priv->opt);
+	else if (hide && mask)
+		vg_privacy_rect(copy, 0, 0, copy->width, copy->height, &priv->opt);
+	else if (hide)
+		vg_privacy_detections(copy, dets, n, priv->set, &priv->opt);
+	if (mask && mask->w > 0)
+		vg_draw_mask(copy, mask, &map, hide ? priv->set : NULL, VG_MASK_ALPHA);
+	vg_mask_map_free(&map);
 	vg_draw_detections(copy, dets, n);
 	vg_jpeg_encoder *enc = vg_jpeg_encoder_create(90);
 	size_t cap = vg_jpeg_max_size(copy->width, copy->height);
@@ -113,7 +137,8 @@ static void json_path(const char *s, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, long max_frames, const char *save_dir)
+static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, long max_frames, const char *save_dir,
+		       const privacy *priv)
 {
 	vg_source_options so = { .uri = path, .pace = 0 };
 	vg_source *src;
@@ -161,13 +186,21 @@ static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, l
 			status = VG_EXIT_FAILURE;
 			break;
 		}
+		const vg_seg_mask *mask = vg_detector_segmentation(det);
+		char seg[2048] = "";
+		if (mask && mask->w > 0) {
+			const vg_labels *l = vg_detector_labels(det);
+			memcpy(seg, ",\"segmentation\":", 16);
+			if (!vg_segment_json(mask, (const char *const *)l->names, l->count, seg + 16, sizeof seg - 16))
+				seg[0] = '\0';
+		}
 		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
-		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s}\n",
+		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s%s}\n",
 		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
-		       (double)post / 1e3, classify_ms, (int)len, json);
+		       (double)post / 1e3, classify_ms, (int)len, json, seg);
 		fflush(stdout);
 		free(json);
-		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n) < 0)
+		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n, mask, priv) < 0)
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);
 	}
@@ -188,6 +221,7 @@ int vg_cmd_detect(int argc, char **argv)
 	long max_frames = 0;
 	int sequence = 0;
 	const char *save_dir = NULL;
+	privacy priv = { 0 };
 	char err[512];
 	int c;
 	optind = 1;
@@ -215,6 +249,15 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SEQUENCE:
 			sequence = 1;
+			break;
+		case OPT_PRIVACY:
+			if (vg_privacy_parse(optarg, &priv.opt, err, sizeof err) < 0) {
+				fprintf(stderr, "vigil: %s\n", err);
+				return VG_EXIT_BAD_INPUT;
+			}
+			break;
+		case OPT_PRIVACY_CLASSES:
+			priv.opt.classes = optarg;
 			break;
 		case OPT_REDACT_PARAM:
 			if (vg_redact_option(optarg, err, sizeof err) < 0) {
@@ -248,6 +291,11 @@ int vg_cmd_detect(int argc, char **argv)
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}
+	if ((priv.opt.mode || priv.opt.classes) && (!priv.opt.mode || !save_dir)) {
+		fprintf(stderr, "vigil: %s\n", !priv.opt.mode ? "--privacy-classes needs --privacy blur|fill"
+								: "--privacy hides people in the frames --save writes; give --save DIR");
+		return VG_EXIT_BAD_INPUT;
+	}
 	struct stat st;
 	if (save_dir && (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "vigil: --save: '%s' is not a directory\n", save_dir);
@@ -256,6 +304,13 @@ int vg_cmd_detect(int argc, char **argv)
 	vg_detector *det;
 	if (vg_detector_create(&det, &dopt, err, sizeof err) < 0) {
 		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	const vg_seg_mask *seg = vg_detector_segmentation(det);
+	if (priv.opt.mode && vg_privacy_classes(&priv.opt, vg_detector_labels(det), seg ? seg->classes : 0, priv.set, err,
+						sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s: %s\n", dopt.model, err);
+		vg_detector_destroy(det);
 		return VG_EXIT_BAD_INPUT;
 	}
 	int status = VG_EXIT_OK;
@@ -274,7 +329,7 @@ int vg_cmd_detect(int argc, char **argv)
 		/* Each file is a video of its own unless the user said the files are one sequence. */
 		if (!sequence)
 			vg_detector_reset_state(det);
-		int rc = detect_file(det, cls, argv[i], max_frames, save_dir);
+		int rc = detect_file(det, cls, argv[i], max_frames, save_dir, &priv);
 		if (rc > status)
 			status = rc;
 	}

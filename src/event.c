@@ -192,6 +192,8 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 			o.failed = 1;
 		o.len += n;
 	}
+	if (ev->segmentation)
+		put(&o, ",\"segmentation\":%s", ev->segmentation);
 	put(&o, "}");
 	return o.failed ? 0 : o.len;
 }
@@ -199,7 +201,8 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 vg_blob *vg_event_sse(const vg_event *ev)
 {
 	/* The event without its detections takes under 400 bytes; a few detections with 17 keypoints, a few KB. */
-	size_t cap = 512 + vg_detections_json_bound(ev->detections, ev->detection_count);
+	size_t cap = 512 + vg_detections_json_bound(ev->detections, ev->detection_count) +
+		     (ev->segmentation ? 20 + strlen(ev->segmentation) : 0);
 	vg_blob *b = vg_blob_new(cap);
 	if (!b)
 		return NULL;

@@ -33,6 +33,11 @@ typedef struct vg_event {
 	int64_t detections_age_us;
 	const vg_detection *detections;
 	int detection_count;
+	/*
+	 * Segmentation models: the JSON object vg_segment_json writes (class
+	 * areas), sent as "segmentation"; NULL for others (no such key).
+	 */
+	const char *segmentation;
 } vg_event;
 
 /* Writes the event as one line of JSON (no newline). Returns its length, or 0 if cap is too small. */

@@ -31,6 +31,8 @@ enum {
 	OPT_FPS,
 	OPT_JSON,
 	OPT_REDACT_PARAM,
+	OPT_PRIVACY,
+	OPT_PRIVACY_CLASSES,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +55,8 @@ static const struct option long_options[] = {
 	{ "fps", required_argument, NULL, OPT_FPS },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
+	{ "privacy", required_argument, NULL, OPT_PRIVACY },
+	{ "privacy-classes", required_argument, NULL, OPT_PRIVACY_CLASSES },
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
@@ -106,6 +110,11 @@ void vg_serve_usage(FILE *out)
 		"                          for the per-address limits; repeatable\n"
 		"      --fps N             output frame-rate cap; for /dev/videoN also the capture rate\n"
 		"      --json              print one JSON event per output frame on stdout\n"
+		"      --privacy MODE      hide people on everything that shows the frame (stream, snapshots):\n"
+		"                          blur (pixelated beyond recognition), fill or fill:RRGGBB (a flat\n"
+		"                          colour, default black); a segmentation model hides its foreground\n"
+		"                          pixels, a detector the boxes of its 'person' class\n"
+		"      --privacy-classes A,B  the classes --privacy hides instead (names or ids)\n"
 		"\n"
 		"  -v, --verbose           log more (debug)\n"
 		"  -q, --quiet             log errors only\n"
@@ -132,7 +141,7 @@ const char vg_model_options_help[] =
 	"      --std R,G,B         float models: pixel values are divided by it (default 127.5)\n"
 	"      --bgr               feed channels in BGR order\n"
 	"      --decoder NAME      auto (default), postprocessed, classifier, movenet, centernet,\n"
-	"                          centernet-raw, nanodet, blazeface or ssd-priorbox\n"
+	"                          centernet-raw, nanodet, blazeface, ssd-priorbox or segmentation\n"
 	"      --no-state          video models with state (LSTM): every frame starts from the initial\n"
 	"                          state instead of the previous frame's\n"
 	"      --input-size WxH    the input size of models that leave it unknown (TensorFlow graphs whose\n"
@@ -441,6 +450,13 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 		case 's':
 			src->uri = optarg;
 			break;
+		case OPT_PRIVACY:
+			if (vg_privacy_parse(optarg, &opt->pipeline.privacy, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_PRIVACY_CLASSES:
+			opt->pipeline.privacy.classes = optarg;
+			break;
 		case OPT_LOOP:
 			src->loop = 1;
 			break;
@@ -565,6 +581,12 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	}
 	if (vg_classify_options_check(&opt->classifier, err, errlen) < 0)
 		return -1;
+	if ((opt->pipeline.privacy.mode || opt->pipeline.privacy.classes) &&
+	    (!opt->pipeline.privacy.mode || (!opt->detector.model && src->uri))) {
+		snprintf(err, errlen, opt->pipeline.privacy.mode ? "--privacy needs a model (--model) that finds what it hides"
+								 : "--privacy-classes needs --privacy blur|fill");
+		return -1;
+	}
 	if (opt->classifier.model && !opt->detector.model && src->uri) {
 		snprintf(err, errlen, "--classify needs a detector (--model) whose detections it classifies");
 		return -1;

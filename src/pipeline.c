@@ -14,12 +14,16 @@
 #include "event.h"
 #include "http/mjpeg.h"
 #include "render/draw.h"
+#include "render/mask.h"
 
 /* The newest finished analysis, read by the encode thread for every frame it shows. */
 typedef struct analysis_result {
 	uint64_t frame_id;
 	int64_t capture_mono_us;
 	int64_t analysis_us;
+	int failed;                /* the model failed on this frame */
+	int has_seg;               /* a segmentation: the mask beside (result_mask, shown_mask), seg_json */
+	char seg_json[2048];
 	int count;
 	vg_detection detections[VG_MAX_DETECTIONS];
 } analysis_result;
@@ -44,6 +48,9 @@ struct vg_pipeline {
 	analysis_result result;
 	uint64_t analysing_id;     /* frame the analysis thread is working on; 0 when idle */
 	analysis_result shown;     /* the encode thread's copy */
+	vg_seg_mask result_mask, shown_mask; /* segmentation models: the masks of result and shown */
+	vg_mask_map mask_map;      /* the encode thread's lookups from frame to mask pixels */
+	uint8_t privacy_set[VG_SEG_MAX_CLASSES + 1]; /* --privacy: the classes hidden */
 
 	vg_jpeg_encoder *jpeg;
 	vg_blob_pool *part_pool;
@@ -100,6 +107,8 @@ static void *analysis_main(void *arg)
 		r->frame_id = frame->id;
 		r->capture_mono_us = frame->capture_mono_us;
 		r->count = 0;
+		r->failed = 0;
+		r->has_seg = 0;
 		if (p->detector) {
 			char err[256];
 			int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err,
@@ -108,6 +117,13 @@ static void *analysis_main(void *arg)
 				vg_warn("inference on frame %llu failed: %s", (unsigned long long)frame->id, err);
 			else
 				r->count = n;
+			r->failed = n < 0;
+			const vg_seg_mask *m = vg_detector_segmentation(p->detector);
+			if (n >= 0 && m && m->w > 0) {
+				const vg_labels *l = vg_detector_labels(p->detector);
+				r->has_seg = vg_segment_json(m, (const char *const *)l->names, l->count, r->seg_json,
+							     sizeof r->seg_json) > 0;
+			}
 			if (n > 0 && p->classifier &&
 			    vg_classifier_run(p->classifier, frame, r->detections, n, err, sizeof err) < 0)
 				vg_warn("classifying the detections of frame %llu failed: %s", (unsigned long long)frame->id,
@@ -117,6 +133,9 @@ static void *analysis_main(void *arg)
 
 		pthread_mutex_lock(&p->result_lock);
 		memcpy(&p->result, r, offsetof(analysis_result, detections) + (size_t)r->count * sizeof r->detections[0]);
+		/* The detector's mask is the analysis thread's own, so it is copied from there under the lock. */
+		if (r->has_seg && vg_seg_mask_copy(&p->result_mask, vg_detector_segmentation(p->detector)) < 0)
+			p->result.has_seg = 0;
 		p->analysing_id = 0;
 		pthread_cond_broadcast(&p->result_ready);
 		pthread_mutex_unlock(&p->result_lock);
@@ -147,10 +166,13 @@ static void take_result(vg_pipeline *p, const vg_frame *frame)
 		p->shown.capture_mono_us = frame->capture_mono_us;
 		p->shown.analysis_us = 0;
 		p->shown.count = 0;
+		p->shown.has_seg = 0;
 		return;
 	}
 	pthread_mutex_lock(&p->result_lock);
-	if (p->analysing_id == frame->id) {
+	/* --privacy hides where the people are in this frame, not where they were: wait for its own mask too. */
+	int privacy = p->opt.privacy.mode != VG_PRIVACY_OFF;
+	if (p->analysing_id == frame->id || (privacy && p->result.frame_id < frame->id)) {
 		int64_t budget = 2 * atomic_load(&p->stats->analysis_ewma);
 		if (budget <= 0 || budget > 100000)
 			budget = 100000;
@@ -159,12 +181,14 @@ static void take_result(vg_pipeline *p, const vg_frame *frame)
 		deadline.tv_nsec += (long)(budget * 1000);
 		deadline.tv_sec += deadline.tv_nsec / 1000000000;
 		deadline.tv_nsec %= 1000000000;
-		while (p->analysing_id == frame->id &&
+		while ((p->analysing_id == frame->id || (privacy && p->result.frame_id < frame->id)) &&
 		       pthread_cond_timedwait(&p->result_ready, &p->result_lock, &deadline) == 0) {
 		}
 	}
 	memcpy(&p->shown, &p->result,
 	       offsetof(analysis_result, detections) + (size_t)p->result.count * sizeof p->result.detections[0]);
+	if (p->result.has_seg && vg_seg_mask_copy(&p->shown_mask, &p->result_mask) < 0)
+		p->shown.has_seg = 0;
 	pthread_mutex_unlock(&p->result_lock);
 }
 
@@ -177,9 +201,23 @@ static vg_frame *annotate(vg_pipeline *p, vg_frame *frame)
 {
 	if (!p->detector)
 		return vg_frame_ref(frame);
+	const vg_privacy_options *priv = &p->opt.privacy;
 	vg_frame *copy = vg_frame_copy(frame);
 	if (!copy)
-		return vg_frame_ref(frame);
+		return priv->mode ? NULL : vg_frame_ref(frame);
+	int segmenter = vg_detector_segmentation(p->detector) != NULL;
+	if (priv->mode) {
+		/* Nothing known of this frame yet, or the model failed: nothing of it may show. */
+		if (!p->shown.frame_id || p->shown.failed || (segmenter && !p->shown.has_seg))
+			vg_privacy_rect(copy, 0, 0, copy->width, copy->height, priv);
+		else if (segmenter)
+			vg_privacy_mask(copy, &p->shown_mask, &p->mask_map, p->privacy_set, priv);
+		else
+			vg_privacy_detections(copy, p->shown.detections, p->shown.count, p->privacy_set, priv);
+	}
+	/* The overlay leaves the hidden classes as --privacy made them. */
+	if (p->shown.has_seg)
+		vg_draw_mask(copy, &p->shown_mask, &p->mask_map, priv->mode ? p->privacy_set : NULL, VG_MASK_ALPHA);
 	vg_draw_detections(copy, p->shown.detections, p->shown.count);
 	char status[96];
 	int64_t out_iv = atomic_load(&p->stats->source_interval_ewma);
@@ -242,6 +280,7 @@ static void emit_event(vg_pipeline *p, const vg_frame *frame, int64_t encode_us,
 		.detections_age_us = r->frame_id ? frame->capture_mono_us - r->capture_mono_us : 0,
 		.detections = r->detections,
 		.detection_count = r->count,
+		.segmentation = r->has_seg ? r->seg_json : NULL,
 	};
 	vg_blob *sse = vg_event_sse(&ev);
 	if (!sse)
@@ -272,6 +311,11 @@ static void *encode_main(void *arg)
 		take_result(p, frame);
 		int64_t t0 = vg_mono_us();
 		vg_frame *shown = annotate(p, frame);
+		if (!shown) {
+			/* Out of memory with --privacy: no frame rather than an unmasked one. */
+			vg_frame_unref(frame);
+			continue;
+		}
 		vg_blob *part = encode_part(p, shown);
 		vg_frame_unref(shown);
 		int64_t t1 = vg_mono_us();
@@ -292,6 +336,25 @@ static void *encode_main(void *arg)
 		vg_frame_unref(frame);
 	}
 	return NULL;
+}
+
+/* Segmentation models: the masks the threads hand over; --privacy: the classes it hides. */
+static int setup_segmentation(vg_pipeline *p, char *err, size_t errlen)
+{
+	const vg_seg_mask *m = vg_detector_segmentation(p->detector);
+	if (m && (vg_seg_mask_init(&p->result_mask, m->capacity) < 0 || vg_seg_mask_init(&p->shown_mask, m->capacity) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!p->opt.privacy.mode)
+		return 0;
+	char why[400];
+	if (vg_privacy_classes(&p->opt.privacy, vg_detector_labels(p->detector), m ? m->classes : 0, p->privacy_set, why,
+			       sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", p->opt.detector->model, why);
+		return -1;
+	}
+	return 0;
 }
 
 int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const vg_pipeline_sink *sink,
@@ -333,6 +396,10 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 	}
 	if (p->classifier)
 		vg_info("second stage: %s", vg_classifier_summary(p->classifier));
+	if (p->detector && setup_segmentation(p, err, errlen) < 0) {
+		vg_pipeline_destroy(p);
+		return -1;
+	}
 	int rc = vg_source_open(&p->source, &opt->source, stats, err, errlen);
 	if (rc < 0) {
 		vg_pipeline_destroy(p);
@@ -394,6 +461,9 @@ void vg_pipeline_destroy(vg_pipeline *p)
 	vg_blob_pool_release(p->part_pool);
 	vg_classifier_destroy(p->classifier);
 	vg_detector_destroy(p->detector);
+	vg_seg_mask_free(&p->result_mask);
+	vg_seg_mask_free(&p->shown_mask);
+	vg_mask_map_free(&p->mask_map);
 	pthread_cond_destroy(&p->result_ready);
 	pthread_mutex_destroy(&p->result_lock);
 	free(p);

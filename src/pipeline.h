@@ -8,6 +8,7 @@
 #include "core/stats.h"
 #include "detect/classify.h"
 #include "detect/detector.h"
+#include "render/mask.h"
 #include "source/source.h"
 
 /*
@@ -41,6 +42,12 @@ typedef struct vg_pipeline_options {
 	FILE *json_out;         /* if set, every event is also written here as a JSON line */
 	const vg_detector_options *detector;  /* NULL: no model, frames pass through un-annotated */
 	const vg_classifier_options *classifier; /* NULL: no second stage (--classify) */
+	/*
+	 * --privacy: the frame that leaves the encode stage, the only one any
+	 * consumer sees, has the chosen classes hidden; until a first analysis
+	 * has finished, and after one that failed, the whole frame is.
+	 */
+	vg_privacy_options privacy;
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;

@@ -49,7 +49,7 @@ function showStats(s) {
     setText('source-frames', String(s.source.frames));
 }
 
-function showDetections(list) {
+function showDetections(list, segmentation) {
   const ul = $('detections');
   setText('detection-count', String(list.length));
   const items = [];
@@ -80,6 +80,19 @@ function showDetections(list) {
         li.append(attr);
       }
     }
+    items.push(li);
+  }
+  // Segmentation models: each class's share of the frame ("person 23% of the frame").
+  const classes = segmentation && Array.isArray(segmentation.classes) ? segmentation.classes : [];
+  for (const c of classes) {
+    const li = document.createElement('li');
+    li.className = 'segment';
+    const label = document.createElement('span');
+    label.textContent = c.label;
+    const area = document.createElement('span');
+    area.className = 'score';
+    area.textContent = fmt(c.area * 100, 1) + '% of the frame';
+    li.append(label, area);
     items.push(li);
   }
   if (items.length === 0) {
@@ -121,7 +134,7 @@ function listenEvents() {
     if (typeof ev.capture_time === 'number') {
       setText('latency-browser', fmt(Date.now() - ev.capture_time * 1000, 0) + ' ms');
     }
-    showDetections(Array.isArray(ev.detections) ? ev.detections : []);
+    showDetections(Array.isArray(ev.detections) ? ev.detections : [], ev.segmentation);
   };
 }
 

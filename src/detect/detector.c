@@ -11,6 +11,7 @@
 #include "detect/keypoints.h"
 #include "detect/labels.h"
 #include "detect/model_config.h"
+#include "detect/segment.h"
 #include "nn/nn.h"
 
 #define MAX_CLASS_FILTER 256
@@ -71,6 +72,8 @@ struct vg_detector {
 	const nn_tensor *state_out[MAX_STATE];
 	int state_fresh;                                    /* the state was reset and not yet run */
 	char state_desc[512];
+	vg_seg_binding seg;                                 /* segmentation */
+	vg_seg_mask mask;
 };
 
 static const struct {
@@ -86,10 +89,11 @@ static const struct {
 	{ "nanodet", VG_DECODER_NANODET },
 	{ "blazeface", VG_DECODER_BLAZEFACE },
 	{ "ssd-priorbox", VG_DECODER_SSD_PRIORBOX },
+	{ "segmentation", VG_DECODER_SEGMENTATION },
 };
 
 const char vg_decoder_names[] =
-	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface, ssd-priorbox";
+	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface, ssd-priorbox, segmentation";
 
 int vg_decoder_from_name(const char *name, vg_decoder_kind *out)
 {
@@ -630,6 +634,9 @@ static int bind(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, 
 	case VG_DECODER_NANODET: return bind_nanodet(d, automatic, why, whylen);
 	case VG_DECODER_BLAZEFACE: return bind_blazeface(d, automatic, why, whylen);
 	case VG_DECODER_SSD_PRIORBOX: return bind_ssd_priorbox(d, why, whylen);
+	case VG_DECODER_SEGMENTATION:
+		return vg_segment_bind(d->outs, d->n_outs, d->in_w, d->in_h, automatic, &d->seg, d->reason,
+				       sizeof d->reason, why, whylen);
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -667,7 +674,7 @@ static int choose_decoder(vg_detector *d, char *err, size_t errlen)
 	/* Most specific first: BlazeFace's anchor counts are exact, NanoDet's grids only have to fit a stride. */
 	static const vg_decoder_kind order[] = { VG_DECODER_SSD_PRIORBOX, VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET,
 						 VG_DECODER_CENTERNET,    VG_DECODER_BLAZEFACE,      VG_DECODER_NANODET,
-						 VG_DECODER_CLASSIFIER };
+						 VG_DECODER_SEGMENTATION, VG_DECODER_CLASSIFIER };
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		/* PriorBox priors come only from settings: without them the outputs say nothing of this decoder. */
 		if (order[i] == VG_DECODER_SSD_PRIORBOX && !d->cfg.has_priors)
@@ -1035,6 +1042,13 @@ static int alloc_scratch(vg_detector *d, char *err, size_t errlen)
 				goto nomem;
 		}
 	}
+	if (d->kind == VG_DECODER_SEGMENTATION) {
+		if (d->seg.layout == VG_SEG_INDICES && d->labels.count > 0 && d->labels.count <= VG_SEG_MAX_CLASSES)
+			d->seg.classes = d->labels.count;
+		if (vg_seg_mask_init(&d->mask, (size_t)d->seg.width * (size_t)d->seg.height) < 0)
+			goto nomem;
+		d->mask.classes = d->seg.classes > 0 ? d->seg.classes : VG_SEG_MAX_CLASSES;
+	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -1299,6 +1313,15 @@ static int decode(vg_detector *d)
 	case VG_DECODER_SSD_PRIORBOX:
 		return vg_decode_ssd_priorbox(output_floats(d, d->out_boxes), output_floats(d, d->out_scores), d->anchors,
 					      d->n_priors, &d->dout, d->threshold, cand, VG_MAX_DETECTIONS);
+	case VG_DECODER_SEGMENTATION: {
+		const nn_tensor *t = d->outs[d->seg.output];
+		int x0, y0, x1, y1, ids = d->seg.layout == VG_SEG_INDICES && t->dtype != NN_F32;
+		vg_segment_crop(d->pre, d->seg.width, d->seg.height, &x0, &y0, &x1, &y1);
+		vg_segment_decode(&d->seg, ids ? NULL : output_floats(d, d->seg.output),
+				  ids && t->dtype == NN_I64 ? t->data : NULL, ids && t->dtype == NN_I32 ? t->data : NULL,
+				  x0, y0, x1, y1, &d->mask);
+		return 0;
+	}
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -1372,10 +1395,16 @@ const vg_labels *vg_detector_labels(const vg_detector *d)
 	return &d->labels;
 }
 
+const vg_seg_mask *vg_detector_segmentation(const vg_detector *d)
+{
+	return d->kind == VG_DECODER_SEGMENTATION ? &d->mask : NULL;
+}
+
 void vg_detector_destroy(vg_detector *d)
 {
 	if (!d)
 		return;
+	vg_seg_mask_free(&d->mask);
 	for (int i = 0; i < d->n_scratch; i++)
 		free(d->scratch[i]);
 	free(d->scratch);

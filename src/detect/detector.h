@@ -24,6 +24,7 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
 	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
 	VG_DECODER_SSD_PRIORBOX,    /* Caffe SSD: locations [1,N*4] and confidences [1,N*C] on PriorBox priors */
+	VG_DECODER_SEGMENTATION,    /* a class per pixel (detect/segment.h): no detections, a mask */
 } vg_decoder_kind;
 
 /* The names --decoder and sidecars accept, for messages: "auto, postprocessed, ...". */
@@ -125,6 +126,14 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const struct
 				    const nn_tensor *input, vg_preprocess_config *out);
 float vg_detector_resolve_threshold(const vg_detector_options *opt, const struct vg_model_config *cfg,
 				    vg_decoder_kind kind);
+
+/*
+ * The segmentation decoder's mask of the last run (detect/segment.h; empty,
+ * w 0, before the first run, its capacity and classes already set), or NULL
+ * for other decoders.
+ */
+struct vg_seg_mask;
+const struct vg_seg_mask *vg_detector_segmentation(const vg_detector *det);
 
 void vg_detector_destroy(vg_detector *det);
 

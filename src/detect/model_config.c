@@ -12,6 +12,7 @@
 #include "detect/detector.h"
 #include "detect/keypoints.h"
 #include "detect/labels.h"
+#include "detect/segment.h"
 
 /* Sidecars are a few hundred bytes; a megabyte is not one. */
 #define MAX_SIDECAR_BYTES (1 << 20)
@@ -901,6 +902,9 @@ int vg_model_config_builtin(vg_model_config *c, const char *model, const nn_tens
 	int want_nchw = 0, want_h = 0, want_w = 0;
 	if (strcasestr(base, "movenet"))
 		return builtin_movenet(c, base, input, note, notelen);
+	int seg = vg_segment_builtin(c, model, input, note, notelen);
+	if (seg || (note && note[0]))
+		return seg;
 	int face = !strncmp(base, "opencv_face_detector", 20), fer = !strncmp(base, "fer2013_mini_XCEPTION", 21);
 	if (face || fer) {
 		if (!(face ? input_is(input, 300, 300, 3) : input_is(input, 64, 64, 1))) {

@@ -16,7 +16,8 @@
  *
  *   1. built-in defaults for models vigil knows by file name (centernet.json,
  *      nanodet.json, blazeface*.json, any name containing "movenet",
- *      opencv_face_detector*.pb, fer2013_mini_XCEPTION*), used only when the
+ *      opencv_face_detector*.pb, fer2013_mini_XCEPTION*, PP-HumanSeg's humanseg* and
+ *      ppseg_lite_portrait*: see detect/segment.h), used only when the
  *      model's input has the expected shape;
  *   2. a sidecar file next to the model: the model's path with its extension
  *      replaced by ".vigil.json" (centernet.json -> centernet.vigil.json,
@@ -31,7 +32,7 @@
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
  *   "sampling": "swscale" | "warp" | "linear" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
- *              | "movenet" | "ssd-priorbox"
+ *              | "movenet" | "ssd-priorbox" | "segmentation"
  *   "labels": "file.txt" (relative to the sidecar) | ["name", ...] | "builtin:coco80"
  *   "threshold": 0..1   "iou": 0..1
  *   "nms": "per-class" | "class-agnostic" | "weighted" (BlazeFace; elsewhere class-agnostic) | "none"
