@@ -11,18 +11,20 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "nn/backend/native.h"
 #include "nn/model.h"
 #include "nn_build.h"
 #include "test.h"
 
 typedef nn_graph *(*builder)(const void *arg);
 
-static nn_model *prepare(builder build, const void *arg, int reference_only)
+/* mode 1: reference kernels only; 0: the default choice; -1: the default without the native kernels. */
+static nn_model *prepare(builder build, const void *arg, int mode)
 {
 	nn_model *m;
 	char err[512];
 	CHECK_MSG(nn_model_from_graph(&m, build(arg), err, sizeof err) == 0, "%s", err);
-	nn_prepare_options opt = { .threads = 1, .reference_only = reference_only };
+	nn_prepare_options opt = { .threads = 1, .reference_only = mode == 1, .no_native = mode == -1 };
 	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
 	return m;
 }
@@ -125,10 +127,14 @@ static void check_unary(nn_op op, float p0, float p1, const char *want_backend)
 			x[i] = 0.01f + (float)i * 0.37f;
 		want[i] = expect_unary(&a, x[i]);
 	}
-	for (int ref = 1; ref >= 0; ref--) {
+	for (int ref = 1; ref >= -1; ref--) {
 		nn_model *m = prepare(build_unary, &a, ref);
-		if (!ref && want_backend)
+		if (ref == -1 && want_backend)
 			CHECK_MSG(strcmp(backend0(m), want_backend) == 0, "%s ran on %s", nn_op_name(op), backend0(m));
+		/* SILU has a native kernel where the CPU has AVX-512F. */
+		if (ref == 0 && op == NN_OP_SILU)
+			CHECK_MSG(strcmp(backend0(m), nn_native_available() ? "native" : "xnnpack") == 0, "SILU ran on %s",
+				  backend0(m));
 		feed(m, 0, x, sizeof x);
 		run(m);
 		expect_f32(m, 0, want, N, ref ? 1e-6f : 2e-5f, nn_op_name(op));
@@ -167,6 +173,21 @@ TEST(onnx_elu_neg_abs_clamp)
 TEST(onnx_silu_kernel)
 {
 	check_unary(NN_OP_SILU, 0, 0, "xnnpack");
+	/* A length that leaves a partial vector, and values where exp(-x) overflows or vanishes. */
+	unary_arg a = { NN_OP_SILU, 37, 0, 0 };
+	float x[37], want[37];
+	for (int i = 0; i < 37; i++) {
+		x[i] = (float)(i - 18) * 7.5f;
+		want[i] = expect_unary(&a, x[i]);
+	}
+	x[36] = INFINITY, want[36] = INFINITY;
+	for (int mode = -1; mode <= 0; mode++) {
+		nn_model *m = prepare(build_unary, &a, mode);
+		feed(m, 0, x, sizeof x);
+		run(m);
+		expect_f32(m, 0, want, 37, 2e-5f, "SILU large values");
+		nn_model_free(m);
+	}
 }
 
 /* ---- NEG and ABS of integers ---- */
