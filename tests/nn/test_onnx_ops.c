@@ -9,11 +9,13 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/backend/native.h"
 #include "nn/model.h"
 #include "nn_build.h"
+#include "onnx_resize_ort.h"
 #include "test.h"
 
 typedef nn_graph *(*builder)(const void *arg);
@@ -749,6 +751,36 @@ TEST(onnx_resize_nearest)
 	check_resize(&e, x4, up, "nearest half_pixel round_prefer_floor", "reference");
 }
 
+/*
+ * Odd size ratios (5x7 -> 3x4, 3x4 -> 7x9, 4x6 -> 8x3, 3x3 -> 1x2) in every
+ * mode against ONNX Runtime's outputs, cached in onnx_resize_ort.h by
+ * tests/oracle/resize_cases.py: the reference must agree to float rounding,
+ * and so must XNNPACK where it takes the mode.
+ */
+TEST(onnx_resize_ort_oracle)
+{
+	int n = (int)(sizeof ort_resize_cases / sizeof ort_resize_cases[0]), on_xnn = 0;
+	for (int k = 0; k < n; k++) {
+		const ort_resize_case *c = &ort_resize_cases[k];
+		resize_arg a = { c->linear ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST, (nn_resize_coord)c->coord,
+				 (nn_resize_nearest)c->nearest, c->ih, c->iw, c->oh, c->ow };
+		for (int ref = 1; ref >= 0; ref--) {
+			nn_model *m = prepare(build_resize, &a, ref);
+			on_xnn += strcmp(backend0(m), "xnnpack") == 0;
+			feed(m, 0, c->x, (size_t)(c->ih * c->iw) * sizeof(float));
+			run(m);
+			char what[96];
+			snprintf(what, sizeof what, "case %d (%s, coord %d, nearest %d, %dx%d -> %dx%d, %s)", k,
+				 c->linear ? "linear" : "nearest", c->coord, c->nearest, c->ih, c->iw, c->oh, c->ow,
+				 backend0(m));
+			expect_f32(m, 0, c->y, (size_t)(c->oh * c->ow), 1e-5f, what);
+			nn_model_free(m);
+		}
+	}
+	/* Linear half_pixel, asymmetric and, but for the 1x2 output, pytorch_half_pixel and align_corners. */
+	CHECK_MSG(on_xnn == 4 + 4 + 3 + 3, "%d cases ran on XNNPACK", on_xnn);
+}
+
 /* ---- fusions ---- */
 
 typedef struct fuse_arg {
@@ -863,5 +895,6 @@ TEST_SUITE(nn_onnx_ops,
 	   TEST_ENTRY(onnx_space_to_depth),
 	   TEST_ENTRY(onnx_resize_linear),
 	   TEST_ENTRY(onnx_resize_nearest),
+	   TEST_ENTRY(onnx_resize_ort_oracle),
 	   TEST_ENTRY(onnx_fusions),
 	   TEST_ENTRY(onnx_silu_not_fused_when_sigmoid_is_shared));
