@@ -45,7 +45,10 @@ static void run(nn_model *m)
 	CHECK_MSG(rc == 0, "run: rc %d: %s", rc, err);
 }
 
-/* The first count elements of float32 output i against want: NaN where want is NaN, infinities equal, else within rel * max(1, |want|). */
+/*
+ * The first count elements of float32 output i against want: NaN where want
+ * is NaN, infinities equal, else within rel * max(1, |want|).
+ */
 static void expect_f32(const nn_model *m, int i, const float *want, size_t count, float rel, const char *what)
 {
 	const nn_tensor *t = nn_model_output(m, i);
@@ -209,6 +212,26 @@ static nn_graph *build_int_unary(const void *arg)
 	tb_node(g, a->op, "op", TB_LIST(x), TB_LIST(y));
 	tb_io(g, TB_LIST(x), TB_LIST(y));
 	return g;
+}
+
+TEST(onnx_clamp_integers)
+{
+	/* Clip(-2.5, 1e30) on int32: the lower bound rounds up to -2, the upper one is past INT32_MAX. */
+	nn_graph *g = nn_graph_create("iclamp");
+	int x = tb_tensor(g, "x", NN_I32, 1, 4), y = tb_tensor(g, "y", NN_I32, 1, 4);
+	int n = tb_node(g, NN_OP_CLAMP, "clip", TB_LIST(x), TB_LIST(y));
+	g->nodes[n].p.clamp.min = -2.5f, g->nodes[n].p.clamp.max = 1e30f;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	nn_model *m;
+	char err[256];
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	nn_prepare_options opt = { .threads = 1 };
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	const int32_t xv[4] = { INT32_MIN, -3, -2, INT32_MAX }, want[4] = { -2, -2, -2, INT32_MAX };
+	feed(m, 0, xv, sizeof xv);
+	run(m);
+	expect_bytes(m, 0, want, sizeof want, "CLAMP int32");
+	nn_model_free(m);
 }
 
 TEST(onnx_neg_abs_integers)
@@ -587,7 +610,10 @@ static nn_graph *build_gather_elements(const void *arg)
 
 TEST(onnx_gather_elements)
 {
-	/* ONNX's example: axis 0, data [[1,2,3],[4,5,6],[7,8,9]], indices [[1,2,0],[2,0,0]] -> [[4,8,3],[7,2,3]]; -1 is the last row. */
+	/*
+	 * ONNX's example: axis 0, data [[1,2,3],[4,5,6],[7,8,9]], indices
+	 * [[1,2,0],[2,0,0]] -> [[4,8,3],[7,2,3]]; -1 is the last row, -3 the first.
+	 */
 	const float data[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 	const int64_t ind0[6] = { 1, 2, 0, -1, 0, -3 };
 	const float want0[6] = { 4, 8, 3, 7, 2, 3 };
@@ -784,7 +810,8 @@ TEST(onnx_resize_ort_oracle)
 /* ---- fusions ---- */
 
 typedef struct fuse_arg {
-	int kind; /* 0: x * sigmoid(x); 1: x * clamp(x / 6 + 0.5, 0, 1); 2: (x * clip(x + 3, 0, 6)) / 6; 3: ADD then Clip(0, 6) */
+	/* 0: x * sigmoid(x); 1: x * clamp(x / 6 + 0.5, 0, 1); 2: (x * clip(x + 3, 0, 6)) / 6; 3: ADD, Clip(0, 6). */
+	int kind;
 } fuse_arg;
 
 static int scalar(nn_graph *g, const char *name, float v)
@@ -861,7 +888,7 @@ TEST(onnx_fusions)
 	}
 }
 
-TEST(onnx_silu_not_fused_when_sigmoid_is_shared)
+TEST(onnx_silu_not_fused_when_not_silu)
 {
 	/* The sigmoid is also a graph output: fusing would lose it. */
 	nn_graph *g = nn_graph_create("shared");
@@ -876,6 +903,20 @@ TEST(onnx_silu_not_fused_when_sigmoid_is_shared)
 	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
 	CHECK(nn_model_graph(m)->n_nodes == 2);
 	nn_model_free(m);
+
+	/* z * sigmoid(x) for another z is no SiLU. */
+	g = nn_graph_create("other");
+	x = tb_tensor(g, "x", NN_F32, 1, 8);
+	int z = tb_tensor(g, "z", NN_F32, 1, 8);
+	s = tb_tensor(g, "s", NN_F32, 1, 8);
+	y = tb_tensor(g, "y", NN_F32, 1, 8);
+	tb_node(g, NN_OP_LOGISTIC, "sig", TB_LIST(x), TB_LIST(s));
+	tb_node(g, NN_OP_MUL, "mul", TB_LIST(z, s), TB_LIST(y));
+	tb_io(g, TB_LIST(x, z), TB_LIST(y));
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_graph(m)->n_nodes == 2);
+	nn_model_free(m);
 }
 
 TEST_SUITE(nn_onnx_ops,
@@ -883,6 +924,7 @@ TEST_SUITE(nn_onnx_ops,
 	   TEST_ENTRY(onnx_elu_neg_abs_clamp),
 	   TEST_ENTRY(onnx_silu_kernel),
 	   TEST_ENTRY(onnx_neg_abs_integers),
+	   TEST_ENTRY(onnx_clamp_integers),
 	   TEST_ENTRY(onnx_quantized_clamp_exp),
 	   TEST_ENTRY(onnx_pow_broadcast),
 	   TEST_ENTRY(onnx_greater_less),
@@ -897,4 +939,4 @@ TEST_SUITE(nn_onnx_ops,
 	   TEST_ENTRY(onnx_resize_nearest),
 	   TEST_ENTRY(onnx_resize_ort_oracle),
 	   TEST_ENTRY(onnx_fusions),
-	   TEST_ENTRY(onnx_silu_not_fused_when_sigmoid_is_shared));
+	   TEST_ENTRY(onnx_silu_not_fused_when_not_silu));

@@ -4,8 +4,9 @@
  * - EXP, LOG, ERF, ELU, SILU: float32, and uint8/int8 through real values
  *   (dequantize, compute, quantize with rounding and clamping). LOG follows
  *   logf: log(0) = -inf, log(x < 0) = NaN.
- * - CLAMP (ONNX Clip): float32, and uint8/int8 clamped in real values. NaN
- *   stays NaN, as in ONNX Runtime; min > max gives max everywhere (ONNX's
+ * - CLAMP (ONNX Clip): float32, uint8/int8 clamped in real values, and
+ *   int32/int64 clamped to the integers inside [min, max]. NaN stays NaN, as
+ *   in ONNX Runtime; min > max gives max everywhere (ONNX's
  *   min(max(x, lo), hi)).
  * - NEG, ABS: float32, int32, int64; integers wrap (-INT_MIN = INT_MIN), as
  *   two's-complement hardware and ONNX Runtime do.
@@ -100,8 +101,9 @@ static int dtype_ok(nn_op op, const nn_tensor *t)
 	case NN_OP_ERF:
 	case NN_OP_ELU:
 	case NN_OP_SILU:
-	case NN_OP_CLAMP:
 		return t->dtype == NN_F32 || is_q8(t);
+	case NN_OP_CLAMP:
+		return t->dtype == NN_F32 || is_q8(t) || t->dtype == NN_I32 || t->dtype == NN_I64;
 	case NN_OP_NEG:
 	case NN_OP_ABS:
 		return t->dtype == NN_F32 || t->dtype == NN_I32 || t->dtype == NN_I64;
@@ -126,6 +128,8 @@ static const char *dtypes_taken(nn_op op)
 	case NN_OP_NEG:
 	case NN_OP_ABS:
 		return "float32, int32 or int64";
+	case NN_OP_CLAMP:
+		return "float32, int32, int64 or quantized uint8/int8";
 	case NN_OP_LOGICAL_NOT:
 	case NN_OP_LOGICAL_AND:
 		return "bool";
@@ -236,6 +240,24 @@ static void unary_run(const nn_node *n, const nn_tensor *in, nn_tensor *out, siz
 		float *y = out->data;
 		for (size_t i = 0; i < count; i++)
 			y[i] = unary_f(n, x[i]);
+		return;
+	}
+	if ((in->dtype == NN_I32 || in->dtype == NN_I64) && n->op == NN_OP_CLAMP) {
+		/* The integers inside [min, max]: its bounds rounded inward, then kept inside the dtype. */
+		double tmin = in->dtype == NN_I32 ? (double)INT32_MIN : -9223372036854775808.0;
+		double tmax = in->dtype == NN_I32 ? (double)INT32_MAX : 9223372036854775807.0;
+		double lo = ceil((double)n->p.clamp.min), hi = floor((double)n->p.clamp.max);
+		int64_t ilo = lo <= tmin ? (int64_t)tmin : lo >= tmax ? (in->dtype == NN_I32 ? INT32_MAX : INT64_MAX) : (int64_t)lo;
+		int64_t ihi = hi <= tmin ? (int64_t)tmin : hi >= tmax ? (in->dtype == NN_I32 ? INT32_MAX : INT64_MAX) : (int64_t)hi;
+		for (size_t i = 0; i < count; i++) {
+			int64_t v = nn_ref_load_int(in, i);
+			v = v < ilo ? ilo : v;
+			v = v > ihi ? ihi : v;
+			if (in->dtype == NN_I32)
+				((int32_t *)out->data)[i] = (int32_t)v;
+			else
+				((int64_t *)out->data)[i] = v;
+		}
 		return;
 	}
 	if (in->dtype == NN_I32 || in->dtype == NN_I64) {
