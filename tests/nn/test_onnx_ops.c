@@ -216,7 +216,11 @@ static nn_graph *build_int_unary(const void *arg)
 
 TEST(onnx_clamp_integers)
 {
-	/* Clip(-2.5, 1e30) on int32: the lower bound rounds up to -2, the upper one is past INT32_MAX. */
+	/*
+	 * Clip(-2.5, 1e30) on int32: the lower bound rounds up to -2, the upper
+	 * one is past INT32_MAX. Then Clip(0, 6), which stays a CLAMP on integers
+	 * (the activation ops take no int32).
+	 */
 	nn_graph *g = nn_graph_create("iclamp");
 	int x = tb_tensor(g, "x", NN_I32, 1, 4), y = tb_tensor(g, "y", NN_I32, 1, 4);
 	int n = tb_node(g, NN_OP_CLAMP, "clip", TB_LIST(x), TB_LIST(y));
@@ -231,6 +235,19 @@ TEST(onnx_clamp_integers)
 	feed(m, 0, xv, sizeof xv);
 	run(m);
 	expect_bytes(m, 0, want, sizeof want, "CLAMP int32");
+	nn_model_free(m);
+
+	g = nn_graph_create("iclamp6");
+	x = tb_tensor(g, "x", NN_I32, 1, 4), y = tb_tensor(g, "y", NN_I32, 1, 4);
+	n = tb_node(g, NN_OP_CLAMP, "clip", TB_LIST(x), TB_LIST(y));
+	g->nodes[n].p.clamp.min = 0, g->nodes[n].p.clamp.max = 6;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	CHECK(nn_model_from_graph(&m, g, err, sizeof err) == 0);
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	const int32_t want6[4] = { 0, 0, 0, 6 };
+	feed(m, 0, xv, sizeof xv);
+	run(m);
+	expect_bytes(m, 0, want6, sizeof want6, "CLAMP(0, 6) int32");
 	nn_model_free(m);
 }
 

@@ -634,7 +634,11 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 	 */
 	for (int i = 0; i < g->n_nodes; i++) {
 		nn_node *r = &g->nodes[i];
-		if (r->op != NN_OP_CLAMP)
+		if (r->op != NN_OP_CLAMP || r->n_inputs != 1 || r->inputs[0] < 0)
+			continue;
+		/* The activation ops take float32 and 8-bit quantized tensors; integer Clip stays a CLAMP. */
+		nn_dtype dt = g->tensors[r->inputs[0]].dtype;
+		if (dt != NN_F32 && dt != NN_U8 && dt != NN_I8)
 			continue;
 		float lo = r->p.clamp.min, hi = r->p.clamp.max;
 		nn_op op = lo == 0.0f && hi == 6.0f	       ? NN_OP_RELU6
