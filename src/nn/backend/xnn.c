@@ -1730,12 +1730,34 @@ static int build_clamp_bounds(ctx *c)
 	return check(c, xnn_setup_clamp_nc_s8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_s8");
 }
 
-/* ABS, NEG and ELU of float32. */
+/* ELU of quantized int8, XNNPACK's table-driven operator. */
+static int build_elu_qs8(ctx *c, const nn_tensor *x, const nn_tensor *y)
+{
+	float alpha = c->n->p.elu.alpha;
+	if (!isfinite(alpha))
+		return unsupported(c, "alpha is not finite");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	rc = check(c,
+		   xnn_create_elu_nc_qs8(u.channels, u.channels, u.channels, alpha, (int8_t)qzero(x), qscale(x),
+					 (int8_t)qzero(y), qscale(y), -128, 127, 0, u.op),
+		   "xnn_create_elu_nc_qs8");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_elu_nc_qs8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_elu_nc_qs8");
+}
+
+/* ABS, NEG and ELU of float32 (and ELU of quantized int8). */
 static int build_f32_unary(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (x && y && c->n->op == NN_OP_ELU && kind_of(x) == K_QS8 && kind_of(y) == K_QS8)
+		return build_elu_qs8(c, x, y);
 	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "XNNPACK's %s takes float32 only", nn_op_name(c->n->op));
+		return unsupported(c, "XNNPACK's %s takes float32%s only", nn_op_name(c->n->op),
+				   c->n->op == NN_OP_ELU ? " or quantized int8" : "");
 	unary u;
 	int rc = unary_begin(c, &u, 0);
 	if (rc <= 0)
