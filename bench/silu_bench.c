@@ -8,7 +8,7 @@
  *            then its multiply), what runs where the CPU lacks AVX-512F;
  *   native   one SILU node on the native AVX-512 kernel (one pass).
  * Prints the median and the fastest of ROUNDS runs per way, in interleaved
- * rounds, and the ratios to unfused.
+ * rounds, the ratios to unfused, and bench/run's RESULT lines.
  *
  *   ninja -C build bench/bench-silu && ./build/bench/bench-silu [rounds]
  */
@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 				snprintf(cell[w], sizeof cell[w], "no AVX-512F");
 		printf("%-16s %18s %18s %18s %9.2f %9.2f\n", shape, cell[0], cell[1], cell[2], med[1] / med[0],
 		       m[2] ? med[2] / med[0] : 0.0);
+		if (m[2])
+			printf("RESULT\tsilu %s fused speed-up\t%.2f\tx\t>1\n", shape, med[0] / med[2]);
 		for (int w = 0; w < 3; w++) {
 			free(t[w]);
 			if (m[w])
