@@ -238,7 +238,7 @@ static void repeat_run(const nn_graph *g, const nn_node *n)
 		in_stride[d] = step;
 		step *= (size_t)in_dim[d];
 	}
-	/* Rows along the last dimension are built once per output row: element by element, then copied. */
+	/* Output rows along the last dimension, each from one input row (repeated, or one element stretched). */
 	int idx[NN_MAX_RANK] = { 0 };
 	const char *src = in->data;
 	char *dst = out->data;
@@ -247,9 +247,15 @@ static void repeat_run(const nn_graph *g, const nn_node *n)
 		size_t base = 0;
 		for (int d = 0; d < rank - 1; d++)
 			base += (size_t)(idx[d] % in_dim[d]) * in_stride[d];
-		int last = rank ? in_dim[rank - 1] : 1;
-		for (size_t j = 0; j < row; j++)
-			memcpy(dst + (o + j) * size, src + (base + j % (size_t)last) * size, size);
+		size_t last = rank ? (size_t)in_dim[rank - 1] : 1;
+		if (last == 1) {
+			for (size_t j = 0; j < row; j++)
+				memcpy(dst + (o + j) * size, src + base * size, size);
+		} else {
+			/* The input row, whole, as many times as the output row holds it. */
+			for (size_t j = 0; j < row; j += last)
+				memcpy(dst + (o + j) * size, src + base * size, last * size);
+		}
 		for (int d = rank - 2; d >= 0; d--) {
 			if (++idx[d] < out->shape[d])
 				break;
