@@ -262,6 +262,7 @@ static const char *const op_names[NN_OP_COUNT] = {
 	[NN_OP_BROADCAST_TO] = "BROADCAST_TO",
 	[NN_OP_GATHER_ELEMENTS] = "GATHER_ELEMENTS",
 	[NN_OP_SPACE_TO_DEPTH] = "SPACE_TO_DEPTH",
+	[NN_OP_SILU] = "SILU",
 };
 
 const char *nn_op_name(nn_op op)

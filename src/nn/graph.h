@@ -97,6 +97,8 @@ typedef enum nn_op {
 	NN_OP_GATHER_ELEMENTS,    /* inputs: data, indices (int32/int64, data's rank; negative counts from the end);
 	                             p.gather.axis; output has the indices' shape */
 	NN_OP_SPACE_TO_DEPTH,     /* NHWC; p.space.block_size; the inverse of DEPTH_TO_SPACE's order */
+	NN_OP_SILU,               /* x * sigmoid(x) (swish), float32 or quantized through real values; made by
+	                             pass/fuse.c from LOGISTIC feeding a MUL with the same x */
 	NN_OP_COUNT,
 } nn_op;
 

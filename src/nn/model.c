@@ -388,6 +388,9 @@ static int64_t node_flops(const nn_graph *g, const nn_node *n)
 	case NN_OP_MAX_POOL2D:
 		return elements(g, out0) * n->p.pool.filter_h * n->p.pool.filter_w;
 	case NN_OP_MEAN:
+	case NN_OP_REDUCE_MAX:
+	case NN_OP_REDUCE_MIN:
+	case NN_OP_REDUCE_SUM:
 		return elements(g, in0);
 	case NN_OP_ADD:
 	case NN_OP_SUB:
@@ -407,6 +410,15 @@ static int64_t node_flops(const nn_graph *g, const nn_node *n)
 	case NN_OP_RESIZE_BILINEAR:
 	case NN_OP_QUANTIZE:
 	case NN_OP_DEQUANTIZE:
+	case NN_OP_EXP:
+	case NN_OP_LOG:
+	case NN_OP_NEG:
+	case NN_OP_ABS:
+	case NN_OP_ERF:
+	case NN_OP_ELU:
+	case NN_OP_CLAMP:
+	case NN_OP_POW:
+	case NN_OP_SILU:
 		return elements(g, out0);
 	default:
 		return 0;

@@ -1519,6 +1519,37 @@ static int build_resize(ctx *c)
 	int align = c->n->p.resize.align_corners, half = c->n->p.resize.half_pixel_centers;
 	if (!x || !y || x->rank != 4 || y->rank != 4)
 		return unsupported(c, "expected rank-4 input and output");
+	/*
+	 * The ONNX coordinate modes XNNPACK reproduces: half_pixel is
+	 * TensorFlow's half-pixel centres (both clamp the source coordinate into
+	 * the input), pytorch_half_pixel is the same while no output axis has
+	 * one pixel, asymmetric is TensorFlow's legacy mode, and align_corners
+	 * XNNPACK's own flag (one output pixel divides by zero there). The
+	 * others run on the reference kernel.
+	 */
+	switch (c->n->p.resize.coord) {
+	case NN_RESIZE_TF:
+		break;
+	case NN_RESIZE_HALF_PIXEL:
+		align = 0, half = 1;
+		break;
+	case NN_RESIZE_PYTORCH_HALF_PIXEL:
+		if (y->shape[1] < 2 || y->shape[2] < 2)
+			return unsupported(c, "pytorch_half_pixel with a one-pixel output axis");
+		align = 0, half = 1;
+		break;
+	case NN_RESIZE_ALIGN_CORNERS:
+		if (y->shape[1] < 2 || y->shape[2] < 2)
+			return unsupported(c, "align_corners with a one-pixel output axis");
+		align = 1, half = 0;
+		break;
+	case NN_RESIZE_ASYMMETRIC:
+		align = 0, half = 0;
+		break;
+	default:
+		return unsupported(c, "coordinate mode %d, which XNNPACK's resize does not reproduce",
+				   (int)c->n->p.resize.coord);
+	}
 	if (align && half)
 		return unsupported(c, "align_corners together with half_pixel_centers");
 	if (x->shape[0] != y->shape[0] || x->shape[3] != y->shape[3] || nn_tensor_elements(x) <= 0 ||
@@ -1650,6 +1681,138 @@ static int build_concat(ctx *c)
 	return 1;
 }
 
+/*
+ * CLAMP (ONNX Clip) with arbitrary bounds. Quantized, with one encoding in
+ * and out, clamping the integers between the quantized bounds is what the
+ * reference's clamp in real values gives.
+ */
+static int build_clamp_bounds(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	float lo = c->n->p.clamp.min, hi = c->n->p.clamp.max;
+	if (!x || !y || c->n->n_inputs != 1)
+		return unsupported(c, "expected one input and an output");
+	if (isnan(lo) || isnan(hi) || !(lo <= hi))
+		return unsupported(c, "bounds [%g, %g] that XNNPACK's clamp cannot express", (double)lo, (double)hi);
+	kind kx = kind_of(x), ky = kind_of(y);
+	if (kx != ky || (kx != K_F32 && kx != K_QU8 && kx != K_QS8))
+		return unsupported(c, "%s input, %s output", kind_name(x), kind_name(y));
+	if (kx != K_F32 && !same_quant(x, y))
+		return unsupported(c, "input and output quantization differ");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	if (kx == K_F32) {
+		rc = check(c, xnn_create_clamp_nc_f32(u.channels, u.channels, u.channels, lo, hi, 0, u.op),
+			   "xnn_create_clamp_nc_f32");
+		if (rc <= 0)
+			return rc;
+		return check(c, xnn_setup_clamp_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_f32");
+	}
+	int32_t qmin = kx == K_QU8 ? 0 : -128, qmax = kx == K_QU8 ? 255 : 127;
+	int32_t qlo = isinf(lo) ? qmin : quantize_bound(lo, qscale(y), qzero(y), qmin, qmax);
+	int32_t qhi = isinf(hi) ? qmax : quantize_bound(hi, qscale(y), qzero(y), qmin, qmax);
+	if (qlo >= qhi)
+		return unsupported(c, "the bounds leave a single output value");
+	if (kx == K_QU8) {
+		rc = check(c,
+			   xnn_create_clamp_nc_u8(u.channels, u.channels, u.channels, (uint8_t)qlo, (uint8_t)qhi, 0, u.op),
+			   "xnn_create_clamp_nc_u8");
+		if (rc <= 0)
+			return rc;
+		return check(c, xnn_setup_clamp_nc_u8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_u8");
+	}
+	rc = check(c, xnn_create_clamp_nc_s8(u.channels, u.channels, u.channels, (int8_t)qlo, (int8_t)qhi, 0, u.op),
+		   "xnn_create_clamp_nc_s8");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_clamp_nc_s8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_s8");
+}
+
+/* ELU of quantized int8, XNNPACK's table-driven operator. */
+static int build_elu_qs8(ctx *c, const nn_tensor *x, const nn_tensor *y)
+{
+	float alpha = c->n->p.elu.alpha;
+	if (!isfinite(alpha))
+		return unsupported(c, "alpha is not finite");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	rc = check(c,
+		   xnn_create_elu_nc_qs8(u.channels, u.channels, u.channels, alpha, (int8_t)qzero(x), qscale(x),
+					 (int8_t)qzero(y), qscale(y), -128, 127, 0, u.op),
+		   "xnn_create_elu_nc_qs8");
+	if (rc <= 0)
+		return rc;
+	return check(c, xnn_setup_elu_nc_qs8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_elu_nc_qs8");
+}
+
+/* ABS, NEG and ELU of float32 (and ELU of quantized int8). */
+static int build_f32_unary(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (x && y && c->n->op == NN_OP_ELU && kind_of(x) == K_QS8 && kind_of(y) == K_QS8)
+		return build_elu_qs8(c, x, y);
+	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
+		return unsupported(c, "XNNPACK's %s takes float32%s only", nn_op_name(c->n->op),
+				   c->n->op == NN_OP_ELU ? " or quantized int8" : "");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	switch (c->n->op) {
+	case NN_OP_ABS:
+		return run_f32_nc(c, &u, F32_NC(abs));
+	case NN_OP_NEG:
+		return run_f32_nc(c, &u, F32_NC(negate));
+	default: {
+		float alpha = c->n->p.elu.alpha;
+		if (!isfinite(alpha))
+			return unsupported(c, "alpha is not finite");
+		rc = check(c, xnn_create_elu_nc_f32(u.channels, u.channels, u.channels, alpha, 0, u.op),
+			   "xnn_create_elu_nc_f32");
+		if (rc <= 0)
+			return rc;
+		return check(c, xnn_setup_elu_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_elu_nc_f32");
+	}
+	}
+}
+
+/*
+ * SILU of float32: XNNPACK (this version) has no swish operator, so the node
+ * runs its sigmoid into a scratch buffer of its own and multiplies, two
+ * operators back to back in one node instead of two nodes and an arena
+ * tensor between them.
+ */
+static int build_silu(ctx *c)
+{
+	nn_tensor *x = input(c, 0), *y = output(c, 0);
+	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
+		return unsupported(c, "float32 only");
+	unary u;
+	int rc = unary_begin(c, &u, 0);
+	if (rc <= 0)
+		return rc;
+	size_t count = u.batch * u.channels;
+	float *sig = keep_buffer(c, calloc(1, count * sizeof(float) + XNN_EXTRA_BYTES));
+	xnn_operator_t *mul = next_op(c);
+	if (!sig || !mul)
+		return failed(c, NN_ERR_NOMEM, "out of memory");
+	unary s = u;
+	s.out = sig;
+	rc = run_f32_nc(c, &s, F32_NC(sigmoid));
+	if (rc <= 0)
+		return rc;
+	rc = check(c, xnn_create_multiply_nd_f32(-INFINITY, INFINITY, 0, mul), "xnn_create_multiply_nd_f32");
+	if (rc <= 0)
+		return rc;
+	size_t shape[1] = { count };
+	return check(c, xnn_setup_multiply_nd_f32(*mul, 1, shape, 1, shape, u.in, sig, y->data, c->pool),
+		     "xnn_setup_multiply_nd_f32");
+}
+
 /* SQRT of float32 (MoveNet's keypoint distances). */
 static int build_sqrt(ctx *c)
 {
@@ -1742,6 +1905,14 @@ static int build(ctx *c)
 		return build_sqrt(c);
 	case NN_OP_CAST:
 		return build_cast(c);
+	case NN_OP_CLAMP:
+		return build_clamp_bounds(c);
+	case NN_OP_ABS:
+	case NN_OP_NEG:
+	case NN_OP_ELU:
+		return build_f32_unary(c);
+	case NN_OP_SILU:
+		return build_silu(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}

@@ -10,10 +10,14 @@
  *   activation along;
  * - x * (1/6) * relu6(x + 3), TensorFlow's spelling of hard swish
  *   (MobileNetV3), becomes one HARD_SWISH (see fuse_hard_swish for
- *   float16-rounded 1/6).
+ *   float16-rounded 1/6), and ONNX's x * hard_sigmoid(x) and
+ *   (x * relu6(x + 3)) / 6 (fuse_hard_swish_onnx);
+ * - x * sigmoid(x) becomes one SILU.
  * Float32 only: quantized graphs come from converters that fuse these
  * themselves. Also the fusion every format needs: an activation op that
- * follows the only reader of its input becomes that op's fused activation.
+ * follows the only reader of its input becomes that op's fused activation
+ * (a CLAMP whose bounds are those of RELU, RELU6 or RELU_N1_TO_1 first
+ * becomes that op).
  */
 #include <math.h>
 #include <stdio.h>
@@ -387,6 +391,155 @@ static int fuse_hard_swish(fz *F, int m)
 	return 0;
 }
 
+/*
+ * The node writing private float tensor t when it is `op` (ADD, MUL or DIV,
+ * no fused activation unless act says one) of a non-constant x and a scalar
+ * constant equal to want (the divisor, for DIV); sets *x. Else -1.
+ */
+static int scalar_producer(const fz *F, int t, nn_op op, float want, nn_activation act, int *x)
+{
+	const nn_graph *g = F->g;
+	int p = producer_op(F, t, op);
+	if (p < 0 || !private_f32(F, t) || g->nodes[p].p.act != act)
+		return -1;
+	const nn_node *n = &g->nodes[p];
+	float v = 0;
+	int other = scalar_operand(g, n, &v);
+	if (other < 0 || v != want || (op == NN_OP_DIV && n->inputs[0] != other))
+		return -1;
+	*x = other;
+	return p;
+}
+
+/* The node writing t as t = u / 6 or u * (1/6) (one float rounding of it); sets *u. Else -1. */
+static int sixth_producer(const fz *F, int t, int *u)
+{
+	int p = scalar_producer(F, t, NN_OP_DIV, 6.0f, NN_ACT_NONE, u);
+	return p >= 0 ? p : scalar_producer(F, t, NN_OP_MUL, 1.0f / 6.0f, NN_ACT_NONE, u);
+}
+
+/*
+ * Whether t is hard sigmoid of some x, as ONNX exports spell it: relu6(x + 3) / 6
+ * (Clip(0, 6) having become the ADD's RELU6), or clamp(x / 6 + 0.5, 0, 1)
+ * (HardSigmoid with ONNX HardSwish's alpha 1/6 and beta 0.5, as MUL, ADD and
+ * CLAMP). Returns x and marks the nodes in drop[0..3) (-1 for unused), else -1.
+ */
+static int hard_sigmoid_of(const fz *F, int t, int drop[3])
+{
+	const nn_graph *g = F->g;
+	int u = -1, x = -1, v = -1;
+	drop[0] = drop[1] = drop[2] = -1;
+	int p = sixth_producer(F, t, &u);
+	if (p >= 0) {
+		int a = scalar_producer(F, u, NN_OP_ADD, 3.0f, NN_ACT_RELU6, &x);
+		if (a < 0)
+			return -1;
+		drop[0] = p, drop[1] = a;
+		return x;
+	}
+	p = producer_op(F, t, NN_OP_CLAMP);
+	if (p < 0 || !private_f32(F, t) || g->nodes[p].n_inputs != 1 || g->nodes[p].p.clamp.min != 0.0f ||
+	    g->nodes[p].p.clamp.max != 1.0f)
+		return -1;
+	int a = scalar_producer(F, g->nodes[p].inputs[0], NN_OP_ADD, 0.5f, NN_ACT_NONE, &v);
+	if (a < 0)
+		return -1;
+	int m = sixth_producer(F, v, &x);
+	if (m < 0)
+		return -1;
+	drop[0] = p, drop[1] = a, drop[2] = m;
+	return x;
+}
+
+/* Whether tensors a and b have one shape. */
+static int same_shape(const nn_graph *g, int a, int b)
+{
+	const nn_tensor *x = &g->tensors[a], *y = &g->tensors[b];
+	return x->rank == y->rank && memcmp(x->shape, y->shape, (size_t)x->rank * sizeof x->shape[0]) == 0;
+}
+
+/* Node m becomes the one-input op `op` of x, and the nodes in drop go. */
+static void become_unary(fz *F, int m, nn_op op, int x, const int *drop, int n_drop)
+{
+	nn_node *n = &F->g->nodes[m];
+	n->op = op;
+	n->n_inputs = 1;
+	n->inputs[0] = x;
+	memset(&n->p, 0, sizeof n->p);
+	for (int i = 0; i < n_drop; i++)
+		if (drop[i] >= 0)
+			F->removed[drop[i]] = 1;
+}
+
+/*
+ * ONNX's spellings of hard swish, each into one HARD_SWISH(x):
+ * x * hard_sigmoid(x) (see hard_sigmoid_of), and (x * relu6(x + 3)) / 6.
+ * TensorFlow's x * (1/6) * relu6(x + 3) is fuse_hard_swish's.
+ */
+static int fuse_hard_swish_onnx(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *n = &g->nodes[m];
+	if (n->n_outputs != 1 || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0 || n->p.act != NN_ACT_NONE ||
+	    g->tensors[n->outputs[0]].dtype != NN_F32)
+		return 0;
+	int y = n->outputs[0], drop[4];
+	if (n->op == NN_OP_MUL) {
+		for (int side = 0; side < 2; side++) {
+			int x = n->inputs[1 - side];
+			if (!g->tensors[x].is_const && hard_sigmoid_of(F, n->inputs[side], drop) == x && same_shape(g, x, y)) {
+				become_unary(F, m, NN_OP_HARD_SWISH, x, drop, 3);
+				return 1;
+			}
+		}
+	}
+	/* (x * relu6(x + 3)) / 6: m is the division, or the MUL by 1/6. */
+	if (n->op != NN_OP_DIV && n->op != NN_OP_MUL)
+		return 0;
+	float v = 0;
+	int u = scalar_operand(g, n, &v);
+	if (u < 0 || (n->op == NN_OP_DIV ? (v != 6.0f || n->inputs[0] != u) : v != 1.0f / 6.0f))
+		return 0;
+	int p = producer_op(F, u, NN_OP_MUL);
+	if (p < 0 || !private_f32(F, u) || g->nodes[p].p.act != NN_ACT_NONE || g->nodes[p].n_inputs != 2)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int r = g->nodes[p].inputs[side], x = g->nodes[p].inputs[1 - side], x2 = -1;
+		if (r < 0 || x < 0)
+			continue;
+		int a = scalar_producer(F, r, NN_OP_ADD, 3.0f, NN_ACT_RELU6, &x2);
+		if (a < 0 || x2 != x || g->tensors[x].is_const || !same_shape(g, x, y))
+			continue;
+		drop[0] = p, drop[1] = a;
+		become_unary(F, m, NN_OP_HARD_SWISH, x, drop, 2);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * MUL(x, LOGISTIC(x)) -> SILU(x): the activation of YOLOv5/v8 and YOLOX
+ * exports, spelled out by PyTorch's ONNX exporter (swish).
+ */
+static int fuse_silu(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *n = &g->nodes[m];
+	if (n->op != NN_OP_MUL || n->n_inputs != 2 || n->n_outputs != 1 || n->p.act != NN_ACT_NONE ||
+	    n->inputs[0] < 0 || n->inputs[1] < 0)
+		return 0;
+	for (int side = 0; side < 2; side++) {
+		int s = n->inputs[side], x = n->inputs[1 - side];
+		int p = producer_op(F, s, NN_OP_LOGISTIC);
+		if (p < 0 || !private_f32(F, s) || g->nodes[p].n_inputs != 1 || g->nodes[p].inputs[0] != x ||
+		    !same_shape(g, x, n->outputs[0]) || !same_shape(g, x, s))
+			continue;
+		become_unary(F, m, NN_OP_SILU, x, &p, 1);
+		return 1;
+	}
+	return 0;
+}
+
 int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 {
 	if (g->n_nodes == 0)
@@ -404,6 +557,10 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 			r = fuse_bias(&F, i);
 		if (r == 0)
 			r = fuse_hard_swish(&F, i);
+		if (r == 0)
+			r = fuse_hard_swish_onnx(&F, i);
+		if (r == 0)
+			r = fuse_silu(&F, i);
 		if (r == 0)
 			r = fuse_pad_pool(&F, i);
 		if (r < 0 || (r > 0 && index_graph(&F) < 0))
@@ -468,6 +625,31 @@ int nn_pass_fuse_activations(nn_graph *g, char *err, size_t errlen)
 		return nn_graph_fail(err, errlen, NN_ERR_NOMEM, "%s: out of memory fusing activations", g->source);
 	}
 	nn_graph_index_uses(g, NULL, producer, readers);
+
+	/*
+	 * ONNX Clip arrives as CLAMP: the bounds of the three activations make it
+	 * that activation (clamped in real values alike, quantized or not), which
+	 * the loop below can fuse into the producer. CLAMP with other bounds
+	 * stays a node of its own (XNNPACK's clamp runs it).
+	 */
+	for (int i = 0; i < g->n_nodes; i++) {
+		nn_node *r = &g->nodes[i];
+		if (r->op != NN_OP_CLAMP || r->n_inputs != 1 || r->inputs[0] < 0)
+			continue;
+		/* The activation ops take float32 and 8-bit quantized tensors; integer Clip stays a CLAMP. */
+		nn_dtype dt = g->tensors[r->inputs[0]].dtype;
+		if (dt != NN_F32 && dt != NN_U8 && dt != NN_I8)
+			continue;
+		float lo = r->p.clamp.min, hi = r->p.clamp.max;
+		nn_op op = lo == 0.0f && hi == 6.0f	       ? NN_OP_RELU6
+			   : lo == 0.0f && hi == INFINITY   ? NN_OP_RELU
+			   : lo == -1.0f && hi == 1.0f	       ? NN_OP_RELU_N1_TO_1
+							       : NN_OP_CLAMP;
+		if (op != NN_OP_CLAMP) {
+			r->op = op;
+			memset(&r->p, 0, sizeof r->p);
+		}
+	}
 
 	int n_removed = 0;
 	for (int i = 0; i < g->n_nodes; i++) {

@@ -208,6 +208,16 @@ static int is_unary(nn_op op)
 	case NN_OP_TANH:
 	case NN_OP_HARD_SWISH:
 	case NN_OP_CAST:
+	/* The element-wise ops of ONNX graphs, which are as indifferent to the layout. */
+	case NN_OP_EXP:
+	case NN_OP_LOG:
+	case NN_OP_NEG:
+	case NN_OP_ABS:
+	case NN_OP_ERF:
+	case NN_OP_ELU:
+	case NN_OP_CLAMP:
+	case NN_OP_SQRT:
+	case NN_OP_SILU:
 		return 1;
 	default:
 		return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "nn/ref/index_ops.h"
+#include "nn/ref/onnx_ops.h"
 #include "nn/ref/quant.h"
 
 int nn_ref_fail(char *err, size_t errlen, const nn_node *n, int code, const char *fmt, ...)
@@ -149,6 +150,8 @@ static const ref_kernel shape_kernels = { nn_ref_shape_supports, nn_ref_shape_ru
 
 static const ref_kernel index_kernels = { nn_ref_index_supports, nn_ref_index_run };
 static const ref_kernel math_kernels = { nn_ref_math_supports, nn_ref_math_run };
+static const ref_kernel pointwise_kernels = { nn_ref_pointwise_supports, nn_ref_pointwise_run };
+static const ref_kernel layout_kernels = { nn_ref_layout_supports, nn_ref_layout_run };
 
 /*
  * ADD, SUB, MUL, MAXIMUM, MINIMUM, CONCATENATION and RESHAPE of plain
@@ -228,6 +231,27 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_UNPACK] = &index_kernels,
 	[NN_OP_GATHER_ND] = &index_kernels,
 	[NN_OP_SQRT] = &math_kernels,
+	[NN_OP_EXP] = &pointwise_kernels,
+	[NN_OP_LOG] = &pointwise_kernels,
+	[NN_OP_NEG] = &pointwise_kernels,
+	[NN_OP_ABS] = &pointwise_kernels,
+	[NN_OP_ERF] = &pointwise_kernels,
+	[NN_OP_ELU] = &pointwise_kernels,
+	[NN_OP_CLAMP] = &pointwise_kernels,
+	[NN_OP_SILU] = &pointwise_kernels,
+	[NN_OP_LOGICAL_NOT] = &pointwise_kernels,
+	[NN_OP_POW] = &pointwise_kernels,
+	[NN_OP_GREATER] = &pointwise_kernels,
+	[NN_OP_LESS] = &pointwise_kernels,
+	[NN_OP_LOGICAL_AND] = &pointwise_kernels,
+	[NN_OP_SELECT] = &pointwise_kernels,
+	[NN_OP_REDUCE_MAX] = &layout_kernels,
+	[NN_OP_REDUCE_MIN] = &layout_kernels,
+	[NN_OP_REDUCE_SUM] = &layout_kernels,
+	[NN_OP_TILE] = &layout_kernels,
+	[NN_OP_BROADCAST_TO] = &layout_kernels,
+	[NN_OP_GATHER_ELEMENTS] = &layout_kernels,
+	[NN_OP_SPACE_TO_DEPTH] = &layout_kernels,
 };
 
 /* The kernel pair for an op, or NULL (an op added to the IR without a kernel). */
