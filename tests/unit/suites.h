@@ -25,6 +25,7 @@ extern const vg_test vg_suite_mediapipe[];
 extern const vg_test vg_suite_priorbox[];
 extern const vg_test vg_suite_classify[];
 extern const vg_test vg_suite_npy[];
+extern const vg_test vg_suite_yolo[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -48,6 +49,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_priorbox,
 	vg_suite_classify,
 	vg_suite_npy,
+	vg_suite_yolo,
 	NULL,
 };
 

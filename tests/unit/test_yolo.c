@@ -1,0 +1,167 @@
+/*
+ * The YOLO-family decoders (yolo.h) on small synthetic tensors whose boxes
+ * are worked out by hand in the comments.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "detect/yolo.h"
+#include "test.h"
+
+#define NEAR(a, b) (fabsf((float)(a) - (float)(b)) < 1e-4f)
+
+static int box_is(const vg_detection *d, float x0, float y0, float x1, float y1)
+{
+	return NEAR(d->x0, x0) && NEAR(d->y0, y0) && NEAR(d->x1, x1) && NEAR(d->y1, y1);
+}
+
+TEST(yolox_grid_and_strides)
+{
+	/* A 16x16 input, strides 8 and 16: a 2x2 grid then a 1x1 grid, 5 rows of 5 + 2 values. */
+	float rows[5][7];
+	for (int i = 0; i < 5; i++) {
+		float r[7] = { 0, 0, 0, 0, 0.1f, 0.5f, 0.5f };
+		memcpy(rows[i], r, sizeof r);
+	}
+	/* Row 3: stride 8, cell (1, 1); centre (0.5 + 1) * 8 = 12, size exp(0) * 8 = 8 by exp(ln 2) * 8 = 16. */
+	float a[7] = { 0.5f, 0.5f, 0, logf(2), 0.9f, 0.2f, 0.8f };
+	/* Row 4: stride 16, cell (0, 0); centre 8, 8; size 8 by 16. */
+	float b[7] = { 0.5f, 0.5f, logf(0.5f), 0, 0.5f, 0.9f, 0.1f };
+	memcpy(rows[3], a, sizeof a);
+	memcpy(rows[4], b, sizeof b);
+	int strides[2] = { 8, 16 };
+	vg_yolo_params p = { .num_classes = 2, .in_w = 16, .in_h = 16, .iou_threshold = 0.45f, .per_class_nms = 0 };
+	vg_detection out[8];
+	int n = vg_decode_yolox(&rows[0][0], 5, strides, 2, &p, 0.3f, out, 8);
+	CHECK_MSG(n == 2, "%d", n);
+	/* 0.9 x 0.8 = 0.72, class 1, x 8..16, y 4..20 (clipped to 16). */
+	CHECK(NEAR(out[0].score, 0.72f) && out[0].class_id == 1 && box_is(&out[0], 0.5f, 0.25f, 1, 1));
+	/* 0.5 x 0.9 = 0.45, class 0, x 4..12, y 0..16; IoU with the first 0.27, kept. */
+	CHECK(NEAR(out[1].score, 0.45f) && out[1].class_id == 0 && box_is(&out[1], 0.25f, 0, 0.75f, 1));
+	/*
+	 * As logits: row 3 scores sigmoid(0.9) x sigmoid(0.8) = 0.49, row 4
+	 * sigmoid(0.5) x sigmoid(0.9) = 0.44, the others sigmoid(0.1) x sigmoid(0.5) = 0.33.
+	 */
+	p.sigmoid = 1;
+	CHECK(vg_decode_yolox(&rows[0][0], 5, strides, 2, &p, 0.4f, out, 8) == 2);
+	CHECK(NEAR(out[0].score, 0.4901f) || fabsf(out[0].score - 0.4901f) < 1e-3f);
+	CHECK(vg_decode_yolox(&rows[0][0], 5, strides, 2, &p, 0.3f, out, 8) == 5);
+	CHECK(vg_decode_yolox(&rows[0][0], 5, strides, 2, &p, 0.99f, out, 8) == 0);
+	/* Row counts that are not the grids' total are refused. */
+	CHECK(vg_decode_yolox(&rows[0][0], 4, strides, 2, &p, 0.3f, out, 8) == -1);
+}
+
+TEST(yolov5_rows_in_pixels)
+{
+	/* A 100x50 input: centre 50, 25, size 20 by 10: x 40..60, y 20..30. */
+	float rows[2][7] = {
+		{ 50, 25, 20, 10, 0.8f, 0.5f, 0.9f },
+		{ 10, 10, 4, 4, 0.3f, 0.9f, 0.9f }, /* objectness x class 0.27: below */
+	};
+	vg_yolo_params p = { .num_classes = 2, .in_w = 100, .in_h = 50, .iou_threshold = 0.45f };
+	vg_detection out[4];
+	int n = vg_decode_yolo_boxes(&rows[0][0], 2, 7, 1, 1, &p, 0.5f, out, 4);
+	CHECK_MSG(n == 1, "%d", n);
+	CHECK(NEAR(out[0].score, 0.72f) && out[0].class_id == 1 && box_is(&out[0], 0.4f, 0.4f, 0.6f, 0.6f));
+	CHECK(!vg_yolo_boxes_normalized(&rows[0][0], 2, 7, 1));
+}
+
+TEST(yolov8_channels_first)
+{
+	/* [4 + 2][N = 3]: box 0 at centre 10, 10 size 20 in a 50x50 input, class 1 0.6. */
+	float t[6][3] = {
+		{ 10, 25, 40 }, { 10, 25, 40 }, { 20, 10, 10 }, { 20, 10, 10 },
+		{ 0.1f, 0.2f, 0.7f }, { 0.6f, 0.3f, 0.1f },
+	};
+	vg_yolo_params p = { .num_classes = 2, .in_w = 50, .in_h = 50, .iou_threshold = 0.5f, .per_class_nms = 1 };
+	vg_detection out[4];
+	int n = vg_decode_yolo_boxes(&t[0][0], 3, 1, 3, 0, &p, 0.5f, out, 4);
+	CHECK_MSG(n == 2, "%d", n);
+	/* Box 2: centre 40, size 10: 35..45; class 0 0.7. */
+	CHECK(out[0].class_id == 0 && NEAR(out[0].score, 0.7f) && box_is(&out[0], 0.7f, 0.7f, 0.9f, 0.9f));
+	CHECK(out[1].class_id == 1 && NEAR(out[1].score, 0.6f) && box_is(&out[1], 0, 0, 0.4f, 0.4f));
+	/* Normalised (TFLite) boxes: the same divided by 50. */
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 3; i++)
+			t[k][i] /= 50;
+	CHECK(vg_yolo_boxes_normalized(&t[0][0], 3, 1, 3));
+	p.normalized = 1;
+	n = vg_decode_yolo_boxes(&t[0][0], 3, 1, 3, 0, &p, 0.5f, out, 4);
+	CHECK(n == 2 && box_is(&out[1], 0, 0, 0.4f, 0.4f));
+}
+
+TEST(fastestv2_one_cell)
+{
+	/* One 1x1 grid of a 32x32 input (stride 32), one anchor 16 by 8, two classes. */
+	float reg[4] = { 0, 0, 0, 0 };
+	float obj[1] = { logf(0.8f / 0.2f) };
+	float cls[2] = { 0, logf(3) };
+	vg_fastestv2_level lv = { .reg = reg, .obj = obj, .cls = cls, .width = 1, .height = 1, .n_anchors = 1,
+				  .anchors = { { 16, 8 } } };
+	vg_yolo_params p = { .num_classes = 2, .in_w = 32, .in_h = 32, .iou_threshold = 0.4f, .per_class_nms = 1 };
+	vg_detection out[2];
+	int n = vg_decode_fastestv2(&lv, 1, &p, 0.3f, out, 2);
+	CHECK_MSG(n == 1, "%d", n);
+	/*
+	 * Centre (0.5 * 2 - 0.5 + 0) * 32 = 16; size (0.5 * 2)^2 x anchor = 16 by 8;
+	 * score 0.8 x softmax(0, ln 3)[1] = 0.8 x 0.75 = 0.6.
+	 */
+	CHECK(out[0].class_id == 1 && NEAR(out[0].score, 0.6f) && box_is(&out[0], 0.25f, 0.375f, 0.75f, 0.625f));
+	CHECK(vg_decode_fastestv2(&lv, 1, &p, 0.7f, out, 2) == 0);
+}
+
+TEST(ultraface_priors_and_decoding)
+{
+	static float pr[4420 * 4];
+	CHECK(vg_ultraface_priors(320, 240, NULL, 0) == 4420);
+	CHECK(vg_ultraface_priors(320, 240, pr, 4420) == 4420);
+	/* First: cell (0, 0) of the 40x30 grid, 10 pixels. */
+	CHECK(NEAR(pr[0], 0.5f / 40) && NEAR(pr[1], 0.5f / 30) && NEAR(pr[2], 10.0f / 320) && NEAR(pr[3], 10.0f / 240));
+	/* Last: cell (4, 3) of the 5x4 grid, 256 pixels, its height 256 / 240 clamped to 1. */
+	float *l = pr + 4419 * 4;
+	CHECK(NEAR(l[0], 0.9f) && NEAR(l[1], 0.875f) && NEAR(l[2], 0.8f) && NEAR(l[3], 1));
+
+	/* Raw locations against prior 4419: centre offset 0.1 x 0.1 x w, size exp(0.2 x ln 0.5 / 0.2) = half. */
+	static float scores[4420 * 2], loc[4420 * 4];
+	scores[4419 * 2 + 1] = 0.9f;
+	loc[4419 * 4 + 0] = 1;
+	loc[4419 * 4 + 2] = logf(0.5f) / 0.2f;
+	loc[4419 * 4 + 3] = logf(0.5f) / 0.2f;
+	vg_detection out[4];
+	int n = vg_decode_ultraface(scores, loc, 4420, pr, 1, 0.3f, 0.7f, out, 4);
+	CHECK_MSG(n == 1, "%d", n);
+	/* cx 0.9 + 0.1 x 0.8 = 0.98, w 0.4; cy 0.875, h 0.5. */
+	CHECK(out[0].class_id == 0 && NEAR(out[0].score, 0.9f) && box_is(&out[0], 0.78f, 0.625f, 1, 1));
+	/* Corners (post-processing in the graph) pass through. */
+	float corners[2 * 4] = { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.5f, 0.6f, 0.7f };
+	float sc[4] = { 0.1f, 0.9f, 0.8f, 0.2f };
+	CHECK(vg_ultraface_boxes_are_corners(corners, 2));
+	n = vg_decode_ultraface(sc, corners, 2, NULL, 0, 0.3f, 0.7f, out, 4);
+	CHECK(n == 1 && box_is(&out[0], 0.1f, 0.2f, 0.3f, 0.4f));
+	float swapped[4] = { 0.3f, 0.2f, 0.1f, 0.4f };
+	CHECK(!vg_ultraface_boxes_are_corners(swapped, 1));
+}
+
+TEST(nms_rows_layouts)
+{
+	/* Width 6 in 200-pixel input coordinates: x1, y1, x2, y2, score, class. */
+	float six[2][6] = { { 20, 40, 100, 200, 0.9f, 3 }, { 0, 0, 0, 0, 0, 0 } };
+	vg_nms_rows_layout l;
+	CHECK(vg_nms_rows_detect(&six[0][0], 2, 6, &l) == 0 && l.score == 4 && l.cls == 5 && !l.normalized);
+	vg_detection out[4];
+	int n = vg_decode_nms_rows(&six[0][0], 2, &l, 200, 200, 0.5f, out, 4);
+	CHECK(n == 1 && out[0].class_id == 3 && box_is(&out[0], 0.1f, 0.2f, 0.5f, 1));
+	/* Width 7, YOLOv7's end-to-end order: batch, box, class, score (normalised here). */
+	float seven[2][7] = { { 0, 0.1f, 0.2f, 0.3f, 0.4f, 2, 0.8f }, { 0, 0.5f, 0.5f, 0.6f, 0.6f, 7, 0.6f } };
+	CHECK(vg_nms_rows_detect(&seven[0][0], 2, 7, &l) == 0 && l.cls == 5 && l.score == 6 && l.normalized);
+	n = vg_decode_nms_rows(&seven[0][0], 2, &l, 640, 640, 0.7f, out, 4);
+	CHECK(n == 1 && out[0].class_id == 2 && NEAR(out[0].score, 0.8f) && box_is(&out[0], 0.1f, 0.2f, 0.3f, 0.4f));
+	/* Width 7 with the score before the class: column 6 holds 2, not a probability. */
+	float other[1][7] = { { 0, 0.1f, 0.2f, 0.3f, 0.4f, 0.8f, 2 } };
+	CHECK(vg_nms_rows_detect(&other[0][0], 1, 7, &l) == 0 && l.score == 5 && l.cls == 6);
+	CHECK(vg_nms_rows_detect(&other[0][0], 1, 5, &l) == -1);
+}
+
+TEST_SUITE(yolo, TEST_ENTRY(yolox_grid_and_strides), TEST_ENTRY(yolov5_rows_in_pixels),
+	   TEST_ENTRY(yolov8_channels_first), TEST_ENTRY(fastestv2_one_cell), TEST_ENTRY(ultraface_priors_and_decoding),
+	   TEST_ENTRY(nms_rows_layouts));
