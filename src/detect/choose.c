@@ -22,10 +22,18 @@ static const struct {
 	{ "nanodet", VG_DECODER_NANODET },
 	{ "blazeface", VG_DECODER_BLAZEFACE },
 	{ "ssd-priorbox", VG_DECODER_SSD_PRIORBOX },
+	{ "yolox", VG_DECODER_YOLOX },
+	{ "yolov5", VG_DECODER_YOLOV5 },
+	{ "yolov8", VG_DECODER_YOLOV8 },
+	{ "yolo-fastestv2", VG_DECODER_FASTESTV2 },
+	{ "ultraface", VG_DECODER_ULTRAFACE },
+	{ "ssd-anchors", VG_DECODER_SSD_ANCHORS },
+	{ "nms-rows", VG_DECODER_NMS_ROWS },
 };
 
 const char vg_decoder_names[] =
-	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface, ssd-priorbox";
+	"auto, postprocessed, classifier, movenet, centernet, centernet-raw, nanodet, blazeface, ssd-priorbox, yolox, "
+	"yolov5, yolov8, yolo-fastestv2, ultraface, ssd-anchors, nms-rows";
 
 int vg_decoder_from_name(const char *name, vg_decoder_kind *out)
 {
@@ -246,9 +254,20 @@ static int stride_for_cells(int in_w, int in_h, int n, int *gw, int *gh)
 	return 0;
 }
 
+/* NanoDet's outputs are [1,N,C] or, in some ONNX exports, [N,C]. */
+static int nd_rows(const nn_tensor *t)
+{
+	return t->shape[t->rank - 2];
+}
+
+static int nd_width(const nn_tensor *t)
+{
+	return t->shape[t->rank - 1];
+}
+
 /*
  * NanoDet: outputs pairing up by anchor count N, each pair a class-score
- * tensor [1,N,C] and a distance-bin tensor [1,N,4*(R+1)], one pair per stride.
+ * tensor [1,N,C] (or [N,C]) and a distance-bin tensor [1,N,4*(R+1)], one pair per stride.
  */
 static int bind_nanodet(vg_detector *d, int automatic, char *why, size_t whylen)
 {
@@ -256,7 +275,8 @@ static int bind_nanodet(vg_detector *d, int automatic, char *why, size_t whylen)
 	int idx[2 * MAX_LEVELS], n = 0;
 	for (int i = 0; i < n_out; i++) {
 		const nn_tensor *t = d->outs[i];
-		if (t->rank == 3 && t->shape[0] == 1 && t->shape[1] > 0 && t->shape[2] > 0 && n < 2 * MAX_LEVELS)
+		if (((t->rank == 3 && t->shape[0] == 1) || t->rank == 2) && t->shape[t->rank - 2] > 0 && t->shape[t->rank - 1] > 0 &&
+		    n < 2 * MAX_LEVELS)
 			idx[n++] = i;
 		else if (automatic)
 			return 0;
@@ -267,9 +287,9 @@ static int bind_nanodet(vg_detector *d, int automatic, char *why, size_t whylen)
 		return 0;
 	}
 	/* The two channel widths: every pair must have one of each. */
-	int wa = d->outs[idx[0]]->shape[2], wb = -1;
+	int wa = nd_width(d->outs[idx[0]]), wb = -1;
 	for (int i = 1; i < n; i++) {
-		int w = d->outs[idx[i]]->shape[2];
+		int w = nd_width(d->outs[idx[i]]);
 		if (w != wa) {
 			if (wb >= 0 && w != wb)
 				wb = -2;
@@ -303,23 +323,23 @@ static int bind_nanodet(vg_detector *d, int automatic, char *why, size_t whylen)
 	d->n_levels = 0;
 	for (int i = 0; i < n; i++) {
 		const nn_tensor *t = d->outs[idx[i]];
-		if (t->shape[2] != cls_w)
+		if (nd_width(t) != cls_w)
 			continue;
 		int partner = -1;
 		for (int j = 0; j < n; j++) {
 			const nn_tensor *u = d->outs[idx[j]];
-			if (u->shape[2] == dist_w && u->shape[1] == t->shape[1]) {
+			if (nd_width(u) == dist_w && nd_rows(u) == nd_rows(t)) {
 				if (partner >= 0) {
 					snprintf(why, whylen, "%s; two distance tensors have %d anchors", need,
-						 t->shape[1]);
+						 nd_rows(t));
 					return 0;
 				}
 				partner = idx[j];
 			}
 		}
-		int gw, gh, s = stride_for_cells(d->in_w, d->in_h, t->shape[1], &gw, &gh);
+		int gw, gh, s = stride_for_cells(d->in_w, d->in_h, nd_rows(t), &gw, &gh);
 		if (partner < 0 || !s) {
-			snprintf(why, whylen, "%s; %d anchors %s", need, t->shape[1],
+			snprintf(why, whylen, "%s; %d anchors %s", need, nd_rows(t),
 				 partner < 0 ? "have no distance tensor" : "fit no stride of the input");
 			return 0;
 		}
@@ -566,6 +586,13 @@ static int bind(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, 
 	case VG_DECODER_NANODET: return bind_nanodet(d, automatic, why, whylen);
 	case VG_DECODER_BLAZEFACE: return bind_blazeface(d, automatic, why, whylen);
 	case VG_DECODER_SSD_PRIORBOX: return bind_ssd_priorbox(d, why, whylen);
+	case VG_DECODER_YOLOX:
+	case VG_DECODER_YOLOV5:
+	case VG_DECODER_YOLOV8:
+	case VG_DECODER_FASTESTV2:
+	case VG_DECODER_ULTRAFACE:
+	case VG_DECODER_SSD_ANCHORS:
+	case VG_DECODER_NMS_ROWS: return vg_det_bind_yolo(d, kind, automatic, why, whylen);
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -601,9 +628,12 @@ int vg_det_choose(vg_detector *d, char *err, size_t errlen)
 		}
 	}
 	/* Most specific first: BlazeFace's anchor counts are exact, NanoDet's grids only have to fit a stride. */
-	static const vg_decoder_kind order[] = { VG_DECODER_SSD_PRIORBOX, VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET,
-						 VG_DECODER_CENTERNET,    VG_DECODER_BLAZEFACE,      VG_DECODER_NANODET,
-						 VG_DECODER_CLASSIFIER };
+	static const vg_decoder_kind order[] = {
+		VG_DECODER_SSD_PRIORBOX, VG_DECODER_POSTPROCESSED, VG_DECODER_MOVENET,   VG_DECODER_CENTERNET,
+		VG_DECODER_BLAZEFACE,    VG_DECODER_FASTESTV2,     VG_DECODER_ULTRAFACE, VG_DECODER_SSD_ANCHORS,
+		VG_DECODER_YOLOX,        VG_DECODER_YOLOV5,        VG_DECODER_YOLOV8,    VG_DECODER_NMS_ROWS,
+		VG_DECODER_NANODET,      VG_DECODER_CLASSIFIER,
+	};
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		/* PriorBox priors come only from settings: without them the outputs say nothing of this decoder. */
 		if (order[i] == VG_DECODER_SSD_PRIORBOX && !d->cfg.has_priors)
@@ -661,6 +691,7 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 	free(d->anchors);
 	free(d->bf_boxes);
 	free(d->bf_scores);
+	free(d->yolo.priors);
 	free(d->outs);
 	free(d);
 	return rc;

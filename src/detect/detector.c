@@ -157,6 +157,17 @@ static int load_labels(vg_detector *d, char *err, size_t errlen)
 		}
 		return 0;
 	}
+	if (d->meta.n_names > 0) {
+		snprintf(d->labels_from, sizeof d->labels_from, "Ultralytics metadata (%s)",
+			 d->meta.source == VG_ULTRA_ONNX_PROPS ? "metadata_props" : d->meta.source == VG_ULTRA_TEMP_META
+												? "temp_meta.txt"
+												: "metadata.json");
+		if (vg_labels_from_list(&d->labels, (const char *const *)d->meta.names, d->meta.n_names) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	int n = 0;
 	const char *const *names = nn_model_labels(d->model, &n);
 	if ((!names || n == 0) && d->kind == VG_DECODER_MOVENET) {
@@ -164,6 +175,18 @@ static int load_labels(vg_detector *d, char *err, size_t errlen)
 		static const char *const person[] = { "person" };
 		snprintf(d->labels_from, sizeof d->labels_from, "MoveNet's, built in");
 		if (vg_labels_from_list(&d->labels, person, 1) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if ((!names || n == 0) && vg_det_is_yolo(d->kind) && d->kind != VG_DECODER_SSD_ANCHORS &&
+	    (d->num_classes == VG_COCO80_COUNT || d->kind == VG_DECODER_ULTRAFACE)) {
+		/* The YOLO family's public weights are COCO-80; UltraFace finds faces. */
+		static const char *const face[] = { "face" };
+		int uf = d->kind == VG_DECODER_ULTRAFACE;
+		snprintf(d->labels_from, sizeof d->labels_from, "%s", uf ? "UltraFace's, built in" : "COCO-80, built in (80 classes)");
+		if (vg_labels_from_list(&d->labels, uf ? face : vg_coco80_labels, uf ? 1 : VG_COCO80_COUNT) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -239,6 +262,8 @@ void vg_detector_resolve_preprocess(const vg_detector_options *opt, const vg_mod
 		p.resize = c->resize;
 	if (c->has_pad)
 		p.pad_value = c->pad_value;
+	if (c->has_align)
+		p.align_topleft = c->align_topleft;
 	if (c->has_sampling)
 		p.sampling = c->sampling;
 	/* has_norm without the flags: a caller that fills mean and std itself. */
@@ -260,6 +285,13 @@ float vg_detector_resolve_threshold(const vg_detector_options *opt, const vg_mod
 		return opt->threshold;
 	if (c->threshold > 0)
 		return c->threshold;
+	if (vg_det_is_yolo(kind)) {
+		float iou, threshold;
+		int per_class;
+		vg_det_yolo_nms_defaults(kind, &iou, &per_class, &threshold);
+		if (threshold > 0)
+			return threshold;
+	}
 	/* MoveNet's score is a mean over all 17 keypoints: people in view score about 0.3 to 0.75, empty rooms less. */
 	return kind == VG_DECODER_CLASSIFIER ? 0.1f : kind == VG_DECODER_MOVENET ? 0.3f : 0.5f;
 }
@@ -278,7 +310,8 @@ static void write_summary(vg_detector *d)
 		snprintf(norm, sizeof norm, "raw pixel values%s", in->dtype == NN_I8 ? " - 128" : "");
 	char nms[64] = "none";
 	if (d->kind == VG_DECODER_CENTERNET || d->kind == VG_DECODER_CENTERNET_RAW || d->kind == VG_DECODER_NANODET ||
-	    d->kind == VG_DECODER_BLAZEFACE || d->kind == VG_DECODER_SSD_PRIORBOX) {
+	    d->kind == VG_DECODER_BLAZEFACE || d->kind == VG_DECODER_SSD_PRIORBOX ||
+	    (vg_det_is_yolo(d->kind) && d->kind != VG_DECODER_NMS_ROWS)) {
 		if (d->iou > 0)
 			snprintf(nms, sizeof nms, "%s, IoU %g",
 				 d->weighted_nms ? "weighted" : d->per_class_nms ? "per class" : "across classes",
@@ -352,6 +385,11 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 		d->outs[i] = nn_model_output(d->model, i);
 	if (bind_state(d, err, errlen) < 0)
 		goto fail;
+	char meta_err[256];
+	if (vg_ultra_meta_load(&d->meta, d->model, meta_err, sizeof meta_err) < 0) {
+		snprintf(err, errlen, "%s: Ultralytics metadata: %s", opt->model, meta_err);
+		goto fail;
+	}
 	if (load_model_config(d, err, errlen) < 0)
 		goto fail;
 	vg_detector_resolve_preprocess(&d->opt, &d->cfg, nn_model_input(d->model, 0), &d->pre_cfg);
@@ -362,7 +400,7 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 	}
 	d->in_w = vg_preprocess_width(d->pre);
 	d->in_h = vg_preprocess_height(d->pre);
-	if (vg_det_choose(d, err, errlen) < 0)
+	if (vg_det_choose(d, err, errlen) < 0 || vg_det_yolo_preprocess(d, err, errlen) < 0)
 		goto fail;
 
 	const vg_model_config *c = &d->cfg;
@@ -400,6 +438,21 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 		if (!(iou > 0))
 			iou = 0.3f;
 		break;
+	case VG_DECODER_YOLOX:
+	case VG_DECODER_YOLOV5:
+	case VG_DECODER_YOLOV8:
+	case VG_DECODER_FASTESTV2:
+	case VG_DECODER_ULTRAFACE:
+	case VG_DECODER_SSD_ANCHORS: {
+		float def_iou, def_threshold;
+		int per_class;
+		vg_det_yolo_nms_defaults(d->kind, &def_iou, &per_class, &def_threshold);
+		if (nms == VG_NMS_DEFAULT)
+			nms = per_class ? VG_NMS_PER_CLASS : VG_NMS_CLASS_AGNOSTIC;
+		if (!(iou > 0))
+			iou = def_iou;
+		break;
+	}
 	case VG_DECODER_SSD_PRIORBOX:
 		/* DetectionOutput suppresses within each class; Caffe's default overlap is 0.45 in SSD's deploy files. */
 		if (nms == VG_NMS_DEFAULT)
@@ -578,6 +631,13 @@ static int decode(vg_detector *d)
 	case VG_DECODER_SSD_PRIORBOX:
 		return vg_decode_ssd_priorbox(vg_det_output_floats(d, d->out_boxes), vg_det_output_floats(d, d->out_scores), d->anchors,
 					      d->n_priors, &d->dout, d->threshold, cand, VG_MAX_DETECTIONS);
+	case VG_DECODER_YOLOX:
+	case VG_DECODER_YOLOV5:
+	case VG_DECODER_YOLOV8:
+	case VG_DECODER_FASTESTV2:
+	case VG_DECODER_ULTRAFACE:
+	case VG_DECODER_SSD_ANCHORS:
+	case VG_DECODER_NMS_ROWS: return vg_det_decode_yolo(d, cand, VG_MAX_DETECTIONS);
 	case VG_DECODER_AUTO: break;
 	}
 	return 0;
@@ -662,7 +722,9 @@ void vg_detector_destroy(vg_detector *d)
 	free(d->anchors);
 	free(d->bf_boxes);
 	free(d->bf_scores);
+	free(d->yolo.priors);
 	free(d->outs);
+	vg_ultra_meta_free(&d->meta);
 	vg_labels_free(&d->labels);
 	vg_model_config_free(&d->cfg);
 	vg_preprocess_destroy(d->pre);

@@ -24,6 +24,13 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
 	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
 	VG_DECODER_SSD_PRIORBOX,    /* Caffe SSD: locations [1,N*4] and confidences [1,N*C] on PriorBox priors */
+	VG_DECODER_YOLOX,           /* YOLOX: [1,N,5+C] on stride 8/16/32 grids, objectness x class */
+	VG_DECODER_YOLOV5,          /* YOLOv5/v7: [1,N,5+C] boxes in input pixels, objectness x class */
+	VG_DECODER_YOLOV8,          /* YOLOv8/v11: [1,4+C,N] or [1,N,4+C], no objectness */
+	VG_DECODER_FASTESTV2,       /* Yolo-FastestV2: per scale reg [1,4A,H,W], obj [1,A,H,W], cls [1,C,H,W] */
+	VG_DECODER_ULTRAFACE,       /* UltraFace: scores [1,N,2] and boxes [1,N,4], raw or post-processed */
+	VG_DECODER_SSD_ANCHORS,     /* raw SSD heads: encodings [1,N,4] and scores [1,N,C] on SSD anchors */
+	VG_DECODER_NMS_ROWS,        /* NMS in the graph: rows [1,K,6] or [1,K,7] (see yolo.h) */
 } vg_decoder_kind;
 
 /* The names --decoder and sidecars accept, for messages: "auto, postprocessed, ...". */

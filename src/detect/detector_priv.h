@@ -13,6 +13,7 @@
 #include "detect/detector.h"
 #include "detect/labels.h"
 #include "detect/model_config.h"
+#include "detect/ultralytics.h"
 #include "detect/yolo.h"
 #include "nn/nn.h"
 
@@ -83,6 +84,7 @@ struct vg_detector {
 	vg_detection_output_params dout;
 	float *anchors, *bf_boxes, *bf_scores;
 	vg_det_yolo yolo;                                   /* the decoders of run_yolo.c */
+	vg_ultra_meta meta;                                 /* Ultralytics metadata, if the model has it */
 	/* Dequantized copies of quantized outputs, per output. */
 	float **scratch;
 	int n_scratch;
@@ -114,7 +116,17 @@ const float *vg_det_output_floats(vg_detector *d, int index);
 int vg_det_bind_yolo(vg_detector *d, vg_decoder_kind kind, int automatic, char *why, size_t whylen);
 /* Decodes the bound outputs into cand (at most max); the number of detections. */
 int vg_det_decode_yolo(vg_detector *d, vg_detection *cand, int max);
-/* Settings after the choice: NMS defaults (by kind), letterbox, labels and input size hints. */
+/* Whether kind is one of run_yolo.c's decoders. */
 int vg_det_is_yolo(vg_decoder_kind kind);
+
+/*
+ * After the choice: the decoder's preprocessing where neither options nor
+ * settings give it (colour order, scaling, letterbox, grey 114 padding),
+ * recreating d->pre; 0, or -1 with err.
+ */
+int vg_det_yolo_preprocess(vg_detector *d, char *err, size_t errlen);
+
+/* The decoder's NMS overlap and kind and score threshold when settings give none. */
+void vg_det_yolo_nms_defaults(vg_decoder_kind kind, float *iou, int *per_class, float *threshold);
 
 #endif

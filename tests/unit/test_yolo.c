@@ -5,7 +5,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "detect/detector.h"
+#include "detect/pyliteral.h"
+#include "detect/ultralytics.h"
 #include "detect/yolo.h"
+#include "shaped_tensor.h"
 #include "test.h"
 
 #define NEAR(a, b) (fabsf((float)(a) - (float)(b)) < 1e-4f)
@@ -162,6 +166,119 @@ TEST(nms_rows_layouts)
 	CHECK(vg_nms_rows_detect(&other[0][0], 1, 5, &l) == -1);
 }
 
+static int choose(const nn_tensor *o, int n, int w, int h, const char *dec, vg_decoder_kind *kind, char *reason)
+{
+	char err[512];
+	int rc = vg_decoder_choose(o, n, w, h, NULL, dec, kind, reason, 512, err, sizeof err);
+	if (rc < 0)
+		snprintf(reason, 512, "%s", err);
+	return rc;
+}
+
+TEST(choice_of_the_asset_models)
+{
+	vg_decoder_kind kind;
+	char reason[512];
+	/* yolox_nano.onnx: [1,3549,85] at 416x416. */
+	nn_tensor yx[1] = { shaped("output", 3, 1, 3549, 85, 0) };
+	CHECK_MSG(choose(yx, 1, 416, 416, NULL, &kind, reason) == 0 && kind == VG_DECODER_YOLOX, "%s", reason);
+	CHECK(strstr(reason, "YOLOX") && strstr(reason, "80 classes"));
+	/* yolox_nano_float16_quantize.tflite: 3 classes. */
+	nn_tensor ym[1] = { shaped("Identity", 3, 1, 3549, 8, 0) };
+	CHECK(choose(ym, 1, 416, 416, NULL, &kind, reason) == 0 && kind == VG_DECODER_YOLOX);
+	/* yolov8n: [1,84,8400] at 640. */
+	nn_tensor y8[1] = { shaped("Identity", 3, 1, 84, 8400, 0) };
+	CHECK_MSG(choose(y8, 1, 640, 640, NULL, &kind, reason) == 0 && kind == VG_DECODER_YOLOV8, "%s", reason);
+	CHECK(strstr(reason, "80 class scores") && strstr(reason, "told from the values"));
+	/* Transposed, without metadata it reads as YOLOX's shape unless named. */
+	nn_tensor y8t[1] = { shaped("output0", 3, 1, 8400, 84, 0) };
+	CHECK(choose(y8t, 1, 640, 640, "yolov8", &kind, reason) == 0 && kind == VG_DECODER_YOLOV8);
+	/* yolo-fastestv2_352.onnx, outputs in its order. */
+	nn_tensor fv[6] = { shaped("753", 4, 1, 12, 22, 22), shaped("754", 4, 1, 3, 22, 22), shaped("755", 4, 1, 80, 22, 22),
+			    shaped("756", 4, 1, 12, 11, 11), shaped("757", 4, 1, 3, 11, 11), shaped("758", 4, 1, 80, 11, 11) };
+	CHECK_MSG(choose(fv, 6, 352, 352, NULL, &kind, reason) == 0 && kind == VG_DECODER_FASTESTV2, "%s", reason);
+	nn_tensor fv2[6] = { fv[5], fv[1], fv[3], fv[4], fv[0], fv[2] };
+	CHECK(choose(fv2, 6, 352, 352, NULL, &kind, reason) == 0 && kind == VG_DECODER_FASTESTV2);
+	CHECK_MSG(strstr(reason, "22x22 and 11x11"), "%s", reason);
+	/* UltraFace at 320x240. */
+	nn_tensor uf[2] = { shaped("scores", 3, 1, 4420, 2, 0), shaped("boxes", 3, 1, 4420, 4, 0) };
+	CHECK_MSG(choose(uf, 2, 320, 240, NULL, &kind, reason) == 0 && kind == VG_DECODER_ULTRAFACE, "%s", reason);
+	CHECK(choose(uf, 2, 640, 480, "ultraface", &kind, reason) < 0 && strstr(reason, "17640"));
+	/* MediaPipe's OpenImages SSD: 1917 anchors at 300x300. */
+	nn_tensor ss[2] = { shaped("raw_outputs/box_encodings", 3, 1, 1917, 4, 0),
+			    shaped("raw_outputs/class_predictions", 3, 1, 1917, 24, 0) };
+	CHECK_MSG(choose(ss, 2, 300, 300, NULL, &kind, reason) == 0 && kind == VG_DECODER_SSD_ANCHORS, "%s", reason);
+	/* NanoDet 320's rank-2 heads. */
+	nn_tensor nd[6] = { shaped("a", 2, 1600, 80, 0, 0), shaped("b", 2, 400, 80, 0, 0), shaped("c", 2, 100, 80, 0, 0),
+			    shaped("d", 2, 1600, 32, 0, 0), shaped("e", 2, 400, 32, 0, 0), shaped("f", 2, 100, 32, 0, 0) };
+	CHECK_MSG(choose(nd, 6, 320, 320, NULL, &kind, reason) == 0 && kind == VG_DECODER_NANODET, "%s", reason);
+	CHECK(strstr(reason, "8 bins"));
+	/* NMS rows of 7: chosen; of 6: CenterNet's unless named. */
+	nn_tensor r7[1] = { shaped("dets", 2, 100, 7, 0, 0) };
+	CHECK(choose(r7, 1, 640, 640, NULL, &kind, reason) == 0 && kind == VG_DECODER_NMS_ROWS);
+	nn_tensor r6[1] = { shaped("dets", 3, 1, 300, 6, 0) };
+	CHECK(choose(r6, 1, 640, 640, NULL, &kind, reason) == 0 && kind == VG_DECODER_CENTERNET);
+	CHECK(choose(r6, 1, 640, 640, "nms-rows", &kind, reason) == 0 && kind == VG_DECODER_NMS_ROWS);
+	/* A named YOLOX that does not fit says why. */
+	CHECK(choose(yx, 1, 640, 640, "yolox", &kind, reason) < 0 && strstr(reason, "8400 cells"));
+}
+
+TEST(python_literals)
+{
+	const char *t = "{'names': {0: 'person', 1: \"bi\\\"cycle\", 2: 'caf\\xe9'}, 'imgsz': [640, 480], "
+			"'stride': 32, 'f': -1.5e2, 'ok': True, 'no': None, 't': (1, 2,), 'e': {}}";
+	vg_py *v;
+	char err[256];
+	CHECK_MSG(vg_py_parse(t, strlen(t), &v, err, sizeof err) == 0, "%s", err);
+	const vg_py *names = vg_py_get(v, "names");
+	CHECK(names && names->type == VG_PY_DICT && names->n == 3);
+	CHECK(names->items[3].type == VG_PY_STR && !strcmp(names->items[3].s, "bi\"cycle"));
+	CHECK(!strcmp(names->items[5].s, "caf\xc3\xa9"));
+	double d;
+	CHECK(vg_py_number(vg_py_get(v, "f"), &d) && d == -150);
+	CHECK(vg_py_get(v, "ok")->type == VG_PY_BOOL && vg_py_get(v, "ok")->i == 1);
+	CHECK(vg_py_get(v, "no")->type == VG_PY_NONE);
+	CHECK(vg_py_get(v, "t")->type == VG_PY_TUPLE && vg_py_get(v, "t")->n == 2);
+	CHECK(vg_py_get(v, "e")->type == VG_PY_DICT && vg_py_get(v, "e")->n == 0);
+	vg_py_free(v);
+	/* Errors name the byte. */
+	static const char *const bad[] = { "{'a': }", "{'a' 1}", "[1, 2", "'open", "{'a': 1} x", "'\\q'", "1e999",
+					   "Truth", "", "{1: 'a',, }" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_MSG(vg_py_parse(bad[i], strlen(bad[i]), &v, err, sizeof err) < 0, "%s", bad[i]);
+		CHECK_MSG(strstr(err, "at byte"), "%s: %s", bad[i], err);
+	}
+	/* Depth is bounded. */
+	char deep[200];
+	memset(deep, '[', sizeof deep);
+	CHECK(vg_py_parse(deep, sizeof deep, &v, err, sizeof err) < 0 && strstr(err, "nested deeper"));
+}
+
+TEST(ultralytics_metadata)
+{
+	vg_ultra_meta m = { 0 };
+	char err[256];
+	const char *t = "{'description': 'Ultralytics YOLOv8n', 'stride': 32, 'task': 'detect', 'batch': 1, "
+			"'imgsz': [480, 640], 'names': {0: 'person', 2: 'car'}}";
+	CHECK_MSG(vg_ultra_meta_parse(&m, t, strlen(t), err, sizeof err) == 0, "%s", err);
+	CHECK(m.n_names == 3 && !strcmp(m.names[0], "person") && m.names[1] == NULL && !strcmp(m.names[2], "car"));
+	CHECK(m.imgsz_w == 640 && m.imgsz_h == 480 && m.stride == 32 && !strcmp(m.task, "detect"));
+	vg_ultra_meta_free(&m);
+	/* JSON, as metadata.json has it: ids as strings. */
+	const char *j = "{\"names\": {\"0\": \"person\", \"1\": \"bicycle\"}, \"imgsz\": [640, 640], \"int8\": false}";
+	CHECK_MSG(vg_ultra_meta_parse(&m, j, strlen(j), err, sizeof err) == 0, "%s", err);
+	CHECK(m.n_names == 2 && !strcmp(m.names[1], "bicycle") && m.imgsz_w == 640);
+	vg_ultra_meta_free(&m);
+	const char *bad1 = "{'names': {99999: 'x'}}", *bad2 = "{'imgsz': [0, 640]}", *bad3 = "{'names': {0: 5}}";
+	CHECK(vg_ultra_meta_parse(&m, bad1, strlen(bad1), err, sizeof err) < 0 && strstr(err, "'names'"));
+	vg_ultra_meta_free(&m);
+	CHECK(vg_ultra_meta_parse(&m, bad2, strlen(bad2), err, sizeof err) < 0 && strstr(err, "'imgsz'"));
+	vg_ultra_meta_free(&m);
+	CHECK(vg_ultra_meta_parse(&m, bad3, strlen(bad3), err, sizeof err) < 0 && strstr(err, "not a string"));
+	vg_ultra_meta_free(&m);
+}
+
 TEST_SUITE(yolo, TEST_ENTRY(yolox_grid_and_strides), TEST_ENTRY(yolov5_rows_in_pixels),
 	   TEST_ENTRY(yolov8_channels_first), TEST_ENTRY(fastestv2_one_cell), TEST_ENTRY(ultraface_priors_and_decoding),
-	   TEST_ENTRY(nms_rows_layouts));
+	   TEST_ENTRY(nms_rows_layouts), TEST_ENTRY(choice_of_the_asset_models), TEST_ENTRY(python_literals),
+	   TEST_ENTRY(ultralytics_metadata));
