@@ -180,6 +180,19 @@ static int load_labels(vg_detector *d, char *err, size_t errlen)
 		}
 		return 0;
 	}
+	if ((!names || n == 0) && d->kind == VG_DECODER_SSD_ANCHORS && strstr(d->opt.model, "oidv4")) {
+		/* MediaPipe's OpenImages SSD ships its label map as a file beside the model. */
+		char path[1024];
+		const char *slash = strrchr(d->opt.model, '/');
+		int dir = slash ? (int)(slash - d->opt.model + 1) : 0;
+		snprintf(path, sizeof path, "%.*sobject_detection_oidv4_labelmap.txt", dir, d->opt.model);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			fclose(f);
+			snprintf(d->labels_from, sizeof d->labels_from, "object_detection_oidv4_labelmap.txt beside the model");
+			return vg_labels_load(&d->labels, path, err, errlen);
+		}
+	}
 	if ((!names || n == 0) && vg_det_is_yolo(d->kind) && d->kind != VG_DECODER_SSD_ANCHORS &&
 	    (d->num_classes == VG_COCO80_COUNT || d->kind == VG_DECODER_ULTRAFACE)) {
 		/* The YOLO family's public weights are COCO-80; UltraFace finds faces. */
@@ -534,7 +547,7 @@ static int keep_class(const vg_detector *d, int class_id)
 	return 0;
 }
 
-static int decode(vg_detector *d)
+int vg_det_decode(vg_detector *d)
 {
 	vg_detection *cand = d->candidates;
 	switch (d->kind) {
@@ -660,7 +673,7 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *out, in
 	carry_state(d);
 
 	int limit = max < d->opt.max_detections ? max : d->opt.max_detections;
-	int n = decode(d);
+	int n = vg_det_decode(d);
 	int kept = 0;
 	for (int i = 0; i < n && kept < limit; i++) {
 		vg_detection *c = &d->candidates[i];
@@ -731,4 +744,69 @@ void vg_detector_destroy(vg_detector *d)
 	if (d->model)
 		nn_model_free(d->model);
 	free(d);
+}
+
+int vg_decode_tensors(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const vg_model_config *cfg,
+		      const char *decoder, float threshold, vg_decoder_kind *kind, char *reason, size_t reasonlen,
+		      vg_detection *out, int max, char *err, size_t errlen)
+{
+	for (int i = 0; i < n_outputs; i++)
+		if (outputs[i].dtype != NN_F32 || !outputs[i].data) {
+			snprintf(err, errlen, "output %d is not float32 data", i);
+			return -1;
+		}
+	vg_detector *d = calloc(1, sizeof *d);
+	if (!d || !(d->outs = calloc((size_t)(n_outputs > 0 ? n_outputs : 1), sizeof *d->outs)) ||
+	    !(d->candidates = malloc(VG_MAX_DETECTIONS * sizeof *d->candidates))) {
+		if (d)
+			free(d->outs);
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n_outputs; i++)
+		d->outs[i] = &outputs[i];
+	d->n_outs = n_outputs;
+	d->in_w = in_w;
+	d->in_h = in_h;
+	d->opt.model = "tensors";
+	d->opt.decoder = decoder;
+	vg_model_config_init(&d->cfg);
+	if (cfg) {
+		d->cfg = *cfg;
+		d->cfg.labels_path = NULL;
+		d->cfg.label_names = NULL;
+		d->cfg.n_labels = 0;
+	}
+	int rc = vg_det_choose(d, err, errlen);
+	*kind = d->kind;
+	snprintf(reason, reasonlen, "%s", d->reason);
+	if (rc == 0) {
+		/* The detector's defaults for the decoders these tensors can reach. */
+		d->threshold = threshold > 0 ? threshold : vg_detector_resolve_threshold(&d->opt, &d->cfg, d->kind);
+		d->top_k = 100;
+		d->per_class_nms = 1;
+		if (vg_det_is_yolo(d->kind)) {
+			float t;
+			vg_det_yolo_nms_defaults(d->kind, &d->iou, &d->per_class_nms, &t);
+		} else if (d->kind == VG_DECODER_NANODET) {
+			d->iou = 0.6f;
+			d->center_offset = 0.5f;
+		} else {
+			d->iou = 0.5f;
+		}
+		if (d->cfg.iou > 0)
+			d->iou = d->cfg.iou;
+		int n = vg_det_decode(d);
+		rc = n < max ? n : max;
+		memcpy(out, d->candidates, (size_t)rc * sizeof *out);
+	}
+	free(d->candidates);
+	free(d->anchors);
+	free(d->bf_boxes);
+	free(d->bf_scores);
+	free(d->yolo.priors);
+	free(d->outs);
+	free(d);
+	return rc;
 }

@@ -111,6 +111,18 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 		      size_t errlen);
 
 /*
+ * Decodes float32 output tensors (with data) of a model whose input is in_w x
+ * in_h as the detector would: the decoder chosen as vg_decoder_choose
+ * chooses, its default NMS, threshold (0: the decoder's default). Writes at
+ * most max detections in normalised model-input coordinates, unlabelled,
+ * and returns how many, or -1 with err. For tools and tests that hold a
+ * model's outputs from elsewhere (ONNX Runtime).
+ */
+int vg_decode_tensors(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const struct vg_model_config *cfg,
+		      const char *decoder, float threshold, vg_decoder_kind *kind, char *reason, size_t reasonlen,
+		      vg_detection *out, int max, char *err, size_t errlen);
+
+/*
  * The model's settings as serve and detect resolve them, for tools that run
  * a model without a decoder (vigil run): built-in defaults for the models
  * vigil knows (by file name; MediaPipe's by their shapes; the AutoML traffic

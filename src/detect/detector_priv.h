@@ -106,6 +106,9 @@ const char *vg_det_out_desc(const vg_detector *d, int i, char *buf, size_t len);
 /* Chooses the decoder and binds its outputs (choose.c): 0, or -1 with err. */
 int vg_det_choose(vg_detector *d, char *err, size_t errlen);
 
+/* Decodes the bound outputs into d->candidates (detector.c); the number of detections. */
+int vg_det_decode(vg_detector *d);
+
 /* An output as float values: itself, or dequantized into scratch (detector.c). */
 const float *vg_det_output_floats(vg_detector *d, int index);
 
