@@ -430,8 +430,11 @@ int vg_det_yolo_preprocess(vg_detector *d, char *err, size_t errlen)
 	int yolo = d->kind == VG_DECODER_YOLOX || d->kind == VG_DECODER_YOLOV5 || d->kind == VG_DECODER_YOLOV8;
 	if (!o->pre.bgr && !c->has_color)
 		p->bgr = d->kind == VG_DECODER_YOLOX || d->kind == VG_DECODER_FASTESTV2;
-	if (!o->mean_set && !o->std_set && !o->pre.has_norm && !c->has_mean && !c->has_std && in->dtype == NN_F32) {
-		/* YOLOX takes 0..255, Ultralytics and Yolo-FastestV2 0..1, UltraFace (x - 127) / 128. */
+	if (!o->mean_set && !o->std_set && !o->pre.has_norm && !c->has_mean && !c->has_std) {
+		/*
+		 * YOLOX takes 0..255, Ultralytics and Yolo-FastestV2 0..1, UltraFace (x - 127) / 128; quantized
+		 * inputs get these values through their scale and zero point.
+		 */
 		float mean = d->kind == VG_DECODER_ULTRAFACE ? 127 : 0;
 		float std = d->kind == VG_DECODER_YOLOX ? 1 : d->kind == VG_DECODER_ULTRAFACE ? 128 : 255;
 		for (int i = 0; i < 3; i++) {

@@ -1,0 +1,325 @@
+"""The YOLO-family decoders on real models and photos: what a person sees.
+
+Two halves:
+
+- ONNX Runtime's outputs (tests/oracle/ort_run.mjs, npm onnxruntime-node,
+  CPU, one thread) decoded by vigil's decoders through build/tests/decode-npy.
+  The inputs are prepared here with numpy and OpenCV exactly as each model's
+  own demo prepares them: YOLOX BGR 0..255, letterboxed to 416 at the top
+  left with grey 114; UltraFace RGB (x - 127) / 128 stretched to 320x240;
+  Yolo-FastestV2 BGR / 255 stretched to 352x352 (its test.py feeds
+  cv2.imread's BGR; with RGB the scores differ from its pictures). ORT's
+  outputs are cached (keyed by model, input, runner and package lock);
+  VIGIL_ORT_CACHE=0 turns that off.
+- `vigil detect` end to end on the same models, which needs vigil to load
+  them: while `vigil inspect` says the format is not recognised (the ONNX
+  loader) or an operator is missing (the TFLite YOLOv8 exports), those tests
+  skip and say why.
+
+Expectations come from the models' own published results: YOLOX's demo on
+dog.jpg (dog 0.86, bicycle 0.80, car 0.80), the boxes UltraFace's README
+draws on its sample photo (52 faces, drawn in red), the detections
+Yolo-FastestV2's result pictures show (labels and scores printed on them).
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+
+from vigil_harness import ASSETS, VIGIL_BIN
+
+try:
+    import cv2
+except ImportError:  # the tests that need it skip
+    cv2 = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORACLE_DIR = os.path.join(os.path.dirname(HERE), "oracle")
+ORT_RUN = os.path.join(ORACLE_DIR, "ort_run.mjs")
+NODE_MODULES = os.path.join(ORACLE_DIR, "node_modules")
+DECODE_NPY = os.path.join(os.path.dirname(VIGIL_BIN), "tests", "decode-npy")
+ONNX = os.path.join(ASSETS, "models", "onnx")
+TFLITE = os.path.join(ASSETS, "models", "tflite")
+COCO = os.path.join(ASSETS, "labels", "coco80.names")
+CACHE = (os.environ.get("VIGIL_CACHE")
+         or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                         "vigil"))
+USE_CACHE = os.environ.get("VIGIL_ORT_CACHE", "1") != "0"
+
+YOLOX = os.path.join(ONNX, "yolox_nano.onnx")
+ULTRAFACE = os.path.join(ONNX, "ultraface_version-RFB-320.onnx")
+ULTRAFACE_RAW = os.path.join(ONNX, "ultraface_version-slim-320_without_postprocessing.onnx")
+FASTESTV2 = os.path.join(ONNX, "yolo-fastestv2_352.onnx")
+DOG = os.path.join(ASSETS, "images", "yolox_assets_dog.jpg")
+FACES = os.path.join(ASSETS, "refs", "ultraface_input_imgs_1.jpg")
+FACES_DRAWN = os.path.join(ASSETS, "refs", "ultraface_readme_result_1.jpg")
+FACES_DRAWN_COUNT = 52  # the count printed in the picture's top left corner
+BUS = os.path.join(ASSETS, "images", "nanodetrepo_bus.jpg")
+
+# Yolo-FastestV2's result pictures: label and score as printed on each box, best first.
+FASTESTV2_PICTURES = {
+    "000139": [("person", 0.87), ("bicycle", 0.46), ("person", 0.32)],
+    "000148": [("bird", 0.88)],
+    # Nine cars; the three scores legible on the picture.
+    "000004": [("car", 0.87), ("car", 0.85), ("car", 0.76)] + [("car", None)] * 6,
+}
+
+# Where the three things are in dog.jpg, normalised (x0, y0, x1, y1), read off the picture.
+DOG_BOXES = {"dog": (0.17, 0.36, 0.42, 0.94), "bicycle": (0.07, 0.24, 0.74, 0.73), "car": (0.61, 0.14, 0.90, 0.30)}
+
+
+def iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def node_ok():
+    return shutil.which("node") is not None and os.path.isdir(os.path.join(NODE_MODULES, "onnxruntime-node"))
+
+
+def ort_outputs(model, x):
+    """ONNX Runtime's outputs for input x, in the model's order, from the cache when it holds them."""
+    h = hashlib.sha256()
+    for path in (model, ORT_RUN, os.path.join(ORACLE_DIR, "package-lock.json")):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    h.update(str(x.shape).encode())
+    h.update(x.tobytes())
+    cached = os.path.join(CACHE, "ort-oracle", "yolo-" + h.hexdigest()[:32])
+    if not (USE_CACHE and os.path.exists(os.path.join(cached, "outputs.json"))):
+        tmp = tempfile.mkdtemp(prefix="vigil-ort-")
+        try:
+            inp = os.path.join(tmp, "in.npy")
+            np.save(inp, x)
+            out = os.path.join(tmp, "out")
+            p = subprocess.run(["node", ORT_RUN, model, inp, out], capture_output=True, text=True, timeout=600)
+            assert p.returncode == 0, f"ort_run: {p.stderr[-2000:]}"
+            if not USE_CACHE:
+                return [np.load(os.path.join(out, f"{i}.npy")) for i in range(len(json.load(open(
+                    os.path.join(out, "outputs.json")))))]
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            shutil.rmtree(cached, ignore_errors=True)
+            shutil.copytree(out, cached)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    n = len(json.load(open(os.path.join(cached, "outputs.json"))))
+    return [os.path.join(cached, f"{i}.npy") for i in range(n)]
+
+
+def decode(outputs, w, h, decoder="auto", threshold=None, labels=COCO):
+    """vigil's decoders on ORT's outputs (paths of .npy files): (decoder, reason, detections)."""
+    cmd = [DECODE_NPY, decoder, str(w), str(h)]
+    if threshold is not None:
+        cmd += ["--threshold", str(threshold)]
+    if labels:
+        cmd += ["--labels", labels]
+    p = subprocess.run(cmd + list(outputs), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    return j["decoder"], j["reason"], j["detections"]
+
+
+def letterbox_topleft(img, size):
+    """YOLOX's preprocessing: scale to fit, paste at the top left of a grey 114 square; and the scale."""
+    h, w = img.shape[:2]
+    r = min(size / h, size / w)
+    res = cv2.resize(img, (int(w * r), int(h * r)), interpolation=cv2.INTER_LINEAR)
+    out = np.full((size, size, 3), 114, np.uint8)
+    out[:res.shape[0], :res.shape[1]] = res
+    return out, r
+
+
+def red_outline_ratio(mask, box_px):
+    """Red pixels along a box's outline (a band 4 pixels either side) per pixel of its perimeter."""
+    x0, y0, x1, y1 = [int(round(v)) for v in box_px]
+    band = mask[max(0, y0 - 4):y1 + 5, max(0, x0 - 4):x1 + 5].sum()
+    inner = mask[y0 + 4:max(y0 + 4, y1 - 3), x0 + 4:max(x0 + 4, x1 - 3)].sum()
+    per = max(1, 2 * ((x1 - x0) + (y1 - y0)))
+    return (band - inner) / per
+
+
+def faces_recall(dets, w, h):
+    """How many detections lie on a face UltraFace's README drew (a red outline), of the 52 it drew."""
+    ref = cv2.imread(FACES_DRAWN).astype(int)
+    red = (ref[:, :, 2] > 160) & (ref[:, :, 1] < 90) & (ref[:, :, 0] < 90)
+    on_face = [d for d in dets
+               if red_outline_ratio(red, (d["box"][0] * w, d["box"][1] * h, d["box"][2] * w, d["box"][3] * h)) > 1.0]
+    return len(on_face), len(on_face) / FACES_DRAWN_COUNT
+
+
+@unittest.skipUnless(os.path.isdir(ONNX), f"assets not found at {ONNX}")
+class OrtDecodedTest(unittest.TestCase):
+    """ONNX Runtime's outputs, decoded by vigil."""
+
+    @classmethod
+    def setUpClass(cls):
+        if cv2 is None:
+            raise unittest.SkipTest("python3-opencv not installed")
+        if not node_ok():
+            raise unittest.SkipTest("node or tests/oracle/node_modules/onnxruntime-node missing (npm ci in tests/oracle)")
+        if not os.path.exists(DECODE_NPY):
+            raise unittest.SkipTest(f"{DECODE_NPY} not built")
+
+    def test_yolox_nano_dog(self):
+        img = cv2.imread(DOG)
+        boxed, r = letterbox_topleft(img, 416)
+        x = np.ascontiguousarray(boxed.transpose(2, 0, 1)[None], dtype=np.float32)
+        dec, reason, dets = decode(ort_outputs(YOLOX, x), 416, 416, threshold=0.5)
+        self.assertEqual(dec, "yolox", reason)
+        h, w = img.shape[:2]
+        found = {}
+        for d in dets:
+            # Model-input coordinates back to the photo through the top-left letterbox.
+            b = d["box"]
+            box = (b[0] * 416 / r / w, b[1] * 416 / r / h, b[2] * 416 / r / w, b[3] * 416 / r / h)
+            found.setdefault(d["label"], (d["score"], box))
+        print("\nYOLOX nano on dog.jpg:", {k: round(v[0], 3) for k, v in found.items()})
+        for label, want in (("dog", 0.86), ("bicycle", 0.80), ("car", 0.80)):
+            self.assertIn(label, found)
+            score, box = found[label]
+            self.assertAlmostEqual(score, want, delta=0.03, msg=label)
+            self.assertGreater(iou(box, DOG_BOXES[label]), 0.7, f"{label} box {box}")
+        self.assertEqual(set(found), {"dog", "bicycle", "car"})
+
+    def check_faces(self, model, raw):
+        img = cv2.imread(FACES)
+        rgb = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), (320, 240)).astype(np.float32)
+        x = np.ascontiguousarray(((rgb - 127) / 128).transpose(2, 0, 1)[None], dtype=np.float32)
+        outs = ort_outputs(model, x)
+        dec, reason, dets = decode(outs, 320, 240, labels=None)
+        self.assertEqual(dec, "ultraface", reason)
+        # Which of the two the box output holds: corners pass through between 0 and 1, raw locations do not.
+        boxes = np.load(outs[1])
+        self.assertEqual(bool(np.all(boxes[0, :, 2] >= boxes[0, :, 0])), not raw)
+        h, w = img.shape[:2]
+        hits, recall = faces_recall(dets, w, h)
+        print(f"\n{os.path.basename(model)}: {len(dets)} faces, {hits} on the {FACES_DRAWN_COUNT} the README drew: "
+              f"recall {recall:.2f}")
+        self.assertGreaterEqual(hits, FACES_DRAWN_COUNT // 2)
+        # Nearly every detection is one of the drawn faces.
+        self.assertGreaterEqual(hits, len(dets) - 2)
+
+    def test_ultraface_rfb_320_postprocessed(self):
+        self.check_faces(ULTRAFACE, raw=False)
+
+    def test_ultraface_slim_320_raw(self):
+        self.check_faces(ULTRAFACE_RAW, raw=True)
+
+    def test_yolo_fastestv2_pictures(self):
+        for name, want in FASTESTV2_PICTURES.items():
+            img = cv2.imread(os.path.join(ASSETS, "golden", f"yolofastestv2_{name}.jpg"))
+            x = cv2.resize(img, (352, 352), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+            x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+            dec, reason, dets = decode(ort_outputs(FASTESTV2, x), 352, 352)
+            self.assertEqual(dec, "yolo-fastestv2", reason)
+            got = [(d["label"], round(d["score"], 2)) for d in dets]
+            print(f"\nYolo-FastestV2 on {name}: {got}")
+            self.assertEqual(sorted(g[0] for g in got), sorted(w[0] for w in want), name)
+            for (label, score), (wl, ws) in zip(got, want):
+                if ws is not None:
+                    self.assertEqual(label, wl, name)
+                    self.assertAlmostEqual(score, ws, delta=0.02, msg=f"{name} {label}")
+
+
+def loads(model):
+    """None when vigil can run model, else why not (for the skip message)."""
+    p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+    text = p.stdout + p.stderr
+    if "cannot run" in text or "not recognised" in text or "not supported" in text or p.returncode != 0:
+        line = next((ln for ln in text.splitlines() if "not recognised" in ln or "not supported" in ln
+                     or "cannot run" in ln), text.strip()[-200:])
+        return line.strip()
+    return None
+
+
+def detect(model, image, *extra):
+    p = subprocess.run([VIGIL_BIN, "detect", "--model", model, *extra, image], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.splitlines()[0])["detections"]
+
+
+@unittest.skipUnless(os.path.isdir(ONNX), f"assets not found at {ONNX}")
+class VigilDetectTest(unittest.TestCase):
+    """`vigil detect` end to end: decoder chosen by itself, preprocessing by its defaults."""
+
+    def need(self, model):
+        why = loads(model)
+        if why:
+            self.skipTest(f"vigil cannot run {os.path.basename(model)} yet: {why}")
+
+    def test_yolox_nano_dog(self):
+        self.need(YOLOX)
+        dets = detect(YOLOX, DOG, "--threshold", "0.5")
+        best = {}
+        for d in dets:
+            best.setdefault(d["label"], d)
+        print("\nvigil detect yolox_nano dog.jpg:", {k: round(v["score"], 3) for k, v in best.items()})
+        for label in ("dog", "bicycle", "car"):
+            self.assertIn(label, best)
+            self.assertGreater(best[label]["score"], 0.7, label)
+            self.assertGreater(iou(best[label]["box"], DOG_BOXES[label]), 0.6, label)
+
+    def test_ultraface_faces(self):
+        self.need(ULTRAFACE)
+        if cv2 is None:
+            self.skipTest("python3-opencv not installed")
+        dets = detect(ULTRAFACE, FACES)
+        img = cv2.imread(FACES)
+        hits, recall = faces_recall(dets, img.shape[1], img.shape[0])
+        print(f"\nvigil detect UltraFace RFB-320: {len(dets)} faces, recall {recall:.2f}")
+        self.assertGreaterEqual(hits, FACES_DRAWN_COUNT // 2)
+        self.assertTrue(all(d["label"] == "face" for d in dets))
+
+    def test_yolo_fastestv2(self):
+        self.need(FASTESTV2)
+        dets = detect(FASTESTV2, os.path.join(ASSETS, "golden", "yolofastestv2_000139.jpg"))
+        labels = sorted(d["label"] for d in dets)
+        self.assertIn("person", labels)
+        self.assertIn("bicycle", labels)
+
+    def check_yolov8_bus(self, name):
+        model = os.path.join(TFLITE, name)
+        self.need(model)
+        p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+        self.assertIn("decoder: yolov8", p.stdout)
+        # Normalised boxes, said from the metadata when the loader exposes it, else told from the values.
+        self.assertRegex(p.stdout, "normalised 0..1|told from the values")
+        dets = detect(model, BUS)
+        labels = [d["label"] for d in dets]
+        print(f"\nvigil detect {name} bus.jpg:", [(d["label"], round(d["score"], 2)) for d in dets])
+        self.assertGreaterEqual(labels.count("person"), 3)
+        self.assertIn("bus", labels)
+
+    def test_yolov8n_int8_bus(self):
+        self.check_yolov8_bus("yolov8n_int8.tflite")
+
+    def test_yolov8n_full_integer_bus(self):
+        self.check_yolov8_bus("yolov8n_full_integer_quant.tflite")
+
+    def test_openimages_ssd_dog(self):
+        """MediaPipe's OpenImages SSD: raw heads on MediaPipe's anchors, labels from the map beside it."""
+        model = os.path.join(TFLITE, "object_detection_ssd_mobilenetv2_oidv4_fp16.tflite")
+        self.need(model)
+        p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+        self.assertIn("decoder: ssd-anchors", p.stdout)
+        dets = detect(model, DOG)
+        best = {}
+        for d in dets:
+            best.setdefault(d["label"], d)
+        print("\nvigil detect OpenImages SSD dog.jpg:", {k: round(v["score"], 2) for k, v in best.items()})
+        for label, ref in (("Dog", "dog"), ("Bicycle", "bicycle"), ("Car", "car")):
+            self.assertIn(label, best)
+            self.assertGreater(iou(best[label]["box"], DOG_BOXES[ref]), 0.6, label)
+
+
+if __name__ == "__main__":
+    unittest.main()
