@@ -321,6 +321,11 @@ static void write_summary(vg_detector *d)
 		snprintf(norm, sizeof norm, "(pixel - 127.5) / 127.5");
 	else
 		snprintf(norm, sizeof norm, "raw pixel values%s", in->dtype == NN_I8 ? " - 128" : "");
+	/* Said only when it is not the centred black border every model had before the YOLO family. */
+	char letterbox[64] = "";
+	if (p->resize == VG_RESIZE_LETTERBOX && (p->align_topleft || p->pad_value))
+		snprintf(letterbox, sizeof letterbox, ", letterbox %s, padded with %d", p->align_topleft ? "top left" : "centred",
+			 p->pad_value);
 	char nms[64] = "none";
 	if (d->kind == VG_DECODER_CENTERNET || d->kind == VG_DECODER_CENTERNET_RAW || d->kind == VG_DECODER_NANODET ||
 	    d->kind == VG_DECODER_BLAZEFACE || d->kind == VG_DECODER_SSD_PRIORBOX ||
@@ -336,11 +341,11 @@ static void write_summary(vg_detector *d)
 							  : "in the model");
 	}
 	snprintf(d->summary, sizeof d->summary,
-		 "%s to %dx%d (%s sampling), %s, %s, %s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
+		 "%s to %dx%d (%s sampling), %s, %s, %s%s; threshold %g; NMS %s; labels: %s (%d); settings: %s%s%s%s",
 		 p->resize == VG_RESIZE_LETTERBOX ? "letterbox" : "stretch", d->in_w, d->in_h,
 		 p->sampling == VG_SAMPLING_WARP ? "warp" : p->sampling == VG_SAMPLING_LINEAR ? "linear" : "swscale",
-		 p->bgr ? "BGR" : "RGB",
-		 p->nchw ? "NCHW" : "NHWC", norm, (double)d->threshold, nms, d->labels_from, d->labels.count,
+		 p->bgr ? "BGR" : "RGB", p->nchw ? "NCHW" : "NHWC", norm, letterbox, (double)d->threshold, nms,
+		 d->labels_from, d->labels.count,
 		 d->opt.sidecar && !strcmp(d->opt.sidecar, "none") ? "sidecar disabled, " : "",
 		 d->cfg.origin[0] ? d->cfg.origin : "options and generic defaults", d->cfg_note[0] ? "; " : "",
 		 d->cfg_note);
