@@ -321,5 +321,122 @@ class VigilDetectTest(unittest.TestCase):
             self.assertGreater(iou(best[label]["box"], DOG_BOXES[ref]), 0.6, label)
 
 
+def constant_graph(path, out_value, metadata=None, size=96):
+    """An ONNX model whose one output is out_value whatever the image [1,3,size,size] (0 x its mean added).
+
+    No asset is a YOLOv5 or float YOLOv8 ONNX, has NMS inside or Ultralytics
+    metadata_props: these stand in for them, built with Debian's python3-onnx.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=1),
+        helper.make_node("Mul", ["m", "zero"], ["z"]),
+        helper.make_node("Reshape", ["z", "shape"], ["z3"]),
+        helper.make_node("Add", ["z3", "value"], ["output0"]),
+    ]
+    inits = [numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
+             numpy_helper.from_array(np.array([1, 1, 1], np.int64), "shape"),
+             numpy_helper.from_array(out_value.astype(np.float32), "value")]
+    g = helper.make_graph(nodes, "synthetic",
+                          [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])],
+                          [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(out_value.shape))], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    for k, v in (metadata or {}).items():
+        p = m.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
+# Stride 8, 16, 32 grids of a 96x96 input: 144 + 36 + 9 cells.
+CELLS_96 = 189
+NAMES_3 = "{0: 'cat', 1: 'dog', 2: 'bird'}"
+
+
+def have_onnx():
+    try:
+        import onnx  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+@unittest.skipUnless(have_onnx(), "python3-onnx not installed")
+class SyntheticOnnxTest(unittest.TestCase):
+    """Heads no asset has (YOLOv8 with Ultralytics metadata_props, YOLOv5, NMS rows), built here."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not node_ok() or not os.path.exists(DECODE_NPY):
+            raise unittest.SkipTest("onnxruntime-node or decode-npy missing")
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-yolo-synth-")
+        cls.image = os.path.join(cls.tmp, "grey.png")
+        if cv2 is not None:
+            cv2.imwrite(cls.image, np.full((96, 96, 3), 90, np.uint8))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_both(self, name, value, metadata, decoder="auto", labels=None):
+        """ORT's output decoded by decode-npy, and `vigil detect` on the model when vigil can load it."""
+        model = os.path.join(self.tmp, name)
+        constant_graph(model, value, metadata)
+        x = np.zeros((1, 3, 96, 96), np.float32)
+        outs = ort_outputs(model, x)
+        np.testing.assert_allclose(np.load(outs[0]), value, rtol=0, atol=1e-6)
+        lab = os.path.join(self.tmp, "labels.txt")
+        with open(lab, "w") as f:
+            f.write("cat\ndog\nbird\n")
+        decoded = decode(outs, 96, 96, decoder=decoder, labels=labels or lab)
+        why = loads(model)
+        vigil = None if why else detect(model, self.image)
+        return model, decoded, vigil, why
+
+    def test_yolov8_with_metadata_props(self):
+        v = np.zeros((1, 4 + 3, CELLS_96), np.float32)
+        v[0, :4, 5] = (48, 24, 20, 10)     # x 38..58, y 19..29 of 96
+        v[0, 4 + 1, 5] = 0.9               # dog
+        v[0, :4, 100] = (10, 80, 8, 8)
+        v[0, 4 + 2, 100] = 0.3             # a bird below the threshold
+        meta = {"names": NAMES_3, "imgsz": "[96, 96]", "stride": "32", "task": "detect"}
+        model, (dec, reason, dets), vigil, why = self.run_both("yolov8_meta.onnx", v, meta)
+        self.assertEqual(dec, "yolov8", reason)
+        self.assertEqual([(d["label"], round(d["score"], 3)) for d in dets], [("dog", 0.9)])
+        np.testing.assert_allclose(dets[0]["box"], [38 / 96, 19 / 96, 58 / 96, 29 / 96], atol=1e-4)
+        if why:
+            self.skipTest(f"vigil detect: {why}")
+        p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=60)
+        self.assertIn("boxes in input pixels (Ultralytics ONNX export, by its metadata)", p.stdout)
+        self.assertIn("labels: Ultralytics metadata (metadata_props) (3)", p.stdout)
+        self.assertEqual([d["label"] for d in vigil], ["dog"])
+        np.testing.assert_allclose(vigil[0]["box"], [38 / 96, 19 / 96, 58 / 96, 29 / 96], atol=2e-3)
+
+    def test_yolov5_rows(self):
+        v = np.zeros((1, 3 * CELLS_96, 5 + 3), np.float32)
+        v[0, 7] = (48, 48, 32, 16, 0.8, 0.1, 0.2, 0.9)   # bird 0.72, x 32..64, y 40..56
+        model, (dec, reason, dets), vigil, why = self.run_both("yolov5.onnx", v, None)
+        self.assertEqual(dec, "yolov5", reason)
+        self.assertEqual([(d["label"], round(d["score"], 3)) for d in dets], [("bird", 0.72)])
+        np.testing.assert_allclose(dets[0]["box"], [32 / 96, 40 / 96, 64 / 96, 56 / 96], atol=1e-4)
+        if why:
+            self.skipTest(f"vigil detect: {why}")
+        self.assertEqual([d["class_id"] for d in vigil], [2])
+
+    def test_nms_rows_yolov7_end2end(self):
+        # batch, x1, y1, x2, y2, class, score: YOLOv7's end-to-end ONNX order, in input pixels.
+        v = np.array([[[0, 10, 20, 50, 80, 1, 0.85], [0, 60, 60, 90, 90, 0, 0.55], [0, 0, 0, 0, 0, 0, 0]]],
+                     np.float32)
+        model, (dec, reason, dets), vigil, why = self.run_both("nms7.onnx", v, None)
+        self.assertEqual(dec, "nms-rows", reason)
+        self.assertEqual([(d["label"], round(d["score"], 2)) for d in dets], [("dog", 0.85), ("cat", 0.55)])
+        np.testing.assert_allclose(dets[0]["box"], [10 / 96, 20 / 96, 50 / 96, 80 / 96], atol=1e-4)
+        if why:
+            self.skipTest(f"vigil detect: {why}")
+        self.assertEqual(len(vigil), 2)
+
+
 if __name__ == "__main__":
     unittest.main()
