@@ -189,6 +189,32 @@ class OrtDecodedTest(unittest.TestCase):
             self.assertGreater(iou(box, DOG_BOXES[label]), 0.7, f"{label} box {box}")
         self.assertEqual(set(found), {"dog", "bicycle", "car"})
 
+    def test_nanodet_onnx_heads(self):
+        """NanoDet-m's ONNX heads ([N,80] / [1,N,80] scores, [.,32] = 4 x 8 bins), bound by shape, not name."""
+        img = cv2.imread(DOG)
+        for size, name in ((320, "nanodet_m_320.onnx"), (416, "nanodet_m_416.onnx")):
+            # hpc203's main_nanodet.py: aspect kept (INTER_AREA), centred on black, BGR, NanoDet's mean and std.
+            h, w = img.shape[:2]
+            newh = int(size * h / w)
+            res = cv2.resize(img, (size, newh), interpolation=cv2.INTER_AREA)
+            top = int((size - newh) * 0.5)
+            res = cv2.copyMakeBorder(res, top, size - newh - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
+            x = (res.astype(np.float32) - np.array([103.53, 116.28, 123.675], np.float32)) / \
+                np.array([57.375, 57.12, 58.395], np.float32)
+            x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+            dec, reason, dets = decode(ort_outputs(os.path.join(ONNX, name), x), size, size, threshold=0.35)
+            self.assertEqual(dec, "nanodet", reason)
+            self.assertIn("4 sides x 8 bins", reason)
+            found = {}
+            for d in dets:
+                b = d["box"]
+                box = (b[0], (b[1] * size - top) / newh, b[2], (b[3] * size - top) / newh)
+                found.setdefault(d["label"], (round(d["score"], 2), box))
+            print(f"\n{name} on dog.jpg:", {k: v[0] for k, v in found.items()})
+            for label in ("dog", "bicycle", "car"):
+                self.assertIn(label, found, name)
+                self.assertGreater(iou(found[label][1], DOG_BOXES[label]), 0.5, f"{name} {label} {found[label]}")
+
     def check_faces(self, model, raw):
         img = cv2.imread(FACES)
         rgb = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), (320, 240)).astype(np.float32)
