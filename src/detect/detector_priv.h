@@ -124,8 +124,8 @@ int vg_det_is_yolo(vg_decoder_kind kind);
 
 /*
  * After the choice: the decoder's preprocessing where neither options nor
- * settings give it (colour order, scaling, letterbox, grey 114 padding),
- * recreating d->pre; 0, or -1 with err.
+ * settings give it (colour order, scaling, letterbox, grey 114 padding), for
+ * the YOLO family and NanoDet, recreating d->pre; 0, or -1 with err.
  */
 int vg_det_yolo_preprocess(vg_detector *d, char *err, size_t errlen);
 

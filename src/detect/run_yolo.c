@@ -421,15 +421,17 @@ void vg_det_yolo_nms_defaults(vg_decoder_kind kind, float *iou, int *per_class, 
 
 int vg_det_yolo_preprocess(vg_detector *d, char *err, size_t errlen)
 {
-	if (!vg_det_is_yolo(d->kind) || d->kind == VG_DECODER_NMS_ROWS || d->kind == VG_DECODER_SSD_ANCHORS)
+	if ((!vg_det_is_yolo(d->kind) && d->kind != VG_DECODER_NANODET) || d->kind == VG_DECODER_NMS_ROWS ||
+	    d->kind == VG_DECODER_SSD_ANCHORS)
 		return 0;
 	const vg_detector_options *o = &d->opt;
 	const vg_model_config *c = &d->cfg;
 	vg_preprocess_config *p = &d->pre_cfg;
 	const nn_tensor *in = nn_model_input(d->model, 0);
 	int yolo = d->kind == VG_DECODER_YOLOX || d->kind == VG_DECODER_YOLOV5 || d->kind == VG_DECODER_YOLOV8;
+	int nanodet = d->kind == VG_DECODER_NANODET;
 	if (!o->pre.bgr && !c->has_color)
-		p->bgr = d->kind == VG_DECODER_YOLOX || d->kind == VG_DECODER_FASTESTV2;
+		p->bgr = d->kind == VG_DECODER_YOLOX || d->kind == VG_DECODER_FASTESTV2 || nanodet;
 	if (!o->mean_set && !o->std_set && !o->pre.has_norm && !c->has_mean && !c->has_std) {
 		/*
 		 * YOLOX takes 0..255, Ultralytics and Yolo-FastestV2 0..1, UltraFace (x - 127) / 128; quantized
@@ -437,12 +439,17 @@ int vg_det_yolo_preprocess(vg_detector *d, char *err, size_t errlen)
 		 */
 		float mean = d->kind == VG_DECODER_ULTRAFACE ? 127 : 0;
 		float std = d->kind == VG_DECODER_YOLOX ? 1 : d->kind == VG_DECODER_ULTRAFACE ? 128 : 255;
+		/* NanoDet's own normalisation, in BGR order, as its training pipeline and demos have it. */
+		static const float nd_mean[3] = { 103.53f, 116.28f, 123.675f }, nd_std[3] = { 57.375f, 57.12f, 58.395f };
 		for (int i = 0; i < 3; i++) {
-			p->mean[i] = mean;
-			p->std[i] = std;
+			p->mean[i] = nanodet ? nd_mean[i] : mean;
+			p->std[i] = nanodet ? nd_std[i] : std;
 		}
 		p->has_norm = 1;
 	}
+	/* NanoDet's demos keep the aspect ratio, centred on black. */
+	if (nanodet && !o->resize_set && !c->has_resize)
+		p->resize = VG_RESIZE_LETTERBOX;
 	if (yolo) {
 		if (!o->resize_set && !c->has_resize)
 			p->resize = VG_RESIZE_LETTERBOX;
@@ -488,6 +495,8 @@ int vg_det_decode_yolo(vg_detector *d, vg_detection *cand, int max)
 	case VG_DECODER_YOLOX: {
 		const float *rows = vg_det_output_floats(d, d->yolo.out);
 		p.sigmoid = d->yolo.sigmoid >= 0 ? d->yolo.sigmoid : any_logit(rows, d->yolo.n, 5 + d->num_classes, 1, 4, 1 + d->num_classes);
+		if (p.sigmoid)
+			d->yolo.sigmoid = 1; /* logits once are logits for good: no need to look again */
 		n = vg_decode_yolox(rows, d->yolo.n, d->yolo.strides, d->yolo.n_strides, &p, d->threshold, cand, max);
 		break;
 	}
@@ -497,6 +506,8 @@ int vg_det_decode_yolo(vg_detector *d, vg_detection *cand, int max)
 		int first = 4, count = d->num_classes + (d->yolo.objectness ? 1 : 0);
 		p.sigmoid = d->yolo.sigmoid >= 0 ? d->yolo.sigmoid
 						 : any_logit(data, d->yolo.n, d->yolo.row_step, d->yolo.attr_step, first, count);
+		if (p.sigmoid)
+			d->yolo.sigmoid = 1;
 		p.normalized = d->yolo.normalized >= 0 ? d->yolo.normalized
 						       : vg_yolo_boxes_normalized(data, d->yolo.n, d->yolo.row_step,
 										  d->yolo.attr_step);
