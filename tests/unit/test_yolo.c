@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/model_config.h"
 #include "detect/pyliteral.h"
 #include "detect/ultralytics.h"
 #include "detect/yolo.h"
@@ -278,7 +279,31 @@ TEST(ultralytics_metadata)
 	vg_ultra_meta_free(&m);
 }
 
+TEST(sidecar_letterbox_align_and_decoder_names)
+{
+	vg_model_config c;
+	char err[256];
+	const char *ok = "{\"letterbox_align\": \"topleft\", \"decoder\": \"yolo-fastestv2\"}";
+	CHECK_MSG(vg_model_config_parse(&c, ok, strlen(ok), "m.vigil.json", err, sizeof err) == 0, "%s", err);
+	CHECK(c.has_align && c.align_topleft == 1 && !strcmp(c.decoder, "yolo-fastestv2"));
+	vg_model_config_free(&c);
+	const char *centre = "{\"letterbox_align\": \"center\"}";
+	CHECK(vg_model_config_parse(&c, centre, strlen(centre), "m.vigil.json", err, sizeof err) == 0);
+	CHECK(c.has_align && c.align_topleft == 0);
+	vg_model_config_free(&c);
+	const char *bad = "{\"letterbox_align\": \"bottom\"}";
+	CHECK(vg_model_config_parse(&c, bad, strlen(bad), "m.vigil.json", err, sizeof err) < 0);
+	CHECK_MSG(strstr(err, "letterbox_align") && strstr(err, "topleft"), "%s", err);
+	static const char *const names[] = { "yolox", "yolov5", "yolov8", "yolo-fastestv2", "ultraface", "ssd-anchors",
+					     "nms-rows" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		vg_decoder_kind k;
+		CHECK(vg_decoder_from_name(names[i], &k) == 0 && !strcmp(vg_decoder_name(k), names[i]));
+		CHECK(strstr(vg_decoder_names, names[i]));
+	}
+}
+
 TEST_SUITE(yolo, TEST_ENTRY(yolox_grid_and_strides), TEST_ENTRY(yolov5_rows_in_pixels),
 	   TEST_ENTRY(yolov8_channels_first), TEST_ENTRY(fastestv2_one_cell), TEST_ENTRY(ultraface_priors_and_decoding),
 	   TEST_ENTRY(nms_rows_layouts), TEST_ENTRY(choice_of_the_asset_models), TEST_ENTRY(python_literals),
-	   TEST_ENTRY(ultralytics_metadata));
+	   TEST_ENTRY(ultralytics_metadata), TEST_ENTRY(sidecar_letterbox_align_and_decoder_names));
