@@ -3,6 +3,9 @@
  * are worked out by hand in the comments.
  */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/detector.h"
@@ -279,6 +282,39 @@ TEST(ultralytics_metadata)
 	vg_ultra_meta_free(&m);
 }
 
+/*
+ * The real thing: the temp_meta.txt Ultralytics zipped (stored, uncompressed)
+ * onto yolov8n_int8.tflite, read here straight from the zip's local header.
+ */
+TEST(ultralytics_metadata_of_the_yolov8n_asset)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/models/tflite/yolov8n_int8.tflite", VG_ASSETS_DIR);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		SKIP("%s absent", path);
+	static uint8_t buf[4 << 20];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	const uint8_t *hdr = NULL;
+	for (size_t i = n >= 30 ? n - 30 : 0; i > 0 && !hdr; i--)
+		if (!memcmp(buf + i, "PK\x03\x04", 4) && i + 30 + 13 <= n && !memcmp(buf + i + 30, "temp_meta.txt", 13))
+			hdr = buf + i;
+	CHECK(hdr);
+	size_t size = (size_t)hdr[18] | (size_t)hdr[19] << 8 | (size_t)hdr[20] << 16 | (size_t)hdr[21] << 24;
+	size_t name_len = (size_t)hdr[26] | (size_t)hdr[27] << 8, extra = (size_t)hdr[28] | (size_t)hdr[29] << 8;
+	const char *text = (const char *)hdr + 30 + name_len + extra;
+	CHECK(hdr[8] == 0 && (const uint8_t *)text + size <= buf + n);
+	vg_ultra_meta m = { 0 };
+	char err[256];
+	CHECK_MSG(vg_ultra_meta_parse(&m, text, size, err, sizeof err) == 0, "%s", err);
+	CHECK_MSG(m.n_names == 80 && !strcmp(m.names[0], "person") && !strcmp(m.names[5], "bus") &&
+			  !strcmp(m.names[79], "toothbrush"),
+		  "%d", m.n_names);
+	CHECK(m.imgsz_w == 640 && m.imgsz_h == 640 && m.stride == 32 && !strcmp(m.task, "detect"));
+	vg_ultra_meta_free(&m);
+}
+
 TEST(sidecar_letterbox_align_and_decoder_names)
 {
 	vg_model_config c;
@@ -306,4 +342,5 @@ TEST(sidecar_letterbox_align_and_decoder_names)
 TEST_SUITE(yolo, TEST_ENTRY(yolox_grid_and_strides), TEST_ENTRY(yolov5_rows_in_pixels),
 	   TEST_ENTRY(yolov8_channels_first), TEST_ENTRY(fastestv2_one_cell), TEST_ENTRY(ultraface_priors_and_decoding),
 	   TEST_ENTRY(nms_rows_layouts), TEST_ENTRY(choice_of_the_asset_models), TEST_ENTRY(python_literals),
-	   TEST_ENTRY(ultralytics_metadata), TEST_ENTRY(sidecar_letterbox_align_and_decoder_names));
+	   TEST_ENTRY(ultralytics_metadata), TEST_ENTRY(sidecar_letterbox_align_and_decoder_names),
+	   TEST_ENTRY(ultralytics_metadata_of_the_yolov8n_asset));
