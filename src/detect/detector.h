@@ -24,6 +24,13 @@ typedef enum vg_decoder_kind {
 	VG_DECODER_NANODET,         /* NanoDet: per level, class scores [1,N,C] and distance bins [1,N,4*(R+1)] */
 	VG_DECODER_BLAZEFACE,       /* MediaPipe BlazeFace: scores [1,N,1] and boxes + keypoints [1,N,16] on SSD anchors */
 	VG_DECODER_SSD_PRIORBOX,    /* Caffe SSD: locations [1,N*4] and confidences [1,N*C] on PriorBox priors */
+	VG_DECODER_YOLOX,           /* YOLOX: [1,N,5+C] on stride 8/16/32 grids, objectness x class */
+	VG_DECODER_YOLOV5,          /* YOLOv5/v7: [1,N,5+C] boxes in input pixels, objectness x class */
+	VG_DECODER_YOLOV8,          /* YOLOv8/v11: [1,4+C,N] or [1,N,4+C], no objectness */
+	VG_DECODER_FASTESTV2,       /* Yolo-FastestV2: per scale reg [1,4A,H,W], obj [1,A,H,W], cls [1,C,H,W] */
+	VG_DECODER_ULTRAFACE,       /* UltraFace: scores [1,N,2] and boxes [1,N,4], raw or post-processed */
+	VG_DECODER_SSD_ANCHORS,     /* raw SSD heads: encodings [1,N,4] and scores [1,N,C] on SSD anchors */
+	VG_DECODER_NMS_ROWS,        /* NMS in the graph: rows [1,K,6] or [1,K,7] (see yolo.h) */
 	VG_DECODER_SEGMENTATION,    /* a class per pixel (detect/segment.h): no detections, a mask */
 } vg_decoder_kind;
 
@@ -103,6 +110,18 @@ struct vg_model_config;
 int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const struct vg_model_config *cfg,
 		      const char *decoder, vg_decoder_kind *kind, char *reason, size_t reasonlen, char *err,
 		      size_t errlen);
+
+/*
+ * Decodes float32 output tensors (with data) of a model whose input is in_w x
+ * in_h as the detector would: the decoder chosen as vg_decoder_choose
+ * chooses, its default NMS, threshold (0: the decoder's default). Writes at
+ * most max detections in normalised model-input coordinates, unlabelled,
+ * and returns how many, or -1 with err. For tools and tests that hold a
+ * model's outputs from elsewhere (ONNX Runtime).
+ */
+int vg_decode_tensors(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const struct vg_model_config *cfg,
+		      const char *decoder, float threshold, vg_decoder_kind *kind, char *reason, size_t reasonlen,
+		      vg_detection *out, int max, char *err, size_t errlen);
 
 /*
  * The model's settings as serve and detect resolve them, for tools that run

@@ -390,7 +390,7 @@ static int parse_priors(vg_model_config *c, const cJSON *v, const char *path, ch
 }
 
 static const char *const known_keys =
-	"layout, color, mean, std, resize, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
+	"layout, color, mean, std, resize, letterbox_align, sampling, pad_value, decoder, labels, threshold, iou, nms, top_k, max_detections, "
 	"center_offset, reg_max, anchors, box_scale, keypoints, keypoint_layout, score_clip, input_size, priors, "
 	"variances, clip, crop_margin, comment";
 
@@ -429,6 +429,12 @@ static int parse_key(vg_model_config *c, const cJSON *v, const char *path, char 
 			return key_error(err, errlen, path, k, "expected \"stretch\" or \"letterbox\"");
 		c->has_resize = 1;
 		c->resize = i ? VG_RESIZE_LETTERBOX : VG_RESIZE_STRETCH;
+	} else if (!strcmp(k, "letterbox_align")) {
+		static const char *const aligns[] = { "center", "topleft", NULL };
+		if ((i = choice(v, aligns)) < 0)
+			return key_error(err, errlen, path, k, "expected \"center\" or \"topleft\"");
+		c->has_align = 1;
+		c->align_topleft = i;
 	} else if (!strcmp(k, "sampling")) {
 		static const char *const samplings[] = { "swscale", "warp", "linear", NULL };
 		if ((i = choice(v, samplings)) < 0)

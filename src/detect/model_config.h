@@ -30,6 +30,7 @@
  *   "mean": [r, g, b] or one number (subtracted from pixel values 0..255)
  *   "std":  [r, g, b] or one number (then divided by)
  *   "resize": "stretch" | "letterbox"        "pad_value": 0..255
+ *   "letterbox_align": "center" | "topleft"  (where the letterboxed frame sits; YOLOX pads right and bottom)
  *   "sampling": "swscale" | "warp" | "linear" (see preprocess.h)
  *   "decoder": "postprocessed" | "classifier" | "centernet" | "centernet-raw" | "nanodet" | "blazeface"
  *              | "movenet" | "ssd-priorbox" | "segmentation"
@@ -81,6 +82,7 @@ typedef struct vg_model_config {
 	vg_resize_mode resize;
 	int has_pad;
 	uint8_t pad_value;
+	int has_align, align_topleft; /* letterbox_align: "topleft" pads right and bottom (YOLOX), "center" */
 	int has_sampling;
 	vg_sampling sampling;
 	char decoder[32];          /* "" when not given */

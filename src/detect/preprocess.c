@@ -108,8 +108,8 @@ static int warp_geometry(vg_preprocess *pp, const vg_frame *f)
 		sx = sy = fmin(sx, sy);
 	pp->extent_w = (float)(f->width * sx);
 	pp->extent_h = (float)(f->height * sy);
-	pp->origin_x = (float)((pp->width - f->width * sx) / 2);
-	pp->origin_y = (float)((pp->height - f->height * sy) / 2);
+	pp->origin_x = pp->cfg.align_topleft ? 0 : (float)((pp->width - f->width * sx) / 2);
+	pp->origin_y = pp->cfg.align_topleft ? 0 : (float)((pp->height - f->height * sy) / 2);
 	free(pp->warp_x);
 	free(pp->warp_y);
 	pp->warp_x = malloc((size_t)pp->width * sizeof(float));
@@ -249,8 +249,9 @@ static int update_geometry(vg_preprocess *pp, const vg_frame *f)
 			pp->content_w = 1;
 		if (pp->content_h < 1)
 			pp->content_h = 1;
-		pp->content_x = (pp->width - pp->content_w) / 2;
-		pp->content_y = (pp->height - pp->content_h) / 2;
+		/* YOLOX pads right and bottom; everyone else centres. */
+		pp->content_x = pp->cfg.align_topleft ? 0 : (pp->width - pp->content_w) / 2;
+		pp->content_y = pp->cfg.align_topleft ? 0 : (pp->height - pp->content_h) / 2;
 	} else {
 		pp->content_x = pp->content_y = 0;
 		pp->content_w = pp->width;

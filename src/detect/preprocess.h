@@ -48,6 +48,7 @@ typedef struct vg_preprocess_config {
 	int has_norm;            /* mean/std given; otherwise the defaults below */
 	float mean[3], std[3];   /* real value = (pixel - mean) / std, per channel in model order */
 	uint8_t pad_value;       /* letterbox border, per channel */
+	int align_topleft;       /* letterbox: the frame at the top left, padded right and bottom (YOLOX); else centred */
 } vg_preprocess_config;
 
 typedef struct vg_preprocess vg_preprocess;

@@ -26,6 +26,7 @@ extern const vg_test vg_suite_priorbox[];
 extern const vg_test vg_suite_classify[];
 extern const vg_test vg_suite_npy[];
 extern const vg_test vg_suite_segment[];
+extern const vg_test vg_suite_yolo[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -50,6 +51,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_classify,
 	vg_suite_npy,
 	vg_suite_segment,
+	vg_suite_yolo,
 	NULL,
 };
 

@@ -313,10 +313,14 @@ TEST(decoder_choice_by_shapes)
 	nn_tensor cl[1] = { shaped("probs", 2, 1, 1001, 0, 0) };
 	CHECK(choose(cl, 1, 224, 224, NULL, &kind, reason, err) == 0 && kind == VG_DECODER_CLASSIFIER);
 
-	/* Not recognised: a YOLO-like [1,25200,6] is not taken for CenterNet; the message lists the decoders. */
+	/* A YOLOv5 [1,25200,6] (3 anchors on the 8400 cells of 640x640) is not taken for CenterNet. */
 	nn_tensor yolo[1] = { shaped("output", 3, 1, 25200, 6, 0) };
-	CHECK(choose(yolo, 1, 640, 640, NULL, &kind, reason, err) < 0);
-	CHECK_MSG(strstr(err, "--decoder") && strstr(err, "centernet-raw"), "%s", err);
+	CHECK(choose(yolo, 1, 640, 640, NULL, &kind, reason, err) == 0);
+	CHECK_MSG(kind == VG_DECODER_YOLOV5 && strstr(reason, "3 anchors"), "%s", reason);
+	/* Not recognised: rows that fit no grid; the message lists the decoders. */
+	nn_tensor odd[1] = { shaped("output", 3, 1, 25201, 6, 0) };
+	CHECK(choose(odd, 1, 640, 640, NULL, &kind, reason, err) < 0);
+	CHECK_MSG(strstr(err, "--decoder") && strstr(err, "centernet-raw") && strstr(err, "yolo-fastestv2"), "%s", err);
 	/* ...unless named. */
 	CHECK(choose(yolo, 1, 640, 640, "centernet", &kind, reason, err) == 0 && kind == VG_DECODER_CENTERNET);
 	/* A named decoder that does not fit says why. */

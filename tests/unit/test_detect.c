@@ -192,6 +192,37 @@ TEST(preprocess_letterbox_geometry_and_mapping)
 	vg_frame_pool_release(pool);
 }
 
+/* YOLOX's letterbox: the frame at the top left, grey 114 right and below, in both sampling paths. */
+TEST(preprocess_letterbox_topleft)
+{
+	for (int warp = 0; warp < 2; warp++) {
+		vg_frame_pool *pool = vg_frame_pool_create(200, 100);
+		vg_frame *f = vg_frame_pool_get(pool);
+		fill_frame(f, 255, 128, 128);
+		uint8_t data[64 * 64 * 3];
+		nn_tensor t = image_tensor(64, 64, NN_U8, data);
+		vg_preprocess_config cfg = { .resize = VG_RESIZE_LETTERBOX, .pad_value = 114, .align_topleft = 1,
+					     .sampling = warp ? VG_SAMPLING_LINEAR : VG_SAMPLING_SWSCALE };
+		vg_preprocess *pp;
+		char err[128];
+		CHECK(vg_preprocess_create(&pp, &t, &cfg, err, sizeof err) == 0);
+		CHECK(vg_preprocess_run(pp, f, &t) == 0);
+		/* 200x100 into 64x64: content 64x32 at rows 0..31, grey below. */
+		CHECK_MSG(data[(5 * 64 + 32) * 3] >= 250, "%d", data[(5 * 64 + 32) * 3]);
+		CHECK_MSG(data[(40 * 64 + 32) * 3] == 114, "%d", data[(40 * 64 + 32) * 3]);
+		CHECK(data[(63 * 64 + 0) * 3] == 114);
+		/* Model rows 0..32 are the whole frame. */
+		vg_detection d = box(0.25f, 0, 0.5f, 0.5f, 0, 1);
+		vg_preprocess_map_box(pp, &d);
+		CHECK_MSG(fabsf(d.x0 - 0.25f) < 1e-6f && fabsf(d.y0) < 1e-6f && fabsf(d.x1 - 0.5f) < 1e-6f &&
+				  fabsf(d.y1 - 1) < 1e-6f,
+			  "%g %g %g %g", (double)d.x0, (double)d.y0, (double)d.x1, (double)d.y1);
+		vg_preprocess_destroy(pp);
+		vg_frame_unref(f);
+		vg_frame_pool_release(pool);
+	}
+}
+
 TEST(preprocess_dtypes_and_colour)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(32, 32);
@@ -270,4 +301,5 @@ TEST_SUITE(detect, TEST_ENTRY(labels_one_per_line_drops_background_placeholder),
 	   TEST_ENTRY(labels_errors), TEST_ENTRY(labels_real_files), TEST_ENTRY(nms_suppresses_overlaps),
 	   TEST_ENTRY(iou_values), TEST_ENTRY(decode_postprocessed), TEST_ENTRY(decode_ssd_anchor_boxes),
 	   TEST_ENTRY(decode_top_k_sorted), TEST_ENTRY(preprocess_letterbox_geometry_and_mapping),
+	   TEST_ENTRY(preprocess_letterbox_topleft),
 	   TEST_ENTRY(preprocess_dtypes_and_colour), TEST_ENTRY(preprocess_rejects_non_images));
