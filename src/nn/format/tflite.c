@@ -1922,6 +1922,7 @@ static int load_model(tfl *c)
 	 */
 	if (nn__fb_vec_table(b, &sgs, 0, &sg) < 0 || nn__fb_vector(b, &sg, 0, 4, &tensors) < 0)
 		return nn__tfl_fail(c, NN_ERR_FORMAT, "subgraph 0: %s", b->why);
+	c->tensor_tables = tensors;
 	for (uint32_t i = 0; i < tensors.n; i++) {
 		nn__fb_table tt;
 		if (nn__fb_vec_table(b, &tensors, i, &tt) < 0)
@@ -1942,8 +1943,8 @@ static int load_model(tfl *c)
 	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = release_densified(c)) < 0 ||
 	    (rc = nn__tfl_check_folds(c)) < 0 || (rc = nn__tfl_dequantize_weights(c)) < 0 || (rc = check_flow(c)) < 0)
 		return rc;
-	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0)
-		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory reading the labels");
+	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0 || nn_tflite_read_zip_metadata(c->g, b->p, b->len) < 0)
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory reading the labels and metadata");
 	return 0;
 }
 

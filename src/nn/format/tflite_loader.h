@@ -147,6 +147,7 @@ typedef struct tfl {
 	char unsupported_list[256];
 	nn__tfl_fold *folds; /* dilated convolutions being folded */
 	int n_folds, cap_folds;
+	nn__fb_vec tensor_tables; /* SubGraph.tensors, for fields read after the load of tensors (shape_signature) */
 	unsigned char *dyn;  /* tensors whose file shape was a placeholder, resized at load time */
 	int n_dyn;
 } tfl;

@@ -436,10 +436,24 @@ static int resize_tensor(tfl *c, tfl_op *o, int t, int rank, const int64_t *shap
 	return mark_dynamic(c, o, t);
 }
 
+/* Whether the file marks a dimension of tensor t as known only at run time (-1 in Tensor.shape_signature). */
+static int dynamic_signature(tfl *c, int t)
+{
+	nn__fb_table tt;
+	nn__fb_vec sig;
+	if (t < 0 || (uint32_t)t >= c->tensor_tables.n || nn__fb_vec_table(&c->fb, &c->tensor_tables, (uint32_t)t, &tt) < 0 ||
+	    nn__fb_vector(&c->fb, &tt, 7, 4, &sig) <= 0)
+		return 0;
+	for (uint32_t k = 0; k < sig.n; k++)
+		if (nn__fb_vec_i32(&c->fb, &sig, k) < 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Shapes that the file gives only as placeholders. A converter that keeps
- * a dynamic dimension (UltraFace's [-1,-1,2]) writes size 1 for it in the
- * tensor's shape, and TFLite resizes the tensor when it runs: a RESHAPE
+ * a dynamic dimension (UltraFace's [-1,-1,2]) marks it -1 in the tensor's
+ * shape_signature and writes size 1 for it in its shape, and TFLite resizes the tensor when it runs: a RESHAPE
  * whose shape input is known at load time gets that shape, and the shape
  * then flows through the operators after it. Called before operator o is
  * mapped; an operator this cannot follow fails with a message.
@@ -475,7 +489,7 @@ int nn__tfl_dynamic_shapes(tfl *c, tfl_op *o)
 		for (int d = 0; same && d < n; d++)
 			same = y->shape[d] == s[d];
 		/* Only a placeholder is replaced: a file whose shapes disagree is reported by the RESHAPE itself. */
-		if (!same && nn_tensor_elements(y) != total)
+		if (!same && nn_tensor_elements(y) != total && dynamic_signature(c, o->out[0]))
 			return resize_tensor(c, o, o->out[0], n, s);
 		return 0;
 	}
@@ -546,10 +560,12 @@ int nn__tfl_dequantize_weights(tfl *c)
 	int rc = 0;
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		nn_node *n = &g->nodes[i];
-		if (n->op == NN_OP_DEQUANTIZE || n->op == NN_OP_QUANTIZE || n->n_outputs < 1 ||
-		    g->tensors[n->outputs[0]].dtype != NN_F32)
+		/* TFLite's hybrid kernels: the filter (input 1) of these, under a float input. */
+		if ((n->op != NN_OP_CONV2D && n->op != NN_OP_DEPTHWISE_CONV2D && n->op != NN_OP_FULLY_CONNECTED &&
+		     n->op != NN_OP_TRANSPOSE_CONV2D) ||
+		    n->n_inputs < 2 || n->inputs[0] < 0 || g->tensors[n->inputs[0]].dtype != NN_F32)
 			continue;
-		for (int k = 1; k < n->n_inputs && rc == 0; k++) {
+		for (int k = 1; k < 2 && rc == 0; k++) {
 			int w = n->inputs[k];
 			if (w < 0 || w >= n_tensors)
 				continue;
