@@ -270,7 +270,7 @@ static inline size_t tb_write_sparsity(tb_buf *w, const tb_sparsity *sp)
 static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk, int first)
 {
 	tb_table tt;
-	tb_begin(w, &tt, 8);
+	tb_begin(w, &tt, t->n_signature > 0 ? 8 : 7);
 	size_t shape = tb_field_put(w, &tt, 0, NULL, 4);
 	int8_t type = (int8_t)t->type;
 	uint32_t buffer = t->buffer;
