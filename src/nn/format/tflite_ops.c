@@ -463,7 +463,7 @@ int nn__tfl_dynamic_shapes(tfl *c, tfl_op *o)
 	nn_graph *g = c->g;
 	int32_t code = o->code->builtin;
 	if (code == TFL_RESHAPE && o->n_in == 2 && o->n_out == 1 && o->in[0] >= 0 && o->in[1] >= 0 &&
-	    g->tensors[o->in[1]].is_const && g->tensors[o->in[1]].data) {
+	    g->tensors[o->in[1]].is_const && g->tensors[o->in[1]].data && dynamic_signature(c, o->out[0])) {
 		int64_t s[NN_MAX_RANK + 1];
 		int n, rc, infer = -1;
 		if ((rc = nn__tfl_const_ints(c, o, o->in[1], "shape", s, NN_MAX_RANK, &n)) < 0)
@@ -489,7 +489,7 @@ int nn__tfl_dynamic_shapes(tfl *c, tfl_op *o)
 		for (int d = 0; same && d < n; d++)
 			same = y->shape[d] == s[d];
 		/* Only a placeholder is replaced: a file whose shapes disagree is reported by the RESHAPE itself. */
-		if (!same && nn_tensor_elements(y) != total && dynamic_signature(c, o->out[0]))
+		if (!same && nn_tensor_elements(y) != total)
 			return resize_tensor(c, o, o->out[0], n, s);
 		return 0;
 	}
