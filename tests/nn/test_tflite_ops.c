@@ -27,6 +27,10 @@ enum {
 enum { O_CONV = 1, O_SOFTMAX = 9, O_STRIDED_SLICE = 32, O_PACK = 59 };
 enum { T_F32 = 0, T_I32 = 2, T_I8 = 9 };
 
+#ifndef VG_ASSETS_DIR
+#define VG_ASSETS_DIR "../shared/assets"
+#endif
+
 static nn_graph *load_ok(const tb_model *m)
 {
 	nn_graph *g;
@@ -399,7 +403,70 @@ TEST(tflite_ultralytics_zip_metadata)
 	}
 }
 
+/* The five detectors of issue 12 load with the shapes and node counts their exports have (skipped without assets). */
+TEST(tflite_yolo_assets)
+{
+	static const struct {
+		const char *file;
+		int out_rank, out_shape[3], transposes, slices, convs, metadata;
+	} models[] = {
+		{ "yolov8n_int8.tflite", 3, { 1, 84, 8400 }, 5, 20, 64, 1 },
+		{ "yolov8n_full_integer_quant.tflite", 3, { 1, 84, 8400 }, 5, 20, 64, 1 },
+		{ "yolox_nano_float16_quantize.tflite", 3, { 1, 3549, 8 }, 218, 6, 113, 0 },
+		{ "ultraface_version-RFB-320_without_postprocessing.tflite", 3, { 1, 4420, 4 }, 0, 0, 52, 0 },
+		{ "object_detection_ssd_mobilenetv2_oidv4_fp16.tflite", 3, { 1, 1917, 4 }, 0, 0, 72, 0 },
+	};
+	for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+		char path[512];
+		snprintf(path, sizeof path, VG_ASSETS_DIR "/models/tflite/%s", models[i].file);
+		FILE *f = fopen(path, "rb");
+		if (!f) {
+			fprintf(stderr, "# skipped %s: not found\n", path);
+			continue;
+		}
+		fseek(f, 0, SEEK_END);
+		long n = ftell(f);
+		rewind(f);
+		uint8_t *b = malloc((size_t)n);
+		CHECK(b && fread(b, 1, (size_t)n, f) == (size_t)n);
+		fclose(f);
+		nn_graph *g = NULL;
+		char err[512];
+		int rc = nn_tflite_load(&g, b, (size_t)n, models[i].file, err, sizeof err);
+		free(b);
+		CHECK_MSG(rc == 0 && g, "%s: %s", models[i].file, err);
+		const nn_tensor *y = &g->tensors[g->outputs[0]];
+		CHECK_MSG(y->rank == models[i].out_rank && y->shape[0] == models[i].out_shape[0] &&
+				  y->shape[1] == models[i].out_shape[1] && y->shape[2] == models[i].out_shape[2],
+			  "%s: output 0 is [%d,%d,%d]", models[i].file, y->shape[0], y->shape[1], y->shape[2]);
+		int t = 0, sl = 0, cv = 0, dil = 0, folded = 0;
+		for (int k = 0; k < g->n_nodes; k++) {
+			t += g->nodes[k].op == NN_OP_TRANSPOSE;
+			sl += g->nodes[k].op == NN_OP_STRIDED_SLICE;
+			cv += g->nodes[k].op == NN_OP_CONV2D || g->nodes[k].op == NN_OP_DEPTHWISE_CONV2D;
+			dil += (g->nodes[k].op == NN_OP_CONV2D || g->nodes[k].op == NN_OP_DEPTHWISE_CONV2D) &&
+			       g->nodes[k].p.conv.dilation_h > 1;
+			folded += (g->nodes[k].op == NN_OP_CONV2D || g->nodes[k].op == NN_OP_DEPTHWISE_CONV2D) &&
+				  g->nodes[k].p.conv.dilation_h > 1 && g->nodes[k].p.conv.padding == NN_PADDING_EXPLICIT;
+		}
+		CHECK_MSG(t == models[i].transposes && sl >= models[i].slices && cv == models[i].convs,
+			  "%s: %d transposes, %d slices, %d convolutions", models[i].file, t, sl, cv);
+		CHECK_MSG(g->n_meta == models[i].metadata, "%s: %d metadata entries", models[i].file, g->n_meta);
+		if (g->n_meta)
+			CHECK(!strcmp(g->meta_keys[0], "temp_meta.txt") && strstr(g->meta_values[0], "'imgsz': [640, 640]"));
+		/*
+		 * UltraFace has three dilated convolutions: two the converter wrote
+		 * with dilation factors, one as SPACE_TO_BATCH_ND ... BATCH_TO_SPACE_ND,
+		 * folded here (it alone gets explicit padding).
+		 */
+		if (strstr(models[i].file, "ultraface"))
+			CHECK_MSG(dil == 3 && folded == 1, "%d dilated convolutions, %d folded", dil, folded);
+		nn_graph_free(g);
+	}
+}
+
 TEST_SUITE(nn_tflite_ops,
+	   TEST_ENTRY(tflite_yolo_assets),
 	   TEST_ENTRY(tflite_transpose_strided_slice),
 	   TEST_ENTRY(tflite_transpose_int8),
 	   TEST_ENTRY(tflite_shape_pack_reshape_placeholder),
