@@ -311,5 +311,64 @@ int main(int argc, char **argv)
 		m.out[3] = sq;
 		rc |= write_model(dir, "pose_ops.seed", &m);
 	}
+
+	/*
+	 * 9. The YOLO exports' ops: a dilated convolution (SPACE_TO_BATCH_ND,
+	 * CONV_2D, BATCH_TO_SPACE_ND), TRANSPOSE, STRIDED_SLICE with a shrunk
+	 * axis, and Keras' SHAPE / STRIDED_SLICE / PACK / RESHAPE to a
+	 * placeholder [1,1,2] (shape_signature -1), with Ultralytics'
+	 * temp_meta.txt zipped onto the file.
+	 */
+	{
+		static const int32_t block[2] = { 2, 2 }, pads[4] = { 2, 3, 2, 3 }, crops[4] = { 0, 1, 0, 1 };
+		static const int32_t perm[4] = { 0, 3, 1, 2 }, b0[1] = { 0 }, b1[1] = { 1 }, minus1 = -1, two = 2;
+		static float cw[2 * 3 * 3 * 2], cb[2];
+		static uint8_t zip[1024];
+		for (int i = 0; i < 36; i++)
+			cw[i] = (float)(i % 5) * 0.25f;
+		start(&m, F32, 4, (int[]){ 1, 5, 5, 2 });
+		int bl = tb_add_tensor(&m, "block", I32, 1, (int[]){ 2 }, tb_add_buffer(&m, block, sizeof block));
+		int pd = tb_add_tensor(&m, "pads", I32, 2, (int[]){ 2, 2 }, tb_add_buffer(&m, pads, sizeof pads));
+		int cr = tb_add_tensor(&m, "crops", I32, 2, (int[]){ 2, 2 }, tb_add_buffer(&m, crops, sizeof crops));
+		int s2b = tb_add_tensor(&m, "s2b", F32, 4, (int[]){ 4, 5, 5, 2 }, 0);
+		int wt = tb_add_tensor(&m, "w", F32, 4, (int[]){ 2, 3, 3, 2 }, tb_add_buffer(&m, cw, sizeof cw));
+		int bt = tb_add_tensor(&m, "b", F32, 1, (int[]){ 2 }, tb_add_buffer(&m, cb, sizeof cb));
+		int cv = tb_add_tensor(&m, "conv", F32, 4, (int[]){ 4, 3, 3, 2 }, 0);
+		int dil = tb_add_tensor(&m, "dilated", F32, 4, (int[]){ 1, 5, 5, 2 }, 0);
+		int pm = tb_add_tensor(&m, "perm", I32, 1, (int[]){ 4 }, tb_add_buffer(&m, perm, sizeof perm));
+		int tr = tb_add_tensor(&m, "nchw", F32, 4, (int[]){ 1, 2, 5, 5 }, 0);
+		int sb = tb_add_tensor(&m, "begin", I32, 1, (int[]){ 1 }, tb_add_buffer(&m, b0, sizeof b0));
+		int se = tb_add_tensor(&m, "end", I32, 1, (int[]){ 1 }, tb_add_buffer(&m, b1, sizeof b1));
+		int ss = tb_add_tensor(&m, "strides", I32, 1, (int[]){ 1 }, tb_add_buffer(&m, b1, sizeof b1));
+		int sl = tb_add_tensor(&m, "slice", F32, 3, (int[]){ 2, 5, 5 }, 0);
+		int shp = tb_add_tensor(&m, "shape", I32, 1, (int[]){ 4 }, 0);
+		int bat = tb_add_tensor(&m, "batch", I32, 0, NULL, 0);
+		int c1 = tb_add_tensor(&m, "minus1", I32, 0, NULL, tb_add_buffer(&m, &minus1, 4));
+		int c2 = tb_add_tensor(&m, "two", I32, 0, NULL, tb_add_buffer(&m, &two, 4));
+		int pk = tb_add_tensor(&m, "packed", I32, 1, (int[]){ 3 }, 0);
+		int rs = tb_add_tensor(&m, "reshaped", F32, 3, (int[]){ 1, 1, 2 }, 0);
+		m.tensors[rs].n_signature = 3;
+		memcpy(m.tensors[rs].signature, (int[]){ -1, -1, 2 }, sizeof(int) * 3);
+		tb_add_op(&m, 38, NULL, 3, (int[]){ 0, bl, pd }, 1, (int[]){ s2b });
+		tb_op *o = tb_add_op(&m, 3, NULL, 3, (int[]){ s2b, wt, bt }, 1, (int[]){ cv });
+		tb_opt(o, 1, 0, 1, 1);
+		tb_opt(o, 1, 1, 4, 1);
+		tb_opt(o, 1, 2, 4, 1);
+		tb_add_op(&m, 37, NULL, 3, (int[]){ cv, bl, cr }, 1, (int[]){ dil });
+		tb_add_op(&m, 39, NULL, 2, (int[]){ dil, pm }, 1, (int[]){ tr });
+		tb_opt(tb_add_op(&m, 45, NULL, 4, (int[]){ tr, sb, se, ss }, 1, (int[]){ sl }), 32, 4, 4, 1);
+		tb_add_op(&m, 77, NULL, 1, (int[]){ dil }, 1, (int[]){ shp });
+		tb_opt(tb_add_op(&m, 45, NULL, 4, (int[]){ shp, sb, se, ss }, 1, (int[]){ bat }), 32, 4, 4, 1);
+		o = tb_add_op(&m, 83, NULL, 3, (int[]){ bat, c1, c2 }, 1, (int[]){ pk });
+		tb_opt(o, 59, 0, 4, 3);
+		tb_add_op(&m, 22, NULL, 2, (int[]){ dil, pk }, 1, (int[]){ rs });
+		m.n_out = 2;
+		m.out[0] = sl;
+		m.out[1] = rs;
+		const char *names[] = { "temp_meta.txt" }, *data[] = { "{'names': {0: 'person'}, 'imgsz': [5, 5]}" };
+		m.appendix = zip;
+		m.appendix_len = tb_zip(zip, 1, names, data, 0, 0);
+		rc |= write_model(dir, "yolo_ops.seed", &m);
+	}
 	return rc;
 }

@@ -8,6 +8,7 @@ extern const vg_test vg_suite_nn_graph[];
 extern const vg_test vg_suite_nn_ref[];
 extern const vg_test vg_suite_nn_ops[];
 extern const vg_test vg_suite_nn_tflite[];
+extern const vg_test vg_suite_nn_tflite_ops[];
 extern const vg_test vg_suite_nn_shape[];
 extern const vg_test vg_suite_nn_tfjs[];
 extern const vg_test vg_suite_nn_tf_ops[];
@@ -24,6 +25,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_ref,
 	vg_suite_nn_ops,
 	vg_suite_nn_tflite,
+	vg_suite_nn_tflite_ops,
 	vg_suite_nn_shape,
 	vg_suite_nn_tfjs,
 	vg_suite_nn_tf_ops,

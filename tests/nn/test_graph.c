@@ -766,6 +766,55 @@ static nn_graph *exit_island_graph(void)
 	return g;
 }
 
+/*
+ * As TFLite exports of NCHW models write them (YOLOX through onnx-tf):
+ * NHWC -> [0,3,1,2] -> PAD with its absent constant_values input (-1) ->
+ * STRIDED_SLICE -> [0,2,3,1]. Both ops follow the island into NHWC and
+ * both transposes go.
+ */
+static nn_graph *pad_slice_island(void)
+{
+	nn_graph *g = nn_graph_create("pad-slice");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 6, 2);
+	int a = tb_tensor(g, "a", NN_F32, 4, 1, 2, 4, 6);
+	int b = tb_tensor(g, "b", NN_F32, 4, 1, 2, 6, 8);
+	int c = tb_tensor(g, "c", NN_F32, 4, 1, 2, 3, 3);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, 3, 3, 2);
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t1", TB_LIST(x), TB_LIST(a)), (const int[]){ 0, 3, 1, 2 }, 4);
+	int pad = tb_node(g, NN_OP_PAD, "pad", TB_LIST(a, -1), TB_LIST(b));
+	g->nodes[pad].p.pad.pads[2][0] = 1, g->nodes[pad].p.pad.pads[2][1] = 1;
+	g->nodes[pad].p.pad.pads[3][1] = 2;
+	int sl = tb_node(g, NN_OP_STRIDED_SLICE, "slice", TB_LIST(b), TB_LIST(c));
+	static const int begin[4] = { 0, 0, 1, 0 }, stride[4] = { 1, 1, 2, 3 };
+	memcpy(g->nodes[sl].p.slice.begin, begin, sizeof begin);
+	memcpy(g->nodes[sl].p.slice.stride, stride, sizeof stride);
+	set_perm(g, tb_node(g, NN_OP_TRANSPOSE, "t2", TB_LIST(c), TB_LIST(y)), (const int[]){ 0, 2, 3, 1 }, 4);
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(graph_fold_transposes_pad_and_slice)
+{
+	float in[48];
+	for (int i = 0; i < 48; i++)
+		in[i] = (float)(i * 7 % 13) - 6.0f;
+	nn_graph *want = pad_slice_island(), *g = pad_slice_island();
+	run_graph_ref(want, in);
+	char err[256];
+	CHECK_MSG(nn_pass_fold_transposes(g, err, sizeof err) == 0, "%s", err);
+	/* The graph output y, written by the exit transpose, is kept by a RESHAPE (a copy under y's name). */
+	CHECK_MSG(count_op(g, NN_OP_TRANSPOSE) == 0 && g->n_nodes == 3, "%d transposes, %d nodes",
+		  count_op(g, NN_OP_TRANSPOSE), g->n_nodes);
+	CHECK(g->nodes[0].op == NN_OP_PAD && g->nodes[1].op == NN_OP_STRIDED_SLICE && g->nodes[2].op == NN_OP_RESHAPE);
+	run_graph_ref(g, in);
+	const float *a = want->tensors[want->outputs[0]].data, *b = g->tensors[g->outputs[0]].data;
+	CHECK(g->tensors[g->outputs[0]].shape[1] == 3 && g->tensors[g->outputs[0]].shape[3] == 2);
+	for (int i = 0; i < 18; i++)
+		CHECK_MSG(a[i] == b[i], "y[%d] = %g, expected %g", i, (double)b[i], (double)a[i]);
+	nn_graph_free(want);
+	nn_graph_free(g);
+}
+
 TEST(graph_fold_transposes_from_an_exit)
 {
 	/* The island is found from the transpose that leaves it: the PAD moves behind a transpose of the smaller input. */
@@ -1117,6 +1166,7 @@ TEST_SUITE(nn_graph,
 	   TEST_ENTRY(graph_fold_transposes_chains),
 	   TEST_ENTRY(graph_fold_transposes_keeps_costly_islands),
 	   TEST_ENTRY(graph_fold_transposes_from_an_exit),
+	   TEST_ENTRY(graph_fold_transposes_pad_and_slice),
 	   TEST_ENTRY(graph_fuse_pad_and_bias_into_conv), TEST_ENTRY(graph_fuse_batch_norm_into_conv),
 	   TEST_ENTRY(graph_fuse_hard_swish),
 	   TEST_ENTRY(graph_fuse_minus_inf_pad_into_max_pool),

@@ -51,6 +51,8 @@ typedef struct tb_tensor {
 	int sparse;                /* an empty SparsityParameters table, unless sp is set */
 	const tb_sparsity *sp;
 	int is_variable;
+	int n_signature;           /* shape_signature (-1 marks a dimension known at run time), when > 0 */
+	int signature[8];
 } tb_tensor;
 
 typedef struct tb_op {
@@ -268,7 +270,7 @@ static inline size_t tb_write_sparsity(tb_buf *w, const tb_sparsity *sp)
 static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk, int first)
 {
 	tb_table tt;
-	tb_begin(w, &tt, 7);
+	tb_begin(w, &tt, t->n_signature > 0 ? 8 : 7);
 	size_t shape = tb_field_put(w, &tt, 0, NULL, 4);
 	int8_t type = (int8_t)t->type;
 	uint32_t buffer = t->buffer;
@@ -276,6 +278,7 @@ static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk
 	size_t name = t->name ? tb_field_put(w, &tt, 3, NULL, 4) : 0;
 	size_t quant = t->n_scale ? tb_field_put(w, &tt, 4, NULL, 4) : 0;
 	size_t sparsity = t->sparse || t->sp ? tb_field_put(w, &tt, 6, NULL, 4) : 0;
+	size_t signature = t->n_signature > 0 ? tb_field_put(w, &tt, 7, NULL, 4) : 0;
 	tb_field_put(w, &tt, 1, &type, 1);
 	if (t->is_variable) {
 		uint8_t one = 1;
@@ -309,6 +312,8 @@ static inline size_t tb_write_tensor(tb_buf *w, const tb_tensor *t, tb_marks *mk
 		tb_ref(w, zp, tb_vec(w, (uint32_t)nz, 8));
 		tb_put(w, t->zero_point, 8 * (size_t)nz);
 	}
+	if (signature)
+		tb_ref(w, signature, tb_i32_vec(w, t->n_signature, t->signature));
 	if (sparsity && t->sp) {
 		tb_ref(w, sparsity, tb_write_sparsity(w, t->sp));
 	} else if (sparsity) {

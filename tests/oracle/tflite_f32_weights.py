@@ -4,13 +4,16 @@
 same model with float32 constant weights, for executors that take neither
 (Debian's Arm NN 22 wants a convolution's weights in its own constant tensor).
 
-usage: tflite_f32_weights.py [--keep-weights] [--legacy-resize] IN.tflite OUT.tflite
+usage: tflite_f32_weights.py [--keep-weights] [--legacy-resize] [--int8-weights] IN.tflite OUT.tflite
 Prints how many chains it rewrote. Exits 3 when there is nothing to rewrite,
 or a layout this script does not patch. --legacy-resize also clears
 RESIZE_BILINEAR's half_pixel_centers, which Arm NN 22's parser ignores (it
 resizes the legacy way whatever the flag says), so that an executor that
 honours it can be compared on the same arithmetic; --keep-weights applies
-only that change.
+only that change. --int8-weights also turns the int8 or uint8 constants
+that float operators read (dynamic-range "hybrid" models such as Ultralytics'
+yolov8n_int8 export, which Arm NN 22's CpuRef refuses) into float32
+constants, scale * (q - zero_point) per channel of quantized_dimension.
 
 The file is patched in place and grows at its end: each weight tensor gets its
 float32 data in a new vector appended to the file (FlatBuffers offsets point
@@ -27,7 +30,7 @@ import sys
 import numpy as np
 
 DEQUANTIZE, RESIZE_BILINEAR, DENSIFY = 6, 23, 124
-FLOAT32, FLOAT16 = 0, 1
+FLOAT32, FLOAT16, UINT8, INT8 = 0, 1, 3, 9
 
 
 class Fb:
@@ -150,6 +153,51 @@ def legacy_resize(fb, ops, op_code):
     return count
 
 
+def int8_weights(fb, tensors, buffers, ops, op_code, writer, buffer_users):
+    """Float32 data for every int8/uint8 constant that an operator with a float32 output reads; returns how many."""
+    done = set()
+    for o in ops:
+        if op_code(o) == DEQUANTIZE:
+            continue
+        outs = fb.ints(o, 2)
+        if not outs or fb.scalar(tensors[outs[0]], 1, "<b", 0) != FLOAT32:
+            continue
+        for x in fb.ints(o, 1):
+            if x < 0 or x in done or x in writer:
+                continue
+            t = tensors[x]
+            kind = fb.scalar(t, 1, "<b", 0)
+            if kind not in (INT8, UINT8):
+                continue
+            b = fb.scalar(t, 2, "<I", 0)
+            data_field = fb.field(buffers[b], 0)
+            if data_field is None:
+                continue
+            if buffer_users[b] != 1:
+                sys.exit(f"tensor {x}: buffer {b} is shared; not patched")
+            q = fb.ref(t, 4)
+            if q is None:
+                sys.exit(f"tensor {x}: int8 constant without quantization; not patched")
+            qt = fb.table(q)
+            p, n = fb.vec_pos(qt, 2)
+            scale = np.array([struct.unpack_from("<f", fb.d, p + 4 + 4 * k)[0] for k in range(n)], dtype=np.float64)
+            zp = np.array(fb.ints(qt, 3, "<q") or [0] * n, dtype=np.float64)
+            axis = fb.scalar(qt, 6, "<i", 0)
+            shape = fb.ints(t, 0)
+            dpos, dlen = fb.vec_pos(buffers[b], 0)
+            values = np.frombuffer(bytes(fb.d[dpos + 4:dpos + 4 + dlen]), dtype=np.int8 if kind == INT8 else np.uint8)
+            values = values.astype(np.float64).reshape(shape)
+            bshape = [1] * len(shape)
+            if n > 1:
+                bshape[axis] = n
+            real = (values - zp.reshape(bshape)) * scale.reshape(bshape)
+            at = fb.append_vector(real.astype("<f4").tobytes())
+            struct.pack_into("<I", fb.d, data_field, at - data_field)
+            struct.pack_into("<b", fb.d, fb.field(t, 1), FLOAT32)
+            done.add(x)
+    return len(done)
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     keep_weights = "--keep-weights" in sys.argv
@@ -180,6 +228,7 @@ def main():
             writer[t] = k
 
     resized = legacy_resize(fb, ops, op_code) if "--legacy-resize" in sys.argv else 0
+    hybrid = int8_weights(fb, tensors, buffers, ops, op_code, writer, buffer_users) if "--int8-weights" in sys.argv else 0
     removed, redirect, vtables = set(), {}, set()
     for k, o in enumerate(ops):
         if keep_weights or op_code(o) != DEQUANTIZE:
@@ -208,7 +257,7 @@ def main():
             vtables.add(t[1])
         redirect[y] = x
         removed.update(chain)
-    if not removed and not (keep_weights and resized):
+    if not removed and not hybrid and not (keep_weights and resized):
         sys.exit(3)
     # Sparse tensors share vtables, so their sparsity fields are dropped only once every one has been read.
     for vt in vtables:
@@ -231,7 +280,7 @@ def main():
     with open(dst, "wb") as f:
         f.write(fb.d)
     print(f"{len(redirect)} float16 weight chains rewritten, {len(removed)} operators removed, "
-          f"{resized} resizes made legacy")
+          f"{resized} resizes made legacy, {hybrid} int8 weights made float32")
 
 
 if __name__ == "__main__":

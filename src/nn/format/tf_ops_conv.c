@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/format/slice_spec.h"
 #include "nn/format/tf_ops_internal.h"
 
 int tfo_check_nhwc(tfo *c, const tfo_node *n)
@@ -519,24 +520,13 @@ int tfo_fold_space_to_batch(tfo *c, tfo_node *conv, const nn_tensor *xi, int kh,
 		return tfo_node_fail(c, conv, NN_ERR_UNSUPPORTED,
 				     "a convolution between SpaceToBatchND and BatchToSpaceND must have stride 1, dilation 1 "
 				     "and SAME or VALID padding");
-	int64_t in[2] = { xi->shape[1], xi->shape[2] }, k[2] = { kh, kw }, before[2], after[2];
-	for (int a = 0; a < 2; a++) {
-		int64_t b = block[a], padded = in[a] + pads[2 * a] + pads[2 * a + 1];
-		if (padded % b)
-			return tfo_node_fail(c, s2b, NN_ERR_SHAPE, "the padded %s %lld is not a multiple of the block %lld",
-					     a ? "width" : "height", (long long)padded, (long long)b);
-		int64_t inner = padded / b, pt = p->padding == NN_PADDING_SAME ? (k[a] - 1) / 2 : 0;
-		int64_t inner_out = p->padding == NN_PADDING_SAME ? inner : inner - k[a] + 1;
-		int64_t out = b * inner_out - crops[2 * a] - crops[2 * a + 1];
-		before[a] = pads[2 * a] + b * pt - crops[2 * a];
-		after[a] = out + b * (k[a] - 1) - in[a] - before[a];
-		if (inner_out < 1 || out < 1 || before[a] < 0 || after[a] < 0 || before[a] > MAX_PARAM || after[a] > MAX_PARAM)
-			return tfo_node_fail(c, conv, NN_ERR_UNSUPPORTED,
-					     "its SpaceToBatchND paddings and BatchToSpaceND crops do not make a dilated "
-					     "convolution along the %s",
-					     a ? "width" : "height");
-		oshape[1 + a] = out;
-	}
+	int64_t in[2] = { xi->shape[1], xi->shape[2] }, k[2] = { kh, kw }, before[2], after[2], out[2];
+	char why[192];
+	if ((rc = nn__dilated_conv(in, k, p->padding == NN_PADDING_SAME, block, pads, crops, MAX_PARAM, before, after, out,
+				   why, sizeof why)) < 0)
+		return tfo_node_fail(c, rc == NN_ERR_SHAPE ? s2b : conv, rc, "%s", why);
+	oshape[1] = out[0];
+	oshape[2] = out[1];
 	p->dilation_h = (int)block[0];
 	p->dilation_w = (int)block[1];
 	p->padding = NN_PADDING_EXPLICIT;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/format/slice_spec.h"
 #include "nn/format/tf_ops_internal.h"
 
 /* ---- mapping: elementwise ---- */
@@ -577,136 +578,42 @@ int tfo_map_split(tfo *c, tfo_node *n, int v)
 int tfo_map_strided_slice(tfo *c, tfo_node *n, int arg)
 {
 	(void)arg;
-	enum { MAXS = 2 * NN_MAX_RANK, NEW_AXIS = -1, SHRINK = -2 };
+	enum { MAXS = NN_SLICE_MAX_SPEC };
 	int rc, x, nb, ne, ns;
-	int64_t begin[MAXS], end[MAXS], strides[MAXS], bm, em, ell, nam, sam;
+	int64_t begin[MAXS], end[MAXS], strides[MAXS];
+	nn_slice_masks mk;
 	if ((rc = tfo_init_outputs(c, n, 1)) < 0 || (rc = tfo_want_inputs(c, n, 4, 4)) < 0 || (rc = tfo_input_tensor(c, n, 0, &x)) < 0 ||
 	    (rc = tfo_const_ints(c, n, 1, "begin", begin, MAXS, &nb)) < 0 ||
 	    (rc = tfo_const_ints(c, n, 2, "end", end, MAXS, &ne)) < 0 ||
 	    (rc = tfo_const_ints(c, n, 3, "strides", strides, MAXS, &ns)) < 0 ||
-	    (rc = tfo_attr_int(c, n, "begin_mask", 0, 0, UINT32_MAX, &bm)) < 0 ||
-	    (rc = tfo_attr_int(c, n, "end_mask", 0, 0, UINT32_MAX, &em)) < 0 ||
-	    (rc = tfo_attr_int(c, n, "ellipsis_mask", 0, 0, UINT32_MAX, &ell)) < 0 ||
-	    (rc = tfo_attr_int(c, n, "new_axis_mask", 0, 0, UINT32_MAX, &nam)) < 0 ||
-	    (rc = tfo_attr_int(c, n, "shrink_axis_mask", 0, 0, UINT32_MAX, &sam)) < 0)
+	    (rc = tfo_attr_int(c, n, "begin_mask", 0, 0, UINT32_MAX, &mk.begin)) < 0 ||
+	    (rc = tfo_attr_int(c, n, "end_mask", 0, 0, UINT32_MAX, &mk.end)) < 0 ||
+	    (rc = tfo_attr_int(c, n, "ellipsis_mask", 0, 0, UINT32_MAX, &mk.ellipsis)) < 0 ||
+	    (rc = tfo_attr_int(c, n, "new_axis_mask", 0, 0, UINT32_MAX, &mk.new_axis)) < 0 ||
+	    (rc = tfo_attr_int(c, n, "shrink_axis_mask", 0, 0, UINT32_MAX, &mk.shrink_axis)) < 0)
 		return rc;
 	if (nb != ne || nb != ns)
 		return tfo_node_fail(c, n, NN_ERR_FORMAT, "begin, end and strides have %d, %d and %d values", nb, ne, ns);
-	if (ell & (ell - 1))
-		return tfo_node_fail(c, n, NN_ERR_FORMAT, "ellipsis_mask marks more than one ellipsis");
 	const nn_tensor xi = *T(c, x);
-	int R = xi.rank, m = nb, sparse = nb;
-
-	/* Sparse to dense. Without an ellipsis, one is implied after the last index. */
-	int seen = 0, new_after = 0;
-	for (int i = 0; i < m; i++) {
-		if (seen && (nam >> i & 1))
-			new_after++;
-		if (ell >> i & 1)
-			seen = 1;
-	}
-	if (!seen) {
-		ell |= (int64_t)1 << m;
-		sparse = m + 1;
-	}
-	int64_t db[NN_MAX_RANK] = { 0 }, de[NN_MAX_RANK] = { 0 }, ds[NN_MAX_RANK];
-	int dbm[NN_MAX_RANK] = { 0 }, dem[NN_MAX_RANK] = { 0 }, dsh[NN_MAX_RANK] = { 0 };
-	int gather[NN_MAX_RANK + MAXS + 1], ng = 0, full = 0;
-	for (int i = 0; i < sparse; i++) {
-		if (ell >> i & 1) {
-			int next = R - (sparse - i) + 1 + new_after;
-			if (next > R)
-				next = R;
-			for (; full < next; full++) {
-				ds[full] = 1;
-				dbm[full] = dem[full] = 1;
-				gather[ng++] = full;
-			}
-		} else if (nam >> i & 1) {
-			gather[ng++] = NEW_AXIS;
-		} else {
-			if (full >= R)
-				return tfo_node_fail(c, n, NN_ERR_FORMAT, "the slice has more dimensions than the input's %d", R);
-			db[full] = begin[i];
-			de[full] = end[i];
-			ds[full] = strides[i];
-			dbm[full] = (int)(bm >> i & 1);
-			dem[full] = (int)(em >> i & 1);
-			dsh[full] = (int)(sam >> i & 1);
-			gather[ng++] = dsh[full] ? SHRINK : full;
-			full++;
-		}
-	}
-	for (; full < R; full++) {
-		ds[full] = 1;
-		dbm[full] = dem[full] = 1;
-		gather[ng++] = full;
-	}
-
-	/* Canonical begin and extent per dimension. */
-	int64_t pshape[NN_MAX_RANK];
-	int pbegin[NN_MAX_RANK], pstride[NN_MAX_RANK];
-	for (int d = 0; d < R; d++) {
-		int64_t s = ds[d], dim = xi.shape[d], b, e;
-		if (s == 0 || s < -INT32_MAX || s > INT32_MAX)
-			return tfo_node_fail(c, n, NN_ERR_FORMAT, "stride %lld of dimension %d is invalid", (long long)s, d);
-		if (dsh[d]) {
-			if (s <= 0)
-				return tfo_node_fail(c, n, NN_ERR_FORMAT, "only stride 1 is allowed on a shrunk dimension (%d)", d);
-			b = db[d] < 0 ? dim + db[d] : db[d];
-			if (b < 0 || b >= dim)
-				return tfo_node_fail(c, n, NN_ERR_SHAPE, "index %lld is outside dimension %d of size %lld",
-						 (long long)db[d], d, (long long)dim);
-			e = b + 1;
-		} else {
-			int64_t lo = s > 0 ? 0 : -1, hi = s > 0 ? dim : dim - 1;
-			if (dbm[d])
-				b = s > 0 ? lo : hi;
-			else {
-				b = db[d] < 0 ? dim + db[d] : db[d];
-				b = b < lo ? lo : b > hi ? hi : b;
-			}
-			if (dem[d])
-				e = s > 0 ? hi : lo;
-			else {
-				e = de[d] < 0 ? dim + de[d] : de[d];
-				e = e < lo ? lo : e > hi ? hi : e;
-			}
-		}
-		int64_t len = e - b, size = 0;
-		if (len != 0 && (len < 0) == (s < 0))
-			size = len / s + (len % s != 0);
-		pshape[d] = size;
-		/* An empty extent reads nothing; its begin is kept in range all the same. */
-		if (size == 0)
-			b = 0;
-		pbegin[d] = (int)b;
-		pstride[d] = (int)s;
-	}
-	int64_t fshape[NN_MAX_RANK + MAXS + 1];
-	int frank = 0;
-	for (int k = 0; k < ng; k++)
-		if (gather[k] == NEW_AXIS)
-			fshape[frank++] = 1;
-		else if (gather[k] >= 0)
-			fshape[frank++] = pshape[gather[k]];
-	if (frank > NN_MAX_RANK)
-		return tfo_node_fail(c, n, NN_ERR_UNSUPPORTED, "the result would have %d dimensions; at most %d are supported",
-				 frank, NN_MAX_RANK);
-	int same = frank == R;
+	int R = xi.rank;
+	nn_slice_spec sp;
+	char why[160];
+	if ((rc = nn__slice_resolve(xi.shape, R, begin, end, strides, nb, mk, &sp, why, sizeof why)) < 0)
+		return tfo_node_fail(c, n, rc, "%s", why);
+	int same = sp.final_rank == R;
 	for (int d = 0; same && d < R; d++)
-		same = fshape[d] == pshape[d];
-	int y = same ? tfo_out_tensor(c, n, 0, xi.dtype, R, pshape) : tfo_add_temp(c, n, "/slice", xi.dtype, R, pshape);
+		same = sp.final[d] == sp.shape[d];
+	int y = same ? tfo_out_tensor(c, n, 0, xi.dtype, R, sp.shape) : tfo_add_temp(c, n, "/slice", xi.dtype, R, sp.shape);
 	if (y < 0)
 		return y;
 	nn_node *node;
 	if (tfo_add_node1(c, n, NN_OP_STRIDED_SLICE, 1, &x, y, &node) < 0)
 		return NN_ERR_NOMEM;
 	for (int d = 0; d < R; d++) {
-		node->p.slice.begin[d] = pbegin[d];
-		node->p.slice.stride[d] = pstride[d];
+		node->p.slice.begin[d] = sp.begin[d];
+		node->p.slice.stride[d] = sp.stride[d];
 	}
-	return same ? 0 : tfo_emit_reshape(c, n, y, frank, fshape);
+	return same ? 0 : tfo_emit_reshape(c, n, y, sp.final_rank, sp.final);
 }
 
 /* GatherV2 (params, indices, axis) and Gather (params, indices; axis 0). */

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "nn/pass/sparsity.h"
-#include "nn/format/tflite_internal.h"
+#include "nn/format/tflite_loader.h"
 
 /* FlatBuffers and FlexBuffers are little-endian; the reads below copy bytes as they are. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -272,83 +272,6 @@ const char *nn_tflite_builtin_name(int32_t code)
 	return builtin_names[code];
 }
 
-/* BuiltinOperator codes the loader maps, and the ones that call other subgraphs. */
-enum {
-	TFL_ADD = 0,
-	TFL_AVERAGE_POOL_2D = 1,
-	TFL_CONCATENATION = 2,
-	TFL_CONV_2D = 3,
-	TFL_DEPTHWISE_CONV_2D = 4,
-	TFL_DEPTH_TO_SPACE = 5,
-	TFL_DEQUANTIZE = 6,
-	TFL_FULLY_CONNECTED = 9,
-	TFL_LOGISTIC = 14,
-	TFL_MAX_POOL_2D = 17,
-	TFL_MUL = 18,
-	TFL_RELU = 19,
-	TFL_RELU_N1_TO_1 = 20,
-	TFL_RELU6 = 21,
-	TFL_RESHAPE = 22,
-	TFL_RESIZE_BILINEAR = 23,
-	TFL_SOFTMAX = 25,
-	TFL_TANH = 28,
-	TFL_CUSTOM = 32,
-	TFL_PAD = 34,
-	TFL_MEAN = 40,
-	TFL_SUB = 41,
-	TFL_DIV = 42,
-	TFL_SQUEEZE = 43,
-	TFL_SPLIT = 49,
-	TFL_CAST = 53,
-	TFL_PRELU = 54,
-	TFL_MAXIMUM = 55,
-	TFL_ARG_MAX = 56,
-	TFL_MINIMUM = 57,
-	TFL_PADV2 = 60,
-	TFL_TRANSPOSE_CONV = 67,
-	TFL_EXPAND_DIMS = 70,
-	TFL_SQRT = 75,
-	TFL_PACK = 83,
-	TFL_UNPACK = 88,
-	TFL_FLOOR_DIV = 90,
-	TFL_RESIZE_NEAREST_NEIGHBOR = 97,
-	TFL_LEAKY_RELU = 98,
-	TFL_GATHER_ND = 107,
-	TFL_QUANTIZE = 114,
-	TFL_HARD_SWISH = 117,
-	TFL_DENSIFY = 124,
-};
-
-/* Members of the BuiltinOptions union whose fields the loader reads (the union's type tags). */
-enum {
-	OPT_CONV2D = 1,
-	OPT_DEPTHWISE_CONV2D = 2,
-	OPT_POOL2D = 5,
-	OPT_FULLY_CONNECTED = 8,
-	OPT_SOFTMAX = 9,
-	OPT_CONCATENATION = 10,
-	OPT_ADD = 11,
-	OPT_RESIZE_BILINEAR = 15,
-	OPT_MUL = 21,
-	OPT_REDUCER = 27,
-	OPT_SUB = 28,
-	OPT_DIV = 29,
-	OPT_SPLIT = 35,
-	OPT_CAST = 37,
-	OPT_ARG_MAX = 40,
-	OPT_TRANSPOSE_CONV = 49,
-	OPT_PACK = 59,
-	OPT_UNPACK = 64,
-	OPT_RESIZE_NEAREST_NEIGHBOR = 74,
-	OPT_LEAKY_RELU = 75,
-	OPT_DEPTH_TO_SPACE = 94,
-};
-
-#define DETECTION_POSTPROCESS_CODE "TFLite_Detection_PostProcess"
-
-/* Limits past which a model is refused rather than allocated: far above any real model. */
-#define MAX_OP_IO 4096
-#define MAX_PARAM 65536
 
 /* ---- FlexBuffers, for the custom options of TFLite_Detection_PostProcess ---- */
 
@@ -559,49 +482,11 @@ static int flx_number(flx *f, const flx_ref *r, double *v)
 
 /* ---- The loader ---- */
 
-typedef struct tfl_code {
-	int32_t builtin;
-	const char *custom; /* into the file, not NUL-terminated */
-	size_t custom_len;
-	int32_t version;
-} tfl_code;
-
-/* One operator of subgraph 0 while it is being mapped. */
-typedef struct tfl_op {
-	int idx;
-	const tfl_code *code;
-	char opname[96];  /* "CONV_2D", or "CUSTOM 'name'" */
-	char desc[192];   /* "node 57 (output 'foo')" */
-	int n_in, n_out;
-	int *in, *out;
-	nn__fb_table t;
-} tfl_op;
-
-typedef struct tfl {
-	nn__fb fb;
-	const char *name;
-	char *err;
-	size_t errlen;
-	nn_graph *g;
-	nn__fb_vec buffers;
-	tfl_code *codes;
-	uint32_t n_codes;
-	int *io;           /* scratch for one operator's inputs and outputs */
-	size_t budget;     /* bytes that may still be copied out of the file (names, quantization, ...) */
-	size_t dense_budget; /* bytes that sparse constants may still expand into */
-	int deferred;      /* first problem with a tensor, reported only when no operator is unsupported */
-	char deferred_msg[384];
-	int *densified;    /* sparse tensors expanded at load time, freed at the end if no node reads them */
-	int n_densified;
-	int n_unsupported; /* operators we lack: the first is named with its node, the rest listed */
-	char unsupported_msg[384];
-	char unsupported_list[256];
-} tfl;
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int fail(tfl *c, int code, const char *fmt, ...)
+int nn__tfl_fail(tfl *c, int code, const char *fmt, ...)
 {
 	if (c->err && c->errlen) {
 		int n = snprintf(c->err, c->errlen, "%s: ", c->name);
@@ -636,7 +521,7 @@ static void defer(tfl *c, int code, const char *fmt, ...)
  * small hostile file could otherwise make a million tensors share one
  * megabyte-long name; real models stay far below twice their own size.
  */
-static int charge(tfl *c, size_t bytes)
+int nn__tfl_charge(tfl *c, size_t bytes)
 {
 	if (bytes > c->budget)
 		return -1;
@@ -644,14 +529,14 @@ static int charge(tfl *c, size_t bytes)
 	return 0;
 }
 
-static const char *tensor_desc(const tfl *c, int i, char *buf, size_t n)
+const char *nn__tfl_tensor_desc(const tfl *c, int i, char *buf, size_t n)
 {
 	const char *name = i >= 0 && i < c->g->n_tensors && c->g->tensors[i].name ? c->g->tensors[i].name : "";
 	snprintf(buf, n, "tensor %d ('%.100s')", i, name);
 	return buf;
 }
 
-static const char *shape_str(const nn_tensor *t, char *buf, size_t n)
+const char *nn__tfl_shape_str(const nn_tensor *t, char *buf, size_t n)
 {
 	size_t k = 0;
 	buf[0] = 0;
@@ -705,46 +590,46 @@ static int load_quant(tfl *c, int i, const nn__fb_table *tt, const char *d)
 	int32_t qdim;
 	int r = nn__fb_table_field(b, tt, 4, &qt);
 	if (r < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: quantization: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantization: %s", d, b->why);
 	/* Float tensors are never quantized here, whatever parameters the converter left on them. */
 	if (r == 0 || t->dtype == NN_F32 || t->dtype == NN_F16 || t->dtype == NN_BOOL)
 		return 0;
 	if (nn__fb_vector(b, &qt, 2, 4, &sc) < 0 || nn__fb_vector(b, &qt, 3, 8, &zp) < 0 ||
 	    nn__fb_u8(b, &qt, 4, 0, &details) < 0 || nn__fb_i32(b, &qt, 6, 0, &qdim) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: quantization: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantization: %s", d, b->why);
 	if (details != 0)
 		defer(c, NN_ERR_UNSUPPORTED, "%s: custom quantization (QuantizationDetails type %u) is not supported", d,
 		      details);
 	if (sc.n == 0)
 		return 0;
 	if (zp.n != sc.n)
-		return fail(c, NN_ERR_FORMAT, "%s: quantization has %u scales and %u zero points, expected as many of each",
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantization has %u scales and %u zero points, expected as many of each",
 			    d, sc.n, zp.n);
 	if (sc.n > 1) {
 		if (qdim < 0 || qdim >= t->rank)
-			return fail(c, NN_ERR_FORMAT, "%s: quantized_dimension %d lies outside its %d dimensions", d, qdim,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantized_dimension %d lies outside its %d dimensions", d, qdim,
 				    t->rank);
 		if ((uint32_t)t->shape[qdim] != sc.n)
-			return fail(c, NN_ERR_FORMAT,
+			return nn__tfl_fail(c, NN_ERR_FORMAT,
 				    "%s: %u per-channel scales for dimension %d of size %d, expected one per channel", d,
 				    sc.n, qdim, t->shape[qdim]);
 	}
-	if (charge(c, (size_t)sc.n * 8) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: quantization: the model copies more data than its size allows", d);
+	if (nn__tfl_charge(c, (size_t)sc.n * 8) < 0)
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantization: the model copies more data than its size allows", d);
 	float *scale = malloc((size_t)sc.n * sizeof *scale);
 	int32_t *zero = malloc((size_t)sc.n * sizeof *zero);
 	int rc = 0;
 	if (!scale || !zero)
-		rc = fail(c, NN_ERR_NOMEM, "%s: out of memory for %u quantization parameters", d, sc.n);
+		rc = nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory for %u quantization parameters", d, sc.n);
 	for (uint32_t k = 0; k < sc.n && rc == 0; k++) {
 		float s = nn__fb_vec_f32(b, &sc, k);
 		int64_t z = nn__fb_vec_i64(b, &zp, k);
 		/* A zero, negative or infinite scale would turn into divisions by zero and overflows in the kernels. */
 		if (!isfinite(s) || s <= 0.0f)
-			rc = fail(c, NN_ERR_FORMAT, "%s: quantization scale %u is %g, expected a finite number > 0", d, k,
+			rc = nn__tfl_fail(c, NN_ERR_FORMAT, "%s: quantization scale %u is %g, expected a finite number > 0", d, k,
 				  (double)s);
 		else if (!zero_point_ok(t->dtype, z))
-			rc = fail(c, NN_ERR_FORMAT, "%s: zero point %u is %lld, outside the range of %s", d, k,
+			rc = nn__tfl_fail(c, NN_ERR_FORMAT, "%s: zero point %u is %lld, outside the range of %s", d, k,
 				  (long long)z, nn_dtype_name(t->dtype));
 		else {
 			scale[k] = s;
@@ -752,7 +637,7 @@ static int load_quant(tfl *c, int i, const nn__fb_table *tt, const char *d)
 		}
 	}
 	if (rc == 0 && nn_tensor_set_quant(t, (int)sc.n, sc.n > 1 ? qdim : 0, scale, zero) < 0)
-		rc = fail(c, NN_ERR_NOMEM, "%s: out of memory for %u quantization parameters", d, sc.n);
+		rc = nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory for %u quantization parameters", d, sc.n);
 	free(scale);
 	free(zero);
 	return rc;
@@ -771,13 +656,13 @@ static int buffer_bytes(tfl *c, uint32_t bi, const char *d, const uint8_t **data
 		return 0;
 	if (nn__fb_vec_table(b, &c->buffers, bi, &bt) < 0 || nn__fb_vector(b, &bt, 0, 1, &v) < 0 ||
 	    nn__fb_u64(b, &bt, 1, 0, &off) < 0 || nn__fb_u64(b, &bt, 2, 0, &size) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: buffer %u: %s", d, bi, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: buffer %u: %s", d, bi, b->why);
 	if (v.n) {
 		*data = b->p + v.pos;
 		*n = v.n;
 	} else if (off > 1) {
 		if (off > b->len || size > b->len - off)
-			return fail(c, NN_ERR_FORMAT,
+			return nn__tfl_fail(c, NN_ERR_FORMAT,
 				    "%s: buffer %u: %llu bytes at offset %llu run past the end of the file (%zu bytes)", d, bi,
 				    (unsigned long long)size, (unsigned long long)off, b->len);
 		*data = b->p + off;
@@ -796,17 +681,17 @@ static int sparse_vec(tfl *c, const nn__fb_table *dm, int type_id, int id, const
 	nn__fb_vec v;
 	memset(out, 0, sizeof *out);
 	if (nn__fb_u8(b, dm, type_id, 0, &type) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s_type: %s", d, level, what, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s_type: %s", d, level, what, b->why);
 	if (type == 0)
 		return 0;
 	if (type > NN_SPARSE_VEC_U8)
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s has union type %u, expected 1 (int32), 2 "
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s has union type %u, expected 1 (int32), 2 "
 			    "(uint16) or 3 (uint8)",
 			    d, level, what, type);
 	size_t es = type == NN_SPARSE_VEC_I32 ? 4 : type == NN_SPARSE_VEC_U16 ? 2 : 1;
 	int r = nn__fb_table_field(b, dm, id, &vt);
 	if (r < 0 || (r > 0 && nn__fb_vector(b, &vt, 0, es, &v) < 0))
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s: %s", d, level, what, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%d].%s: %s", d, level, what, b->why);
 	if (r == 0)
 		return 0;
 	out->type = type;
@@ -823,14 +708,14 @@ static int load_sparsity(tfl *c, const nn__fb_table *st, const nn_tensor *t, con
 	memset(sp, 0, sizeof *sp);
 	if (nn__fb_vector(b, st, 0, 4, &trav) < 0 || nn__fb_vector(b, st, 1, 4, &bmap) < 0 ||
 	    nn__fb_vector(b, st, 2, 4, &dims) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, b->why);
 	if (trav.n > NN_SPARSE_MAX_LEVELS || bmap.n > NN_MAX_RANK || dims.n != trav.n)
-		return fail(c, NN_ERR_FORMAT,
+		return nn__tfl_fail(c, NN_ERR_FORMAT,
 			    "%s: sparsity: %u traversal_order entries, %u block_map entries and %u dim_metadata "
 			    "tables, expected at most %d, at most %d, and one table per traversal_order entry",
 			    d, trav.n, bmap.n, dims.n, NN_SPARSE_MAX_LEVELS, NN_MAX_RANK);
 	if (t->rank < 1)
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity on a scalar tensor", d);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity on a scalar tensor", d);
 	sp->n_levels = (int)trav.n;
 	sp->n_blocks = (int)bmap.n;
 	for (uint32_t k = 0; k < trav.n; k++)
@@ -844,9 +729,9 @@ static int load_sparsity(tfl *c, const nn__fb_table *st, const nn_tensor *t, con
 		int rc;
 		if (nn__fb_vec_table(b, &dims, k, &dm) < 0 || nn__fb_i8(b, &dm, 0, 0, &format) < 0 ||
 		    nn__fb_i32(b, &dm, 1, 0, &lv->dense_size) < 0)
-			return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u]: %s", d, k, b->why);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u]: %s", d, k, b->why);
 		if (format != 0 && format != 1)
-			return fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u] has format %d, expected DENSE (0) or "
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: dim_metadata[%u] has format %d, expected DENSE (0) or "
 				    "SPARSE_CSR (1)",
 				    d, k, format);
 		lv->csr = format == 1;
@@ -871,23 +756,23 @@ static int densify_tensor(tfl *c, nn_tensor *t, const nn__fb_table *st, const ui
 		return rc;
 	size_t esize = nn_dtype_size(t->dtype);
 	if (n % esize != 0)
-		return fail(c, NN_ERR_FORMAT, "%s: sparse values are %zu bytes, not a whole number of %s elements", d, n,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparse values are %zu bytes, not a whole number of %s elements", d, n,
 			    nn_dtype_name(t->dtype));
 	size_t bytes = nn_tensor_bytes(t);
 	if (bytes > c->dense_budget)
-		return fail(c, NN_ERR_FORMAT,
+		return nn__tfl_fail(c, NN_ERR_FORMAT,
 			    "%s: the sparse tensor expands to %zu bytes, more than the %zu a model of this size may "
 			    "expand into",
 			    d, bytes, c->dense_budget);
 	c->dense_budget -= bytes;
 	if (nn_tensor_alloc_const(t) < 0)
-		return fail(c, NN_ERR_NOMEM, "%s: out of memory for %zu bytes of densified data", d, bytes);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory for %zu bytes of densified data", d, bytes);
 	char why[256];
 	if (nn_sparse_densify(&sp, t->rank, t->shape, esize, data, n / esize, t->data, why, sizeof why) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: sparsity: %s", d, why);
 	int *list = realloc(c->densified, ((size_t)c->n_densified + 1) * sizeof *list);
 	if (!list)
-		return fail(c, NN_ERR_NOMEM, "%s: out of memory", d);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory", d);
 	c->densified = list;
 	c->densified[c->n_densified++] = (int)(t - c->g->tensors);
 	return 0;
@@ -905,7 +790,7 @@ static int release_densified(tfl *c)
 		return 0;
 	unsigned char *used = calloc((size_t)g->n_tensors + 1, 1);
 	if (!used)
-		return fail(c, NN_ERR_NOMEM, "out of memory");
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 			if (g->nodes[i].inputs[k] >= 0)
@@ -935,49 +820,49 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 	const char *s;
 	size_t sn;
 	if (nn__fb_string(b, tt, 3, &s, &sn) < 0)
-		return fail(c, NN_ERR_FORMAT, "tensor %d: name: %s", i, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "tensor %d: name: %s", i, b->why);
 	char gen[32];
 	if (!s || sn == 0 || s[0] == 0) {
 		snprintf(gen, sizeof gen, "tensor%d", i);
 		s = gen;
 		sn = strlen(gen);
 	}
-	if (charge(c, sizeof(nn_tensor) + sn + 1) < 0)
-		return fail(c, NN_ERR_FORMAT, "tensor %d: the model holds more tensor data than its size allows", i);
+	if (nn__tfl_charge(c, sizeof(nn_tensor) + sn + 1) < 0)
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "tensor %d: the model holds more tensor data than its size allows", i);
 	char *name = nn__fb_strndup(s, sn);
 	int ti = name ? nn_graph_add_tensor(g, NULL) : -1;
 	if (ti < 0) {
 		free(name);
-		return fail(c, NN_ERR_NOMEM, "tensor %d: out of memory", i);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "tensor %d: out of memory", i);
 	}
 	nn_tensor *t = &g->tensors[ti];
 	t->name = name;
-	tensor_desc(c, i, d, sizeof d);
+	nn__tfl_tensor_desc(c, i, d, sizeof d);
 
 	nn__fb_vec shape;
 	if (nn__fb_vector(b, tt, 0, 4, &shape) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: shape: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: shape: %s", d, b->why);
 	if (shape.n > NN_MAX_RANK)
-		return fail(c, NN_ERR_UNSUPPORTED, "%s: %u dimensions, at most %d are supported", d, shape.n, NN_MAX_RANK);
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s: %u dimensions, at most %d are supported", d, shape.n, NN_MAX_RANK);
 	int64_t elems = 1;
 	for (uint32_t k = 0; k < shape.n; k++) {
 		int32_t dim = nn__fb_vec_i32(b, &shape, k);
 		if (dim < 1)
-			return fail(c, NN_ERR_FORMAT, "%s: dimension %u is %d, expected >= 1", d, k, dim);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: dimension %u is %d, expected >= 1", d, k, dim);
 		t->shape[k] = dim;
 		elems *= dim;
 		if (elems > INT32_MAX)
-			return fail(c, NN_ERR_UNSUPPORTED, "%s: more than 2^31-1 elements, more than the engine supports",
+			return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s: more than 2^31-1 elements, more than the engine supports",
 				    d);
 	}
 	t->rank = (int)shape.n;
 
 	int8_t type;
 	if (nn__fb_i8(b, tt, 1, 0, &type) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: type: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: type: %s", d, b->why);
 	int dt = map_type(type);
 	if (dt == -2)
-		return fail(c, NN_ERR_FORMAT, "%s: type %d is not a TFLite TensorType", d, type);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: type %d is not a TFLite TensorType", d, type);
 	if (dt == -1)
 		defer(c, NN_ERR_UNSUPPORTED, "%s: type %s is not supported", d, tensor_type_names[type]);
 	t->dtype = dt >= 0 ? (nn_dtype)dt : NN_F32;
@@ -988,9 +873,9 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 	int sparse;
 	if (nn__fb_u32(b, tt, 2, 0, &bi) < 0 || nn__fb_u8(b, tt, 5, 0, &is_variable) < 0 ||
 	    (sparse = nn__fb_table_field(b, tt, 6, &sparsity)) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s", d, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s", d, b->why);
 	if (bi >= c->buffers.n && !(bi == 0 && c->buffers.n == 0))
-		return fail(c, NN_ERR_FORMAT, "%s: buffer index %u out of range (the model has %u buffers)", d, bi,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: buffer index %u out of range (the model has %u buffers)", d, bi,
 			    c->buffers.n);
 	if (is_variable)
 		defer(c, NN_ERR_UNSUPPORTED, "%s: variable tensors (operator state) are not supported", d);
@@ -1006,7 +891,7 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 		return rc;
 	if (sparse && dt >= 0) {
 		if (n == 0)
-			return fail(c, NN_ERR_FORMAT, "%s: a sparse tensor without values", d);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: a sparse tensor without values", d);
 		return densify_tensor(c, t, &sparsity, data, n, d);
 	}
 	/* Types we lack have no size to check against: the load fails on them anyway. */
@@ -1014,8 +899,8 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 		return 0;
 	size_t esize = nn_dtype_size(t->dtype);
 	if ((uint64_t)n != (uint64_t)elems * esize)
-		return fail(c, NN_ERR_FORMAT, "%s: constant data is %zu bytes, expected %lld for %s %s", d, n,
-			    (long long)elems * (long long)esize, nn_dtype_name(t->dtype), shape_str(t, shp, sizeof shp));
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: constant data is %zu bytes, expected %lld for %s %s", d, n,
+			    (long long)elems * (long long)esize, nn_dtype_name(t->dtype), nn__tfl_shape_str(t, shp, sizeof shp));
 	/* TFLite aligns buffers to 16 bytes, so the data can stay in the file; a file that does not gets copied. */
 	if ((uintptr_t)data % esize == 0) {
 		t->data = (void *)(uintptr_t)data;
@@ -1023,31 +908,31 @@ static int load_tensor(tfl *c, const nn__fb_table *tt, int i)
 		t->is_const = 1;
 		return 0;
 	}
-	if (charge(c, n) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: unaligned constant data takes the model past the data its size allows",
+	if (nn__tfl_charge(c, n) < 0)
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: unaligned constant data takes the model past the data its size allows",
 			    d);
 	if (nn_tensor_alloc_const(t) < 0)
-		return fail(c, NN_ERR_NOMEM, "%s: out of memory for %zu bytes of constant data", d, n);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory for %zu bytes of constant data", d, n);
 	memcpy(t->data, data, n);
 	return 0;
 }
 
 /* Reads an operator's options table when its union tag is `expected`; absent options read as defaults. */
-static int get_options(tfl *c, tfl_op *o, int expected, nn__fb_table *opt)
+int nn__tfl_get_options(tfl *c, tfl_op *o, int expected, nn__fb_table *opt)
 {
 	nn__fb *b = &c->fb;
 	uint8_t type;
 	memset(opt, 0, sizeof *opt); /* vt_len 0: every field reads as absent */
 	if (nn__fb_u8(b, &o->t, 3, 0, &type) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: builtin_options_type: %s", o->desc, o->opname, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: builtin_options_type: %s", o->desc, o->opname, b->why);
 	if (type == 0)
 		return 0;
 	if (type != expected)
-		return fail(c, NN_ERR_FORMAT, "%s: %s has builtin options of union type %u, expected %d", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s has builtin options of union type %u, expected %d", o->desc,
 			    o->opname, type, expected);
 	int r = nn__fb_table_field(b, &o->t, 4, opt);
 	if (r < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: builtin_options: %s", o->desc, o->opname, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: builtin_options: %s", o->desc, o->opname, b->why);
 	if (r == 0)
 		memset(opt, 0, sizeof *opt);
 	return 0;
@@ -1056,10 +941,10 @@ static int get_options(tfl *c, tfl_op *o, int expected, nn__fb_table *opt)
 #define OPT(call)                                                                                               \
 	do {                                                                                                    \
 		if ((call) < 0)                                                                                 \
-			return fail(c, NN_ERR_FORMAT, "%s: %s options: %s", o->desc, o->opname, c->fb.why);     \
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s options: %s", o->desc, o->opname, c->fb.why);     \
 	} while (0)
 
-static int get_act(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, nn_activation *act)
+int nn__tfl_get_act(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, nn_activation *act)
 {
 	int8_t v;
 	OPT(nn__fb_i8(&c->fb, opt, id, 0, &v));
@@ -1070,37 +955,37 @@ static int get_act(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, nn_activa
 	case 3: *act = NN_ACT_RELU6; return 0;
 	case 4:
 	case 5:
-		return fail(c, NN_ERR_UNSUPPORTED, "%s: %s with fused activation %s is not supported", o->desc,
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s: %s with fused activation %s is not supported", o->desc,
 			    o->opname, v == 4 ? "TANH" : "SIGN_BIT");
 	default:
-		return fail(c, NN_ERR_FORMAT, "%s: %s: fused activation %d, expected 0 to 5", o->desc, o->opname, v);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: fused activation %d, expected 0 to 5", o->desc, o->opname, v);
 	}
 }
 
-static int get_padding(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, nn_padding *pad)
+int nn__tfl_get_padding(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, nn_padding *pad)
 {
 	int8_t v;
 	OPT(nn__fb_i8(&c->fb, opt, id, 0, &v));
 	if (v != 0 && v != 1)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: padding %d, expected SAME (0) or VALID (1)", o->desc, o->opname,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: padding %d, expected SAME (0) or VALID (1)", o->desc, o->opname,
 			    v);
 	*pad = v == 0 ? NN_PADDING_SAME : NN_PADDING_VALID;
 	return 0;
 }
 
 /* An int32 option that must lie in lo..hi (strides, dilations, filter sizes). */
-static int get_int(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, int32_t def, const char *what, int lo,
+int nn__tfl_get_int(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, int32_t def, const char *what, int lo,
 		   int hi, int *out)
 {
 	int32_t v;
 	OPT(nn__fb_i32(&c->fb, opt, id, def, &v));
 	if (v < lo || v > hi)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: %s is %d, expected %d to %d", o->desc, o->opname, what, v, lo, hi);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: %s is %d, expected %d to %d", o->desc, o->opname, what, v, lo, hi);
 	*out = v;
 	return 0;
 }
 
-static int get_bool(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, int *out)
+int nn__tfl_get_bool(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, int *out)
 {
 	uint8_t v;
 	OPT(nn__fb_u8(&c->fb, opt, id, 0, &v));
@@ -1113,45 +998,45 @@ static int get_float(tfl *c, tfl_op *o, const nn__fb_table *opt, int id, const c
 	float v;
 	OPT(nn__fb_f32(&c->fb, opt, id, 0.0f, &v));
 	if (!isfinite(v))
-		return fail(c, NN_ERR_FORMAT, "%s: %s: %s is %g, expected a finite number", o->desc, o->opname, what,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: %s is %g, expected a finite number", o->desc, o->opname, what,
 			    (double)v);
 	*out = v;
 	return 0;
 }
 
 /* Checks the numbers of inputs and outputs; the first min_in inputs must be present. */
-static int want_io(tfl *c, tfl_op *o, int min_in, int max_in, int n_out)
+int nn__tfl_want_io(tfl *c, tfl_op *o, int min_in, int max_in, int n_out)
 {
 	if (o->n_in < min_in || o->n_in > max_in) {
 		if (min_in == max_in)
-			return fail(c, NN_ERR_FORMAT, "%s: %s has %d inputs, expected %d", o->desc, o->opname, o->n_in,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s has %d inputs, expected %d", o->desc, o->opname, o->n_in,
 				    min_in);
-		return fail(c, NN_ERR_FORMAT, "%s: %s has %d inputs, expected %d to %d", o->desc, o->opname, o->n_in,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s has %d inputs, expected %d to %d", o->desc, o->opname, o->n_in,
 			    min_in, max_in);
 	}
 	if (o->n_out != n_out)
-		return fail(c, NN_ERR_FORMAT, "%s: %s has %d outputs, expected %d", o->desc, o->opname, o->n_out, n_out);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s has %d outputs, expected %d", o->desc, o->opname, o->n_out, n_out);
 	for (int k = 0; k < min_in; k++)
 		if (o->in[k] < 0)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
 	return 0;
 }
 
 /* The values of a constant int32/int64 input (paddings, axes, sizes), at most max of them. */
-static int const_ints(tfl *c, tfl_op *o, int tensor, const char *what, int64_t *vals, int max, int *n)
+int nn__tfl_const_ints(tfl *c, tfl_op *o, int tensor, const char *what, int64_t *vals, int max, int *n)
 {
 	const nn_tensor *t = &c->g->tensors[tensor];
 	char td[160];
-	tensor_desc(c, tensor, td, sizeof td);
+	nn__tfl_tensor_desc(c, tensor, td, sizeof td);
 	if (!t->is_const || !t->data)
-		return fail(c, NN_ERR_UNSUPPORTED, "%s: %s: the %s input, %s, is computed at run time; only constant %s are supported",
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s: %s: the %s input, %s, is computed at run time; only constant %s are supported",
 			    o->desc, o->opname, what, td, what);
 	if (t->dtype != NN_I32 && t->dtype != NN_I64)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: the %s input, %s, is %s, expected int32 or int64", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: the %s input, %s, is %s, expected int32 or int64", o->desc,
 			    o->opname, what, td, nn_dtype_name(t->dtype));
 	int64_t count = nn_tensor_elements(t);
 	if (count < 0 || count > max)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: the %s input, %s, has %lld values, expected at most %d", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: the %s input, %s, has %lld values, expected at most %d", o->desc,
 			    o->opname, what, td, (long long)count, max);
 	for (int64_t k = 0; k < count; k++) {
 		if (t->dtype == NN_I32) {
@@ -1172,8 +1057,8 @@ static int same_elements(tfl *c, tfl_op *o)
 	const nn_tensor *in = &c->g->tensors[o->in[0]], *out = &c->g->tensors[o->out[0]];
 	char a[96], b[96];
 	if (nn_tensor_elements(in) != nn_tensor_elements(out))
-		return fail(c, NN_ERR_SHAPE, "%s: %s turns shape %s into %s, which holds a different number of elements",
-			    o->desc, o->opname, shape_str(in, a, sizeof a), shape_str(out, b, sizeof b));
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s turns shape %s into %s, which holds a different number of elements",
+			    o->desc, o->opname, nn__tfl_shape_str(in, a, sizeof a), nn__tfl_shape_str(out, b, sizeof b));
 	return 0;
 }
 
@@ -1185,40 +1070,40 @@ static int map_conv(tfl *c, tfl_op *o, nn_op op, nn_node *tmpl)
 	p->dilation_h = p->dilation_w = 1;
 	p->depth_multiplier = 1;
 	if (op == NN_OP_CONV2D) {
-		if ((rc = get_options(c, o, OPT_CONV2D, &opt)) < 0 || (rc = get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
-		    (rc = get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
-		    (rc = get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
-		    (rc = get_act(c, o, &opt, 3, &p->act)) < 0 ||
-		    (rc = get_int(c, o, &opt, 4, 1, "dilation_w_factor", 1, MAX_PARAM, &p->dilation_w)) < 0 ||
-		    (rc = get_int(c, o, &opt, 5, 1, "dilation_h_factor", 1, MAX_PARAM, &p->dilation_h)) < 0)
+		if ((rc = nn__tfl_get_options(c, o, OPT_CONV2D, &opt)) < 0 || (rc = nn__tfl_get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
+		    (rc = nn__tfl_get_act(c, o, &opt, 3, &p->act)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 4, 1, "dilation_w_factor", 1, MAX_PARAM, &p->dilation_w)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 5, 1, "dilation_h_factor", 1, MAX_PARAM, &p->dilation_h)) < 0)
 			return rc;
 		return 0;
 	}
 	if (op == NN_OP_TRANSPOSE_CONV2D) {
-		if ((rc = get_options(c, o, OPT_TRANSPOSE_CONV, &opt)) < 0 ||
-		    (rc = get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
-		    (rc = get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
-		    (rc = get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
-		    (rc = get_act(c, o, &opt, 3, &p->act)) < 0)
+		if ((rc = nn__tfl_get_options(c, o, OPT_TRANSPOSE_CONV, &opt)) < 0 ||
+		    (rc = nn__tfl_get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
+		    (rc = nn__tfl_get_act(c, o, &opt, 3, &p->act)) < 0)
 			return rc;
 		return 0;
 	}
 	int dm;
-	if ((rc = get_options(c, o, OPT_DEPTHWISE_CONV2D, &opt)) < 0 || (rc = get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
-	    (rc = get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
-	    (rc = get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
-	    (rc = get_int(c, o, &opt, 3, 0, "depth_multiplier", 0, INT32_MAX, &dm)) < 0 ||
-	    (rc = get_act(c, o, &opt, 4, &p->act)) < 0 ||
-	    (rc = get_int(c, o, &opt, 5, 1, "dilation_w_factor", 1, MAX_PARAM, &p->dilation_w)) < 0 ||
-	    (rc = get_int(c, o, &opt, 6, 1, "dilation_h_factor", 1, MAX_PARAM, &p->dilation_h)) < 0)
+	if ((rc = nn__tfl_get_options(c, o, OPT_DEPTHWISE_CONV2D, &opt)) < 0 || (rc = nn__tfl_get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 3, 0, "depth_multiplier", 0, INT32_MAX, &dm)) < 0 ||
+	    (rc = nn__tfl_get_act(c, o, &opt, 4, &p->act)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 5, 1, "dilation_w_factor", 1, MAX_PARAM, &p->dilation_w)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 6, 1, "dilation_h_factor", 1, MAX_PARAM, &p->dilation_h)) < 0)
 		return rc;
 	/* TFLite ignores the stored depth_multiplier (older converters wrote wrong ones) and derives it from the shapes. */
 	const nn_tensor *in = &c->g->tensors[o->in[0]], *w = &c->g->tensors[o->in[1]];
 	if (in->rank != 4 || w->rank != 4)
-		return fail(c, NN_ERR_SHAPE, "%s: %s: input has %d dimensions and filter %d, expected 4 and 4", o->desc,
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: input has %d dimensions and filter %d, expected 4 and 4", o->desc,
 			    o->opname, in->rank, w->rank);
 	if (w->shape[3] % in->shape[3] != 0)
-		return fail(c, NN_ERR_SHAPE, "%s: %s: the filter's %d channels are not a multiple of the input's %d",
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: the filter's %d channels are not a multiple of the input's %d",
 			    o->desc, o->opname, w->shape[3], in->shape[3]);
 	p->depth_multiplier = w->shape[3] / in->shape[3];
 	return 0;
@@ -1229,12 +1114,12 @@ static int map_pool(tfl *c, tfl_op *o, nn_node *tmpl)
 	nn__fb_table opt;
 	nn_pool_params *p = &tmpl->p.pool;
 	int rc;
-	if ((rc = get_options(c, o, OPT_POOL2D, &opt)) < 0 || (rc = get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
-	    (rc = get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
-	    (rc = get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
-	    (rc = get_int(c, o, &opt, 3, 0, "filter_width", 1, MAX_PARAM, &p->filter_w)) < 0 ||
-	    (rc = get_int(c, o, &opt, 4, 0, "filter_height", 1, MAX_PARAM, &p->filter_h)) < 0 ||
-	    (rc = get_act(c, o, &opt, 5, &p->act)) < 0)
+	if ((rc = nn__tfl_get_options(c, o, OPT_POOL2D, &opt)) < 0 || (rc = nn__tfl_get_padding(c, o, &opt, 0, &p->padding)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "stride_w", 1, MAX_PARAM, &p->stride_w)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 2, 0, "stride_h", 1, MAX_PARAM, &p->stride_h)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 3, 0, "filter_width", 1, MAX_PARAM, &p->filter_w)) < 0 ||
+	    (rc = nn__tfl_get_int(c, o, &opt, 4, 0, "filter_height", 1, MAX_PARAM, &p->filter_h)) < 0 ||
+	    (rc = nn__tfl_get_act(c, o, &opt, 5, &p->act)) < 0)
 		return rc;
 	return 0;
 }
@@ -1244,14 +1129,14 @@ static int map_mean(tfl *c, tfl_op *o, nn_node *tmpl)
 	nn__fb_table opt;
 	int64_t axes[64];
 	int n, rc, rank = c->g->tensors[o->in[0]].rank;
-	if ((rc = get_options(c, o, OPT_REDUCER, &opt)) < 0 || (rc = get_bool(c, o, &opt, 0, &tmpl->p.reduce.keep_dims)) < 0 ||
-	    (rc = const_ints(c, o, o->in[1], "axes", axes, 64, &n)) < 0)
+	if ((rc = nn__tfl_get_options(c, o, OPT_REDUCER, &opt)) < 0 || (rc = nn__tfl_get_bool(c, o, &opt, 0, &tmpl->p.reduce.keep_dims)) < 0 ||
+	    (rc = nn__tfl_const_ints(c, o, o->in[1], "axes", axes, 64, &n)) < 0)
 		return rc;
 	unsigned mask = 0;
 	for (int k = 0; k < n; k++) {
 		int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
 		if (a < 0 || a >= rank)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: axis %lld is outside the input's %d dimensions", o->desc,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: axis %lld is outside the input's %d dimensions", o->desc,
 				    o->opname, (long long)axes[k], rank);
 		mask |= 1u << a;
 	}
@@ -1268,23 +1153,23 @@ static int map_pad(tfl *c, tfl_op *o, nn_node *tmpl)
 	int64_t v[2 * NN_MAX_RANK];
 	int n, rc;
 	const nn_tensor *in = &c->g->tensors[o->in[0]], *out = &c->g->tensors[o->out[0]];
-	if ((rc = const_ints(c, o, o->in[1], "paddings", v, 2 * NN_MAX_RANK, &n)) < 0)
+	if ((rc = nn__tfl_const_ints(c, o, o->in[1], "paddings", v, 2 * NN_MAX_RANK, &n)) < 0)
 		return rc;
 	if (n != 2 * in->rank)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: %d padding values for a %d-dimensional input, expected %d", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: %d padding values for a %d-dimensional input, expected %d", o->desc,
 			    o->opname, n, in->rank, 2 * in->rank);
 	for (int k = 0; k < in->rank; k++) {
 		for (int s = 0; s < 2; s++) {
 			int64_t p = v[2 * k + s];
 			if (p < 0 || p > MAX_PARAM)
-				return fail(c, NN_ERR_FORMAT, "%s: %s: padding %lld of dimension %d, expected 0 to %d",
+				return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: padding %lld of dimension %d, expected 0 to %d",
 					    o->desc, o->opname, (long long)p, k, MAX_PARAM);
 			tmpl->p.pad.pads[k][s] = (int)p;
 		}
 		if (out->rank != in->rank || (int64_t)in->shape[k] + v[2 * k] + v[2 * k + 1] != out->shape[k]) {
 			char a[96], b[96];
-			return fail(c, NN_ERR_SHAPE, "%s: %s: padding %s does not give the output's shape %s", o->desc,
-				    o->opname, shape_str(in, a, sizeof a), shape_str(out, b, sizeof b));
+			return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: padding %s does not give the output's shape %s", o->desc,
+				    o->opname, nn__tfl_shape_str(in, a, sizeof a), nn__tfl_shape_str(out, b, sizeof b));
 		}
 	}
 	return 0;
@@ -1297,17 +1182,17 @@ static int map_resize(tfl *c, tfl_op *o, int opt_type, nn_node *tmpl)
 	int n, rc;
 	/* ResizeBilinearOptions keeps two deprecated fields in front of the ones that matter. */
 	int first = opt_type == OPT_RESIZE_BILINEAR ? 2 : 0;
-	if ((rc = get_options(c, o, opt_type, &opt)) < 0 ||
-	    (rc = get_bool(c, o, &opt, first, &tmpl->p.resize.align_corners)) < 0 ||
-	    (rc = get_bool(c, o, &opt, first + 1, &tmpl->p.resize.half_pixel_centers)) < 0 ||
-	    (rc = const_ints(c, o, o->in[1], "size", size, 4, &n)) < 0)
+	if ((rc = nn__tfl_get_options(c, o, opt_type, &opt)) < 0 ||
+	    (rc = nn__tfl_get_bool(c, o, &opt, first, &tmpl->p.resize.align_corners)) < 0 ||
+	    (rc = nn__tfl_get_bool(c, o, &opt, first + 1, &tmpl->p.resize.half_pixel_centers)) < 0 ||
+	    (rc = nn__tfl_const_ints(c, o, o->in[1], "size", size, 4, &n)) < 0)
 		return rc;
 	const nn_tensor *in = &c->g->tensors[o->in[0]], *out = &c->g->tensors[o->out[0]];
 	if (n != 2 || in->rank != 4 || out->rank != 4 || size[0] != out->shape[1] || size[1] != out->shape[2]) {
 		char a[96], b[96];
-		return fail(c, NN_ERR_SHAPE, "%s: %s: resizing %s to %lld x %lld does not give the output's shape %s",
-			    o->desc, o->opname, shape_str(in, a, sizeof a), n > 0 ? (long long)size[0] : 0LL,
-			    n > 1 ? (long long)size[1] : 0LL, shape_str(out, b, sizeof b));
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: resizing %s to %lld x %lld does not give the output's shape %s",
+			    o->desc, o->opname, nn__tfl_shape_str(in, a, sizeof a), n > 0 ? (long long)size[0] : 0LL,
+			    n > 1 ? (long long)size[1] : 0LL, nn__tfl_shape_str(out, b, sizeof b));
 	}
 	return 0;
 }
@@ -1317,7 +1202,7 @@ static int map_transpose_conv(tfl *c, tfl_op *o, nn_node *tmpl)
 	int64_t shape[NN_MAX_RANK];
 	int n, rc;
 	if ((rc = map_conv(c, o, NN_OP_TRANSPOSE_CONV2D, tmpl)) < 0 ||
-	    (rc = const_ints(c, o, o->in[0], "output_shape", shape, NN_MAX_RANK, &n)) < 0)
+	    (rc = nn__tfl_const_ints(c, o, o->in[0], "output_shape", shape, NN_MAX_RANK, &n)) < 0)
 		return rc;
 	const nn_tensor *out = &c->g->tensors[o->out[0]];
 	int same = n == out->rank;
@@ -1325,8 +1210,8 @@ static int map_transpose_conv(tfl *c, tfl_op *o, nn_node *tmpl)
 		same = shape[k] == out->shape[k];
 	if (!same) {
 		char b[96];
-		return fail(c, NN_ERR_SHAPE, "%s: %s: the output_shape input differs from the output's shape %s", o->desc,
-			    o->opname, shape_str(out, b, sizeof b));
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: the output_shape input differs from the output's shape %s", o->desc,
+			    o->opname, nn__tfl_shape_str(out, b, sizeof b));
 	}
 	return 0;
 }
@@ -1339,14 +1224,14 @@ static int detpp_key(tfl *c, tfl_op *o, flx *f, const flx_map *m, const char *ke
 	if (found > 0)
 		found = flx_number(f, &r, v);
 	if (found < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s: %s", o->desc, o->opname, key, f->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s: %s", o->desc, o->opname, key, f->why);
 	if (found == 0) {
 		if (required)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s is missing", o->desc, o->opname, key);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s is missing", o->desc, o->opname, key);
 		return 0;
 	}
 	if (!(*v >= lo && *v <= hi))
-		return fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s is %g, expected %g to %g", o->desc, o->opname, key,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom option %s is %g, expected %g to %g", o->desc, o->opname, key,
 			    *v, lo, hi);
 	return 0;
 }
@@ -1359,21 +1244,21 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 	uint64_t off, size;
 	if (nn__fb_vector(b, &o->t, 5, 1, &v) < 0 || nn__fb_i8(b, &o->t, 6, 0, &format) < 0 ||
 	    nn__fb_u64(b, &o->t, 9, 0, &off) < 0 || nn__fb_u64(b, &o->t, 10, 0, &size) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: custom options: %s", o->desc, o->opname, b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom options: %s", o->desc, o->opname, b->why);
 	if (format != 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: custom options format %d, expected FLEXBUFFERS (0)", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom options format %d, expected FLEXBUFFERS (0)", o->desc,
 			    o->opname, format);
 	flx f = { .p = b->p + v.pos, .len = v.n };
 	if (v.n == 0 && off > 1) {
 		if (off > b->len || size > b->len - off)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: custom options at offset %llu run past the end of the file",
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom options at offset %llu run past the end of the file",
 				    o->desc, o->opname, (unsigned long long)off);
 		f.p = b->p + off;
 		f.len = (size_t)size;
 	}
 	flx_map m;
 	if (flx_root_map(&f, &m) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: custom options: %s", o->desc, o->opname, f.why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: custom options: %s", o->desc, o->opname, f.why);
 
 	nn_detection_postprocess_params *p = &tmpl->p.detpp;
 	double max_det, max_cls, per_class = 100, regular = 0, score, iou, ncls, ys, xs, hs, ws;
@@ -1402,7 +1287,7 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 	p->h_scale = (float)hs;
 	p->w_scale = (float)ws;
 	if (p->max_classes_per_detection > p->num_classes)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: max_classes_per_detection %d exceeds num_classes %d", o->desc,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: max_classes_per_detection %d exceeds num_classes %d", o->desc,
 			    o->opname, p->max_classes_per_detection, p->num_classes);
 
 	/* Inputs: box encodings [1, N, >=4], class scores [1, N, num_classes (+1 background)], anchors [N, 4]. */
@@ -1413,10 +1298,10 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 	    scores->shape[0] != 1 || scores->shape[1] != boxes->shape[1] || scores->shape[2] < p->num_classes ||
 	    scores->shape[2] > p->num_classes + 1 || anchors->rank != 2 || anchors->shape[0] != boxes->shape[1] ||
 	    anchors->shape[1] != 4)
-		return fail(c, NN_ERR_SHAPE,
+		return nn__tfl_fail(c, NN_ERR_SHAPE,
 			    "%s: %s: inputs of shapes %s, %s and %s, expected [1,N,4], [1,N,%d or %d] and [N,4]", o->desc,
-			    o->opname, shape_str(boxes, a, sizeof a), shape_str(scores, s2, sizeof s2),
-			    shape_str(anchors, s3, sizeof s3), p->num_classes, p->num_classes + 1);
+			    o->opname, nn__tfl_shape_str(boxes, a, sizeof a), nn__tfl_shape_str(scores, s2, sizeof s2),
+			    nn__tfl_shape_str(anchors, s3, sizeof s3), p->num_classes, p->num_classes + 1);
 
 	/* TFLite sizes the four outputs when it prepares the op, so converters leave their shapes empty. */
 	int nbox = p->max_detections * p->max_classes_per_detection;
@@ -1425,9 +1310,9 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 	for (int k = 0; k < 4; k++) {
 		nn_tensor *t = &c->g->tensors[o->out[k]];
 		char td[160];
-		tensor_desc(c, o->out[k], td, sizeof td);
+		nn__tfl_tensor_desc(c, o->out[k], td, sizeof td);
 		if (t->dtype != NN_F32)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: output %d, %s, is %s, expected float32", o->desc, o->opname,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: output %d, %s, is %s, expected float32", o->desc, o->opname,
 				    k, td, nn_dtype_name(t->dtype));
 		if (t->rank == 0) {
 			t->rank = want_rank[k];
@@ -1438,8 +1323,8 @@ static int map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl)
 		for (int d = 0; same && d < t->rank; d++)
 			same = t->shape[d] == want[k][d];
 		if (!same)
-			return fail(c, NN_ERR_SHAPE, "%s: %s: output %d, %s, has shape %s, expected %d dimensions [1,%d%s",
-				    o->desc, o->opname, k, td, shape_str(t, a, sizeof a), want_rank[k], nbox,
+			return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s: output %d, %s, has shape %s, expected %d dimensions [1,%d%s",
+				    o->desc, o->opname, k, td, nn__tfl_shape_str(t, a, sizeof a), want_rank[k], nbox,
 				    k == 0 ? ",4]" : k == 3 ? "] without the count" : "]");
 	}
 	return 0;
@@ -1450,10 +1335,10 @@ static int const_axis(tfl *c, tfl_op *o, int tensor, int rank, int *axis)
 {
 	int64_t v[1];
 	int n, rc;
-	if ((rc = const_ints(c, o, tensor, "axis", v, 1, &n)) < 0)
+	if ((rc = nn__tfl_const_ints(c, o, tensor, "axis", v, 1, &n)) < 0)
 		return rc;
 	if (n != 1 || v[0] < -rank || v[0] >= rank)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: axis %lld, expected one value from %d to %d", o->desc, o->opname,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: axis %lld, expected one value from %d to %d", o->desc, o->opname,
 			    n == 1 ? (long long)v[0] : 0LL, -rank, rank - 1);
 	*axis = (int)(v[0] < 0 ? v[0] + rank : v[0]);
 	return 0;
@@ -1466,35 +1351,35 @@ static int const_axis(tfl *c, tfl_op *o, int tensor, int rank, int *axis)
 static int map_densify(tfl *c, tfl_op *o)
 {
 	int rc;
-	if ((rc = want_io(c, o, 1, 1, 1)) < 0)
+	if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0)
 		return rc;
 	nn_tensor *in = &c->g->tensors[o->in[0]], *out = &c->g->tensors[o->out[0]];
 	char a[96], b[96], td[160];
 	if (!in->is_const || !in->data)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: the input, %s, is not a constant (sparse or dense)", o->desc,
-			    o->opname, tensor_desc(c, o->in[0], td, sizeof td));
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: the input, %s, is not a constant (sparse or dense)", o->desc,
+			    o->opname, nn__tfl_tensor_desc(c, o->in[0], td, sizeof td));
 	if (in->dtype != out->dtype || in->rank != out->rank ||
 	    memcmp(in->shape, out->shape, sizeof(int) * (size_t)in->rank) != 0)
-		return fail(c, NN_ERR_SHAPE, "%s: %s turns %s %s into %s %s, expected the same type and shape", o->desc,
-			    o->opname, nn_dtype_name(in->dtype), shape_str(in, a, sizeof a), nn_dtype_name(out->dtype),
-			    shape_str(out, b, sizeof b));
+		return nn__tfl_fail(c, NN_ERR_SHAPE, "%s: %s turns %s %s into %s %s, expected the same type and shape", o->desc,
+			    o->opname, nn_dtype_name(in->dtype), nn__tfl_shape_str(in, a, sizeof a), nn_dtype_name(out->dtype),
+			    nn__tfl_shape_str(out, b, sizeof b));
 	if (out->is_const)
-		return fail(c, NN_ERR_FORMAT, "%s: %s writes %s, which is already a constant", o->desc, o->opname,
-			    tensor_desc(c, o->out[0], td, sizeof td));
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s writes %s, which is already a constant", o->desc, o->opname,
+			    nn__tfl_tensor_desc(c, o->out[0], td, sizeof td));
 	/* The output gets its own copy: the input's is released at the end of the load if nothing else reads it. */
 	size_t bytes = nn_tensor_bytes(out);
 	if (bytes > c->dense_budget)
-		return fail(c, NN_ERR_FORMAT, "%s: %s: %zu more bytes of dense weights than a model of this size may hold",
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: %zu more bytes of dense weights than a model of this size may hold",
 			    o->desc, o->opname, bytes);
 	c->dense_budget -= bytes;
 	if (nn_tensor_alloc_const(out) < 0)
-		return fail(c, NN_ERR_NOMEM, "%s: %s: out of memory for %zu bytes", o->desc, o->opname, bytes);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: %s: out of memory for %zu bytes", o->desc, o->opname, bytes);
 	memcpy(out->data, in->data, bytes);
 	return 0;
 }
 
 /* Records an operator we lack; loading carries on so that the message can list every one. */
-static void unsupported(tfl *c, tfl_op *o)
+void nn__tfl_unsupported(tfl *c, tfl_op *o)
 {
 	if (c->n_unsupported++ == 0)
 		snprintf(c->unsupported_msg, sizeof c->unsupported_msg, "%s: operator %s is not supported", o->desc,
@@ -1558,6 +1443,8 @@ static int map_op(tfl *c, tfl_op *o)
 	int32_t code = o->code->builtin;
 	if (o->n_in >= 1)
 		ins[0] = o->in[0];
+	if (!c->n_unsupported && (rc = nn__tfl_dynamic_shapes(c, o)) < 0)
+		return rc;
 
 	switch (code) {
 	case TFL_ADD:
@@ -1574,8 +1461,8 @@ static int map_op(tfl *c, tfl_op *o)
 		while (bin[k].code != code)
 			k++;
 		op = bin[k].op;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0 || (rc = get_options(c, o, bin[k].opt, &opt)) < 0 ||
-		    (rc = get_act(c, o, &opt, 0, &tmpl.p.act)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 || (rc = nn__tfl_get_options(c, o, bin[k].opt, &opt)) < 0 ||
+		    (rc = nn__tfl_get_act(c, o, &opt, 0, &tmpl.p.act)) < 0)
 			return rc;
 		all_inputs = 1;
 		if ((code == TFL_ADD || code == TFL_SUB) && adds_nothing(c, o, tmpl.p.act, &ins[0])) {
@@ -1588,22 +1475,22 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_MINIMUM:
 	case TFL_PRELU:
 		op = code == TFL_MAXIMUM ? NN_OP_MAXIMUM : code == TFL_MINIMUM ? NN_OP_MINIMUM : NN_OP_PRELU;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0)
 			return rc;
 		all_inputs = 1;
 		break;
 	case TFL_CONCATENATION: {
 		op = NN_OP_CONCATENATION;
-		if ((rc = want_io(c, o, 1, MAX_OP_IO, 1)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, MAX_OP_IO, 1)) < 0)
 			return rc;
 		int axis, rank = c->g->tensors[o->out[0]].rank;
-		if ((rc = get_options(c, o, OPT_CONCATENATION, &opt)) < 0 ||
-		    (rc = get_int(c, o, &opt, 0, 0, "axis", -rank, rank - 1, &axis)) < 0 ||
-		    (rc = get_act(c, o, &opt, 1, &tmpl.p.concat.act)) < 0)
+		if ((rc = nn__tfl_get_options(c, o, OPT_CONCATENATION, &opt)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 0, 0, "axis", -rank, rank - 1, &axis)) < 0 ||
+		    (rc = nn__tfl_get_act(c, o, &opt, 1, &tmpl.p.concat.act)) < 0)
 			return rc;
 		for (int k = 0; k < o->n_in; k++)
 			if (o->in[k] < 0)
-				return fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
+				return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
 		tmpl.p.concat.axis = axis < 0 ? axis + rank : axis;
 		all_inputs = 1;
 		break;
@@ -1611,7 +1498,7 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_CONV_2D:
 	case TFL_DEPTHWISE_CONV_2D:
 		op = code == TFL_CONV_2D ? NN_OP_CONV2D : NN_OP_DEPTHWISE_CONV2D;
-		if ((rc = want_io(c, o, 2, 3, 1)) < 0 || (rc = map_conv(c, o, op, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 3, 1)) < 0 || (rc = map_conv(c, o, op, &tmpl)) < 0)
 			return rc;
 		ins[1] = o->in[1];
 		ins[2] = o->n_in > 2 ? o->in[2] : -1;
@@ -1620,7 +1507,7 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_TRANSPOSE_CONV:
 		/* TFLite's inputs are (output_shape, filter, input[, bias]); the node takes (input, filter, bias). */
 		op = NN_OP_TRANSPOSE_CONV2D;
-		if ((rc = want_io(c, o, 3, 4, 1)) < 0 || (rc = map_transpose_conv(c, o, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 3, 4, 1)) < 0 || (rc = map_transpose_conv(c, o, &tmpl)) < 0)
 			return rc;
 		ins[0] = o->in[2];
 		ins[1] = o->in[1];
@@ -1630,13 +1517,13 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_FULLY_CONNECTED: {
 		op = NN_OP_FULLY_CONNECTED;
 		int8_t wf;
-		if ((rc = want_io(c, o, 2, 3, 1)) < 0 || (rc = get_options(c, o, OPT_FULLY_CONNECTED, &opt)) < 0 ||
-		    (rc = get_act(c, o, &opt, 0, &tmpl.p.fc.act)) < 0 ||
-		    (rc = get_bool(c, o, &opt, 2, &tmpl.p.fc.keep_num_dims)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 3, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_FULLY_CONNECTED, &opt)) < 0 ||
+		    (rc = nn__tfl_get_act(c, o, &opt, 0, &tmpl.p.fc.act)) < 0 ||
+		    (rc = nn__tfl_get_bool(c, o, &opt, 2, &tmpl.p.fc.keep_num_dims)) < 0)
 			return rc;
 		OPT(nn__fb_i8(&c->fb, &opt, 1, 0, &wf));
 		if (wf != 0)
-			return fail(c, NN_ERR_UNSUPPORTED, "%s: %s with shuffled weights (weights_format %d) is not supported",
+			return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s: %s with shuffled weights (weights_format %d) is not supported",
 				    o->desc, o->opname, wf);
 		ins[1] = o->in[1];
 		ins[2] = o->n_in > 2 ? o->in[2] : -1;
@@ -1646,12 +1533,12 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_AVERAGE_POOL_2D:
 	case TFL_MAX_POOL_2D:
 		op = code == TFL_MAX_POOL_2D ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D;
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0 || (rc = map_pool(c, o, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0 || (rc = map_pool(c, o, &tmpl)) < 0)
 			return rc;
 		break;
 	case TFL_MEAN:
 		op = NN_OP_MEAN;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0 || (rc = map_mean(c, o, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 || (rc = map_mean(c, o, &tmpl)) < 0)
 			return rc;
 		break;
 	case TFL_RESHAPE:
@@ -1659,19 +1546,19 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_EXPAND_DIMS:
 		/* The output tensor's shape is the new shape, so the shape or axis input is dropped. */
 		op = NN_OP_RESHAPE;
-		if ((rc = want_io(c, o, code == TFL_EXPAND_DIMS ? 2 : 1, code == TFL_SQUEEZE ? 1 : 2, 1)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, code == TFL_EXPAND_DIMS ? 2 : 1, code == TFL_SQUEEZE ? 1 : 2, 1)) < 0 ||
 		    (rc = same_elements(c, o)) < 0)
 			return rc;
 		break;
 	case TFL_SOFTMAX:
 		op = NN_OP_SOFTMAX;
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0 || (rc = get_options(c, o, OPT_SOFTMAX, &opt)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_SOFTMAX, &opt)) < 0 ||
 		    (rc = get_float(c, o, &opt, 0, "beta", &tmpl.p.softmax.beta)) < 0)
 			return rc;
 		break;
 	case TFL_LEAKY_RELU:
 		op = NN_OP_LEAKY_RELU;
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0 || (rc = get_options(c, o, OPT_LEAKY_RELU, &opt)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_LEAKY_RELU, &opt)) < 0 ||
 		    (rc = get_float(c, o, &opt, 0, "alpha", &tmpl.p.leaky_relu.alpha)) < 0)
 			return rc;
 		break;
@@ -1693,14 +1580,14 @@ static int map_op(tfl *c, tfl_op *o)
 		case TFL_QUANTIZE: op = NN_OP_QUANTIZE; break;
 		default: op = NN_OP_DEQUANTIZE; break;
 		}
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0)
 			return rc;
 		break;
 	case TFL_PAD:
 	case TFL_PADV2:
 		/* The node keeps PADV2's constant_values input second (-1 for PAD: pad with zero). */
 		op = NN_OP_PAD;
-		if ((rc = want_io(c, o, 2, code == TFL_PADV2 ? 3 : 2, 1)) < 0 || (rc = map_pad(c, o, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, code == TFL_PADV2 ? 3 : 2, 1)) < 0 || (rc = map_pad(c, o, &tmpl)) < 0)
 			return rc;
 		ins[1] = o->n_in > 2 ? o->in[2] : -1;
 		n_ins = 2;
@@ -1708,7 +1595,7 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_RESIZE_BILINEAR:
 	case TFL_RESIZE_NEAREST_NEIGHBOR:
 		op = code == TFL_RESIZE_BILINEAR ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 ||
 		    (rc = map_resize(c, o, code == TFL_RESIZE_BILINEAR ? OPT_RESIZE_BILINEAR : OPT_RESIZE_NEAREST_NEIGHBOR,
 				     &tmpl)) < 0)
 			return rc;
@@ -1717,22 +1604,32 @@ static int map_op(tfl *c, tfl_op *o)
 		if (c->n_unsupported)
 			return 0;
 		return map_densify(c, o);
+	case TFL_TRANSPOSE:
+		return c->n_unsupported ? 0 : nn__tfl_map_transpose(c, o);
+	case TFL_STRIDED_SLICE:
+		return c->n_unsupported ? 0 : nn__tfl_map_strided_slice(c, o);
+	case TFL_SHAPE:
+		return c->n_unsupported ? 0 : nn__tfl_map_shape(c, o);
+	case TFL_SPACE_TO_BATCH_ND:
+		return c->n_unsupported ? 0 : nn__tfl_map_space_to_batch(c, o);
+	case TFL_BATCH_TO_SPACE_ND:
+		return c->n_unsupported ? 0 : nn__tfl_map_batch_to_space(c, o);
 	case TFL_DEPTH_TO_SPACE:
 		op = NN_OP_DEPTH_TO_SPACE;
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0 || (rc = get_options(c, o, OPT_DEPTH_TO_SPACE, &opt)) < 0 ||
-		    (rc = get_int(c, o, &opt, 0, 0, "block_size", 1, 4096, &tmpl.p.space.block_size)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_DEPTH_TO_SPACE, &opt)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 0, 0, "block_size", 1, 4096, &tmpl.p.space.block_size)) < 0)
 			return rc;
 		break;
 	case TFL_SPLIT: {
 		/* TFLite's inputs are (axis, input); the node keeps the input only. */
 		op = NN_OP_SPLIT;
 		int num;
-		if ((rc = want_io(c, o, 2, 2, o->n_out)) < 0 || (rc = get_options(c, o, OPT_SPLIT, &opt)) < 0 ||
-		    (rc = get_int(c, o, &opt, 0, 0, "num_splits", 1, MAX_OP_IO, &num)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, o->n_out)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_SPLIT, &opt)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 0, 0, "num_splits", 1, MAX_OP_IO, &num)) < 0 ||
 		    (rc = const_axis(c, o, o->in[0], c->g->tensors[o->in[1]].rank, &tmpl.p.split.axis)) < 0)
 			return rc;
 		if (num != o->n_out)
-			return fail(c, NN_ERR_FORMAT, "%s: %s: num_splits is %d but the operator has %d outputs", o->desc,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: num_splits is %d but the operator has %d outputs", o->desc,
 				    o->opname, num, o->n_out);
 		ins[0] = o->in[1];
 		break;
@@ -1740,19 +1637,19 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_CAST:
 	case TFL_SQRT:
 		op = code == TFL_CAST ? NN_OP_CAST : NN_OP_SQRT;
-		if ((rc = want_io(c, o, 1, 1, 1)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0)
 			return rc;
 		break;
 	case TFL_FLOOR_DIV:
 	case TFL_GATHER_ND:
 		op = code == TFL_FLOOR_DIV ? NN_OP_FLOOR_DIV : NN_OP_GATHER_ND;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0)
 			return rc;
 		all_inputs = 1;
 		break;
 	case TFL_ARG_MAX:
 		op = NN_OP_ARG_MAX;
-		if ((rc = want_io(c, o, 2, 2, 1)) < 0 ||
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 ||
 		    (rc = const_axis(c, o, o->in[1], c->g->tensors[o->in[0]].rank, &tmpl.p.arg.axis)) < 0)
 			return rc;
 		break;
@@ -1760,21 +1657,21 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_UNPACK: {
 		int pack = code == TFL_PACK, count, axis;
 		op = pack ? NN_OP_PACK : NN_OP_UNPACK;
-		if ((rc = want_io(c, o, 1, pack ? MAX_OP_IO : 1, pack ? 1 : o->n_out)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 1, pack ? MAX_OP_IO : 1, pack ? 1 : o->n_out)) < 0)
 			return rc;
 		/* The axis counts in the stacked tensor's dimensions: PACK's output, UNPACK's input. */
 		int rank = c->g->tensors[pack ? o->out[0] : o->in[0]].rank;
-		if ((rc = get_options(c, o, pack ? OPT_PACK : OPT_UNPACK, &opt)) < 0 ||
-		    (rc = get_int(c, o, &opt, 0, 0, pack ? "values_count" : "num", 0, MAX_OP_IO, &count)) < 0 ||
-		    (rc = get_int(c, o, &opt, 1, 0, "axis", -rank, rank - 1, &axis)) < 0)
+		if ((rc = nn__tfl_get_options(c, o, pack ? OPT_PACK : OPT_UNPACK, &opt)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 0, 0, pack ? "values_count" : "num", 0, MAX_OP_IO, &count)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "axis", -rank, rank - 1, &axis)) < 0)
 			return rc;
 		if (count != (pack ? o->n_in : o->n_out))
-			return fail(c, NN_ERR_FORMAT, "%s: %s: %s is %d but the operator has %d %s", o->desc, o->opname,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: %s is %d but the operator has %d %s", o->desc, o->opname,
 				    pack ? "values_count" : "num", count, pack ? o->n_in : o->n_out,
 				    pack ? "inputs" : "outputs");
 		for (int k = 0; k < o->n_in; k++)
 			if (o->in[k] < 0)
-				return fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
+				return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: %s: input %d is missing (-1)", o->desc, o->opname, k);
 		tmpl.p.pack.axis = axis < 0 ? axis + rank : axis;
 		all_inputs = 1;
 		break;
@@ -1782,16 +1679,16 @@ static int map_op(tfl *c, tfl_op *o)
 	case TFL_CUSTOM:
 		if (o->code->custom_len != strlen(DETECTION_POSTPROCESS_CODE) ||
 		    memcmp(o->code->custom, DETECTION_POSTPROCESS_CODE, o->code->custom_len) != 0) {
-			unsupported(c, o);
+			nn__tfl_unsupported(c, o);
 			return 1;
 		}
 		op = NN_OP_DETECTION_POSTPROCESS;
-		if ((rc = want_io(c, o, 3, 3, 4)) < 0 || (rc = map_detection_postprocess(c, o, &tmpl)) < 0)
+		if ((rc = nn__tfl_want_io(c, o, 3, 3, 4)) < 0 || (rc = map_detection_postprocess(c, o, &tmpl)) < 0)
 			return rc;
 		all_inputs = 1;
 		break;
 	default:
-		unsupported(c, o);
+		nn__tfl_unsupported(c, o);
 		return 1;
 	}
 
@@ -1800,29 +1697,41 @@ static int map_op(tfl *c, tfl_op *o)
 		return 0;
 	if (all_inputs)
 		n_ins = o->n_in;
-	const char *oname = c->g->tensors[o->out[0]].name;
+	if ((rc = nn__tfl_add_node(c, o, op, &tmpl, all_inputs ? o->in : ins, n_ins, o->out, o->n_out, NULL)) < 0)
+		return rc;
+	if (op == NN_OP_CONV2D || op == NN_OP_DEPTHWISE_CONV2D)
+		return nn__tfl_note_conv(c, o, c->g->n_nodes - 1);
+	return 0;
+}
+
+int nn__tfl_add_node(tfl *c, tfl_op *o, nn_op op, const nn_node *tmpl, const int *ins, int n_ins, const int *outs,
+		     int n_outs, nn_node **node)
+{
+	const char *oname = n_outs > 0 ? c->g->tensors[outs[0]].name : NULL;
 	if (!oname || !oname[0])
 		oname = o->opname;
-	if (charge(c, sizeof(nn_node) + 4 * ((size_t)n_ins + (size_t)o->n_out + 2) + strlen(oname) + 1) < 0)
-		return fail(c, NN_ERR_FORMAT, "%s: the model holds more operator data than its size allows", o->desc);
-	nn_node *n = nn_graph_add_node(c->g, op, n_ins, o->n_out);
+	if (nn__tfl_charge(c, sizeof(nn_node) + 4 * ((size_t)n_ins + (size_t)n_outs + 2) + strlen(oname) + 1) < 0)
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "%s: the model holds more operator data than its size allows", o->desc);
+	nn_node *n = nn_graph_add_node(c->g, op, n_ins, n_outs);
 	if (!n)
-		return fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
 	nn_node keep = *n;
-	*n = tmpl;
+	*n = *tmpl;
 	n->op = op;
 	n->n_inputs = keep.n_inputs;
 	n->n_outputs = keep.n_outputs;
 	n->inputs = keep.inputs;
 	n->outputs = keep.outputs;
 	for (int k = 0; k < n_ins; k++)
-		n->inputs[k] = all_inputs ? o->in[k] : ins[k];
-	for (int k = 0; k < o->n_out; k++)
-		n->outputs[k] = o->out[k];
+		n->inputs[k] = ins[k];
+	for (int k = 0; k < n_outs; k++)
+		n->outputs[k] = outs[k];
 	n->name = strdup(oname);
 	if (!n->name)
-		return fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
-	return 0;
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "%s: out of memory", o->desc);
+	if (node)
+		*node = n;
+	return nn__tfl_after_node(c, o);
 }
 
 static int load_codes(tfl *c, const nn__fb_table *model)
@@ -1830,10 +1739,10 @@ static int load_codes(tfl *c, const nn__fb_table *model)
 	nn__fb *b = &c->fb;
 	nn__fb_vec v;
 	if (nn__fb_vector(b, model, 1, 4, &v) < 0)
-		return fail(c, NN_ERR_FORMAT, "Model.operator_codes: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "Model.operator_codes: %s", b->why);
 	c->codes = calloc(v.n ? v.n : 1, sizeof *c->codes);
 	if (!c->codes)
-		return fail(c, NN_ERR_NOMEM, "out of memory for %u operator codes", v.n);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory for %u operator codes", v.n);
 	c->n_codes = v.n;
 	for (uint32_t i = 0; i < v.n; i++) {
 		nn__fb_table t;
@@ -1843,11 +1752,11 @@ static int load_codes(tfl *c, const nn__fb_table *model)
 		if (nn__fb_vec_table(b, &v, i, &t) < 0 || nn__fb_i8(b, &t, 0, 0, &dep) < 0 ||
 		    nn__fb_string(b, &t, 1, &oc->custom, &oc->custom_len) < 0 ||
 		    nn__fb_i32(b, &t, 2, 1, &oc->version) < 0 || nn__fb_i32(b, &t, 3, 0, &builtin) < 0)
-			return fail(c, NN_ERR_FORMAT, "operator code %u: %s", i, b->why);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "operator code %u: %s", i, b->why);
 		/* Codes past 127 live in builtin_code; older files only have the int8 one. TFLite takes the larger. */
 		oc->builtin = dep > builtin ? dep : builtin;
 		if (oc->builtin < 0)
-			return fail(c, NN_ERR_FORMAT, "operator code %u: builtin code %d, expected >= 0", i, oc->builtin);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "operator code %u: builtin code %d, expected >= 0", i, oc->builtin);
 	}
 	return 0;
 }
@@ -1869,7 +1778,7 @@ static int load_ops(tfl *c, const nn__fb_table *sg)
 	nn__fb *b = &c->fb;
 	nn__fb_vec ops;
 	if (nn__fb_vector(b, sg, 3, 4, &ops) < 0)
-		return fail(c, NN_ERR_FORMAT, "SubGraph.operators: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "SubGraph.operators: %s", b->why);
 	for (uint32_t i = 0; i < ops.n; i++) {
 		tfl_op o;
 		memset(&o, 0, sizeof o);
@@ -1880,14 +1789,14 @@ static int load_ops(tfl *c, const nn__fb_table *sg)
 		nn__fb_vec vin, vout;
 		if (nn__fb_vec_table(b, &ops, i, &o.t) < 0 || nn__fb_u32(b, &o.t, 0, 0, &ci) < 0 ||
 		    nn__fb_vector(b, &o.t, 1, 4, &vin) < 0 || nn__fb_vector(b, &o.t, 2, 4, &vout) < 0)
-			return fail(c, NN_ERR_FORMAT, "node %u: %s", i, b->why);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "node %u: %s", i, b->why);
 		if (ci >= c->n_codes)
-			return fail(c, NN_ERR_FORMAT, "node %u: opcode_index %u out of range (the model has %u operator codes)",
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "node %u: opcode_index %u out of range (the model has %u operator codes)",
 				    i, ci, c->n_codes);
 		o.code = &c->codes[ci];
 		op_name(o.code, o.opname, sizeof o.opname);
 		if (vin.n > MAX_OP_IO || vout.n > MAX_OP_IO)
-			return fail(c, NN_ERR_UNSUPPORTED, "node %u: %s has %u inputs and %u outputs, at most %d each are supported",
+			return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "node %u: %s has %u inputs and %u outputs, at most %d each are supported",
 				    i, o.opname, vin.n, vout.n, MAX_OP_IO);
 		o.n_in = (int)vin.n;
 		o.n_out = (int)vout.n;
@@ -1895,7 +1804,7 @@ static int load_ops(tfl *c, const nn__fb_table *sg)
 			int is_in = k < o.n_in;
 			int32_t t = is_in ? nn__fb_vec_i32(b, &vin, (uint32_t)k) : nn__fb_vec_i32(b, &vout, (uint32_t)(k - o.n_in));
 			if (t < (is_in ? -1 : 0) || t >= c->g->n_tensors)
-				return fail(c, NN_ERR_FORMAT, "node %u: %s: %s %d is tensor %d, expected %s0 to %d", i, o.opname,
+				return nn__tfl_fail(c, NN_ERR_FORMAT, "node %u: %s: %s %d is tensor %d, expected %s0 to %d", i, o.opname,
 					    is_in ? "input" : "output", is_in ? k : k - o.n_in, t, is_in ? "-1 (absent) or " : "",
 					    c->g->n_tensors - 1);
 			if (is_in)
@@ -1922,18 +1831,18 @@ static int load_io(tfl *c, const nn__fb_table *sg, int id, int **list, int *n)
 	const char *what = id == 1 ? "inputs" : "outputs";
 	nn__fb_vec v;
 	if (nn__fb_vector(b, sg, id, 4, &v) < 0)
-		return fail(c, NN_ERR_FORMAT, "SubGraph.%s: %s", what, b->why);
-	if (charge(c, 4 * (size_t)v.n) < 0)
-		return fail(c, NN_ERR_FORMAT, "SubGraph.%s: %u entries take the model past the data its size allows", what,
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "SubGraph.%s: %s", what, b->why);
+	if (nn__tfl_charge(c, 4 * (size_t)v.n) < 0)
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "SubGraph.%s: %u entries take the model past the data its size allows", what,
 			    v.n);
 	*list = malloc(((size_t)v.n + 1) * sizeof **list);
 	if (!*list)
-		return fail(c, NN_ERR_NOMEM, "out of memory for %u graph %s", v.n, what);
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory for %u graph %s", v.n, what);
 	*n = (int)v.n;
 	for (uint32_t k = 0; k < v.n; k++) {
 		int32_t t = nn__fb_vec_i32(b, &v, k);
 		if (t < 0 || t >= c->g->n_tensors)
-			return fail(c, NN_ERR_FORMAT, "graph %s %u is tensor %d, expected 0 to %d", what, k, t,
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "graph %s %u is tensor %d, expected 0 to %d", what, k, t,
 				    c->g->n_tensors - 1);
 		(*list)[k] = t;
 	}
@@ -1951,7 +1860,7 @@ static int check_flow(tfl *c)
 	char td[160];
 	unsigned char *ready = calloc((size_t)g->n_tensors + 1, 1);
 	if (!ready)
-		return fail(c, NN_ERR_NOMEM, "out of memory");
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory");
 	int rc = 0;
 	for (int t = 0; t < g->n_tensors; t++)
 		ready[t] = g->tensors[t].is_const ? 1 : 0;
@@ -1961,20 +1870,20 @@ static int check_flow(tfl *c)
 		const nn_node *n = &g->nodes[i];
 		for (int k = 0; k < n->n_inputs && rc == 0; k++)
 			if (n->inputs[k] >= 0 && !ready[n->inputs[k]])
-				rc = fail(c, NN_ERR_FORMAT, "node %d (output '%.100s'): it reads %s, which no earlier node writes",
-					  i, n->name, tensor_desc(c, n->inputs[k], td, sizeof td));
+				rc = nn__tfl_fail(c, NN_ERR_FORMAT, "node %d (output '%.100s'): it reads %s, which no earlier node writes",
+					  i, n->name, nn__tfl_tensor_desc(c, n->inputs[k], td, sizeof td));
 		for (int k = 0; k < n->n_outputs && rc == 0; k++) {
 			if (ready[n->outputs[k]])
-				rc = fail(c, NN_ERR_FORMAT,
+				rc = nn__tfl_fail(c, NN_ERR_FORMAT,
 					  "node %d (output '%.100s'): it writes %s, which is already a constant, a graph input or an earlier node's output",
-					  i, n->name, tensor_desc(c, n->outputs[k], td, sizeof td));
+					  i, n->name, nn__tfl_tensor_desc(c, n->outputs[k], td, sizeof td));
 			ready[n->outputs[k]] = 1;
 		}
 	}
 	for (int k = 0; k < g->n_outputs && rc == 0; k++)
 		if (!ready[g->outputs[k]])
-			rc = fail(c, NN_ERR_FORMAT, "graph output %d, %s, is never written", k,
-				  tensor_desc(c, g->outputs[k], td, sizeof td));
+			rc = nn__tfl_fail(c, NN_ERR_FORMAT, "graph output %d, %s, is never written", k,
+				  nn__tfl_tensor_desc(c, g->outputs[k], td, sizeof td));
 	free(ready);
 	return rc;
 }
@@ -1982,7 +1891,7 @@ static int check_flow(tfl *c)
 static int check_magic(tfl *c, const void *buf, size_t len)
 {
 	if (!buf || len < 8 || memcmp((const char *)buf + 4, "TFL3", 4) != 0)
-		return fail(c, NN_ERR_FORMAT,
+		return nn__tfl_fail(c, NN_ERR_FORMAT,
 			    "not a TensorFlow Lite model: expected \"TFL3\" at bytes 4..7 (the file has %zu bytes)", len);
 	return 0;
 }
@@ -1995,46 +1904,47 @@ static int load_model(tfl *c)
 	uint32_t version;
 	int rc;
 	if (nn__fb_root(b, &model) < 0 || nn__fb_u32(b, &model, 0, 0, &version) < 0)
-		return fail(c, NN_ERR_FORMAT, "Model: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "Model: %s", b->why);
 	if (version != 3)
-		return fail(c, NN_ERR_UNSUPPORTED, "schema version %u, expected 3", version);
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "schema version %u, expected 3", version);
 	if (nn__fb_vector(b, &model, 4, 4, &c->buffers) < 0)
-		return fail(c, NN_ERR_FORMAT, "Model.buffers: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "Model.buffers: %s", b->why);
 	if ((rc = load_codes(c, &model)) < 0)
 		return rc;
 	if (nn__fb_vector(b, &model, 2, 4, &sgs) < 0)
-		return fail(c, NN_ERR_FORMAT, "Model.subgraphs: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "Model.subgraphs: %s", b->why);
 	if (sgs.n == 0)
-		return fail(c, NN_ERR_FORMAT, "the model has no subgraph");
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "the model has no subgraph");
 	/*
 	 * Only subgraph 0 runs. Other subgraphs are either unreachable (more
 	 * signatures) or called by control-flow operators (IF, WHILE,
 	 * CALL_ONCE), which are not supported and fail the load by name.
 	 */
 	if (nn__fb_vec_table(b, &sgs, 0, &sg) < 0 || nn__fb_vector(b, &sg, 0, 4, &tensors) < 0)
-		return fail(c, NN_ERR_FORMAT, "subgraph 0: %s", b->why);
+		return nn__tfl_fail(c, NN_ERR_FORMAT, "subgraph 0: %s", b->why);
+	c->tensor_tables = tensors;
 	for (uint32_t i = 0; i < tensors.n; i++) {
 		nn__fb_table tt;
 		if (nn__fb_vec_table(b, &tensors, i, &tt) < 0)
-			return fail(c, NN_ERR_FORMAT, "tensor %u: %s", i, b->why);
+			return nn__tfl_fail(c, NN_ERR_FORMAT, "tensor %u: %s", i, b->why);
 		if ((rc = load_tensor(c, &tt, (int)i)) < 0)
 			return rc;
 	}
 	if ((rc = load_ops(c, &sg)) < 0)
 		return rc;
 	if (c->n_unsupported > 1)
-		return fail(c, NN_ERR_UNSUPPORTED, "%s (the model uses %d nodes of unsupported operators: %s)",
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s (the model uses %d nodes of unsupported operators: %s)",
 			    c->unsupported_msg, c->n_unsupported, c->unsupported_list);
 	if (c->n_unsupported == 1)
-		return fail(c, NN_ERR_UNSUPPORTED, "%s", c->unsupported_msg);
+		return nn__tfl_fail(c, NN_ERR_UNSUPPORTED, "%s", c->unsupported_msg);
 	if (c->deferred)
-		return fail(c, c->deferred, "%s", c->deferred_msg);
+		return nn__tfl_fail(c, c->deferred, "%s", c->deferred_msg);
 	if ((rc = load_io(c, &sg, 1, &c->g->inputs, &c->g->n_inputs)) < 0 ||
 	    (rc = load_io(c, &sg, 2, &c->g->outputs, &c->g->n_outputs)) < 0 || (rc = release_densified(c)) < 0 ||
-	    (rc = check_flow(c)) < 0)
+	    (rc = nn__tfl_check_folds(c)) < 0 || (rc = nn__tfl_dequantize_weights(c)) < 0 || (rc = check_flow(c)) < 0)
 		return rc;
-	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0)
-		return fail(c, NN_ERR_NOMEM, "out of memory reading the labels");
+	if (nn_tflite_read_labels(c->g, b->p, b->len) < 0 || nn_tflite_read_zip_metadata(c->g, b->p, b->len) < 0)
+		return nn__tfl_fail(c, NN_ERR_NOMEM, "out of memory reading the labels and metadata");
 	return 0;
 }
 
@@ -2048,13 +1958,13 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 	if (err && errlen)
 		err[0] = 0;
 	if (!out)
-		return fail(&c, NN_ERR_ARG, "nn_tflite_load: no output pointer");
+		return nn__tfl_fail(&c, NN_ERR_ARG, "nn_tflite_load: no output pointer");
 	*out = NULL;
 	int rc = check_magic(&c, buf, len);
 	if (rc < 0)
 		return rc;
 	if (len > SIZE_MAX / 4)
-		return fail(&c, NN_ERR_UNSUPPORTED, "%zu bytes, too large", len);
+		return nn__tfl_fail(&c, NN_ERR_UNSUPPORTED, "%zu bytes, too large", len);
 	c.g = nn_graph_create(c.name);
 	void *copy = malloc(len);
 	c.io = malloc(2 * MAX_OP_IO * sizeof *c.io);
@@ -2062,7 +1972,7 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 		nn_graph_free(c.g);
 		free(copy);
 		free(c.io);
-		return fail(&c, NN_ERR_NOMEM, "out of memory for a %zu-byte model", len);
+		return nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory for a %zu-byte model", len);
 	}
 	memcpy(copy, buf, len);
 	c.g->file = copy;
@@ -2075,6 +1985,8 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
 	free(c.codes);
 	free(c.io);
 	free(c.densified);
+	free(c.folds);
+	free(c.dyn);
 	if (rc < 0) {
 		nn_graph_free(c.g);
 		return rc;
@@ -2092,7 +2004,7 @@ int nn_tflite_read_info(nn_tflite_info *info, const void *buf, size_t len, const
 	c.err = err;
 	c.errlen = errlen;
 	if (!info)
-		return fail(&c, NN_ERR_ARG, "nn_tflite_read_info: no info");
+		return nn__tfl_fail(&c, NN_ERR_ARG, "nn_tflite_read_info: no info");
 	memset(info, 0, sizeof *info);
 	int rc = check_magic(&c, buf, len);
 	if (rc < 0)
@@ -2107,28 +2019,28 @@ int nn_tflite_read_info(nn_tflite_info *info, const void *buf, size_t len, const
 	const uint8_t *data;
 	if (nn__fb_root(b, &model) < 0 || nn__fb_u32(b, &model, 0, 0, &info->schema_version) < 0 ||
 	    nn__fb_string(b, &model, 3, &s, &n) < 0 || nn__fb_vector(b, &model, 2, 4, &sgs) < 0)
-		return fail(&c, NN_ERR_FORMAT, "Model: %s", b->why);
+		return nn__tfl_fail(&c, NN_ERR_FORMAT, "Model: %s", b->why);
 	if (s && !(info->description = nn__fb_strndup(s, n)))
-		rc = fail(&c, NN_ERR_NOMEM, "out of memory");
+		rc = nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory");
 	info->n_subgraphs = (int)sgs.n;
 	if (rc == 0)
 		rc = load_codes(&c, &model);
 	if (rc == 0 && sgs.n > 0) {
 		if (nn__fb_vec_table(b, &sgs, 0, &sg) < 0 || nn__fb_vector(b, &sg, 3, 4, &ops) < 0)
-			rc = fail(&c, NN_ERR_FORMAT, "subgraph 0: %s", b->why);
+			rc = nn__tfl_fail(&c, NN_ERR_FORMAT, "subgraph 0: %s", b->why);
 		else if (!(info->op_names = calloc((size_t)ops.n + 1, sizeof *info->op_names)) ||
 			 !(info->op_versions = calloc((size_t)ops.n + 1, sizeof *info->op_versions)))
-			rc = fail(&c, NN_ERR_NOMEM, "out of memory");
+			rc = nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory");
 		for (uint32_t i = 0; rc == 0 && i < ops.n; i++) {
 			nn__fb_table t;
 			uint32_t ci;
 			char nm[96];
 			if (nn__fb_vec_table(b, &ops, i, &t) < 0 || nn__fb_u32(b, &t, 0, 0, &ci) < 0) {
-				rc = fail(&c, NN_ERR_FORMAT, "node %u: %s", i, b->why);
+				rc = nn__tfl_fail(&c, NN_ERR_FORMAT, "node %u: %s", i, b->why);
 				break;
 			}
 			if (ci >= c.n_codes) {
-				rc = fail(&c, NN_ERR_FORMAT, "node %u: opcode_index %u out of range (the model has %u operator codes)",
+				rc = nn__tfl_fail(&c, NN_ERR_FORMAT, "node %u: opcode_index %u out of range (the model has %u operator codes)",
 					  i, ci, c.n_codes);
 				break;
 			}
@@ -2144,15 +2056,15 @@ int nn_tflite_read_info(nn_tflite_info *info, const void *buf, size_t len, const
 			info->op_versions[i] = oc->version;
 			info->n_ops = (int)i + 1;
 			if (!info->op_names[i])
-				rc = fail(&c, NN_ERR_NOMEM, "out of memory");
+				rc = nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory");
 		}
 	}
 	if (rc == 0 && nn__tflite_metadata(b, &model, "min_runtime_version", &data, &n) > 0 &&
 	    !(info->min_runtime_version = nn__fb_strndup((const char *)data, n)))
-		rc = fail(&c, NN_ERR_NOMEM, "out of memory");
+		rc = nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory");
 	if (rc == 0 && nn__tflite_metadata(b, &model, "TFLITE_METADATA", &data, &n) > 0 &&
 	    nn__tflite_meta_info(data, n, info) < 0)
-		rc = fail(&c, NN_ERR_NOMEM, "out of memory");
+		rc = nn__tfl_fail(&c, NN_ERR_NOMEM, "out of memory");
 	free(c.codes);
 	if (rc < 0)
 		nn_tflite_info_free(info);

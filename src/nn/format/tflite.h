@@ -31,6 +31,14 @@ int nn_tflite_load(nn_graph **out, const void *buf, size_t len, const char *name
  */
 int nn_tflite_read_labels(nn_graph *g, const void *buf, size_t len);
 
+/*
+ * Stores the Ultralytics metadata files (temp_meta.txt, metadata.json) of a
+ * zip archive appended to the model with nn_graph_add_metadata, keyed by
+ * file name and verbatim. Unreadable archives and entries are skipped.
+ * Returns how many were stored, or NN_ERR_NOMEM.
+ */
+int nn_tflite_read_zip_metadata(nn_graph *g, const void *buf, size_t len);
+
 /* Facts about a model for `vigil inspect`, read without building a graph. */
 typedef struct nn_tflite_info {
 	uint32_t schema_version;

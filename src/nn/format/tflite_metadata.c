@@ -16,6 +16,8 @@
 
 #define MAX_LABELS (1 << 20)
 #define MAX_LABEL_FILE (16u << 20)
+/* Ultralytics metadata is a few kilobytes (class names, image size, strides). */
+#define MAX_META_FILE (1u << 20)
 /* Metadata entries and associated files looked at: real models have a handful. */
 #define MAX_SEARCH 64
 
@@ -189,12 +191,24 @@ static int contains_label(const char *s, size_t n)
 	return 0;
 }
 
+/* Files Ultralytics zips onto its TFLite exports: model metadata, stored by name, never labels. */
+static const char *const ultralytics_files[] = { "temp_meta.txt", "metadata.json" };
+
+static int is_ultralytics_file(const char *s, size_t n)
+{
+	for (size_t k = 0; k < sizeof ultralytics_files / sizeof ultralytics_files[0]; k++)
+		if (n == strlen(ultralytics_files[k]) && memcmp(s, ultralytics_files[k], n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Finds the label file in the zip archive that ends region p[0..len): the
  * entry called want (from the metadata) if given, else the first .txt with
- * "label" in its name, else the first .txt. Returns 1 with *e set, or 0.
+ * "label" in its name, else the first .txt other than Ultralytics' metadata.
+ * With only_want, the entry called want or none. Returns 1 with *e set, or 0.
  */
-static int zip_find(const uint8_t *p, size_t len, const char *want, size_t want_len, zip_entry *e)
+static int zip_find(const uint8_t *p, size_t len, const char *want, size_t want_len, int only_want, zip_entry *e)
 {
 	if (len < 22)
 		return 0;
@@ -238,7 +252,11 @@ static int zip_find(const uint8_t *p, size_t len, const char *want, size_t want_
 		z.name = (const char *)p + pos + 46;
 		z.name_len = nl;
 		pos += 46 + nl + xl + cl;
-		int rank = want && nl == want_len && memcmp(z.name, want, nl) == 0 ? 3
+		/* Ultralytics' metadata names temp_meta.txt as a label file, but it holds a Python dict. */
+		int meta = !only_want && is_ultralytics_file(z.name, nl);
+		int rank = meta ? 0
+			   : want && nl == want_len && memcmp(z.name, want, nl) == 0 ? 3
+			   : only_want						       ? 0
 			   : ends_with_txt(z.name, nl) && contains_label(z.name, nl) ? 2
 			   : ends_with_txt(z.name, nl)				       ? 1
 										       : 0;
@@ -414,7 +432,7 @@ int nn_tflite_read_labels(nn_graph *g, const void *buf, size_t len)
 		return 0;
 	if (nn__tflite_metadata(&b, &model, "TFLITE_METADATA", &meta, &meta_len) > 0 && meta)
 		metadata_label_name(meta, meta_len, &want, &want_len);
-	int found = zip_find(buf, len, want, want_len, &e);
+	int found = zip_find(buf, len, want, want_len, 0, &e);
 	/* Some writers keep the archive in a metadata buffer of its own instead of after the model. */
 	nn__fb_vec mv, buffers;
 	if (!found && nn__fb_vector(&b, &model, 6, 4, &mv) > 0 && nn__fb_vector(&b, &model, 4, 4, &buffers) > 0) {
@@ -425,7 +443,7 @@ int nn_tflite_read_labels(nn_graph *g, const void *buf, size_t len)
 			if (nn__fb_vec_table(&b, &mv, i, &mt) < 0 || nn__fb_u32(&b, &mt, 1, 0, &bi) < 0 || bi >= buffers.n ||
 			    nn__fb_vec_table(&b, &buffers, bi, &bt) < 0 || nn__fb_vector(&b, &bt, 0, 1, &data) <= 0)
 				continue;
-			found = zip_find(b.p + data.pos, data.n, want, want_len, &e);
+			found = zip_find(b.p + data.pos, data.n, want, want_len, 0, &e);
 		}
 	}
 	if (!found) {
@@ -439,4 +457,25 @@ int nn_tflite_read_labels(nn_graph *g, const void *buf, size_t len)
 		return 0;
 	}
 	return parse_labels(g, (const char *)e.data, e.size);
+}
+
+int nn_tflite_read_zip_metadata(nn_graph *g, const void *buf, size_t len)
+{
+	if (!g || !buf)
+		return 0;
+	int stored = 0;
+	for (size_t k = 0; k < sizeof ultralytics_files / sizeof ultralytics_files[0]; k++) {
+		zip_entry e;
+		const char *name = ultralytics_files[k];
+		if (!zip_find(buf, len, name, strlen(name), 1, &e))
+			continue;
+		if (e.size > MAX_META_FILE) {
+			debug_note("%s is %zu bytes, too large for model metadata", name, e.size);
+			continue;
+		}
+		if (nn_graph_add_metadata(g, name, (const char *)e.data, e.size) < 0)
+			return NN_ERR_NOMEM;
+		stored++;
+	}
+	return stored;
 }

@@ -3,7 +3,7 @@
  *
  * Graphs converted from NCHW frameworks (ONNX through onnx-tf, PyTorch) wrap
  * every convolution in a pair of TRANSPOSEs and run what lies between the
- * convolutions (activations, padding, concatenations, element-wise
+ * convolutions (activations, padding, slices, concatenations, element-wise
  * arithmetic) in NCHW. Those ops do not care about the layout, so the pass
  * rewrites each connected region of them (an "island") into the layout of
  * the transposes that feed it: the transposes at its edges cancel, and one
@@ -239,7 +239,8 @@ static int fits_island(const nn_tensor *t, int rank)
 /*
  * Whether node i computes the same whatever the layout of its rank-`rank`
  * tensors, given that its parameters are rewritten to match: element-wise
- * ops (constants are transposed along), PAD, CONCATENATION and SPLIT.
+ * ops (constants are transposed along), PAD, STRIDED_SLICE, CONCATENATION
+ * and SPLIT.
  */
 static int layout_free(const lay *L, int i, int rank)
 {
@@ -249,7 +250,8 @@ static int layout_free(const lay *L, int i, int rank)
 		return 0;
 	int ok = is_unary(n->op) ? n->n_inputs == 1 && n->n_outputs == 1
 		 : is_binary(n->op) ? n->n_inputs == 2 && n->n_outputs == 1
-		 : n->op == NN_OP_PAD ? n->n_inputs == 1 && n->n_outputs == 1
+		 : n->op == NN_OP_PAD ? (n->n_inputs == 1 || (n->n_inputs == 2 && n->inputs[1] < 0)) && n->n_outputs == 1
+		 : n->op == NN_OP_STRIDED_SLICE ? n->n_inputs == 1 && n->n_outputs == 1
 		 : n->op == NN_OP_CONCATENATION ? n->n_inputs >= 1 && n->n_outputs == 1
 		 : n->op == NN_OP_SPLIT ? n->n_inputs == 1 && n->n_outputs >= 1
 		 : 0;
@@ -258,6 +260,9 @@ static int layout_free(const lay *L, int i, int rank)
 	int variable = 0;
 	for (int k = 0; k < n->n_inputs; k++) {
 		int t = n->inputs[k];
+		/* TFLite's PAD keeps an absent constant_values input (-1): zero padding, the same in any layout. */
+		if (t < 0 && n->op == NN_OP_PAD && k == 1)
+			continue;
 		if (t < 0)
 			return 0;
 		const nn_tensor *x = &g->tensors[t];
@@ -329,7 +334,7 @@ static void grow_island(lay *L, island *is, int seed, int backward)
 		const nn_node *n = &g->nodes[is->nodes[q]];
 		for (int k = 0; k < n->n_inputs; k++) {
 			int u = n->inputs[k];
-			if (g->tensors[u].is_const)
+			if (u < 0 || g->tensors[u].is_const)
 				continue;
 			int p = L->producer[u];
 			if (transpose_with(L, p, is->perm, is->rank)) {
@@ -456,8 +461,8 @@ static int try_island(lay *L, island *is)
 	for (int q = 0; q < is->n_nodes; q++) {
 		const nn_node *n = &g->nodes[is->nodes[q]];
 		for (int k = 0; k < n->n_inputs; k++) {
-			int u = n->inputs[k], p = L->producer[u];
-			if (g->tensors[u].is_const || in_island(L, is, p) || seen[u])
+			int u = n->inputs[k], p = u >= 0 ? L->producer[u] : -1;
+			if (u < 0 || g->tensors[u].is_const || in_island(L, is, p) || seen[u])
 				continue;
 			seen[u] = 1;
 			if (transpose_with(L, p, is->perm, r)) {
@@ -518,6 +523,14 @@ static int try_island(lay *L, island *is)
 				n->p.pad.pads[k][0] = pads[is->inv[k]][0];
 				n->p.pad.pads[k][1] = pads[is->inv[k]][1];
 			}
+		} else if (n->op == NN_OP_STRIDED_SLICE) {
+			int begin[NN_MAX_RANK], stride[NN_MAX_RANK];
+			memcpy(begin, n->p.slice.begin, sizeof begin);
+			memcpy(stride, n->p.slice.stride, sizeof stride);
+			for (int k = 0; k < r; k++) {
+				n->p.slice.begin[k] = begin[is->inv[k]];
+				n->p.slice.stride[k] = stride[is->inv[k]];
+			}
 		} else if (n->op == NN_OP_CONCATENATION) {
 			int a = n->p.concat.axis < 0 ? n->p.concat.axis + r : n->p.concat.axis;
 			n->p.concat.axis = is->perm[a];
@@ -527,7 +540,7 @@ static int try_island(lay *L, island *is)
 		}
 		for (int k = 0; k < n->n_inputs; k++) {
 			int c = n->inputs[k];
-			if (!g->tensors[c].is_const)
+			if (c < 0 || !g->tensors[c].is_const)
 				continue;
 			int u = permuted_const(g, c, is);
 			if (u < 0)
@@ -607,7 +620,7 @@ static int try_island(lay *L, island *is)
 		const nn_node *n = &g->nodes[is->nodes[q]];
 		for (int k = 0; k < n->n_inputs; k++) {
 			int u = n->inputs[k];
-			if (u >= L->n_indexed || seen[u] || g->tensors[u].is_const || in_island(L, is, L->producer[u]))
+			if (u < 0 || u >= L->n_indexed || seen[u] || g->tensors[u].is_const || in_island(L, is, L->producer[u]))
 				continue;
 			seen[u] = 1;
 			ext[n_ext++] = u;
