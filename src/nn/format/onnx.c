@@ -261,7 +261,7 @@ int ox_value_find(ox *c, const char *name, int create)
 	}
 	i = c->n_vals++;
 	c->names[i] = name;
-	c->vals[i] = (ox_value){ .t = -1, .producer = -1 };
+	c->vals[i] = (ox_value){ .t = -1, .producer = -1, .lz_src = -1 };
 	nn_name_map_add(&c->map, c->names, i);
 	return i;
 }
@@ -347,21 +347,59 @@ int ox_const_f32(ox *c, const char *name, int rank, const int *shape, const floa
 	return t;
 }
 
+int ox_value_tensor(ox *c, int i)
+{
+	ox_value *v = &c->vals[i];
+	if (v->t < 0 && v->lz_src >= 0) {
+		int src = v->lz_src;
+		int t = ox_tensor(c, c->names[i], ox_T(c, src)->dtype, v->lz_rank, v->lz_shape);
+		if (t < 0)
+			return t;
+		nn_node *r = ox_emit(c, NULL, NN_OP_RESHAPE, 1, &src, 1, &t);
+		if (!r)
+			return NN_ERR_NOMEM;
+		free(r->name);
+		if (!(r->name = strdup(c->names[i])))
+			return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+		v->t = t;
+	}
+	if (v->t < 0 && v->c) {
+		int t = ox_const_tensor(c, v->c, c->names[i]);
+		if (t < 0)
+			return t;
+		v->t = t;
+	}
+	if (v->t < 0)
+		return ox_nfail(c, NN_ERR_FORMAT, "'%s' has no value", c->names[i]);
+	return v->t;
+}
+
 int ox_in_tensor(ox *c, const ox_node *n, int k)
 {
 	ox_value *v = ox_in(c, n, k);
 	if (!v)
 		return ox_nfail(c, NN_ERR_FORMAT, "input %d is missing", k);
-	if (v->t < 0 && v->c) {
-		int t = ox_const_tensor(c, v->c, n->in[k]);
-		if (t < 0)
-			return t;
-		/* ox_const_tensor may have grown c->vals? No: it adds IR tensors only. */
-		v->t = t;
+	return ox_value_tensor(c, (int)(v - c->vals));
+}
+
+int ox_bind_lazy(ox *c, const ox_node *n, int k, int src, int rank, const int *shape)
+{
+	int i = ox_value_find(c, n->out[k], 1);
+	if (i < 0)
+		return NN_ERR_NOMEM;
+	nn_tensor *t = ox_T(c, src);
+	int same = t->rank == rank;
+	for (int d = 0; same && d < rank; d++)
+		same = t->shape[d] == shape[d];
+	if (same) {
+		c->vals[i].t = src;
+		return 0;
 	}
-	if (v->t < 0)
-		return ox_nfail(c, NN_ERR_FORMAT, "input '%s' has no value", n->in[k]);
-	return v->t;
+	c->vals[i].lz_src = src;
+	c->vals[i].lz_rank = rank;
+	for (int d = 0; d < rank; d++)
+		c->vals[i].lz_shape[d] = shape[d];
+	return 0;
 }
 
 int ox_out_tensor(ox *c, const ox_node *n, int k, nn_dtype dt, int rank, const int *shape)
@@ -1219,7 +1257,7 @@ static int map_all(ox *c)
 				int i = ox_value_find(c, n->out[k], 0);
 				v = i >= 0 ? &c->vals[i] : NULL;
 			}
-			if (n->out[k][0] && (!v || (v->t < 0 && !v->c)) && k == 0)
+			if (n->out[k][0] && (!v || !ox_has_value(v)) && k == 0)
 				return ox_nfail(c, NN_ERR_FORMAT, "the mapping left output '%s' without a value", n->out[k]);
 		}
 	}
@@ -1239,11 +1277,13 @@ static int add_outputs(ox *c, nn_pb graph)
 		if (rc < 0)
 			return rc;
 		int i = ox_value_find(c, vi.name, 0);
-		if (i < 0 || (c->vals[i].t < 0 && !c->vals[i].c))
+		if (i < 0 || !ox_has_value(&c->vals[i]))
 			return ox_fail(c, NN_ERR_FORMAT, "graph output '%s' is not produced by any node", vi.name);
 		if (c->vals[i].poisoned)
 			return ox_fail(c, NN_ERR_UNSUPPORTED, "graph output '%s' depends on unsupported nodes", vi.name);
-		int t = c->vals[i].t;
+		int t = c->vals[i].lz_src >= 0 || c->vals[i].t >= 0 ? ox_value_tensor(c, i) : -1;
+		if (c->vals[i].lz_src >= 0 && t < 0)
+			return t;
 		int need_copy = t < 0 || ox_T(c, t)->is_const || nn_graph_is_output(c->g, t) ||
 				(ox_T(c, t)->name && strcmp(ox_T(c, t)->name, vi.name));
 		for (int k = 0; k < c->g->n_inputs; k++)

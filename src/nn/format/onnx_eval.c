@@ -653,6 +653,10 @@ static int eval(ox *c, const ox_node *n)
 		if (x->c) {
 			rank = x->c->rank;
 			memcpy(dims, x->c->dims, sizeof dims);
+		} else if (x->t < 0 && x->lz_src >= 0) {
+			rank = x->lz_rank;
+			for (int d = 0; d < rank; d++)
+				dims[d] = x->lz_shape[d];
 		} else {
 			nn_tensor *t = ox_T(c, x->t);
 			rank = t->rank;

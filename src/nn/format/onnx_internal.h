@@ -84,7 +84,20 @@ typedef struct ox_value {
 	ox_val *c;                  /* NULL when known only at run time */
 	int poisoned;               /* produced by a node that could not be mapped */
 	int producer;               /* ONNX node index, -1 for inputs and initializers */
+	/*
+	 * A reshape not emitted yet: tensor lz_src seen with lz_shape. It becomes
+	 * a RESHAPE when something reads it, so that chains of reshapes become
+	 * one and a reshape back to the source's shape none.
+	 */
+	int lz_src, lz_rank;
+	int lz_shape[NN_MAX_RANK];
 } ox_value;
+
+/* Whether the value has a tensor, made or pending. */
+static inline int ox_has_value(const ox_value *v)
+{
+	return v->t >= 0 || v->c || v->lz_src >= 0;
+}
 
 typedef struct ox_block ox_block;
 
@@ -141,6 +154,10 @@ ox_value *ox_in(ox *c, const ox_node *n, int k);
 ox_val *ox_in_const(ox *c, const ox_node *n, int k);
 /* The IR tensor of input k (constants are materialised); -1 with a message when the input is absent. */
 int ox_in_tensor(ox *c, const ox_node *n, int k);
+/* The IR tensor of value i (pending reshapes and constants made now), or a negative error. */
+int ox_value_tensor(ox *c, int i);
+/* Binds output k to a pending reshape of tensor src (no node yet; see ox_value). */
+int ox_bind_lazy(ox *c, const ox_node *n, int k, int src, int rank, const int *shape);
 /* Makes an IR tensor for a value known at load time. */
 int ox_const_tensor(ox *c, const ox_val *v, const char *name);
 /* A new float32 constant IR tensor. */

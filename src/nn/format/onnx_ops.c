@@ -388,12 +388,19 @@ static int map_cast(ox *c, const ox_node *n, int arg)
 
 static int map_reshape_like(ox *c, const ox_node *n, int kind)
 {
-	int x = ox_in_tensor(c, n, 0);
+	/* A pending reshape's source stands for it: reshapes of reshapes become one. */
+	ox_value *in = ox_in(c, n, 0);
+	int x = in && in->t < 0 && in->lz_src >= 0 ? in->lz_src : ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
 	int rank, r;
 	int64_t dims[NN_MAX_RANK], out[NN_MAX_RANK];
 	tdims(c, x, &rank, dims);
+	if (in && in->t < 0 && in->lz_src >= 0) {
+		rank = in->lz_rank;
+		for (int d = 0; d < rank; d++)
+			dims[d] = in->lz_shape[d];
+	}
 	if (kind == 0) {
 		ox_val *shape = ox_in_const(c, n, 1);
 		if (!shape)
@@ -414,18 +421,61 @@ static int map_reshape_like(ox *c, const ox_node *n, int kind)
 		if (ox_squeeze_dims(c, n, kind == 2, rank, dims, &r, out) < 0)
 			return NN_ERR_SHAPE;
 	}
-	int y = out_dims(c, n, 0, ox_T(c, x)->dtype, r, out);
+	int shape[NN_MAX_RANK];
+	for (int d = 0; d < r; d++) {
+		if (out[d] > OX_MAX_DIM)
+			return ox_nfail(c, NN_ERR_SHAPE, "output dimension %d is %lld", d, (long long)out[d]);
+		shape[d] = (int)out[d];
+	}
+	return ox_bind_lazy(c, n, 0, x, r, shape);
+}
+
+/*
+ * ShuffleNet's channel shuffle, Reshape [N,C,H,W] -> [N,g,C/g,H,W], Transpose
+ * [0,2,1,3,4], Reshape back: the same in NHWC ([N,H,W,g,C/g] with its last
+ * two dimensions swapped), so that the layout pass can cancel the
+ * transposes around it. 1 when it matched (the output bound), 0 when not.
+ */
+static int channel_shuffle(ox *c, const ox_node *n, const int64_t *perm, int np)
+{
+	static const int64_t want[5] = { 0, 2, 1, 3, 4 };
+	ox_value *v = ox_in(c, n, 0);
+	if (np != 5 || memcmp(perm, want, sizeof want) || !v || v->t >= 0 || v->lz_src < 0 || v->lz_rank != 5)
+		return 0;
+	int src = v->lz_src;
+	nn_tensor *s = ox_T(c, src);
+	const int *z = v->lz_shape;
+	if (s->rank != 4 || z[0] != s->shape[0] || (int64_t)z[1] * z[2] != s->shape[1] || z[3] != s->shape[2] ||
+	    z[4] != s->shape[3])
+		return 0;
+	int N = z[0], g = z[1], cg = z[2], H = z[3], W = z[4];
+	int xh = ox_transpose(c, n, src, ox_to_nhwc, "/nhwc");
+	int s5[5] = { N, H, W, g, cg };
+	int r1 = xh < 0 ? xh : ox_reshape(c, n, xh, 5, s5, -1);
+	static const int p5[5] = { 0, 1, 2, 4, 3 };
+	int t = r1 < 0 ? r1 : ox_transpose(c, n, r1, p5, "/shuffle");
+	int s4[4] = { N, H, W, g * cg };
+	int r2 = t < 0 ? t : ox_reshape(c, n, t, 4, s4, -1);
+	int y = r2 < 0 ? r2 : ox_transpose(c, n, r2, ox_to_nchw, "/nchw");
 	if (y < 0)
 		return y;
-	int shape[NN_MAX_RANK];
-	for (int d = 0; d < r; d++)
-		shape[d] = (int)out[d];
-	return ox_reshape(c, n, x, r, shape, y) < 0 ? NN_ERR_NOMEM : 0;
+	int o5[5] = { N, cg, g, H, W };
+	int rc = ox_bind_lazy(c, n, 0, y, 5, o5);
+	return rc < 0 ? rc : 1;
 }
 
 static int map_transpose(ox *c, const ox_node *n, int arg)
 {
 	(void)arg;
+	{
+		int64_t pp[NN_MAX_RANK];
+		int npp;
+		if (ox_attr_ints(c, n, "perm", pp, NN_MAX_RANK, &npp) < 0)
+			return NN_ERR_FORMAT;
+		int rc = channel_shuffle(c, n, pp, npp);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
@@ -1075,7 +1125,7 @@ int ox_map_node(ox *c, const ox_node *n)
 		return ox_unsupported(c, "operator %s is not supported", n->op);
 	for (int k = 0; k < n->n_in; k++) {
 		ox_value *v = ox_in(c, n, k);
-		if (v && v->t < 0 && !v->c && n->in[k][0])
+		if (v && !ox_has_value(v) && n->in[k][0])
 			return ox_nfail(c, NN_ERR_FORMAT, "input '%s' has no value", n->in[k]);
 	}
 	return e->fn(c, n, e->arg);
