@@ -1233,6 +1233,10 @@ static int map_all(ox *c)
 				poisoned = 1;
 		}
 		if (poisoned) {
+			/* Still name an op we lack: the message lists every problem at once. */
+			if (!ox_op_known(n->domain, n->op))
+				ox_unsupported(c, "operator %s%s%s is not supported", n->op, n->domain[0] ? " of domain " : "",
+					       n->domain);
 			poison_outputs(c, n);
 			continue;
 		}
