@@ -1034,6 +1034,19 @@ int nn_onnx_read_info(const void *data, size_t len, nn_onnx_info *info)
 	arena_free(&c);
 	if (rc < 0)
 		return rc;
+	nn_pb g = nn_pb_of(mp.graph, mp.graph_len);
+	nn_pb_field f;
+	while (nn_pb_next(&g, &f) > 0) {
+		if (f.number != 1 || f.wire != NN_PB_LEN)
+			continue;
+		if (!info->n_nodes++) {
+			nn_pb nd = nn_pb_sub(&f);
+			nn_pb_field e;
+			while (nn_pb_next(&nd, &e) > 0)
+				if (e.number == 4 && e.wire == NN_PB_LEN)
+					copy_field(info->first_op, sizeof info->first_op, &e);
+		}
+	}
 	info->ir_version = mp.ir_version;
 	info->opset = c.opset;
 	snprintf(info->producer, sizeof info->producer, "%s", mp.producer);
@@ -1358,6 +1371,16 @@ static int read_graph(ox *c, nn_pb graph)
 			return ox_fail(c, NN_ERR_UNSUPPORTED, "sparse initializers are not supported");
 		}
 	}
+	for (int k = 0; k < c->n_consts; k++) {
+		ox_val *v;
+		const char *name;
+		if ((rc = read_tensor(c, nn_pb_of(c->const_data[k], c->const_len[k]), "constant input", &v, &name)) < 0)
+			return rc;
+		int i = ox_value_find(c, name, 1);
+		if (i < 0)
+			return NN_ERR_NOMEM;
+		c->vals[i].c = v;
+	}
 	it = graph;
 	while (nn_pb_next(&it, &f) > 0) {
 		if (f.wire != NN_PB_LEN)
@@ -1399,6 +1422,11 @@ int nn_onnx_load_buffer(nn_graph **out, const void *data, size_t len, const char
 		err[0] = '\0';
 	c.input_w = o ? o->input_w : 0;
 	c.input_h = o ? o->input_h : 0;
+	if (o && o->n_consts > 0) {
+		c.n_consts = o->n_consts;
+		c.const_data = o->const_data;
+		c.const_len = o->const_len;
+	}
 	c.g = nn_graph_create(c.src);
 	if (!c.g)
 		return ox_fail(&c, NN_ERR_NOMEM, "out of memory");
@@ -1428,4 +1456,45 @@ int nn_onnx_load_buffer(nn_graph **out, const void *data, size_t len, const char
 	}
 	*out = c.g;
 	return 0;
+}
+
+int nn_onnx_read_tensor(const void *data, size_t len, nn_tensor *t, char *err, size_t errlen)
+{
+	ox c = { .src = "tensor", .err = err, .errlen = errlen };
+	memset(t, 0, sizeof *t);
+	ox_val *v;
+	const char *name;
+	int rc = read_tensor(&c, nn_pb_of(data, len), "TensorProto", &v, &name);
+	if (rc >= 0) {
+		nn_dtype dt = NN_F32;
+		if (!ox_is_float(v->dtype) && ox_dtype_to_nn(v->dtype, &dt) < 0)
+			rc = ox_fail(&c, NN_ERR_UNSUPPORTED, "data type %s", ox_dtype_name(v->dtype));
+		t->dtype = dt;
+		t->rank = v->rank;
+		for (int d = 0; d < v->rank && rc >= 0; d++) {
+			if (v->dims[d] > OX_MAX_DIM)
+				rc = ox_fail(&c, NN_ERR_UNSUPPORTED, "dimension %d", d);
+			t->shape[d] = (int)v->dims[d];
+		}
+		if (rc >= 0 && (!(t->name = strdup(name)) || !(t->data = calloc(1, nn_tensor_bytes(t) + 1))))
+			rc = ox_fail(&c, NN_ERR_NOMEM, "out of memory");
+		for (int64_t k = 0; rc >= 0 && k < v->n; k++) {
+			switch (dt) {
+			case NN_F32: ((float *)t->data)[k] = v->f[k]; break;
+			case NN_U8: case NN_BOOL: ((uint8_t *)t->data)[k] = (uint8_t)v->i[k]; break;
+			case NN_I8: ((int8_t *)t->data)[k] = (int8_t)v->i[k]; break;
+			case NN_I16: ((int16_t *)t->data)[k] = (int16_t)v->i[k]; break;
+			case NN_I32: ((int32_t *)t->data)[k] = (int32_t)v->i[k]; break;
+			case NN_I64: ((int64_t *)t->data)[k] = v->i[k]; break;
+			default: break;
+			}
+		}
+	}
+	arena_free(&c);
+	if (rc < 0) {
+		free(t->name);
+		free(t->data);
+		memset(t, 0, sizeof *t);
+	}
+	return rc;
 }

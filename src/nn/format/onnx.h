@@ -18,7 +18,21 @@
 /* What the caller knows that the file may not say. Zeroed: nothing. */
 typedef struct nn_onnx_options {
 	int input_w, input_h;   /* spatial size for dynamic height/width, 0 when not given */
+	/*
+	 * Graph inputs to take as constants (ONNX's backend tests feed weights as
+	 * inputs): n_consts TensorProto messages, each naming the input it sets.
+	 */
+	int n_consts;
+	const void *const *const_data;
+	const size_t *const_len;
 } nn_onnx_options;
+
+/*
+ * A TensorProto (a test's input_0.pb) as a tensor: float types as float32,
+ * the others as their IR dtype; t->data is malloc'd (the caller frees it and
+ * t->name). Returns 0 or a negative NN_ERR_* with the message in err.
+ */
+int nn_onnx_read_tensor(const void *data, size_t len, nn_tensor *t, char *err, size_t errlen);
 
 /* Whether the bytes look like an ONNX ModelProto (every top-level field one of its, and a graph). */
 int nn_onnx_sniff(const void *data, size_t len);
@@ -36,6 +50,8 @@ typedef struct nn_onnx_info {
 	long long ir_version;
 	int opset;
 	char producer[64], producer_version[32];
+	int n_nodes;
+	char first_op[64];      /* the first node's op_type */
 } nn_onnx_info;
 int nn_onnx_read_info(const void *data, size_t len, nn_onnx_info *info);
 

@@ -113,6 +113,9 @@ typedef struct ox {
 	int opset;                  /* the default domain's version */
 	int ms_opset;               /* com.microsoft's, 0 when not imported */
 	int input_w, input_h;       /* what the caller gave for dynamic sizes, 0 when not */
+	int n_consts;               /* graph inputs given as constants (nn_onnx_options) */
+	const void *const *const_data;
+	const size_t *const_len;
 	int meta_w, meta_h;         /* from metadata_props imgsz */
 
 	ox_node *nodes;

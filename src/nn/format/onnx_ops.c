@@ -204,6 +204,11 @@ static int map_identity(ox *c, const ox_node *n, int arg)
 		return x;
 	if (!strcmp(n->op, "Dropout") && n->n_out > 1 && n->out[1][0])
 		return ox_unsupported(c, "Dropout's mask output");
+	if (!strcmp(n->op, "Dropout") && n->n_in > 2 && n->in[2][0]) {
+		ox_val *tm = ox_in_const(c, n, 2);
+		if (!tm || (tm->n == 1 && ox_val_int(tm, 0)))
+			return ox_unsupported(c, "Dropout in training mode");
+	}
 	return ox_bind_out(c, n, 0, x);
 }
 
