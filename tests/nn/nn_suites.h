@@ -17,6 +17,7 @@ extern const vg_test vg_suite_nn_keras[];
 extern const vg_test vg_suite_nn_tensor_bundle[];
 extern const vg_test vg_suite_nn_savedmodel[];
 extern const vg_test vg_suite_nn_graphdef[];
+extern const vg_test vg_suite_nn_onnx[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -32,6 +33,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_tensor_bundle,
 	vg_suite_nn_savedmodel,
 	vg_suite_nn_graphdef,
+	vg_suite_nn_onnx,
 	NULL,
 };
 
