@@ -708,6 +708,26 @@ static int eval(ox *c, const ox_node *n)
 		return eval_elementwise(c, n, 2, in);
 	if (!strcmp(op, "Where"))
 		return in[1] && in[2] ? eval_elementwise(c, n, 3, in) : ox_nfail(c, NN_ERR_FORMAT, "needs three inputs");
+	if (!strcmp(op, "DequantizeLinear") && in[1] && in[1]->f && !in[0]->f) {
+		/* Quantized weights (QDQ models): float at load time. */
+		ox_val *s = in[1], *z = in[2];
+		if (z && (z->n != s->n || !z->i))
+			return 0;
+		int axis = 0;
+		if (s->n > 1 && (ox_axis(c, ox_attr_i(n, "axis", 1), in[0]->rank, &axis) < 0 || in[0]->dims[axis] != s->n))
+			return 0;
+		ox_val *o = ox_val_new(c, OX_FLOAT, in[0]->rank, in[0]->dims);
+		if (!o)
+			return NN_ERR_NOMEM;
+		int64_t inner = 1;
+		for (int d = axis + 1; d < in[0]->rank; d++)
+			inner *= in[0]->dims[d];
+		for (int64_t k = 0; k < o->n; k++) {
+			int64_t ch = s->n > 1 ? (k / inner) % s->n : 0;
+			o->f[k] = (float)(in[0]->i[k] - (z ? z->i[ch] : 0)) * s->f[ch];
+		}
+		return ox_bind_const(c, n, 0, o) < 0 ? NN_ERR_NOMEM : 2;
+	}
 	if (!strcmp(op, "Identity") || !strcmp(op, "Dropout"))
 		return ox_bind_const(c, n, 0, in[0]) < 0 ? NN_ERR_NOMEM : 2;
 	if (!strcmp(op, "Gather"))

@@ -1004,6 +1004,82 @@ static int map_topk(ox *c, const ox_node *n, int arg)
 	return 0;
 }
 
+/* ---- quantization -------------------------------------------------------- */
+
+/* Scale and zero point of a QuantizeLinear / DequantizeLinear (inputs 1 and 2): constants, per tensor or per axis. */
+static int qparams(ox *c, const ox_node *n, int rank, const int *shape, int *count, int *axis, float **scale,
+		   int32_t **zp, int *zp_dtype)
+{
+	ox_val *s = ox_in_const(c, n, 1), *z = n->n_in > 2 && n->in[2][0] ? ox_in_const(c, n, 2) : NULL;
+	if (!s || !s->f || (n->n_in > 2 && n->in[2][0] && !z))
+		return ox_unsupported(c, "scale or zero point computed at run time");
+	if (ox_attr_i(n, "block_size", 0))
+		return ox_unsupported(c, "blocked quantization");
+	*zp_dtype = z ? z->dtype : OX_UINT8;
+	if (*zp_dtype != OX_UINT8 && *zp_dtype != OX_INT8)
+		return ox_unsupported(c, "zero point of type %s (uint8 and int8 only)", ox_dtype_name(*zp_dtype));
+	if (z && z->n != s->n)
+		return ox_nfail(c, NN_ERR_SHAPE, "%lld scales and %lld zero points", (long long)s->n, (long long)z->n);
+	*count = (int)s->n;
+	*axis = 0;
+	if (s->n > 1) {
+		if (ox_axis(c, ox_attr_i(n, "axis", 1), rank, axis) < 0)
+			return NN_ERR_FORMAT;
+		if (shape[*axis] != s->n)
+			return ox_nfail(c, NN_ERR_SHAPE, "%lld scales for dimension %d of %d", (long long)s->n, *axis,
+					shape[*axis]);
+	}
+	*scale = ox_alloc(c, (size_t)s->n * sizeof **scale);
+	*zp = ox_alloc(c, (size_t)s->n * sizeof **zp);
+	if (!*scale || !*zp)
+		return NN_ERR_NOMEM;
+	for (int64_t k = 0; k < s->n; k++) {
+		(*scale)[k] = s->f[k];
+		(*zp)[k] = z ? (int32_t)z->i[k] : 0;
+		if (!(s->f[k] > 0) || !isfinite(s->f[k]))
+			return ox_unsupported(c, "scale %g", s->f[k]);
+	}
+	return 0;
+}
+
+static int map_quantize(ox *c, const ox_node *n, int dequantize)
+{
+	int x = ox_in_tensor(c, n, 0);
+	if (x < 0)
+		return x;
+	nn_tensor *t = ox_T(c, x);
+	int rank = t->rank, shape[NN_MAX_RANK], count = 0, axis = 0, zdt = 0, rc;
+	memcpy(shape, t->shape, sizeof shape);
+	float *scale = NULL;
+	int32_t *zp = NULL;
+	if ((rc = qparams(c, n, rank, shape, &count, &axis, &scale, &zp, &zdt)))
+		return rc;
+	if (dequantize) {
+		nn_dtype dt = t->dtype;
+		if (dt != NN_U8 && dt != NN_I8 && dt != NN_I32)
+			return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
+		if (t->quant.count == 0) {
+			if (nn_tensor_set_quant(t, count, axis, scale, zp) < 0)
+				return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+		} else if (t->quant.count != count || t->quant.scale[0] != scale[0] || t->quant.zero_point[0] != zp[0]) {
+			/* The tensor already carries other parameters (read twice differently): requantize through float. */
+			return ox_unsupported(c, "a tensor dequantized with two different parameter sets");
+		}
+		int y = ox_out_tensor(c, n, 0, NN_F32, rank, shape);
+		return y < 0 ? y : ox_emit(c, n, NN_OP_DEQUANTIZE, 1, &x, 1, &y) ? 0 : NN_ERR_NOMEM;
+	}
+	if (t->dtype != NN_F32)
+		return ox_unsupported(c, "input of type %s", nn_dtype_name(t->dtype));
+	if (count > 1)
+		return ox_unsupported(c, "per-axis QuantizeLinear of an activation");
+	int y = ox_out_tensor(c, n, 0, zdt == OX_INT8 ? NN_I8 : NN_U8, rank, shape);
+	if (y < 0)
+		return y;
+	if (nn_tensor_set_quant(ox_T(c, y), count, axis, scale, zp) < 0)
+		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	return ox_emit(c, n, NN_OP_QUANTIZE, 1, &x, 1, &y) ? 0 : NN_ERR_NOMEM;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 typedef struct op_entry {
@@ -1099,6 +1175,8 @@ static const op_entry ops[] = {
 	{ "SpaceToDepth", map_ds_w, 0 },
 	{ "Gemm", map_gemm_w, 0 },
 	{ "MatMul", map_matmul_w, 0 },
+	{ "QuantizeLinear", map_quantize, 0 },
+	{ "DequantizeLinear", map_quantize, 1 },
 	/* Evaluated at load time (onnx_eval.c); reaching the table means an input is known only at run time. */
 	{ "Constant", map_eval_only, 0 },
 	{ "Shape", map_eval_only, 0 },
