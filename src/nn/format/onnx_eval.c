@@ -136,7 +136,13 @@ static int eval_elementwise(ox *c, const ox_node *n, int n_in, ox_val **in)
 	if (!o)
 		return NN_ERR_NOMEM;
 	int64_t idx[NN_MAX_RANK] = { 0 };
-	int is_int = !ox_is_float(in[0]->dtype);
+	/* The integer path only when every operand holds integers (Pow may mix an integer base with a float exponent). */
+	int is_int = 1;
+	for (int k = 0; k < n_in; k++)
+		if (!in[k]->i && (k > 0 || strcmp(op, "Where")))
+			is_int = 0;
+	if (!strcmp(op, "Where"))
+		is_int = in[1]->i && in[2]->i;
 	for (int64_t k = 0; k < o->n; k++, next_index(rank, dims, idx)) {
 		if (is_int && !cmp && strcmp(op, "Where") && o->i) {
 			int64_t a = in[0]->i[bidx(in[0], rank, idx)], b = n_in > 1 ? in[1]->i[bidx(in[1], rank, idx)] : 0, r;
@@ -159,6 +165,11 @@ static int eval_elementwise(ox *c, const ox_node *n, int n_in, ox_val **in)
 				r = a % b;
 				if (r != 0 && ((r < 0) != (b < 0)) && !ox_attr_i(n, "fmod", 0))
 					r += b;
+			} else if (!strcmp(op, "Pow")) {
+				double pw = pow((double)a, (double)b);
+				if (!(pw > -9.2e18 && pw < 9.2e18))
+					return ox_nfail(c, NN_ERR_FORMAT, "integer overflow evaluating at load time");
+				r = (int64_t)pw;
 			} else if (!strcmp(op, "Min")) {
 				r = a < b ? a : b;
 			} else if (!strcmp(op, "Max")) {
@@ -181,6 +192,11 @@ static int eval_elementwise(ox *c, const ox_node *n, int n_in, ox_val **in)
 		else if (!strcmp(op, "Mul")) r = fa * fb;
 		else if (!strcmp(op, "Div")) r = fa / fb;
 		else if (!strcmp(op, "Pow")) r = powf(fa, fb);
+		else if (!strcmp(op, "Mod")) {
+			r = fmodf(fa, fb);
+			if (!ox_attr_i(n, "fmod", 0) && r != 0 && ((r < 0) != (fb < 0)))
+				r += fb;
+		}
 		else if (!strcmp(op, "Min")) r = fa < fb ? fa : fb;
 		else if (!strcmp(op, "Max")) r = fa > fb ? fa : fb;
 		else if (!strcmp(op, "Neg")) r = -fa;
@@ -728,6 +744,9 @@ static int eval(ox *c, const ox_node *n)
 		}
 		return ox_bind_const(c, n, 0, o) < 0 ? NN_ERR_NOMEM : 2;
 	}
+	if (!strcmp(op, "Dropout") && ((n->n_in > 2 && n->in[2][0] && (!in[2] || ox_val_int(in[2], 0))) ||
+					(n->n_out > 1 && n->out[1][0])))
+		return 0; /* training mode or the mask: the mapping refuses it */
 	if (!strcmp(op, "Identity") || !strcmp(op, "Dropout"))
 		return ox_bind_const(c, n, 0, in[0]) < 0 ? NN_ERR_NOMEM : 2;
 	if (!strcmp(op, "Gather"))

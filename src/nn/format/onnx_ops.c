@@ -88,6 +88,17 @@ static int map_binary(ox *c, const ox_node *n, int op)
 	int a = ox_in_tensor(c, n, 0), b = a < 0 ? a : ox_in_tensor(c, n, 1);
 	if (b < 0)
 		return b;
+	nn_dtype bt = ox_T(c, b)->dtype;
+	if (op == NN_OP_POW && ox_T(c, a)->dtype == NN_F32 && (bt == NN_I32 || bt == NN_I64)) {
+		/* Pow takes an integer exponent with a float base: the exponent as float. */
+		nn_tensor *t = ox_T(c, b);
+		int shape[NN_MAX_RANK], rank = t->rank;
+		memcpy(shape, t->shape, sizeof shape);
+		int f = ox_temp(c, n, "/exponent", NN_F32, rank, shape);
+		if (f < 0 || !ox_emit(c, n, NN_OP_CAST, 1, &b, 1, &f))
+			return f < 0 ? f : NN_ERR_NOMEM;
+		b = f;
+	}
 	int rc = same_types(c, a, b);
 	if (rc)
 		return rc;
@@ -129,25 +140,29 @@ static int map_variadic(ox *c, const ox_node *n, int op)
 {
 	if (n->n_in < 1)
 		return ox_nfail(c, NN_ERR_FORMAT, "has no inputs");
-	int acc;
-	int rc = input_float(c, n, 0, &acc);
-	if (rc)
-		return rc;
 	int mean = op < 0;
+	int acc = ox_in_tensor(c, n, 0), rc = 0;
+	if (acc < 0)
+		return acc;
+	nn_dtype vdt = ox_T(c, acc)->dtype;
+	if (vdt != NN_F32 && (mean || (vdt != NN_I32 && vdt != NN_I64)))
+		return ox_unsupported(c, "input of type %s", nn_dtype_name(vdt));
 	nn_op bop = mean ? NN_OP_ADD : (nn_op)op;
 	if (n->n_in == 1 && !mean) {
 		nn_tensor *x = ox_T(c, acc);
 		int shape[NN_MAX_RANK];
 		memcpy(shape, x->shape, sizeof shape);
-		int y = ox_out_tensor(c, n, 0, NN_F32, x->rank, shape);
+		int y = ox_out_tensor(c, n, 0, vdt, x->rank, shape);
 		return y < 0 ? y : ox_reshape(c, n, acc, ox_T(c, acc)->rank, shape, y) < 0 ? NN_ERR_NOMEM : 0;
 	}
 	for (int k = 1; k < n->n_in; k++) {
-		int b;
-		if ((rc = input_float(c, n, k, &b)))
+		int b = ox_in_tensor(c, n, k);
+		if (b < 0)
+			return b;
+		if ((rc = same_types(c, acc, b)))
 			return rc;
 		int last = k == n->n_in - 1 && !mean;
-		acc = emit_binary(c, n, bop, acc, b, last ? 0 : -1, -1, NN_F32);
+		acc = emit_binary(c, n, bop, acc, b, last ? 0 : -1, -1, vdt);
 		if (acc < 0)
 			return acc;
 	}
