@@ -333,13 +333,13 @@ int main(int argc, char **argv)
 		if (r == PASS)
 			printf("%s: pass%s%s\n", names[i], at_load ? " (every input a constant: evaluated at load time)" : "",
 			       op ? "" : " (op not in the list)");
+		else
+			printf("%s: %s (%s)%s\n", names[i], word[r], why, op ? "" : " (op not in the list)");
 		if (r == PASS && at_load) {
 			n_at_load++;
 			if (op)
 				listed_at_load++;
 		}
-		else
-			printf("%s: %s (%s)%s\n", names[i], word[r], why, op ? "" : " (op not in the list)");
 		count[r]++;
 		if (op)
 			listed[r]++;
