@@ -157,5 +157,68 @@ for _n in MODELS:
     setattr(OnnxOracleTest, "test_" + re.sub(r"\W", "_", _n[:-5]), _make(_n))
 
 
+def build_qdq(path):
+    """A QDQ graph built by hand (no quantizer here): x -> Q -> DQ -> Conv (int8 weights through DQ, per channel)
+    -> Relu -> Q -> DQ -> y, as ONNX Runtime's static quantizer writes them."""
+    import onnx
+    from onnx import TensorProto as TP
+    from onnx import helper as oh
+    from onnx import numpy_helper as nh
+    rng = np.random.default_rng(12)
+    wq = rng.integers(-127, 128, size=(8, 3, 3, 3), dtype=np.int8)
+    wscale = (rng.random(8).astype(np.float32) * 0.01 + 0.002)
+    inits = [nh.from_array(wq, "wq"), nh.from_array(wscale, "ws"), nh.from_array(np.zeros(8, np.int8), "wz"),
+             nh.from_array(np.array(1 / 64, np.float32), "xs"), nh.from_array(np.array(128, np.uint8), "xz"),
+             nh.from_array(np.array(0.05, np.float32), "ys"), nh.from_array(np.array(0, np.uint8), "yz"),
+             nh.from_array(rng.standard_normal(8).astype(np.float32) * 0.1, "b")]
+    nodes = [oh.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             oh.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             oh.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=0),
+             oh.make_node("Conv", ["xd", "wd", "b"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             oh.make_node("Relu", ["c"], ["r"]),
+             oh.make_node("QuantizeLinear", ["r", "ys", "yz"], ["rq"]),
+             oh.make_node("DequantizeLinear", ["rq", "ys", "yz"], ["y"])]
+    g = oh.make_graph(nodes, "qdq", [oh.make_tensor_value_info("x", TP.FLOAT, [1, 3, 32, 32])],
+                      [oh.make_tensor_value_info("y", TP.FLOAT, [1, 8, 32, 32])], inits)
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="vigil-test")
+    m.ir_version = 7
+    onnx.save(m, path)
+
+
+@unittest.skipUnless(node_ok(), f"needs node and {NODE_MODULES}/onnxruntime-node (npm ci in tests/oracle)")
+class OnnxQdqOracleTest(unittest.TestCase):
+    """A hand-built QDQ convolution against ONNX Runtime: within one output quantization step (0.05)."""
+
+    def test_qdq_conv(self):
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            self.skipTest("needs python3-onnx")
+        photo = IMG("images", "yolox_assets_dog.jpg")
+        if not os.path.exists(photo):
+            self.skipTest(f"needs {photo}")
+        tmp = tempfile.mkdtemp(prefix="vigil-qdq-")
+        try:
+            model = os.path.join(tmp, "qdq.onnx")
+            build_qdq(model)
+            x = preprocess(photo, 32, 32, "RGB", 127.5, 1 / 64.0)
+            ref = ort_outputs(model, x, tmp)["y"]
+            inp = os.path.join(tmp, "x.npy")
+            np.save(inp, x)
+            out = os.path.join(tmp, "out")
+            p = subprocess.run([VIGIL_BIN, "run", model, "--input", inp, "--outputs", out], capture_output=True,
+                               text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = np.load(os.path.join(out, "y.npy"))
+            err = np.abs(got.astype(np.float64) - ref)
+            steps = err / 0.05
+            print(f"  qdq conv: max abs {err.max():.3g} ({steps.max():.2f} steps), "
+                  f"{100 * (err > 1e-6).mean():.3f}% of values differ, range {ref.min():.3g}..{ref.max():.3g}")
+            self.assertGreater(float(ref.max()), 0.5)
+            self.assertLessEqual(steps.max(), 1.0 + 1e-4)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
