@@ -56,13 +56,13 @@ int ox_nfail(ox *c, int code, const char *fmt, ...)
 	return ox_fail(c, code, "%s: %s", node_label(c->cur, lab, sizeof lab), msg);
 }
 
-/* dst = "a: b", cut to cap. */
+/* dst = "a: b" (just "b" when a is empty; "a b" when a is a separator ";"), cut to cap. */
 static void join(char *dst, size_t cap, const char *a, const char *b)
 {
 	size_t k = 0;
 	for (const char *s = a; *s && k + 1 < cap; s++)
 		dst[k++] = *s;
-	for (const char *s = ": "; *s && k + 1 < cap; s++)
+	for (const char *s = !*a ? "" : !strcmp(a, ";") ? " " : ": "; *s && k + 1 < cap; s++)
 		dst[k++] = *s;
 	for (const char *s = b; *s && k + 1 < cap; s++)
 		dst[k++] = *s;
@@ -82,11 +82,9 @@ int ox_unsupported(ox *c, const char *fmt, ...)
 		join(c->unsupported_msg, sizeof c->unsupported_msg, lab, msg);
 	size_t k = strlen(c->unsupported_list);
 	if (k + strlen(item) + 8 < sizeof c->unsupported_list)
-		join(c->unsupported_list + k, sizeof c->unsupported_list - k, k ? "" : "", item),
-			memmove(c->unsupported_list + k + (k ? 2 : 0), c->unsupported_list + k + 2, strlen(c->unsupported_list + k + 2) + 1),
-			k ? (void)memcpy(c->unsupported_list + k, "; ", 2) : (void)0;
+		join(c->unsupported_list + k, sizeof c->unsupported_list - k, k ? ";" : "", item);
 	else if (k + 6 < sizeof c->unsupported_list && !strstr(c->unsupported_list, "; ..."))
-		snprintf(c->unsupported_list + k, sizeof c->unsupported_list - k, "; ...");
+		join(c->unsupported_list + k, sizeof c->unsupported_list - k, ";", "...");
 	return 1;
 }
 
