@@ -108,6 +108,8 @@ static void set_val(ox_val *v, int64_t k, double x)
 		v->f[k] = (float)x;
 	else if (v->dtype == OX_BOOL)
 		v->i[k] = x != 0;
+	else if (!(x > -9.2e18 && x < 9.2e18))
+		v->i[k] = x > 0 ? INT64_MAX : x < 0 ? INT64_MIN : 0; /* NaN and out of range: no undefined conversion */
 	else
 		v->i[k] = (int64_t)x;
 }
@@ -217,7 +219,7 @@ static int eval_elementwise(ox *c, const ox_node *n, int n_in, ox_val **in)
 			const ox_val *src = a != 0 ? in[1] : in[2];
 			int64_t j = bidx(src, rank, idx);
 			if (o->i)
-				o->i[k] = src->i ? src->i[j] : (int64_t)src->f[j];
+				o->i[k] = ox_val_int(src, j);
 			else
 				o->f[k] = src->f ? src->f[j] : (float)src->i[j];
 			continue;
@@ -804,6 +806,9 @@ static int eval(ox *c, const ox_node *n)
 	if (!strcmp(op, "Range")) {
 		if (!in[1] || !in[2])
 			return ox_nfail(c, NN_ERR_FORMAT, "needs three inputs");
+		if (in[0]->dtype != in[1]->dtype || in[0]->dtype != in[2]->dtype || in[0]->n != 1 || in[1]->n != 1 ||
+		    in[2]->n != 1)
+			return ox_nfail(c, NN_ERR_FORMAT, "start, limit and delta must be scalars of one type");
 		double s = ox_val_get(in[0], 0), l = ox_val_get(in[1], 0), d = ox_val_get(in[2], 0);
 		if (d == 0)
 			return ox_nfail(c, NN_ERR_FORMAT, "a Range with delta 0");

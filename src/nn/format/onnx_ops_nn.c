@@ -507,7 +507,10 @@ int ox_map_resize(ox *c, const ox_node *n)
 	nn_tensor *t = ox_T(c, x);
 	int64_t out[4];
 	for (int k = 0; k < 4; k++) {
-		out[k] = have_sizes ? sizes[k] : (int64_t)floor((double)t->shape[k] * (double)scales[k]);
+		double want = (double)t->shape[k] * (double)scales[k];
+		if (!have_sizes && !(want >= 0 && want <= (double)OX_MAX_DIM))
+			return ox_nfail(c, NN_ERR_SHAPE, "scale %g of dimension %d", (double)scales[k], k);
+		out[k] = have_sizes ? sizes[k] : (int64_t)floor(want);
 		if (out[k] < 1 || out[k] > OX_MAX_DIM)
 			return ox_nfail(c, NN_ERR_SHAPE, "output dimension %d of %lld", k, (long long)out[k]);
 	}
