@@ -484,7 +484,7 @@ static int rebind(ox *c, const ox_node *n, const ox_val *v, int rank, const int6
 		return NN_ERR_NOMEM;
 	*o = *v;
 	o->rank = rank;
-	memcpy(o->dims, dims, sizeof o->dims);
+	memcpy(o->dims, dims, (size_t)rank * sizeof *dims);
 	return ox_bind_const(c, n, 0, o) < 0 ? NN_ERR_NOMEM : 2;
 }
 
