@@ -382,6 +382,8 @@ int ox_in_tensor(ox *c, const ox_node *n, int k)
 
 int ox_bind_lazy(ox *c, const ox_node *n, int k, int src, int rank, const int *shape)
 {
+	if (k >= n->n_out || !n->out[k][0])
+		return ox_nfail(c, NN_ERR_FORMAT, "output %d is missing", k);
 	int i = ox_value_find(c, n->out[k], 1);
 	if (i < 0)
 		return NN_ERR_NOMEM;
@@ -402,6 +404,8 @@ int ox_bind_lazy(ox *c, const ox_node *n, int k, int src, int rank, const int *s
 
 int ox_out_tensor(ox *c, const ox_node *n, int k, nn_dtype dt, int rank, const int *shape)
 {
+	if (k >= n->n_out || !n->out[k][0])
+		return ox_nfail(c, NN_ERR_FORMAT, "output %d is missing", k);
 	int t = ox_tensor(c, n->out[k], dt, rank, shape);
 	if (t < 0)
 		return t;
@@ -414,6 +418,8 @@ int ox_out_tensor(ox *c, const ox_node *n, int k, nn_dtype dt, int rank, const i
 
 int ox_bind_out(ox *c, const ox_node *n, int k, int t)
 {
+	if (k >= n->n_out || !n->out[k][0])
+		return ox_nfail(c, NN_ERR_FORMAT, "output %d is missing", k);
 	int i = ox_value_find(c, n->out[k], 1);
 	if (i < 0)
 		return NN_ERR_NOMEM;
@@ -1243,6 +1249,8 @@ static int map_all(ox *c)
 			if (v && v->poisoned)
 				poisoned = 1;
 		}
+		if (n->n_out < 1 || !n->out[0][0])
+			return ox_nfail(c, NN_ERR_FORMAT, "the node has no output");
 		if (poisoned) {
 			/* Still name an op we lack: the message lists every problem at once. */
 			if (!ox_op_known(n->domain, n->op))
