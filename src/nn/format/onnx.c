@@ -781,7 +781,7 @@ static int read_attr(ox *c, nn_pb m, const char *node, ox_attr *a)
 			} else if (f.wire == NN_PB_I32 && kf < n_floats)
 				a->floats[kf++] = nn_pb_float(&f);
 		} else if (f.number == 8) {
-			if (f.wire == NN_PB_LEN) {
+			if (f.wire == NN_PB_LEN && ki < n_ints) {
 				int64_t got = nn_pb_packed_varints(&f, a->ints + ki, n_ints - ki);
 				ki += (int)(got > 0 ? got : 0);
 			} else if (f.wire == NN_PB_VARINT && ki < n_ints)
