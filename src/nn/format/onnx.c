@@ -189,7 +189,8 @@ int ox_attr_ints(ox *c, const ox_node *n, const char *name, int64_t *v, int max,
 		return ox_nfail(c, NN_ERR_FORMAT, "attribute '%s' is not a list of integers", name);
 	if (a->n > max)
 		return ox_nfail(c, NN_ERR_UNSUPPORTED, "attribute '%s' has %d values, at most %d supported", name, a->n, max);
-	memcpy(v, a->ints, (size_t)a->n * sizeof *v);
+	if (a->n > 0)
+		memcpy(v, a->ints, (size_t)a->n * sizeof *v);
 	*count = a->n;
 	return 0;
 }
