@@ -615,13 +615,17 @@ static int read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const cha
 			return ox_fail(c, NN_ERR_UNSUPPORTED, "%s '%s': more than %lld elements", what, name,
 				       (long long)OX_MAX_TENSOR_ELEMENTS);
 	}
+	/* The data must be there before anything the size of the shape is allocated. */
+	if (have_raw && raw.len != (size_t)n * esz)
+		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': raw_data holds %zu bytes, its shape needs %lld", what, name,
+			       raw.len, (long long)n * (long long)esz);
+	if (!have_raw && typed_count != n)
+		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': holds %lld values, its shape needs %lld", what, name,
+			       (long long)typed_count, (long long)n);
 	ox_val *v = ox_val_new(c, dtype, rank, dims);
 	if (!v)
 		return NN_ERR_NOMEM;
 	if (have_raw) {
-		if (raw.len != (size_t)n * esz)
-			return ox_fail(c, NN_ERR_FORMAT, "%s '%s': raw_data holds %zu bytes, its shape needs %lld", what,
-				       name, raw.len, (long long)n * (long long)esz);
 		for (int64_t k = 0; k < n; k++)
 			store_raw(v, k, raw.data + (size_t)k * esz);
 		*out = v;
