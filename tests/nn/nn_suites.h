@@ -19,6 +19,7 @@ extern const vg_test vg_suite_nn_tensor_bundle[];
 extern const vg_test vg_suite_nn_savedmodel[];
 extern const vg_test vg_suite_nn_graphdef[];
 extern const vg_test vg_suite_nn_onnx_ops[];
+extern const vg_test vg_suite_nn_onnx[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -36,6 +37,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_savedmodel,
 	vg_suite_nn_graphdef,
 	vg_suite_nn_onnx_ops,
+	vg_suite_nn_onnx,
 	NULL,
 };
 
