@@ -130,6 +130,15 @@ int vg_cmd_inspect(int argc, char **argv)
 	/* A file that holds several things to run (a SavedModel's signatures and functions) says which one vigil took. */
 	if (nn_model_origin(m))
 		printf("runs: %s\n", nn_model_origin(m));
+	/* The keys of the text the file carries (ONNX metadata_props, zips on TFLite files); values can be long. */
+	for (int i = 0;; i++) {
+		const char *key;
+		if (!nn_model_metadata_at(m, i, &key))
+			break;
+		printf("%s%s", i ? ", " : "metadata keys: ", key);
+		if (!nn_model_metadata_at(m, i + 1, &key))
+			printf("\n");
+	}
 	const nn_graph *g = nn_model_graph(m);
 	int loaded_nodes = g->n_nodes;
 	nn_prepare_options po = { .threads = 1 };

@@ -629,7 +629,9 @@ int vg_cmd_run(int argc, char **argv)
 
 	nn_model *m;
 	nn_prepare_options po = { .threads = dopt.threads > 0 ? dopt.threads : 1, .reference_only = dopt.reference_only };
-	if (nn_model_load(&m, dopt.model, err, sizeof err) < 0) {
+	/* The size also goes to the loader, for models whose image input leaves it open (ONNX's [N,3,H,W]). */
+	nn_load_options lo = { .input_w = input_w, .input_h = input_h };
+	if (nn_model_load_ex(&m, dopt.model, &lo, err, sizeof err) < 0) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}

@@ -9,6 +9,7 @@
 #include "nn/backend/exec.h"
 #include "nn/format/graphdef.h"
 #include "nn/format/keras.h"
+#include "nn/format/onnx.h"
 #include "nn/format/savedmodel.h"
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
@@ -125,10 +126,24 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 		free(buf);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
+	if (nn_onnx_sniff(buf, len) && !nn_graphdef_sniff(buf, len)) {
+		nn_onnx_options oo = { .input_w = o ? o->input_w : 0, .input_h = o ? o->input_h : 0 };
+		nn_graph *g = NULL;
+		int rc = nn_onnx_load_buffer(&g, buf, len, path, &oo, err, errlen);
+		free(buf);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
 	if (nn_graphdef_sniff(buf, len)) {
 		nn_tf_build_options bo = { .input_w = o ? o->input_w : 0, .input_h = o ? o->input_h : 0 };
 		nn_graph *g = NULL;
 		int rc = nn_graphdef_load_buffer(&g, buf, len, path, &bo, err, errlen);
+		free(buf);
+		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
+	}
+	if (has_suffix(path, ".onnx")) {
+		/* Named ONNX but not read as one: let the ONNX reader say where it breaks. */
+		nn_graph *g = NULL;
+		int rc = nn_onnx_load_buffer(&g, buf, len, path, NULL, err, errlen);
 		free(buf);
 		return rc < 0 ? rc : nn_model_from_graph(out, g, err, errlen);
 	}
@@ -140,7 +155,7 @@ int nn_model_load_ex(nn_model **out, const char *path, const nn_load_options *o,
 				     path);
 	return nn_graph_fail(err, errlen, NN_ERR_FORMAT,
 			     "%s: model format not recognised (expected a TensorFlow Lite flatbuffer, with \"TFL3\" at "
-			     "bytes 4..7, a frozen TensorFlow GraphDef .pb, a Keras HDF5 file or a Keras 3 .keras zip)",
+			     "bytes 4..7, a frozen TensorFlow GraphDef .pb, an ONNX model, a Keras HDF5 file or a Keras 3 .keras zip)",
 			     path);
 }
 

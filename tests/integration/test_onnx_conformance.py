@@ -1,0 +1,51 @@
+"""ONNX's backend node tests (Debian's libonnx-testdata) through vigil's ONNX loader.
+
+Runs build/tests/onnx-conformance (tests/onnx_conformance.c) over every
+test_*/ folder and checks its summary against a floor, so that a change that
+breaks ops fails here. The floor is the count measured when it was set
+(208 of 932 pass, 207 of the 438 tests of the issue's op list) minus a small
+margin; kernels that land later (the new IR ops) raise the count, and the
+floor should follow. Also: nothing crashes, and a test of an op vigil maps
+with the same numbers as ONNX (test_relu, test_conv_with_strides_padding,
+test_softmax_axis_1) passes by name. The whole sweep takes about a second.
+"""
+import os
+import re
+import subprocess
+import unittest
+
+import vigil_harness as h
+
+RUNNER = os.environ.get("VIGIL_ONNX_CONFORMANCE") or os.path.join(os.path.dirname(h.VIGIL_BIN), "tests",
+                                                                   "onnx-conformance")
+DATA = "/usr/share/libonnx-testdata/data/node"
+FLOOR_PASS = 200
+FLOOR_LISTED_PASS = 199
+MUST_PASS = ("test_relu", "test_conv_with_strides_padding", "test_softmax_axis_1", "test_concat_3d_axis_1",
+             "test_gemm_default_no_bias", "test_maxpool_2d_pads", "test_batchnorm_epsilon")
+
+
+@unittest.skipUnless(os.access(RUNNER, os.X_OK), f"needs {RUNNER}")
+@unittest.skipUnless(os.path.isdir(DATA), f"needs {DATA} (Debian's libonnx-testdata)")
+class OnnxConformanceTest(unittest.TestCase):
+
+    def test_sweep(self):
+        p = subprocess.run([RUNNER, DATA], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        lines = p.stdout.splitlines()
+        m = re.match(r"summary: (\d+) tests: (\d+) pass, (\d+) fail, (\d+) unsupported; ops of the issue's list: "
+                     r"(\d+) tests, (\d+) pass", lines[-1])
+        self.assertIsNotNone(m, lines[-1])
+        total, passed, failed, unsup, listed, listed_pass = map(int, m.groups())
+        print(f"  {lines[-1]}")
+        self.assertEqual(passed + failed + unsup, total)
+        self.assertEqual(total, len(lines) - 1)
+        self.assertGreaterEqual(passed, FLOOR_PASS)
+        self.assertGreaterEqual(listed_pass, FLOOR_LISTED_PASS)
+        verdict = {ln.split(":")[0]: ln.split(":", 1)[1].strip() for ln in lines[:-1]}
+        for name in MUST_PASS:
+            self.assertTrue(verdict.get(name, "").startswith("pass"), f"{name}: {verdict.get(name)}")
+
+
+if __name__ == "__main__":
+    unittest.main()
