@@ -18,6 +18,7 @@ extern const vg_test vg_suite_nn_tensor_bundle[];
 extern const vg_test vg_suite_nn_savedmodel[];
 extern const vg_test vg_suite_nn_graphdef[];
 extern const vg_test vg_suite_nn_onnx_ops[];
+extern const vg_test vg_suite_nn_fast_ops[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -34,6 +35,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_savedmodel,
 	vg_suite_nn_graphdef,
 	vg_suite_nn_onnx_ops,
+	vg_suite_nn_fast_ops,
 	NULL,
 };
 

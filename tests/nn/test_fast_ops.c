@@ -1,0 +1,183 @@
+/*
+ * The speed work of issue 12 must not change a value: a SILU fused into the
+ * convolution that feeds it (each native kernel's epilogue, XNNPACK's
+ * convolution followed by a SILU pass, and the reference kernel), against a
+ * convolution and SiLU worked out here in double precision; and the fusion
+ * left alone where it would be wrong.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/backend/native.h"
+#include "nn/model.h"
+#include "nn_build.h"
+#include "test.h"
+
+/* mode 1: reference kernels only; 0: the default choice; -1: the default without the native kernels. */
+static nn_model *prepare_graph(nn_graph *g, int mode)
+{
+	nn_model *m;
+	char err[512];
+	CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "%s", err);
+	nn_prepare_options opt = { .threads = 1, .reference_only = mode == 1, .no_native = mode == -1 };
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	return m;
+}
+
+/* One convolution layer shape: which native kernel takes it depends on these (native.c). */
+typedef struct conv_case {
+	const char *what;
+	int depthwise;
+	int h, w, ci, co, k, stride, pad;
+	const char *backend;      /* the default path's backend where the CPU has AVX-512F */
+} conv_case;
+
+static const conv_case cases[] = {
+	{ "dense 3x3", 0, 9, 11, 16, 40, 3, 1, 1, "native" },
+	{ "dense 3x3 stride 2", 0, 10, 9, 24, 33, 3, 2, 1, "native" },
+	{ "pointwise 1x1 to 5", 0, 6, 7, 24, 5, 1, 1, 0, "native" },
+	{ "stem 3x3 over 3", 0, 12, 10, 3, 24, 3, 2, 1, "native" },
+	{ "depthwise 3x3", 1, 9, 13, 40, 40, 3, 1, 1, "native" },
+	{ "depthwise 5x5 stride 2", 1, 11, 12, 20, 20, 5, 2, 2, "native" },
+	{ "16 outputs (XNNPACK)", 0, 9, 9, 12, 16, 3, 1, 1, "xnnpack" },
+};
+
+typedef struct built {
+	nn_graph *g;
+	int x, filter, bias, conv_out;
+} built;
+
+/*
+ * x -> CONV2D or DEPTHWISE_CONV2D (explicit padding) -> LOGISTIC and MUL
+ * (SiLU spelled out, as ONNX exports it) -> y. With conv_out_is_output the
+ * convolution's output is also a graph output, so the SILU must not fuse.
+ */
+static built build_conv_silu(const conv_case *c, uint32_t seed, int conv_out_is_output)
+{
+	built b;
+	nn_graph *g = b.g = nn_graph_create("conv_silu");
+	int oh = (c->h + 2 * c->pad - c->k) / c->stride + 1, ow = (c->w + 2 * c->pad - c->k) / c->stride + 1;
+	b.x = tb_tensor(g, "x", NN_F32, 4, 1, c->h, c->w, c->ci);
+	b.filter = c->depthwise ? tb_tensor(g, "w", NN_F32, 4, 1, c->k, c->k, c->co)
+				: tb_tensor(g, "w", NN_F32, 4, c->co, c->k, c->k, c->ci);
+	b.bias = tb_tensor(g, "b", NN_F32, 1, c->co);
+	tb_const(g, b.filter, &seed, -0.5f, 0.5f);
+	tb_const(g, b.bias, &seed, -1.0f, 1.0f);
+	b.conv_out = tb_tensor(g, "conv", NN_F32, 4, 1, oh, ow, c->co);
+	int s = tb_tensor(g, "sig", NN_F32, 4, 1, oh, ow, c->co), y = tb_tensor(g, "y", NN_F32, 4, 1, oh, ow, c->co);
+	int n = tb_node(g, c->depthwise ? NN_OP_DEPTHWISE_CONV2D : NN_OP_CONV2D, "conv", TB_LIST(b.x, b.filter, b.bias),
+			TB_LIST(b.conv_out));
+	nn_conv_params *p = &g->nodes[n].p.conv;
+	p->stride_h = p->stride_w = c->stride;
+	p->dilation_h = p->dilation_w = 1;
+	p->padding = NN_PADDING_EXPLICIT;
+	p->pad_top = p->pad_bottom = p->pad_left = p->pad_right = c->pad;
+	p->depth_multiplier = 1;
+	tb_node(g, NN_OP_LOGISTIC, "sigmoid", TB_LIST(b.conv_out), TB_LIST(s));
+	tb_node(g, NN_OP_MUL, "mul", TB_LIST(b.conv_out, s), TB_LIST(y));
+	if (conv_out_is_output)
+		tb_io(g, TB_LIST(b.x), TB_LIST(y, b.conv_out));
+	else
+		tb_io(g, TB_LIST(b.x), TB_LIST(y));
+	return b;
+}
+
+/* The convolution and its SiLU in double precision, straight from the definitions. */
+static void expected(const conv_case *c, const float *x, const float *w, const float *bias, float *want)
+{
+	int oh = (c->h + 2 * c->pad - c->k) / c->stride + 1, ow = (c->w + 2 * c->pad - c->k) / c->stride + 1;
+	for (int oy = 0; oy < oh; oy++)
+		for (int ox = 0; ox < ow; ox++)
+			for (int o = 0; o < c->co; o++) {
+				double acc = bias[o];
+				for (int ky = 0; ky < c->k; ky++)
+					for (int kx = 0; kx < c->k; kx++) {
+						int iy = oy * c->stride - c->pad + ky, ix = ox * c->stride - c->pad + kx;
+						if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w)
+							continue;
+						const float *px = x + ((size_t)iy * c->w + ix) * c->ci;
+						if (c->depthwise) {
+							acc += (double)px[o] * w[((size_t)ky * c->k + kx) * c->co + o];
+						} else {
+							for (int i = 0; i < c->ci; i++)
+								acc += (double)px[i] *
+								       w[(((size_t)o * c->k + ky) * c->k + kx) * c->ci + i];
+						}
+					}
+				want[((size_t)oy * ow + ox) * c->co + o] = (float)(acc / (1.0 + exp(-acc)));
+			}
+}
+
+TEST(conv_silu_fused)
+{
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		const conv_case *c = &cases[k];
+		for (int mode = 1; mode >= -1; mode--) {
+			built b = build_conv_silu(c, 1234u + (uint32_t)k, 0);
+			float w[40 * 5 * 5 * 40], bias[64];
+			const nn_tensor *wt = &b.g->tensors[b.filter];
+			CHECK((size_t)nn_tensor_elements(wt) <= sizeof w / sizeof w[0]);
+			memcpy(w, wt->data, nn_tensor_bytes(wt));
+			memcpy(bias, b.g->tensors[b.bias].data, nn_tensor_bytes(&b.g->tensors[b.bias]));
+			nn_model *m = prepare_graph(b.g, mode);
+			const nn_graph *g = nn_model_graph(m);
+			CHECK_MSG(g->n_nodes == 1 && g->nodes[0].p.conv.act == NN_ACT_SILU, "%s: %d nodes, act %d",
+				  c->what, g->n_nodes, (int)g->nodes[0].p.conv.act);
+			const char *backend = nn_model_node_backend(m, 0);
+			const char *want_backend = mode == 1			 ? "reference"
+						   : mode == -1 || !nn_native_available() ? "xnnpack"
+											   : c->backend;
+			CHECK_MSG(strcmp(backend, want_backend) == 0, "%s (mode %d) ran on %s, not %s", c->what, mode,
+				  backend, want_backend);
+
+			nn_tensor *in = nn_model_input(m, 0);
+			uint32_t seed = 99u + (uint32_t)k;
+			tb_fill(in, &seed, -3.0f, 3.0f);
+			const nn_tensor *out = nn_model_output(m, 0);
+			size_t count = (size_t)nn_tensor_elements(out);
+			float want[9 * 13 * 40];
+			CHECK(count <= sizeof want / sizeof want[0]);
+			expected(c, in->data, w, bias, want);
+			char err[256];
+			CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+			const float *got = out->data;
+			for (size_t i = 0; i < count; i++)
+				CHECK_MSG(fabsf(got[i] - want[i]) <= 2e-5f * fmaxf(1.0f, fabsf(want[i])),
+					  "%s (mode %d, %s): element %zu: %g, want %g", c->what, mode, backend, i,
+					  (double)got[i], (double)want[i]);
+			nn_model_free(m);
+		}
+	}
+}
+
+TEST(conv_silu_not_fused_when_read_elsewhere)
+{
+	/* The convolution's output is also a graph output: it must stay the value before the SiLU. */
+	built b = build_conv_silu(&cases[0], 7u, 1);
+	nn_model *m = prepare_graph(b.g, 0);
+	const nn_graph *g = nn_model_graph(m);
+	CHECK_MSG(g->n_nodes == 2, "%d nodes", g->n_nodes);
+	CHECK(g->nodes[0].p.conv.act == NN_ACT_NONE && g->nodes[1].op == NN_OP_SILU);
+	nn_tensor *in = nn_model_input(m, 0);
+	uint32_t seed = 5u;
+	tb_fill(in, &seed, -3.0f, 3.0f);
+	char err[256];
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	const nn_tensor *y = nn_model_output(m, 0), *conv = nn_model_output(m, 1);
+	const float *yv = y->data, *cv = conv->data;
+	int negative = 0;
+	for (int64_t i = 0; i < nn_tensor_elements(y); i++) {
+		float v = cv[i], s = v / (1.0f + expf(-v));
+		negative += v < -0.5f;
+		CHECK_MSG(fabsf(yv[i] - s) <= 2e-5f * fmaxf(1.0f, fabsf(s)), "element %lld", (long long)i);
+	}
+	/* SiLU of those would be above -0.28: the output is the convolution's. */
+	CHECK(negative > 0);
+	nn_model_free(m);
+}
+
+TEST_SUITE(nn_fast_ops,
+	   TEST_ENTRY(conv_silu_fused),
+	   TEST_ENTRY(conv_silu_not_fused_when_read_elsewhere));
