@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/backend/native.h"
@@ -178,6 +179,143 @@ TEST(conv_silu_not_fused_when_read_elsewhere)
 	nn_model_free(m);
 }
 
+
+/*
+ * YOLOX's Focus on an NCHW input: x[..., dy::2, dx::2] for four (dy, dx),
+ * each to NHWC, concatenated on channels in the order given; then, with
+ * conv set, a 3x3 convolution (the only reader, whose filter the fusion
+ * permutes when the order is not SPACE_TO_DEPTH's).
+ */
+enum { FC = 3, FH = 8, FW = 10, FO = 5 };
+
+static nn_graph *build_focus(const int dydx[4][2], int conv, int *filter)
+{
+	nn_graph *g = nn_graph_create("focus");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, FC, FH, FW);
+	int parts[4];
+	for (int k = 0; k < 4; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "rows%d", k);
+		int r = tb_tensor(g, name, NN_F32, 4, 1, FC, FH / 2, FW);
+		snprintf(name, sizeof name, "cols%d", k);
+		int c = tb_tensor(g, name, NN_F32, 4, 1, FC, FH / 2, FW / 2);
+		snprintf(name, sizeof name, "nhwc%d", k);
+		parts[k] = tb_tensor(g, name, NN_F32, 4, 1, FH / 2, FW / 2, FC);
+		int ni = tb_node(g, NN_OP_STRIDED_SLICE, "slice_h", TB_LIST(x), TB_LIST(r));
+		nn_node *n = &g->nodes[ni];
+		for (int d = 0; d < 4; d++)
+			n->p.slice.stride[d] = 1;
+		n->p.slice.begin[2] = dydx[k][0], n->p.slice.stride[2] = 2;
+		ni = tb_node(g, NN_OP_STRIDED_SLICE, "slice_w", TB_LIST(r), TB_LIST(c));
+		n = &g->nodes[ni];
+		for (int d = 0; d < 4; d++)
+			n->p.slice.stride[d] = 1;
+		n->p.slice.begin[3] = dydx[k][1], n->p.slice.stride[3] = 2;
+		ni = tb_node(g, NN_OP_TRANSPOSE, "to_nhwc", TB_LIST(c), TB_LIST(parts[k]));
+		n = &g->nodes[ni];
+		n->p.transpose.perm[0] = 0, n->p.transpose.perm[1] = 2, n->p.transpose.perm[2] = 3;
+		n->p.transpose.perm[3] = 1;
+	}
+	int cat = tb_tensor(g, "cat", NN_F32, 4, 1, FH / 2, FW / 2, 4 * FC);
+	int ci = tb_node(g, NN_OP_CONCATENATION, "concat", TB_LIST(parts[0], parts[1], parts[2], parts[3]),
+			 TB_LIST(cat));
+	nn_node *n = &g->nodes[ci];
+	n->p.concat.axis = 3;
+	if (!conv) {
+		tb_io(g, TB_LIST(x), TB_LIST(cat));
+		return g;
+	}
+	*filter = tb_tensor(g, "w", NN_F32, 4, FO, 3, 3, 4 * FC);
+	uint32_t seed = 77u;
+	tb_const(g, *filter, &seed, -1.0f, 1.0f);
+	int y = tb_tensor(g, "y", NN_F32, 4, 1, FH / 2, FW / 2, FO);
+	int cv = tb_node(g, NN_OP_CONV2D, "conv", TB_LIST(cat, *filter, -1), TB_LIST(y));
+	nn_conv_params *p = &g->nodes[cv].p.conv;
+	p->stride_h = p->stride_w = p->dilation_h = p->dilation_w = 1;
+	p->padding = NN_PADDING_SAME;
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	return g;
+}
+
+TEST(focus_becomes_space_to_depth)
+{
+	static const int yolox[4][2] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
+	static const int s2d[4][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };
+	for (int variant = 0; variant < 3; variant++) {
+		const int(*dydx)[2] = variant == 1 ? s2d : yolox;
+		int conv = variant != 1, filter = -1;
+		for (int mode = 1; mode >= 0; mode--) {
+			nn_graph *g = build_focus(dydx, conv, &filter);
+			float w[FO * 3 * 3 * 4 * FC];
+			if (conv)
+				memcpy(w, g->tensors[filter].data, sizeof w);
+			if (variant == 2) {
+				/* The filter is also read by a second convolution: permuting it would be wrong. */
+				int y2 = tb_tensor(g, "y2", NN_F32, 4, 1, FH / 2, FW / 2, FO);
+				int cat = g->nodes[g->n_nodes - 1].inputs[0];
+				int cv = tb_node(g, NN_OP_CONV2D, "conv2", TB_LIST(cat, filter, -1), TB_LIST(y2));
+				nn_conv_params *p = &g->nodes[cv].p.conv;
+				p->stride_h = p->stride_w = p->dilation_h = p->dilation_w = 1;
+				p->padding = NN_PADDING_SAME;
+				g->outputs = realloc(g->outputs, 2 * sizeof *g->outputs);
+				CHECK(g->outputs != NULL);
+				g->outputs[g->n_outputs++] = y2;
+			}
+			nn_model *m = prepare_graph(g, mode);
+			const nn_graph *pg = nn_model_graph(m);
+			int s2d_nodes = 0;
+			for (int i = 0; i < pg->n_nodes; i++)
+				if (pg->nodes[i].op == NN_OP_SPACE_TO_DEPTH) {
+					s2d_nodes++;
+					const char *want = mode == 1 ? "reference" : nn_native_available() ? "native" : "reference";
+					CHECK_MSG(strcmp(nn_model_node_backend(m, i), want) == 0, "SPACE_TO_DEPTH ran on %s",
+						  nn_model_node_backend(m, i));
+				}
+			CHECK_MSG(s2d_nodes == (variant == 2 ? 0 : 1), "variant %d: %d SPACE_TO_DEPTH nodes of %d",
+				  variant, s2d_nodes, pg->n_nodes);
+			nn_tensor *in = nn_model_input(m, 0);
+			uint32_t seed = 3u;
+			tb_fill(in, &seed, -2.0f, 2.0f);
+			const float *x = in->data;
+			char err[256];
+			CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+			/* The focus image as the concat defines it. */
+			float f[FH / 2][FW / 2][4 * FC];
+			for (int yy = 0; yy < FH / 2; yy++)
+				for (int xx = 0; xx < FW / 2; xx++)
+					for (int k = 0; k < 4; k++)
+						for (int c = 0; c < FC; c++)
+							f[yy][xx][k * FC + c] =
+								x[(c * FH + 2 * yy + dydx[k][0]) * FW + 2 * xx + dydx[k][1]];
+			const float *got = nn_model_output(m, 0)->data;
+			for (int yy = 0; yy < FH / 2; yy++)
+				for (int xx = 0; xx < FW / 2; xx++)
+					for (int o = 0; o < (conv ? FO : 4 * FC); o++) {
+						double want = 0;
+						if (!conv) {
+							want = f[yy][xx][o];
+						} else {
+							for (int ky = 0; ky < 3; ky++)
+								for (int kx = 0; kx < 3; kx++) {
+									int iy = yy + ky - 1, ix = xx + kx - 1;
+									if (iy < 0 || iy >= FH / 2 || ix < 0 || ix >= FW / 2)
+										continue;
+									for (int i = 0; i < 4 * FC; i++)
+										want += (double)f[iy][ix][i] *
+											w[((o * 3 + ky) * 3 + kx) * 4 * FC + i];
+								}
+						}
+						float v = got[(yy * (FW / 2) + xx) * (conv ? FO : 4 * FC) + o];
+						CHECK_MSG(fabs(v - want) <= 1e-4 * fmax(1.0, fabs(want)),
+							  "variant %d mode %d: (%d,%d,%d): %g, want %g", variant, mode, yy, xx,
+							  o, (double)v, want);
+					}
+			nn_model_free(m);
+		}
+	}
+}
+
 TEST_SUITE(nn_fast_ops,
 	   TEST_ENTRY(conv_silu_fused),
-	   TEST_ENTRY(conv_silu_not_fused_when_read_elsewhere));
+	   TEST_ENTRY(conv_silu_not_fused_when_read_elsewhere),
+	   TEST_ENTRY(focus_becomes_space_to_depth));
