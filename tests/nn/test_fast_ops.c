@@ -315,7 +315,47 @@ TEST(focus_becomes_space_to_depth)
 	}
 }
 
+/* NCHW to NHWC (the native kernel for few channels; pixel counts that are not multiples of 16). */
+TEST(transpose_to_nhwc)
+{
+	static const int shapes[][3] = { { 3, 17, 9 }, { 1, 8, 8 }, { 16, 5, 13 }, { 5, 12, 11 }, { 24, 9, 9 } };
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		const int C = shapes[k][0], H = shapes[k][1], W = shapes[k][2];
+		for (int mode = 1; mode >= 0; mode--) {
+			nn_graph *g = nn_graph_create("transpose");
+			int x = tb_tensor(g, "x", NN_F32, 4, 2, C, H, W), y = tb_tensor(g, "y", NN_F32, 4, 2, H, W, C);
+			int ni = tb_node(g, NN_OP_TRANSPOSE, "t", TB_LIST(x), TB_LIST(y));
+			int *perm = g->nodes[ni].p.transpose.perm;
+			perm[0] = 0, perm[1] = 2, perm[2] = 3, perm[3] = 1;
+			for (int d = 4; d < NN_MAX_RANK; d++)
+				perm[d] = d;
+			tb_io(g, TB_LIST(x), TB_LIST(y));
+			nn_model *m = prepare_graph(g, mode);
+			const char *want = mode == 0 && nn_native_available() && C <= 16 ? "native" : "reference";
+			/* One channel may become a RESHAPE; the values below still hold. */
+			if (nn_model_graph(m)->nodes[0].op == NN_OP_TRANSPOSE)
+				CHECK_MSG(strcmp(nn_model_node_backend(m, 0), want) == 0, "%dx%dx%d ran on %s", C, H, W,
+					  nn_model_node_backend(m, 0));
+			nn_tensor *in = nn_model_input(m, 0);
+			uint32_t seed = 11u + (uint32_t)k;
+			tb_fill(in, &seed, -1.0f, 1.0f);
+			char err[256];
+			CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+			const float *xv = in->data, *yv = nn_model_output(m, 0)->data;
+			for (int b = 0; b < 2; b++)
+				for (int c = 0; c < C; c++)
+					for (int i = 0; i < H; i++)
+						for (int j = 0; j < W; j++)
+							CHECK_MSG(yv[((b * H + i) * W + j) * C + c] ==
+									  xv[((b * C + c) * H + i) * W + j],
+								  "%dx%dx%d mode %d at %d,%d,%d,%d", C, H, W, mode, b, c, i, j);
+			nn_model_free(m);
+		}
+	}
+}
+
 TEST_SUITE(nn_fast_ops,
 	   TEST_ENTRY(conv_silu_fused),
 	   TEST_ENTRY(conv_silu_not_fused_when_read_elsewhere),
-	   TEST_ENTRY(focus_becomes_space_to_depth));
+	   TEST_ENTRY(focus_becomes_space_to_depth),
+	   TEST_ENTRY(transpose_to_nhwc));

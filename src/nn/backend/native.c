@@ -117,6 +117,9 @@ int nn_native_create(nn_graph *g, nn_node *n, char *why, size_t whylen)
 	case NN_OP_SILU:
 		rc = nn_native_silu_create(g, n, &op, why, whylen);
 		break;
+	case NN_OP_TRANSPOSE:
+		rc = nn_native_transpose_create(g, n, &op, why, whylen);
+		break;
 	case NN_OP_SPACE_TO_DEPTH:
 		rc = nn_native_space_to_depth_create(g, n, &op, why, whylen);
 		break;

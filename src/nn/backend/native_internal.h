@@ -67,6 +67,7 @@ int nn_native_pointwise_create(nn_graph *g, nn_node *n, nn_native_op **out, char
 int nn_native_stem_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_silu_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+int nn_native_transpose_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_space_to_depth_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 
 #endif
