@@ -354,8 +354,68 @@ TEST(transpose_to_nhwc)
 	}
 }
 
+/*
+ * NHWC -> NCHW read by two transposes back to NHWC, each feeding an op the
+ * layout pass does not move transposes through (a convolution, a pool):
+ * both pairs cancel and the values stay.
+ */
+TEST(transpose_pairs_cancel)
+{
+	nn_graph *g = nn_graph_create("pairs");
+	int x = tb_tensor(g, "x", NN_F32, 4, 1, 4, 5, 6), mid = tb_tensor(g, "mid", NN_F32, 4, 1, 6, 4, 5);
+	int b1 = tb_tensor(g, "b1", NN_F32, 4, 1, 4, 5, 6), b2 = tb_tensor(g, "b2", NN_F32, 4, 1, 4, 5, 6);
+	int y1 = tb_tensor(g, "y1", NN_F32, 4, 1, 4, 5, 3), y2 = tb_tensor(g, "y2", NN_F32, 4, 1, 2, 2, 6);
+	int w = tb_tensor(g, "w", NN_F32, 4, 3, 1, 1, 6);
+	uint32_t seed = 8u;
+	tb_const(g, w, &seed, -1.0f, 1.0f);
+	static const int to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	int ni[3] = { tb_node(g, NN_OP_TRANSPOSE, "a", TB_LIST(x), TB_LIST(mid)),
+		      tb_node(g, NN_OP_TRANSPOSE, "b1", TB_LIST(mid), TB_LIST(b1)),
+		      tb_node(g, NN_OP_TRANSPOSE, "b2", TB_LIST(mid), TB_LIST(b2)) };
+	for (int k = 0; k < 3; k++)
+		for (int d = 0; d < NN_MAX_RANK; d++)
+			g->nodes[ni[k]].p.transpose.perm[d] = d < 4 ? (k ? to_nhwc : to_nchw)[d] : d;
+	int cv = tb_node(g, NN_OP_CONV2D, "conv", TB_LIST(b1, w, -1), TB_LIST(y1));
+	nn_conv_params *p = &g->nodes[cv].p.conv;
+	p->stride_h = p->stride_w = p->dilation_h = p->dilation_w = 1;
+	int pl = tb_node(g, NN_OP_MAX_POOL2D, "pool", TB_LIST(b2), TB_LIST(y2));
+	nn_pool_params *pp = &g->nodes[pl].p.pool;
+	pp->filter_h = pp->filter_w = pp->stride_h = pp->stride_w = 2;
+	float wv[18];
+	memcpy(wv, g->tensors[w].data, sizeof wv);
+	tb_io(g, TB_LIST(x), TB_LIST(y1, y2));
+	nn_model *m = prepare_graph(g, 0);
+	const nn_graph *pg = nn_model_graph(m);
+	for (int i = 0; i < pg->n_nodes; i++)
+		CHECK_MSG(pg->nodes[i].op != NN_OP_TRANSPOSE, "node %d of %d is still a TRANSPOSE", i, pg->n_nodes);
+	nn_tensor *in = nn_model_input(m, 0);
+	seed = 21u;
+	tb_fill(in, &seed, -4.0f, 4.0f);
+	char err[256];
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	const float *xv = in->data, *c = nn_model_output(m, 0)->data, *mx = nn_model_output(m, 1)->data;
+	for (int px = 0; px < 20; px++)
+		for (int o = 0; o < 3; o++) {
+			double want = 0;
+			for (int i = 0; i < 6; i++)
+				want += (double)xv[px * 6 + i] * wv[o * 6 + i];
+			CHECK_MSG(fabs(c[px * 3 + o] - want) <= 1e-4, "conv pixel %d channel %d", px, o);
+		}
+	for (int oy = 0; oy < 2; oy++)
+		for (int ox = 0; ox < 2; ox++)
+			for (int ch = 0; ch < 6; ch++) {
+				float want = -INFINITY;
+				for (int dy = 0; dy < 2; dy++)
+					for (int dx = 0; dx < 2; dx++)
+						want = fmaxf(want, xv[((2 * oy + dy) * 5 + 2 * ox + dx) * 6 + ch]);
+				CHECK(mx[(oy * 2 + ox) * 6 + ch] == want);
+			}
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_fast_ops,
 	   TEST_ENTRY(conv_silu_fused),
 	   TEST_ENTRY(conv_silu_not_fused_when_read_elsewhere),
 	   TEST_ENTRY(focus_becomes_space_to_depth),
-	   TEST_ENTRY(transpose_to_nhwc));
+	   TEST_ENTRY(transpose_to_nhwc),
+	   TEST_ENTRY(transpose_pairs_cancel));

@@ -739,6 +739,48 @@ static int fuse_focus(fz *F, int m)
 	return 1;
 }
 
+/*
+ * TRANSPOSE(TRANSPOSE(x, P), Q) where Q undoes P: the second node's readers
+ * read x instead, and it goes (the first goes too once nothing reads it).
+ * The layout pass cancels a pair only when the middle tensor has one
+ * reader; ONNX exports of ShuffleNet-style blocks (YOLO-FastestV2) leave an
+ * NCHW tensor that several NHWC convolutions read, each through its own
+ * transpose back.
+ */
+static int fuse_transpose_pair(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *b = &g->nodes[m];
+	if (b->op != NN_OP_TRANSPOSE || b->n_inputs < 1 || b->n_outputs != 1 || b->inputs[0] < 0)
+		return 0;
+	int mid = b->inputs[0], out = b->outputs[0];
+	int a = producer_op(F, mid, NN_OP_TRANSPOSE);
+	if (a < 0 || g->nodes[a].n_inputs < 1 || g->nodes[a].inputs[0] < 0 || nn_graph_is_output(g, out))
+		return 0;
+	int x = g->nodes[a].inputs[0];
+	const nn_tensor *xt = &g->tensors[x], *ot = &g->tensors[out];
+	int rank = xt->rank;
+	if (rank < 1 || ot->rank != rank || g->tensors[mid].rank != rank || xt->dtype != ot->dtype ||
+	    nn_tensor_is_quantized(xt) || nn_tensor_is_quantized(ot))
+		return 0;
+	const int *p = g->nodes[a].p.transpose.perm, *q = b->p.transpose.perm;
+	for (int d = 0; d < rank; d++)
+		if (q[d] < 0 || q[d] >= rank || p[q[d]] != d || ot->shape[d] != xt->shape[d])
+			return 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (F->removed[i] || i == m)
+			continue;
+		nn_node *r = &g->nodes[i];
+		for (int k = 0; k < r->n_inputs; k++)
+			if (r->inputs[k] == out)
+				r->inputs[k] = x;
+	}
+	F->removed[m] = 1;
+	if (F->readers[mid] == 1 && !nn_graph_is_output(g, mid))
+		F->removed[a] = 1;
+	return 1;
+}
+
 int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 {
 	if (g->n_nodes == 0)
@@ -771,6 +813,8 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 		int r = fuse_silu_conv(&F, i);
 		if (r == 0)
 			r = fuse_focus(&F, i);
+		if (r == 0)
+			r = fuse_transpose_pair(&F, i);
 		if (r < 0 || (r > 0 && index_graph(&F) < 0))
 			rc = -1;
 	}
