@@ -114,6 +114,7 @@ typedef enum nn_activation {
 	NN_ACT_RELU,
 	NN_ACT_RELU6,
 	NN_ACT_RELU_N1_TO_1,
+	NN_ACT_SILU,              /* x * sigmoid(x); float32 CONV2D and DEPTHWISE_CONV2D only (pass/fuse.c) */
 } nn_activation;
 
 typedef struct nn_conv_params {

@@ -19,7 +19,8 @@ int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int
 	if (stride_h != stride_w || (stride_h != 1 && stride_h != 2) || dilation_h != 1 || dilation_w != 1)
 		return nn_native_reject(why, whylen, "stride %dx%d, dilation %dx%d (native: stride 1 or 2, no dilation)",
 					stride_h, stride_w, dilation_h, dilation_w);
-	if (act != NN_ACT_NONE && act != NN_ACT_RELU && act != NN_ACT_RELU6 && act != NN_ACT_RELU_N1_TO_1)
+	if (act != NN_ACT_NONE && act != NN_ACT_RELU && act != NN_ACT_RELU6 && act != NN_ACT_RELU_N1_TO_1 &&
+	    act != NN_ACT_SILU)
 		return nn_native_reject(why, whylen, "fused activation %d", (int)act);
 	nn_native_window w = { .x = x->data, .y = y->data, .batch = x->shape[0], .ih = x->shape[1],
 			       .iw = x->shape[2], .ci = x->shape[3], .co = co, .kh = kh, .kw = kw,
@@ -33,6 +34,7 @@ int nn_native_window_of(const nn_graph *g, const nn_node *n, int kh, int kw, int
 	w.pad_top = nn_ref_window_pad(padding, w.ih, kh, stride_h, 1, pads[0], w.oh);
 	w.pad_left = nn_ref_window_pad(padding, w.iw, kw, stride_w, 1, pads[2], w.ow);
 	nn_ref_act_range(act, &w.lo, &w.hi);
+	w.silu = act == NN_ACT_SILU;
 	*win = w;
 	return 1;
 }
@@ -114,6 +116,12 @@ int nn_native_create(nn_graph *g, nn_node *n, char *why, size_t whylen)
 		break;
 	case NN_OP_SILU:
 		rc = nn_native_silu_create(g, n, &op, why, whylen);
+		break;
+	case NN_OP_TRANSPOSE:
+		rc = nn_native_transpose_create(g, n, &op, why, whylen);
+		break;
+	case NN_OP_SPACE_TO_DEPTH:
+		rc = nn_native_space_to_depth_create(g, n, &op, why, whylen);
 		break;
 	default:
 		return nn_native_reject(why, whylen, "no native kernel for %s", nn_op_name(n->op));

@@ -26,6 +26,13 @@ int nn_native_create(nn_graph *g, nn_node *n, char *why, size_t whylen);
 /* Runs node n's native kernel, split over the pool's threads. */
 void nn_native_run(nn_node *n, pthreadpool_t pool);
 
+/*
+ * SILU over count floats in place, split over the pool's threads: for a
+ * fused SILU after a convolution that XNNPACK runs. Only where
+ * nn_native_available() says so.
+ */
+void nn_native_silu_inplace(float *y, size_t count, pthreadpool_t pool);
+
 /* Frees node n's native kernel; n->backend becomes NULL. */
 void nn_native_destroy(nn_node *n);
 

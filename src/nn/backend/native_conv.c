@@ -102,10 +102,10 @@ INLINE TARGET void conv_tile(const conv_op *d, const float *const *px, int count
 			break;
 		float *o = out + (size_t)j * d->geo.co;
 		if (NV == 2) {
-			_mm512_storeu_ps(o, nn_simd_clamp(c0[j], lo, hi));
-			_mm512_mask_storeu_ps(o + 16, m, nn_simd_clamp(c1[j], lo, hi));
+			_mm512_storeu_ps(o, nn_simd_act(c0[j], lo, hi, d->geo.silu));
+			_mm512_mask_storeu_ps(o + 16, m, nn_simd_act(c1[j], lo, hi, d->geo.silu));
 		} else {
-			_mm512_mask_storeu_ps(o, m, nn_simd_clamp(c0[j], lo, hi));
+			_mm512_mask_storeu_ps(o, m, nn_simd_act(c0[j], lo, hi, d->geo.silu));
 		}
 	}
 }

@@ -31,12 +31,13 @@ typedef struct nn_native_window {
 	int kh, kw, stride;       /* stride 1 or 2, the same on both axes */
 	int pad_top, pad_left;    /* padding before the first row and column */
 	float lo, hi;             /* the fused activation's clamp */
+	int silu;                 /* 1: SILU after the clamp (NN_ACT_SILU; the clamp is then open) */
 } nn_native_window;
 
 /*
  * What every native kernel needs of node n's window: float32 NHWC input 0
  * and output 0, a kh x kw window at stride 1 or 2 on both axes without
- * dilation, a fused activation that is a clamp, valid padding, and an output
+ * dilation, a fused activation that is a clamp or SILU, valid padding, and an output
  * of the shape these give with co channels. Fills *win; returns 1, or 0 with
  * why set.
  */
@@ -66,5 +67,7 @@ int nn_native_pointwise_create(nn_graph *g, nn_node *n, nn_native_op **out, char
 int nn_native_stem_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_silu_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+int nn_native_transpose_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+int nn_native_space_to_depth_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 
 #endif

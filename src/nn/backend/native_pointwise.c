@@ -24,11 +24,19 @@ typedef struct pointwise {
 	size_t pixels;
 	int k, n;                 /* input and output channels */
 	float lo, hi;             /* the fused activation's clamp */
+	int silu;                 /* then SILU (NN_ACT_SILU) */
 	const float *x, *w, *b;   /* w: [n][k]; b may be NULL */
 	float *y;
 } pointwise;
 
 #define UNROLL _Pragma("GCC unroll 8")
+
+/* One output's fused activation: the clamp, then SILU when the node has it (as the reference computes it). */
+static inline float act(const pointwise *d, float v)
+{
+	v = fminf(fmaxf(v, d->lo), d->hi);
+	return d->silu ? v / (1.0f + expf(-v)) : v;
+}
 
 /* Pixels [p0, p1), two at a time; N is a constant at each call site. */
 INLINE TARGET void pointwise_pixels(const pointwise *d, size_t p0, size_t p1, const int N)
@@ -61,9 +69,9 @@ INLINE TARGET void pointwise_pixels(const pointwise *d, size_t p0, size_t p1, co
 		float *y0 = d->y + p * (size_t)N;
 		UNROLL for (int j = 0; j < N; j++) {
 			const float b = d->b ? d->b[j] : 0.0f;
-			y0[j] = fminf(fmaxf(_mm512_reduce_add_ps(a0[j]) + b, d->lo), d->hi);
+			y0[j] = act(d, _mm512_reduce_add_ps(a0[j]) + b);
 			if (two)
-				y0[N + j] = fminf(fmaxf(_mm512_reduce_add_ps(a1[j]) + b, d->lo), d->hi);
+				y0[N + j] = act(d, _mm512_reduce_add_ps(a1[j]) + b);
 		}
 	}
 }
@@ -100,7 +108,7 @@ int nn_native_pointwise_create(nn_graph *g, nn_node *n, nn_native_op **out, char
 	if (!d)
 		return NN_ERR_NOMEM;
 	d->pixels = (size_t)geo.batch * geo.ih * geo.iw, d->k = geo.ci, d->n = geo.co;
-	d->lo = geo.lo, d->hi = geo.hi;
+	d->lo = geo.lo, d->hi = geo.hi, d->silu = geo.silu;
 	d->x = geo.x, d->w = w->data, d->b = b ? b->data : NULL, d->y = geo.y;
 	static void (*const tasks[MAX_OUT])(void *, size_t) = {
 		pointwise1, pointwise2, pointwise3, pointwise4, pointwise5, pointwise6, pointwise7, pointwise8,

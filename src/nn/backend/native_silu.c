@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 
+#include "nn/backend/native.h"
 #include "nn/backend/native_internal.h"
 #include "nn/backend/native_simd.h"
 
@@ -28,35 +29,15 @@ typedef struct silu {
 	float *y;
 } silu;
 
-INLINE TARGET __m512 silu16(__m512 x)
-{
-	/* exp(-x) over the range where it is finite and not zero in float; outside it the clamp decides. */
-	const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(-104.0f)),
-				       _mm512_set1_ps(89.0f));
-	const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
-					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	__m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
-	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-	const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
-	return _mm512_div_ps(x, d);
-}
-
 static TARGET void silu_task(void *arg, size_t task)
 {
 	const silu *d = arg;
 	size_t i = task * CHUNK, end = i + CHUNK < d->count ? i + CHUNK : d->count;
 	for (; i + 16 <= end; i += 16)
-		_mm512_storeu_ps(d->y + i, silu16(_mm512_loadu_ps(d->x + i)));
+		_mm512_storeu_ps(d->y + i, nn_simd_silu(_mm512_loadu_ps(d->x + i)));
 	if (i < end) {
 		const __mmask16 m = nn_simd_lanes((int)(end - i));
-		_mm512_mask_storeu_ps(d->y + i, m, silu16(_mm512_maskz_loadu_ps(m, d->x + i)));
+		_mm512_mask_storeu_ps(d->y + i, m, nn_simd_silu(_mm512_maskz_loadu_ps(m, d->x + i)));
 	}
 }
 
@@ -79,6 +60,20 @@ int nn_native_silu_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 	d->y = y->data;
 	*out = &d->base;
 	return 1;
+}
+
+void nn_native_silu_inplace(float *y, size_t count, pthreadpool_t pool)
+{
+	silu d = { .count = count, .x = y, .y = y };
+	pthreadpool_parallelize_1d(pool, (pthreadpool_task_1d_t)silu_task, &d, (count + CHUNK - 1) / CHUNK, 0);
+}
+
+#else
+
+/* Never called: nn_native_available() is 0 in such a build. */
+void nn_native_silu_inplace(float *y, size_t count, pthreadpool_t pool)
+{
+	(void)y, (void)count, (void)pool;
 }
 
 #endif

@@ -50,7 +50,7 @@ INLINE TARGET void stem_pixels_checked(const stem *d, const float *const *rows, 
 					acc = _mm512_fmadd_ps(_mm512_set1_ps(rows[ky][(size_t)ix * CI + c]),
 							      wv[(ky * K + kx) * CI + c], acc);
 			}
-		nn_simd_store(out + (size_t)ox * d->geo.co + o0, m, nn_simd_clamp(acc, lo, hi));
+		nn_simd_store(out + (size_t)ox * d->geo.co + o0, m, nn_simd_act(acc, lo, hi, d->geo.silu));
 	}
 }
 
@@ -100,10 +100,10 @@ INLINE TARGET void stem_row(const stem *d, size_t row, const int CI, const int S
 					}
 			}
 			float *o = out + (size_t)ox * d->geo.co + o0;
-			nn_simd_store(o, m, nn_simd_clamp(a0, lo, hi));
-			nn_simd_store(o + d->geo.co, m, nn_simd_clamp(a1, lo, hi));
-			nn_simd_store(o + 2 * d->geo.co, m, nn_simd_clamp(a2, lo, hi));
-			nn_simd_store(o + 3 * d->geo.co, m, nn_simd_clamp(a3, lo, hi));
+			nn_simd_store(o, m, nn_simd_act(a0, lo, hi, d->geo.silu));
+			nn_simd_store(o + d->geo.co, m, nn_simd_act(a1, lo, hi, d->geo.silu));
+			nn_simd_store(o + 2 * d->geo.co, m, nn_simd_act(a2, lo, hi, d->geo.silu));
+			nn_simd_store(o + 3 * d->geo.co, m, nn_simd_act(a3, lo, hi, d->geo.silu));
 		}
 		stem_pixels_checked(d, rows, wv, bias, m, o0, out, ox, d->geo.ow, CI, S);
 	}

@@ -61,7 +61,7 @@ INLINE TARGET void pixels_checked(const window_op *d, const float *const *rows, 
 					acc = tap(acc, _mm512_maskz_loadu_ps(m, rows[ky] + (size_t)ix * d->geo.ci + c0),
 						  wv[ky * KW + kx], MAX);
 			}
-		nn_simd_store(out + (size_t)ox * d->geo.ci + c0, m, nn_simd_clamp(acc, lo, hi));
+		nn_simd_store(out + (size_t)ox * d->geo.ci + c0, m, nn_simd_act(acc, lo, hi, d->geo.silu));
 	}
 }
 
@@ -131,10 +131,10 @@ INLINE TARGET void window_row(const window_op *d, size_t row, const int KH, cons
 				}
 			}
 			float *o = out + (size_t)ox * C + c0;
-			nn_simd_store(o, m, nn_simd_clamp(a0, lo, hi));
-			nn_simd_store(o + C, m, nn_simd_clamp(a1, lo, hi));
-			nn_simd_store(o + 2 * C, m, nn_simd_clamp(a2, lo, hi));
-			nn_simd_store(o + 3 * C, m, nn_simd_clamp(a3, lo, hi));
+			nn_simd_store(o, m, nn_simd_act(a0, lo, hi, d->geo.silu));
+			nn_simd_store(o + C, m, nn_simd_act(a1, lo, hi, d->geo.silu));
+			nn_simd_store(o + 2 * C, m, nn_simd_act(a2, lo, hi, d->geo.silu));
+			nn_simd_store(o + 3 * C, m, nn_simd_act(a3, lo, hi, d->geo.silu));
 		}
 		/* The last interior pixels (fewer than four) and the right edge. */
 		pixels_checked(d, rows, wv, init, m, c0, out, ox, d->geo.ow, KH, KW, S, MAX);

@@ -8,12 +8,16 @@
 #include <string.h>
 #include <xnnpack.h>
 
+#include "nn/backend/native.h"
+
 /* A node's XNNPACK operators, run in order, and the buffers they read at run time. */
 typedef struct xnn_state {
 	int n_ops, cap_ops;
 	xnn_operator_t *ops;
 	int n_buffers, cap_buffers;
 	void **buffers;
+	float *silu;              /* a fused SILU the native kernel applies after the operators, or NULL */
+	size_t silu_count;
 } xnn_state;
 
 /* What the builders below share while they create one node's operators. */
@@ -357,6 +361,42 @@ static int expect_nhwc(ctx *c, const nn_tensor *y, const nn_tensor *x, int n, in
 		      shape_str(y, sy, sizeof sy), n, h, w, ch, shape_str(x, sx, sizeof sx));
 }
 
+/*
+ * A fused SILU after a float convolution, for when the native kernels do not
+ * take the node (no AVX-512, or a shape they leave to XNNPACK): the native
+ * SILU pass over the output when the CPU has AVX-512 (one pass); otherwise
+ * sigmoid of the output into a buffer of the node's own, then the output
+ * multiplied by it in place, two operators after the convolution's.
+ */
+static int conv_silu(ctx *c, nn_tensor *y)
+{
+	size_t count = (size_t)nn_tensor_elements(y);
+	if (nn_native_available()) {
+		c->st->silu = y->data;
+		c->st->silu_count = count;
+		return 1;
+	}
+	float *sig = keep_buffer(c, calloc(1, count * sizeof(float) + XNN_EXTRA_BYTES));
+	xnn_operator_t *sop = next_op(c);
+	if (!sig || !sop)
+		return failed(c, NN_ERR_NOMEM, "out of memory");
+	int rc = check(c, xnn_create_sigmoid_nc_f32(count, count, count, 0, sop), "xnn_create_sigmoid_nc_f32");
+	if (rc <= 0)
+		return rc;
+	rc = check(c, xnn_setup_sigmoid_nc_f32(*sop, 1, y->data, sig, c->pool), "xnn_setup_sigmoid_nc_f32");
+	if (rc <= 0)
+		return rc;
+	xnn_operator_t *mul = next_op(c);
+	if (!mul)
+		return failed(c, NN_ERR_NOMEM, "out of memory");
+	rc = check(c, xnn_create_multiply_nd_f32(-INFINITY, INFINITY, 0, mul), "xnn_create_multiply_nd_f32");
+	if (rc <= 0)
+		return rc;
+	size_t shape[1] = { count };
+	return check(c, xnn_setup_multiply_nd_f32(*mul, 1, shape, 1, shape, y->data, sig, y->data, c->pool),
+		     "xnn_setup_multiply_nd_f32");
+}
+
 static int build_conv(ctx *c)
 {
 	nn_node *n = c->n;
@@ -370,7 +410,7 @@ static int build_conv(ctx *c)
 				   w->rank, y->rank);
 	if (!w->is_const || (b && !b->is_const))
 		return unsupported(c, "filter or bias is not constant");
-	if (!act_valid(p->act))
+	if (!act_valid(p->act) && p->act != NN_ACT_SILU)
 		return unsupported(c, "unknown fused activation %d", (int)p->act);
 	int batch = x->shape[0], ih = x->shape[1], iw = x->shape[2], ic = x->shape[3];
 	int kh = w->shape[1], kw = w->shape[2];
@@ -423,11 +463,14 @@ static int build_conv(ctx *c)
 			   "xnn_create_convolution2d_nhwc_f32");
 		if (rc <= 0)
 			return rc;
-		return check(c,
-			     xnn_setup_convolution2d_nhwc_f32(*op, (size_t)batch, (size_t)ih, (size_t)iw, in, y->data,
-							      c->pool),
-			     "xnn_setup_convolution2d_nhwc_f32");
+		rc = check(c,
+			   xnn_setup_convolution2d_nhwc_f32(*op, (size_t)batch, (size_t)ih, (size_t)iw, in, y->data,
+							    c->pool),
+			   "xnn_setup_convolution2d_nhwc_f32");
+		return rc <= 0 || p->act != NN_ACT_SILU ? rc : conv_silu(c, y);
 	}
+	if (p->act == NN_ACT_SILU)
+		return unsupported(c, "fused SILU on a quantized convolution");
 	int32_t lo, hi;
 	if ((kx == K_QU8 || kx == K_QS8) && ky == kx && !q_range(y, p->act, &lo, &hi))
 		return unsupported(c, "the fused activation leaves a single output value");
@@ -542,7 +585,7 @@ static int build_deconv(ctx *c)
 		return unsupported(c, "expected rank-4 input, filter and output");
 	if (!w->is_const || (b && !b->is_const))
 		return unsupported(c, "filter or bias is not constant");
-	if (!act_valid(p->act))
+	if (!act_valid(p->act) && p->act != NN_ACT_SILU)
 		return unsupported(c, "unknown fused activation %d", (int)p->act);
 	int batch = x->shape[0], ih = x->shape[1], iw = x->shape[2], ic = x->shape[3];
 	int oc = w->shape[0], kh = w->shape[1], kw = w->shape[2];
@@ -1969,6 +2012,8 @@ int nn_xnn_run(nn_node *n, pthreadpool_t pool, char *err, size_t errlen)
 			return NN_ERR_BACKEND;
 		}
 	}
+	if (st->silu)
+		nn_native_silu_inplace(st->silu, st->silu_count, pool);
 	return 0;
 }
 

@@ -12,7 +12,8 @@
  *   (MobileNetV3), becomes one HARD_SWISH (see fuse_hard_swish for
  *   float16-rounded 1/6), and ONNX's x * hard_sigmoid(x) and
  *   (x * relu6(x + 3)) / 6 (fuse_hard_swish_onnx);
- * - x * sigmoid(x) becomes one SILU.
+ * - x * sigmoid(x) becomes one SILU, and a SILU after a float convolution
+ *   that only it reads becomes the convolution's fused activation.
  * Float32 only: quantized graphs come from converters that fuse these
  * themselves. Also the fusion every format needs: an activation op that
  * follows the only reader of its input becomes that op's fused activation
@@ -540,6 +541,246 @@ static int fuse_silu(fz *F, int m)
 	return 0;
 }
 
+/*
+ * SILU of a float convolution's output that nothing else reads -> the
+ * convolution's fused activation (NN_ACT_SILU), so the kernels apply it while
+ * the result is in registers instead of in a second pass over memory (YOLOX:
+ * 104 such pairs). Run after fuse_silu has made the SILUs, and after the
+ * scale and bias fusions, which need the convolution without an activation.
+ */
+static int fuse_silu_conv(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *n = &g->nodes[m];
+	if (n->op != NN_OP_SILU || n->n_inputs != 1 || n->n_outputs != 1 || n->inputs[0] < 0 || n->outputs[0] < 0)
+		return 0;
+	int t = n->inputs[0], out = n->outputs[0];
+	int c = producer_op(F, t, NN_OP_CONV2D);
+	if (c < 0)
+		c = producer_op(F, t, NN_OP_DEPTHWISE_CONV2D);
+	if (c < 0 || !private_f32(F, t) || g->tensors[out].dtype != NN_F32 || !same_shape(g, t, out))
+		return 0;
+	nn_node *conv = &g->nodes[c];
+	if (conv->p.conv.act != NN_ACT_NONE || conv->n_inputs < 2 || conv->inputs[0] < 0 || conv->inputs[1] < 0 ||
+	    g->tensors[conv->inputs[0]].dtype != NN_F32 || g->tensors[conv->inputs[1]].dtype != NN_F32)
+		return 0;
+	conv->p.conv.act = NN_ACT_SILU;
+	conv->outputs[0] = out;
+	F->removed[m] = 1;
+	return 1;
+}
+
+/*
+ * Whether STRIDED_SLICE node s takes every second element of one axis (1 to
+ * 3) of a rank-4 float32 tensor, starting at 0 or 1, and all of the others:
+ * then *axis and *start say which.
+ */
+static int half_slice(const nn_graph *g, const nn_node *s, int *axis, int *start)
+{
+	if (s->op != NN_OP_STRIDED_SLICE || s->n_inputs < 1 || s->n_outputs != 1 || s->inputs[0] < 0)
+		return 0;
+	const nn_tensor *in = &g->tensors[s->inputs[0]], *out = &g->tensors[s->outputs[0]];
+	if (in->rank != 4 || out->rank != 4 || in->dtype != NN_F32 || out->dtype != NN_F32)
+		return 0;
+	*axis = -1;
+	for (int d = 0; d < 4; d++) {
+		int b = s->p.slice.begin[d], st = s->p.slice.stride[d];
+		if (b == 0 && st == 1 && out->shape[d] == in->shape[d])
+			continue;
+		if (*axis >= 0 || d == 0 || st != 2 || (b != 0 && b != 1) || in->shape[d] % 2 ||
+		    out->shape[d] != in->shape[d] / 2)
+			return 0;
+		*axis = d, *start = b;
+	}
+	return *axis >= 0;
+}
+
+/*
+ * YOLOX's Focus on an NCHW input x, as its ONNX export spells it and the
+ * layout pass leaves it: four pairs of STRIDED_SLICEs taking every second row
+ * and column of x from offsets (dy, dx), each TRANSPOSEd to NHWC, then
+ * CONCATENATED on channels: per pixel of the half-size image, the four 2x2
+ * neighbours' channels. That is TRANSPOSE(x) then SPACE_TO_DEPTH with blocks
+ * of 2, whose channel order is (dy * 2 + dx) * C + c; when the concat's order
+ * of the four differs (YOLOX: (0,0), (1,0), (0,1), (1,1)) and its only reader
+ * is a float convolution with a constant filter of its own, the filter's
+ * input channels are permuted to match. Eleven nodes with tiny strided copies
+ * (3 channels per pixel) become two that copy whole rows.
+ */
+static int is_to_nhwc(const nn_node *n)
+{
+	const int *perm = n->p.transpose.perm;
+	return n->op == NN_OP_TRANSPOSE && n->n_inputs >= 1 && n->inputs[0] >= 0 && n->n_outputs == 1 && perm[0] == 0 &&
+	       perm[1] == 2 && perm[2] == 3 && perm[3] == 1;
+}
+
+static int fuse_focus(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *top = &g->nodes[m];
+	/*
+	 * Two spellings, depending on whether the layout pass moved the
+	 * transposes past the concat: CONCAT(axis 3) of four TRANSPOSEs to NHWC,
+	 * or one TRANSPOSE to NHWC of CONCAT(axis 1). tops[] are the four slice
+	 * results; node `first` becomes the TRANSPOSE of x, node m the
+	 * SPACE_TO_DEPTH.
+	 */
+	int tops[4], first = -1, drop[12], nd = 0, order[4], x = -1;
+	if (top->op == NN_OP_CONCATENATION) {
+		if (top->n_inputs != 4 || top->n_outputs != 1 || top->p.concat.act != NN_ACT_NONE ||
+		    (top->p.concat.axis != 3 && top->p.concat.axis != -1))
+			return 0;
+		for (int k = 0; k < 4; k++) {
+			int t = top->inputs[k], tr = producer_op(F, t, NN_OP_TRANSPOSE);
+			if (tr < 0 || !private_f32(F, t) || g->tensors[t].rank != 4 || !is_to_nhwc(&g->nodes[tr]))
+				return 0;
+			tops[k] = g->nodes[tr].inputs[0];
+			if (k == 0)
+				first = tr;
+			else
+				drop[nd++] = tr;
+		}
+	} else if (is_to_nhwc(top) && g->tensors[top->outputs[0]].rank == 4) {
+		int t = top->inputs[0], c = producer_op(F, t, NN_OP_CONCATENATION);
+		if (c < 0 || !private_f32(F, t))
+			return 0;
+		const nn_node *cat = &g->nodes[c];
+		if (cat->n_inputs != 4 || cat->p.concat.act != NN_ACT_NONE ||
+		    (cat->p.concat.axis != 1 && cat->p.concat.axis != -3))
+			return 0;
+		for (int k = 0; k < 4; k++)
+			tops[k] = cat->inputs[k];
+		first = c;
+	} else {
+		return 0;
+	}
+	for (int k = 0; k < 4; k++) {
+		int u = tops[k], dy = -1, dx = -1;
+		for (int level = 0; level < 2; level++) {
+			int s = producer_op(F, u, NN_OP_STRIDED_SLICE), axis = -1, start = 0;
+			if (s < 0 || !private_f32(F, u) || !half_slice(g, &g->nodes[s], &axis, &start) || axis == 1)
+				return 0;
+			if (axis == 2 && dy < 0)
+				dy = start;
+			else if (axis == 3 && dx < 0)
+				dx = start;
+			else
+				return 0;
+			drop[nd++] = s;
+			u = g->nodes[s].inputs[0];
+		}
+		if (x >= 0 && u != x)
+			return 0;
+		x = u;
+		order[k] = dy * 2 + dx;
+		for (int j = 0; j < k; j++)
+			if (order[j] == order[k])
+				return 0;
+	}
+	const nn_tensor *xt = &g->tensors[x];
+	if (xt->dtype != NN_F32 || xt->rank != 4)
+		return 0;
+	const int C = xt->shape[1], H = xt->shape[2], W = xt->shape[3];
+	int identity = 1;
+	for (int k = 0; k < 4; k++)
+		identity &= order[k] == k;
+	int f = -1;
+	if (!identity) {
+		int out = top->outputs[0], c = -1;
+		for (int i = 0; i < g->n_nodes && !nn_graph_is_output(g, out) && F->readers[out] == 1; i++)
+			if (!F->removed[i] && g->nodes[i].n_inputs > 0 && g->nodes[i].inputs[0] == out)
+				c = i;
+		if (c < 0 || g->nodes[c].op != NN_OP_CONV2D || g->nodes[c].n_inputs < 2 || g->nodes[c].inputs[1] < 0)
+			return 0;
+		f = g->nodes[c].inputs[1];
+		const nn_tensor *ft = &g->tensors[f];
+		if (!ft->is_const || !ft->data || ft->dtype != NN_F32 || ft->rank != 4 || ft->shape[3] != 4 * C ||
+		    F->readers[f] != 1 || nn_graph_is_output(g, f))
+			return 0;
+	}
+	/* The NHWC copy of x that SPACE_TO_DEPTH reads (adding it may move g->tensors). */
+	int xn = nn_graph_add_tensor_like(g, x, "/nhwc");
+	if (xn < 0)
+		return -1;
+	nn_tensor *xnt = &g->tensors[xn];
+	xnt->shape[0] = g->tensors[x].shape[0], xnt->shape[1] = H, xnt->shape[2] = W, xnt->shape[3] = C;
+	if (f >= 0) {
+		/* Filter channel k * C + c (concat input k) becomes order[k] * C + c. */
+		nn_tensor *ft = &g->tensors[f];
+		size_t taps = (size_t)ft->shape[0] * ft->shape[1] * ft->shape[2];
+		float *tmp = malloc(4 * (size_t)C * sizeof *tmp);
+		if (!tmp)
+			return -1;
+		float *w = ft->data;
+		for (size_t t = 0; t < taps; t++, w += 4 * (size_t)C) {
+			for (int k = 0; k < 4; k++)
+				memcpy(tmp + (size_t)order[k] * C, w + (size_t)k * C, (size_t)C * sizeof *tmp);
+			memcpy(w, tmp, 4 * (size_t)C * sizeof *tmp);
+		}
+		free(tmp);
+	}
+	nn_node *t0 = &g->nodes[first];
+	t0->op = NN_OP_TRANSPOSE;
+	t0->n_inputs = 1;
+	t0->inputs[0] = x;
+	t0->outputs[0] = xn;
+	memset(&t0->p, 0, sizeof t0->p);
+	t0->p.transpose.perm[0] = 0, t0->p.transpose.perm[1] = 2, t0->p.transpose.perm[2] = 3, t0->p.transpose.perm[3] = 1;
+	for (int d = 4; d < NN_MAX_RANK; d++)
+		t0->p.transpose.perm[d] = d;
+	nn_node *s2d = &g->nodes[m];
+	s2d->op = NN_OP_SPACE_TO_DEPTH;
+	s2d->n_inputs = 1;
+	s2d->inputs[0] = xn;
+	memset(&s2d->p, 0, sizeof s2d->p);
+	s2d->p.space.block_size = 2;
+	for (int i = 0; i < nd; i++)
+		F->removed[drop[i]] = 1;
+	return 1;
+}
+
+/*
+ * TRANSPOSE(TRANSPOSE(x, P), Q) where Q undoes P: the second node's readers
+ * read x instead, and it goes (the first goes too once nothing reads it).
+ * The layout pass cancels a pair only when the middle tensor has one
+ * reader; ONNX exports of ShuffleNet-style blocks (YOLO-FastestV2) leave an
+ * NCHW tensor that several NHWC convolutions read, each through its own
+ * transpose back.
+ */
+static int fuse_transpose_pair(fz *F, int m)
+{
+	nn_graph *g = F->g;
+	const nn_node *b = &g->nodes[m];
+	if (b->op != NN_OP_TRANSPOSE || b->n_inputs < 1 || b->n_outputs != 1 || b->inputs[0] < 0)
+		return 0;
+	int mid = b->inputs[0], out = b->outputs[0];
+	int a = producer_op(F, mid, NN_OP_TRANSPOSE);
+	if (a < 0 || g->nodes[a].n_inputs < 1 || g->nodes[a].inputs[0] < 0 || nn_graph_is_output(g, out))
+		return 0;
+	int x = g->nodes[a].inputs[0];
+	const nn_tensor *xt = &g->tensors[x], *ot = &g->tensors[out];
+	int rank = xt->rank;
+	if (rank < 1 || ot->rank != rank || g->tensors[mid].rank != rank || xt->dtype != ot->dtype ||
+	    nn_tensor_is_quantized(xt) || nn_tensor_is_quantized(ot))
+		return 0;
+	const int *p = g->nodes[a].p.transpose.perm, *q = b->p.transpose.perm;
+	for (int d = 0; d < rank; d++)
+		if (q[d] < 0 || q[d] >= rank || p[q[d]] != d || ot->shape[d] != xt->shape[d])
+			return 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		if (F->removed[i] || i == m)
+			continue;
+		nn_node *r = &g->nodes[i];
+		for (int k = 0; k < r->n_inputs; k++)
+			if (r->inputs[k] == out)
+				r->inputs[k] = x;
+	}
+	F->removed[m] = 1;
+	if (F->readers[mid] == 1 && !nn_graph_is_output(g, mid))
+		F->removed[a] = 1;
+	return 1;
+}
+
 int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 {
 	if (g->n_nodes == 0)
@@ -563,6 +804,17 @@ int nn_pass_fuse_ops(nn_graph *g, char *err, size_t errlen)
 			r = fuse_silu(&F, i);
 		if (r == 0)
 			r = fuse_pad_pool(&F, i);
+		if (r < 0 || (r > 0 && index_graph(&F) < 0))
+			rc = -1;
+	}
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
+		if (F.removed[i])
+			continue;
+		int r = fuse_silu_conv(&F, i);
+		if (r == 0)
+			r = fuse_focus(&F, i);
+		if (r == 0)
+			r = fuse_transpose_pair(&F, i);
 		if (r < 0 || (r > 0 && index_graph(&F) < 0))
 			rc = -1;
 	}

@@ -7,6 +7,8 @@
  * out [1, kh, kw, out_channels] instead of [out_channels, kh, kw, in/groups].
  * The loop walks the filter through strides, so only the strides differ.
  */
+#include <math.h>
+
 #include "nn/ref/quant.h"
 
 typedef struct conv_operands {
@@ -67,8 +69,10 @@ int nn_ref_conv_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	if (p->padding == NN_PADDING_EXPLICIT &&
 	    (p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 || p->pad_right < 0))
 		return nn_ref_fail(why, whylen, n, 0, "negative explicit padding is not supported");
-	if ((unsigned)p->act > NN_ACT_RELU_N1_TO_1)
+	if ((unsigned)p->act > NN_ACT_SILU)
 		return nn_ref_fail(why, whylen, n, 0, "unknown fused activation %d", (int)p->act);
+	if (p->act == NN_ACT_SILU && o.input->dtype != NN_F32)
+		return nn_ref_fail(why, whylen, n, 0, "fused SILU on a quantized convolution");
 
 	nn_dtype dt = o.input->dtype;
 	if (dt != NN_F32 && dt != NN_U8 && dt != NN_I8)
@@ -188,11 +192,14 @@ static int check_bias(const nn_node *n, const nn_tensor *bias, int out_c, char *
 }
 
 /* Adds the bias to a float accumulator, applies the fused activation and stores output element i. */
-static void store_float(const conv_operands *o, double acc, int oc, float lo, float hi, size_t i)
+static void store_float(const conv_operands *o, const nn_conv_params *p, double acc, int oc, float lo, float hi,
+			size_t i)
 {
 	if (o->bias)
 		acc += ((const float *)o->bias->data)[oc];
 	float v = (float)acc;
+	if (p->act == NN_ACT_SILU)
+		v = v / (1.0f + expf(-v));
 	((float *)o->output->data)[i] = v < lo ? lo : v > hi ? hi : v;
 }
 
@@ -290,7 +297,7 @@ static void conv_run(const nn_node *n, const conv_operands *o, const conv_geomet
 					} else {
 						double acc = conv_dot_float(c, p, o->input->data, o->filter->data, b,
 									    oy, ox, oc);
-						store_float(o, acc, oc, lo, hi, o_i);
+						store_float(o, p, acc, oc, lo, hi, o_i);
 					}
 				}
 }
@@ -442,7 +449,7 @@ static void transpose_run(const nn_node *n, const conv_operands *o, const transp
 					} else {
 						double acc = transpose_dot_float(t, p, o->input->data, o->filter->data,
 										 b, oy, ox, oc);
-						store_float(o, acc, oc, lo, hi, o_i);
+						store_float(o, p, acc, oc, lo, hi, o_i);
 					}
 				}
 }
