@@ -323,9 +323,8 @@ class OnnxSegmentationTest(VigilTestCase):
     def setUp(self):
         super().setUp()
         r = vigil("inspect", ONNX, check=False)
-        if r.returncode != 0:
-            self.skipTest("vigil cannot load the ONNX model yet (the ONNX loader is another branch): " +
-                          (r.stderr.strip().splitlines() or ["?"])[-1])
+        self.assertEqual(r.returncode, 0, "vigil cannot load the ONNX model: " +
+                         (r.stderr.strip().splitlines() or ["?"])[-1])
         self.tmp = tempfile.mkdtemp(prefix="vigil-seg-onnx-")
 
     def tearDown(self):

@@ -11,10 +11,8 @@ Two halves:
   cv2.imread's BGR; with RGB the scores differ from its pictures). ORT's
   outputs are cached (keyed by model, input, runner and package lock);
   VIGIL_ORT_CACHE=0 turns that off.
-- `vigil detect` end to end on the same models, which needs vigil to load
-  them: while `vigil inspect` says the format is not recognised (the ONNX
-  loader) or an operator is missing (the TFLite YOLOv8 exports), those tests
-  skip and say why.
+- `vigil detect` end to end on the same models: vigil must load them (a
+  model it cannot load fails the test with vigil's message).
 
 Expectations come from the models' own published results: YOLOX's demo on
 dog.jpg (dog 0.86, bicycle 0.80, car 0.80), the boxes UltraFace's README
@@ -256,7 +254,7 @@ class OrtDecodedTest(unittest.TestCase):
 
 
 def loads(model):
-    """None when vigil can run model, else why not (for the skip message)."""
+    """None when vigil can run model, else why not (for the failure message)."""
     p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
     text = p.stdout + p.stderr
     if "cannot run" in text or "not recognised" in text or "not supported" in text or p.returncode != 0:
@@ -280,7 +278,7 @@ class VigilDetectTest(unittest.TestCase):
     def need(self, model):
         why = loads(model)
         if why:
-            self.skipTest(f"vigil cannot run {os.path.basename(model)} yet: {why}")
+            self.fail(f"vigil cannot run {os.path.basename(model)}: {why}")
 
     def test_yolox_nano_dog(self):
         self.need(YOLOX)
@@ -433,7 +431,7 @@ class SyntheticOnnxTest(unittest.TestCase):
         self.assertEqual([(d["label"], round(d["score"], 3)) for d in dets], [("dog", 0.9)])
         np.testing.assert_allclose(dets[0]["box"], [38 / 96, 19 / 96, 58 / 96, 29 / 96], atol=1e-4)
         if why:
-            self.skipTest(f"vigil detect: {why}")
+            self.fail(f"vigil detect: {why}")
         p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=60)
         self.assertIn("boxes in input pixels (Ultralytics ONNX export, by its metadata)", p.stdout)
         self.assertIn("labels: Ultralytics metadata (metadata_props) (3)", p.stdout)
@@ -448,7 +446,7 @@ class SyntheticOnnxTest(unittest.TestCase):
         self.assertEqual([(d["label"], round(d["score"], 3)) for d in dets], [("bird", 0.72)])
         np.testing.assert_allclose(dets[0]["box"], [32 / 96, 40 / 96, 64 / 96, 56 / 96], atol=1e-4)
         if why:
-            self.skipTest(f"vigil detect: {why}")
+            self.fail(f"vigil detect: {why}")
         self.assertEqual([d["class_id"] for d in vigil], [2])
 
     def test_nms_rows_yolov7_end2end(self):
@@ -460,7 +458,7 @@ class SyntheticOnnxTest(unittest.TestCase):
         self.assertEqual([(d["label"], round(d["score"], 2)) for d in dets], [("dog", 0.85), ("cat", 0.55)])
         np.testing.assert_allclose(dets[0]["box"], [10 / 96, 20 / 96, 50 / 96, 80 / 96], atol=1e-4)
         if why:
-            self.skipTest(f"vigil detect: {why}")
+            self.fail(f"vigil detect: {why}")
         self.assertEqual(len(vigil), 2)
 
 
