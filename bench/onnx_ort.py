@@ -126,7 +126,7 @@ def main():
             print(f"  {name}: not loadable by this build: {first}")
             result(f"onnx_{name}_vigil_p50_1t", "not loadable by this build", "ms")
         measured += 1
-        if profile:
+        if args.profile and profile:
             print(f"  {name}: vigil --profile\n" + "\n".join("    " + l for l in profile.splitlines()))
         ort = None
         if have_ort:
