@@ -664,22 +664,24 @@ int vg_det_choose(vg_detector *d, char *err, size_t errlen)
 	return -1;
 }
 
-int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const vg_model_config *cfg,
-		      const char *decoder, vg_decoder_kind *kind, char *reason, size_t reasonlen, char *err,
-		      size_t errlen)
+vg_detector *vg_det_detached(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const vg_model_config *cfg,
+			     const char *decoder, const char *name, char *err, size_t errlen)
 {
 	vg_detector *d = calloc(1, sizeof *d);
-	if (!d || !(d->outs = calloc((size_t)(n_outputs > 0 ? n_outputs : 1), sizeof *d->outs))) {
+	if (!d || !(d->outs = calloc((size_t)(n_outputs > 0 ? n_outputs : 1), sizeof *d->outs)) ||
+	    !(d->candidates = malloc(VG_MAX_DETECTIONS * sizeof *d->candidates))) {
+		if (d)
+			free(d->outs);
 		free(d);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return NULL;
 	}
 	for (int i = 0; i < n_outputs; i++)
 		d->outs[i] = &outputs[i];
 	d->n_outs = n_outputs;
 	d->in_w = in_w;
 	d->in_h = in_h;
-	d->opt.model = "model";
+	d->opt.model = name;
 	d->opt.decoder = decoder;
 	vg_model_config_init(&d->cfg);
 	if (cfg) {
@@ -689,14 +691,32 @@ int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 		d->cfg.label_names = NULL;
 		d->cfg.n_labels = 0;
 	}
-	int rc = vg_det_choose(d, err, errlen);
-	*kind = d->kind;
-	snprintf(reason, reasonlen, "%s", d->reason);
+	return d;
+}
+
+void vg_det_detached_free(vg_detector *d)
+{
+	if (!d)
+		return;
+	free(d->candidates);
 	free(d->anchors);
 	free(d->bf_boxes);
 	free(d->bf_scores);
 	free(d->yolo.priors);
 	free(d->outs);
 	free(d);
+}
+
+int vg_decoder_choose(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const vg_model_config *cfg,
+		      const char *decoder, vg_decoder_kind *kind, char *reason, size_t reasonlen, char *err,
+		      size_t errlen)
+{
+	vg_detector *d = vg_det_detached(outputs, n_outputs, in_w, in_h, cfg, decoder, "model", err, errlen);
+	if (!d)
+		return -1;
+	int rc = vg_det_choose(d, err, errlen);
+	*kind = d->kind;
+	snprintf(reason, reasonlen, "%s", d->reason);
+	vg_det_detached_free(d);
 	return rc;
 }

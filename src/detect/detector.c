@@ -782,29 +782,9 @@ int vg_decode_tensors(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 			snprintf(err, errlen, "output %d is not float32 data", i);
 			return -1;
 		}
-	vg_detector *d = calloc(1, sizeof *d);
-	if (!d || !(d->outs = calloc((size_t)(n_outputs > 0 ? n_outputs : 1), sizeof *d->outs)) ||
-	    !(d->candidates = malloc(VG_MAX_DETECTIONS * sizeof *d->candidates))) {
-		if (d)
-			free(d->outs);
-		free(d);
-		snprintf(err, errlen, "out of memory");
+	vg_detector *d = vg_det_detached(outputs, n_outputs, in_w, in_h, cfg, decoder, "tensors", err, errlen);
+	if (!d)
 		return -1;
-	}
-	for (int i = 0; i < n_outputs; i++)
-		d->outs[i] = &outputs[i];
-	d->n_outs = n_outputs;
-	d->in_w = in_w;
-	d->in_h = in_h;
-	d->opt.model = "tensors";
-	d->opt.decoder = decoder;
-	vg_model_config_init(&d->cfg);
-	if (cfg) {
-		d->cfg = *cfg;
-		d->cfg.labels_path = NULL;
-		d->cfg.label_names = NULL;
-		d->cfg.n_labels = 0;
-	}
 	int rc = vg_det_choose(d, err, errlen);
 	*kind = d->kind;
 	snprintf(reason, reasonlen, "%s", d->reason);
@@ -828,12 +808,6 @@ int vg_decode_tensors(const nn_tensor *outputs, int n_outputs, int in_w, int in_
 		rc = n < max ? n : max;
 		memcpy(out, d->candidates, (size_t)rc * sizeof *out);
 	}
-	free(d->candidates);
-	free(d->anchors);
-	free(d->bf_boxes);
-	free(d->bf_scores);
-	free(d->yolo.priors);
-	free(d->outs);
-	free(d);
+	vg_det_detached_free(d);
 	return rc;
 }

@@ -106,6 +106,16 @@ struct vg_detector {
 void vg_det_shape_str(const nn_tensor *t, char *buf, size_t len);
 const char *vg_det_out_desc(const vg_detector *d, int i, char *buf, size_t len);
 
+/*
+ * A detector with no model over given output tensors, for choosing and
+ * decoding on their own (vg_decoder_choose, vg_decode_tensors): outputs
+ * are borrowed, cfg's decoder fields copied without its labels (choose.c).
+ * NULL with err when out of memory; freed with vg_det_detached_free.
+ */
+vg_detector *vg_det_detached(const nn_tensor *outputs, int n_outputs, int in_w, int in_h, const vg_model_config *cfg,
+			     const char *decoder, const char *name, char *err, size_t errlen);
+void vg_det_detached_free(vg_detector *d);
+
 /* Chooses the decoder and binds its outputs (choose.c): 0, or -1 with err. */
 int vg_det_choose(vg_detector *d, char *err, size_t errlen);
 
