@@ -9,28 +9,7 @@
 #include <xnnpack.h>
 
 #include "nn/backend/native.h"
-
-/* A node's XNNPACK operators, run in order, and the buffers they read at run time. */
-typedef struct xnn_state {
-	int n_ops, cap_ops;
-	xnn_operator_t *ops;
-	int n_buffers, cap_buffers;
-	void **buffers;
-	float *silu;              /* a fused SILU the native kernel applies after the operators, or NULL */
-	size_t silu_count;
-} xnn_state;
-
-/* What the builders below share while they create one node's operators. */
-typedef struct ctx {
-	nn_graph *g;
-	nn_node *n;
-	pthreadpool_t pool;
-	xnn_state *st;
-	char *why;
-	size_t whylen;
-	char *err;
-	size_t errlen;
-} ctx;
+#include "nn/backend/xnn_internal.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static enum xnn_status init_status = xnn_status_uninitialized;
@@ -38,20 +17,6 @@ static enum xnn_status init_status = xnn_status_uninitialized;
 static void init_xnnpack(void)
 {
 	init_status = xnn_initialize(NULL);
-}
-
-static const char *status_name(enum xnn_status s)
-{
-	switch (s) {
-	case xnn_status_success: return "success";
-	case xnn_status_uninitialized: return "XNNPACK not initialised";
-	case xnn_status_invalid_parameter: return "invalid parameter";
-	case xnn_status_invalid_state: return "invalid state";
-	case xnn_status_unsupported_parameter: return "unsupported parameter";
-	case xnn_status_unsupported_hardware: return "unsupported hardware";
-	case xnn_status_out_of_memory: return "out of memory";
-	default: return "unknown status";
-	}
 }
 
 int nn_xnn_init(char *err, size_t errlen)
@@ -62,222 +27,6 @@ int nn_xnn_init(char *err, size_t errlen)
 		return NN_ERR_BACKEND;
 	}
 	return 0;
-}
-
-/* Records why XNNPACK cannot take the node; the executor then tries the reference kernel. */
-static int unsupported(ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->why, c->whylen, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int failed(ctx *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, c->errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-/*
- * Maps the status of an XNNPACK create or setup call: 1 on success; 0 when
- * XNNPACK declines these parameters (for instance a ratio of quantization
- * scales outside what its fixed-point kernels handle), so that the node
- * falls back to the reference kernel; an error otherwise.
- */
-static int check(ctx *c, enum xnn_status s, const char *call)
-{
-	if (s == xnn_status_success)
-		return 1;
-	if (s == xnn_status_unsupported_parameter || s == xnn_status_unsupported_hardware)
-		return unsupported(c, "XNNPACK declined the operator (%s: %s)", call, status_name(s));
-	if (s == xnn_status_out_of_memory)
-		return failed(c, NN_ERR_NOMEM, "XNNPACK ran out of memory (%s)", call);
-	return failed(c, NN_ERR_BACKEND, "XNNPACK rejected the operator: %s (%s)", status_name(s), call);
-}
-
-/* A slot for the next operator; the state deletes whatever XNNPACK leaves in it. */
-static xnn_operator_t *next_op(ctx *c)
-{
-	xnn_state *st = c->st;
-	if (st->n_ops == st->cap_ops) {
-		int cap = st->cap_ops ? 2 * st->cap_ops : 2;
-		xnn_operator_t *ops = realloc(st->ops, (size_t)cap * sizeof *ops);
-		if (!ops)
-			return NULL;
-		st->ops = ops;
-		st->cap_ops = cap;
-	}
-	st->ops[st->n_ops] = NULL;
-	return &st->ops[st->n_ops++];
-}
-
-static void *keep_buffer(ctx *c, void *p)
-{
-	xnn_state *st = c->st;
-	if (!p)
-		return NULL;
-	if (st->n_buffers == st->cap_buffers) {
-		int cap = st->cap_buffers ? 2 * st->cap_buffers : 2;
-		void **b = realloc(st->buffers, (size_t)cap * sizeof *b);
-		if (!b) {
-			free(p);
-			return NULL;
-		}
-		st->buffers = b;
-		st->cap_buffers = cap;
-	}
-	st->buffers[st->n_buffers++] = p;
-	return p;
-}
-
-static nn_tensor *input(ctx *c, int k)
-{
-	if (k >= c->n->n_inputs || c->n->inputs[k] < 0)
-		return NULL;
-	return &c->g->tensors[c->n->inputs[k]];
-}
-
-static nn_tensor *output(ctx *c, int k)
-{
-	if (k >= c->n->n_outputs || c->n->outputs[k] < 0)
-		return NULL;
-	return &c->g->tensors[c->n->outputs[k]];
-}
-
-/*
- * The pointer XNNPACK reads a run-time input from. Arena tensors have the
- * XNN_EXTRA_BYTES of slack XNNPACK may read past their end; constants point
- * into the model file or a tight allocation, so they get a padded copy.
- * Weights need none of this: XNNPACK packs them at create time.
- */
-static const void *input_data(ctx *c, const nn_tensor *t)
-{
-	if (!t->is_const)
-		return t->data;
-	size_t bytes = nn_tensor_bytes(t);
-	void *copy = keep_buffer(c, calloc(1, bytes + XNN_EXTRA_BYTES));
-	if (copy && bytes)
-		memcpy(copy, t->data, bytes);
-	return copy;
-}
-
-static const char *shape_str(const nn_tensor *t, char *buf, size_t len)
-{
-	size_t used = (size_t)snprintf(buf, len, "[");
-	for (int i = 0; i < t->rank && i < NN_MAX_RANK && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, i ? ",%d" : "%d", t->shape[i]);
-	if (used < len)
-		snprintf(buf + used, len - used, "]");
-	return buf;
-}
-
-/* How XNNPACK sees a tensor's element type. */
-typedef enum kind {
-	K_F32,   /* float32 */
-	K_F16,   /* float16 */
-	K_QU8,   /* uint8, one valid scale and zero point */
-	K_QS8,   /* int8, one valid scale and zero point */
-	K_OTHER, /* anything else: per-channel, unquantized integers, int16, ... */
-} kind;
-
-static int scale_ok(float s)
-{
-	return isfinite(s) && s > 0;
-}
-
-static kind kind_of(const nn_tensor *t)
-{
-	if (t->dtype == NN_F32)
-		return K_F32;
-	if (t->dtype == NN_F16)
-		return K_F16;
-	if ((t->dtype != NN_U8 && t->dtype != NN_I8) || t->quant.count != 1 || !scale_ok(t->quant.scale[0]))
-		return K_OTHER;
-	int32_t zp = t->quant.zero_point[0];
-	if (t->dtype == NN_U8)
-		return zp >= 0 && zp <= 255 ? K_QU8 : K_OTHER;
-	return zp >= -128 && zp <= 127 ? K_QS8 : K_OTHER;
-}
-
-static const char *kind_name(const nn_tensor *t)
-{
-	switch (kind_of(t)) {
-	case K_F32: return "float32";
-	case K_F16: return "float16";
-	case K_QU8: return "quantized uint8";
-	case K_QS8: return "quantized int8";
-	default: break;
-	}
-	if (t->quant.count > 1)
-		return t->dtype == NN_I8 ? "per-channel int8" : "per-channel quantized";
-	return nn_dtype_name(t->dtype);
-}
-
-static float qscale(const nn_tensor *t)
-{
-	return t->quant.scale[0];
-}
-
-static int32_t qzero(const nn_tensor *t)
-{
-	return t->quant.zero_point[0];
-}
-
-/* Whether two quantized tensors share scale and zero point, as ops that do not requantize need. */
-static int same_quant(const nn_tensor *a, const nn_tensor *b)
-{
-	return kind_of(a) == kind_of(b) && qscale(a) == qscale(b) && qzero(a) == qzero(b);
-}
-
-static int act_valid(nn_activation act)
-{
-	return act == NN_ACT_NONE || act == NN_ACT_RELU || act == NN_ACT_RELU6 || act == NN_ACT_RELU_N1_TO_1;
-}
-
-static void f32_range(nn_activation act, float *lo, float *hi)
-{
-	*lo = -INFINITY;
-	*hi = INFINITY;
-	if (act == NN_ACT_RELU) {
-		*lo = 0;
-	} else if (act == NN_ACT_RELU6) {
-		*lo = 0;
-		*hi = 6;
-	} else if (act == NN_ACT_RELU_N1_TO_1) {
-		*lo = -1;
-		*hi = 1;
-	}
-}
-
-/* Quantizes a real bound as TFLite does (round half away from zero), clamped to the type's range. */
-static int32_t quantize_bound(double v, float scale, int32_t zp, int32_t qmin, int32_t qmax)
-{
-	double q = (double)zp + round(v / (double)scale);
-	if (q < qmin)
-		return qmin;
-	if (q > qmax)
-		return qmax;
-	return (int32_t)q;
-}
-
-/*
- * The output range of a quantized op with a fused activation, in the output's
- * quantized domain. Returns 0 when it collapses to one value, which XNNPACK
- * refuses (output_min must be below output_max).
- */
-static int q_range(const nn_tensor *y, nn_activation act, int32_t *lo, int32_t *hi)
-{
-	int32_t qmin = y->dtype == NN_U8 ? 0 : -128, qmax = y->dtype == NN_U8 ? 255 : 127;
-	float flo, fhi;
-	f32_range(act, &flo, &fhi);
-	*lo = isinf(flo) ? qmin : quantize_bound(flo, qscale(y), qzero(y), qmin, qmax);
-	*hi = isinf(fhi) ? qmax : quantize_bound(fhi, qscale(y), qzero(y), qmin, qmax);
-	return *lo < *hi;
 }
 
 /*
@@ -697,7 +446,7 @@ static int build_fc(ctx *c)
 		return check(c, xnn_setup_fully_connected_nc_f32(*op, (size_t)batch, in, y->data, c->pool),
 			     "xnn_setup_fully_connected_nc_f32");
 	}
-	int32_t lo, hi;
+	int32_t lo = 0, hi = 0;
 	if ((kx == K_QU8 || kx == K_QS8) && ky == kx && !q_range(y, act, &lo, &hi))
 		return unsupported(c, "the fused activation leaves a single output value");
 	if (kx == K_QU8 && kwt == K_QU8 && ky == K_QU8 && bias_ok(b, NN_I32, oc)) {
@@ -1105,266 +854,6 @@ static int build_binary(ctx *c)
 }
 
 /*
- * Elementwise ops over a contiguous tensor: XNNPACK's "nc" operators see it
- * as batch rows of channels (the last dimension), and treat a contiguous
- * tensor as one long vector anyway.
- */
-typedef struct unary {
-	const void *in;
-	void *out;
-	size_t batch, channels;
-	xnn_operator_t *op;
-} unary;
-
-static int unary_begin(ctx *c, unary *u, int channels_from_last_dim)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (!x || !y)
-		return unsupported(c, "input or output missing");
-	int64_t e = nn_tensor_elements(x);
-	if (e <= 0 || nn_tensor_elements(y) != e)
-		return unsupported(c, "input of %lld elements, output of %lld", (long long)e,
-				   (long long)nn_tensor_elements(y));
-	size_t ch = channels_from_last_dim && x->rank > 0 ? (size_t)x->shape[x->rank - 1] : (size_t)e;
-	u->channels = ch;
-	u->batch = (size_t)e / ch;
-	u->in = input_data(c, x);
-	u->out = y->data;
-	u->op = next_op(c);
-	if (!u->in || !u->op)
-		return failed(c, NN_ERR_NOMEM, "out of memory");
-	return 1;
-}
-
-/*
- * XNNPACK's float32 elementwise operators without parameters share one
- * signature; F32_NC(name) names one such operator's pair for run_f32_nc.
- */
-typedef enum xnn_status (*f32_nc_create)(size_t, size_t, size_t, uint32_t, xnn_operator_t *);
-typedef enum xnn_status (*f32_nc_setup)(xnn_operator_t, size_t, const float *, float *, pthreadpool_t);
-#define F32_NC(name) xnn_create_##name##_nc_f32, "xnn_create_" #name "_nc_f32", xnn_setup_##name##_nc_f32, \
-		     "xnn_setup_" #name "_nc_f32"
-
-/* Creates and sets up one such operator over u's rows. */
-static int run_f32_nc(ctx *c, const unary *u, f32_nc_create create, const char *create_name, f32_nc_setup setup,
-		      const char *setup_name)
-{
-	int rc = check(c, create(u->channels, u->channels, u->channels, 0, u->op), create_name);
-	if (rc <= 0)
-		return rc;
-	return check(c, setup(*u->op, u->batch, u->in, u->out, c->pool), setup_name);
-}
-
-static int build_clamp(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	nn_activation act = c->n->op == NN_OP_RELU ? NN_ACT_RELU
-			    : c->n->op == NN_OP_RELU6 ? NN_ACT_RELU6
-						      : NN_ACT_RELU_N1_TO_1;
-	if (!x || !y)
-		return unsupported(c, "input or output missing");
-	kind kx = kind_of(x), ky = kind_of(y);
-	if (kx != ky || (kx != K_F32 && kx != K_QU8 && kx != K_QS8))
-		return unsupported(c, "%s input, %s output", kind_name(x), kind_name(y));
-	/* Clamping in the quantized domain is exact only when it does not requantize. */
-	if (kx != K_F32 && !same_quant(x, y))
-		return unsupported(c, "input and output quantization differ");
-	int32_t lo = 0, hi = 0;
-	if (kx != K_F32 && !q_range(y, act, &lo, &hi))
-		return unsupported(c, "the activation leaves a single output value");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	if (kx == K_F32) {
-		float flo, fhi;
-		f32_range(act, &flo, &fhi);
-		rc = check(c, xnn_create_clamp_nc_f32(u.channels, u.channels, u.channels, flo, fhi, 0, u.op),
-			   "xnn_create_clamp_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_clamp_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_f32");
-	}
-	if (kx == K_QU8) {
-		rc = check(c,
-			   xnn_create_clamp_nc_u8(u.channels, u.channels, u.channels, (uint8_t)lo, (uint8_t)hi, 0, u.op),
-			   "xnn_create_clamp_nc_u8");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_clamp_nc_u8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_u8");
-	}
-	rc = check(c, xnn_create_clamp_nc_s8(u.channels, u.channels, u.channels, (int8_t)lo, (int8_t)hi, 0, u.op),
-		   "xnn_create_clamp_nc_s8");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_clamp_nc_s8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_s8");
-}
-
-static int build_logistic_tanh(ctx *c)
-{
-	int is_tanh = c->n->op == NN_OP_TANH;
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (!x || !y)
-		return unsupported(c, "input or output missing");
-	kind kx = kind_of(x), ky = kind_of(y);
-	if (kx != ky || (kx != K_F32 && kx != K_QU8 && kx != K_QS8) || (is_tanh && kx == K_F32))
-		return unsupported(c, "%s input, %s output: XNNPACK takes %s", kind_name(x), kind_name(y),
-				   is_tanh ? "quantized 8-bit tensors" : "float32 or quantized 8-bit tensors");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	if (kx == K_F32)
-		return run_f32_nc(c, &u, F32_NC(sigmoid));
-	if (kx == K_QU8) {
-		uint8_t zx = (uint8_t)qzero(x), zy = (uint8_t)qzero(y);
-		if (is_tanh) {
-			rc = check(c,
-				   xnn_create_tanh_nc_qu8(u.channels, u.channels, u.channels, zx, qscale(x), zy,
-							  qscale(y), 0, 255, 0, u.op),
-				   "xnn_create_tanh_nc_qu8");
-			if (rc <= 0)
-				return rc;
-			return check(c, xnn_setup_tanh_nc_qu8(*u.op, u.batch, u.in, u.out, c->pool),
-				     "xnn_setup_tanh_nc_qu8");
-		}
-		rc = check(c,
-			   xnn_create_sigmoid_nc_qu8(u.channels, u.channels, u.channels, zx, qscale(x), zy, qscale(y), 0,
-						     255, 0, u.op),
-			   "xnn_create_sigmoid_nc_qu8");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_sigmoid_nc_qu8(*u.op, u.batch, u.in, u.out, c->pool),
-			     "xnn_setup_sigmoid_nc_qu8");
-	}
-	int8_t zx = (int8_t)qzero(x), zy = (int8_t)qzero(y);
-	if (is_tanh) {
-		rc = check(c,
-			   xnn_create_tanh_nc_qs8(u.channels, u.channels, u.channels, zx, qscale(x), zy, qscale(y), -128,
-						  127, 0, u.op),
-			   "xnn_create_tanh_nc_qs8");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_tanh_nc_qs8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_tanh_nc_qs8");
-	}
-	rc = check(c,
-		   xnn_create_sigmoid_nc_qs8(u.channels, u.channels, u.channels, zx, qscale(x), zy, qscale(y), -128,
-					     127, 0, u.op),
-		   "xnn_create_sigmoid_nc_qs8");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_sigmoid_nc_qs8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_sigmoid_nc_qs8");
-}
-
-static int build_hard_swish(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "XNNPACK's hard swish takes float32 only");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	return run_f32_nc(c, &u, F32_NC(hardswish));
-}
-
-static int build_leaky_relu(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	float alpha = c->n->p.leaky_relu.alpha;
-	if (!x || !y)
-		return unsupported(c, "input or output missing");
-	if (!isfinite(alpha))
-		return unsupported(c, "alpha is not finite");
-	kind kx = kind_of(x), ky = kind_of(y);
-	if (kx != ky || (kx != K_F32 && kx != K_QU8))
-		return unsupported(c, "%s input, %s output: XNNPACK takes float32 or quantized uint8", kind_name(x),
-				   kind_name(y));
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	if (kx == K_F32) {
-		rc = check(c, xnn_create_leaky_relu_nc_f32(u.channels, u.channels, u.channels, alpha, 0, u.op),
-			   "xnn_create_leaky_relu_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_leaky_relu_nc_f32(*u.op, u.batch, u.in, u.out, c->pool),
-			     "xnn_setup_leaky_relu_nc_f32");
-	}
-	rc = check(c,
-		   xnn_create_leaky_relu_nc_qu8(u.channels, u.channels, u.channels, alpha, (uint8_t)qzero(x), qscale(x),
-						(uint8_t)qzero(y), qscale(y), 0, 255, 0, u.op),
-		   "xnn_create_leaky_relu_nc_qu8");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_leaky_relu_nc_qu8(*u.op, u.batch, u.in, u.out, c->pool),
-		     "xnn_setup_leaky_relu_nc_qu8");
-}
-
-static int build_prelu(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *alpha = input(c, 1), *y = output(c, 0);
-	if (!x || !alpha || !y)
-		return unsupported(c, "input, alpha or output missing");
-	if (kind_of(x) != K_F32 || kind_of(alpha) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "XNNPACK's PReLU takes float32 only");
-	if (!alpha->is_const || x->rank < 1)
-		return unsupported(c, "alpha is not constant");
-	/* XNNPACK has one slope per channel: alpha must be [..., 1, C]. */
-	int ch = x->shape[x->rank - 1];
-	if (alpha->rank < 1 || alpha->shape[alpha->rank - 1] != ch || nn_tensor_elements(alpha) != ch ||
-	    alpha->rank > x->rank)
-		return unsupported(c, "alpha varies along more than the channel axis");
-	unary u;
-	int rc = unary_begin(c, &u, 1);
-	if (rc <= 0)
-		return rc;
-	rc = check(c, xnn_create_prelu_nc_f32(u.channels, u.channels, u.channels, alpha->data, 0, u.op),
-		   "xnn_create_prelu_nc_f32");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_prelu_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_prelu_nc_f32");
-}
-
-static int build_softmax(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	float beta = c->n->p.softmax.beta;
-	if (!x || !y || x->rank < 1)
-		return unsupported(c, "input or output missing");
-	kind kx = kind_of(x), ky = kind_of(y);
-	if (!(beta > 0) || !isfinite(beta))
-		return unsupported(c, "beta %g", (double)beta);
-	if (kx == K_F32 && ky == K_F32) {
-		if (beta != 1.0f)
-			return unsupported(c, "XNNPACK's float softmax has no beta (here %g)", (double)beta);
-		unary u;
-		int rc = unary_begin(c, &u, 1);
-		if (rc <= 0)
-			return rc;
-		return run_f32_nc(c, &u, F32_NC(softmax));
-	}
-	if (kx == K_QU8 && ky == K_QU8) {
-		unary u;
-		int rc = unary_begin(c, &u, 1);
-		if (rc <= 0)
-			return rc;
-		/* softmax(beta * s * (q - zp)): beta folds into the input scale. The zero point cancels out. */
-		rc = check(c,
-			   xnn_create_softmax_nc_qu8(u.channels, u.channels, u.channels, beta * qscale(x),
-						     (uint8_t)qzero(y), qscale(y), 0, u.op),
-			   "xnn_create_softmax_nc_qu8");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_softmax_nc_qu8(*u.op, u.batch, u.in, u.out, c->pool),
-			     "xnn_setup_softmax_nc_qu8");
-	}
-	return unsupported(c, "%s input, %s output: XNNPACK takes float32 or quantized uint8", kind_name(x),
-			   kind_name(y));
-}
-
-/*
  * Requantizes uint8 rows of `channels` values, read `in_stride` and written
  * `out_stride` apart. This XNNPACK has no 8-bit requantization operator, but
  * its uint8 leaky ReLU is a table of 256 requantized values, correctly
@@ -1724,152 +1213,6 @@ static int build_concat(ctx *c)
 	return 1;
 }
 
-/*
- * CLAMP (ONNX Clip) with arbitrary bounds. Quantized, with one encoding in
- * and out, clamping the integers between the quantized bounds is what the
- * reference's clamp in real values gives.
- */
-static int build_clamp_bounds(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	float lo = c->n->p.clamp.min, hi = c->n->p.clamp.max;
-	if (!x || !y || c->n->n_inputs != 1)
-		return unsupported(c, "expected one input and an output");
-	if (isnan(lo) || isnan(hi) || !(lo <= hi))
-		return unsupported(c, "bounds [%g, %g] that XNNPACK's clamp cannot express", (double)lo, (double)hi);
-	kind kx = kind_of(x), ky = kind_of(y);
-	if (kx != ky || (kx != K_F32 && kx != K_QU8 && kx != K_QS8))
-		return unsupported(c, "%s input, %s output", kind_name(x), kind_name(y));
-	if (kx != K_F32 && !same_quant(x, y))
-		return unsupported(c, "input and output quantization differ");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	if (kx == K_F32) {
-		rc = check(c, xnn_create_clamp_nc_f32(u.channels, u.channels, u.channels, lo, hi, 0, u.op),
-			   "xnn_create_clamp_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_clamp_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_f32");
-	}
-	int32_t qmin = kx == K_QU8 ? 0 : -128, qmax = kx == K_QU8 ? 255 : 127;
-	int32_t qlo = isinf(lo) ? qmin : quantize_bound(lo, qscale(y), qzero(y), qmin, qmax);
-	int32_t qhi = isinf(hi) ? qmax : quantize_bound(hi, qscale(y), qzero(y), qmin, qmax);
-	if (qlo >= qhi)
-		return unsupported(c, "the bounds leave a single output value");
-	if (kx == K_QU8) {
-		rc = check(c,
-			   xnn_create_clamp_nc_u8(u.channels, u.channels, u.channels, (uint8_t)qlo, (uint8_t)qhi, 0, u.op),
-			   "xnn_create_clamp_nc_u8");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_clamp_nc_u8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_u8");
-	}
-	rc = check(c, xnn_create_clamp_nc_s8(u.channels, u.channels, u.channels, (int8_t)qlo, (int8_t)qhi, 0, u.op),
-		   "xnn_create_clamp_nc_s8");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_clamp_nc_s8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_clamp_nc_s8");
-}
-
-/* ELU of quantized int8, XNNPACK's table-driven operator. */
-static int build_elu_qs8(ctx *c, const nn_tensor *x, const nn_tensor *y)
-{
-	float alpha = c->n->p.elu.alpha;
-	if (!isfinite(alpha))
-		return unsupported(c, "alpha is not finite");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	rc = check(c,
-		   xnn_create_elu_nc_qs8(u.channels, u.channels, u.channels, alpha, (int8_t)qzero(x), qscale(x),
-					 (int8_t)qzero(y), qscale(y), -128, 127, 0, u.op),
-		   "xnn_create_elu_nc_qs8");
-	if (rc <= 0)
-		return rc;
-	return check(c, xnn_setup_elu_nc_qs8(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_elu_nc_qs8");
-}
-
-/* ABS, NEG and ELU of float32 (and ELU of quantized int8). */
-static int build_f32_unary(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (x && y && c->n->op == NN_OP_ELU && kind_of(x) == K_QS8 && kind_of(y) == K_QS8)
-		return build_elu_qs8(c, x, y);
-	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "XNNPACK's %s takes float32%s only", nn_op_name(c->n->op),
-				   c->n->op == NN_OP_ELU ? " or quantized int8" : "");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	switch (c->n->op) {
-	case NN_OP_ABS:
-		return run_f32_nc(c, &u, F32_NC(abs));
-	case NN_OP_NEG:
-		return run_f32_nc(c, &u, F32_NC(negate));
-	default: {
-		float alpha = c->n->p.elu.alpha;
-		if (!isfinite(alpha))
-			return unsupported(c, "alpha is not finite");
-		rc = check(c, xnn_create_elu_nc_f32(u.channels, u.channels, u.channels, alpha, 0, u.op),
-			   "xnn_create_elu_nc_f32");
-		if (rc <= 0)
-			return rc;
-		return check(c, xnn_setup_elu_nc_f32(*u.op, u.batch, u.in, u.out, c->pool), "xnn_setup_elu_nc_f32");
-	}
-	}
-}
-
-/*
- * SILU of float32: XNNPACK (this version) has no swish operator, so the node
- * runs its sigmoid into a scratch buffer of its own and multiplies, two
- * operators back to back in one node instead of two nodes and an arena
- * tensor between them.
- */
-static int build_silu(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "float32 only");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	size_t count = u.batch * u.channels;
-	float *sig = keep_buffer(c, calloc(1, count * sizeof(float) + XNN_EXTRA_BYTES));
-	xnn_operator_t *mul = next_op(c);
-	if (!sig || !mul)
-		return failed(c, NN_ERR_NOMEM, "out of memory");
-	unary s = u;
-	s.out = sig;
-	rc = run_f32_nc(c, &s, F32_NC(sigmoid));
-	if (rc <= 0)
-		return rc;
-	rc = check(c, xnn_create_multiply_nd_f32(-INFINITY, INFINITY, 0, mul), "xnn_create_multiply_nd_f32");
-	if (rc <= 0)
-		return rc;
-	size_t shape[1] = { count };
-	return check(c, xnn_setup_multiply_nd_f32(*mul, 1, shape, 1, shape, u.in, sig, y->data, c->pool),
-		     "xnn_setup_multiply_nd_f32");
-}
-
-/* SQRT of float32 (MoveNet's keypoint distances). */
-static int build_sqrt(ctx *c)
-{
-	nn_tensor *x = input(c, 0), *y = output(c, 0);
-	if (!x || !y || kind_of(x) != K_F32 || kind_of(y) != K_F32)
-		return unsupported(c, "only float32");
-	unary u;
-	int rc = unary_begin(c, &u, 0);
-	if (rc <= 0)
-		return rc;
-	return run_f32_nc(c, &u, F32_NC(square_root));
-}
-
-/* DEPTH_TO_SPACE of 4-byte elements (float32, int32): XNNPACK's x32 operator, TensorFlow's DCR order. */
 static int build_depth_to_space(ctx *c)
 {
 	nn_tensor *x = input(c, 0), *y = output(c, 0);
@@ -1921,18 +1264,18 @@ static int build(ctx *c)
 	case NN_OP_RELU:
 	case NN_OP_RELU6:
 	case NN_OP_RELU_N1_TO_1:
-		return build_clamp(c);
+		return nn_xnn_build_clamp(c);
 	case NN_OP_LOGISTIC:
 	case NN_OP_TANH:
-		return build_logistic_tanh(c);
+		return nn_xnn_build_logistic_tanh(c);
 	case NN_OP_HARD_SWISH:
-		return build_hard_swish(c);
+		return nn_xnn_build_hard_swish(c);
 	case NN_OP_LEAKY_RELU:
-		return build_leaky_relu(c);
+		return nn_xnn_build_leaky_relu(c);
 	case NN_OP_PRELU:
-		return build_prelu(c);
+		return nn_xnn_build_prelu(c);
 	case NN_OP_SOFTMAX:
-		return build_softmax(c);
+		return nn_xnn_build_softmax(c);
 	case NN_OP_QUANTIZE:
 	case NN_OP_DEQUANTIZE:
 		return build_convert(c);
@@ -1945,17 +1288,17 @@ static int build(ctx *c)
 	case NN_OP_DEPTH_TO_SPACE:
 		return build_depth_to_space(c);
 	case NN_OP_SQRT:
-		return build_sqrt(c);
+		return nn_xnn_build_sqrt(c);
 	case NN_OP_CAST:
 		return build_cast(c);
 	case NN_OP_CLAMP:
-		return build_clamp_bounds(c);
+		return nn_xnn_build_clamp_bounds(c);
 	case NN_OP_ABS:
 	case NN_OP_NEG:
 	case NN_OP_ELU:
-		return build_f32_unary(c);
+		return nn_xnn_build_f32_unary(c);
 	case NN_OP_SILU:
-		return build_silu(c);
+		return nn_xnn_build_silu(c);
 	default:
 		return unsupported(c, "XNNPACK has no operator for %s", nn_op_name(c->n->op));
 	}
