@@ -4,7 +4,7 @@
  * graph that satisfies the IR's invariants (walked here, so that
  * AddressSanitizer sees any stray index or pointer) or fail with a message;
  * small graphs are then prepared and run once on the reference kernels.
- * Dynamic input sizes are 8x8. Seeds: fuzz/corpus/onnx/ (tiny models built
+ * Dynamic input sizes are 8x8. Seeds: written by fuzz/gen_onnx_corpus.py (tiny models built
  * with onnx.helper: convolutions, pooling, resizing, shape subgraphs).
  */
 #include <stdint.h>

@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Writes the seed corpus of fuzz_onnx: tiny ONNX models built with onnx.helper.
 
-usage: /usr/bin/python3 fuzz/gen_onnx_corpus.py fuzz/corpus/onnx
+fuzz/run calls it for a fresh corpus each time (models are not kept in git).
+The last seeds are the shapes of what fuzz_onnx found; tests/nn/test_onnx.c
+(onnx_fuzz_findings) holds the same cases as regression tests.
+
+usage: /usr/bin/python3 fuzz/gen_onnx_corpus.py DIR
 """
 import os
 import sys
@@ -60,3 +64,17 @@ save("act_mix", [oh.make_node("HardSigmoid", ["x"], ["h"]),
 save("opset9_upsample", [oh.make_node("Upsample", ["x", "sc"], ["u"]),
                          oh.make_node("Transpose", ["u"], ["y"], perm=[0, 2, 3, 1])], [X], [Y],
      [("sc", np.array([1, 1, 2, 2], np.float32))], opset=9)
+
+# Found by fuzz_onnx: an INTS attribute without values, a node without outputs, a huge shape with a
+# few bytes of data, a NaN Resize scale.
+empty_strides = oh.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2])
+empty_strides.attribute.add(name="strides", type=onnx.AttributeProto.INTS)
+save("finding_empty_ints_attribute", [empty_strides], [X], [Y])
+save("finding_node_without_output", [oh.make_node("Transpose", ["x"], [], perm=[0, 2, 3, 1])], [X], [Y])
+huge = onnx.TensorProto(name="w", dims=[1, 1040137215], data_type=TP.FLOAT, raw_data=b"\0" * 16)
+g = oh.make_graph([oh.make_node("Add", ["x", "w"], ["y"])], "huge", [X], [Y], [huge])
+m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="seed")
+m.ir_version = 7
+onnx.save(m, os.path.join(out, "finding_huge_shape_no_data.onnx"))
+save("finding_resize_nan_scale", [oh.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")], [X], [Y],
+     [("sc", np.array([1, 1, np.nan, 2], np.float32))])

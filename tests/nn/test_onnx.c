@@ -62,7 +62,7 @@ typedef struct attr_spec {
 	float f;
 	int64_t i;
 	const char *s;
-	int n;
+	int n;                /* ints: how many; -1 leaves the field out (an INTS attribute with no values) */
 	const int64_t *ints;
 } attr_spec;
 
@@ -86,7 +86,7 @@ static void node(pbb *g, const char *name, const char *op, const char *const *in
 			pbb_int(&a, 3, attrs[k].i);
 		if (attrs[k].type == 3)
 			pbb_str(&a, 4, attrs[k].s);
-		if (attrs[k].type == 7)
+		if (attrs[k].type == 7 && attrs[k].n >= 0)
 			pbb_packed_varints(&a, 8, attrs[k].ints, attrs[k].n);
 		pbb_msg(&nd, 5, &a);
 	}
@@ -303,6 +303,77 @@ TEST(onnx_bad_models)
 	pbb_free(&g);
 }
 
+/* Loads m and returns 0 or the error, freeing m; the message is in err. */
+static int load_outcome(pbb *m, char *err, size_t len)
+{
+	nn_graph *g = NULL;
+	err[0] = '\0';
+	int rc = load(m, &g, err, len);
+	CHECK_MSG((rc == 0) == (g != NULL), "rc %d, graph %p", rc, (void *)g);
+	nn_graph_free(g);
+	pbb_free(m);
+	return rc;
+}
+
+/* A 2x2 MaxPool of x [1,1,4,4] whose strides attribute is given as spec says. */
+static void pool_with_strides(pbb *m, attr_spec strides)
+{
+	pbb g = { 0 };
+	node(&g, "pool", "MaxPool", S("x"), 1, S("y"), 1,
+	     (attr_spec[]){ { .name = "kernel_shape", .type = 7, .n = 2, .ints = I64(2, 2) }, strides }, 2);
+	value_info(&g, 11, "x", T_FLOAT, 4, I64(1, 1, 4, 4), NULL);
+	value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
+	model(m, &g, 13);
+	pbb_free(&g);
+}
+
+/* The inputs fuzz_onnx found crashing the loader, as regression tests (each named after its finding). */
+TEST(onnx_fuzz_findings)
+{
+	char err[1024];
+	pbb m = { 0 }, g = { 0 };
+
+	/* An INTS attribute with no values at all, and one with a zero-length packed list: both read as empty. */
+	pool_with_strides(&m, (attr_spec){ .name = "strides", .type = 7, .n = -1 });
+	int absent = load_outcome(&m, err, sizeof err);
+	pool_with_strides(&m, (attr_spec){ .name = "strides", .type = 7, .n = 0, .ints = I64(0) });
+	int empty = load_outcome(&m, err, sizeof err);
+	CHECK_MSG(absent == empty, "no values: %d, empty packed list: %d (%s)", absent, empty, err);
+	CHECK_MSG(empty == 0 || strstr(err, "strides"), "%s", err);
+
+	/* A node with no outputs. */
+	node(&g, "t", "Transpose", S("x"), 1, S(NULL), 0, NULL, 0);
+	value_info(&g, 11, "x", T_FLOAT, 2, I64(2, 2), NULL);
+	value_info(&g, 12, "x", T_FLOAT, -1, NULL, NULL);
+	model(&m, &g, 13);
+	CHECK_MSG(load_outcome(&m, err, sizeof err) < 0 && strstr(err, "Transpose"), "%s", err);
+	pbb_free(&g);
+
+	/* A huge shape with a few bytes of data: refused before anything of that size is allocated. */
+	pbb w = { 0 };
+	float v[4] = { 1, 2, 3, 4 };
+	tensor_f32(&w, "w", 2, I64(1, 1040137215), v, 4, 1);
+	pbb_msg(&g, 5, &w);
+	node(&g, "add", "Add", S("x", "w"), 2, S("y"), 1, NULL, 0);
+	value_info(&g, 11, "x", T_FLOAT, 2, I64(2, 2), NULL);
+	value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
+	model(&m, &g, 13);
+	expect_error(&m, "initializer 'w'", NULL);
+	pbb_free(&g);
+
+	/* A Resize scale that is NaN. */
+	pbb sc = { 0 };
+	tensor_f32(&sc, "sc", 1, I64(4), (const float[]){ 1, 1, NAN, 2 }, 4, 1);
+	pbb_msg(&g, 5, &sc);
+	node(&g, "rs", "Resize", S("x", "", "sc"), 3, S("y"), 1,
+	     (attr_spec[]){ { .name = "mode", .type = 3, .s = "nearest" } }, 1);
+	value_info(&g, 11, "x", T_FLOAT, 4, I64(1, 1, 2, 2), NULL);
+	value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
+	model(&m, &g, 13);
+	expect_error(&m, "rs", "scale");
+	pbb_free(&g);
+}
+
 /* Softmax over axis 1 of [1,2,2]: opset 11 flattens from the axis on (one softmax of 4), opset 13 takes the axis. */
 TEST(onnx_softmax_axis_by_opset)
 {
@@ -341,4 +412,5 @@ TEST_SUITE(nn_onnx,
 	   TEST_ENTRY(onnx_truncated_at_every_length),
 	   TEST_ENTRY(onnx_shape_subgraph_and_typed_fields),
 	   TEST_ENTRY(onnx_bad_models),
+	   TEST_ENTRY(onnx_fuzz_findings),
 	   TEST_ENTRY(onnx_softmax_axis_by_opset));
