@@ -1,8 +1,8 @@
 /*
- * The ONNX loader: ModelProto, GraphProto, NodeProto, AttributeProto,
- * TensorProto and ValueInfoProto read with pb.c (field numbers from
- * onnx.proto), the graph sorted, and each node mapped (onnx_ops*.c) or
- * evaluated at load time (onnx_eval.c).
+ * The ONNX loader: ModelProto and GraphProto read with pb.c (field numbers
+ * from onnx.proto; the messages inside them in onnx_proto.c), the graph
+ * sorted, and each node mapped (onnx_ops*.c) or evaluated at load time
+ * (onnx_eval.c).
  *
  * Everything read is copied into an arena that lives as long as the load:
  * the IR graph owns copies of what it keeps.
@@ -486,432 +486,6 @@ int ox_reshape(ox *c, const ox_node *n, int x, int rank, const int *shape, int o
 	return ox_emit(c, n, NN_OP_RESHAPE, 1, &x, 1, &out) ? out : NN_ERR_NOMEM;
 }
 
-/* ---- protobuf messages --------------------------------------------------- */
-
-static int pb_error(ox *c, int rc, const char *what)
-{
-	return ox_fail(c, NN_ERR_FORMAT, "malformed %s: %s", what, nn_pb_strerror(rc));
-}
-
-static float half_to_float(uint16_t h)
-{
-	uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
-	float f;
-	if (e == 0)
-		f = ldexpf((float)m, -24);
-	else if (e == 31)
-		f = m ? NAN : INFINITY;
-	else
-		f = ldexpf((float)(m | 1024), (int)e - 25);
-	return s ? -f : f;
-}
-
-static size_t dtype_bytes(int d)
-{
-	switch (d) {
-	case OX_FLOAT: case OX_INT32: case OX_UINT32: return 4;
-	case OX_UINT8: case OX_INT8: case OX_BOOL: return 1;
-	case OX_UINT16: case OX_INT16: case OX_FLOAT16: case OX_BFLOAT16: return 2;
-	case OX_INT64: case OX_DOUBLE: case OX_UINT64: return 8;
-	default: return 0;
-	}
-}
-
-/* One element of raw little-endian data as the value's storage. */
-static void store_raw(ox_val *v, int64_t k, const uint8_t *p)
-{
-	uint64_t u = 0;
-	size_t sz = dtype_bytes(v->dtype);
-	for (size_t b = 0; b < sz; b++)
-		u |= (uint64_t)p[b] << (8 * b);
-	switch (v->dtype) {
-	case OX_FLOAT: { float f; uint32_t w = (uint32_t)u; memcpy(&f, &w, 4); v->f[k] = f; break; }
-	case OX_DOUBLE: { double d; memcpy(&d, &u, 8); v->f[k] = (float)d; break; }
-	case OX_FLOAT16: v->f[k] = half_to_float((uint16_t)u); break;
-	case OX_BFLOAT16: { float f; uint32_t w = (uint32_t)u << 16; memcpy(&f, &w, 4); v->f[k] = f; break; }
-	case OX_INT8: v->i[k] = (int8_t)u; break;
-	case OX_INT16: v->i[k] = (int16_t)u; break;
-	case OX_INT32: v->i[k] = (int32_t)u; break;
-	case OX_INT64: v->i[k] = (int64_t)u; break;
-	case OX_UINT8: case OX_UINT16: case OX_UINT32: case OX_BOOL: v->i[k] = (int64_t)u; break;
-	case OX_UINT64: v->i[k] = (int64_t)u; break;
-	default: break;
-	}
-}
-
-/* Reads a TensorProto into a load-time value. what names it in messages. */
-static int read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **name_out)
-{
-	int64_t dims[NN_MAX_RANK];
-	int rank = 0, dtype = 0, external = 0;
-	const char *name = "";
-	nn_pb_field f, raw = { 0 };
-	int have_raw = 0, n_typed = 0, typed_num = 0;
-	int64_t typed_count = 0;
-	nn_pb it = m;
-	int rc;
-	while ((rc = nn_pb_next(&it, &f)) > 0) {
-		switch (f.number) {
-		case 1:
-			if (f.wire == NN_PB_LEN) {
-				int64_t k = nn_pb_packed_varints(&f, NULL, 0);
-				if (k < 0)
-					return pb_error(c, (int)k, what);
-				if (rank + k > NN_MAX_RANK)
-					return ox_fail(c, NN_ERR_UNSUPPORTED, "%s: rank past %d", what, NN_MAX_RANK);
-				nn_pb_packed_varints(&f, dims + rank, k);
-				rank += (int)k;
-			} else if (f.wire == NN_PB_VARINT) {
-				if (rank >= NN_MAX_RANK)
-					return ox_fail(c, NN_ERR_UNSUPPORTED, "%s: rank past %d", what, NN_MAX_RANK);
-				dims[rank++] = nn_pb_int64(&f);
-			}
-			break;
-		case 2: if (f.wire == NN_PB_VARINT) dtype = (int)nn_pb_int64(&f); break;
-		case 3: return ox_fail(c, NN_ERR_UNSUPPORTED, "%s: segmented tensors are not supported", what);
-		case 8: if (f.wire == NN_PB_LEN && !(name = ox_strndup(c, (const char *)f.data, f.len))) return NN_ERR_NOMEM; break;
-		case 9: if (f.wire == NN_PB_LEN) { raw = f; have_raw = 1; } break;
-		case 13: external = 1; break;
-		case 14: if (f.wire == NN_PB_VARINT && f.u == 1) external = 1; break;
-		case 4: case 5: case 7: case 10: case 11:
-			if (typed_num && typed_num != (int)f.number)
-				return ox_fail(c, NN_ERR_FORMAT, "%s: values in two typed fields", what);
-			typed_num = (int)f.number;
-			if (f.wire == NN_PB_LEN) {
-				int64_t k = f.number == 4 ? nn_pb_packed_fixed32(&f, NULL, 0)
-					    : f.number == 10 || f.number == 11 ? nn_pb_packed_fixed64(&f, NULL, 0)
-										: nn_pb_packed_varints(&f, NULL, 0);
-				if (k < 0)
-					return pb_error(c, (int)k, what);
-				typed_count += k;
-			} else {
-				typed_count++;
-			}
-			n_typed++;
-			break;
-		case 6: return ox_fail(c, NN_ERR_UNSUPPORTED, "%s: string tensors are not supported", what);
-		default: break;
-		}
-	}
-	if (rc < 0)
-		return pb_error(c, rc, what);
-	if (name_out)
-		*name_out = name;
-	if (external)
-		return ox_fail(c, NN_ERR_UNSUPPORTED,
-			       "%s%s%s: tensor data in an external file is not supported (save the model with its weights "
-			       "inside, e.g. onnx.save(model, path, save_as_external_data=False))",
-			       what, *name ? " " : "", name);
-	size_t esz = dtype_bytes(dtype);
-	if (!esz || dtype == OX_UINT64 || dtype == OX_UINT32 || dtype == OX_UINT16)
-		return ox_fail(c, NN_ERR_UNSUPPORTED, "%s '%s': data type %s (%d) is not supported", what, name,
-			       ox_dtype_name(dtype), dtype);
-	int64_t n = 1;
-	for (int d = 0; d < rank; d++) {
-		if (dims[d] < 0 || dims[d] > OX_MAX_DIM)
-			return ox_fail(c, NN_ERR_FORMAT, "%s '%s': dimension %d is %lld", what, name, d, (long long)dims[d]);
-		n *= dims[d];
-		if (n > OX_MAX_TENSOR_ELEMENTS)
-			return ox_fail(c, NN_ERR_UNSUPPORTED, "%s '%s': more than %lld elements", what, name,
-				       (long long)OX_MAX_TENSOR_ELEMENTS);
-	}
-	/* The data must be there before anything the size of the shape is allocated. */
-	if (have_raw && raw.len != (size_t)n * esz)
-		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': raw_data holds %zu bytes, its shape needs %lld", what, name,
-			       raw.len, (long long)n * (long long)esz);
-	if (!have_raw && typed_count != n)
-		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': holds %lld values, its shape needs %lld", what, name,
-			       (long long)typed_count, (long long)n);
-	ox_val *v = ox_val_new(c, dtype, rank, dims);
-	if (!v)
-		return NN_ERR_NOMEM;
-	if (have_raw) {
-		for (int64_t k = 0; k < n; k++)
-			store_raw(v, k, raw.data + (size_t)k * esz);
-		*out = v;
-		return 0;
-	}
-	if (typed_count != n)
-		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': holds %lld values, its shape needs %lld", what, name,
-			       (long long)typed_count, (long long)n);
-	int want = ox_is_float(dtype) && dtype != OX_FLOAT16 && dtype != OX_BFLOAT16
-			   ? (dtype == OX_DOUBLE ? 10 : 4)
-		   : dtype == OX_INT64 ? 7
-				       : 5;
-	if (n && typed_num != want)
-		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': %s values in the wrong field (%d)", what, name,
-			       ox_dtype_name(dtype), typed_num);
-	int64_t k = 0;
-	it = m;
-	while (k < n && nn_pb_next(&it, &f) > 0) {
-		if ((int)f.number != typed_num)
-			continue;
-		uint64_t vals[256];
-		if (f.wire == NN_PB_LEN) {
-			/* Packed: decode by walking the bytes. */
-			const uint8_t *p = f.data, *end = f.data + f.len;
-			while (p < end && k < n) {
-				uint64_t u;
-				if (typed_num == 4) {
-					u = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
-					p += 4;
-				} else if (typed_num == 10 || typed_num == 11) {
-					u = 0;
-					for (int b = 0; b < 8; b++)
-						u |= (uint64_t)p[b] << (8 * b);
-					p += 8;
-				} else if (nn_pb_read_varint(&p, end, &u) < 0) {
-					return ox_fail(c, NN_ERR_FORMAT, "%s '%s': bad varint", what, name);
-				}
-				vals[0] = u;
-				goto store;
-			store:
-				if (typed_num == 4) {
-					float fl; uint32_t w = (uint32_t)vals[0]; memcpy(&fl, &w, 4); v->f[k] = fl;
-				} else if (typed_num == 10) {
-					double d; memcpy(&d, &vals[0], 8); v->f[k] = (float)d;
-				} else if (dtype == OX_FLOAT16) {
-					v->f[k] = half_to_float((uint16_t)vals[0]);
-				} else if (dtype == OX_BFLOAT16) {
-					float fl; uint32_t w = (uint32_t)vals[0] << 16; memcpy(&fl, &w, 4); v->f[k] = fl;
-				} else if (typed_num == 5) {
-					v->i[k] = dtype == OX_UINT8 ? (int64_t)(uint8_t)vals[0]
-						  : dtype == OX_BOOL ? (int64_t)(vals[0] != 0)
-						  : dtype == OX_INT8  ? (int64_t)(int8_t)vals[0]
-						  : dtype == OX_INT16 ? (int64_t)(int16_t)vals[0]
-								      : (int64_t)(int32_t)vals[0];
-				} else {
-					v->i[k] = (int64_t)vals[0];
-				}
-				k++;
-			}
-		} else {
-			vals[0] = f.u;
-			if (typed_num == 4) {
-				float fl; uint32_t w = (uint32_t)f.u; memcpy(&fl, &w, 4); v->f[k] = fl;
-			} else if (typed_num == 10) {
-				double d; memcpy(&d, &vals[0], 8); v->f[k] = (float)d;
-			} else if (dtype == OX_FLOAT16) {
-				v->f[k] = half_to_float((uint16_t)f.u);
-			} else if (dtype == OX_BFLOAT16) {
-				float fl; uint32_t w = (uint32_t)f.u << 16; memcpy(&fl, &w, 4); v->f[k] = fl;
-			} else if (typed_num == 5) {
-				v->i[k] = dtype == OX_UINT8 ? (int64_t)(uint8_t)f.u
-					  : dtype == OX_BOOL ? (int64_t)(f.u != 0)
-					  : dtype == OX_INT8  ? (int64_t)(int8_t)f.u
-					  : dtype == OX_INT16 ? (int64_t)(int16_t)f.u
-							      : (int64_t)(int32_t)f.u;
-			} else {
-				v->i[k] = (int64_t)f.u;
-			}
-			k++;
-		}
-	}
-	*out = v;
-	return 0;
-}
-
-static int read_attr(ox *c, nn_pb m, const char *node, ox_attr *a)
-{
-	nn_pb_field f;
-	int rc, n_floats = 0, n_ints = 0;
-	char what[256];
-	snprintf(what, sizeof what, "attribute of node '%s'", node);
-	a->name = "";
-	nn_pb it = m;
-	/* First pass: scalars and counts. */
-	while ((rc = nn_pb_next(&it, &f)) > 0) {
-		switch (f.number) {
-		case 1: if (f.wire == NN_PB_LEN && !(a->name = ox_strndup(c, (const char *)f.data, f.len))) return NN_ERR_NOMEM; break;
-		case 20: if (f.wire == NN_PB_VARINT) a->type = (int)f.u; break;
-		case 2: if (f.wire == NN_PB_I32) a->f = nn_pb_float(&f); break;
-		case 3: if (f.wire == NN_PB_VARINT) a->i = nn_pb_int64(&f); break;
-		case 4: if (f.wire == NN_PB_LEN && !(a->s = ox_strndup(c, (const char *)f.data, f.len))) return NN_ERR_NOMEM; break;
-		case 5:
-			if (f.wire == NN_PB_LEN) {
-				snprintf(what, sizeof what, "tensor attribute of node '%s'", node);
-				if ((rc = read_tensor(c, nn_pb_sub(&f), what, &a->t, NULL)) < 0)
-					return rc;
-			}
-			break;
-		case 7:
-			if (f.wire == NN_PB_LEN) {
-				int64_t k = nn_pb_packed_fixed32(&f, NULL, 0);
-				if (k < 0)
-					return pb_error(c, (int)k, what);
-				n_floats += (int)(k > OX_MAX_ITEMS ? OX_MAX_ITEMS : k);
-			} else
-				n_floats++;
-			break;
-		case 8:
-			if (f.wire == NN_PB_LEN) {
-				int64_t k = nn_pb_packed_varints(&f, NULL, 0);
-				if (k < 0)
-					return pb_error(c, (int)k, what);
-				n_ints += (int)(k > OX_MAX_ITEMS ? OX_MAX_ITEMS : k);
-			} else
-				n_ints++;
-			break;
-		case 21: return ox_fail(c, NN_ERR_UNSUPPORTED, "node '%s': attribute references (functions) are not supported", node);
-		default: break;
-		}
-		if (n_floats > OX_MAX_ITEMS || n_ints > OX_MAX_ITEMS)
-			return ox_fail(c, NN_ERR_UNSUPPORTED, "%s: too many values", what);
-	}
-	if (rc < 0)
-		return pb_error(c, rc, what);
-	if (!a->type) {
-		/* IR version 1 files leave the type out: infer it from what is set. */
-		a->type = a->s ? OX_A_STRING : a->t ? OX_A_TENSOR : n_ints ? OX_A_INTS : n_floats ? OX_A_FLOATS : OX_A_INT;
-	}
-	if (a->type == OX_A_STRING && !a->s)
-		a->s = "";
-	if (n_floats && !(a->floats = ox_alloc(c, (size_t)n_floats * sizeof(float))))
-		return NN_ERR_NOMEM;
-	if (n_ints && !(a->ints = ox_alloc(c, (size_t)n_ints * sizeof(int64_t))))
-		return NN_ERR_NOMEM;
-	int kf = 0, ki = 0;
-	it = m;
-	while (nn_pb_next(&it, &f) > 0) {
-		if (f.number == 7) {
-			if (f.wire == NN_PB_LEN) {
-				int64_t k = f.len / 4;
-				for (int64_t j = 0; j < k && kf < n_floats; j++) {
-					uint32_t w;
-					memcpy(&w, f.data + 4 * j, 4);
-					float fl;
-					memcpy(&fl, &w, 4);
-					a->floats[kf++] = fl;
-				}
-			} else if (f.wire == NN_PB_I32 && kf < n_floats)
-				a->floats[kf++] = nn_pb_float(&f);
-		} else if (f.number == 8) {
-			if (f.wire == NN_PB_LEN && ki < n_ints) {
-				int64_t got = nn_pb_packed_varints(&f, a->ints + ki, n_ints - ki);
-				ki += (int)(got > 0 ? got : 0);
-			} else if (f.wire == NN_PB_VARINT && ki < n_ints)
-				a->ints[ki++] = nn_pb_int64(&f);
-		}
-	}
-	a->n = a->type == OX_A_FLOATS ? kf : ki;
-	return 0;
-}
-
-static int read_strings(ox *c, nn_pb m, uint32_t number, const char ***out, int *count)
-{
-	nn_pb it = m;
-	nn_pb_field f;
-	int n = 0;
-	while (nn_pb_next(&it, &f) > 0)
-		if (f.number == number && f.wire == NN_PB_LEN)
-			n++;
-	if (n > OX_MAX_ITEMS)
-		return ox_fail(c, NN_ERR_UNSUPPORTED, "a node with %d inputs or outputs", n);
-	const char **s = ox_alloc(c, ((size_t)n + 1) * sizeof *s);
-	if (!s)
-		return NN_ERR_NOMEM;
-	int k = 0;
-	it = m;
-	while (nn_pb_next(&it, &f) > 0)
-		if (f.number == number && f.wire == NN_PB_LEN && !(s[k++] = ox_strndup(c, (const char *)f.data, f.len)))
-			return NN_ERR_NOMEM;
-	*out = s;
-	*count = n;
-	return 0;
-}
-
-static int read_node(ox *c, nn_pb m, int index, ox_node *n)
-{
-	nn_pb_field f;
-	int rc, n_attr = 0;
-	n->name = n->op = n->domain = "";
-	nn_pb it = m;
-	while ((rc = nn_pb_next(&it, &f)) > 0) {
-		if (f.wire != NN_PB_LEN)
-			continue;
-		if (f.number == 3 && !(n->name = ox_strndup(c, (const char *)f.data, f.len)))
-			return NN_ERR_NOMEM;
-		if (f.number == 4 && !(n->op = ox_strndup(c, (const char *)f.data, f.len)))
-			return NN_ERR_NOMEM;
-		if (f.number == 7 && !(n->domain = ox_strndup(c, (const char *)f.data, f.len)))
-			return NN_ERR_NOMEM;
-		if (f.number == 5)
-			n_attr++;
-	}
-	if (rc < 0) {
-		char what[64];
-		snprintf(what, sizeof what, "node %d", index);
-		return pb_error(c, rc, what);
-	}
-	if (!n->op[0])
-		return ox_fail(c, NN_ERR_FORMAT, "node %d ('%s') has no op_type", index, n->name);
-	if ((rc = read_strings(c, m, 1, &n->in, &n->n_in)) < 0 || (rc = read_strings(c, m, 2, &n->out, &n->n_out)) < 0)
-		return rc;
-	if (n_attr > OX_MAX_ITEMS || !(n->attr = ox_alloc(c, ((size_t)n_attr + 1) * sizeof *n->attr)))
-		return NN_ERR_NOMEM;
-	it = m;
-	while (nn_pb_next(&it, &f) > 0)
-		if (f.number == 5 && f.wire == NN_PB_LEN &&
-		    (rc = read_attr(c, nn_pb_sub(&f), n->name[0] ? n->name : n->op, &n->attr[n->n_attr++])) < 0)
-			return rc;
-	return 0;
-}
-
-/* A graph input's ValueInfoProto: element type and dimensions (-1 for a symbolic or missing one). */
-typedef struct vinfo {
-	const char *name;
-	int elem, rank;
-	int64_t dims[NN_MAX_RANK];
-	const char *params[NN_MAX_RANK];
-} vinfo;
-
-static int read_value_info(ox *c, nn_pb m, vinfo *vi)
-{
-	nn_pb_field f, g, h, d, e;
-	vi->name = "";
-	vi->rank = -1;
-	nn_pb it = m;
-	while (nn_pb_next(&it, &f) > 0) {
-		if (f.number == 1 && f.wire == NN_PB_LEN && !(vi->name = ox_strndup(c, (const char *)f.data, f.len)))
-			return NN_ERR_NOMEM;
-		if (f.number != 2 || f.wire != NN_PB_LEN)
-			continue;
-		nn_pb tp = nn_pb_sub(&f);
-		while (nn_pb_next(&tp, &g) > 0) {
-			if (g.number != 1 || g.wire != NN_PB_LEN)
-				continue;
-			nn_pb tt = nn_pb_sub(&g);
-			while (nn_pb_next(&tt, &h) > 0) {
-				if (h.number == 1 && h.wire == NN_PB_VARINT)
-					vi->elem = (int)h.u;
-				if (h.number != 2 || h.wire != NN_PB_LEN)
-					continue;
-				vi->rank = 0;
-				nn_pb sh = nn_pb_sub(&h);
-				while (nn_pb_next(&sh, &d) > 0) {
-					if (d.number != 1 || d.wire != NN_PB_LEN)
-						continue;
-					if (vi->rank >= NN_MAX_RANK)
-						return ox_fail(c, NN_ERR_UNSUPPORTED, "input '%s': rank past %d", vi->name,
-							       NN_MAX_RANK);
-					int k = vi->rank++;
-					vi->dims[k] = -1;
-					vi->params[k] = NULL;
-					nn_pb dm = nn_pb_sub(&d);
-					while (nn_pb_next(&dm, &e) > 0) {
-						if (e.number == 1 && e.wire == NN_PB_VARINT)
-							vi->dims[k] = nn_pb_int64(&e);
-						if (e.number == 2 && e.wire == NN_PB_LEN &&
-						    !(vi->params[k] = ox_strndup(c, (const char *)e.data, e.len)))
-							return NN_ERR_NOMEM;
-					}
-				}
-			}
-		}
-	}
-	return 0;
-}
-
 /* ---- the model ----------------------------------------------------------- */
 
 typedef struct model_parts {
@@ -982,7 +556,7 @@ static int read_model(ox *c, const void *data, size_t len, model_parts *mp, int 
 					version = nn_pb_int64(&g);
 			}
 			if (rc2 < 0)
-				return pb_error(c, rc2, "opset_import");
+				return ox_pb_error(c, rc2, "opset_import");
 			if (!domain[0] || !strcmp(domain, "ai.onnx")) {
 				if (version < 7 || version > 21)
 					return ox_fail(c, NN_ERR_UNSUPPORTED,
@@ -1012,7 +586,7 @@ static int read_model(ox *c, const void *data, size_t len, model_parts *mp, int 
 						val = g;
 				}
 				if (rc2 < 0)
-					return pb_error(c, rc2, "metadata_props");
+					return ox_pb_error(c, rc2, "metadata_props");
 				char *k = ox_strndup(c, key.data ? (const char *)key.data : "", key.len);
 				if (!k)
 					return NN_ERR_NOMEM;
@@ -1024,7 +598,7 @@ static int read_model(ox *c, const void *data, size_t len, model_parts *mp, int 
 		}
 	}
 	if (rc < 0)
-		return pb_error(c, rc, "ModelProto (truncated or corrupt file?)");
+		return ox_pb_error(c, rc, "ModelProto (truncated or corrupt file?)");
 	if (mp->n_graphs != 1)
 		return ox_fail(c, NN_ERR_FORMAT, "the model has %d graphs, expected one", mp->n_graphs);
 	if (!have_default) {
@@ -1090,7 +664,7 @@ static void read_imgsz(ox *c)
 	}
 }
 
-static int add_input(ox *c, const vinfo *vi)
+static int add_input(ox *c, const ox_vinfo *vi)
 {
 	nn_dtype dt;
 	if (ox_dtype_to_nn(vi->elem, &dt) < 0)
@@ -1300,8 +874,8 @@ static int add_outputs(ox *c, nn_pb graph)
 	while (nn_pb_next(&it, &f) > 0) {
 		if (f.number != 12 || f.wire != NN_PB_LEN)
 			continue;
-		vinfo vi = { 0 };
-		int rc = read_value_info(c, nn_pb_sub(&f), &vi);
+		ox_vinfo vi = { 0 };
+		int rc = ox_read_value_info(c, nn_pb_sub(&f), &vi);
 		if (rc < 0)
 			return rc;
 		int i = ox_value_find(c, vi.name, 0);
@@ -1357,7 +931,7 @@ static int read_graph(ox *c, nn_pb graph)
 		if (f.number == 1 && f.wire == NN_PB_LEN)
 			n_nodes++;
 	if (rc < 0)
-		return pb_error(c, rc, "GraphProto");
+		return ox_pb_error(c, rc, "GraphProto");
 	if (n_nodes > OX_MAX_ITEMS)
 		return ox_fail(c, NN_ERR_UNSUPPORTED, "the graph has %d nodes", n_nodes);
 	if (!(c->nodes = ox_alloc(c, ((size_t)n_nodes + 1) * sizeof *c->nodes)))
@@ -1370,7 +944,7 @@ static int read_graph(ox *c, nn_pb graph)
 		if (f.number == 5) {
 			ox_val *v;
 			const char *name;
-			if ((rc = read_tensor(c, nn_pb_sub(&f), "initializer", &v, &name)) < 0)
+			if ((rc = ox_read_tensor(c, nn_pb_sub(&f), "initializer", &v, &name)) < 0)
 				return rc;
 			if (!name[0])
 				return ox_fail(c, NN_ERR_FORMAT, "an initializer has no name");
@@ -1385,7 +959,7 @@ static int read_graph(ox *c, nn_pb graph)
 	for (int k = 0; k < c->n_consts; k++) {
 		ox_val *v;
 		const char *name;
-		if ((rc = read_tensor(c, nn_pb_of(c->const_data[k], c->const_len[k]), "constant input", &v, &name)) < 0)
+		if ((rc = ox_read_tensor(c, nn_pb_of(c->const_data[k], c->const_len[k]), "constant input", &v, &name)) < 0)
 			return rc;
 		int i = ox_value_find(c, name, 1);
 		if (i < 0)
@@ -1397,8 +971,8 @@ static int read_graph(ox *c, nn_pb graph)
 		if (f.wire != NN_PB_LEN)
 			continue;
 		if (f.number == 11) {
-			vinfo vi = { 0 };
-			if ((rc = read_value_info(c, nn_pb_sub(&f), &vi)) < 0)
+			ox_vinfo vi = { 0 };
+			if ((rc = ox_read_value_info(c, nn_pb_sub(&f), &vi)) < 0)
 				return rc;
 			int i = ox_value_find(c, vi.name, 0);
 			if (i >= 0 && c->vals[i].c)
@@ -1408,7 +982,7 @@ static int read_graph(ox *c, nn_pb graph)
 			if ((rc = add_input(c, &vi)) < 0)
 				return rc;
 		} else if (f.number == 1) {
-			if ((rc = read_node(c, nn_pb_sub(&f), c->n_nodes, &c->nodes[c->n_nodes])) < 0)
+			if ((rc = ox_read_node(c, nn_pb_sub(&f), c->n_nodes, &c->nodes[c->n_nodes])) < 0)
 				return rc;
 			c->n_nodes++;
 		}
@@ -1475,7 +1049,7 @@ int nn_onnx_read_tensor(const void *data, size_t len, nn_tensor *t, char *err, s
 	memset(t, 0, sizeof *t);
 	ox_val *v;
 	const char *name;
-	int rc = read_tensor(&c, nn_pb_of(data, len), "TensorProto", &v, &name);
+	int rc = ox_read_tensor(&c, nn_pb_of(data, len), "TensorProto", &v, &name);
 	if (rc >= 0) {
 		nn_dtype dt = NN_F32;
 		if (!ox_is_float(v->dtype) && ox_dtype_to_nn(v->dtype, &dt) < 0)

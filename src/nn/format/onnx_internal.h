@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "nn/format/name_map.h"
+#include "nn/format/pb.h"
 #include "nn/graph.h"
 
 #if defined(__GNUC__)
@@ -220,5 +221,24 @@ int ox_map_matmul(ox *c, const ox_node *n);
 
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };
+
+/* onnx_proto.c: the protobuf messages below the model and the graph. */
+
+/* A graph input's ValueInfoProto: element type and dimensions (-1 for a symbolic or missing one). */
+typedef struct ox_vinfo {
+	const char *name;
+	int elem, rank;
+	int64_t dims[NN_MAX_RANK];
+	const char *params[NN_MAX_RANK];
+} ox_vinfo;
+
+/* A malformed message: rc from pb.c, what names the message. */
+int ox_pb_error(ox *c, int rc, const char *what);
+/* A TensorProto into a load-time value; what names it in messages, *name_out gets its name. */
+int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **name_out);
+/* NodeProto index into n (inputs, outputs, name, op, domain, attributes). */
+int ox_read_node(ox *c, nn_pb m, int index, ox_node *n);
+/* A graph input's or output's ValueInfoProto. */
+int ox_read_value_info(ox *c, nn_pb m, ox_vinfo *vi);
 
 #endif
