@@ -177,6 +177,16 @@ void nn__tfl_unsupported(tfl *c, tfl_op *o);
 int nn__tfl_add_node(tfl *c, tfl_op *o, nn_op op, const nn_node *tmpl, const int *ins, int n_ins, const int *outs,
 		     int n_outs, nn_node **node);
 
+/* Sparse constants (tflite_sparse.c): t's SparsityParameters st over its stored values, expanded into dense data. */
+int nn__tfl_densify_tensor(tfl *c, nn_tensor *t, const nn__fb_table *st, const uint8_t *data, size_t n, const char *d);
+/* After loading: densified inputs that no node reads any more give their memory back. 0 or an error. */
+int nn__tfl_release_densified(tfl *c);
+/* DENSIFY: its output becomes a copy of the already dense input. 0 or an error. */
+int nn__tfl_map_densify(tfl *c, tfl_op *o);
+
+/* TFLite_Detection_PostProcess, its FlexBuffers options into tmpl's parameters (tflite_detpp.c): 0 or an error. */
+int nn__tfl_map_detection_postprocess(tfl *c, tfl_op *o, nn_node *tmpl);
+
 /* Operators mapped in tflite_ops.c; each returns 0 or an error. */
 int nn__tfl_map_transpose(tfl *c, tfl_op *o);
 int nn__tfl_map_strided_slice(tfl *c, tfl_op *o);
