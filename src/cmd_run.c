@@ -94,15 +94,6 @@ static void run_usage(FILE *out)
 		"could not be written, 2 for bad usage, a model that cannot be loaded, or a bad input.\n");
 }
 
-static void shape_text(const nn_tensor *t, char *buf, size_t len)
-{
-	size_t n = (size_t)snprintf(buf, len, "%s[", nn_dtype_name(t->dtype));
-	for (int i = 0; i < t->rank && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", t->shape[i]);
-	if (n < len)
-		snprintf(buf + n, len - n, "]");
-}
-
 static void npy_shape_text(const vg_npy *a, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "%s (", vg_npy_dtype_name(a->dtype));
@@ -179,7 +170,7 @@ static void list_inputs(nn_model *m, char *buf, size_t len)
 	buf[0] = '\0';
 	for (int i = 0; i < nn_model_input_count(m) && n < len; i++) {
 		char s[128];
-		shape_text(nn_model_input(m, i), s, sizeof s);
+		nn_tensor_shape_str(nn_model_input(m, i), s, sizeof s);
 		n += (size_t)snprintf(buf + n, len - n, "%s%d '%s' %s", i ? ", " : "", i,
 				      tensor_name(nn_model_input(m, i)), s);
 	}
@@ -251,7 +242,7 @@ static int fill_from_npy(nn_tensor *t, int index, const vg_npy *a, const char *f
 			 char *err, size_t errlen)
 {
 	char want[128], got[160];
-	shape_text(t, want, sizeof want);
+	nn_tensor_shape_str(t, want, sizeof want);
 	npy_shape_text(a, got, sizeof got);
 	int batch_added = 0, shape_ok = a->rank == t->rank;
 	for (int i = 0; shape_ok && i < t->rank; i++)
@@ -735,7 +726,7 @@ int vg_cmd_run(int argc, char **argv)
 			continue;
 		}
 		char s[128];
-		shape_text(nn_model_input(m, i), s, sizeof s);
+		nn_tensor_shape_str(nn_model_input(m, i), s, sizeof s);
 		if (mlen < sizeof missing)
 			mlen += (size_t)snprintf(missing + mlen, sizeof missing - mlen, "%s%d '%s' %s", n_missing ? ", " : "",
 						 i, tensor_name(nn_model_input(m, i)), s);
@@ -776,7 +767,7 @@ int vg_cmd_run(int argc, char **argv)
 	for (int i = 0; i < n_in; i++) {
 		const nn_tensor *t = nn_model_input(m, i);
 		char s[128], r[256];
-		shape_text(t, s, sizeof s);
+		nn_tensor_shape_str(t, s, sizeof s);
 		range_text(t, r, sizeof r);
 		if (write_tensor(in_dir, t, i, names, path, sizeof path, err, sizeof err) < 0) {
 			fprintf(stderr, "vigil: input %d %s\n", i, err);
@@ -796,7 +787,7 @@ int vg_cmd_run(int argc, char **argv)
 	for (int o = 0; o < n_out; o++) {
 		const nn_tensor *t = nn_model_output(m, o);
 		char s[128], r[256];
-		shape_text(t, s, sizeof s);
+		nn_tensor_shape_str(t, s, sizeof s);
 		range_text(t, r, sizeof r);
 		if (write_tensor(out_dir, t, o, names, path, sizeof path, err, sizeof err) < 0) {
 			fprintf(stderr, "vigil: output %d %s\n", o, err);

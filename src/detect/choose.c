@@ -55,15 +55,6 @@ const char *vg_decoder_name(vg_decoder_kind kind)
 	return "unknown";
 }
 
-void vg_det_shape_str(const nn_tensor *t, char *buf, size_t len)
-{
-	size_t n = (size_t)snprintf(buf, len, "%s[", nn_dtype_name(t->dtype));
-	for (int i = 0; i < t->rank && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", t->shape[i]);
-	if (n < len)
-		snprintf(buf + n, len - n, "]");
-}
-
 /* "'name' [1,100,6]" for messages. */
 const char *vg_det_out_desc(const vg_detector *d, int i, char *buf, size_t len)
 {
@@ -656,7 +647,7 @@ int vg_det_choose(vg_detector *d, char *err, size_t errlen)
 	size_t n = 0;
 	for (int i = 0; i < d->n_outs && n < sizeof shapes - 64; i++) {
 		char s[128];
-		vg_det_shape_str(d->outs[i], s, sizeof s);
+		nn_tensor_shape_str(d->outs[i], s, sizeof s);
 		n += (size_t)snprintf(shapes + n, sizeof shapes - n, "%s%s", i ? ", " : "", s);
 	}
 	snprintf(err, errlen, "%s: cannot tell how to decode outputs %s; pass --decoder (%s)", d->opt.model, shapes,

@@ -60,7 +60,7 @@ static int bind_state(vg_detector *d, char *err, size_t errlen)
 			match = last;
 		if (match < 0 || d->n_state == MAX_STATE) {
 			char s[128];
-			vg_det_shape_str(in, s, sizeof s);
+			nn_tensor_shape_str(in, s, sizeof s);
 			snprintf(err, errlen,
 				 "%s: input %d '%s' %s is not the image, and %s, so it cannot be carried as state",
 				 d->opt.model, i, in->name ? in->name : "?", s,
@@ -81,7 +81,7 @@ static int bind_state(vg_detector *d, char *err, size_t errlen)
 		d->state_out[d->n_state] = d->outs[match];
 		d->n_state++;
 		char s[128];
-		vg_det_shape_str(in, s, sizeof s);
+		nn_tensor_shape_str(in, s, sizeof s);
 		if (m < sizeof d->state_desc)
 			m += (size_t)snprintf(d->state_desc + m, sizeof d->state_desc - m, "%s'%s' -> '%s' %s",
 					      m ? "; " : "", d->outs[match]->name ? d->outs[match]->name : "?",

@@ -103,7 +103,6 @@ struct vg_detector {
 };
 
 /* Helpers for messages (choose.c). */
-void vg_det_shape_str(const nn_tensor *t, char *buf, size_t len);
 const char *vg_det_out_desc(const vg_detector *d, int i, char *buf, size_t len);
 
 /*

@@ -32,15 +32,6 @@ static int same_aspect(int w, int h, int in_w, int in_h)
 	return fabs(a / b - 1.0) <= 0.02;
 }
 
-static void shape_text(const nn_tensor *t, char *buf, size_t len)
-{
-	size_t n = (size_t)snprintf(buf, len, "%s[", nn_dtype_name(t->dtype));
-	for (int i = 0; i < t->rank && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", t->shape[i]);
-	if (n < len)
-		snprintf(buf + n, len - n, "]");
-}
-
 /* One output against the rules of vg_segment_bind: 1 and b when it qualifies. */
 static int bind_one(const nn_tensor *t, int in_w, int in_h, int automatic, vg_seg_binding *b)
 {
@@ -122,7 +113,7 @@ int vg_segment_bind(const nn_tensor *const *outs, int n_outs, int in_w, int in_h
 			continue;
 		*b = x;
 		char s[128];
-		shape_text(t, s, sizeof s);
+		nn_tensor_shape_str(t, s, sizeof s);
 		if (x.layout == VG_SEG_INDICES)
 			snprintf(reason, reasonlen, "output %d %s holds a class id per pixel (%dx%d) for a %dx%d input", i,
 				 s, x.width, x.height, in_w, in_h);

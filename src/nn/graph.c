@@ -316,6 +316,18 @@ const char *nn_dtype_name(nn_dtype t)
 }
 
 /* Returns -1 for an invalid shape: rank outside 0..NN_MAX_RANK, a negative dimension, or too many elements. */
+const char *nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	size_t n = (size_t)snprintf(buf, len, "%s[", nn_dtype_name(t->dtype));
+	for (int i = 0; i < t->rank && i < NN_MAX_RANK && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", t->shape[i]);
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+	return buf;
+}
+
 int64_t nn_tensor_elements(const nn_tensor *t)
 {
 	if (t->rank < 0 || t->rank > NN_MAX_RANK)

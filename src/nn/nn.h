@@ -133,6 +133,8 @@ void nn_model_free(nn_model *m);
 size_t nn_dtype_size(nn_dtype t);
 const char *nn_dtype_name(nn_dtype t);
 int64_t nn_tensor_elements(const nn_tensor *t);
+/* "float32[1,3,224,224]": the tensor's dtype and shape, for messages; returns buf. */
+const char *nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len);
 size_t nn_tensor_bytes(const nn_tensor *t);
 
 #endif

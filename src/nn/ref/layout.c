@@ -51,38 +51,11 @@ static int same_kind(const nn_node *n, const nn_tensor *in, const nn_tensor *out
 	return 1;
 }
 
-/* The reduced dimensions of a REDUCE_* node; -1 when an axis is outside the input. */
-static int reduced_axes(const nn_graph *g, const nn_node *n, const nn_tensor *in, int reduced[NN_MAX_RANK])
-{
-	memset(reduced, 0, NN_MAX_RANK * sizeof *reduced);
-	int n_axes = n->p.reduce.n_axes;
-	const nn_tensor *axes_t = nn_ref_input(g, n, 1);
-	const int32_t *axes_data = NULL;
-	if (n_axes <= 0 && axes_t && axes_t->dtype == NN_I32 && axes_t->data && axes_t->is_const) {
-		int64_t e = nn_ref_elements(axes_t);
-		if (e < 0 || e > NN_MAX_RANK)
-			return -1;
-		n_axes = (int)e;
-		axes_data = axes_t->data;
-	}
-	if (n_axes < 0 || n_axes > NN_MAX_RANK)
-		return -1;
-	for (int k = 0; k < n_axes; k++) {
-		int axis = axes_data ? axes_data[k] : n->p.reduce.axes[k];
-		int norm = axis < 0 ? axis + in->rank : axis;
-		if (norm < 0 || norm >= in->rank)
-			return -1;
-		reduced[norm] = 1;
-	}
-	return 0;
-}
-
 static int reduce_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
 	if (!io_ok(g, n, 1, 2, why, whylen))
 		return 0;
 	const nn_tensor *in = nn_ref_input(g, n, 0), *out = nn_ref_output(g, n, 0);
-	char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
 	int q8 = (in->dtype == NN_U8 || in->dtype == NN_I8) && n->op != NN_OP_REDUCE_SUM;
 	if (in->dtype != NN_F32 && in->dtype != NN_I32 && in->dtype != NN_I64 && !q8)
 		return nn_ref_fail(why, whylen, n, 0, "%s input, expected float32, int32 or int64%s",
@@ -91,23 +64,8 @@ static int reduce_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		return 0;
 	if (!q8 && nn_tensor_is_quantized(in))
 		return nn_ref_fail(why, whylen, n, 0, "quantized %s is not supported", nn_dtype_name(in->dtype));
-	int reduced[NN_MAX_RANK];
-	if (reduced_axes(g, n, in, reduced) < 0)
-		return nn_ref_fail(why, whylen, n, 0, "axes outside input %s", nn_ref_shape_str(in, a));
-	int kept[NN_MAX_RANK], n_kept = 0, out_dims[NN_MAX_RANK], n_out = 0;
-	for (int d = 0; d < in->rank; d++)
-		if (!reduced[d] && in->shape[d] != 1)
-			kept[n_kept++] = in->shape[d];
-	for (int d = 0; d < out->rank; d++)
-		if (out->shape[d] != 1)
-			out_dims[n_out++] = out->shape[d];
-	int fits = n_kept == n_out;
-	for (int k = 0; fits && k < n_kept; k++)
-		fits = kept[k] == out_dims[k];
-	if (!fits)
-		return nn_ref_fail(why, whylen, n, 0, "output %s is not input %s reduced over the axes",
-				   nn_ref_shape_str(out, a), nn_ref_shape_str(in, b));
-	return 1;
+	nn_ref_reduce_plan p;
+	return nn_ref_reduce_plan_of(g, n, &p, why, whylen);
 }
 
 /* Reduction state in the widest type of each family. */
@@ -121,24 +79,9 @@ static void reduce_run(const nn_graph *g, const nn_node *n)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
 	nn_tensor *out = nn_ref_output(g, n, 0);
-	int reduced[NN_MAX_RANK];
-	reduced_axes(g, n, in, reduced);
-	int rank = in->rank;
-	size_t stride[NN_MAX_RANK], step = 1;
-	for (int d = rank - 1; d >= 0; d--) {
-		stride[d] = step;
-		step *= (size_t)in->shape[d];
-	}
-	int kept_dim[NN_MAX_RANK], red_dim[NN_MAX_RANK], nk = 0, nr = 0;
-	size_t red_count = 1;
-	for (int d = 0; d < rank; d++) {
-		if (reduced[d]) {
-			red_dim[nr++] = d;
-			red_count *= (size_t)in->shape[d];
-		} else {
-			kept_dim[nk++] = d;
-		}
-	}
+	nn_ref_reduce_plan p;
+	if (!nn_ref_reduce_plan_of(g, n, &p, NULL, 0))
+		return; /* supports() planned it already */
 	int is_float = in->dtype == NN_F32;
 	int64_t imin = INT64_MIN, imax = INT64_MAX;
 	if (in->dtype == NN_I32)
@@ -147,22 +90,21 @@ static void reduce_run(const nn_graph *g, const nn_node *n)
 		imin = 0, imax = 255;
 	else if (in->dtype == NN_I8)
 		imin = -128, imax = 127;
-	size_t out_count = (size_t)nn_ref_elements(out);
 	int ki[NN_MAX_RANK] = { 0 };
-	for (size_t o = 0; o < out_count; o++) {
+	for (size_t o = 0; o < p.out_count; o++) {
 		size_t base = 0;
-		for (int k = 0; k < nk; k++)
-			base += (size_t)ki[k] * stride[kept_dim[k]];
+		for (int k = 0; k < p.nk; k++)
+			base += (size_t)ki[k] * p.stride[p.kept_dim[k]];
 		acc a = { 0, 0, 0 };
 		if (n->op == NN_OP_REDUCE_MAX)
 			a.f = -INFINITY, a.i = imin;
 		else if (n->op == NN_OP_REDUCE_MIN)
 			a.f = INFINITY, a.i = imax;
 		int ri[NN_MAX_RANK] = { 0 };
-		for (size_t r = 0; r < red_count; r++) {
+		for (size_t r = 0; r < p.red_count; r++) {
 			size_t off = base;
-			for (int k = 0; k < nr; k++)
-				off += (size_t)ri[k] * stride[red_dim[k]];
+			for (int k = 0; k < p.nr; k++)
+				off += (size_t)ri[k] * p.stride[p.red_dim[k]];
 			if (is_float) {
 				float v = ((const float *)in->data)[off];
 				if (isnan(v))
@@ -178,8 +120,8 @@ static void reduce_run(const nn_graph *g, const nn_node *n)
 				else if (n->op == NN_OP_REDUCE_MAX ? v > a.i : v < a.i)
 					a.i = v;
 			}
-			for (int k = nr - 1; k >= 0; k--) {
-				if (++ri[k] < in->shape[red_dim[k]])
+			for (int k = p.nr - 1; k >= 0; k--) {
+				if (++ri[k] < in->shape[p.red_dim[k]])
 					break;
 				ri[k] = 0;
 			}
@@ -190,8 +132,8 @@ static void reduce_run(const nn_graph *g, const nn_node *n)
 		case NN_I64: ((int64_t *)out->data)[o] = a.i; break;
 		default: nn_ref_store_q(out, o, (int32_t)a.i); break;
 		}
-		for (int k = nk - 1; k >= 0; k--) {
-			if (++ki[k] < in->shape[kept_dim[k]])
+		for (int k = p.nk - 1; k >= 0; k--) {
+			if (++ki[k] < in->shape[p.kept_dim[k]])
 				break;
 			ki[k] = 0;
 		}

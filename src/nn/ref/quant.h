@@ -145,6 +145,28 @@ int nn_ref_window_pad(nn_padding padding, int in, int k, int stride, int dilatio
 
 /* Writes t's shape as "[1,2,3]" into buf (at least 80 bytes), for messages; returns buf. */
 #define NN_REF_SHAPE_BUF 80
+
+/*
+ * The geometry of a reduction (MEAN, REDUCE_*): which input dimensions
+ * are kept and which reduced, with their strides. Output element o is
+ * the reduction of the red_count input elements at kept offsets (its
+ * kept index, row-major over kept_dim) plus every reduced offset.
+ */
+typedef struct nn_ref_reduce_plan {
+	size_t stride[NN_MAX_RANK];         /* the input's element strides */
+	int kept_dim[NN_MAX_RANK], nk;
+	int red_dim[NN_MAX_RANK], nr;
+	size_t red_count, out_count;
+} nn_ref_reduce_plan;
+
+/*
+ * Plans a reduction node: axes from p.reduce (repeated ones count once,
+ * negative ones from the end), or, with none there, from an int32 second
+ * input holding data (TFLite keeps them there); keep_dims or not, the
+ * output must hold the kept dimensions in order (only dimensions of 1 may
+ * come and go). 1, or 0 with why.
+ */
+int nn_ref_reduce_plan_of(const nn_graph *g, const nn_node *n, nn_ref_reduce_plan *p, char *why, size_t whylen);
 const char *nn_ref_shape_str(const nn_tensor *t, char *buf);
 
 /*

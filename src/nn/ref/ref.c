@@ -49,6 +49,61 @@ nn_tensor *nn_ref_output(const nn_graph *g, const nn_node *n, int i)
 	return &g->tensors[t];
 }
 
+int nn_ref_reduce_plan_of(const nn_graph *g, const nn_node *n, nn_ref_reduce_plan *p, char *why, size_t whylen)
+{
+	const nn_tensor *in = nn_ref_input(g, n, 0), *out = nn_ref_output(g, n, 0);
+	const nn_tensor *axes_t = nn_ref_input(g, n, 1);
+	char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
+	if (!in || !out)
+		return nn_ref_fail(why, whylen, n, 0, "input or output missing");
+	int rank = in->rank, n_axes = n->p.reduce.n_axes;
+	const int32_t *axes_data = NULL;
+	if (n_axes <= 0 && axes_t && axes_t->dtype == NN_I32 && axes_t->data) {
+		n_axes = (int)nn_ref_elements(axes_t);
+		axes_data = axes_t->data;
+	}
+	if (n_axes < 0 || n_axes > NN_MAX_RANK)
+		return nn_ref_fail(why, whylen, n, 0, "%d axes is invalid", n_axes);
+	int reduced[NN_MAX_RANK] = { 0 };
+	for (int k = 0; k < n_axes; k++) {
+		int axis = axes_data ? axes_data[k] : n->p.reduce.axes[k];
+		int norm = axis < 0 ? axis + rank : axis;
+		if (norm < 0 || norm >= rank)
+			return nn_ref_fail(why, whylen, n, 0, "axis %d is outside input %s", axis, nn_ref_shape_str(in, a));
+		reduced[norm] = 1;
+	}
+	int kept[NN_MAX_RANK], n_kept = 0, out_dims[NN_MAX_RANK], n_out = 0;
+	for (int d = 0; d < rank; d++)
+		if (!reduced[d] && in->shape[d] != 1)
+			kept[n_kept++] = in->shape[d];
+	for (int d = 0; d < out->rank && d < NN_MAX_RANK; d++)
+		if (out->shape[d] != 1)
+			out_dims[n_out++] = out->shape[d];
+	int fits = n_kept == n_out;
+	for (int k = 0; fits && k < n_kept; k++)
+		fits = kept[k] == out_dims[k];
+	if (!fits)
+		return nn_ref_fail(why, whylen, n, 0, "output %s is not input %s reduced over the axes",
+				   nn_ref_shape_str(out, a), nn_ref_shape_str(in, b));
+	size_t step = 1;
+	for (int d = rank - 1; d >= 0; d--) {
+		p->stride[d] = step;
+		step *= (size_t)in->shape[d];
+	}
+	p->nk = p->nr = 0;
+	p->red_count = 1;
+	for (int d = 0; d < rank; d++) {
+		if (reduced[d]) {
+			p->red_dim[p->nr++] = d;
+			p->red_count *= (size_t)in->shape[d];
+		} else {
+			p->kept_dim[p->nk++] = d;
+		}
+	}
+	p->out_count = (size_t)nn_ref_elements(out);
+	return 1;
+}
+
 int64_t nn_ref_elements(const nn_tensor *t)
 {
 	if (t->rank < 0 || t->rank > NN_MAX_RANK)

@@ -216,89 +216,31 @@ static int mean_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
 	nn_tensor *out = nn_ref_output(g, n, 0);
-	int rank = in->rank;
-	char a[NN_REF_SHAPE_BUF], b[NN_REF_SHAPE_BUF];
-
-	/*
-	 * The axes come from the node's parameters; a loader that kept them only
-	 * as TFLite's second input (an int32 constant) is served too.
-	 */
-	int reduced[NN_MAX_RANK] = { 0 };
-	const nn_tensor *axes_t = nn_ref_input(g, n, 1);
-	int n_axes = n->p.reduce.n_axes;
-	const int32_t *axes_data = NULL;
-	if (n_axes <= 0 && axes_t && axes_t->dtype == NN_I32 && axes_t->data) {
-		n_axes = (int)nn_ref_elements(axes_t);
-		axes_data = axes_t->data;
-	}
-	if (n_axes < 0 || (!axes_data && n_axes > NN_MAX_RANK))
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "%d axes is invalid", n_axes);
-	for (int k = 0; k < n_axes; k++) {
-		int axis = axes_data ? axes_data[k] : n->p.reduce.axes[k];
-		int norm = axis < 0 ? axis + rank : axis;
-		if (norm < 0 || norm >= rank)
-			return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "axis %d is outside input %s", axis,
-					   nn_ref_shape_str(in, a));
-		reduced[norm] = 1; /* Repeated axes count once, as in TensorFlow. */
-	}
-
-	/*
-	 * Whether keep_dims is honoured or not, the output holds the kept
-	 * dimensions in order; only dimensions of 1 may come and go.
-	 */
-	int kept[NN_MAX_RANK], n_kept = 0, out_dims[NN_MAX_RANK], n_out = 0;
-	for (int d = 0; d < rank; d++)
-		if (!reduced[d] && in->shape[d] != 1)
-			kept[n_kept++] = in->shape[d];
-	for (int d = 0; d < out->rank; d++)
-		if (out->shape[d] != 1)
-			out_dims[n_out++] = out->shape[d];
-	int fits = n_kept == n_out;
-	for (int k = 0; fits && k < n_kept; k++)
-		fits = kept[k] == out_dims[k];
-	if (!fits)
-		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output %s is not input %s reduced over the axes",
-				   nn_ref_shape_str(out, a), nn_ref_shape_str(in, b));
-
-	size_t stride[NN_MAX_RANK];
-	size_t step = 1;
-	for (int d = rank - 1; d >= 0; d--) {
-		stride[d] = step;
-		step *= (size_t)in->shape[d];
-	}
+	nn_ref_reduce_plan p;
+	if (!nn_ref_reduce_plan_of(g, n, &p, err, errlen))
+		return NN_ERR_SHAPE;
 	/* Two odometers: one over the kept dimensions (one output element each), one over the reduced. */
-	int kept_dim[NN_MAX_RANK], red_dim[NN_MAX_RANK], nk = 0, nr = 0;
-	size_t red_count = 1;
-	for (int d = 0; d < rank; d++) {
-		if (reduced[d]) {
-			red_dim[nr++] = d;
-			red_count *= (size_t)in->shape[d];
-		} else {
-			kept_dim[nk++] = d;
-		}
-	}
-	size_t out_count = (size_t)nn_ref_elements(out);
 	int ki[NN_MAX_RANK] = { 0 };
-	for (size_t o = 0; o < out_count; o++) {
+	for (size_t o = 0; o < p.out_count; o++) {
 		size_t base = 0;
-		for (int k = 0; k < nk; k++)
-			base += (size_t)ki[k] * stride[kept_dim[k]];
+		for (int k = 0; k < p.nk; k++)
+			base += (size_t)ki[k] * p.stride[p.kept_dim[k]];
 		double sum = 0.0;
 		int ri[NN_MAX_RANK] = { 0 };
-		for (size_t r = 0; r < red_count; r++) {
+		for (size_t r = 0; r < p.red_count; r++) {
 			size_t off = base;
-			for (int k = 0; k < nr; k++)
-				off += (size_t)ri[k] * stride[red_dim[k]];
+			for (int k = 0; k < p.nr; k++)
+				off += (size_t)ri[k] * p.stride[p.red_dim[k]];
 			sum += nn_ref_read(in, off);
-			for (int k = nr - 1; k >= 0; k--) {
-				if (++ri[k] < in->shape[red_dim[k]])
+			for (int k = p.nr - 1; k >= 0; k--) {
+				if (++ri[k] < in->shape[p.red_dim[k]])
 					break;
 				ri[k] = 0;
 			}
 		}
-		nn_ref_write(out, o, red_count ? (float)(sum / (double)red_count) : 0.0f);
-		for (int k = nk - 1; k >= 0; k--) {
-			if (++ki[k] < in->shape[kept_dim[k]])
+		nn_ref_write(out, o, p.red_count ? (float)(sum / (double)p.red_count) : 0.0f);
+		for (int k = p.nk - 1; k >= 0; k--) {
+			if (++ki[k] < in->shape[p.kept_dim[k]])
 				break;
 			ki[k] = 0;
 		}
