@@ -10,6 +10,7 @@
 // Prints one line: "tfjs MODEL: backend B, threads T, N runs after W warm-up: min X ms  p50 X ms  p90 X ms  mean X ms"
 import fs from 'node:fs';
 import { loadModel, run, useBackend } from '../tests/oracle/tfjs_common.mjs';
+import { benchInput } from './bench_input.mjs';
 
 const args = process.argv.slice(2);
 const opt = { backend: 'wasm', threads: 0, runs: 20, warmup: 3, input: null };
@@ -36,18 +37,6 @@ if (!model || !(opt.runs >= 1)) {
   process.exit(2);
 }
 
-// vigil bench's fill_input: xorshift32 from 2463534242, (s % 2001) / 1000 - 1.
-function benchInput(n) {
-  const f = new Float32Array(n);
-  let s = 2463534242;
-  for (let i = 0; i < n; i++) {
-    s = (s ^ (s << 13)) >>> 0;
-    s = (s ^ (s >>> 17)) >>> 0;
-    s = (s ^ (s << 5)) >>> 0;
-    f[i] = Math.fround(Math.fround(s % 2001) / 1000) - 1;
-  }
-  return f;
-}
 
 try {
   const be = await useBackend(opt.backend, { threads: opt.threads });

@@ -7,11 +7,12 @@
 // The session stays loaded; each line "RUN N W" on standard input times N
 // runs after W warm-up runs and answers one line
 // "min X ms  p50 X ms  p90 X ms  mean X ms". Every float input gets vigil
-// bench's fixed input (xorshift32 from 2463534242, (s % 2001) / 1000 - 1) in
+// bench's fixed input (bench/bench_input.mjs) in
 // the input's own layout; dimensions the model leaves unknown take 1 for the
 // batch and the --size for height and width (last two dimensions).
 import readline from 'node:readline';
 import ort from 'onnxruntime-node';
+import { benchInput } from '../bench_input.mjs';
 
 const args = process.argv.slice(2);
 let model = null;
@@ -28,17 +29,6 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
-function benchInput(n) {
-  const f = new Float32Array(n);
-  let s = 2463534242;
-  for (let i = 0; i < n; i++) {
-    s = (s ^ (s << 13)) >>> 0;
-    s = (s ^ (s >>> 17)) >>> 0;
-    s = (s ^ (s << 5)) >>> 0;
-    f[i] = Math.fround(Math.fround(s % 2001) / 1000) - 1;
-  }
-  return f;
-}
 
 const session = await ort.InferenceSession.create(model, {
   executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all',
