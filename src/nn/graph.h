@@ -99,6 +99,21 @@ typedef enum nn_op {
 	NN_OP_SPACE_TO_DEPTH,     /* NHWC; p.space.block_size; the inverse of DEPTH_TO_SPACE's order */
 	NN_OP_SILU,               /* x * sigmoid(x) (swish), float32 or quantized through real values; made by
 	                             pass/fuse.c from LOGISTIC feeding a MUL with the same x */
+	/*
+	 * ONNX's matrix, quantized, suppression and cubic-resize ops (issue 12,
+	 * second part). Declared here once; each helper branch owns the kernels
+	 * and loaders of its ops.
+	 */
+	NN_OP_BATCH_MATMUL,       /* inputs A [..., M, K], B [..., K, N], batch dimensions broadcast NumPy-style;
+	                             float32; int8/uint8 A and B with int32 output (ONNX MatMulInteger: optional
+	                             inputs 2 and 3 are A's and B's zero points); or quantized A, B and output */
+	NN_OP_NON_MAX_SUPPRESSION,/* ONNX NonMaxSuppression: inputs boxes [B, N, 4] float32, scores [B, C, N]
+	                             float32; p.nms; output int64 rows (batch, class, box) whose count is set
+	                             at run time (the output's shape[0] is its capacity) */
+	NN_OP_DYNAMIC_QUANTIZE,   /* ONNX DynamicQuantizeLinear: input float32; outputs y uint8, scale (float32
+	                             scalar) and zero point (uint8 scalar), from the input's range at run time */
+	NN_OP_RESIZE_CUBIC,       /* as RESIZE_BILINEAR with ONNX's cubic interpolation: p.resize.cubic_a,
+	                             p.resize.exclude_outside */
 	NN_OP_COUNT,
 } nn_op;
 
@@ -158,7 +173,15 @@ typedef enum nn_resize_coord {
 	NN_RESIZE_ALIGN_CORNERS,       /* x * (in - 1) / (out - 1) */
 	NN_RESIZE_ASYMMETRIC,          /* x * scale */
 	NN_RESIZE_TF_HALF_PIXEL_FOR_NN,/* (x + 0.5) * scale */
+	NN_RESIZE_TF_CROP_AND_RESIZE,  /* within p.resize.roi_*: start * (in - 1) + x * (end - start) * (in - 1) / (out - 1) */
 } nn_resize_coord;
+
+/* How PAD fills (ONNX Pad's mode). */
+typedef enum nn_pad_mode {
+	NN_PAD_CONSTANT = 0,           /* p.pad.value */
+	NN_PAD_REFLECT,                /* mirrored without repeating the edge */
+	NN_PAD_EDGE,                   /* the edge value repeated */
+} nn_pad_mode;
 
 /* How RESIZE_NEAREST rounds the mapped coordinate (ONNX's nearest_mode). */
 typedef enum nn_resize_nearest {
@@ -196,19 +219,39 @@ typedef struct nn_node {
 			int align_corners, half_pixel_centers;  /* TensorFlow's flags, read when coord is NN_RESIZE_TF */
 			nn_resize_coord coord;
 			nn_resize_nearest nearest;              /* RESIZE_NEAREST; NN_NEAREST_TF with NN_RESIZE_TF */
+			/*
+			 * ONNX Resize's scales when given: the coordinate mapping uses
+			 * 1 / scale instead of in / out. 0 = in / out.
+			 */
+			float scale_h, scale_w;
+			float cubic_a;                          /* RESIZE_CUBIC: the kernel's coefficient (ONNX -0.75) */
+			int exclude_outside;                    /* RESIZE_CUBIC: weights of outside taps are 0, renormalised */
+			/* NN_RESIZE_TF_CROP_AND_RESIZE: the crop box (normalised start, end) and the value outside it. */
+			float roi_h[2], roi_w[2];
+			float extrapolation;
 		} resize;  /* size: the output's shape */
-		struct { int pads[NN_MAX_RANK][2]; } pad;                  /* before/after per dimension */
+		struct {
+			int pads[NN_MAX_RANK][2];           /* before/after per dimension */
+			nn_pad_mode mode;
+			float value;                        /* NN_PAD_CONSTANT: the fill, in real (dequantized) units */
+		} pad;
 		nn_detection_postprocess_params detpp;
 		struct { int perm[NN_MAX_RANK]; } transpose;
 		struct { int begin[NN_MAX_RANK]; int stride[NN_MAX_RANK]; } slice;
 		struct { int axis; } gather;
 		struct { int axis; } split;
-		struct { int k; } topk;
+		struct { int k; int smallest; } topk;           /* smallest: ascending (ONNX largest = 0) */
 		struct { int block_size; } space;
-		struct { int axis; } arg;
+		struct { int axis; int select_last; } arg;      /* select_last: ties go to the higher index */
 		struct { int axis; } pack;    /* PACK and UNPACK */
 		struct { float alpha; } elu;
 		struct { float min, max; } clamp;
+		struct {
+			int max_per_class;              /* ONNX max_output_boxes_per_class; 0 = none selected */
+			float iou_threshold, score_threshold;
+			int center_point_box;           /* boxes are [cx, cy, w, h], else [y1, x1, y2, x2] corners */
+			int has_score_threshold;        /* else every score passes */
+		} nms;
 	} p;
 
 	/* Set by the executor. */
