@@ -218,6 +218,8 @@ int ox_map_instancenorm(ox *c, const ox_node *n);
 int ox_map_depth_space(ox *c, const ox_node *n);
 int ox_map_gemm(ox *c, const ox_node *n);
 int ox_map_matmul(ox *c, const ox_node *n);
+/* onnx_ops_nms.c: NonMaxSuppression (an op table entry: arg unused). */
+int ox_map_nms(ox *c, const ox_node *n, int arg);
 
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };

@@ -1176,6 +1176,7 @@ static const op_entry ops[] = {
 	{ "ReduceSum", map_reduce, NN_OP_REDUCE_SUM },
 	{ "ArgMax", map_argmax, 0 },
 	{ "TopK", map_topk, 0 },
+	{ "NonMaxSuppression", ox_map_nms, 0 },
 	{ "Conv", map_conv_w, 0 },
 	{ "ConvTranspose", map_convt_w, 0 },
 	{ "MaxPool", map_pool_w, 0 },
