@@ -158,5 +158,51 @@ class NmsOracleTest(unittest.TestCase):
         self.assertEqual(np.load(os.path.join(out, "box.npy")).shape, (0,))
 
 
+@unittest.skipUnless(onnx_ok(), "needs python3-onnx")
+class NmsRefusedTest(unittest.TestCase):
+    """What would need the row count at load time, or lose it, is refused with a message saying why."""
+
+    def run_after(self, op_nodes, out_type, out_shape):
+        import onnx
+        from onnx import TensorProto as TP
+        from onnx import helper as oh
+        from onnx import numpy_helper as nh
+        tmp = tempfile.mkdtemp(prefix="vigil-nms-bad-")
+        try:
+            inputs = [oh.make_tensor_value_info("boxes", TP.FLOAT, [1, 5, 4]),
+                      oh.make_tensor_value_info("scores", TP.FLOAT, [1, 2, 5])]
+            inits = [nh.from_array(np.array([2], dtype=np.int64), "max_per_class"),
+                     nh.from_array(np.array([0.5], dtype=np.float32), "iou")]
+            nodes = [oh.make_node("NonMaxSuppression", ["boxes", "scores", "max_per_class", "iou"], ["sel"])] + op_nodes
+            g = oh.make_graph(nodes, "nms_bad", inputs, [oh.make_tensor_value_info("y", out_type, out_shape)],
+                              initializer=inits)
+            m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 11)], producer_name="vigil-test")
+            m.ir_version = 6
+            model = os.path.join(tmp, "m.onnx")
+            onnx.save(m, model)
+            b, s = random_case(6, 1, 2, 5, 0)
+            np.save(os.path.join(tmp, "b.npy"), b)
+            np.save(os.path.join(tmp, "s.npy"), s)
+            return subprocess.run([VIGIL_BIN, "run", model, "--outputs", os.path.join(tmp, "out"), "--input",
+                                   f"boxes={tmp}/b.npy", "--input", f"scores={tmp}/s.npy"],
+                                  capture_output=True, text=True, timeout=120)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_shape_of_the_selected_indices(self):
+        from onnx import TensorProto as TP
+        from onnx import helper as oh
+        p = self.run_after([oh.make_node("Shape", ["sel"], ["y"])], TP.INT64, [2])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("known only at run time", p.stderr)
+
+    def test_transpose_of_the_selected_indices(self):
+        from onnx import TensorProto as TP
+        from onnx import helper as oh
+        p = self.run_after([oh.make_node("Transpose", ["sel"], ["y"], perm=[1, 0])], TP.INT64, [3, "K"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("known only at run time", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
