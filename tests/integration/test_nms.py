@@ -204,5 +204,89 @@ class NmsRefusedTest(unittest.TestCase):
         self.assertIn("known only at run time", p.stderr)
 
 
+def build_detector(path, boxes_px, scores):
+    """An image model with NMS inside: [1,3,96,96] -> NonMaxSuppression -> detection rows [K,7] (batch,
+    x1, y1, x2, y2, class, score in input pixels, YOLOv7's end-to-end order), from constant boxes and scores
+    (0 x the image's mean added, so that they are computed at run time)."""
+    import onnx
+    from onnx import TensorProto as TP
+    from onnx import helper as oh
+    from onnx import numpy_helper as nh
+    n = boxes_px.shape[0]
+    i64 = lambda v: np.array(v, np.int64)  # noqa: E731
+    inits = [nh.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
+             nh.from_array(i64([1, 1, 1]), "s3"), nh.from_array(i64([n, 4]), "s_boxes"), nh.from_array(i64([n]), "s_n"),
+             nh.from_array(boxes_px[None].astype(np.float32), "boxes_c"),
+             nh.from_array(scores[None, None].astype(np.float32), "scores_c"),
+             nh.from_array(i64([10]), "max_per_class"), nh.from_array(np.array([0.5], np.float32), "iou"),
+             nh.from_array(np.array([0.25], np.float32), "score_thr"),
+             nh.from_array(i64(0), "c0"), nh.from_array(i64(1), "c1"), nh.from_array(i64(2), "c2")]
+    nodes = [oh.make_node("ReduceMean", ["images"], ["m"], keepdims=1),
+             oh.make_node("Mul", ["m", "zero"], ["z"]),
+             oh.make_node("Reshape", ["z", "s3"], ["z3"]),
+             oh.make_node("Add", ["boxes_c", "z3"], ["boxes"]),
+             oh.make_node("Add", ["scores_c", "z3"], ["scores"]),
+             oh.make_node("NonMaxSuppression", ["boxes", "scores", "max_per_class", "iou", "score_thr"], ["sel"]),
+             oh.make_node("Gather", ["sel", "c0"], ["batch"], axis=1),
+             oh.make_node("Gather", ["sel", "c1"], ["cls"], axis=1),
+             oh.make_node("Gather", ["sel", "c2"], ["idx"], axis=1),
+             oh.make_node("Reshape", ["boxes", "s_boxes"], ["boxes2"]),
+             oh.make_node("Reshape", ["scores", "s_n"], ["scores1"]),
+             oh.make_node("Gather", ["boxes2", "idx"], ["kbox"], axis=0),
+             oh.make_node("Gather", ["scores1", "idx"], ["kscore"], axis=0),
+             oh.make_node("Cast", ["batch"], ["batch_f"], to=TP.FLOAT),
+             oh.make_node("Cast", ["cls"], ["cls_f"], to=TP.FLOAT),
+             oh.make_node("Unsqueeze", ["batch_f"], ["batch_c"], axes=[1]),
+             oh.make_node("Unsqueeze", ["cls_f"], ["cls_c"], axes=[1]),
+             oh.make_node("Unsqueeze", ["kscore"], ["score_c"], axes=[1]),
+             oh.make_node("Concat", ["batch_c", "kbox", "cls_c", "score_c"], ["output"], axis=1)]
+    g = oh.make_graph(nodes, "nms_detector", [oh.make_tensor_value_info("images", TP.FLOAT, [1, 3, 96, 96])],
+                      [oh.make_tensor_value_info("output", TP.FLOAT, ["K", 7])], initializer=inits)
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 11)], producer_name="vigil-test")
+    m.ir_version = 6
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
+@unittest.skipUnless(node_ok(), f"needs node and {NODE_MODULES}/onnxruntime-node (npm ci in tests/oracle)")
+@unittest.skipUnless(onnx_ok(), "needs python3-onnx")
+class NmsDetectorTest(unittest.TestCase):
+    """`vigil detect` on a model with NMS inside: the detections of the rows the run filled, no more."""
+
+    def test_detect_reads_the_filled_rows(self):
+        from PIL import Image
+        tmp = tempfile.mkdtemp(prefix="vigil-nms-det-")
+        try:
+            # Box 1 overlaps box 0 and box 5 box 4 (suppressed); box 3 is below the score threshold.
+            boxes = np.array([[10, 10, 40, 50], [12, 11, 41, 52], [50, 50, 90, 80], [0, 60, 20, 90],
+                              [60, 5, 85, 30], [61, 6, 86, 31]], np.float32)
+            scores = np.array([0.9, 0.8, 0.7, 0.2, 0.6, 0.5], np.float32)
+            model = os.path.join(tmp, "nms_det.onnx")
+            build_detector(model, boxes, scores)
+            x = os.path.join(tmp, "x.npy")
+            np.save(x, np.zeros((1, 3, 96, 96), np.float32))
+            p = subprocess.run(["node", ORT_RUN, model, x, os.path.join(tmp, "ort")], capture_output=True,
+                               text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            ref = np.load(os.path.join(tmp, "ort", "0.npy"))
+            self.assertEqual(ref[:, 1:5].tolist(), boxes[[0, 2, 4]].tolist())
+            p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+            self.assertIn("decoder: nms-rows", p.stdout, p.stdout + p.stderr)
+            self.assertIn("up to 6 detection rows of 7 values", p.stdout)
+            image = os.path.join(tmp, "grey.png")
+            Image.fromarray(np.full((96, 96, 3), 90, np.uint8)).save(image)
+            # The lowest threshold: the unfilled rows (zeros) would count as detections of score 0.
+            p = subprocess.run([VIGIL_BIN, "detect", "--model", model, "--threshold", "0.0001", image],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            dets = json.loads(p.stdout.splitlines()[0])["detections"]
+            self.assertEqual(len(dets), len(ref), dets)
+            for d, r in zip(sorted(dets, key=lambda d: -d["score"]), ref):
+                self.assertAlmostEqual(d["score"], float(r[6]), places=5)
+                np.testing.assert_allclose(d["box"], r[1:5] / 96, atol=2e-3)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
