@@ -54,6 +54,29 @@ int nn_rows_passes(const nn_graph *g, const nn_node *n, const char **why)
 		if (norm_axis(n->p.concat.axis, out->rank) == 0)
 			return *why = "it concatenates along dimension 0", 0;
 		return 1;
+	case NN_OP_ADD:
+	case NN_OP_SUB:
+	case NN_OP_MUL:
+	case NN_OP_DIV:
+	case NN_OP_MAXIMUM:
+	case NN_OP_MINIMUM:
+	case NN_OP_LOGISTIC:
+	case NN_OP_EXP:
+	case NN_OP_NEG:
+	case NN_OP_ABS:
+	case NN_OP_CLAMP:
+	case NN_OP_SILU:
+	case NN_OP_RELU:
+	case NN_OP_TANH:
+		/* Elementwise: each dynamic-row input must line up row for row with the output (no broadcast of dim 0). */
+		for (int k = 0; k < n->n_inputs; k++) {
+			if (!dyn(g, n->inputs[k]))
+				continue;
+			const nn_tensor *x = &g->tensors[n->inputs[k]];
+			if (x->rank != out->rank || x->shape[0] != out->shape[0])
+				return *why = "its output's rows are not its input's rows (broadcast along dimension 0)", 0;
+		}
+		return 1;
 	default:
 		return *why = "the op has no way to pass it on", 0;
 	}
@@ -76,7 +99,7 @@ int nn_rows_plan(nn_graph *g, char *err, size_t errlen)
 					     "%s: %s reads '%s', whose row count is known only at run time (the rows "
 					     "NON_MAX_SUPPRESSION selects), and cannot pass that count on: %s; only CAST, "
 					     "RESHAPE and STRIDED_SLICE keeping dimension 0, GATHER and CONCATENATION along "
-					     "another axis can",
+					     "another axis and elementwise arithmetic without broadcasting dimension 0 can",
 					     g->source, nn_node_desc(g, i, desc, sizeof desc),
 					     g->tensors[from].name ? g->tensors[from].name : "?",
 					     n->op == NN_OP_NON_MAX_SUPPRESSION ? "it is a NON_MAX_SUPPRESSION" : why);

@@ -18,7 +18,11 @@
  * which one is read by an op that cannot pass its row count on. Ops that can:
  * CAST; RESHAPE and STRIDED_SLICE keeping dimension 0; GATHER along another
  * axis than 0 of dynamic data, or along axis 0 with dynamic indices;
- * CONCATENATION along another axis than 0.
+ * CONCATENATION along another axis than 0; and the elementwise ADD, SUB, MUL,
+ * DIV, MAXIMUM, MINIMUM, LOGISTIC, EXP, NEG, ABS, CLAMP, SILU, RELU and TANH where every
+ * dynamic-row input has the output's rank and rows (no broadcast of dimension
+ * 0). The rows past the count are zeros out of NON_MAX_SUPPRESSION and
+ * whatever these ops make of zeros after it: never read as results.
  */
 int nn_rows_plan(nn_graph *g, char *err, size_t errlen);
 

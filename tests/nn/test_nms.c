@@ -226,6 +226,59 @@ TEST(nms_refuses_an_op_that_cannot_pass_the_row_count_on)
 	nn_model_free(m);
 }
 
+/*
+ * sel [6, 3] int64 -> CAST float32 -> ADD c -> y: with c [1, 3] the rows line
+ * up and the count passes on; with c [2, 6, 3] the output is two copies of
+ * the rows, which no count describes.
+ */
+static nn_model *nms_add(int broadcast, char *err, size_t errlen, int *rc)
+{
+	nn_graph *g = nn_graph_create("nms_add");
+	CHECK(g != NULL);
+	int b = tb_tensor(g, "boxes", NN_F32, 3, 1, 3, 4), s = tb_tensor(g, "scores", NN_F32, 3, 1, 2, 3);
+	int sel = tb_tensor(g, "sel", NN_I64, 2, 6, 3), f = tb_tensor(g, "self", NN_F32, 2, 6, 3);
+	int n = tb_node(g, NN_OP_NON_MAX_SUPPRESSION, "nms", TB_LIST(b, s), TB_LIST(sel));
+	g->nodes[n].p.nms.max_per_class = 3;
+	g->nodes[n].p.nms.iou_threshold = 0.5f;
+	tb_node(g, NN_OP_CAST, "cast", TB_LIST(sel), TB_LIST(f));
+	int c = broadcast ? tb_tensor(g, "c", NN_F32, 3, 2, 6, 3) : tb_tensor(g, "c", NN_F32, 2, 1, 3);
+	int y = broadcast ? tb_tensor(g, "y", NN_F32, 3, 2, 6, 3) : tb_tensor(g, "y", NN_F32, 2, 6, 3);
+	CHECK(nn_tensor_alloc_const(&g->tensors[c]) == 0);
+	float *cv = g->tensors[c].data;
+	for (int64_t i = 0; i < nn_tensor_elements(&g->tensors[c]); i++)
+		cv[i] = i % 3 == 2 ? 100.0f : 0.0f;
+	tb_node(g, NN_OP_ADD, "add", TB_LIST(f, c), TB_LIST(y));
+	tb_io(g, TB_LIST(b, s), TB_LIST(y));
+	nn_model *m;
+	CHECK_MSG(nn_model_from_graph(&m, g, err, errlen) == 0, "%s", err);
+	*rc = nn_model_prepare(m, &(nn_prepare_options){ .threads = 1 }, err, errlen);
+	return m;
+}
+
+TEST(nms_row_count_passes_through_elementwise_ops)
+{
+	char err[512];
+	int rc;
+	nn_model *m = nms_add(0, err, sizeof err, &rc);
+	CHECK_MSG(rc == 0, "%s", err);
+	static const float boxes[] = { 0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 3, 3, 4, 4 };
+	static const float scores[] = { 0.9f, 0.8f, 0.7f, 0.1f, 0.2f, 0.3f };
+	memcpy(nn_model_input(m, 0)->data, boxes, sizeof boxes);
+	memcpy(nn_model_input(m, 1)->data, scores, sizeof scores);
+	CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+	CHECK(nn_model_output_rows(m, 0) == 4);
+	const float *y = nn_model_output(m, 0)->data;
+	static const float want[] = { 0, 0, 100, 0, 0, 102, 0, 1, 102, 0, 1, 101 };
+	for (int i = 0; i < 12; i++)
+		CHECK_MSG(y[i] == want[i], "element %d is %g, expected %g", i, (double)y[i], (double)want[i]);
+	nn_model_free(m);
+
+	m = nms_add(1, err, sizeof err, &rc);
+	CHECK(rc == NN_ERR_UNSUPPORTED);
+	CHECK_MSG(strstr(err, "broadcast along dimension 0"), "%s", err);
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_nms,
 	   TEST_ENTRY(nms_suppresses_above_the_iou_threshold),
 	   TEST_ENTRY(nms_score_threshold_is_strict),
@@ -234,4 +287,5 @@ TEST_SUITE(nn_nms,
 	   TEST_ENTRY(nms_batches_and_classes),
 	   TEST_ENTRY(nms_ties_go_to_the_lower_index),
 	   TEST_ENTRY(nms_row_count_passes_through_cast_and_gather),
-	   TEST_ENTRY(nms_refuses_an_op_that_cannot_pass_the_row_count_on));
+	   TEST_ENTRY(nms_refuses_an_op_that_cannot_pass_the_row_count_on),
+	   TEST_ENTRY(nms_row_count_passes_through_elementwise_ops));
