@@ -37,7 +37,8 @@ def onnx_ok():
 
 
 def build(path, center, runtime_thresholds, max_per_class, iou, score, batches, classes, boxes):
-    """NonMaxSuppression -> selected; Gather(selected, 2, axis 1) -> box; Cast(box, float) -> box_f."""
+    """NonMaxSuppression -> selected; Gather(selected, 2, axis 1) -> box; Cast(box, float) -> box_f;
+    Slice(selected, columns 1..2) -> class_box; box_f * box_f -> box_sq."""
     import onnx
     from onnx import TensorProto as TP
     from onnx import helper as oh
@@ -46,6 +47,8 @@ def build(path, center, runtime_thresholds, max_per_class, iou, score, batches, 
     inputs = [oh.make_tensor_value_info("boxes", TP.FLOAT, [batches, boxes, 4]),
               oh.make_tensor_value_info("scores", TP.FLOAT, [batches, classes, boxes])]
     inits = [nh.from_array(np.array(2, dtype=np.int64), "col"),
+             nh.from_array(np.array([1], dtype=np.int64), "s_start"), nh.from_array(np.array([3], dtype=np.int64), "s_end"),
+             nh.from_array(np.array([1], dtype=np.int64), "s_axes"),
              nh.from_array(np.array([max_per_class], dtype=np.int64), "max_per_class")]
     names = ["boxes", "scores", "max_per_class", "iou", "score"]
     if runtime_thresholds:
@@ -59,10 +62,14 @@ def build(path, center, runtime_thresholds, max_per_class, iou, score, batches, 
             inits.append(nh.from_array(np.array([score], dtype=np.float32), "score"))
     nodes = [oh.make_node("NonMaxSuppression", names, ["selected"], center_point_box=center),
              oh.make_node("Gather", ["selected", "col"], ["box"], axis=1),
-             oh.make_node("Cast", ["box"], ["box_f"], to=TP.FLOAT)]
+             oh.make_node("Cast", ["box"], ["box_f"], to=TP.FLOAT),
+             oh.make_node("Slice", ["selected", "s_start", "s_end", "s_axes"], ["class_box"]),
+             oh.make_node("Mul", ["box_f", "box_f"], ["box_sq"])]
     outputs = [oh.make_tensor_value_info("selected", TP.INT64, ["K", 3]),
                oh.make_tensor_value_info("box", TP.INT64, ["K"]),
-               oh.make_tensor_value_info("box_f", TP.FLOAT, ["K"])]
+               oh.make_tensor_value_info("box_f", TP.FLOAT, ["K"]),
+               oh.make_tensor_value_info("class_box", TP.INT64, ["K", 2]),
+               oh.make_tensor_value_info("box_sq", TP.FLOAT, ["K"])]
     g = oh.make_graph(nodes, "nms", inputs, outputs, initializer=inits)
     m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 11)], producer_name="vigil-test")
     m.ir_version = 6
@@ -125,7 +132,7 @@ class NmsOracleTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         sel = ref["selected"]
         self.assertGreater(len(sel), 2, "a case that selects too little tests little")
-        for key in ("selected", "box", "box_f"):
+        for key in ("selected", "box", "box_f", "class_box", "box_sq"):
             got = np.load(os.path.join(out, key + ".npy"))
             self.assertEqual(got.shape, ref[key].shape, f"{key}: vigil {got.shape}, ONNX Runtime {ref[key].shape}")
             np.testing.assert_array_equal(got.astype(np.float64), ref[key].astype(np.float64), err_msg=key)
