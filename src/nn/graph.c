@@ -267,6 +267,7 @@ static const char *const op_names[NN_OP_COUNT] = {
 	[NN_OP_NON_MAX_SUPPRESSION] = "NON_MAX_SUPPRESSION",
 	[NN_OP_DYNAMIC_QUANTIZE] = "DYNAMIC_QUANTIZE",
 	[NN_OP_RESIZE_CUBIC] = "RESIZE_CUBIC",
+	[NN_OP_NMS_PADDED] = "NMS_PADDED",
 };
 
 const char *nn_op_name(nn_op op)

@@ -114,6 +114,9 @@ typedef enum nn_op {
 	                             scalar) and zero point (uint8 scalar), from the input's range at run time */
 	NN_OP_RESIZE_CUBIC,       /* as RESIZE_BILINEAR with ONNX's cubic interpolation: p.resize.cubic_a,
 	                             p.resize.exclude_outside */
+	NN_OP_NMS_PADDED,         /* TFLite NON_MAX_SUPPRESSION_V4/V5: boxes [N, 4], scores [N], max_output_size,
+	                             iou and score thresholds[, soft_nms_sigma]; outputs int32 indices [M][, float32
+	                             scores [M]], int32 valid count; see ref/nms_padded.c */
 	NN_OP_COUNT,
 } nn_op;
 

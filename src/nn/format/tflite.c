@@ -909,6 +909,9 @@ static int map_op(tfl *c, tfl_op *o)
 		return c->n_unsupported ? 0 : nn__tfl_map_space_to_batch(c, o);
 	case TFL_BATCH_TO_SPACE_ND:
 		return c->n_unsupported ? 0 : nn__tfl_map_batch_to_space(c, o);
+	case TFL_NON_MAX_SUPPRESSION_V4:
+	case TFL_NON_MAX_SUPPRESSION_V5:
+		return c->n_unsupported ? 0 : nn__tfl_map_nms(c, o);
 	case TFL_DEPTH_TO_SPACE:
 		op = NN_OP_DEPTH_TO_SPACE;
 		if ((rc = nn__tfl_want_io(c, o, 1, 1, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_DEPTH_TO_SPACE, &opt)) < 0 ||

@@ -64,6 +64,8 @@ enum {
 	TFL_QUANTIZE = 114,
 	TFL_HARD_SWISH = 117,
 	TFL_DENSIFY = 124,
+	TFL_NON_MAX_SUPPRESSION_V4 = 120,
+	TFL_NON_MAX_SUPPRESSION_V5 = 121,
 };
 
 /* Members of the BuiltinOptions union whose fields the loader reads (the union's type tags). */
@@ -193,6 +195,8 @@ int nn__tfl_map_strided_slice(tfl *c, tfl_op *o);
 int nn__tfl_map_shape(tfl *c, tfl_op *o);
 int nn__tfl_map_space_to_batch(tfl *c, tfl_op *o);
 int nn__tfl_map_batch_to_space(tfl *c, tfl_op *o);
+/* NON_MAX_SUPPRESSION_V4 and V5 (tflite_nms.c). */
+int nn__tfl_map_nms(tfl *c, tfl_op *o);
 /* After a convolution's node is added: takes it into a pending SpaceToBatchND fold if it reads one. */
 int nn__tfl_note_conv(tfl *c, tfl_op *o, int node);
 /* After a node is added: runs it at once when it computes a small integer constant. Returns 0 or an error. */

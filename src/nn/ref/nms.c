@@ -81,38 +81,128 @@ static nms_box box_at(const float *b, int center)
 	return r;
 }
 
-/* Whether a and b overlap by more than thr (intersection over union). */
-static int suppresses(const nms_box *a, const nms_box *b, float thr)
+/* Intersection over union; 0 when either area, the intersection or the union is not above zero. */
+static float box_iou(const nms_box *a, const nms_box *b)
 {
-	float ix0 = fmaxf(a->x0, b->x0), ix1 = fminf(a->x1, b->x1);
-	if (!(ix1 > ix0))
+	float area_a = (a->x1 - a->x0) * (a->y1 - a->y0), area_b = (b->x1 - b->x0) * (b->y1 - b->y0);
+	if (!(area_a > 0) || !(area_b > 0))
 		return 0;
+	float ix0 = fmaxf(a->x0, b->x0), ix1 = fminf(a->x1, b->x1);
 	float iy0 = fmaxf(a->y0, b->y0), iy1 = fminf(a->y1, b->y1);
-	if (!(iy1 > iy0))
+	if (!(ix1 > ix0) || !(iy1 > iy0))
 		return 0;
 	float inter = (ix1 - ix0) * (iy1 - iy0);
-	float area_a = (a->x1 - a->x0) * (a->y1 - a->y0), area_b = (b->x1 - b->x0) * (b->y1 - b->y0);
 	float uni = area_a + area_b - inter;
-	if (!(inter > 0) || !(area_a > 0) || !(area_b > 0) || !(uni > 0))
+	if (!(inter > 0) || !(uni > 0))
 		return 0;
-	return inter / uni > thr;
+	return inter / uni;
 }
 
 typedef struct nms_cand {
 	float score;
 	int index;
+	int begin; /* selections before this one were already compared with it */
 } nms_cand;
 
-/* Highest score first, NaN last, equal scores by index. */
-static int cand_cmp(const void *pa, const void *pb)
+/* Whether a goes before b: higher score, NaN last, equal scores by lower index. */
+static int cand_before(const nms_cand *a, const nms_cand *b)
 {
-	const nms_cand *a = pa, *b = pb;
 	int na = isnan(a->score), nb = isnan(b->score);
 	if (na != nb)
-		return na - nb;
+		return nb;
 	if (!na && a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	return (a->index > b->index) - (a->index < b->index);
+		return a->score > b->score;
+	return a->index < b->index;
+}
+
+static void heap_down(nms_cand *h, int n, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && cand_before(&h[l], &h[m]))
+			m = l;
+		if (r < n && cand_before(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		nms_cand t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void heap_up(nms_cand *h, int i)
+{
+	while (i > 0) {
+		int p = (i - 1) / 2;
+		if (!cand_before(&h[i], &h[p]))
+			return;
+		nms_cand t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+int nn_nms_select(const float *boxes, const float *scores, int n, int max_out, const nn_nms_opts *o, int *sel,
+		  float *sel_scores)
+{
+	if (max_out <= 0 || n <= 0)
+		return 0;
+	nms_cand *h = malloc((size_t)n * sizeof *h);
+	nms_box *kept = malloc((size_t)(max_out < n ? max_out : n) * sizeof *kept);
+	if (!h || !kept) {
+		free(h);
+		free(kept);
+		return -1;
+	}
+	int nh = 0, ns = 0;
+	for (int i = 0; i < n; i++)
+		if (!o->has_score_threshold || scores[i] > o->score_threshold)
+			h[nh++] = (nms_cand){ scores[i], i, 0 };
+	for (int i = nh / 2 - 1; i >= 0; i--)
+		heap_down(h, nh, i);
+	float scale = o->soft_sigma > 0 ? -0.5f / o->soft_sigma : 0.0f;
+	while (ns < max_out && nh > 0) {
+		nms_cand c = h[0];
+		h[0] = h[--nh];
+		heap_down(h, nh, 0);
+		nms_box x = box_at(boxes + (size_t)c.index * 4, o->center_point_box);
+		int hard = 0, decayed = 0;
+		/* Backwards: overlapping boxes tend to have been selected lately. */
+		for (int j = ns - 1; j >= c.begin; j--) {
+			float iou = box_iou(&kept[j], &x);
+			if (o->suppress_equal ? iou >= o->iou_threshold : iou > o->iou_threshold) {
+				hard = 1;
+				break;
+			}
+			if (scale != 0) {
+				float s = c.score * expf(scale * iou * iou);
+				decayed |= s != c.score;
+				c.score = s;
+				if (o->has_score_threshold && !(c.score > o->score_threshold))
+					break;
+			}
+		}
+		c.begin = ns;
+		if (hard)
+			continue;
+		if (!decayed) {
+			kept[ns] = x;
+			sel[ns] = c.index;
+			if (sel_scores)
+				sel_scores[ns] = c.score;
+			ns++;
+		} else if (!o->has_score_threshold || c.score > o->score_threshold) {
+			/* Lowered but still above the threshold: back in line with its new score. */
+			h[nh] = c;
+			heap_up(h, nh++);
+		}
+	}
+	free(h);
+	free(kept);
+	return ns;
 }
 
 int nn_ref_nms_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
@@ -139,47 +229,36 @@ int nn_ref_nms_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	out->rows = 0;
 	if (max_per_class <= 0 || N == 0)
 		return 0;
-	nms_cand *cand = malloc((size_t)N * sizeof *cand);
-	nms_box *kept = malloc((size_t)N * sizeof *kept);
-	if (!cand || !kept) {
-		free(cand);
-		free(kept);
+	int per_class = max_per_class < N ? (int)max_per_class : N;
+	int *sel = malloc((size_t)per_class * sizeof *sel);
+	if (!sel)
 		return nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for %d boxes", N);
-	}
+	nn_nms_opts opts = { .iou_threshold = iou_thr, .has_score_threshold = has_score, .score_threshold = score_thr,
+			     .center_point_box = center };
 	const float *boxes = boxes_t->data, *scores = scores_t->data;
 	int rows = 0, rc = 0;
 	for (int b = 0; b < B && rc == 0; b++) {
 		const float *bb = boxes + (size_t)b * N * 4;
 		for (int c = 0; c < C && rc == 0; c++) {
 			const float *sc = scores + ((size_t)b * C + c) * N;
-			int nc = 0;
-			for (int i = 0; i < N; i++)
-				if (!has_score || sc[i] > score_thr)
-					cand[nc++] = (nms_cand){ sc[i], i };
-			qsort(cand, (size_t)nc, sizeof *cand, cand_cmp);
-			int nk = 0;
-			for (int k = 0; k < nc && nk < max_per_class; k++) {
-				nms_box x = box_at(bb + (size_t)cand[k].index * 4, center);
-				int keep = 1;
-				for (int j = 0; j < nk && keep; j++)
-					keep = !suppresses(&kept[j], &x, iou_thr);
-				if (!keep)
-					continue;
-				if (rows >= cap) {
-					rc = nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
-							 "more than the output's capacity of %d rows selected", cap);
-					break;
-				}
-				kept[nk++] = x;
+			int nk = nn_nms_select(bb, sc, N, per_class, &opts, sel, NULL);
+			if (nk < 0) {
+				rc = nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for %d boxes", N);
+				break;
+			}
+			if (rows + nk > cap) {
+				rc = nn_ref_fail(err, errlen, n, NN_ERR_SHAPE,
+						 "more than the output's capacity of %d rows selected", cap);
+				break;
+			}
+			for (int k = 0; k < nk; k++, rows++) {
 				o[rows * 3] = b;
 				o[rows * 3 + 1] = c;
-				o[rows * 3 + 2] = cand[k].index;
-				rows++;
+				o[rows * 3 + 2] = sel[k];
 			}
 		}
 	}
-	free(cand);
-	free(kept);
+	free(sel);
 	out->rows = rows;
 	return rc;
 }

@@ -209,6 +209,7 @@ static const ref_kernel math_kernels = { nn_ref_math_supports, nn_ref_math_run }
 static const ref_kernel pointwise_kernels = { nn_ref_pointwise_supports, nn_ref_pointwise_run };
 static const ref_kernel layout_kernels = { nn_ref_layout_supports, nn_ref_layout_run };
 static const ref_kernel nms_kernels = { nn_ref_nms_supports, nn_ref_nms_run };
+static const ref_kernel nms_padded_kernels = { nn_ref_nms_padded_supports, nn_ref_nms_padded_run };
 
 /*
  * ADD, SUB, MUL, MAXIMUM, MINIMUM, CONCATENATION and RESHAPE of plain
@@ -310,6 +311,7 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_GATHER_ELEMENTS] = &layout_kernels,
 	[NN_OP_SPACE_TO_DEPTH] = &layout_kernels,
 	[NN_OP_NON_MAX_SUPPRESSION] = &nms_kernels,
+	[NN_OP_NMS_PADDED] = &nms_padded_kernels,
 };
 
 /* The kernel pair for an op, or NULL (an op added to the IR without a kernel). */
