@@ -22,6 +22,7 @@
 #include "nn/nn.h"
 #include "test.h"
 #include "tflite_load.h"
+#include "tflite_nms_tfjs.h"
 
 enum { NMS_V4 = 120, NMS_V5 = 121 };
 enum { T_F32 = 0, T_I32 = 2 };
@@ -219,6 +220,24 @@ TEST(tflite_nms_refuses_a_run_time_max_output_size)
 	CHECK_MSG(strstr(err, "soft_nms_sigma -1 is negative"), "%s", err);
 }
 
+/*
+ * TensorFlow.js (tf.image.nonMaxSuppressionPadded and
+ * nonMaxSuppressionWithScore) on seeded random clusters of 40 and 60 boxes,
+ * some with swapped corners: hard NMS at several thresholds, and soft-NMS.
+ * The outputs are cached in tflite_nms_tfjs.h by
+ * tests/oracle/tflite_nms_cases.mjs. Indices must match exactly; scores to
+ * 1e-6 (TensorFlow.js decays them in double precision).
+ */
+TEST(tflite_nms_tfjs_oracle)
+{
+	for (size_t i = 0; i < sizeof tfjs_nms_cases / sizeof tfjs_nms_cases[0]; i++) {
+		const tfjs_nms_case *t = &tfjs_nms_cases[i];
+		nms_case k = { .v5 = t->v5, .n = t->n, .max = t->max, .boxes = t->boxes, .scores = t->scores,
+			       .iou = t->iou, .score = t->score, .sigma = t->sigma };
+		check(&k, t->indices, t->selected_scores, t->valid);
+	}
+}
+
 TEST_SUITE(nn_tflite_nms,
 	   TEST_ENTRY(tflite_nms_v4_suppresses_overlaps_and_pads),
 	   TEST_ENTRY(tflite_nms_v4_score_threshold_is_strict),
@@ -227,4 +246,5 @@ TEST_SUITE(nn_tflite_nms,
 	   TEST_ENTRY(tflite_nms_v4_iou_at_the_threshold_suppresses),
 	   TEST_ENTRY(tflite_nms_v5_hard_suppression_with_scores),
 	   TEST_ENTRY(tflite_nms_v5_soft_nms),
-	   TEST_ENTRY(tflite_nms_refuses_a_run_time_max_output_size));
+	   TEST_ENTRY(tflite_nms_refuses_a_run_time_max_output_size),
+	   TEST_ENTRY(tflite_nms_tfjs_oracle));
