@@ -17,6 +17,10 @@
  * [y1, x1, y2, x2] may come in either order (center_point_box = 0); with
  * center_point_box = 1 a box is [x_center, y_center, width, height]. Boxes
  * with an empty intersection or an area of zero or less never suppress.
+ *
+ * The selection itself, nn_nms_select, is shared with NMS_PADDED (TFLite's
+ * NON_MAX_SUPPRESSION_V4 and V5, nms_padded.c), which drops at an IoU at
+ * or above the threshold and may lower scores instead (soft-NMS).
  */
 #include "nn/ref/nms.h"
 
