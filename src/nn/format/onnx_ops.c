@@ -828,8 +828,12 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 	if (x < 0)
 		return x;
 	const char *mode = ox_attr_s(n, "mode", "constant");
-	if (strcmp(mode, "constant"))
-		return ox_unsupported(c, "pad mode '%s' (constant only)", mode);
+	nn_pad_mode pm = !strcmp(mode, "constant") ? NN_PAD_CONSTANT
+			 : !strcmp(mode, "reflect") ? NN_PAD_REFLECT
+			 : !strcmp(mode, "edge")    ? NN_PAD_EDGE
+						    : (nn_pad_mode)-1;
+	if ((int)pm < 0)
+		return ox_unsupported(c, "pad mode '%s'", mode);
 	int rank = ox_T(c, x)->rank, np, rc;
 	int64_t pads[2 * NN_MAX_RANK], axes[NN_MAX_RANK];
 	float value = 0;
@@ -850,8 +854,6 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 	int na = -1;
 	if ((rc = const_ints_in(c, n, 3, axes, NN_MAX_RANK, &na, "axes")))
 		return rc;
-	if (value != 0)
-		return ox_unsupported(c, "pad value %g (0 only)", value);
 	int nax = na >= 0 ? na : rank;
 	if (np != 2 * nax)
 		return ox_nfail(c, NN_ERR_FORMAT, "%d pads for %d axes", np, nax);
@@ -883,6 +885,8 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 		p->p.pad.pads[d][0] = before[d];
 		p->p.pad.pads[d][1] = after[d];
 	}
+	p->p.pad.mode = pm;
+	p->p.pad.value = pm == NN_PAD_CONSTANT ? value : 0.0f;
 	return 0;
 }
 

@@ -458,9 +458,9 @@ int ox_map_resize(ox *c, const ox_node *n)
 	int upsample = !strcmp(n->op, "Upsample");
 	const char *mode = ox_attr_s(n, "mode", "nearest");
 	const char *coord = "asymmetric", *nearest = "floor";
-	float scales[4] = { 1, 1, 1, 1 };
+	float scales[4] = { 1, 1, 1, 1 }, roi[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
 	int64_t sizes[4] = { 0 };
-	int have_sizes = 0, have_scales = 0;
+	int have_sizes = 0, have_scales = 0, exclude_outside = 0;
 	if (upsample && c->opset < 9) {
 		const ox_attr *a = ox_attr_get(n, "scales");
 		if (!a || a->type != OX_A_FLOATS || a->n != 4)
@@ -477,8 +477,7 @@ int ox_map_resize(ox *c, const ox_node *n)
 	} else {
 		coord = ox_attr_s(n, "coordinate_transformation_mode", "half_pixel");
 		nearest = ox_attr_s(n, "nearest_mode", "round_prefer_floor");
-		if (ox_attr_i(n, "exclude_outside", 0))
-			return ox_unsupported(c, "exclude_outside");
+		exclude_outside = (int)ox_attr_i(n, "exclude_outside", 0);
 		if (ox_attr_i(n, "antialias", 0))
 			return ox_unsupported(c, "antialias");
 		if (ox_attr_get(n, "axes"))
@@ -501,31 +500,38 @@ int ox_map_resize(ox *c, const ox_node *n)
 				scales[k] = s->f[k];
 			have_scales = s->n == 4;
 		}
+		if (!strcmp(coord, "tf_crop_and_resize")) {
+			ox_val *r = ox_in(c, n, 1) ? ox_in_const(c, n, 1) : NULL;
+			if (!r || r->n != 8)
+				return ox_unsupported(c, "tf_crop_and_resize without a constant roi of 8 values");
+			for (int k = 0; k < 8; k++)
+				roi[k] = (float)ox_val_get(r, k);
+		}
 	}
 	if (!have_sizes && !have_scales)
 		return ox_nfail(c, NN_ERR_FORMAT, "neither scales nor sizes");
 	nn_tensor *t = ox_T(c, x);
 	int64_t out[4];
 	for (int k = 0; k < 4; k++) {
-		double want = (double)t->shape[k] * (double)scales[k];
-		if (!have_sizes && !(want >= 0 && want <= (double)OX_MAX_DIM))
+		/* ONNX Runtime's output size: the float product, truncated. */
+		float want = (float)t->shape[k] * scales[k];
+		if (!have_sizes && !(want >= 0 && want <= (float)OX_MAX_DIM))
 			return ox_nfail(c, NN_ERR_SHAPE, "scale %g of dimension %d", (double)scales[k], k);
-		out[k] = have_sizes ? sizes[k] : (int64_t)floor(want);
+		out[k] = have_sizes ? sizes[k] : (int64_t)want;
 		if (out[k] < 1 || out[k] > OX_MAX_DIM)
 			return ox_nfail(c, NN_ERR_SHAPE, "output dimension %d of %lld", k, (long long)out[k]);
 	}
 	if (out[0] != t->shape[0] || out[1] != t->shape[1])
 		return ox_unsupported(c, "resizing the batch or channel dimension");
-	int linear = !strcmp(mode, "linear") || !strcmp(mode, "bilinear");
-	if (!linear && strcmp(mode, "nearest"))
+	int linear = !strcmp(mode, "linear") || !strcmp(mode, "bilinear"), cubic = !strcmp(mode, "cubic");
+	if (!linear && !cubic && strcmp(mode, "nearest"))
 		return ox_unsupported(c, "mode '%s'", mode);
-	if (!strcmp(coord, "tf_crop_and_resize"))
-		return ox_unsupported(c, "coordinate_transformation_mode tf_crop_and_resize");
 	nn_resize_coord rc_mode = !strcmp(coord, "half_pixel")           ? NN_RESIZE_HALF_PIXEL
 				  : !strcmp(coord, "pytorch_half_pixel") ? NN_RESIZE_PYTORCH_HALF_PIXEL
 				  : !strcmp(coord, "align_corners")      ? NN_RESIZE_ALIGN_CORNERS
 				  : !strcmp(coord, "asymmetric")         ? NN_RESIZE_ASYMMETRIC
 				  : !strcmp(coord, "tf_half_pixel_for_nn") ? NN_RESIZE_TF_HALF_PIXEL_FOR_NN
+				  : !strcmp(coord, "tf_crop_and_resize")   ? NN_RESIZE_TF_CROP_AND_RESIZE
 									   : (nn_resize_coord)-1;
 	if ((int)rc_mode < 0)
 		return ox_unsupported(c, "coordinate_transformation_mode '%s'", coord);
@@ -544,15 +550,32 @@ int ox_map_resize(ox *c, const ox_node *n)
 	int yh = ox_temp(c, n, "/resize_nhwc", NN_F32, 4, ysh);
 	if (yh < 0)
 		return yh;
-	nn_node *r = ox_emit(c, n, linear ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST, 1, &xh, 1, &yh);
+	nn_op op = cubic ? NN_OP_RESIZE_CUBIC : linear ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST;
+	nn_node *r = ox_emit(c, n, op, 1, &xh, 1, &yh);
 	if (!r)
 		return NN_ERR_NOMEM;
+	/* Given scales map coordinates with 1 / scale: kept where that is not out / in. */
+	if (have_scales && !have_sizes) {
+		if (scales[2] != (float)out[2] / (float)t->shape[2])
+			r->p.resize.scale_h = scales[2];
+		if (scales[3] != (float)out[3] / (float)t->shape[3])
+			r->p.resize.scale_w = scales[3];
+	}
+	int explicit_scale = r->p.resize.scale_h > 0 || r->p.resize.scale_w > 0;
 	/*
 	 * Where TensorFlow's rules give the same coordinates, say so with its
 	 * flags (kernels every backend has); otherwise the ONNX mode.
 	 */
 	int many = out[2] > 1 && out[3] > 1;
-	if (linear && (rc_mode == NN_RESIZE_HALF_PIXEL || (rc_mode == NN_RESIZE_PYTORCH_HALF_PIXEL && many))) {
+	if (cubic || explicit_scale || rc_mode == NN_RESIZE_TF_CROP_AND_RESIZE) {
+		r->p.resize.coord = rc_mode;
+		r->p.resize.nearest = linear || cubic ? NN_NEAREST_TF : nm;
+		r->p.resize.cubic_a = ox_attr_f(n, "cubic_coeff_a", -0.75f);
+		r->p.resize.exclude_outside = exclude_outside;
+		r->p.resize.roi_h[0] = roi[2], r->p.resize.roi_h[1] = roi[6];
+		r->p.resize.roi_w[0] = roi[3], r->p.resize.roi_w[1] = roi[7];
+		r->p.resize.extrapolation = ox_attr_f(n, "extrapolation_value", 0.0f);
+	} else if (linear && (rc_mode == NN_RESIZE_HALF_PIXEL || (rc_mode == NN_RESIZE_PYTORCH_HALF_PIXEL && many))) {
 		r->p.resize.half_pixel_centers = 1;
 	} else if (linear && rc_mode == NN_RESIZE_ALIGN_CORNERS) {
 		r->p.resize.align_corners = 1;

@@ -307,6 +307,7 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_BROADCAST_TO] = &layout_kernels,
 	[NN_OP_GATHER_ELEMENTS] = &layout_kernels,
 	[NN_OP_SPACE_TO_DEPTH] = &layout_kernels,
+	[NN_OP_RESIZE_CUBIC] = &tensor_kernels,
 };
 
 /* The kernel pair for an op, or NULL (an op added to the IR without a kernel). */
