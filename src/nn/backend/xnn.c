@@ -510,6 +510,8 @@ static int build_pool(ctx *c)
 		return unsupported(c, "expected rank-4 input and output");
 	if (!act_valid(p->act))
 		return unsupported(c, "unknown fused activation %d", (int)p->act);
+	if (p->dilation_h > 1 || p->dilation_w > 1 || c->n->n_outputs != 1)
+		return unsupported(c, "dilated pooling or the indices of the maxima");
 	int batch = x->shape[0], ih = x->shape[1], iw = x->shape[2], ch = x->shape[3];
 	if (batch <= 0 || ch <= 0)
 		return unsupported(c, "empty input");

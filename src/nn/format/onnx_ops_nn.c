@@ -326,10 +326,11 @@ int ox_map_pool(ox *c, const ox_node *n)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (ox_T(c, x)->dtype != NN_F32)
-		return ox_unsupported(c, "input of type %s", nn_dtype_name(ox_T(c, x)->dtype));
-	if (maxp && n->n_out > 1 && n->out[1][0])
-		return ox_unsupported(c, "MaxPool's Indices output");
+	nn_dtype dt = ox_T(c, x)->dtype;
+	/* Plain (unquantized) 8-bit MaxPool would need integer kernels for the transposes around it too. */
+	if (dt != NN_F32)
+		return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
+	int with_indices = maxp && n->n_out > 1 && n->out[1][0];
 	int xr = ox_T(c, x)->rank;
 	if (xr != 3 && xr != 4)
 		return ox_unsupported(c, "pooling of rank %d (1-D and 2-D only)", xr);
@@ -340,8 +341,6 @@ int ox_map_pool(ox *c, const ox_node *n)
 		return rc;
 	if (!ox_attr_get(n, "kernel_shape"))
 		return ox_nfail(c, NN_ERR_FORMAT, "no kernel_shape");
-	if (wi.d[0] != 1 || wi.d[1] != 1)
-		return ox_unsupported(c, "dilated pooling");
 	int ceil_mode = (int)ox_attr_i(n, "ceil_mode", 0);
 	int include = !maxp && ox_attr_i(n, "count_include_pad", 0);
 	int spatial;
@@ -353,8 +352,8 @@ int ox_map_pool(ox *c, const ox_node *n)
 	if (oh < 1 || ow < 1)
 		return ox_nfail(c, NN_ERR_SHAPE, "the window is larger than the padded input");
 	/* ceil_mode: the last window may run past the padding; the kernels see that as more padding. */
-	int64_t need_h = (oh - 1) * wi.s[0] + wi.k[0] - H - wi.pads[0];
-	int64_t need_w = (ow - 1) * wi.s[1] + wi.k[1] - W - wi.pads[1];
+	int64_t need_h = (oh - 1) * wi.s[0] + (wi.k[0] - 1) * wi.d[0] + 1 - H - wi.pads[0];
+	int64_t need_w = (ow - 1) * wi.s[1] + (wi.k[1] - 1) * wi.d[1] + 1 - W - wi.pads[1];
 	if (need_h > wi.pads[2])
 		wi.pads[2] = need_h;
 	if (need_w > wi.pads[3])
@@ -378,10 +377,13 @@ int ox_map_pool(ox *c, const ox_node *n)
 		xh = p;
 	}
 	int ysh[4] = { ox_T(c, xh)->shape[0], (int)oh, (int)ow, ox_T(c, xh)->shape[3] };
-	int yh = ox_temp(c, n, "/pool_nhwc", NN_F32, 4, ysh);
+	int yh = ox_temp(c, n, "/pool_nhwc", dt, 4, ysh);
 	if (yh < 0)
 		return yh;
-	nn_node *pl = ox_emit(c, n, maxp ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D, 1, &xh, 1, &yh);
+	int outs[2] = { yh, with_indices ? ox_temp(c, n, "/indices_nhwc", NN_I64, 4, ysh) : -1 };
+	if (outs[1] < 0 && with_indices)
+		return outs[1];
+	nn_node *pl = ox_emit(c, n, maxp ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D, 1, &xh, 1 + with_indices, outs);
 	if (!pl)
 		return NN_ERR_NOMEM;
 	nn_pool_params *p = &pl->p.pool;
@@ -395,6 +397,11 @@ int ox_map_pool(ox *c, const ox_node *n)
 	p->pad_bottom = (int)wi.pads[2];
 	p->pad_right = (int)wi.pads[3];
 	p->act = NN_ACT_NONE;
+	p->dilation_h = (int)wi.d[0];
+	p->dilation_w = (int)wi.d[1];
+	p->indices_col_major = with_indices && ox_attr_i(n, "storage_order", 0) == 1;
+	if (with_indices && (rc = from_nhwc(c, n, outs[1], spatial, 1)))
+		return rc;
 	return from_nhwc(c, n, yh, spatial, 0);
 }
 
