@@ -4,15 +4,21 @@
  * written by tests/oracle/resize_cases.py), and ONNX Pad's reflect, edge and
  * non-zero constant modes against index arithmetic written here, also behind
  * a convolution, which must not take a non-zero pad as its own padding.
+ * Also ONNX MaxPool and AveragePool (dilations, ceil_mode, count_include_pad,
+ * MaxPool's Indices) through the ONNX loader against ONNX Runtime's outputs
+ * (onnx_pool_ort.h, written by tests/oracle/pool_cases.py).
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/format/onnx.h"
 #include "nn/model.h"
 #include "nn_build.h"
+#include "onnx_pool_ort.h"
 #include "onnx_resize_ort.h"
+#include "pb_builder.h"
 #include "test.h"
 
 typedef nn_graph *(*builder)(const void *arg);
@@ -262,8 +268,119 @@ TEST(pad_int32)
 	}
 }
 
+/* ---- Pooling through the ONNX loader ---- */
+
+/* One ONNX node's attribute: ints (n > 0) or an int. */
+static void attr_ints(pbb *nd, const char *name, const int64_t *v, int n)
+{
+	pbb a = { 0 };
+	pbb_str(&a, 1, name);
+	if (n > 0) {
+		pbb_int(&a, 20, 7);
+		pbb_packed_varints(&a, 8, v, n);
+	} else {
+		pbb_int(&a, 20, 2);
+		pbb_int(&a, 3, v[0]);
+	}
+	pbb_msg(nd, 5, &a);
+}
+
+static void graph_value(pbb *g, uint32_t field, const char *name, int rank, const int64_t *dims)
+{
+	pbb vi = { 0 }, tp = { 0 }, tt = { 0 }, sh = { 0 };
+	for (int d = 0; d < rank; d++) {
+		pbb dim = { 0 };
+		pbb_int(&dim, 1, dims[d]);
+		pbb_msg(&sh, 1, &dim);
+	}
+	pbb_int(&tt, 1, field == 12 && strcmp(name, "z") == 0 ? 7 : 1);
+	if (rank >= 0)
+		pbb_msg(&tt, 2, &sh);
+	pbb_msg(&tp, 1, &tt);
+	pbb_str(&vi, 1, name);
+	pbb_msg(&vi, 2, &tp);
+	pbb_msg(g, field, &vi);
+	pbb_free(&sh);
+}
+
+/* The case as an opset-12 ModelProto: x [1, C, ih, iw] -> MaxPool (y, z) or AveragePool (y). */
+static void pool_model(pbb *m, const ort_pool_case *c)
+{
+	pbb g = { 0 }, nd = { 0 };
+	pbb_str(&nd, 1, "x");
+	pbb_str(&nd, 2, "y");
+	if (c->max)
+		pbb_str(&nd, 2, "z");
+	pbb_str(&nd, 3, "pool");
+	pbb_str(&nd, 4, c->max ? "MaxPool" : "AveragePool");
+	const int64_t k[2] = { c->k[0], c->k[1] }, s[2] = { c->s[0], c->s[1] }, d[2] = { c->d[0], c->d[1] };
+	const int64_t pads[4] = { c->pads[0], c->pads[1], c->pads[2], c->pads[3] };
+	const int64_t ceil_mode = c->ceil_mode, include = c->count_include_pad, order = c->storage_order;
+	attr_ints(&nd, "kernel_shape", k, 2);
+	attr_ints(&nd, "strides", s, 2);
+	attr_ints(&nd, "pads", pads, 4);
+	attr_ints(&nd, "ceil_mode", &ceil_mode, 0);
+	if (c->max) {
+		attr_ints(&nd, "dilations", d, 2);
+		attr_ints(&nd, "storage_order", &order, 0);
+	} else {
+		attr_ints(&nd, "count_include_pad", &include, 0);
+	}
+	pbb_msg(&g, 1, &nd);
+	const int64_t xs[4] = { 1, c->c, c->ih, c->iw };
+	graph_value(&g, 11, "x", 4, xs);
+	graph_value(&g, 12, "y", -1, NULL);
+	if (c->max)
+		graph_value(&g, 12, "z", -1, NULL);
+	pbb_int(m, 1, 7);
+	pbb_str(m, 2, "vigil-test");
+	pbb_msg(m, 7, &g);
+	pbb o = { 0 };
+	pbb_str(&o, 1, "");
+	pbb_int(&o, 2, 12);
+	pbb_msg(m, 8, &o);
+	pbb_free(&g);
+}
+
+TEST(pool_ort_oracle)
+{
+	int n = (int)(sizeof ort_pool_cases / sizeof ort_pool_cases[0]);
+	for (int k = 0; k < n; k++) {
+		const ort_pool_case *c = &ort_pool_cases[k];
+		for (int ref = 1; ref >= 0; ref--) {
+			pbb mb = { 0 };
+			pool_model(&mb, c);
+			nn_graph *g = NULL;
+			nn_model *m;
+			char err[1024];
+			CHECK_MSG(nn_onnx_load_buffer(&g, mb.p, mb.len, "pool.onnx", NULL, err, sizeof err) == 0,
+				  "case %d: %s", k, err);
+			pbb_free(&mb);
+			CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "case %d: %s", k, err);
+			nn_prepare_options opt = { .threads = 1, .reference_only = ref };
+			CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "case %d: %s", k, err);
+			char what[96];
+			snprintf(what, sizeof what, "case %d (%s, %s)", k, c->max ? "MaxPool" : "AveragePool",
+				 ref ? "reference" : "default");
+			feed_run(m, c->x, (size_t)(c->c * c->ih * c->iw));
+			expect_close(m, c->y, (size_t)(c->c * c->oh * c->ow), 1e-6f, what);
+			if (c->max) {
+				const nn_tensor *z = nn_model_output(m, 1);
+				CHECK_MSG(z->dtype == NN_I64 && nn_tensor_elements(z) == c->c * c->oh * c->ow,
+					  "%s: indices shape or dtype", what);
+				const int64_t *got = z->data;
+				for (int i = 0; i < c->c * c->oh * c->ow; i++)
+					CHECK_MSG(got[i] == c->indices[i], "%s: index %d is %lld, expected %lld", what, i,
+						  (long long)got[i], (long long)c->indices[i]);
+			}
+			nn_model_free(m);
+		}
+	}
+}
+
 TEST_SUITE(nn_resize_pad,
 	   TEST_ENTRY(resize_ext_ort_oracle),
 	   TEST_ENTRY(pad_modes),
 	   TEST_ENTRY(pad_not_folded_unless_zero),
-	   TEST_ENTRY(pad_int32));
+	   TEST_ENTRY(pad_int32),
+	   TEST_ENTRY(pool_ort_oracle));

@@ -359,8 +359,11 @@ int ox_map_pool(ox *c, const ox_node *n)
 	if (need_w > wi.pads[3])
 		wi.pads[3] = need_w;
 	if (include && (wi.pads[0] || wi.pads[1] || wi.pads[2] || wi.pads[3])) {
-		if (ceil_mode)
-			return ox_unsupported(c, "count_include_pad with ceil_mode");
+		/*
+		 * count_include_pad: the pads become zeros the average counts,
+		 * what ceil_mode adds past them too: ONNX Runtime's float
+		 * AveragePool divides by the whole window there.
+		 */
 		nn_tensor *t = ox_T(c, xh);
 		int sh[4] = { t->shape[0], (int)(H + wi.pads[0] + wi.pads[2]), (int)(W + wi.pads[1] + wi.pads[3]), t->shape[3] };
 		int p = ox_temp(c, n, "/pad", NN_F32, 4, sh);
