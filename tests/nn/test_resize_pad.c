@@ -378,9 +378,72 @@ TEST(pool_ort_oracle)
 	}
 }
 
+/* A 3-D case as an opset-12 ModelProto: x [1, C, id, ih, iw] -> MaxPool or AveragePool -> y. */
+static void pool3d_model(pbb *m, const ort_pool3d_case *c)
+{
+	pbb g = { 0 }, nd = { 0 };
+	pbb_str(&nd, 1, "x");
+	pbb_str(&nd, 2, "y");
+	pbb_str(&nd, 3, "pool3d");
+	pbb_str(&nd, 4, c->max ? "MaxPool" : "AveragePool");
+	int64_t k[3], s[3], d[3], pads[6];
+	for (int i = 0; i < 3; i++)
+		k[i] = c->k[i], s[i] = c->s[i], d[i] = c->d[i], pads[i] = c->pads[i], pads[i + 3] = c->pads[i + 3];
+	const int64_t ceil_mode = c->ceil_mode, include = c->count_include_pad;
+	attr_ints(&nd, "kernel_shape", k, 3);
+	attr_ints(&nd, "strides", s, 3);
+	attr_ints(&nd, "pads", pads, 6);
+	attr_ints(&nd, "ceil_mode", &ceil_mode, 0);
+	if (c->max)
+		attr_ints(&nd, "dilations", d, 3);
+	else
+		attr_ints(&nd, "count_include_pad", &include, 0);
+	pbb_msg(&g, 1, &nd);
+	const int64_t xs[5] = { 1, c->c, c->id, c->ih, c->iw };
+	graph_value(&g, 11, "x", 5, xs);
+	graph_value(&g, 12, "y", -1, NULL);
+	pbb_int(m, 1, 7);
+	pbb_str(m, 2, "vigil-test");
+	pbb_msg(m, 7, &g);
+	pbb o = { 0 };
+	pbb_str(&o, 1, "");
+	pbb_int(&o, 2, 12);
+	pbb_msg(m, 8, &o);
+	pbb_free(&g);
+}
+
+/* 3-D pooling, which the loader splits into a height-width pool and a depth pool. */
+TEST(pool3d_ort_oracle)
+{
+	int n = (int)(sizeof ort_pool3d_cases / sizeof ort_pool3d_cases[0]);
+	for (int k = 0; k < n; k++) {
+		const ort_pool3d_case *c = &ort_pool3d_cases[k];
+		for (int ref = 1; ref >= 0; ref--) {
+			pbb mb = { 0 };
+			pool3d_model(&mb, c);
+			nn_graph *g = NULL;
+			nn_model *m;
+			char err[1024];
+			CHECK_MSG(nn_onnx_load_buffer(&g, mb.p, mb.len, "pool3d.onnx", NULL, err, sizeof err) == 0,
+				  "case %d: %s", k, err);
+			pbb_free(&mb);
+			CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "case %d: %s", k, err);
+			nn_prepare_options opt = { .threads = 1, .reference_only = ref };
+			CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "case %d: %s", k, err);
+			char what[96];
+			snprintf(what, sizeof what, "3-D case %d (%s, %s)", k, c->max ? "MaxPool" : "AveragePool",
+				 ref ? "reference" : "default");
+			feed_run(m, c->x, (size_t)(c->c * c->id * c->ih * c->iw));
+			expect_close(m, c->y, (size_t)(c->c * c->od * c->oh * c->ow), 1e-5f, what);
+			nn_model_free(m);
+		}
+	}
+}
+
 TEST_SUITE(nn_resize_pad,
 	   TEST_ENTRY(resize_ext_ort_oracle),
 	   TEST_ENTRY(pad_modes),
 	   TEST_ENTRY(pad_not_folded_unless_zero),
 	   TEST_ENTRY(pad_int32),
-	   TEST_ENTRY(pool_ort_oracle));
+	   TEST_ENTRY(pool_ort_oracle),
+	   TEST_ENTRY(pool3d_ort_oracle));

@@ -211,6 +211,7 @@ int ox_op_known(const char *domain, const char *op);
 int ox_map_conv(ox *c, const ox_node *n);
 int ox_map_conv_transpose(ox *c, const ox_node *n);
 int ox_map_pool(ox *c, const ox_node *n);
+int ox_map_pool3d(ox *c, const ox_node *n); /* onnx_ops_pool3d.c: rank-5 MaxPool and AveragePool */
 int ox_map_global_pool(ox *c, const ox_node *n);
 int ox_map_resize(ox *c, const ox_node *n);
 int ox_map_batchnorm(ox *c, const ox_node *n);

@@ -332,8 +332,10 @@ int ox_map_pool(ox *c, const ox_node *n)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
 	int with_indices = maxp && n->n_out > 1 && n->out[1][0];
 	int xr = ox_T(c, x)->rank;
+	if (xr == 5)
+		return ox_map_pool3d(c, n);
 	if (xr != 3 && xr != 4)
-		return ox_unsupported(c, "pooling of rank %d (1-D and 2-D only)", xr);
+		return ox_unsupported(c, "pooling of rank %d (1-D, 2-D and 3-D only)", xr);
 	win wi;
 	int64_t kd[2] = { 1, 1 };
 	int rc = read_win(c, n, xr - 2, kd, &wi);
