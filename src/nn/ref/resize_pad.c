@@ -128,18 +128,14 @@ static void plan_axis(const nn_node *n, int o, int in_size, int out_size, float 
 		t->w[k] = sum != 0.0f ? c[k] / sum : 0.0f;
 }
 
-void nn_ref_resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out)
+int nn_ref_resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out, char *err, size_t errlen)
 {
 	int batch = in->shape[0], in_h = in->shape[1], in_w = in->shape[2], channels = in->shape[3];
 	int out_h = out->shape[1], out_w = out->shape[2];
-	axis_tap *ty = malloc(((size_t)out_h + (size_t)out_w) * sizeof *ty);
+	axis_tap *ty = malloc(((size_t)out_h + (size_t)out_w + 1) * sizeof *ty);
 	size_t o_i = 0;
-	if (!ty) {
-		/* Not reachable in practice (a few bytes per output row and column); leave a defined output. */
-		for (size_t i = 0, e = (size_t)nn_ref_elements(out); i < e; i++)
-			nn_ref_write(out, i, 0.0f);
-		return;
-	}
+	if (!ty)
+		return nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for the sampling plan");
 	axis_tap *tx = ty + out_h;
 	for (int y = 0; y < out_h; y++)
 		plan_axis(n, y, in_h, out_h, n->p.resize.scale_h, n->p.resize.roi_h, &ty[y]);
@@ -180,6 +176,7 @@ void nn_ref_resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out)
 		}
 #undef IN_AT
 	free(ty);
+	return NN_OK;
 }
 
 /* Where output coordinate o of a padded axis reads: mirrored without repeating the edge, or clamped to it. */

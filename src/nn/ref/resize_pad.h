@@ -9,8 +9,11 @@
 
 #include "nn/ref/quant.h"
 
-/* RESIZE_NEAREST, RESIZE_BILINEAR or RESIZE_CUBIC of an NHWC tensor with a coordinate mode other than NN_RESIZE_TF. */
-void nn_ref_resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out);
+/*
+ * RESIZE_NEAREST, RESIZE_BILINEAR or RESIZE_CUBIC of an NHWC tensor with a
+ * coordinate mode other than NN_RESIZE_TF. NN_OK, or NN_ERR_NOMEM with err.
+ */
+int nn_ref_resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out, char *err, size_t errlen);
 
 /* PAD with mode reflect or edge: every output element from its mirrored or clamped input element. */
 void nn_ref_pad_from_input(const nn_node *n, const nn_tensor *in, nn_tensor *out);

@@ -374,10 +374,8 @@ static int resize_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	    ((in->shape[1] < 1 || in->shape[2] < 1) && nn_ref_elements(out) > 0))
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "cannot resize %s to %s", nn_ref_shape_str(in, a),
 				   nn_ref_shape_str(out, b));
-	if (n->p.resize.coord != NN_RESIZE_TF || n->op == NN_OP_RESIZE_CUBIC) {
-		nn_ref_resize_onnx(n, in, out);
-		return NN_OK;
-	}
+	if (n->p.resize.coord != NN_RESIZE_TF || n->op == NN_OP_RESIZE_CUBIC)
+		return nn_ref_resize_onnx(n, in, out, err, errlen);
 	int batch = in->shape[0], in_h = in->shape[1], in_w = in->shape[2], channels = in->shape[3];
 	int out_h = out->shape[1], out_w = out->shape[2];
 	int align = n->p.resize.align_corners, half = n->p.resize.half_pixel_centers;
