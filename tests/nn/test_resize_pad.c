@@ -105,6 +105,69 @@ TEST(resize_ext_ort_oracle)
 	CHECK_MSG(cubic >= 40 && crop >= 18 && scaled >= 100, "%d cubic, %d crop, %d scaled cases", cubic, crop, scaled);
 }
 
+/* Resize-10 and Upsample-9 with scales through the ONNX loader (nearest rounds up on a shrinking axis there). */
+static void graph_value(pbb *g, uint32_t field, const char *name, int rank, const int64_t *dims);
+
+static void legacy_model(pbb *m, const ort_resize_legacy_case *c)
+{
+	pbb g = { 0 }, nd = { 0 }, init = { 0 }, a = { 0 };
+	const float sc[4] = { 1, 1, c->scale_h, c->scale_w };
+	const int64_t four = 4;
+	pbb_packed_varints(&init, 1, &four, 1);
+	pbb_int(&init, 2, 1);
+	pbb_str(&init, 8, "scales");
+	pbb_bytes(&init, 9, sc, sizeof sc);
+	pbb_msg(&g, 5, &init);
+	pbb_str(&nd, 1, "x");
+	pbb_str(&nd, 1, "scales");
+	pbb_str(&nd, 2, "y");
+	pbb_str(&nd, 3, "resize");
+	pbb_str(&nd, 4, c->op ? "Upsample" : "Resize");
+	pbb_str(&a, 1, "mode");
+	pbb_int(&a, 20, 3);
+	pbb_str(&a, 4, c->mode ? "linear" : "nearest");
+	pbb_msg(&nd, 5, &a);
+	pbb_msg(&g, 1, &nd);
+	const int64_t xs[4] = { 1, 1, c->ih, c->iw };
+	graph_value(&g, 11, "x", 4, xs);
+	graph_value(&g, 12, "y", -1, NULL);
+	pbb_int(m, 1, 7);
+	pbb_str(m, 2, "vigil-test");
+	pbb_msg(m, 7, &g);
+	pbb o = { 0 };
+	pbb_str(&o, 1, "");
+	pbb_int(&o, 2, c->opset);
+	pbb_msg(m, 8, &o);
+	pbb_free(&g);
+}
+
+TEST(resize_legacy_ort_oracle)
+{
+	int n = (int)(sizeof ort_resize_legacy_cases / sizeof ort_resize_legacy_cases[0]);
+	for (int k = 0; k < n; k++) {
+		const ort_resize_legacy_case *c = &ort_resize_legacy_cases[k];
+		for (int ref = 1; ref >= 0; ref--) {
+			pbb mb = { 0 };
+			legacy_model(&mb, c);
+			nn_graph *g = NULL;
+			nn_model *m;
+			char err[1024];
+			CHECK_MSG(nn_onnx_load_buffer(&g, mb.p, mb.len, "legacy.onnx", NULL, err, sizeof err) == 0,
+				  "case %d: %s", k, err);
+			pbb_free(&mb);
+			CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "case %d: %s", k, err);
+			nn_prepare_options opt = { .threads = 1, .reference_only = ref };
+			CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "case %d: %s", k, err);
+			char what[96];
+			snprintf(what, sizeof what, "legacy case %d (%s-%d %s, %s)", k, c->op ? "Upsample" : "Resize",
+				 c->opset, c->mode ? "linear" : "nearest", ref ? "reference" : "default");
+			feed_run(m, c->x, (size_t)(c->ih * c->iw));
+			expect_close(m, c->y, (size_t)(c->oh * c->ow), 1e-5f, what);
+			nn_model_free(m);
+		}
+	}
+}
+
 /* ---- Pad ---- */
 
 typedef struct pad_arg {
@@ -442,6 +505,7 @@ TEST(pool3d_ort_oracle)
 
 TEST_SUITE(nn_resize_pad,
 	   TEST_ENTRY(resize_ext_ort_oracle),
+	   TEST_ENTRY(resize_legacy_ort_oracle),
 	   TEST_ENTRY(pad_modes),
 	   TEST_ENTRY(pad_not_folded_unless_zero),
 	   TEST_ENTRY(pad_int32),

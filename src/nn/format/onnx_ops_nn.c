@@ -522,6 +522,14 @@ int ox_map_resize(ox *c, const ox_node *n)
 	}
 	if (!have_sizes && !have_scales)
 		return ox_nfail(c, NN_ERR_FORMAT, "neither scales nor sizes");
+	if (upsample || c->opset < 11) {
+		/* ONNX Runtime's nearest before opset 11 rounds up on an axis that shrinks, down on one that grows. */
+		int down = scales[2] < 1 || scales[3] < 1, up = scales[2] > 1 || scales[3] > 1;
+		if (down && up && strcmp(mode, "nearest") == 0)
+			return ox_unsupported(c, "nearest resizing that shrinks one axis and grows the other (opset %d)",
+					      c->opset);
+		nearest = down ? "ceil" : "floor";
+	}
 	nn_tensor *t = ox_T(c, x);
 	int64_t out[4];
 	for (int k = 0; k < 4; k++) {
