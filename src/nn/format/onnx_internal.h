@@ -219,6 +219,10 @@ int ox_map_depth_space(ox *c, const ox_node *n);
 int ox_map_gemm(ox *c, const ox_node *n);
 int ox_map_matmul(ox *c, const ox_node *n);
 
+/* onnx_ops_q.c: matrix products of run-time operands and the quantized ops (arg: which op, for the table). */
+int ox_map_batch_matmul(ox *c, const ox_node *n);
+int ox_map_qop(ox *c, const ox_node *n, int which);
+
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };
 

@@ -837,6 +837,9 @@ int ox_map_matmul(ox *c, const ox_node *n)
 		return a;
 	if (ox_T(c, a)->dtype != NN_F32)
 		return ox_unsupported(c, "A of type %s", nn_dtype_name(ox_T(c, a)->dtype));
+	ox_val *bc = ox_in_const(c, n, 1);
+	if (!bc || !bc->f || bc->rank != 2 || ox_T(c, a)->rank < 2)
+		return ox_map_batch_matmul(c, n); /* onnx_ops_q.c */
 	ox_val *bv = const_float(c, n, 1, "B");
 	if (!bv)
 		return 1;

