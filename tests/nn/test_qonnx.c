@@ -146,7 +146,56 @@ TEST(qonnx_batch_matmul_quantized_rounding)
 	nn_model_free(m);
 }
 
+/* ---- DYNAMIC_QUANTIZE ---- */
+
+typedef struct dq_case {
+	const char *what;
+	int count;
+	float x[6];
+	float scale;
+	uint8_t zp;
+	uint8_t y[6];
+} dq_case;
+
+/*
+ * Ranges whose scale is exactly 0.5 (hi - lo = 127.5), so that the ties are
+ * real ties: x / scale and -lo / scale land on halves.
+ */
+static const dq_case dq_cases[] = {
+	/* lo -0.75: zero point 1.5 -> 2; -1.5 -> -2 + 2 = 0, 0.5 -> 0 + 2, 253.5 -> 254 + 2 saturates, 2.5 -> 2 + 2. */
+	{ "zero point 1.5 to even", 4, { -0.75f, 0.25f, 126.75f, 1.25f }, 0.5f, 2, { 0, 2, 255, 4 } },
+	/* lo -1.25: zero point 2.5 -> 2; -2.5 -> -2 + 2 = 0, 252.5 -> 252 + 2, 0.5 -> 0 + 2. */
+	{ "zero point 2.5 to even", 3, { -1.25f, 126.25f, 0.25f }, 0.5f, 2, { 0, 254, 2 } },
+	/* All positive: lo is 0, zero point 0; 0.25 -> 0.5 -> 0, 0.75 -> 1.5 -> 2, 127.5 -> 255. */
+	{ "range from 0", 4, { 0.25f, 0.75f, 127.5f, 3.0f }, 0.5f, 0, { 0, 2, 255, 6 } },
+	/* All negative: hi is 0, zero point 255; -127.5 -> 0, -0.25 -> -0.5 -> 0 + 255. */
+	{ "range to 0", 3, { -127.5f, -0.25f, -1.0f }, 0.5f, 255, { 0, 255, 253 } },
+	/* All zeros: scale 1 as ONNX Runtime (the specification would divide by zero), zero point 0. */
+	{ "all zeros", 2, { 0, 0 }, 1.0f, 0, { 0, 0 } },
+};
+
+TEST(qonnx_dynamic_quantize)
+{
+	for (size_t k = 0; k < sizeof dq_cases / sizeof dq_cases[0]; k++) {
+		const dq_case *d = &dq_cases[k];
+		nn_graph *g = nn_graph_create("dq");
+		int x = tb_tensor(g, "x", NN_F32, 1, d->count), y = tb_tensor(g, "y", NN_U8, 1, d->count);
+		int s = tb_tensor(g, "scale", NN_F32, 0), z = tb_tensor(g, "zp", NN_U8, 0);
+		tb_node(g, NN_OP_DYNAMIC_QUANTIZE, "dq", TB_LIST(x), TB_LIST(y, s, z));
+		tb_io(g, TB_LIST(x), TB_LIST(y, s, z));
+		nn_model *m = prepare_graph(g, 0);
+		feed(m, 0, d->x, (size_t)d->count * sizeof(float));
+		run(m);
+		expect_bytes(m, 0, d->y, (size_t)d->count, d->what);
+		CHECK_MSG(*(const float *)nn_model_output(m, 1)->data == d->scale, "%s: scale %g", d->what,
+			  (double)*(const float *)nn_model_output(m, 1)->data);
+		expect_bytes(m, 2, &d->zp, 1, d->what);
+		nn_model_free(m);
+	}
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
-	   TEST_ENTRY(qonnx_batch_matmul_quantized_rounding));
+	   TEST_ENTRY(qonnx_batch_matmul_quantized_rounding),
+	   TEST_ENTRY(qonnx_dynamic_quantize));

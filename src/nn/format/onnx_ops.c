@@ -1192,6 +1192,11 @@ static const op_entry ops[] = {
 	{ "MatMul", map_matmul_w, 0 },
 	{ "QuantizeLinear", map_quantize, 0 },
 	{ "DequantizeLinear", map_quantize, 1 },
+	{ "DynamicQuantizeLinear", ox_map_qop, OX_Q_DYNQUANT },
+	{ "MatMulInteger", ox_map_qop, OX_Q_MATMUL_INTEGER },
+	{ "QLinearMatMul", ox_map_qop, OX_Q_QLINEAR_MATMUL },
+	{ "ConvInteger", ox_map_qop, OX_Q_CONV_INTEGER },
+	{ "QLinearConv", ox_map_qop, OX_Q_QLINEAR_CONV },
 	/* Evaluated at load time (onnx_eval.c); reaching the table means an input is known only at run time. */
 	{ "Constant", map_eval_only, 0 },
 	{ "Shape", map_eval_only, 0 },
