@@ -194,8 +194,34 @@ TEST(qonnx_dynamic_quantize)
 	}
 }
 
+/* ---- per-channel QUANTIZE ---- */
+
+/* float [2, 3] to int8 along axis 1: scales 1, 0.5, 2 and zero points 0, 10, -3. */
+TEST(qonnx_quantize_per_channel)
+{
+	nn_graph *g = nn_graph_create("qpc");
+	int x = tb_tensor(g, "x", NN_F32, 2, 2, 3), y = tb_tensor(g, "y", NN_I8, 2, 2, 3);
+	static const float sc[3] = { 1.0f, 0.5f, 2.0f };
+	static const int32_t zp[3] = { 0, 10, -3 };
+	CHECK(nn_tensor_set_quant(&g->tensors[y], 3, 1, sc, zp) == 0);
+	tb_node(g, NN_OP_QUANTIZE, "q", TB_LIST(x), TB_LIST(y));
+	tb_io(g, TB_LIST(x), TB_LIST(y));
+	nn_model *m = prepare_graph(g, 0);
+	static const float xv[6] = { 1.4f, 1.2f, -7.4f, 300.0f, -100.0f, 0.9f };
+	feed(m, 0, xv, sizeof xv);
+	run(m);
+	/*
+	 * Channel 0: 1.4 -> 1, 300 saturates to 127. Channel 1: 2.4 -> 2 + 10 = 12, -200 + 10 saturates to -128.
+	 * Channel 2: -3.7 -> -4 - 3 = -7, 0.45 -> 0 - 3 = -3.
+	 */
+	static const int8_t want[6] = { 1, 12, -7, 127, -128, -3 };
+	expect_bytes(m, 0, want, sizeof want, "per-channel QUANTIZE");
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
 	   TEST_ENTRY(qonnx_batch_matmul_quantized_rounding),
-	   TEST_ENTRY(qonnx_dynamic_quantize));
+	   TEST_ENTRY(qonnx_dynamic_quantize),
+	   TEST_ENTRY(qonnx_quantize_per_channel));

@@ -1085,8 +1085,6 @@ static int map_quantize(ox *c, const ox_node *n, int dequantize)
 	}
 	if (t->dtype != NN_F32)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(t->dtype));
-	if (count > 1)
-		return ox_unsupported(c, "per-axis QuantizeLinear of an activation");
 	int y = ox_out_tensor(c, n, 0, zdt == OX_INT8 ? NN_I8 : NN_U8, rank, shape);
 	if (y < 0)
 		return y;
