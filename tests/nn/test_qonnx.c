@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/format/onnx.h"
 #include "nn/model.h"
 #include "nn_build.h"
+#include "pb_builder.h"
 #include "test.h"
 
 /* reference_only 1: the reference kernels; 0: the executor's default choice. */
@@ -219,9 +221,199 @@ TEST(qonnx_quantize_per_channel)
 	nn_model_free(m);
 }
 
+/* ---- the ONNX mappings, on ModelProto bytes built here ---- */
+
+enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_INT32 = 6 };
+
+/* An initializer: dims, ONNX type, name and the values as little-endian raw_data. */
+static void init_raw(pbb *g, const char *name, int type, int rank, const int64_t *dims, const void *v, size_t bytes)
+{
+	pbb t = { 0 };
+	pbb_packed_varints(&t, 1, dims, rank);
+	pbb_int(&t, 2, type);
+	pbb_str(&t, 8, name);
+	pbb_bytes(&t, 9, v, bytes);
+	pbb_msg(g, 5, &t);
+}
+
+static void io_info(pbb *g, uint32_t field, const char *name, int elem, int rank, const int64_t *dims)
+{
+	pbb vi = { 0 }, tp = { 0 }, tt = { 0 }, sh = { 0 };
+	for (int d = 0; d < rank; d++) {
+		pbb dim = { 0 };
+		pbb_int(&dim, 1, dims[d]);
+		pbb_msg(&sh, 1, &dim);
+	}
+	pbb_int(&tt, 1, elem);
+	if (rank >= 0)
+		pbb_msg(&tt, 2, &sh);
+	pbb_msg(&tp, 1, &tt);
+	pbb_str(&vi, 1, name);
+	pbb_msg(&vi, 2, &tp);
+	pbb_msg(g, field, &vi);
+}
+
+/* A node with inputs, one output and an optional INTS attribute. */
+static void onnx_node(pbb *g, const char *op, const char *const *in, int n_in, const char *out, const char *attr,
+		      const int64_t *ints, int n_ints)
+{
+	pbb nd = { 0 };
+	for (int k = 0; k < n_in; k++)
+		pbb_str(&nd, 1, in[k]);
+	pbb_str(&nd, 2, out);
+	pbb_str(&nd, 3, op);
+	pbb_str(&nd, 4, op);
+	if (attr) {
+		pbb a = { 0 };
+		pbb_str(&a, 1, attr);
+		pbb_int(&a, 20, 7);
+		pbb_packed_varints(&a, 8, ints, n_ints);
+		pbb_msg(&nd, 5, &a);
+	}
+	pbb_msg(g, 1, &nd);
+}
+
+static nn_model *load_model(pbb *g, int reference_only)
+{
+	pbb m = { 0 }, o = { 0 };
+	pbb_int(&m, 1, 7);
+	pbb_str(&m, 2, "vigil-test");
+	pbb_msg(&m, 7, g);
+	pbb_str(&o, 1, "");
+	pbb_int(&o, 2, 13);
+	pbb_msg(&m, 8, &o);
+	nn_graph *gr = NULL;
+	char err[512];
+	CHECK_MSG(nn_onnx_load_buffer(&gr, m.p, m.len, "q.onnx", NULL, err, sizeof err) == 0, "%s", err);
+	pbb_free(&m);
+	return prepare_graph(gr, reference_only);
+}
+
+/* The backend the graph's first node of op runs on. */
+static const char *backend_of(const nn_model *m, nn_op op)
+{
+	const nn_graph *g = nn_model_graph(m);
+	for (int i = 0; i < g->n_nodes; i++)
+		if (g->nodes[i].op == op)
+			return nn_model_node_backend(m, i);
+	return "absent";
+}
+
+#define S(...) (const char *const[]){ __VA_ARGS__ }
+#define I64(...) (const int64_t[]){ __VA_ARGS__ }
+
+/*
+ * QLinearConv, 1x1, two input and two output channels: x uint8 (scale 0.5,
+ * zero point 10), int8 weights (scale 0.25 for both channels, or 0.25 and
+ * 0.5 per channel with the second channel's weights halved), int32 bias,
+ * y uint8 (scale 0.3, zero point 100).
+ */
+static nn_model *qlinear_conv_model(int per_channel, int reference_only)
+{
+	pbb g = { 0 };
+	float xs = 0.5f, ys = 0.3f, ws2[2] = { 0.25f, 0.5f }, ws1 = 0.25f;
+	uint8_t xz = 10, yz = 100;
+	int8_t wz1 = 0, wz2[2] = { 0, 0 };
+	int8_t w[4] = { 4, -2, per_channel ? 4 : 8, 0 };
+	int32_t b[2] = { 4, per_channel ? -4 : -8 };
+	init_raw(&g, "xs", T_FLOAT, 0, NULL, &xs, 4);
+	init_raw(&g, "xz", T_UINT8, 0, NULL, &xz, 1);
+	if (per_channel) {
+		init_raw(&g, "ws", T_FLOAT, 1, I64(2), ws2, 8);
+		init_raw(&g, "wz", T_INT8, 1, I64(2), wz2, 2);
+	} else {
+		init_raw(&g, "ws", T_FLOAT, 0, NULL, &ws1, 4);
+		init_raw(&g, "wz", T_INT8, 0, NULL, &wz1, 1);
+	}
+	init_raw(&g, "w", T_INT8, 4, I64(2, 2, 1, 1), w, 4);
+	init_raw(&g, "ys", T_FLOAT, 0, NULL, &ys, 4);
+	init_raw(&g, "yz", T_UINT8, 0, NULL, &yz, 1);
+	init_raw(&g, "b", T_INT32, 1, I64(2), b, 8);
+	onnx_node(&g, "QLinearConv", S("x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"), 9, "y", NULL, NULL, 0);
+	io_info(&g, 11, "x", T_UINT8, 4, I64(1, 2, 2, 2));
+	io_info(&g, 12, "y", T_UINT8, -1, NULL);
+	return load_model(&g, reference_only);
+}
+
+TEST(qonnx_qlinear_conv)
+{
+	/* Channel 0 {10, 12, 14, 20} is {0, 1, 2, 5} real; channel 1 {11, 9, 10, 30} is {0.5, -0.5, 0, 10}. */
+	static const uint8_t x[8] = { 10, 12, 14, 20, 11, 9, 10, 30 };
+	/*
+	 * Output 0 = x0 - 0.5 x1 + 0.5: {0.25, 1.75, 2.5, 0.5} / 0.3 -> {1, 6, 8, 2} + 100.
+	 * Output 1 = 2 x0 - 1: {-1, 1, 3, 9} / 0.3 -> {-3, 3, 10, 30} + 100.
+	 */
+	static const uint8_t want[8] = { 101, 106, 108, 102, 97, 103, 110, 130 };
+	for (int per_channel = 0; per_channel < 2; per_channel++)
+		for (int ref = 1; ref >= 0; ref--) {
+			nn_model *m = qlinear_conv_model(per_channel, ref);
+			if (!ref && !per_channel) {
+				/* int8 weights moved to uint8 by 128: XNNPACK's quantized uint8 convolution takes them. */
+				CHECK_MSG(!strcmp(backend_of(m, NN_OP_CONV2D), "xnnpack"), "conv ran on %s",
+					  backend_of(m, NN_OP_CONV2D));
+			}
+			feed(m, 0, x, sizeof x);
+			run(m);
+			expect_bytes(m, 0, want, sizeof want, per_channel ? "QLinearConv per channel" : "QLinearConv");
+			nn_model_free(m);
+		}
+}
+
+/*
+ * ConvInteger, 1x1 with pads of 1: x uint8 [1,1,2,2] with zero point 1,
+ * uint8 weights {5, 0} with zero points {3, 2} per output channel, so
+ * (x - 1) times 2 and times -2, and zeros where the padding is.
+ */
+TEST(qonnx_conv_integer)
+{
+	pbb g = { 0 };
+	uint8_t xz = 1, w[2] = { 5, 0 }, wz[2] = { 3, 2 };
+	init_raw(&g, "xz", T_UINT8, 0, NULL, &xz, 1);
+	init_raw(&g, "w", T_UINT8, 4, I64(2, 1, 1, 1), w, 2);
+	init_raw(&g, "wz", T_UINT8, 1, I64(2), wz, 2);
+	onnx_node(&g, "ConvInteger", S("x", "w", "xz", "wz"), 4, "y", "pads", I64(1, 1, 1, 1), 4);
+	io_info(&g, 11, "x", T_UINT8, 4, I64(1, 1, 2, 2));
+	io_info(&g, 12, "y", T_INT32, -1, NULL);
+	nn_model *m = load_model(&g, 0);
+	static const uint8_t x[4] = { 1, 2, 3, 4 };
+	feed(m, 0, x, sizeof x);
+	run(m);
+	static const int32_t want[32] = {
+		0, 0, 0, 0, 0, 0, 2, 0, 0, 4, 6, 0, 0, 0, 0, 0,    /* channel 0: 2 (x - 1) inside a ring of zeros */
+		0, 0, 0, 0, 0, 0, -2, 0, 0, -4, -6, 0, 0, 0, 0, 0, /* channel 1: -2 (x - 1) */
+	};
+	expect_bytes(m, 0, want, sizeof want, "ConvInteger");
+	nn_model_free(m);
+}
+
+/* MatMul of a run-time vector by a run-time [2, 3, 2] stack: the vector's dimension is dropped again. */
+TEST(qonnx_matmul_vector_by_stack)
+{
+	pbb g = { 0 };
+	onnx_node(&g, "MatMul", S("a", "b"), 2, "y", NULL, NULL, 0);
+	io_info(&g, 11, "a", T_FLOAT, 1, I64(3));
+	io_info(&g, 11, "b", T_FLOAT, 3, I64(2, 3, 2));
+	io_info(&g, 12, "y", T_FLOAT, -1, NULL);
+	nn_model *m = load_model(&g, 0);
+	static const float a[3] = { 1, 2, 3 };
+	static const float b[12] = { 1, 0, 0, 1, 1, 1, 2, 0, 0, 2, 0, 0 };
+	feed(m, 0, a, sizeof a);
+	feed(m, 1, b, sizeof b);
+	run(m);
+	const nn_tensor *y = nn_model_output(m, 0);
+	CHECK_MSG(y->rank == 2 && y->shape[0] == 2 && y->shape[1] == 2, "output of rank %d", y->rank);
+	/* Stack 0: (1 + 3, 2 + 3) = (4, 5); stack 1: (2, 4). */
+	static const float want[4] = { 4, 5, 2, 4 };
+	expect_bytes(m, 0, want, sizeof want, "MatMul vector by stack");
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
 	   TEST_ENTRY(qonnx_batch_matmul_quantized_rounding),
 	   TEST_ENTRY(qonnx_dynamic_quantize),
-	   TEST_ENTRY(qonnx_quantize_per_channel));
+	   TEST_ENTRY(qonnx_quantize_per_channel),
+	   TEST_ENTRY(qonnx_qlinear_conv),
+	   TEST_ENTRY(qonnx_conv_integer),
+	   TEST_ENTRY(qonnx_matmul_vector_by_stack));
