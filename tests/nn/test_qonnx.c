@@ -408,6 +408,50 @@ TEST(qonnx_matmul_vector_by_stack)
 	nn_model_free(m);
 }
 
+/*
+ * QLinearMatMul: A uint8 [2, 2] (scale 0.5, zero point 128) times int8 B
+ * [2, 3] (scale 0.25), y uint8 (scale 0.3, zero point 100); B a constant
+ * (a quantized FULLY_CONNECTED) or a graph input (BATCH_MATMUL).
+ */
+TEST(qonnx_qlinear_matmul)
+{
+	static const uint8_t a[4] = { 130, 126, 129, 128 }; /* real [[1, -1], [0.5, 0]] */
+	static const int8_t b[6] = { 4, 8, -4, 2, 0, 4 };   /* real [[1, 2, -1], [0.5, 0, 1]] */
+	/* Real [[0.5, 2, -2], [0.5, 1, -0.5]] / 0.3 -> [[2, 7, -7], [2, 3, -2]] + 100. */
+	static const uint8_t want[6] = { 102, 107, 93, 102, 103, 98 };
+	for (int b_input = 0; b_input < 2; b_input++) {
+		pbb g = { 0 };
+		float as = 0.5f, bs = 0.25f, ys = 0.3f;
+		uint8_t az = 128, yz = 100;
+		int8_t bz = 0;
+		init_raw(&g, "as", T_FLOAT, 0, NULL, &as, 4);
+		init_raw(&g, "az", T_UINT8, 0, NULL, &az, 1);
+		init_raw(&g, "bs", T_FLOAT, 0, NULL, &bs, 4);
+		init_raw(&g, "bz", T_INT8, 0, NULL, &bz, 1);
+		init_raw(&g, "ys", T_FLOAT, 0, NULL, &ys, 4);
+		init_raw(&g, "yz", T_UINT8, 0, NULL, &yz, 1);
+		if (!b_input)
+			init_raw(&g, "b", T_INT8, 2, I64(2, 3), b, 6);
+		onnx_node(&g, "QLinearMatMul", S("a", "as", "az", "b", "bs", "bz", "ys", "yz"), 8, "y", NULL, NULL, 0);
+		io_info(&g, 11, "a", T_UINT8, 2, I64(2, 2));
+		if (b_input)
+			io_info(&g, 11, "b", T_INT8, 2, I64(2, 3));
+		io_info(&g, 12, "y", T_UINT8, -1, NULL);
+		nn_model *m = load_model(&g, 0);
+		if (!b_input)
+			CHECK_MSG(!strcmp(backend_of(m, NN_OP_FULLY_CONNECTED), "xnnpack"), "FULLY_CONNECTED ran on %s",
+				  backend_of(m, NN_OP_FULLY_CONNECTED));
+		else
+			CHECK_MSG(strcmp(backend_of(m, NN_OP_BATCH_MATMUL), "absent"), "no BATCH_MATMUL");
+		feed(m, 0, a, sizeof a);
+		if (b_input)
+			feed(m, 1, b, sizeof b);
+		run(m);
+		expect_bytes(m, 0, want, sizeof want, b_input ? "QLinearMatMul, B at run time" : "QLinearMatMul");
+		nn_model_free(m);
+	}
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
@@ -416,4 +460,5 @@ TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_quantize_per_channel),
 	   TEST_ENTRY(qonnx_qlinear_conv),
 	   TEST_ENTRY(qonnx_conv_integer),
-	   TEST_ENTRY(qonnx_matmul_vector_by_stack));
+	   TEST_ENTRY(qonnx_matmul_vector_by_stack),
+	   TEST_ENTRY(qonnx_qlinear_matmul));

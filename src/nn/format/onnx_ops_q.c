@@ -193,6 +193,73 @@ static int map_matmul_integer(ox *c, const ox_node *n)
 	return y < 0 ? y : 0;
 }
 
+/*
+ * QLinearMatMul with a constant matrix B: a quantized FULLY_CONNECTED
+ * (XNNPACK's when the numbers are per tensor), weights B transposed to
+ * [N, K] in A's dtype (moved by 128 with their zero points when B has the
+ * other 8-bit type) and a zero int32 bias of scale a_scale * b_scale[n].
+ */
+static int emit_qfc(ox *c, const ox_node *n, int a, const ox_val *bv, const qpar *qa, const qpar *qb, const qpar *qy)
+{
+	nn_dtype dt = ox_T(c, a)->dtype;
+	int K = (int)bv->dims[0], N = (int)bv->dims[1];
+	if (ox_T(c, a)->shape[ox_T(c, a)->rank - 1] != K)
+		return ox_nfail(c, NN_ERR_SHAPE, "A has %d columns, B %d rows", ox_T(c, a)->shape[ox_T(c, a)->rank - 1], K);
+	int shift = bv->dtype == OX_UINT8 && dt == NN_I8 ? -128 : bv->dtype == OX_INT8 && dt == NN_U8 ? 128 : 0;
+	char nm[512];
+	snprintf(nm, sizeof nm, "%s/weights", n->out[0]);
+	int ws[2] = { N, K };
+	int w = ox_tensor(c, nm, dt, 2, ws);
+	if (w < 0)
+		return w;
+	nn_tensor *wt = ox_T(c, w);
+	if (nn_tensor_alloc_const(wt) < 0)
+		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	for (int o = 0; o < N; o++)
+		for (int k = 0; k < K; k++) {
+			int64_t v = bv->i[(size_t)k * N + o] + shift;
+			if (dt == NN_U8)
+				((uint8_t *)wt->data)[(size_t)o * K + k] = (uint8_t)v;
+			else
+				((int8_t *)wt->data)[(size_t)o * K + k] = (int8_t)v;
+		}
+	int32_t *wz = ox_alloc(c, (size_t)qb->count * sizeof *wz);
+	float *bs = ox_alloc(c, (size_t)qb->count * sizeof *bs);
+	int32_t *bz = ox_alloc(c, (size_t)qb->count * sizeof *bz);
+	if (!wz || !bs || !bz)
+		return NN_ERR_NOMEM;
+	for (int k = 0; k < qb->count; k++) {
+		wz[k] = qb->zp[k] + shift;
+		bs[k] = qa->scale[0] * qb->scale[k];
+		bz[k] = 0;
+	}
+	if (nn_tensor_set_quant(wt, qb->count, 0, qb->scale, wz) < 0)
+		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	snprintf(nm, sizeof nm, "%s/bias", n->out[0]);
+	int bsh[1] = { N };
+	int b = ox_tensor(c, nm, NN_I32, 1, bsh);
+	if (b < 0)
+		return b;
+	if (nn_tensor_alloc_const(ox_T(c, b)) < 0 || nn_tensor_set_quant(ox_T(c, b), qb->count, 0, bs, bz) < 0)
+		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	nn_tensor *ta = ox_T(c, a);
+	int shape[NN_MAX_RANK], rank = ta->rank;
+	memcpy(shape, ta->shape, sizeof shape);
+	shape[rank - 1] = N;
+	int y = ox_out_tensor(c, n, 0, dt, rank, shape);
+	if (y < 0)
+		return y;
+	if (nn_tensor_set_quant(ox_T(c, y), 1, 0, qy->scale, qy->zp) < 0)
+		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	int in[3] = { a, w, b };
+	nn_node *f = ox_emit(c, n, NN_OP_FULLY_CONNECTED, 3, in, 1, &y);
+	if (!f)
+		return NN_ERR_NOMEM;
+	f->p.fc.act = NN_ACT_NONE;
+	f->p.fc.keep_num_dims = rank > 2;
+	return 0;
+}
+
 /* QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point. */
 static int map_qlinear_matmul(ox *c, const ox_node *n)
 {
@@ -210,7 +277,12 @@ static int map_qlinear_matmul(ox *c, const ox_node *n)
 		return ox_unsupported(c, "per-row scales of A or the output");
 	if (qb.count != 1 && (tb->rank < 2 || qb.count != tb->shape[tb->rank - 1]))
 		return ox_unsupported(c, "%d scales of B (one, or one per column)", qb.count);
-	if ((rc = set_q(c, a, &qa, 0, "A")) || (rc = set_q(c, b, &qb, tb->rank - 1, "B")))
+	if ((rc = set_q(c, a, &qa, 0, "A")))
+		return rc;
+	ox_val *bc = ox_in_const(c, n, 3);
+	if (bc && bc->i && bc->rank == 2 && ox_T(c, a)->rank >= 2 && ox_T(c, a)->dtype == qdtype(&qy))
+		return emit_qfc(c, n, a, bc, &qa, &qb, &qy);
+	if ((rc = set_q(c, b, &qb, tb->rank - 1, "B")))
 		return rc;
 	int y = emit_bmm(c, n, a, b, -1, -1, qdtype(&qy), qy.scale, qy.zp);
 	return y < 0 ? y : 0;
