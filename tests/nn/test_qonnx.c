@@ -452,6 +452,51 @@ TEST(qonnx_qlinear_matmul)
 	}
 }
 
+/*
+ * ONNX Runtime's dynamic quantization of a MatMul: DynamicQuantizeLinear of
+ * x, MatMulInteger with its run-time zero point and constant uint8 weights,
+ * Cast to float, and the two scales multiplied in. x = {0, 0.5, 1, 127.5}
+ * quantizes exactly (scale 0.5, zero point 0, codes 0, 1, 2, 255); the
+ * weights (scale 0.5, zero point 128) are [[1, 0], [-1, 1], [0, 2], [0.5, -0.5]].
+ */
+TEST(qonnx_dynamic_quantized_matmul)
+{
+	pbb g = { 0 };
+	uint8_t w[8] = { 130, 128, 126, 130, 128, 132, 129, 127 }, wz = 128;
+	float ws = 0.5f;
+	init_raw(&g, "w", T_UINT8, 2, I64(4, 2), w, 8);
+	init_raw(&g, "wz", T_UINT8, 0, NULL, &wz, 1);
+	init_raw(&g, "ws", T_FLOAT, 0, NULL, &ws, 4);
+	pbb nd = { 0 }, at = { 0 };
+	pbb_str(&nd, 1, "x");
+	pbb_str(&nd, 2, "xq");
+	pbb_str(&nd, 2, "xs");
+	pbb_str(&nd, 2, "xz");
+	pbb_str(&nd, 4, "DynamicQuantizeLinear");
+	pbb_msg(&g, 1, &nd);
+	onnx_node(&g, "MatMulInteger", S("xq", "w", "xz", "wz"), 4, "acc", NULL, NULL, 0);
+	pbb_str(&nd, 1, "acc");
+	pbb_str(&nd, 2, "accf");
+	pbb_str(&nd, 4, "Cast");
+	pbb_str(&at, 1, "to");
+	pbb_int(&at, 20, 2);
+	pbb_int(&at, 3, T_FLOAT);
+	pbb_msg(&nd, 5, &at);
+	pbb_msg(&g, 1, &nd);
+	onnx_node(&g, "Mul", S("accf", "xs"), 2, "scaled", NULL, NULL, 0);
+	onnx_node(&g, "Mul", S("scaled", "ws"), 2, "y", NULL, NULL, 0);
+	io_info(&g, 11, "x", T_FLOAT, 2, I64(1, 4));
+	io_info(&g, 12, "y", T_FLOAT, -1, NULL);
+	nn_model *m = load_model(&g, 0);
+	static const float x[4] = { 0, 0.5f, 1, 127.5f };
+	feed(m, 0, x, sizeof x);
+	run(m);
+	/* Codes times centred weights: 253 and -245, times 0.5 * 0.5. */
+	static const float want[2] = { 63.25f, -61.25f };
+	expect_bytes(m, 0, want, sizeof want, "dynamically quantized MatMul");
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
@@ -461,4 +506,5 @@ TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_qlinear_conv),
 	   TEST_ENTRY(qonnx_conv_integer),
 	   TEST_ENTRY(qonnx_matmul_vector_by_stack),
-	   TEST_ENTRY(qonnx_qlinear_matmul));
+	   TEST_ENTRY(qonnx_qlinear_matmul),
+	   TEST_ENTRY(qonnx_dynamic_quantized_matmul));
