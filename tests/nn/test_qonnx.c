@@ -497,6 +497,45 @@ TEST(qonnx_dynamic_quantized_matmul)
 	nn_model_free(m);
 }
 
+/*
+ * ConvInteger after DynamicQuantizeLinear (ONNX Runtime's dynamic
+ * quantization of a Conv): the input's zero point known only at run time.
+ * x = {0, -0.5, 1, 127} has lo -0.5 and hi 127, scale 0.5, zero point 1,
+ * codes {1, 0, 3, 255}; the 1x1 filter holds 3 for each of the two channels.
+ */
+TEST(qonnx_dynamic_quantized_conv)
+{
+	for (int channels = 1; channels <= 2; channels++) {
+		pbb g = { 0 };
+		uint8_t w[2] = { 3, 3 };
+		init_raw(&g, "w", T_UINT8, 4, I64(1, channels, 1, 1), w, (size_t)channels);
+		pbb nd = { 0 };
+		pbb_str(&nd, 1, "x");
+		pbb_str(&nd, 2, "xq");
+		pbb_str(&nd, 2, "xs");
+		pbb_str(&nd, 2, "xz");
+		pbb_str(&nd, 4, "DynamicQuantizeLinear");
+		pbb_msg(&g, 1, &nd);
+		onnx_node(&g, "ConvInteger", S("xq", "w", "xz"), 3, "y", NULL, NULL, 0);
+		io_info(&g, 11, "x", T_FLOAT, 4, I64(1, channels, 2, 2 / channels));
+		io_info(&g, 12, "y", T_INT32, -1, NULL);
+		nn_model *m = load_model(&g, 0);
+		static const float x[4] = { 0, -0.5f, 1, 127 };
+		feed(m, 0, x, sizeof x);
+		run(m);
+		/*
+		 * (code - 1) * 3: one channel {0, -3, 6, 762}; two channels of 2x1
+		 * pixels, channel 0 {1, 0} and channel 1 {3, 255}: {0 + 6, -3 + 762}.
+		 */
+		static const int32_t want1[4] = { 0, -3, 6, 762 }, want2[2] = { 6, 759 };
+		if (channels == 1)
+			expect_bytes(m, 0, want1, sizeof want1, "ConvInteger after DynamicQuantizeLinear");
+		else
+			expect_bytes(m, 0, want2, sizeof want2, "ConvInteger of two channels after DynamicQuantizeLinear");
+		nn_model_free(m);
+	}
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
@@ -507,4 +546,5 @@ TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_conv_integer),
 	   TEST_ENTRY(qonnx_matmul_vector_by_stack),
 	   TEST_ENTRY(qonnx_qlinear_matmul),
-	   TEST_ENTRY(qonnx_dynamic_quantized_matmul));
+	   TEST_ENTRY(qonnx_dynamic_quantized_matmul),
+	   TEST_ENTRY(qonnx_dynamic_quantized_conv));
