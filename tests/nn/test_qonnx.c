@@ -536,6 +536,36 @@ TEST(qonnx_dynamic_quantized_conv)
 	}
 }
 
+/*
+ * ConvInteger whose sums pass 2^24, where float32 stops holding every
+ * integer: 300 input channels of 255 (one of 254) times weights of 255
+ * give 255 * (255 * 299 + 254) = 19507245, odd, which one float32
+ * convolution would round; the mapping splits the channels into chunks
+ * whose sums stay exact and adds them in int32. The second output channel
+ * (weights of 1) gives 76499.
+ */
+TEST(qonnx_conv_integer_beyond_float_integers)
+{
+	enum { C = 300 };
+	static uint8_t w[2 * C], x[C];
+	for (int i = 0; i < C; i++) {
+		w[i] = 255;
+		w[C + i] = 1;
+		x[i] = i == 7 ? 254 : 255;
+	}
+	pbb g = { 0 };
+	init_raw(&g, "w", T_UINT8, 4, I64(2, C, 1, 1), w, sizeof w);
+	onnx_node(&g, "ConvInteger", S("x", "w"), 2, "y", NULL, NULL, 0);
+	io_info(&g, 11, "x", T_UINT8, 4, I64(1, C, 1, 1));
+	io_info(&g, 12, "y", T_INT32, -1, NULL);
+	nn_model *m = load_model(&g, 0);
+	feed(m, 0, x, sizeof x);
+	run(m);
+	static const int32_t want[2] = { 19507245, 76499 };
+	expect_bytes(m, 0, want, sizeof want, "ConvInteger beyond 2^24");
+	nn_model_free(m);
+}
+
 TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_batch_matmul_float_broadcast),
 	   TEST_ENTRY(qonnx_batch_matmul_integer_zero_points),
@@ -547,4 +577,5 @@ TEST_SUITE(nn_qonnx,
 	   TEST_ENTRY(qonnx_matmul_vector_by_stack),
 	   TEST_ENTRY(qonnx_qlinear_matmul),
 	   TEST_ENTRY(qonnx_dynamic_quantized_matmul),
-	   TEST_ENTRY(qonnx_dynamic_quantized_conv));
+	   TEST_ENTRY(qonnx_dynamic_quantized_conv),
+	   TEST_ENTRY(qonnx_conv_integer_beyond_float_integers));

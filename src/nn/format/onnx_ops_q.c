@@ -387,26 +387,48 @@ static int map_conv_integer(ox *c, const ox_node *n)
 		int64_t lo = xt->dtype == NN_U8 ? 0 : -128, hi = lo + 255, z = xz->i[0];
 		xmax = z - lo > hi - z ? z - lo : hi - z;
 	}
-	int fshape[4];
-	filter_shape(&f, fshape);
-	char nm[512];
-	snprintf(nm, sizeof nm, "%s/ohwi_f32", n->in[1]);
-	int filt = ox_const_f32(c, nm, 4, fshape, NULL);
-	if (filt < 0)
-		return filt;
-	float *fd = ox_T(c, filt)->data;
-	for (int64_t o = 0; o < f.O; o++) {
-		int64_t z0 = wz ? wz->i[wz->n == 1 ? 0 : o] : 0, bound = 0;
-		for (int64_t i = 0; i < f.I; i++)
-			for (int64_t y = 0; y < f.kh; y++)
-				for (int64_t z = 0; z < f.kw; z++) {
-					int64_t v = f.w->i[filter_src(&f, o, i, y, z)] - z0;
-					fd[filter_dst(&f, o, i, y, z)] = (float)v;
-					bound += (v < 0 ? -v : v) * xmax;
-				}
-		if (bound >= ((int64_t)1 << 24))
-			return ox_unsupported(c, "sums up to %lld, beyond float32's exact integers", (long long)bound);
+	/*
+	 * The input channels in chunks whose sums stay exact in float32: one
+	 * float convolution per chunk, each cast to int32 and the chunks added
+	 * in int32. Most layers are one chunk.
+	 */
+	int64_t *acc = ox_alloc(c, (size_t)f.O * sizeof *acc);
+	int *cut = ox_alloc(c, ((size_t)f.I + 1) * sizeof *cut), n_cut = 0;
+	if (!acc || !cut)
+		return NN_ERR_NOMEM;
+	memset(acc, 0, (size_t)f.O * sizeof *acc);
+	for (int64_t i = 0; i < f.I && !rc; i++) {
+		for (int pass = 0; pass < 2; pass++) {
+			int over = 0;
+			for (int64_t o = 0; o < f.O; o++) {
+				int64_t z0 = wz ? wz->i[wz->n == 1 ? 0 : o] : 0, sum = 0;
+				for (int64_t y = 0; y < f.kh; y++)
+					for (int64_t z = 0; z < f.kw; z++) {
+						int64_t v = f.w->i[filter_src(&f, o, i, y, z)] - z0;
+						sum += (v < 0 ? -v : v) * xmax;
+					}
+				if (pass)
+					acc[o] += sum;
+				else
+					over |= acc[o] + sum >= ((int64_t)1 << 24);
+			}
+			if (pass)
+				break;
+			if (over && (i == (n_cut ? cut[n_cut - 1] : 0))) {
+				rc = ox_unsupported(c, "one input channel's sums beyond float32's exact integers");
+				break;
+			}
+			if (over) {
+				cut[n_cut++] = (int)i;
+				memset(acc, 0, (size_t)f.O * sizeof *acc);
+			}
+		}
 	}
+	cut[n_cut++] = (int)f.I;
+	if (!rc && n_cut > 1 && f.group != 1)
+		rc = ox_unsupported(c, "a grouped ConvInteger whose sums go beyond float32's exact integers");
+	if (rc)
+		return rc;
 	/* x - x_zero_point in float32. */
 	int shape[NN_MAX_RANK], rank = xt->rank;
 	memcpy(shape, xt->shape, sizeof shape);
@@ -450,17 +472,71 @@ static int map_conv_integer(ox *c, const ox_node *n)
 		return rc;
 	int bs[1] = { (int)f.O };
 	int bias = ox_const_f32(c, "conv_integer/zero_bias", 1, bs, NULL);
+	int sum = -1, xshape[4];
+	memcpy(xshape, ox_T(c, xh)->shape, sizeof xshape);
+	for (int k = 0, i0 = 0; k < n_cut && bias >= 0; i0 = cut[k++]) {
+		int i1 = cut[k], cw = i1 - i0, part = xh;
+		qfilter fc = f;
+		fc.I = cw;
+		if (n_cut > 1) {
+			/* This chunk's input channels, sliced from the NHWC input. */
+			int ssh[4] = { xshape[0], xshape[1], xshape[2], cw };
+			part = ox_temp(c, n, "/x_chunk", NN_F32, 4, ssh);
+			nn_node *sl = part < 0 ? NULL : ox_emit(c, n, NN_OP_STRIDED_SLICE, 1, &xh, 1, &part);
+			if (!sl) {
+				bias = part < 0 ? part : NN_ERR_NOMEM;
+				break;
+			}
+			for (int d = 0; d < 4; d++) {
+				sl->p.slice.begin[d] = d == 3 ? i0 : 0;
+				sl->p.slice.stride[d] = 1;
+			}
+		}
+		int fshape[4];
+		filter_shape(&fc, fshape);
+		char nm[512];
+		snprintf(nm, sizeof nm, "%s/ohwi_f32_%d", n->in[1], i0);
+		int filt = ox_const_f32(c, nm, 4, fshape, NULL);
+		if (filt < 0) {
+			bias = filt;
+			break;
+		}
+		float *fd = ox_T(c, filt)->data;
+		for (int64_t o = 0; o < f.O; o++) {
+			int64_t z0 = wz ? wz->i[wz->n == 1 ? 0 : o] : 0;
+			for (int64_t i = i0; i < i1; i++)
+				for (int64_t y = 0; y < f.kh; y++)
+					for (int64_t z = 0; z < f.kw; z++)
+						fd[filter_dst(&fc, o, i - i0, y, z)] =
+							(float)(f.w->i[filter_src(&f, o, i, y, z)] - z0);
+		}
+		int yh = emit_conv(c, n, &f, &p, part, filt, bias, oh, ow, NN_F32);
+		if (yh < 0) {
+			bias = yh;
+			break;
+		}
+		int ysh[4];
+		memcpy(ysh, ox_T(c, yh)->shape, sizeof ysh);
+		int yi = ox_temp(c, n, "/conv_i32", NN_I32, 4, ysh);
+		if (yi < 0 || !ox_emit(c, n, NN_OP_CAST, 1, &yh, 1, &yi)) {
+			bias = yi < 0 ? yi : NN_ERR_NOMEM;
+			break;
+		}
+		if (sum >= 0) {
+			int ys = ox_temp(c, n, "/conv_sum", NN_I32, 4, ysh), in2[2] = { sum, yi };
+			nn_node *add = ys < 0 ? NULL : ox_emit(c, n, NN_OP_ADD, 2, in2, 1, &ys);
+			if (!add) {
+				bias = ys < 0 ? ys : NN_ERR_NOMEM;
+				break;
+			}
+			add->p.act = NN_ACT_NONE;
+			yi = ys;
+		}
+		sum = yi;
+	}
 	if (bias < 0)
 		return bias;
-	int yh = emit_conv(c, n, &f, &p, xh, filt, bias, oh, ow, NN_F32);
-	if (yh < 0)
-		return yh;
-	int ysh[4];
-	memcpy(ysh, ox_T(c, yh)->shape, sizeof ysh);
-	int yi = ox_temp(c, n, "/conv_i32", NN_I32, 4, ysh);
-	if (yi < 0 || !ox_emit(c, n, NN_OP_CAST, 1, &yh, 1, &yi))
-		return yi < 0 ? yi : NN_ERR_NOMEM;
-	return ox_conv_nchw(c, n, yi, spatial);
+	return ox_conv_nchw(c, n, sum, spatial);
 }
 
 /*
