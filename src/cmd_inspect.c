@@ -71,6 +71,8 @@ static void print_tensor(int i, const nn_tensor *t)
 		printf("  scale %g zero_point %d", t->quant.scale[0], t->quant.zero_point ? t->quant.zero_point[0] : 0);
 	else if (t->quant.count > 1)
 		printf("  per-channel (%d scales, axis %d)", t->quant.count, t->quant.axis);
+	if (t->dynamic_rows)
+		printf("  (rows known at run time: up to %d)", t->rank ? t->shape[0] : 0);
 	printf("\n");
 }
 

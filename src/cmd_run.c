@@ -785,7 +785,11 @@ int vg_cmd_run(int argc, char **argv)
 	}
 	status = VG_EXIT_OK;
 	for (int o = 0; o < n_out; o++) {
-		const nn_tensor *t = nn_model_output(m, o);
+		/* An output whose row count is known only at run time: the rows this run filled. */
+		nn_tensor filled = *nn_model_output(m, o);
+		if (filled.dynamic_rows)
+			filled.shape[0] = nn_model_output_rows(m, o);
+		const nn_tensor *t = &filled;
 		char s[128], r[256];
 		nn_tensor_shape_str(t, s, sizeof s);
 		range_text(t, r, sizeof r);

@@ -359,6 +359,23 @@ static int bind_ssd_anchors(vg_detector *d, int automatic, char *why, size_t why
 	return 1;
 }
 
+/*
+ * The rows of output `out` the last run filled: fewer than its capacity when
+ * NMS in the graph (ONNX NonMaxSuppression) leaves the count to run time.
+ */
+static int filled_rows(const vg_detector *d, int out, int capacity)
+{
+	const nn_tensor *t = d->outs[out];
+	if (t->rank != 2 || !t->dynamic_rows)
+		return capacity;
+	for (int i = 0; i < nn_model_output_count(d->model); i++)
+		if (nn_model_output(d->model, i) == t) {
+			int r = nn_model_output_rows(d->model, i);
+			return r >= 0 && r < capacity ? r : capacity;
+		}
+	return capacity;
+}
+
 static int bind_nms_rows(vg_detector *d, int automatic, char *why, size_t whylen)
 {
 	int k, w;
@@ -373,9 +390,9 @@ static int bind_nms_rows(vg_detector *d, int automatic, char *why, size_t whylen
 	d->yolo.n = k;
 	char s[160];
 	snprintf(d->reason, sizeof d->reason,
-		 "output %s: %d detection rows of %d values computed by NMS in the graph (%s; the column order and "
+		 "output %s: %s%d detection rows of %d values computed by NMS in the graph (%s; the column order and "
 		 "units told from the values)",
-		 vg_det_out_desc(d, 0, s, sizeof s), k, w,
+		 vg_det_out_desc(d, 0, s, sizeof s), d->outs[0]->dynamic_rows ? "up to " : "", k, w,
 		 w == 6 ? "x1, y1, x2, y2, score, class" : "batch, x1, y1, x2, y2, then class and score");
 	return 1;
 }
@@ -555,10 +572,11 @@ int vg_det_decode_yolo(vg_detector *d, vg_detection *cand, int max)
 		const nn_tensor *t = d->outs[d->yolo.out];
 		const float *rows = vg_det_output_floats(d, d->yolo.out);
 		int w = t->shape[t->rank - 1];
+		int k = filled_rows(d, d->yolo.out, d->yolo.n);
 		vg_nms_rows_layout l;
-		if (vg_nms_rows_detect(rows, d->yolo.n, w, &l) < 0)
+		if (k <= 0 || vg_nms_rows_detect(rows, k, w, &l) < 0)
 			return 0;
-		n = vg_decode_nms_rows(rows, d->yolo.n, &l, (float)d->in_w, (float)d->in_h, d->threshold, cand, max);
+		n = vg_decode_nms_rows(rows, k, &l, (float)d->in_w, (float)d->in_h, d->threshold, cand, max);
 		break;
 	}
 	default: break;

@@ -14,6 +14,7 @@
 #include "nn/format/tfjs.h"
 #include "nn/format/tflite.h"
 #include "nn/pass/pass.h"
+#include "nn/rows.h"
 
 struct nn_model {
 	nn_graph *g;
@@ -194,6 +195,8 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 		return rc;
 	if ((rc = nn_pass_fuse_ops(g, err, errlen)) < 0)
 		return rc;
+	if ((rc = nn_rows_plan(g, err, errlen)) < 0)
+		return rc;
 
 	size_t *offsets = malloc(((size_t)g->n_tensors + 1) * sizeof *offsets);
 	if (!offsets)
@@ -241,7 +244,10 @@ int nn_model_run(nn_model *m, char *err, size_t errlen)
 	if (m->prepared != 1)
 		return nn_graph_fail(err, errlen, NN_ERR_ARG, "%s: nn_model_run before a successful nn_model_prepare",
 				     m->g->source);
-	return nn_exec_run(m->g, m->pool, m->profiling ? m->node_us : NULL, err, errlen);
+	int rc = nn_exec_run(m->g, m->pool, m->profiling ? m->node_us : NULL, err, errlen);
+	if (rc == 0)
+		nn_rows_propagate(m->g);
+	return rc;
 }
 
 int nn_model_input_count(const nn_model *m)
@@ -268,6 +274,16 @@ const nn_tensor *nn_model_output(const nn_model *m, int i)
 		return NULL;
 	int t = m->g->outputs[i];
 	return t >= 0 && t < m->g->n_tensors ? &m->g->tensors[t] : NULL;
+}
+
+int nn_model_output_rows(const nn_model *m, int i)
+{
+	const nn_tensor *t = nn_model_output(m, i);
+	if (!t)
+		return -1;
+	if (t->rank < 1)
+		return 1;
+	return t->dynamic_rows ? t->rows : t->shape[0];
 }
 
 const char *nn_model_origin(const nn_model *m)

@@ -74,6 +74,13 @@ typedef struct nn_tensor {
 	int owns_data;   /* data was allocated for this tensor (else it points into the file or arena) */
 	/* Sparse constants (TFLite DENSIFY) and other loader-specific payloads. */
 	void *aux;
+	/*
+	 * Rows known only at run time (ONNX NonMaxSuppression's selected_indices
+	 * and what passes its row count on): shape[0] is the capacity, rows the
+	 * rows the last run filled (the rest are zeros). See nn_model_output_rows.
+	 */
+	int dynamic_rows;
+	int rows;
 } nn_tensor;
 
 typedef struct nn_model nn_model;
@@ -113,6 +120,12 @@ int nn_model_input_count(const nn_model *m);
 int nn_model_output_count(const nn_model *m);
 nn_tensor *nn_model_input(nn_model *m, int i);
 const nn_tensor *nn_model_output(const nn_model *m, int i);
+/*
+ * The rows of output i the last run filled: shape[0] for an ordinary output,
+ * fewer for one whose row count is known only at run time (dynamic_rows); -1
+ * for no such output. Rank-0 outputs count as one row.
+ */
+int nn_model_output_rows(const nn_model *m, int i);
 
 /* What the loader chose to run in a model file that holds several things and why (a SavedModel's signature), or NULL. */
 const char *nn_model_origin(const nn_model *m);

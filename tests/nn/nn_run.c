@@ -53,7 +53,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < nn_model_output_count(m); i++) {
-		const nn_tensor *t = nn_model_output(m, i);
+		/* An output whose row count is known only at run time: the rows this run filled. */
+		nn_tensor filled = *nn_model_output(m, i);
+		if (filled.dynamic_rows)
+			filled.shape[0] = nn_model_output_rows(m, i);
+		const nn_tensor *t = &filled;
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%d.bin", argv[a + 2], i);
 		FILE *o = fopen(path, "wb");

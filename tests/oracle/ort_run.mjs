@@ -7,8 +7,9 @@
 // usage: ort_run.mjs MODEL.onnx INPUT.npy OUTDIR [NAME=INPUT.npy ...]
 // The first INPUT.npy feeds the model's first input; NAME=FILE feeds the
 // input NAME. Inputs are little-endian float32 .npy files in C order. Writes
-// every output as OUTDIR/<index>.npy (float32) and OUTDIR/outputs.json:
-// [{name, shape, dtype}], in the model's output order.
+// every output as OUTDIR/<index>.npy (float32; integer and bool outputs
+// converted, exact below 2^24) and OUTDIR/outputs.json: [{name, shape, dtype}]
+// with the output's own dtype, in the model's output order.
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -78,8 +79,11 @@ try {
   const meta = [];
   session.outputNames.forEach((name, i) => {
     const t = results[name];
-    if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}; only float32 is written`);
-    writeNpy(path.join(outdir, `${i}.npy`), t.dims, t.data);
+    // Integer outputs (NonMaxSuppression's int64 indices) go out as float32 too: exact below 2^24.
+    const ints = ['int64', 'int32', 'int16', 'int8', 'uint8', 'bool'];
+    if (t.type !== 'float32' && !ints.includes(t.type)) throw new Error(`output ${name} is ${t.type}; not written`);
+    const data = t.type === 'float32' ? t.data : Float32Array.from(t.data, Number);
+    writeNpy(path.join(outdir, `${i}.npy`), t.dims, data);
     meta.push({ name, shape: Array.from(t.dims), dtype: t.type });
   });
   fs.writeFileSync(path.join(outdir, 'outputs.json'), JSON.stringify(meta));

@@ -450,6 +450,11 @@ nn_node *ox_emit(ox *c, const ox_node *n, nn_op op, int n_in, const int *in, int
 		x->inputs[k] = in[k];
 	for (int k = 0; k < n_out; k++)
 		x->outputs[k] = out[k];
+	/* What keeps the rows of a tensor whose row count is known only at run time has one too (for Shape). */
+	for (int i = 0; i < n_in; i++)
+		for (int k = 0; in[i] >= 0 && ox_T(c, in[i])->dynamic_rows && k < n_out; k++)
+			if (ox_T(c, out[k])->rank >= 1 && ox_T(c, out[k])->shape[0] == ox_T(c, in[i])->shape[0])
+				ox_T(c, out[k])->dynamic_rows = 1;
 	const char *name = n && n->name && n->name[0] ? n->name : n && n->n_out ? n->out[0] : "onnx";
 	if (!(x->name = strdup(name))) {
 		ox_fail(c, NN_ERR_NOMEM, "out of memory");

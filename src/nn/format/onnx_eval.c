@@ -668,6 +668,12 @@ static int eval(ox *c, const ox_node *n)
 			return ox_nfail(c, NN_ERR_FORMAT, "no input");
 		int rank;
 		int64_t dims[NN_MAX_RANK];
+		int src = x->c ? -1 : x->t >= 0 ? x->t : x->lz_src;
+		int src_rank = src < 0 ? 0 : x->t >= 0 ? ox_T(c, src)->rank : x->lz_rank;
+		int64_t from = ox_attr_i(n, "start", 0);
+		if (src >= 0 && ox_T(c, src)->dynamic_rows &&
+		    (!strcmp(op, "Size") || (from < 0 ? from + src_rank : from) <= 0))
+			return ox_unsupported(c, "%s of '%s', whose row count is known only at run time", op, n->in[0]);
 		if (x->c) {
 			rank = x->c->rank;
 			memcpy(dims, x->c->dims, sizeof dims);

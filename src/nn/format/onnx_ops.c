@@ -1089,8 +1089,6 @@ static int map_quantize(ox *c, const ox_node *n, int dequantize)
 	}
 	if (t->dtype != NN_F32)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(t->dtype));
-	if (count > 1)
-		return ox_unsupported(c, "per-axis QuantizeLinear of an activation");
 	int y = ox_out_tensor(c, n, 0, zdt == OX_INT8 ? NN_I8 : NN_U8, rank, shape);
 	if (y < 0)
 		return y;
@@ -1180,6 +1178,7 @@ static const op_entry ops[] = {
 	{ "ReduceSum", map_reduce, NN_OP_REDUCE_SUM },
 	{ "ArgMax", map_argmax, 0 },
 	{ "TopK", map_topk, 0 },
+	{ "NonMaxSuppression", ox_map_nms, 0 },
 	{ "Conv", map_conv_w, 0 },
 	{ "ConvTranspose", map_convt_w, 0 },
 	{ "MaxPool", map_pool_w, 0 },
@@ -1196,6 +1195,11 @@ static const op_entry ops[] = {
 	{ "MatMul", map_matmul_w, 0 },
 	{ "QuantizeLinear", map_quantize, 0 },
 	{ "DequantizeLinear", map_quantize, 1 },
+	{ "DynamicQuantizeLinear", ox_map_qop, OX_Q_DYNQUANT },
+	{ "MatMulInteger", ox_map_qop, OX_Q_MATMUL_INTEGER },
+	{ "QLinearMatMul", ox_map_qop, OX_Q_QLINEAR_MATMUL },
+	{ "ConvInteger", ox_map_qop, OX_Q_CONV_INTEGER },
+	{ "QLinearConv", ox_map_qop, OX_Q_QLINEAR_CONV },
 	/* Evaluated at load time (onnx_eval.c); reaching the table means an input is known only at run time. */
 	{ "Constant", map_eval_only, 0 },
 	{ "Shape", map_eval_only, 0 },

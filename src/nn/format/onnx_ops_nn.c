@@ -144,6 +144,41 @@ static void set_conv_pads(nn_conv_params *p, const win *w)
 	p->dilation_w = (int)w->d[1];
 }
 
+/*
+ * For onnx_ops_q.c's integer and quantized convolutions: node n's window
+ * for input x (NCHW, rank 3 or 4) and a kernel of kh x kw (kh 1 for 1-D):
+ * the convolution parameters in *p, x as NHWC in *xh, the output's height
+ * and width, and the spatial rank for ox_conv_nchw. 0, 1 when unsupported
+ * (recorded), or a negative error.
+ */
+int ox_conv_window(ox *c, const ox_node *n, int x, int64_t kh, int64_t kw, nn_conv_params *p, int *xh, int *spatial,
+		   int *oh, int *ow)
+{
+	win wi;
+	int64_t kd[2] = { kh, kw };
+	int rc = read_win(c, n, ox_T(c, x)->rank - 2, kd, &wi);
+	if (rc)
+		return rc;
+	if (wi.k[0] != kh || wi.k[1] != kw)
+		return ox_nfail(c, NN_ERR_SHAPE, "kernel_shape differs from the filter's");
+	if ((*xh = to_nhwc(c, n, x, spatial)) < 0)
+		return *xh == -1000 ? 1 : *xh;
+	nn_tensor *xt = ox_T(c, *xh);
+	int64_t h = win_out(&wi, 0, xt->shape[1], 0), w = win_out(&wi, 1, xt->shape[2], 0);
+	if (h < 1 || w < 1 || h > OX_MAX_DIM || w > OX_MAX_DIM)
+		return ox_nfail(c, NN_ERR_SHAPE, "the kernel is larger than the padded input");
+	memset(p, 0, sizeof *p);
+	set_conv_pads(p, &wi);
+	*oh = (int)h, *ow = (int)w;
+	return 0;
+}
+
+/* The NHWC result y back to NCHW as the node's output 0. */
+int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial)
+{
+	return from_nhwc(c, n, y, spatial, 0);
+}
+
 /* A constant float input as a value (weights): NULL with the node recorded as unsupported when not constant. */
 static ox_val *const_float(ox *c, const ox_node *n, int k, const char *what)
 {
@@ -880,6 +915,9 @@ int ox_map_matmul(ox *c, const ox_node *n)
 		return a;
 	if (ox_T(c, a)->dtype != NN_F32)
 		return ox_unsupported(c, "A of type %s", nn_dtype_name(ox_T(c, a)->dtype));
+	ox_val *bc = ox_in_const(c, n, 1);
+	if (!bc || !bc->f || bc->rank != 2 || ox_T(c, a)->rank < 2)
+		return ox_map_batch_matmul(c, n); /* onnx_ops_q.c */
 	ox_val *bv = const_float(c, n, 1, "B");
 	if (!bv)
 		return 1;

@@ -34,7 +34,7 @@ int nn_pass_fold_constants(nn_graph *g, char *err, size_t errlen)
 	/* Nodes are in execution order, so a chain of constant nodes folds in one sweep. */
 	for (int i = 0; i < g->n_nodes; i++) {
 		nn_node *n = &g->nodes[i];
-		if (n->op == NN_OP_DETECTION_POSTPROCESS || n->n_outputs == 0 || !all_inputs_constant(g, n))
+		if (n->op == NN_OP_DETECTION_POSTPROCESS || n->op == NN_OP_NON_MAX_SUPPRESSION || n->n_outputs == 0 || !all_inputs_constant(g, n))
 			continue;
 		int skip = 0;
 		for (int k = 0; k < n->n_outputs; k++)
