@@ -150,6 +150,13 @@ typedef struct nn_pool_params {
 	nn_padding padding;
 	int pad_top, pad_bottom, pad_left, pad_right;
 	nn_activation act;
+	int dilation_h, dilation_w; /* ONNX's dilations (reference kernel only); 0 = 1 */
+	/*
+	 * MAX_POOL2D's optional second output (int64, the output's shape): each
+	 * maximum's flat index into the input read as NCHW, ONNX MaxPool's
+	 * Indices; with indices_col_major (storage_order 1) h and w swap roles.
+	 */
+	int indices_col_major;
 } nn_pool_params;
 
 typedef struct nn_detection_postprocess_params {

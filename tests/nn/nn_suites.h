@@ -21,8 +21,10 @@ extern const vg_test vg_suite_nn_graphdef[];
 extern const vg_test vg_suite_nn_onnx_ops[];
 extern const vg_test vg_suite_nn_onnx[];
 extern const vg_test vg_suite_nn_fast_ops[];
+extern const vg_test vg_suite_nn_resize_pad[];
 extern const vg_test vg_suite_nn_nms[];
 extern const vg_test vg_suite_nn_tflite_nms[];
+extern const vg_test vg_suite_nn_qonnx[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -42,8 +44,10 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_onnx_ops,
 	vg_suite_nn_onnx,
 	vg_suite_nn_fast_ops,
+	vg_suite_nn_resize_pad,
 	vg_suite_nn_nms,
 	vg_suite_nn_tflite_nms,
+	vg_suite_nn_qonnx,
 	NULL,
 };
 

@@ -198,6 +198,8 @@ int nn_native_maxpool_create(nn_graph *g, nn_node *n, nn_native_op **out, char *
 	*out = NULL;
 	if (n->n_inputs < 1 || n->inputs[0] < 0)
 		return nn_native_reject(why, whylen, "input missing");
+	if (p->dilation_h > 1 || p->dilation_w > 1 || n->n_outputs != 1)
+		return nn_native_reject(why, whylen, "dilated pooling or the indices of the maxima");
 	if (!nn_native_window_of(g, n, p->filter_h, p->filter_w, p->stride_h, p->stride_w, 1, 1, p->padding, pads,
 				 p->act, g->tensors[n->inputs[0]].shape[3], &geo, why, whylen))
 		return 0;

@@ -510,6 +510,8 @@ static int build_pool(ctx *c)
 		return unsupported(c, "expected rank-4 input and output");
 	if (!act_valid(p->act))
 		return unsupported(c, "unknown fused activation %d", (int)p->act);
+	if (p->dilation_h > 1 || p->dilation_w > 1 || c->n->n_outputs != 1)
+		return unsupported(c, "dilated pooling or the indices of the maxima");
 	int batch = x->shape[0], ih = x->shape[1], iw = x->shape[2], ch = x->shape[3];
 	if (batch <= 0 || ch <= 0)
 		return unsupported(c, "empty input");
@@ -986,6 +988,9 @@ static int build_pad(ctx *c)
 	/* A third input is PADV2's pad value; only the implicit zero is handled here. */
 	if (c->n->n_inputs > 2 && c->n->inputs[2] >= 0)
 		return unsupported(c, "explicit pad value");
+	/* XNNPACK pads with a constant only: reflect and edge run on the reference kernel. */
+	if (c->n->p.pad.mode != NN_PAD_CONSTANT)
+		return unsupported(c, "pad mode %d (constant only)", (int)c->n->p.pad.mode);
 	if (nn_tensor_elements(x) <= 0)
 		return unsupported(c, "empty input");
 	size_t shape[XNN_MAX_TENSOR_DIMS], pre[XNN_MAX_TENSOR_DIMS], post[XNN_MAX_TENSOR_DIMS];
@@ -997,7 +1002,7 @@ static int build_pad(ctx *c)
 		pre[d] = (size_t)b;
 		post[d] = (size_t)a;
 	}
-	/* Padding is zero in the real domain: the zero point for quantized tensors. */
+	/* p.pad.value in the real domain: float32 takes it as is, 0 is the zero point for quantized tensors. */
 	union {
 		float f;
 		uint32_t u32;
@@ -1005,6 +1010,12 @@ static int build_pad(ctx *c)
 		uint8_t u8;
 		int8_t s8;
 	} value = { .u32 = 0 };
+	if (c->n->p.pad.value != 0.0f) {
+		if (x->dtype != NN_F32 || nn_tensor_is_quantized(x))
+			return unsupported(c, "pad value %g in %s elements", (double)c->n->p.pad.value,
+					   nn_dtype_name(x->dtype));
+		value.f = c->n->p.pad.value;
+	}
 	if (nn_tensor_is_quantized(x) || nn_tensor_is_quantized(y)) {
 		kind kx = kind_of(x);
 		if ((kx != K_QU8 && kx != K_QS8) || !same_quant(x, y))
@@ -1051,6 +1062,10 @@ static int build_resize(ctx *c)
 	int align = c->n->p.resize.align_corners, half = c->n->p.resize.half_pixel_centers;
 	if (!x || !y || x->rank != 4 || y->rank != 4)
 		return unsupported(c, "expected rank-4 input and output");
+	/* XNNPACK maps coordinates with out / in: an explicit ONNX scale that differs runs on the reference kernel. */
+	if (c->n->p.resize.scale_h > 0 || c->n->p.resize.scale_w > 0)
+		return unsupported(c, "explicit scales %g, %g", (double)c->n->p.resize.scale_h,
+				   (double)c->n->p.resize.scale_w);
 	/*
 	 * The ONNX coordinate modes XNNPACK reproduces: half_pixel is
 	 * TensorFlow's half-pixel centres (both clamp the source coordinate into

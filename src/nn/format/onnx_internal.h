@@ -211,6 +211,7 @@ int ox_op_known(const char *domain, const char *op);
 int ox_map_conv(ox *c, const ox_node *n);
 int ox_map_conv_transpose(ox *c, const ox_node *n);
 int ox_map_pool(ox *c, const ox_node *n);
+int ox_map_pool3d(ox *c, const ox_node *n); /* onnx_ops_pool3d.c: rank-5 MaxPool and AveragePool */
 int ox_map_global_pool(ox *c, const ox_node *n);
 int ox_map_resize(ox *c, const ox_node *n);
 int ox_map_batchnorm(ox *c, const ox_node *n);
@@ -220,6 +221,15 @@ int ox_map_gemm(ox *c, const ox_node *n);
 int ox_map_matmul(ox *c, const ox_node *n);
 /* onnx_ops_nms.c: NonMaxSuppression (an op table entry: arg unused). */
 int ox_map_nms(ox *c, const ox_node *n, int arg);
+/* Conv's window and layout moves, for onnx_ops_q.c (see there). */
+int ox_conv_window(ox *c, const ox_node *n, int x, int64_t kh, int64_t kw, nn_conv_params *p, int *xh, int *spatial,
+		   int *oh, int *ow);
+int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial);
+
+/* onnx_ops_q.c: matrix products of run-time operands and the quantized ops (arg: which op, for the table). */
+int ox_map_batch_matmul(ox *c, const ox_node *n);
+enum { OX_Q_DYNQUANT, OX_Q_MATMUL_INTEGER, OX_Q_QLINEAR_MATMUL, OX_Q_CONV_INTEGER, OX_Q_QLINEAR_CONV };
+int ox_map_qop(ox *c, const ox_node *n, int which);
 
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };

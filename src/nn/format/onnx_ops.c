@@ -828,8 +828,12 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 	if (x < 0)
 		return x;
 	const char *mode = ox_attr_s(n, "mode", "constant");
-	if (strcmp(mode, "constant"))
-		return ox_unsupported(c, "pad mode '%s' (constant only)", mode);
+	nn_pad_mode pm = !strcmp(mode, "constant") ? NN_PAD_CONSTANT
+			 : !strcmp(mode, "reflect") ? NN_PAD_REFLECT
+			 : !strcmp(mode, "edge")    ? NN_PAD_EDGE
+						    : (nn_pad_mode)-1;
+	if ((int)pm < 0)
+		return ox_unsupported(c, "pad mode '%s'", mode);
 	int rank = ox_T(c, x)->rank, np, rc;
 	int64_t pads[2 * NN_MAX_RANK], axes[NN_MAX_RANK];
 	float value = 0;
@@ -850,8 +854,6 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 	int na = -1;
 	if ((rc = const_ints_in(c, n, 3, axes, NN_MAX_RANK, &na, "axes")))
 		return rc;
-	if (value != 0)
-		return ox_unsupported(c, "pad value %g (0 only)", value);
 	int nax = na >= 0 ? na : rank;
 	if (np != 2 * nax)
 		return ox_nfail(c, NN_ERR_FORMAT, "%d pads for %d axes", np, nax);
@@ -883,6 +885,8 @@ static int map_pad(ox *c, const ox_node *n, int arg)
 		p->p.pad.pads[d][0] = before[d];
 		p->p.pad.pads[d][1] = after[d];
 	}
+	p->p.pad.mode = pm;
+	p->p.pad.value = pm == NN_PAD_CONSTANT ? value : 0.0f;
 	return 0;
 }
 
@@ -1085,8 +1089,6 @@ static int map_quantize(ox *c, const ox_node *n, int dequantize)
 	}
 	if (t->dtype != NN_F32)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(t->dtype));
-	if (count > 1)
-		return ox_unsupported(c, "per-axis QuantizeLinear of an activation");
 	int y = ox_out_tensor(c, n, 0, zdt == OX_INT8 ? NN_I8 : NN_U8, rank, shape);
 	if (y < 0)
 		return y;
@@ -1193,6 +1195,11 @@ static const op_entry ops[] = {
 	{ "MatMul", map_matmul_w, 0 },
 	{ "QuantizeLinear", map_quantize, 0 },
 	{ "DequantizeLinear", map_quantize, 1 },
+	{ "DynamicQuantizeLinear", ox_map_qop, OX_Q_DYNQUANT },
+	{ "MatMulInteger", ox_map_qop, OX_Q_MATMUL_INTEGER },
+	{ "QLinearMatMul", ox_map_qop, OX_Q_QLINEAR_MATMUL },
+	{ "ConvInteger", ox_map_qop, OX_Q_CONV_INTEGER },
+	{ "QLinearConv", ox_map_qop, OX_Q_QLINEAR_CONV },
 	/* Evaluated at load time (onnx_eval.c); reaching the table means an input is known only at run time. */
 	{ "Constant", map_eval_only, 0 },
 	{ "Shape", map_eval_only, 0 },

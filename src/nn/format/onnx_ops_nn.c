@@ -144,6 +144,41 @@ static void set_conv_pads(nn_conv_params *p, const win *w)
 	p->dilation_w = (int)w->d[1];
 }
 
+/*
+ * For onnx_ops_q.c's integer and quantized convolutions: node n's window
+ * for input x (NCHW, rank 3 or 4) and a kernel of kh x kw (kh 1 for 1-D):
+ * the convolution parameters in *p, x as NHWC in *xh, the output's height
+ * and width, and the spatial rank for ox_conv_nchw. 0, 1 when unsupported
+ * (recorded), or a negative error.
+ */
+int ox_conv_window(ox *c, const ox_node *n, int x, int64_t kh, int64_t kw, nn_conv_params *p, int *xh, int *spatial,
+		   int *oh, int *ow)
+{
+	win wi;
+	int64_t kd[2] = { kh, kw };
+	int rc = read_win(c, n, ox_T(c, x)->rank - 2, kd, &wi);
+	if (rc)
+		return rc;
+	if (wi.k[0] != kh || wi.k[1] != kw)
+		return ox_nfail(c, NN_ERR_SHAPE, "kernel_shape differs from the filter's");
+	if ((*xh = to_nhwc(c, n, x, spatial)) < 0)
+		return *xh == -1000 ? 1 : *xh;
+	nn_tensor *xt = ox_T(c, *xh);
+	int64_t h = win_out(&wi, 0, xt->shape[1], 0), w = win_out(&wi, 1, xt->shape[2], 0);
+	if (h < 1 || w < 1 || h > OX_MAX_DIM || w > OX_MAX_DIM)
+		return ox_nfail(c, NN_ERR_SHAPE, "the kernel is larger than the padded input");
+	memset(p, 0, sizeof *p);
+	set_conv_pads(p, &wi);
+	*oh = (int)h, *ow = (int)w;
+	return 0;
+}
+
+/* The NHWC result y back to NCHW as the node's output 0. */
+int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial)
+{
+	return from_nhwc(c, n, y, spatial, 0);
+}
+
 /* A constant float input as a value (weights): NULL with the node recorded as unsupported when not constant. */
 static ox_val *const_float(ox *c, const ox_node *n, int k, const char *what)
 {
@@ -326,13 +361,16 @@ int ox_map_pool(ox *c, const ox_node *n)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (ox_T(c, x)->dtype != NN_F32)
-		return ox_unsupported(c, "input of type %s", nn_dtype_name(ox_T(c, x)->dtype));
-	if (maxp && n->n_out > 1 && n->out[1][0])
-		return ox_unsupported(c, "MaxPool's Indices output");
+	nn_dtype dt = ox_T(c, x)->dtype;
+	/* Plain (unquantized) 8-bit MaxPool would need integer kernels for the transposes around it too. */
+	if (dt != NN_F32)
+		return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
+	int with_indices = maxp && n->n_out > 1 && n->out[1][0];
 	int xr = ox_T(c, x)->rank;
+	if (xr == 5)
+		return ox_map_pool3d(c, n);
 	if (xr != 3 && xr != 4)
-		return ox_unsupported(c, "pooling of rank %d (1-D and 2-D only)", xr);
+		return ox_unsupported(c, "pooling of rank %d (1-D, 2-D and 3-D only)", xr);
 	win wi;
 	int64_t kd[2] = { 1, 1 };
 	int rc = read_win(c, n, xr - 2, kd, &wi);
@@ -340,8 +378,6 @@ int ox_map_pool(ox *c, const ox_node *n)
 		return rc;
 	if (!ox_attr_get(n, "kernel_shape"))
 		return ox_nfail(c, NN_ERR_FORMAT, "no kernel_shape");
-	if (wi.d[0] != 1 || wi.d[1] != 1)
-		return ox_unsupported(c, "dilated pooling");
 	int ceil_mode = (int)ox_attr_i(n, "ceil_mode", 0);
 	int include = !maxp && ox_attr_i(n, "count_include_pad", 0);
 	int spatial;
@@ -353,15 +389,18 @@ int ox_map_pool(ox *c, const ox_node *n)
 	if (oh < 1 || ow < 1)
 		return ox_nfail(c, NN_ERR_SHAPE, "the window is larger than the padded input");
 	/* ceil_mode: the last window may run past the padding; the kernels see that as more padding. */
-	int64_t need_h = (oh - 1) * wi.s[0] + wi.k[0] - H - wi.pads[0];
-	int64_t need_w = (ow - 1) * wi.s[1] + wi.k[1] - W - wi.pads[1];
+	int64_t need_h = (oh - 1) * wi.s[0] + (wi.k[0] - 1) * wi.d[0] + 1 - H - wi.pads[0];
+	int64_t need_w = (ow - 1) * wi.s[1] + (wi.k[1] - 1) * wi.d[1] + 1 - W - wi.pads[1];
 	if (need_h > wi.pads[2])
 		wi.pads[2] = need_h;
 	if (need_w > wi.pads[3])
 		wi.pads[3] = need_w;
 	if (include && (wi.pads[0] || wi.pads[1] || wi.pads[2] || wi.pads[3])) {
-		if (ceil_mode)
-			return ox_unsupported(c, "count_include_pad with ceil_mode");
+		/*
+		 * count_include_pad: the pads become zeros the average counts,
+		 * what ceil_mode adds past them too: ONNX Runtime's float
+		 * AveragePool divides by the whole window there.
+		 */
 		nn_tensor *t = ox_T(c, xh);
 		int sh[4] = { t->shape[0], (int)(H + wi.pads[0] + wi.pads[2]), (int)(W + wi.pads[1] + wi.pads[3]), t->shape[3] };
 		int p = ox_temp(c, n, "/pad", NN_F32, 4, sh);
@@ -378,10 +417,13 @@ int ox_map_pool(ox *c, const ox_node *n)
 		xh = p;
 	}
 	int ysh[4] = { ox_T(c, xh)->shape[0], (int)oh, (int)ow, ox_T(c, xh)->shape[3] };
-	int yh = ox_temp(c, n, "/pool_nhwc", NN_F32, 4, ysh);
+	int yh = ox_temp(c, n, "/pool_nhwc", dt, 4, ysh);
 	if (yh < 0)
 		return yh;
-	nn_node *pl = ox_emit(c, n, maxp ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D, 1, &xh, 1, &yh);
+	int outs[2] = { yh, with_indices ? ox_temp(c, n, "/indices_nhwc", NN_I64, 4, ysh) : -1 };
+	if (outs[1] < 0 && with_indices)
+		return outs[1];
+	nn_node *pl = ox_emit(c, n, maxp ? NN_OP_MAX_POOL2D : NN_OP_AVERAGE_POOL2D, 1, &xh, 1 + with_indices, outs);
 	if (!pl)
 		return NN_ERR_NOMEM;
 	nn_pool_params *p = &pl->p.pool;
@@ -395,6 +437,11 @@ int ox_map_pool(ox *c, const ox_node *n)
 	p->pad_bottom = (int)wi.pads[2];
 	p->pad_right = (int)wi.pads[3];
 	p->act = NN_ACT_NONE;
+	p->dilation_h = (int)wi.d[0];
+	p->dilation_w = (int)wi.d[1];
+	p->indices_col_major = with_indices && ox_attr_i(n, "storage_order", 0) == 1;
+	if (with_indices && (rc = from_nhwc(c, n, outs[1], spatial, 1)))
+		return rc;
 	return from_nhwc(c, n, yh, spatial, 0);
 }
 
@@ -458,9 +505,9 @@ int ox_map_resize(ox *c, const ox_node *n)
 	int upsample = !strcmp(n->op, "Upsample");
 	const char *mode = ox_attr_s(n, "mode", "nearest");
 	const char *coord = "asymmetric", *nearest = "floor";
-	float scales[4] = { 1, 1, 1, 1 };
+	float scales[4] = { 1, 1, 1, 1 }, roi[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
 	int64_t sizes[4] = { 0 };
-	int have_sizes = 0, have_scales = 0;
+	int have_sizes = 0, have_scales = 0, exclude_outside = 0;
 	if (upsample && c->opset < 9) {
 		const ox_attr *a = ox_attr_get(n, "scales");
 		if (!a || a->type != OX_A_FLOATS || a->n != 4)
@@ -477,8 +524,7 @@ int ox_map_resize(ox *c, const ox_node *n)
 	} else {
 		coord = ox_attr_s(n, "coordinate_transformation_mode", "half_pixel");
 		nearest = ox_attr_s(n, "nearest_mode", "round_prefer_floor");
-		if (ox_attr_i(n, "exclude_outside", 0))
-			return ox_unsupported(c, "exclude_outside");
+		exclude_outside = (int)ox_attr_i(n, "exclude_outside", 0);
 		if (ox_attr_i(n, "antialias", 0))
 			return ox_unsupported(c, "antialias");
 		if (ox_attr_get(n, "axes"))
@@ -501,31 +547,46 @@ int ox_map_resize(ox *c, const ox_node *n)
 				scales[k] = s->f[k];
 			have_scales = s->n == 4;
 		}
+		if (!strcmp(coord, "tf_crop_and_resize")) {
+			ox_val *r = ox_in(c, n, 1) ? ox_in_const(c, n, 1) : NULL;
+			if (!r || r->n != 8)
+				return ox_unsupported(c, "tf_crop_and_resize without a constant roi of 8 values");
+			for (int k = 0; k < 8; k++)
+				roi[k] = (float)ox_val_get(r, k);
+		}
 	}
 	if (!have_sizes && !have_scales)
 		return ox_nfail(c, NN_ERR_FORMAT, "neither scales nor sizes");
+	if (upsample || c->opset < 11) {
+		/* ONNX Runtime's nearest before opset 11 rounds up on an axis that shrinks, down on one that grows. */
+		int down = scales[2] < 1 || scales[3] < 1, up = scales[2] > 1 || scales[3] > 1;
+		if (down && up && strcmp(mode, "nearest") == 0)
+			return ox_unsupported(c, "nearest resizing that shrinks one axis and grows the other (opset %d)",
+					      c->opset);
+		nearest = down ? "ceil" : "floor";
+	}
 	nn_tensor *t = ox_T(c, x);
 	int64_t out[4];
 	for (int k = 0; k < 4; k++) {
-		double want = (double)t->shape[k] * (double)scales[k];
-		if (!have_sizes && !(want >= 0 && want <= (double)OX_MAX_DIM))
+		/* ONNX Runtime's output size: the float product, truncated. */
+		float want = (float)t->shape[k] * scales[k];
+		if (!have_sizes && !(want >= 0 && want <= (float)OX_MAX_DIM))
 			return ox_nfail(c, NN_ERR_SHAPE, "scale %g of dimension %d", (double)scales[k], k);
-		out[k] = have_sizes ? sizes[k] : (int64_t)floor(want);
+		out[k] = have_sizes ? sizes[k] : (int64_t)want;
 		if (out[k] < 1 || out[k] > OX_MAX_DIM)
 			return ox_nfail(c, NN_ERR_SHAPE, "output dimension %d of %lld", k, (long long)out[k]);
 	}
 	if (out[0] != t->shape[0] || out[1] != t->shape[1])
 		return ox_unsupported(c, "resizing the batch or channel dimension");
-	int linear = !strcmp(mode, "linear") || !strcmp(mode, "bilinear");
-	if (!linear && strcmp(mode, "nearest"))
+	int linear = !strcmp(mode, "linear") || !strcmp(mode, "bilinear"), cubic = !strcmp(mode, "cubic");
+	if (!linear && !cubic && strcmp(mode, "nearest"))
 		return ox_unsupported(c, "mode '%s'", mode);
-	if (!strcmp(coord, "tf_crop_and_resize"))
-		return ox_unsupported(c, "coordinate_transformation_mode tf_crop_and_resize");
 	nn_resize_coord rc_mode = !strcmp(coord, "half_pixel")           ? NN_RESIZE_HALF_PIXEL
 				  : !strcmp(coord, "pytorch_half_pixel") ? NN_RESIZE_PYTORCH_HALF_PIXEL
 				  : !strcmp(coord, "align_corners")      ? NN_RESIZE_ALIGN_CORNERS
 				  : !strcmp(coord, "asymmetric")         ? NN_RESIZE_ASYMMETRIC
 				  : !strcmp(coord, "tf_half_pixel_for_nn") ? NN_RESIZE_TF_HALF_PIXEL_FOR_NN
+				  : !strcmp(coord, "tf_crop_and_resize")   ? NN_RESIZE_TF_CROP_AND_RESIZE
 									   : (nn_resize_coord)-1;
 	if ((int)rc_mode < 0)
 		return ox_unsupported(c, "coordinate_transformation_mode '%s'", coord);
@@ -544,15 +605,32 @@ int ox_map_resize(ox *c, const ox_node *n)
 	int yh = ox_temp(c, n, "/resize_nhwc", NN_F32, 4, ysh);
 	if (yh < 0)
 		return yh;
-	nn_node *r = ox_emit(c, n, linear ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST, 1, &xh, 1, &yh);
+	nn_op op = cubic ? NN_OP_RESIZE_CUBIC : linear ? NN_OP_RESIZE_BILINEAR : NN_OP_RESIZE_NEAREST;
+	nn_node *r = ox_emit(c, n, op, 1, &xh, 1, &yh);
 	if (!r)
 		return NN_ERR_NOMEM;
+	/* Given scales map coordinates with 1 / scale: kept where that is not out / in. */
+	if (have_scales && !have_sizes) {
+		if (scales[2] != (float)out[2] / (float)t->shape[2])
+			r->p.resize.scale_h = scales[2];
+		if (scales[3] != (float)out[3] / (float)t->shape[3])
+			r->p.resize.scale_w = scales[3];
+	}
+	int explicit_scale = r->p.resize.scale_h > 0 || r->p.resize.scale_w > 0;
 	/*
 	 * Where TensorFlow's rules give the same coordinates, say so with its
 	 * flags (kernels every backend has); otherwise the ONNX mode.
 	 */
 	int many = out[2] > 1 && out[3] > 1;
-	if (linear && (rc_mode == NN_RESIZE_HALF_PIXEL || (rc_mode == NN_RESIZE_PYTORCH_HALF_PIXEL && many))) {
+	if (cubic || explicit_scale || rc_mode == NN_RESIZE_TF_CROP_AND_RESIZE) {
+		r->p.resize.coord = rc_mode;
+		r->p.resize.nearest = linear || cubic ? NN_NEAREST_TF : nm;
+		r->p.resize.cubic_a = ox_attr_f(n, "cubic_coeff_a", -0.75f);
+		r->p.resize.exclude_outside = exclude_outside;
+		r->p.resize.roi_h[0] = roi[2], r->p.resize.roi_h[1] = roi[6];
+		r->p.resize.roi_w[0] = roi[3], r->p.resize.roi_w[1] = roi[7];
+		r->p.resize.extrapolation = ox_attr_f(n, "extrapolation_value", 0.0f);
+	} else if (linear && (rc_mode == NN_RESIZE_HALF_PIXEL || (rc_mode == NN_RESIZE_PYTORCH_HALF_PIXEL && many))) {
 		r->p.resize.half_pixel_centers = 1;
 	} else if (linear && rc_mode == NN_RESIZE_ALIGN_CORNERS) {
 		r->p.resize.align_corners = 1;
@@ -837,6 +915,9 @@ int ox_map_matmul(ox *c, const ox_node *n)
 		return a;
 	if (ox_T(c, a)->dtype != NN_F32)
 		return ox_unsupported(c, "A of type %s", nn_dtype_name(ox_T(c, a)->dtype));
+	ox_val *bc = ox_in_const(c, n, 1);
+	if (!bc || !bc->f || bc->rank != 2 || ox_T(c, a)->rank < 2)
+		return ox_map_batch_matmul(c, n); /* onnx_ops_q.c */
 	ox_val *bv = const_float(c, n, 1, "B");
 	if (!bv)
 		return 1;

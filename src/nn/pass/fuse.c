@@ -88,7 +88,8 @@ static int fuse_pad_pool(fz *F, int m)
 	for (int side = 0; side < 2; side++) {
 		int y = g->nodes[a].inputs[side], k = g->nodes[a].inputs[1 - side];
 		int p = producer_op(F, y, NN_OP_PAD);
-		if (p < 0 || k < 0 || !private_f32(F, y) || g->nodes[p].n_inputs != 1 || g->nodes[p].inputs[0] < 0)
+		if (p < 0 || k < 0 || !private_f32(F, y) || g->nodes[p].n_inputs != 1 || g->nodes[p].inputs[0] < 0 ||
+		    g->nodes[p].p.pad.mode != NN_PAD_CONSTANT || g->nodes[p].p.pad.value != 0.0f)
 			continue;
 		int(*pp)[2] = g->nodes[p].p.pad.pads;
 		const nn_tensor *x = &g->tensors[g->nodes[p].inputs[0]], *padded = &g->tensors[y], *mask = &g->tensors[k];

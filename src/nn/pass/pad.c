@@ -17,6 +17,9 @@
 /* Whether the PAD's value input, if any, is the real zero of x: 0.0 for float, the zero point when quantized. */
 static int pads_with_zero(const nn_graph *g, const nn_node *pad, const nn_tensor *x)
 {
+	/* ONNX's reflect and edge modes and a non-zero constant are not a convolution's padding. */
+	if (pad->p.pad.mode != NN_PAD_CONSTANT || pad->p.pad.value != 0.0f)
+		return 0;
 	if (pad->n_inputs < 2 || pad->inputs[1] < 0)
 		return 1;
 	const nn_tensor *v = &g->tensors[pad->inputs[1]];

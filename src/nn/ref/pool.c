@@ -1,7 +1,9 @@
 /*
  * AVERAGE_POOL2D and MAX_POOL2D over NHWC, float32 and uint8/int8. As in
  * TensorFlow Lite, padded positions take no part: an average divides by the
- * number of input pixels actually under the window.
+ * number of input pixels actually under the window. ONNX adds dilated
+ * windows and MAX_POOL2D's second output, the int64 index of each maximum
+ * (the first in row-major order among equals, as ONNX Runtime picks).
  */
 #include <math.h>
 
@@ -10,10 +12,18 @@
 int nn_ref_pool_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
-	const nn_tensor *out = n->n_outputs == 1 ? nn_ref_output(g, n, 0) : NULL;
+	int two = n->op == NN_OP_MAX_POOL2D && n->n_outputs == 2;
+	const nn_tensor *out = n->n_outputs == 1 || two ? nn_ref_output(g, n, 0) : NULL;
 	if (!in || !out)
-		return nn_ref_fail(why, whylen, n, 0, "expects one input and one output");
+		return nn_ref_fail(why, whylen, n, 0, "expects one input and one output (two for MAX_POOL2D)");
 	const nn_pool_params *p = &n->p.pool;
+	if (two) {
+		const nn_tensor *idx = nn_ref_output(g, n, 1);
+		if (!idx || idx->dtype != NN_I64 || !nn_ref_same_shape(idx, out))
+			return nn_ref_fail(why, whylen, n, 0, "the indices output must be int64 of the output's shape");
+	}
+	if (p->dilation_h < 0 || p->dilation_w < 0)
+		return nn_ref_fail(why, whylen, n, 0, "dilation %dx%d", p->dilation_h, p->dilation_w);
 	if (p->filter_h < 1 || p->filter_w < 1 || p->stride_h < 1 || p->stride_w < 1)
 		return nn_ref_fail(why, whylen, n, 0, "filter %dx%d with stride %dx%d is invalid", p->filter_h,
 				   p->filter_w, p->stride_h, p->stride_w);
@@ -40,9 +50,10 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "input %s and output %s are not both NHWC",
 				   nn_ref_shape_str(input, a), nn_ref_shape_str(output, b));
 	int batch = input->shape[0], in_h = input->shape[1], in_w = input->shape[2], channels = input->shape[3];
-	int out_h, out_w;
-	if (nn_ref_window(p->padding, in_h, p->filter_h, p->stride_h, 1, p->pad_top, p->pad_bottom, &out_h) < 0 ||
-	    nn_ref_window(p->padding, in_w, p->filter_w, p->stride_w, 1, p->pad_left, p->pad_right, &out_w) < 0)
+	int out_h, out_w, dh = p->dilation_h > 1 ? p->dilation_h : 1, dw = p->dilation_w > 1 ? p->dilation_w : 1;
+	int64_t *indices = n->n_outputs == 2 ? nn_ref_output(g, n, 1)->data : NULL;
+	if (nn_ref_window(p->padding, in_h, p->filter_h, p->stride_h, dh, p->pad_top, p->pad_bottom, &out_h) < 0 ||
+	    nn_ref_window(p->padding, in_w, p->filter_w, p->stride_w, dw, p->pad_left, p->pad_right, &out_w) < 0)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "a %dx%d window does not fit input %s", p->filter_h,
 				   p->filter_w, nn_ref_shape_str(input, a));
 	if (output->shape[0] != batch || output->shape[1] != out_h || output->shape[2] != out_w ||
@@ -51,8 +62,8 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 				   "output has shape %s, expected [%d,%d,%d,%d] from input %s",
 				   nn_ref_shape_str(output, a), batch, out_h, out_w, channels,
 				   nn_ref_shape_str(input, b));
-	int pad_top = nn_ref_window_pad(p->padding, in_h, p->filter_h, p->stride_h, 1, p->pad_top, out_h);
-	int pad_left = nn_ref_window_pad(p->padding, in_w, p->filter_w, p->stride_w, 1, p->pad_left, out_w);
+	int pad_top = nn_ref_window_pad(p->padding, in_h, p->filter_h, p->stride_h, dh, p->pad_top, out_h);
+	int pad_left = nn_ref_window_pad(p->padding, in_w, p->filter_w, p->stride_w, dw, p->pad_left, out_w);
 
 	int is_max = n->op == NN_OP_MAX_POOL2D;
 	int quantized = input->dtype != NN_F32;
@@ -73,31 +84,41 @@ int nn_ref_pool_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	for (int bi = 0; bi < batch; bi++)
 		for (int oy = 0; oy < out_h; oy++)
 			for (int ox = 0; ox < out_w; ox++) {
-				/* The window clipped to the input. */
+				/* The window's taps (every dh-th row, dw-th column) that fall inside the input. */
 				int64_t y0 = (int64_t)oy * p->stride_h - pad_top;
 				int64_t x0 = (int64_t)ox * p->stride_w - pad_left;
-				int64_t y1 = y0 + p->filter_h, x1 = x0 + p->filter_w;
-				y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
-				y1 = y1 > in_h ? in_h : y1, x1 = x1 > in_w ? in_w : x1;
-				int64_t count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
+				int64_t ky0 = y0 < 0 ? (-y0 + dh - 1) / dh : 0, kx0 = x0 < 0 ? (-x0 + dw - 1) / dw : 0;
+				int64_t ky1 = (in_h - 1 - y0) / dh + 1, kx1 = (in_w - 1 - x0) / dw + 1;
+				ky1 = y0 > in_h - 1 ? 0 : ky1 > p->filter_h ? p->filter_h : ky1;
+				kx1 = x0 > in_w - 1 ? 0 : kx1 > p->filter_w ? p->filter_w : kx1;
+				int64_t count = (ky1 > ky0 && kx1 > kx0) ? (ky1 - ky0) * (kx1 - kx0) : 0;
 				for (int c = 0; c < channels; c++, o_i++) {
 					double sum = 0.0, max = -INFINITY;
-					int64_t qsum = 0;
+					int64_t qsum = 0, arg = -1;
 					int32_t qmax_seen = INT32_MIN;
-					for (int64_t y = y0; y < y1; y++)
-						for (int64_t x = x0; x < x1; x++) {
+					for (int64_t ky = ky0; ky < ky1; ky++)
+						for (int64_t kx = kx0; kx < kx1; kx++) {
+							int64_t y = y0 + ky * dh, x = x0 + kx * dw;
 							size_t row = (size_t)bi * in_h + (size_t)y;
 							size_t i = (row * in_w + (size_t)x) * channels + c;
+							int better;
 							if (integer_path) {
 								int32_t q = nn_ref_load_q(input, i);
 								qsum += q;
-								qmax_seen = q > qmax_seen ? q : qmax_seen;
+								better = q > qmax_seen;
+								qmax_seen = better ? q : qmax_seen;
 							} else {
 								double v = nn_ref_read(input, i);
 								sum += v;
+								better = v > max || arg < 0;
 								max = v > max ? v : max;
 							}
+							if (better && indices)
+								arg = ((int64_t)bi * channels + c) * in_h * in_w +
+								      (p->indices_col_major ? y + x * in_h : y * in_w + x);
 						}
+					if (indices)
+						indices[o_i] = arg < 0 ? 0 : arg;
 					if (integer_path) {
 						int32_t q;
 						if (count == 0)

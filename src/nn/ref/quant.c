@@ -276,8 +276,10 @@ int nn_ref_quant_supports(const nn_graph *g, const nn_node *n, char *why, size_t
 			return nn_ref_fail(why, whylen, n, 0, "%s input is not supported", nn_dtype_name(in->dtype));
 		if (out->dtype != NN_U8 && out->dtype != NN_I8 && out->dtype != NN_I16)
 			return nn_ref_fail(why, whylen, n, 0, "%s output is not supported", nn_dtype_name(out->dtype));
+		/* Per-channel output scales (ONNX QuantizeLinear with an axis) from float input only. */
+		int float_in = in->dtype == NN_F32 || in->dtype == NN_F16;
 		return nn_ref_check_quant(n, in, "input", 0, why, whylen) &&
-		       nn_ref_check_quant(n, out, "output", 0, why, whylen);
+		       nn_ref_check_quant(n, out, "output", float_in, why, whylen);
 	}
 	if (in->dtype != NN_F16 && in->dtype != NN_U8 && in->dtype != NN_I8 && in->dtype != NN_I16 &&
 	    in->dtype != NN_I32)
@@ -328,6 +330,22 @@ int nn_ref_quant_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			float *dst = out->data;
 			for (size_t i = 0; i < count; i++)
 				dst[i] = real[src[i]];
+		}
+		return NN_OK;
+	}
+
+	if (n->op == NN_OP_QUANTIZE && out->quant.count > 1) {
+		/* Per-channel QUANTIZE: channel c of flat index i is (i / inner) % channels, as below. */
+		size_t channels = (size_t)out->shape[out->quant.axis], inner = 1;
+		for (int d = out->quant.axis + 1; d < out->rank; d++)
+			inner *= (size_t)out->shape[d];
+		int32_t qmin, qmax;
+		nn_ref_dtype_range(out->dtype, &qmin, &qmax);
+		for (size_t i = 0; i < count; i++) {
+			int c = (int)((i / inner) % channels);
+			nn_ref_store_q(out, i,
+				       nn_ref_quantize_value(nn_ref_read(in, i), nn_ref_scale(out, c),
+							     nn_ref_zero_point(out, c), qmin, qmax));
 		}
 		return NN_OK;
 	}

@@ -9,6 +9,7 @@
 #include "nn/ref/index_ops.h"
 #include "nn/ref/nms.h"
 #include "nn/ref/onnx_ops.h"
+#include "nn/ref/qops.h"
 #include "nn/ref/quant.h"
 
 int nn_ref_fail(char *err, size_t errlen, const nn_node *n, int code, const char *fmt, ...)
@@ -239,6 +240,8 @@ static int integer_or_tensor_run(nn_graph *g, const nn_node *n, char *err, size_
 					    : nn_ref_tensor_run(g, n, err, errlen);
 }
 
+static const ref_kernel batch_matmul_kernels = { nn_ref_batch_matmul_supports, nn_ref_batch_matmul_run };
+static const ref_kernel dynquant_kernels = { nn_ref_dynquant_supports, nn_ref_dynquant_run };
 static const ref_kernel arith_kernels = { arith_supports, arith_run };
 static const ref_kernel integer_or_tensor_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
 
@@ -311,6 +314,9 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_GATHER_ELEMENTS] = &layout_kernels,
 	[NN_OP_SPACE_TO_DEPTH] = &layout_kernels,
 	[NN_OP_NON_MAX_SUPPRESSION] = &nms_kernels,
+	[NN_OP_BATCH_MATMUL] = &batch_matmul_kernels,
+	[NN_OP_DYNAMIC_QUANTIZE] = &dynquant_kernels,
+	[NN_OP_RESIZE_CUBIC] = &tensor_kernels,
 	[NN_OP_NMS_PADDED] = &nms_padded_kernels,
 };
 

@@ -1,19 +1,44 @@
 /*
  * Ops that move, reduce or resample data: CONCATENATION, RESHAPE, PAD, MEAN,
- * SOFTMAX, RESIZE_BILINEAR and RESIZE_NEAREST, in float32 and uint8/int8
- * (RESHAPE copies any dtype; plain integers are index_ops.c's). RESIZE_*
- * follows TensorFlow Lite's rules with NN_RESIZE_TF and ONNX Resize's
- * (coordinate_transformation_mode, nearest_mode) with the others. Where
+ * SOFTMAX, RESIZE_BILINEAR, RESIZE_NEAREST and RESIZE_CUBIC, in float32 and
+ * uint8/int8 (RESHAPE copies any dtype; plain integers are index_ops.c's).
+ * RESIZE_* follows TensorFlow Lite's rules with NN_RESIZE_TF and ONNX
+ * Resize's (resize_pad.c) with the others; PAD's reflect and edge modes are
+ * resize_pad.c's too. Where
  * quantization parameters differ between input and output, values go through their real value and are requantized.
  */
 #include <math.h>
 #include <string.h>
 
 #include "nn/ref/quant.h"
+#include "nn/ref/resize_pad.h"
 
 static int is_f32_or_q8(nn_dtype t)
 {
 	return t == NN_F32 || t == NN_U8 || t == NN_I8;
+}
+
+/* PAD's own conditions; any dtype pads that the input and output encode alike (ONNX pads int32 and int64 too). */
+static int pad_supports(const nn_node *n, const nn_tensor *in, const nn_tensor *out, char *why, size_t whylen)
+{
+	for (int d = 0; d < NN_MAX_RANK; d++)
+		if (n->p.pad.pads[d][0] < 0 || n->p.pad.pads[d][1] < 0)
+			return nn_ref_fail(why, whylen, n, 0, "negative padding (cropping) is not supported");
+	if ((unsigned)n->p.pad.mode > NN_PAD_EDGE)
+		return nn_ref_fail(why, whylen, n, 0, "unknown pad mode %d", (int)n->p.pad.mode);
+	if (!isfinite(n->p.pad.value) && in->dtype != NN_F32 && in->dtype != NN_F16)
+		return nn_ref_fail(why, whylen, n, 0, "a pad value that is not finite in %s elements",
+				   nn_dtype_name(in->dtype));
+	if (n->p.pad.mode != NN_PAD_CONSTANT && nn_ref_elements(in) <= 0 && nn_ref_elements(out) > 0)
+		return nn_ref_fail(why, whylen, n, 0, "reflect or edge padding of an empty tensor");
+	return 1;
+}
+
+/* Plain (unquantized) integers and float16, which PAD copies as they are and fills with its value. */
+static int is_plain_other(const nn_tensor *t)
+{
+	return t->quant.count == 0 && (t->dtype == NN_F16 || t->dtype == NN_I16 || t->dtype == NN_I32 ||
+				       t->dtype == NN_I64 || ((t->dtype == NN_U8 || t->dtype == NN_I8)));
 }
 
 int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
@@ -34,6 +59,9 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		       nn_ref_check_quant(n, out, "output", 0, why, whylen);
 	}
 
+	if (n->op == NN_OP_PAD && in->dtype != NN_F32 && is_plain_other(in) && is_plain_other(out) &&
+	    in->dtype == out->dtype)
+		return pad_supports(n, in, out, why, whylen);
 	if (!is_f32_or_q8(in->dtype))
 		return nn_ref_fail(why, whylen, n, 0, "%s input is not supported", nn_dtype_name(in->dtype));
 	if (out->dtype != in->dtype)
@@ -58,13 +86,13 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		}
 		return 1;
 	case NN_OP_PAD:
-		for (int d = 0; d < NN_MAX_RANK; d++)
-			if (n->p.pad.pads[d][0] < 0 || n->p.pad.pads[d][1] < 0)
-				return nn_ref_fail(why, whylen, n, 0, "negative padding (cropping) is not supported");
+		if (!pad_supports(n, in, out, why, whylen))
+			return 0;
 		break;
 	case NN_OP_RESIZE_BILINEAR:
 	case NN_OP_RESIZE_NEAREST:
-		if ((unsigned)n->p.resize.coord > NN_RESIZE_TF_HALF_PIXEL_FOR_NN)
+	case NN_OP_RESIZE_CUBIC:
+		if ((unsigned)n->p.resize.coord > NN_RESIZE_TF_CROP_AND_RESIZE)
 			return nn_ref_fail(why, whylen, n, 0, "unknown coordinate mode %d", (int)n->p.resize.coord);
 		if ((unsigned)n->p.resize.nearest > NN_NEAREST_CEIL)
 			return nn_ref_fail(why, whylen, n, 0, "unknown nearest mode %d", (int)n->p.resize.nearest);
@@ -76,6 +104,13 @@ int nn_ref_tensor_supports(const nn_graph *g, const nn_node *n, char *why, size_
 		    n->p.resize.half_pixel_centers)
 			return nn_ref_fail(why, whylen, n, 0,
 					   "align_corners and half_pixel_centers cannot both be set");
+		if (n->p.resize.coord == NN_RESIZE_TF && (n->op == NN_OP_RESIZE_CUBIC || n->p.resize.scale_h > 0 ||
+							   n->p.resize.scale_w > 0))
+			return nn_ref_fail(why, whylen, n, 0, "cubic or explicit scales with TensorFlow's coordinates");
+		if (!(n->p.resize.scale_h >= 0) || !(n->p.resize.scale_w >= 0) || !isfinite(n->p.resize.scale_h) ||
+		    !isfinite(n->p.resize.scale_w))
+			return nn_ref_fail(why, whylen, n, 0, "scales %g, %g", (double)n->p.resize.scale_h,
+					   (double)n->p.resize.scale_w);
 		break;
 	case NN_OP_SOFTMAX:
 		if (!isfinite(n->p.softmax.beta))
@@ -178,10 +213,14 @@ static int pad_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "output %s is not input %s with the padding added",
 				   nn_ref_shape_str(out, a), nn_ref_shape_str(in, b));
 
-	/* The padding value is a real 0: the output's zero point when quantized. */
+	if (n->p.pad.mode != NN_PAD_CONSTANT) {
+		nn_ref_pad_from_input(n, in, out);
+		return NN_OK;
+	}
+	/* The padding value is in real units: 0 is the output's zero point when quantized. */
 	size_t out_count = (size_t)nn_ref_elements(out);
 	for (size_t i = 0; i < out_count; i++)
-		nn_ref_write(out, i, 0.0f);
+		nn_ref_write(out, i, n->p.pad.value);
 	size_t in_count = (size_t)nn_ref_elements(in);
 	if (in_count == 0)
 		return NN_OK;
@@ -326,111 +365,6 @@ static void bilinear_source(int o, float scale, int half_pixel_centers, int in_s
 	*hi = ceil_i > in_size - 1 ? in_size - 1 : ceil_i < 0 ? 0 : ceil_i;
 }
 
-/*
- * ONNX Resize's coordinate_transformation_mode, computed as ONNX Runtime
- * does (in float, with scale = out / in as a float), so that the exact ties
- * the nearest modes round agree with it.
- */
-static float onnx_source(nn_resize_coord mode, int o, int in_size, int out_size)
-{
-	float scale = (float)out_size / (float)in_size, x = (float)o;
-	switch (mode) {
-	case NN_RESIZE_HALF_PIXEL:
-		return (x + 0.5f) / scale - 0.5f;
-	case NN_RESIZE_PYTORCH_HALF_PIXEL:
-		return out_size > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
-	case NN_RESIZE_ALIGN_CORNERS:
-		return out_size > 1 ? x * (float)(in_size - 1) / (float)(out_size - 1) : 0.0f;
-	case NN_RESIZE_TF_HALF_PIXEL_FOR_NN:
-		return (x + 0.5f) / scale;
-	default: /* NN_RESIZE_ASYMMETRIC */
-		return x / scale;
-	}
-}
-
-/* ONNX's nearest_mode applied to a source coordinate, clamped into the input. */
-static int onnx_nearest(nn_resize_nearest mode, float src, int in_size)
-{
-	float r;
-	switch (mode) {
-	case NN_NEAREST_FLOOR:
-		r = floorf(src);
-		break;
-	case NN_NEAREST_CEIL:
-		r = ceilf(src);
-		break;
-	case NN_NEAREST_ROUND_PREFER_CEIL:
-		r = floorf(src) + (src - floorf(src) >= 0.5f ? 1.0f : 0.0f);
-		break;
-	default: /* NN_NEAREST_ROUND_PREFER_FLOOR, ONNX's default, also for NN_NEAREST_TF with an ONNX coordinate mode */
-		r = floorf(src) + (src - floorf(src) > 0.5f ? 1.0f : 0.0f);
-		break;
-	}
-	if (!(r >= 0.0f))
-		return 0;
-	return r > (float)(in_size - 1) ? in_size - 1 : (int)r;
-}
-
-/*
- * ONNX's linear sampling along one axis: the coordinate clamped into the
- * input, its two neighbours and their weights (one half each when both are
- * the last pixel, as ONNX Runtime does).
- */
-static void onnx_linear(float src, int in_size, int *lo, int *hi, float *w_lo, float *w_hi)
-{
-	float x = src < 0.0f ? 0.0f : src > (float)(in_size - 1) ? (float)(in_size - 1) : src;
-	*lo = (int)x;
-	if (*lo > in_size - 1)
-		*lo = in_size - 1;
-	*hi = *lo + 1 < in_size ? *lo + 1 : in_size - 1;
-	if (*hi == *lo) {
-		*w_lo = *w_hi = 0.5f;
-		return;
-	}
-	*w_hi = x - (float)*lo;
-	*w_lo = (float)*hi - x;
-}
-
-static void resize_onnx(const nn_node *n, const nn_tensor *in, nn_tensor *out)
-{
-	int batch = in->shape[0], in_h = in->shape[1], in_w = in->shape[2], channels = in->shape[3];
-	int out_h = out->shape[1], out_w = out->shape[2];
-	nn_resize_coord mode = n->p.resize.coord;
-	int same = nn_ref_same_encoding(in, out);
-#define IN_AT(bb, yy, xx, cc) ((((size_t)(bb) * in_h + (yy)) * in_w + (xx)) * channels + (cc))
-	size_t o_i = 0;
-	if (n->op == NN_OP_RESIZE_NEAREST) {
-		for (int bi = 0; bi < batch; bi++)
-			for (int y = 0; y < out_h; y++) {
-				int sy = onnx_nearest(n->p.resize.nearest, onnx_source(mode, y, in_h, out_h), in_h);
-				for (int x = 0; x < out_w; x++, o_i += (size_t)channels) {
-					int sx = onnx_nearest(n->p.resize.nearest, onnx_source(mode, x, in_w, out_w), in_w);
-					copy_elements(out, o_i, in, IN_AT(bi, sy, sx, 0), (size_t)channels, same);
-				}
-			}
-		return;
-	}
-	for (int bi = 0; bi < batch; bi++)
-		for (int y = 0; y < out_h; y++) {
-			int y0, y1;
-			float wy0, wy1;
-			onnx_linear(onnx_source(mode, y, in_h, out_h), in_h, &y0, &y1, &wy0, &wy1);
-			for (int x = 0; x < out_w; x++) {
-				int x0, x1;
-				float wx0, wx1;
-				onnx_linear(onnx_source(mode, x, in_w, out_w), in_w, &x0, &x1, &wx0, &wx1);
-				for (int c = 0; c < channels; c++, o_i++) {
-					float v = wy0 * wx0 * nn_ref_read(in, IN_AT(bi, y0, x0, c)) +
-						  wy0 * wx1 * nn_ref_read(in, IN_AT(bi, y0, x1, c)) +
-						  wy1 * wx0 * nn_ref_read(in, IN_AT(bi, y1, x0, c)) +
-						  wy1 * wx1 * nn_ref_read(in, IN_AT(bi, y1, x1, c));
-					nn_ref_write(out, o_i, v);
-				}
-			}
-		}
-#undef IN_AT
-}
-
 static int resize_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
@@ -440,10 +374,8 @@ static int resize_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	    ((in->shape[1] < 1 || in->shape[2] < 1) && nn_ref_elements(out) > 0))
 		return nn_ref_fail(err, errlen, n, NN_ERR_SHAPE, "cannot resize %s to %s", nn_ref_shape_str(in, a),
 				   nn_ref_shape_str(out, b));
-	if (n->p.resize.coord != NN_RESIZE_TF) {
-		resize_onnx(n, in, out);
-		return NN_OK;
-	}
+	if (n->p.resize.coord != NN_RESIZE_TF || n->op == NN_OP_RESIZE_CUBIC)
+		return nn_ref_resize_onnx(n, in, out, err, errlen);
 	int batch = in->shape[0], in_h = in->shape[1], in_w = in->shape[2], channels = in->shape[3];
 	int out_h = out->shape[1], out_w = out->shape[2];
 	int align = n->p.resize.align_corners, half = n->p.resize.half_pixel_centers;
@@ -532,6 +464,7 @@ int nn_ref_tensor_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 		return softmax_run(g, n, err, errlen);
 	case NN_OP_RESIZE_BILINEAR:
 	case NN_OP_RESIZE_NEAREST:
+	case NN_OP_RESIZE_CUBIC:
 		return resize_run(g, n, err, errlen);
 	default:
 		return nn_ref_fail(err, errlen, n, NN_ERR_UNSUPPORTED, "not a tensor op");
