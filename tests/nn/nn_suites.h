@@ -22,6 +22,7 @@ extern const vg_test vg_suite_nn_onnx_ops[];
 extern const vg_test vg_suite_nn_onnx[];
 extern const vg_test vg_suite_nn_fast_ops[];
 extern const vg_test vg_suite_nn_onnx_convt[];
+extern const vg_test vg_suite_nn_shuffle[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -42,6 +43,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_onnx,
 	vg_suite_nn_fast_ops,
 	vg_suite_nn_onnx_convt,
+	vg_suite_nn_shuffle,
 	NULL,
 };
 

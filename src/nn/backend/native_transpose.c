@@ -54,12 +54,11 @@ int nn_native_transpose_create(nn_graph *g, nn_node *n, nn_native_op **out, char
 	const int *perm = n->p.transpose.perm;
 	if (nn_dtype_size(x->dtype) != 4 || y->dtype != x->dtype || x->rank != 4 || y->rank != 4 || !x->data ||
 	    !y->data || perm[0] != 0 || perm[1] != 2 || perm[2] != 3 || perm[3] != 1)
-		return nn_native_reject(why, whylen, "not NCHW to NHWC of 4-byte elements");
+		return nn_native_permute_create(g, n, out, why, whylen); /* other permutations: native_permute.c */
 	const int64_t c = x->shape[1], hw = (int64_t)x->shape[2] * x->shape[3];
 	if (c < 1 || c > MAX_C || hw < 64 || x->shape[0] <= 0 || c * hw >= INT32_MAX / 4 || y->shape[0] != x->shape[0] ||
 	    y->shape[1] != x->shape[2] || y->shape[2] != x->shape[3] || y->shape[3] != c)
-		return nn_native_reject(why, whylen, "%lld channels of %lld pixels (native: 1 to %d channels, 64 pixels or more)",
-					(long long)c, (long long)hw, MAX_C);
+		return nn_native_permute_create(g, n, out, why, whylen);
 	transpose *d = calloc(1, sizeof *d);
 	if (!d)
 		return NN_ERR_NOMEM;
