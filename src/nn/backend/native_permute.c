@@ -102,9 +102,7 @@ int nn_native_permute_create(nn_graph *g, nn_node *n, nn_native_op **out, char *
 	int gfirst[NN_MAX_RANK], glast[NN_MAX_RANK], ng = 0;
 	for (int k = 0; k < nk; k++) {
 		if (ng && keep[k] == glast[ng - 1] + 1) {
-			int ok = 1; /* only unit axes may sit between them in the input: those were dropped */
 			glast[ng - 1] = keep[k];
-			(void)ok;
 		} else {
 			gfirst[ng] = glast[ng] = keep[k];
 			ng++;
