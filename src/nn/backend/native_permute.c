@@ -134,9 +134,9 @@ int nn_native_permute_create(nn_graph *g, nn_node *n, nn_native_op **out, char *
 	for (int k = 0; k < rank; k++)
 		d->in_stride[k] = stride[d->perm[k]];
 	d->x = x->data, d->y = y->data;
-	if (total >= INT32_MAX / 4) {
+	if (total < 1 || total >= INT32_MAX / 4) {
 		free(d);
-		return nn_native_reject(why, whylen, "too large");
+		return nn_native_reject(why, whylen, "empty or too large");
 	}
 	if (rank <= 1 || d->perm[rank - 1] == rank - 1) {
 		/* Blocks along the kept innermost axis (rank 1 or 0: one straight copy). */
@@ -146,7 +146,7 @@ int nn_native_permute_create(nn_graph *g, nn_node *n, nn_native_op **out, char *
 			d->perm[0] = 0;
 			d->in_stride[0] = 1;
 		}
-		int64_t len = d->shape[rank - 1], blocks = total / (len ? len : 1);
+		int64_t len = d->shape[rank - 1], blocks = total / len;
 		size_t per = len >= COPY_PER_TASK ? 1 : (size_t)(COPY_PER_TASK / len);
 		d->blocks_per_task = per;
 		d->base.run_task = copy_task;
