@@ -340,7 +340,7 @@ int ox_map_conv_transpose(ox *c, const ox_node *n)
 		return ox_nfail(c, NN_ERR_SHAPE, "output of %lldx%lld with padding %lld, %lld", (long long)out[0],
 				(long long)out[1], (long long)st[0], (long long)st[1]);
 	int64_t ekh = (kh - 1) * wi.d[0] + 1, ekw = (kw - 1) * wi.d[1] + 1;
-	if (O * ekh * ekw * C > ((int64_t)1 << 28))
+	if (O * ekh * ekw * C > ((int64_t)1 << 26)) /* 256 MB of dense filter */
 		return ox_unsupported(c, "a dense filter of %lldx%lldx%lldx%lld", (long long)O, (long long)ekh,
 				      (long long)ekw, (long long)C);
 	/* IR: OHWI, out[y*s + ky - pad] += in[y] * f[o, ky, kx, i]; ONNX W is [C_in, C_out / group, kh, kw]. */
