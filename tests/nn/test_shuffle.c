@@ -125,8 +125,10 @@ TEST(native_permute_values)
 		{ 4, { 2, 33, 5, 3 }, { 0, 2, 3, 1 } },    /* NCHW to NHWC, 33 channels, two images */
 		{ 3, { 24, 2, 37 }, { 1, 0, 2 } },         /* the shuffle's block reordering */
 		{ 5, { 2, 3, 1, 4, 5 }, { 1, 0, 2, 4, 3 } }, /* a unit axis, two swaps: stays on the reference kernel */
-		{ 4, { 3, 4, 5, 6 }, { 2, 3, 0, 1 } },     /* merges into one 2-D transpose */
+		{ 4, { 3, 4, 5, 6 }, { 2, 3, 0, 1 } },     /* merges into one 2-D transpose of 12 rows */
 		{ 3, { 4, 5, 6 }, { 2, 1, 0 } },           /* neither form: stays on the reference kernel */
+		{ 4, { 1, 6, 2, 37 }, { 0, 1, 3, 2 } },    /* NanoDet's shuffle: 2 rows, interleaved by permutes */
+		{ 3, { 5, 7, 35 }, { 0, 2, 1 } },          /* 7 rows: gathers, a 3-column tail */
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
 		for (int mode = 1; mode >= 0; mode--) {

@@ -4,10 +4,11 @@
  * either a reordering of blocks that keeps the innermost axis (ShuffleNet's
  * channel shuffle: [C/2, 2, HW] to [2, C/2, HW]) or a batch of 2-D
  * transposes [B, M, N] to [B, N, M] (NHWC to NCHW and back, with any number
- * of channels). The blocks are copied whole; a 2-D transpose moves 16x16
+ * of channels; NanoDet's shuffle [HW, 2, C/2] to [HW, C/2, 2]). The blocks
+ * are copied whole; a 2-D transpose with more than 16 rows moves 16x16
  * tiles, each output run of 16 one gather of 16 input rows, so a tile's 16
- * cache lines serve 16 output vectors. The reference kernel does either an
- * element at a time.
+ * cache lines serve 16 output vectors; fewer rows go by narrow_task. The
+ * reference kernel does either an element at a time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +32,46 @@ typedef struct permute {
 	int64_t out_shape[NN_MAX_RANK];
 	size_t blocks_per_task;         /* block copy: output blocks (of shape[rank - 1] elements) per task */
 	int64_t m, n, col_tasks;        /* 2-D: [batch, m, n] to [batch, n, m] */
+	int64_t batch, images_per_task; /* 2-D with m of 16 or less: whole images per task */
+	int32_t idx[16][16];            /* m of 3 to 16: output vector v of a 16-column run, lane j */
 } permute;
+
+/*
+ * 2-D with few rows (m <= 16), whole images: a run of 16 columns is m
+ * output vectors; with m = 2 each is one permute of the two rows' runs,
+ * otherwise one gather whose pattern (lane j of vector v: row (16v + j) % m,
+ * column (16v + j) / m) repeats every run.
+ */
+static TARGET void narrow_task(void *op, size_t task)
+{
+	const permute *d = op;
+	const int64_t m = d->m, n = d->n;
+	int64_t image = (int64_t)task * d->images_per_task, end = image + d->images_per_task;
+	if (end > d->batch)
+		end = d->batch;
+	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+	const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+	for (; image < end; image++) {
+		const float *x = d->x + image * m * n;
+		float *y = d->y + image * m * n;
+		int64_t j = 0;
+		if (m == 2) {
+			for (; j + 16 <= n; j += 16) {
+				__m512 a = _mm512_loadu_ps(x + j), b = _mm512_loadu_ps(x + n + j);
+				_mm512_storeu_ps(y + 2 * j, _mm512_permutex2var_ps(a, lo, b));
+				_mm512_storeu_ps(y + 2 * j + 16, _mm512_permutex2var_ps(a, hi, b));
+			}
+		} else {
+			for (; j + 16 <= n; j += 16)
+				for (int64_t v = 0; v < m; v++)
+					_mm512_storeu_ps(y + j * m + v * 16,
+							 _mm512_i32gather_ps(_mm512_loadu_si512(d->idx[v]), x + j, 4));
+		}
+		for (; j < n; j++)
+			for (int64_t i = 0; i < m; i++)
+				y[j * m + i] = x[i * n + j];
+	}
+}
 
 /* Block copy: output block b (its index over the output's outer axes) from wherever it sits in the input. */
 static void copy_task(void *op, size_t task)
@@ -160,9 +200,21 @@ int nn_native_permute_create(nn_graph *g, nn_node *n, nn_native_op **out, char *
 			free(d);
 			return nn_native_reject(why, whylen, "rows too long for 32-bit gather offsets");
 		}
-		d->col_tasks = (d->n + COLS_PER_TASK - 1) / COLS_PER_TASK;
-		d->base.run_task = transpose_task;
-		d->base.tasks = (size_t)(batch * d->col_tasks);
+		if (d->m <= 16) {
+			d->batch = batch;
+			d->images_per_task = d->m * d->n >= COPY_PER_TASK ? 1 : COPY_PER_TASK / (d->m * d->n);
+			for (int v = 0; v < d->m; v++)
+				for (int j = 0; j < 16; j++) {
+					int k = v * 16 + j;
+					d->idx[v][j] = (int32_t)((k % d->m) * d->n + k / d->m);
+				}
+			d->base.run_task = narrow_task;
+			d->base.tasks = (size_t)((batch + d->images_per_task - 1) / d->images_per_task);
+		} else {
+			d->col_tasks = (d->n + COLS_PER_TASK - 1) / COLS_PER_TASK;
+			d->base.run_task = transpose_task;
+			d->base.tasks = (size_t)(batch * d->col_tasks);
+		}
 	} else {
 		free(d);
 		return nn_native_reject(why, whylen, "a permutation that is neither a block reordering nor a batch of 2-D "
