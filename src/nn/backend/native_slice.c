@@ -3,7 +3,8 @@
  * along the last axis is a run of loads. A stride of 1 is a copy, a stride
  * of 2 (the channel shuffle's every-other-channel pick, pass/shuffle.c)
  * takes the even elements of two vectors with one permute, other strides
- * gather. Rows are split into tasks of about COPY_PER_TASK elements.
+ * gather. Rows are split into tasks of about PER_TASK elements; rows
+ * shorter than 16 elements are left to the reference kernel.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,13 +36,22 @@ static TARGET void slice_task(void *op, size_t task)
 	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
 	const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
 						_mm512_set1_epi32((int)s));
+	/* The task's first row's index over the outer axes, then stepped row by row. */
+	int64_t idx[NN_MAX_RANK] = { 0 }, off = d->base_off, rest = r;
+	for (int k = d->rank - 2; k >= 0; k--) {
+		idx[k] = rest % d->out_shape[k];
+		off += idx[k] * d->step[k];
+		rest /= d->out_shape[k];
+	}
 	for (; r < end; r++) {
-		int64_t rest = r, off = d->base_off;
-		for (int k = d->rank - 2; k >= 0; k--) {
-			off += (rest % d->out_shape[k]) * d->step[k];
-			rest /= d->out_shape[k];
-		}
 		const float *src = d->x + off;
+		for (int k = d->rank - 2; k >= 0; k--) {
+			off += d->step[k];
+			if (++idx[k] < d->out_shape[k])
+				break;
+			off -= d->step[k] * d->out_shape[k];
+			idx[k] = 0;
+		}
 		float *dst = d->y + r * len;
 		int64_t j = 0;
 		if (s == 1) {
@@ -90,6 +100,12 @@ int nn_native_slice_create(nn_graph *g, nn_node *n, nn_native_op **out, char *wh
 	}
 	d->x = x->data, d->y = y->data, d->rank = x->rank;
 	d->len = y->shape[x->rank - 1];
+	if (d->len < 16) {
+		/* Rows shorter than a vector (YOLOX's Focus slices: 3 channels) go as fast on the reference kernel. */
+		long long len = (long long)d->len;
+		free(d);
+		return nn_native_reject(why, whylen, "rows of %lld elements (native: 16 or more)", len);
+	}
 	d->s = n->p.slice.stride[x->rank - 1];
 	d->rows = nn_tensor_elements(y) / d->len;
 	d->rows_per_task = d->len >= PER_TASK ? 1 : PER_TASK / d->len;
