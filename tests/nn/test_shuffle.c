@@ -47,9 +47,14 @@ static void iota(nn_tensor *t)
 TEST(shuffle_becomes_slices)
 {
 	enum { C = 10, H = 3, W = 5 };
+	/* pre: the input is [C, HW], reshaped to [1, C, H, W] first: the slice is of that, not of the input. */
+	for (int pre = 0; pre < 2; pre++)
 	for (int mode = 1; mode >= 0; mode--) {
 		nn_graph *g = nn_graph_create("shuffle");
+		int in = pre ? tb_tensor(g, "in", NN_F32, 2, C, H * W) : -1;
 		int x = tb_tensor(g, "x", NN_F32, 4, 1, C, H, W);
+		if (pre)
+			tb_node(g, NN_OP_RESHAPE, "pre", TB_LIST(in), TB_LIST(x));
 		int r1 = tb_tensor(g, "r1", NN_F32, 3, C / 2, 2, H * W);
 		int t = tb_tensor(g, "t", NN_F32, 3, 2, C / 2, H * W);
 		int r2 = tb_tensor(g, "r2", NN_F32, 5, 2, 1, C / 2, H, W);
@@ -65,12 +70,12 @@ TEST(shuffle_becomes_slices)
 		tb_node(g, NN_OP_RESHAPE, "r2", TB_LIST(t), TB_LIST(r2));
 		tb_node(g, NN_OP_GATHER, "g0", TB_LIST(r2, i0), TB_LIST(y0));
 		tb_node(g, NN_OP_GATHER, "g1", TB_LIST(r2, i1), TB_LIST(y1));
-		tb_io(g, TB_LIST(x), TB_LIST(y0, y1));
+		tb_io(g, TB_LIST(pre ? in : x), TB_LIST(y0, y1));
 		nn_model *m = prepare(g, mode);
 		const nn_graph *pg = nn_model_graph(m);
-		CHECK_MSG(pg->n_nodes == 2 && pg->nodes[0].op == NN_OP_STRIDED_SLICE &&
-				  pg->nodes[1].op == NN_OP_STRIDED_SLICE,
-			  "%d nodes, the first %s", pg->n_nodes, nn_op_name(pg->nodes[0].op));
+		CHECK_MSG(pg->n_nodes == 2 + pre && pg->nodes[pre].op == NN_OP_STRIDED_SLICE &&
+				  pg->nodes[pre + 1].op == NN_OP_STRIDED_SLICE,
+			  "pre %d: %d nodes, the first %s", pre, pg->n_nodes, nn_op_name(pg->nodes[0].op));
 		iota(nn_model_input(m, 0));
 		run(m);
 		for (int j = 0; j < 2; j++) {

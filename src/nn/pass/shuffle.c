@@ -104,33 +104,19 @@ static int64_t scalar_index(const nn_tensor *ix, int dim)
 }
 
 /*
- * Tries GATHER node gi: 1 when rewritten, 0 when it is not a shuffle's pick,
- * -1 when out of memory.
+ * Whether GATHER node gi (index j on axis 0) picks a strided slice of the
+ * input of chain[len - 1], the chain's first node (chain runs from the
+ * GATHER back): 1 and the node rewritten when it does, 0 when not, -1 when
+ * out of memory.
  */
-static int try_gather(nn_graph *g, int gi)
+static int fit_slice(nn_graph *g, int gi, const int *chain, int len, int64_t j)
 {
 	nn_node *n = &g->nodes[gi];
-	if (n->op != NN_OP_GATHER || n->n_inputs != 2 || n->n_outputs != 1 || n->inputs[0] < 0 || n->inputs[1] < 0)
-		return 0;
 	const nn_tensor *p = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
-	int axis = n->p.gather.axis < 0 ? n->p.gather.axis + p->rank : n->p.gather.axis;
-	if (axis != 0 || p->rank < 1 || nn_dtype_size(p->dtype) != 4)
-		return 0;
-	int64_t j = scalar_index(&g->tensors[n->inputs[1]], p->shape[0]);
-	if (j < 0)
-		return 0;
-	/* Back along the chain to its input x. */
-	int chain[16], len = 0, t = n->inputs[0];
-	for (;;) {
-		int pi = producer_of(g, t);
-		if (pi < 0 || !chain_op(g, pi) || len == 16)
-			break;
-		chain[len++] = pi;
-		t = g->nodes[pi].inputs[0];
-	}
+	int t = g->nodes[chain[len - 1]].inputs[0];
 	const nn_tensor *x = &g->tensors[t];
 	int64_t count = nn_tensor_elements(x);
-	if (len == 0 || x->is_const || x->rank != y->rank || count <= 0 || count > MAX_SHUFFLE_ELEMENTS ||
+	if (x->is_const || x->rank != y->rank || count <= 0 || count > MAX_SHUFFLE_ELEMENTS ||
 	    count != nn_tensor_elements(p))
 		return 0;
 	int32_t *a = malloc((size_t)count * sizeof *a), *b = malloc((size_t)count * sizeof *b);
@@ -198,6 +184,40 @@ static int try_gather(nn_graph *g, int gi)
 	memcpy(n->p.slice.begin, begin, sizeof begin);
 	memcpy(n->p.slice.stride, stride, sizeof stride);
 	return 1;
+}
+
+
+/*
+ * Tries GATHER node gi: 1 when rewritten, 0 when it is not a shuffle's pick,
+ * -1 when out of memory.
+ */
+static int try_gather(nn_graph *g, int gi)
+{
+	nn_node *n = &g->nodes[gi];
+	if (n->op != NN_OP_GATHER || n->n_inputs != 2 || n->n_outputs != 1 || n->inputs[0] < 0 || n->inputs[1] < 0)
+		return 0;
+	const nn_tensor *p = &g->tensors[n->inputs[0]];
+	int axis = n->p.gather.axis < 0 ? n->p.gather.axis + p->rank : n->p.gather.axis;
+	if (axis != 0 || p->rank < 1 || nn_dtype_size(p->dtype) != 4)
+		return 0;
+	int64_t j = scalar_index(&g->tensors[n->inputs[1]], p->shape[0]);
+	if (j < 0)
+		return 0;
+	/* Back along the chain; its longest part whose input x is a strided slice's source wins. */
+	int chain[16], len = 0, t = n->inputs[0];
+	for (;;) {
+		int pi = producer_of(g, t);
+		if (pi < 0 || !chain_op(g, pi) || len == 16)
+			break;
+		chain[len++] = pi;
+		t = g->nodes[pi].inputs[0];
+	}
+	for (int l = len; l >= 1; l--) {
+		int rc = fit_slice(g, gi, chain, l, j);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int nn_pass_shuffle_slices(nn_graph *g, char *err, size_t errlen)
