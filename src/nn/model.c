@@ -187,6 +187,8 @@ int nn_model_prepare(nn_model *m, const nn_prepare_options *opt, char *err, size
 		return rc;
 	if ((rc = nn_pass_fold_constants(g, err, errlen)) < 0)
 		return rc;
+	if ((rc = nn_pass_shuffle_slices(g, err, errlen)) < 0)
+		return rc;
 	if ((rc = nn_pass_fold_transposes(g, err, errlen)) < 0)
 		return rc;
 	if ((rc = nn_pass_fuse_activations(g, err, errlen)) < 0)

@@ -25,6 +25,8 @@ extern const vg_test vg_suite_nn_resize_pad[];
 extern const vg_test vg_suite_nn_nms[];
 extern const vg_test vg_suite_nn_tflite_nms[];
 extern const vg_test vg_suite_nn_qonnx[];
+extern const vg_test vg_suite_nn_onnx_convt[];
+extern const vg_test vg_suite_nn_shuffle[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -48,6 +50,8 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_nms,
 	vg_suite_nn_tflite_nms,
 	vg_suite_nn_qonnx,
+	vg_suite_nn_onnx_convt,
+	vg_suite_nn_shuffle,
 	NULL,
 };
 

@@ -123,6 +123,9 @@ int nn_native_create(nn_graph *g, nn_node *n, char *why, size_t whylen)
 	case NN_OP_SPACE_TO_DEPTH:
 		rc = nn_native_space_to_depth_create(g, n, &op, why, whylen);
 		break;
+	case NN_OP_STRIDED_SLICE:
+		rc = nn_native_slice_create(g, n, &op, why, whylen);
+		break;
 	default:
 		return nn_native_reject(why, whylen, "no native kernel for %s", nn_op_name(n->op));
 	}

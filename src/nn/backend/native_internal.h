@@ -68,6 +68,10 @@ int nn_native_stem_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why
 int nn_native_conv_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_silu_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_transpose_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+/* Any other TRANSPOSE that is a block reordering or a batch of 2-D transposes (native_permute.c). */
+int nn_native_permute_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
+/* STRIDED_SLICE of 4-byte elements with positive strides (native_slice.c). */
+int nn_native_slice_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 int nn_native_space_to_depth_create(nn_graph *g, nn_node *n, nn_native_op **out, char *why, size_t whylen);
 
 #endif

@@ -277,67 +277,129 @@ int ox_map_conv(ox *c, const ox_node *n)
 	return from_nhwc(c, n, yh, spatial, 0);
 }
 
+/*
+ * One spatial axis of a ConvTranspose: the output size and the padding cut
+ * from its start. `full` = stride * (in - 1) + effective kernel is what the
+ * scatter covers; an output larger than full - start gets zeros (plus the
+ * bias) at its end. With output_shape or auto_pad SAME the total padding
+ * is clamped at 0 (as ONNX Runtime does) and its odd pixel goes to the
+ * start for SAME_LOWER, to the end otherwise (ONNX's test data and ORT 1.20).
+ */
+static int convt_axis(const win *w, int dim, int64_t in, int64_t opad, int64_t oshape, int64_t *start, int64_t *out)
+{
+	int64_t ek = (w->k[dim] - 1) * w->d[dim] + 1;
+	int64_t full = w->s[dim] * (in - 1) + ek;
+	if (oshape > 0 || w->auto_pad == 1 || w->auto_pad == 2) {
+		*out = oshape > 0 ? oshape : in * w->s[dim];
+		int64_t total = full + opad - *out;
+		if (total < 0)
+			total = 0;
+		*start = w->auto_pad == 2 ? total - total / 2 : total / 2;
+	} else {
+		int64_t pb = w->auto_pad == 3 ? 0 : w->pads[dim], pe = w->auto_pad == 3 ? 0 : w->pads[dim + 2];
+		*start = pb;
+		*out = full + opad - pb - pe;
+	}
+	return *out >= 1 && *out <= OX_MAX_DIM && *start >= 0 && *start < full;
+}
+
+/*
+ * ConvTranspose of one or two spatial dimensions as one dense
+ * TRANSPOSE_CONV2D (OHWI filter, NHWC): dilation becomes zero taps between
+ * the filter's, groups a block-diagonal filter (output channel o of group g
+ * sees only that group's input channels), so that XNNPACK's deconvolution or
+ * the reference kernel runs every form.
+ */
 int ox_map_conv_transpose(ox *c, const ox_node *n)
 {
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
+	if (ox_T(c, x)->dtype != NN_F32)
+		return ox_unsupported(c, "input of type %s", nn_dtype_name(ox_T(c, x)->dtype));
 	ox_val *w = const_float(c, n, 1, "the filter");
 	if (!w)
 		return 1;
-	if (ox_T(c, x)->rank != 4 || w->rank != 4)
-		return ox_unsupported(c, "ConvTranspose of rank %d (2-D only)", ox_T(c, x)->rank);
-	if (ox_attr_i(n, "group", 1) != 1)
-		return ox_unsupported(c, "grouped ConvTranspose");
-	if (ox_attr_get(n, "output_shape"))
-		return ox_unsupported(c, "ConvTranspose with output_shape");
-	int64_t C = w->dims[0], O = w->dims[1], kh = w->dims[2], kw = w->dims[3];
-	if (C != ox_T(c, x)->shape[1])
-		return ox_nfail(c, NN_ERR_SHAPE, "filter for %lld input channels, input has %d", (long long)C,
-				ox_T(c, x)->shape[1]);
+	int xr = ox_T(c, x)->rank;
+	if (w->rank != xr || (xr != 3 && xr != 4))
+		return ox_unsupported(c, "ConvTranspose of rank %d (1-D and 2-D only)", xr);
+	int spatial = xr - 2, off = 2 - spatial;
+	int64_t C = w->dims[0], Og = w->dims[1], kh = xr == 4 ? w->dims[2] : 1, kw = w->dims[xr - 1];
+	int64_t group = ox_attr_i(n, "group", 1);
+	if (C != ox_T(c, x)->shape[1] || group < 1 || C % group || Og < 1)
+		return ox_nfail(c, NN_ERR_SHAPE, "filter for %lld input channels in %lld groups, input has %d",
+				(long long)C, (long long)group, ox_T(c, x)->shape[1]);
+	int64_t O = Og * group, Cg = C / group;
 	win wi;
 	int64_t kd[2] = { kh, kw };
-	int rc = read_win(c, n, 2, kd, &wi);
+	int rc = read_win(c, n, spatial, kd, &wi);
 	if (rc)
 		return rc;
-	if (wi.d[0] != 1 || wi.d[1] != 1)
-		return ox_unsupported(c, "dilated ConvTranspose");
-	int64_t opad[2] = { 0, 0 };
+	if (wi.k[0] != kh || wi.k[1] != kw)
+		return ox_nfail(c, NN_ERR_SHAPE, "kernel_shape differs from the filter's");
+	int64_t v[4], opad[2] = { 0, 0 }, oshape[2] = { 0, 0 };
 	int cnt;
-	if (ox_attr_ints(c, n, "output_padding", opad, 2, &cnt) < 0)
+	if (ox_attr_ints(c, n, "output_padding", v, 4, &cnt) < 0)
 		return NN_ERR_FORMAT;
-	if (wi.auto_pad == 1 || wi.auto_pad == 2)
-		return ox_unsupported(c, "ConvTranspose with auto_pad SAME");
+	if (cnt == spatial)
+		for (int k = 0; k < cnt; k++)
+			opad[k + off] = v[k];
+	else if (cnt)
+		return ox_nfail(c, NN_ERR_FORMAT, "%d output_padding values for %d spatial dimensions", cnt, spatial);
+	if (ox_attr_ints(c, n, "output_shape", v, 4, &cnt) < 0)
+		return NN_ERR_FORMAT;
+	if (cnt == spatial || cnt == spatial + 2) /* spatial sizes, or the whole N, C, spatial shape */
+		for (int k = 0; k < spatial; k++)
+			oshape[k + off] = v[cnt - spatial + k];
+	else if (cnt)
+		return ox_nfail(c, NN_ERR_FORMAT, "%d output_shape values for %d spatial dimensions", cnt, spatial);
+	for (int k = 0; k < 2; k++)
+		if (opad[k] < 0 || opad[k] > 65536 || oshape[k] < 0)
+			return ox_nfail(c, NN_ERR_FORMAT, "output_padding %lld, output_shape %lld", (long long)opad[k],
+					(long long)oshape[k]);
+	if (spatial == 1)
+		oshape[0] = 0;
 	ox_val *b = NULL;
 	if (n->n_in > 2 && n->in[2][0] && !(b = const_float(c, n, 2, "the bias")))
 		return 1;
-	int spatial;
-	int xh = to_nhwc(c, n, x, &spatial);
+	if (b && b->n != O)
+		return ox_nfail(c, NN_ERR_SHAPE, "bias of %lld values for %lld output channels", (long long)b->n, (long long)O);
+	int sp;
+	int xh = to_nhwc(c, n, x, &sp);
 	if (xh < 0)
 		return xh == -1000 ? 1 : xh;
 	int64_t H = ox_T(c, xh)->shape[1], W = ox_T(c, xh)->shape[2];
-	int64_t oh = (H - 1) * wi.s[0] + kh - wi.pads[0] - wi.pads[2] + opad[0];
-	int64_t ow = (W - 1) * wi.s[1] + kw - wi.pads[1] - wi.pads[3] + opad[1];
-	if (oh < 1 || ow < 1 || oh > OX_MAX_DIM || ow > OX_MAX_DIM)
-		return ox_nfail(c, NN_ERR_SHAPE, "output of %lldx%lld", (long long)oh, (long long)ow);
-	/* IR: OHWI, out[y*s + ky - pad] += in[y] * f[o, ky, kx, i]; ONNX W is [C_in, C_out, kh, kw]. */
-	int fshape[4] = { (int)O, (int)kh, (int)kw, (int)C };
+	int64_t st[2], out[2];
+	if (!convt_axis(&wi, 0, H, opad[0], oshape[0], &st[0], &out[0]) ||
+	    !convt_axis(&wi, 1, W, opad[1], oshape[1], &st[1], &out[1]))
+		return ox_nfail(c, NN_ERR_SHAPE, "output of %lldx%lld with padding %lld, %lld", (long long)out[0],
+				(long long)out[1], (long long)st[0], (long long)st[1]);
+	int64_t ekh = (kh - 1) * wi.d[0] + 1, ekw = (kw - 1) * wi.d[1] + 1;
+	if (O * ekh * ekw * C > ((int64_t)1 << 26)) /* 256 MB of dense filter */
+		return ox_unsupported(c, "a dense filter of %lldx%lldx%lldx%lld", (long long)O, (long long)ekh,
+				      (long long)ekw, (long long)C);
+	/* IR: OHWI, out[y*s + ky - pad] += in[y] * f[o, ky, kx, i]; ONNX W is [C_in, C_out / group, kh, kw]. */
+	int fshape[4] = { (int)O, (int)ekh, (int)ekw, (int)C };
 	char nm[512];
 	snprintf(nm, sizeof nm, "%s/ohwi", n->in[1]);
 	int f = ox_const_f32(c, nm, 4, fshape, NULL);
 	if (f < 0)
 		return f;
-	float *fd = ox_T(c, f)->data;
+	float *fd = ox_T(c, f)->data; /* zeros where no tap lands */
 	for (int64_t i = 0; i < C; i++)
-		for (int64_t o = 0; o < O; o++)
+		for (int64_t og = 0; og < Og; og++) {
+			int64_t o = (i / Cg) * Og + og;
 			for (int64_t y = 0; y < kh; y++)
 				for (int64_t z = 0; z < kw; z++)
-					fd[((o * kh + y) * kw + z) * C + i] = w->f[((i * O + o) * kh + y) * kw + z];
+					fd[((o * ekh + y * wi.d[0]) * ekw + z * wi.d[1]) * C + i] =
+						w->f[((i * Og + og) * kh + y) * kw + z];
+		}
 	int bs[1] = { (int)O };
-	int bias = ox_const_f32(c, "convt/bias", 1, bs, b ? b->f : NULL);
+	snprintf(nm, sizeof nm, "%s/bias", b ? n->in[2] : n->in[1]);
+	int bias = ox_const_f32(c, nm, 1, bs, b ? b->f : NULL);
 	if (bias < 0)
 		return bias;
-	int ysh[4] = { ox_T(c, xh)->shape[0], (int)oh, (int)ow, (int)O };
+	int ysh[4] = { ox_T(c, xh)->shape[0], (int)out[0], (int)out[1], (int)O };
 	int yh = ox_temp(c, n, "/convt_nhwc", NN_F32, 4, ysh);
 	if (yh < 0)
 		return yh;
@@ -345,14 +407,18 @@ int ox_map_conv_transpose(ox *c, const ox_node *n)
 	nn_node *cv = ox_emit(c, n, NN_OP_TRANSPOSE_CONV2D, 3, in, 1, &yh);
 	if (!cv)
 		return NN_ERR_NOMEM;
-	set_conv_pads(&cv->p.conv, &wi);
-	/* The output padding extends the bottom/right: fewer pixels cut there. */
-	cv->p.conv.pad_bottom -= (int)opad[0];
-	cv->p.conv.pad_right -= (int)opad[1];
-	if (cv->p.conv.pad_bottom < 0 || cv->p.conv.pad_right < 0)
-		return ox_unsupported(c, "output_padding larger than the padding");
+	cv->p.conv.padding = NN_PADDING_EXPLICIT;
+	cv->p.conv.stride_h = (int)wi.s[0];
+	cv->p.conv.stride_w = (int)wi.s[1];
+	cv->p.conv.dilation_h = cv->p.conv.dilation_w = 1; /* in the filter's zero taps */
+	cv->p.conv.pad_top = (int)st[0];
+	cv->p.conv.pad_left = (int)st[1];
+	/* What is cut from the end; an output reaching past the scatter has 0 here (the size is the output's). */
+	int64_t eh = wi.s[0] * (H - 1) + ekh - st[0] - out[0], ew = wi.s[1] * (W - 1) + ekw - st[1] - out[1];
+	cv->p.conv.pad_bottom = eh > 0 ? (int)eh : 0;
+	cv->p.conv.pad_right = ew > 0 ? (int)ew : 0;
 	cv->p.conv.act = NN_ACT_NONE;
-	return from_nhwc(c, n, yh, spatial, 0);
+	return from_nhwc(c, n, yh, sp, 0);
 }
 
 int ox_map_pool(ox *c, const ox_node *n)
