@@ -65,6 +65,51 @@ save("opset9_upsample", [oh.make_node("Upsample", ["x", "sc"], ["u"]),
                          oh.make_node("Transpose", ["u"], ["y"], perm=[0, 2, 3, 1])], [X], [Y],
      [("sc", np.array([1, 1, 2, 2], np.float32))], opset=9)
 
+# The ops issue 12's later work added: run-time row counts (NonMaxSuppression), the quantized forms,
+# ConvTranspose's forms, Pad modes, cubic and crop-and-resize Resize, dilated and 3-D pooling.
+B = oh.make_tensor_value_info("boxes", TP.FLOAT, [1, 6, 4])
+S = oh.make_tensor_value_info("scores", TP.FLOAT, [1, 2, 6])
+SEL = oh.make_tensor_value_info("y", TP.INT64, None)
+save("nms_gather", [oh.make_node("NonMaxSuppression", ["boxes", "scores", "mx", "iou", "th"], ["sel"],
+                                 center_point_box=1),
+                    oh.make_node("Gather", ["sel", "c2"], ["y"], axis=1)], [B, S], [SEL],
+     [("mx", np.array([3], np.int64)), ("iou", np.array([0.5], np.float32)), ("th", np.array([0.1], np.float32)),
+      ("c2", np.array(2, np.int64))], opset=11)
+XU = oh.make_tensor_value_info("x", TP.UINT8, [1, 3, 8, 8])
+YU = oh.make_tensor_value_info("y", TP.UINT8, None)
+save("qlinearconv", [oh.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"],
+                                  pads=[1, 1, 1, 1])], [XU], [YU],
+     [("xs", np.array(0.02, np.float32)), ("xz", np.array(128, np.uint8)),
+      ("w", rng.integers(-20, 20, (4, 3, 3, 3)).astype(np.int8)), ("ws", np.array([0.01, 0.02, 0.03, 0.04], np.float32)),
+      ("wz", np.zeros(4, np.int8)), ("ys", np.array(0.05, np.float32)), ("yz", np.array(100, np.uint8)),
+      ("b", rng.integers(-50, 50, 4).astype(np.int32))])
+XF2 = oh.make_tensor_value_info("x", TP.FLOAT, [2, 8])
+YF = oh.make_tensor_value_info("y", TP.FLOAT, None)
+save("dynamic_quant_matmul", [oh.make_node("DynamicQuantizeLinear", ["x"], ["q", "qs", "qz"]),
+                              oh.make_node("MatMulInteger", ["q", "w", "qz", "wz"], ["i"]),
+                              oh.make_node("Cast", ["i"], ["f"], to=TP.FLOAT),
+                              oh.make_node("Mul", ["f", "qs"], ["y"])], [XF2], [YF],
+     [("w", rng.integers(0, 255, (8, 4)).astype(np.uint8)), ("wz", np.array(120, np.uint8))])
+XB = oh.make_tensor_value_info("x", TP.FLOAT, [2, 3, 4])
+WB = oh.make_tensor_value_info("w", TP.FLOAT, [2, 4, 5])
+save("batch_matmul", [oh.make_node("MatMul", ["x", "w"], ["y"])], [XB, WB], [YF])
+save("convtranspose_forms", [oh.make_node("ConvTranspose", ["x", "w"], ["c"], group=3, dilations=[2, 2],
+                                          strides=[2, 2], output_padding=[1, 1], auto_pad="SAME_UPPER"),
+                             oh.make_node("Pad", ["c", "pp"], ["y"], mode="reflect")], [X], [Y],
+     [("w", f(3, 2, 3, 3)), ("pp", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64))])
+save("resize_cubic_crop", [oh.make_node("Resize", ["x", "roi", "sc"], ["r"], mode="cubic", exclude_outside=1,
+                                        coordinate_transformation_mode="tf_crop_and_resize",
+                                        extrapolation_value=2.0),
+                           oh.make_node("Pad", ["r", "pp", "pv"], ["y"], mode="constant")], [X], [Y],
+     [("roi", np.array([0, 0, 0.2, 0.1, 1, 1, 0.9, 0.8], np.float32)), ("sc", np.array([1, 1, 1.5, 0.75], np.float32)),
+      ("pp", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)), ("pv", np.array(1.5, np.float32))])
+save("pool_dilated_indices", [oh.make_node("MaxPool", ["x"], ["p", "idx"], kernel_shape=[2, 2], dilations=[2, 2],
+                                           ceil_mode=1),
+                              oh.make_node("AveragePool", ["p"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                           count_include_pad=1)], [X], [Y])
+X5 = oh.make_tensor_value_info("x", TP.FLOAT, [1, 2, 4, 6, 6])
+save("pool_3d", [oh.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2, 2], strides=[2, 2, 2])], [X5], [Y])
+
 # Found by fuzz_onnx: an INTS attribute without values, a node without outputs, a huge shape with a
 # few bytes of data, a NaN Resize scale.
 empty_strides = oh.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2])
