@@ -21,6 +21,7 @@ extern const vg_test vg_suite_nn_graphdef[];
 extern const vg_test vg_suite_nn_onnx_ops[];
 extern const vg_test vg_suite_nn_onnx[];
 extern const vg_test vg_suite_nn_fast_ops[];
+extern const vg_test vg_suite_nn_intops[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -40,6 +41,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_onnx_ops,
 	vg_suite_nn_onnx,
 	vg_suite_nn_fast_ops,
+	vg_suite_nn_intops,
 	NULL,
 };
 

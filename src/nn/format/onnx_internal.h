@@ -59,6 +59,12 @@ static inline int ox_is_float(int dtype)
 	return dtype == OX_FLOAT || dtype == OX_FLOAT16 || dtype == OX_DOUBLE || dtype == OX_BFLOAT16;
 }
 
+/* The integer dtypes the reference kernels compute on directly (math_ops.c): uint8, int8, int16, int32, int64. */
+static inline int ox_plain_int(nn_dtype dt)
+{
+	return dt == NN_U8 || dt == NN_I8 || dt == NN_I16 || dt == NN_I32 || dt == NN_I64;
+}
+
 typedef struct ox_attr {
 	const char *name;
 	int type;
@@ -218,6 +224,10 @@ int ox_map_instancenorm(ox *c, const ox_node *n);
 int ox_map_depth_space(ox *c, const ox_node *n);
 int ox_map_gemm(ox *c, const ox_node *n);
 int ox_map_matmul(ox *c, const ox_node *n);
+
+/* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
+int ox_map_clip_int(ox *c, const ox_node *n);
+int ox_map_dropout(ox *c, const ox_node *n);
 
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };

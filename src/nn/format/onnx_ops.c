@@ -106,7 +106,7 @@ static int map_binary(ox *c, const ox_node *n, int op)
 	int cmp = op == NN_OP_EQUAL || op == NN_OP_GREATER || op == NN_OP_LESS;
 	if (op == NN_OP_LOGICAL_AND && dt != NN_BOOL)
 		return ox_unsupported(c, "And of %s", nn_dtype_name(dt));
-	if (!cmp && op != NN_OP_LOGICAL_AND && dt != NN_F32 && dt != NN_I32 && dt != NN_I64)
+	if (!cmp && op != NN_OP_LOGICAL_AND && dt != NN_F32 && !ox_plain_int(dt))
 		return ox_unsupported(c, "arithmetic on %s", nn_dtype_name(dt));
 	if (op == NN_OP_POW && dt != NN_F32)
 		return ox_unsupported(c, "Pow of %s", nn_dtype_name(dt));
@@ -145,7 +145,7 @@ static int map_variadic(ox *c, const ox_node *n, int op)
 	if (acc < 0)
 		return acc;
 	nn_dtype vdt = ox_T(c, acc)->dtype;
-	if (vdt != NN_F32 && (mean || (vdt != NN_I32 && vdt != NN_I64)))
+	if (vdt != NN_F32 && (mean || !ox_plain_int(vdt)))
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(vdt));
 	nn_op bop = mean ? NN_OP_ADD : (nn_op)op;
 	if (n->n_in == 1 && !mean) {
@@ -217,13 +217,8 @@ static int map_identity(ox *c, const ox_node *n, int arg)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (!strcmp(n->op, "Dropout") && n->n_out > 1 && n->out[1][0])
-		return ox_unsupported(c, "Dropout's mask output");
-	if (!strcmp(n->op, "Dropout") && n->n_in > 2 && n->in[2][0]) {
-		ox_val *tm = ox_in_const(c, n, 2);
-		if (!tm || (tm->n == 1 && ox_val_int(tm, 0)))
-			return ox_unsupported(c, "Dropout in training mode");
-	}
+	if (!strcmp(n->op, "Dropout"))
+		return ox_map_dropout(c, n);
 	return ox_bind_out(c, n, 0, x);
 }
 
@@ -280,6 +275,8 @@ static int map_clip(ox *c, const ox_node *n, int arg)
 {
 	(void)arg;
 	int x, rc;
+	if ((x = ox_in_tensor(c, n, 0)) >= 0 && ox_plain_int(ox_T(c, x)->dtype))
+		return ox_map_clip_int(c, n);
 	if ((rc = input_float(c, n, 0, &x)))
 		return rc;
 	float lo = -INFINITY, hi = INFINITY;
@@ -760,6 +757,7 @@ static int map_gather(ox *c, const ox_node *n, int elements)
 	if (!g)
 		return NN_ERR_NOMEM;
 	g->p.gather.axis = axis;
+	g->p.gather.negative = 1; /* ONNX: indices in [-dim, 0) count from the end */
 	return 0;
 }
 
@@ -948,8 +946,6 @@ static int map_argmax(ox *c, const ox_node *n, int arg)
 	int x, rc;
 	if ((rc = input_float(c, n, 0, &x)))
 		return rc;
-	if (ox_attr_i(n, "select_last_index", 0))
-		return ox_unsupported(c, "select_last_index");
 	int rank = ox_T(c, x)->rank, axis;
 	if (ox_axis(c, ox_attr_i(n, "axis", 0), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
@@ -967,6 +963,7 @@ static int map_argmax(ox *c, const ox_node *n, int arg)
 	if (!a)
 		return NN_ERR_NOMEM;
 	a->p.arg.axis = axis;
+	a->p.arg.select_last = ox_attr_i(n, "select_last_index", 0) != 0;
 	if (keep) {
 		int o = ox_out_tensor(c, n, 0, NN_I64, rank, kshape);
 		if (o < 0 || ox_reshape(c, n, y, rank, kshape, o) < 0)
@@ -986,8 +983,6 @@ static int map_topk(ox *c, const ox_node *n, int arg)
 		return NN_ERR_FORMAT;
 	if (axis != rank - 1)
 		return ox_unsupported(c, "TopK along axis %d (the last only)", axis);
-	if (!ox_attr_i(n, "largest", 1))
-		return ox_unsupported(c, "TopK with largest=0");
 	int64_t k;
 	if (c->opset < 10) {
 		k = ox_attr_i(n, "k", -1);
@@ -1011,6 +1006,7 @@ static int map_topk(ox *c, const ox_node *n, int arg)
 	if (!t)
 		return NN_ERR_NOMEM;
 	t->p.topk.k = (int)k;
+	t->p.topk.smallest = !ox_attr_i(n, "largest", 1);
 	if (n->n_out > 1 && n->out[1][0]) {
 		int i64 = ox_out_tensor(c, n, 1, NN_I64, rank, shape);
 		if (i64 < 0 || !ox_emit(c, n, NN_OP_CAST, 1, &i32, 1, &i64))

@@ -624,7 +624,8 @@ int ox_map_batchnorm(ox *c, const ox_node *n)
 static int emit2(ox *c, const ox_node *n, nn_op op, int a, int b, int out, const char *suffix)
 {
 	if (out < 0) {
-		nn_tensor *ta = ox_T(c, a), *tb = ox_T(c, b);
+		/* b < 0: a unary op (SQRT), whose output has a's shape; there is no tensor b to look at. */
+		nn_tensor *ta = ox_T(c, a), *tb = b >= 0 ? ox_T(c, b) : ta;
 		nn_tensor *big = ta->rank >= tb->rank && nn_tensor_elements(ta) >= nn_tensor_elements(tb) ? ta : tb;
 		int shape[NN_MAX_RANK];
 		memcpy(shape, big->shape, sizeof shape);
