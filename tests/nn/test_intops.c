@@ -436,4 +436,5 @@ TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_topk_smallest),
 	   TEST_ENTRY(intops_gather_negative),
 	   TEST_ENTRY(intops_onnx_clip_int8),
-	   TEST_ENTRY(intops_onnx_dropout_mask));
+	   TEST_ENTRY(intops_onnx_dropout_mask),
+	   TEST_ENTRY(intops_onnx_old_opsets));

@@ -558,9 +558,10 @@ static int read_model(ox *c, const void *data, size_t len, model_parts *mp, int 
 			if (rc2 < 0)
 				return ox_pb_error(c, rc2, "opset_import");
 			if (!domain[0] || !strcmp(domain, "ai.onnx")) {
-				if (version < 7 || version > 21)
+				/* Opsets 1 to 6: onnx_opset.c refuses the ops whose meaning changed by 7. */
+				if (version < 1 || version > 21)
 					return ox_fail(c, NN_ERR_UNSUPPORTED,
-						       "opset %lld of the default domain (ai.onnx) is not supported (7 to 21 are)",
+						       "opset %lld of the default domain (ai.onnx) is not supported (1 to 21 are)",
 						       (long long)version);
 				c->opset = (int)version;
 				have_default = 1;
@@ -838,7 +839,9 @@ static int map_all(ox *c)
 			poison_outputs(c, n);
 			continue;
 		}
-		int rc = ox_eval_node(c, n);
+		int rc = ox_opset_check(c, n);
+		if (rc == 0)
+			rc = ox_eval_node(c, n);
 		if (rc == 0 && !ox_op_known(n->domain, n->op)) {
 			if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
 				rc = ox_unsupported(c, "operator %s of domain %s is not supported", n->op, n->domain);

@@ -229,6 +229,9 @@ int ox_map_matmul(ox *c, const ox_node *n);
 int ox_map_clip_int(ox *c, const ox_node *n);
 int ox_map_dropout(ox *c, const ox_node *n);
 
+/* onnx_opset.c: whether the node means at the model's opset (1 to 21) what the mapper implements: 0 yes, 1 unsupported. */
+int ox_opset_check(ox *c, const ox_node *n);
+
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };
 
