@@ -200,7 +200,7 @@ TEST(intops_gather_negative)
 
 /* ---- through the ONNX loader ---- */
 
-enum { T_FLOAT = 1, T_INT8 = 3, T_BOOL = 9 };
+enum { T_FLOAT = 1, T_INT8 = 3, T_BOOL = 9, T_UINT32 = 12, T_UINT64 = 13 };
 
 static void value_info(pbb *g, uint32_t field, const char *name, int elem, int rank, const int64_t *dims)
 {
@@ -429,6 +429,42 @@ TEST(intops_onnx_old_opsets)
 	load_fails(&m, "opset 0 of the default domain (ai.onnx) is not supported (1 to 21 are)");
 }
 
+TEST(intops_onnx_unsigned_wide)
+{
+	/* Max(x, c) on uint32, held as int64: c = [4000000000, 1] from raw_data; 4e9 is past INT32_MAX. */
+	pbb g = { 0 }, m = { 0 }, t = { 0 };
+	pbb_packed_varints(&t, 1, I64(2), 1);
+	pbb_int(&t, 2, T_UINT32);
+	pbb_str(&t, 8, "c");
+	uint32_t cv[2] = { 4000000000u, 1 };
+	pbb_bytes(&t, 9, cv, sizeof cv);
+	pbb_msg(&g, 5, &t);
+	node(&g, "Max", S("x", "c"), 2, S("y"), 1, NULL, 0, 0, 0, NULL);
+	value_info(&g, 11, "x", T_UINT32, 1, I64(2));
+	value_info(&g, 12, "y", T_UINT32, -1, NULL);
+	finish(&m, &g, 13);
+	nn_model *mm = load_ref(&m);
+	CHECK(nn_model_input(mm, 0)->dtype == NN_I64);
+	feed(mm, 0, (int64_t[]){ 4000000001LL, 0 }, 2 * sizeof(int64_t));
+	run(mm);
+	expect_bytes(mm, 0, (int64_t[]){ 4000000001LL, 1 }, 2 * sizeof(int64_t), "Max uint32");
+	nn_model_free(mm);
+
+	/* A uint64 past 2^63 - 1 has no int64 to live in: refused with its value. */
+	g = (pbb){ 0 }, m = (pbb){ 0 }, t = (pbb){ 0 };
+	pbb_packed_varints(&t, 1, I64(1), 1);
+	pbb_int(&t, 2, T_UINT64);
+	pbb_str(&t, 8, "c");
+	uint64_t big = 18446744073709551615ull;
+	pbb_bytes(&t, 9, &big, sizeof big);
+	pbb_msg(&g, 5, &t);
+	node(&g, "Max", S("x", "c"), 2, S("y"), 1, NULL, 0, 0, 0, NULL);
+	value_info(&g, 11, "x", T_UINT64, 1, I64(1));
+	value_info(&g, 12, "y", T_UINT64, -1, NULL);
+	finish(&m, &g, 13);
+	load_fails(&m, "uint64 value 18446744073709551615 is past 2^63 - 1");
+}
+
 TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_uint8_arith_wraps),
 	   TEST_ENTRY(intops_int8_int16_arith),
@@ -437,4 +473,5 @@ TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_gather_negative),
 	   TEST_ENTRY(intops_onnx_clip_int8),
 	   TEST_ENTRY(intops_onnx_dropout_mask),
-	   TEST_ENTRY(intops_onnx_old_opsets));
+	   TEST_ENTRY(intops_onnx_old_opsets),
+	   TEST_ENTRY(intops_onnx_unsigned_wide));

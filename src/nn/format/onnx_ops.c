@@ -388,7 +388,7 @@ static int map_cast(ox *c, const ox_node *n, int arg)
 		return x;
 	int to = (int)ox_attr_i(n, "to", 0);
 	nn_dtype dt;
-	if (ox_dtype_to_nn(to, &dt) < 0 || dt == NN_F16)
+	if (ox_dtype_to_nn(to, &dt) < 0 || dt == NN_F16 || to == OX_UINT16 || to == OX_UINT32 || to == OX_UINT64)
 		return ox_unsupported(c, "Cast to %s", ox_dtype_name(to));
 	nn_tensor *t = ox_T(c, x);
 	if (t->dtype == NN_F16)
