@@ -465,6 +465,54 @@ TEST(intops_onnx_unsigned_wide)
 	load_fails(&m, "uint64 value 18446744073709551615 is past 2^63 - 1");
 }
 
+TEST(intops_onnx_batchnorm_training)
+{
+	/*
+	 * x [2,1,1,2] = {1, 3, 5, 7}: batch mean 4, deviations -3 -1 1 3, variance
+	 * (9 + 1 + 1 + 9) / 4 = 5; epsilon 4 makes the deviation sqrt(9) = 3.
+	 * y = dev / 3 * 2 + 1 = -1, 1/3, 5/3, 3. Momentum 0.5: running mean
+	 * 0 * 0.5 + 4 * 0.5 = 2, running variance 1 * 0.5 + 5 * 0.5 = 3.
+	 */
+	pbb g = { 0 }, m = { 0 }, nd = { 0 };
+	scalar_init(&g, "s", T_FLOAT, 2);
+	scalar_init(&g, "b", T_FLOAT, 1);
+	scalar_init(&g, "mean", T_FLOAT, 0);
+	scalar_init(&g, "var", T_FLOAT, 1);
+	const char *const in[5] = { "x", "s", "b", "mean", "var" }, *const out[3] = { "y", "rm", "rv" };
+	for (int k = 0; k < 5; k++)
+		pbb_str(&nd, 1, in[k]);
+	for (int k = 0; k < 3; k++)
+		pbb_str(&nd, 2, out[k]);
+	pbb_str(&nd, 3, "bn");
+	pbb_str(&nd, 4, "BatchNormalization");
+	const char *names[3] = { "epsilon", "momentum", "training_mode" };
+	for (int k = 0; k < 3; k++) {
+		pbb a = { 0 };
+		pbb_str(&a, 1, names[k]);
+		pbb_int(&a, 20, k < 2 ? 1 : 2);
+		if (k < 2)
+			pbb_float(&a, 2, k ? 0.5f : 4.0f);
+		else
+			pbb_int(&a, 3, 1);
+		pbb_msg(&nd, 5, &a);
+	}
+	pbb_msg(&g, 1, &nd);
+	value_info(&g, 11, "x", T_FLOAT, 4, I64(2, 1, 1, 2));
+	value_info(&g, 12, "y", T_FLOAT, -1, NULL);
+	value_info(&g, 12, "rm", T_FLOAT, -1, NULL);
+	value_info(&g, 12, "rv", T_FLOAT, -1, NULL);
+	finish(&m, &g, 15);
+	nn_model *mm = load_ref(&m);
+	feed(mm, 0, (float[]){ 1, 3, 5, 7 }, 4 * sizeof(float));
+	run(mm);
+	const float *y = nn_model_output(mm, 0)->data, want[4] = { -1, 1.0f / 3, 5.0f / 3, 3 };
+	for (int k = 0; k < 4; k++)
+		CHECK_MSG(fabsf(y[k] - want[k]) < 1e-6f, "y[%d] = %g, expected %g", k, (double)y[k], (double)want[k]);
+	const float *rm = nn_model_output(mm, 1)->data, *rv = nn_model_output(mm, 2)->data;
+	CHECK_MSG(fabsf(rm[0] - 2) < 1e-6f && fabsf(rv[0] - 3) < 1e-6f, "running %g %g", (double)rm[0], (double)rv[0]);
+	nn_model_free(mm);
+}
+
 TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_uint8_arith_wraps),
 	   TEST_ENTRY(intops_int8_int16_arith),
@@ -474,4 +522,5 @@ TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_onnx_clip_int8),
 	   TEST_ENTRY(intops_onnx_dropout_mask),
 	   TEST_ENTRY(intops_onnx_old_opsets),
-	   TEST_ENTRY(intops_onnx_unsigned_wide));
+	   TEST_ENTRY(intops_onnx_unsigned_wide),
+	   TEST_ENTRY(intops_onnx_batchnorm_training));

@@ -228,6 +228,8 @@ int ox_map_matmul(ox *c, const ox_node *n);
 /* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
 int ox_map_clip_int(ox *c, const ox_node *n);
 int ox_map_dropout(ox *c, const ox_node *n);
+/* onnx_ops_train.c: BatchNormalization with training_mode (the batch's statistics, and the running ones). */
+int ox_map_batchnorm_training(ox *c, const ox_node *n);
 
 /* onnx_opset.c: whether the node means at the model's opset (1 to 21) what the mapper implements: 0 yes, 1 unsupported. */
 int ox_opset_check(ox *c, const ox_node *n);

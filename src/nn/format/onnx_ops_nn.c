@@ -581,8 +581,8 @@ int ox_map_batchnorm(ox *c, const ox_node *n)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (n->n_out > 1 && n->out[1][0] && ox_attr_i(n, "training_mode", 0))
-		return ox_unsupported(c, "training mode");
+	if (ox_attr_i(n, "training_mode", 0))
+		return ox_map_batchnorm_training(c, n);
 	ox_val *sc = const_float(c, n, 1, "scale"), *b = sc ? const_float(c, n, 2, "B") : NULL;
 	ox_val *m = b ? const_float(c, n, 3, "mean") : NULL, *v = m ? const_float(c, n, 4, "var") : NULL;
 	if (!v)
