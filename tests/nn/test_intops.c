@@ -513,6 +513,42 @@ TEST(intops_onnx_batchnorm_training)
 	nn_model_free(mm);
 }
 
+TEST(intops_onnx_argmin_or_xor)
+{
+	/* ArgMin of {3, 1, 1, 5}: the first 1 at index 1, the last at 2. */
+	for (int last = 0; last < 2; last++) {
+		pbb g = { 0 }, m = { 0 };
+		node(&g, "ArgMin", S("x"), 1, S("y"), 1, "select_last_index", 2, last, 0, NULL);
+		value_info(&g, 11, "x", T_FLOAT, 1, I64(4));
+		value_info(&g, 12, "y", 7, -1, NULL);
+		finish(&m, &g, 13);
+		nn_model *mm = load_ref(&m);
+		feed(mm, 0, (float[]){ 3, 1, 1, 5 }, 4 * sizeof(float));
+		run(mm);
+		int64_t want = last ? 2 : 1;
+		expect_bytes(mm, 0, &want, sizeof want, "ArgMin");
+		nn_model_free(mm);
+	}
+	/* a [2,2] = {1,0,1,1} against b [2] = {1,0}: pairs (1,1) (0,0) (1,1) (1,0). */
+	for (int xor = 0; xor < 2; xor++) {
+		pbb g = { 0 }, m = { 0 };
+		node(&g, xor ? "Xor" : "Or", S("a", "b"), 2, S("y"), 1, NULL, 0, 0, 0, NULL);
+		value_info(&g, 11, "a", T_BOOL, 2, I64(2, 2));
+		value_info(&g, 11, "b", T_BOOL, 1, I64(2));
+		value_info(&g, 12, "y", T_BOOL, -1, NULL);
+		finish(&m, &g, 13);
+		nn_model *mm = load_ref(&m);
+		feed(mm, 0, (uint8_t[]){ 1, 0, 1, 1 }, 4);
+		feed(mm, 1, (uint8_t[]){ 1, 0 }, 2);
+		run(mm);
+		if (xor)
+			expect_bytes(mm, 0, (uint8_t[]){ 0, 0, 0, 1 }, 4, "Xor");
+		else
+			expect_bytes(mm, 0, (uint8_t[]){ 1, 0, 1, 1 }, 4, "Or");
+		nn_model_free(mm);
+	}
+}
+
 TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_uint8_arith_wraps),
 	   TEST_ENTRY(intops_int8_int16_arith),
@@ -523,4 +559,5 @@ TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_onnx_dropout_mask),
 	   TEST_ENTRY(intops_onnx_old_opsets),
 	   TEST_ENTRY(intops_onnx_unsigned_wide),
-	   TEST_ENTRY(intops_onnx_batchnorm_training));
+	   TEST_ENTRY(intops_onnx_batchnorm_training),
+	   TEST_ENTRY(intops_onnx_argmin_or_xor));

@@ -228,6 +228,8 @@ int ox_map_matmul(ox *c, const ox_node *n);
 /* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
 int ox_map_clip_int(ox *c, const ox_node *n);
 int ox_map_dropout(ox *c, const ox_node *n);
+/* Or (xor 0) and Xor (xor 1) of bool tensors. */
+int ox_map_logic(ox *c, const ox_node *n, int xor);
 /* onnx_ops_train.c: BatchNormalization with training_mode (the batch's statistics, and the running ones). */
 int ox_map_batchnorm_training(ox *c, const ox_node *n);
 

@@ -940,12 +940,18 @@ static int map_reduce(ox *c, const ox_node *n, int op)
 	return 0;
 }
 
+/* ArgMax; ArgMin (arg 1) as the ArgMax of -x, whose ties fall on the same indices. */
 static int map_argmax(ox *c, const ox_node *n, int arg)
 {
-	(void)arg;
 	int x, rc;
 	if ((rc = input_float(c, n, 0, &x)))
 		return rc;
+	if (arg) {
+		nn_node *neg = emit_unary(c, n, NN_OP_NEG, x, -1);
+		if (!neg)
+			return NN_ERR_NOMEM;
+		x = neg->outputs[0];
+	}
 	int rank = ox_T(c, x)->rank, axis;
 	if (ox_axis(c, ox_attr_i(n, "axis", 0), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
@@ -1109,6 +1115,7 @@ static int map_in_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_ins
 static int map_ds_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_depth_space(c, n); }
 static int map_gemm_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_gemm(c, n); }
 static int map_matmul_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_matmul(c, n); }
+static int map_logic_w(ox *c, const ox_node *n, int a) { return ox_map_logic(c, n, a); }
 static int map_eval_only(ox *c, const ox_node *n, int a)
 {
 	(void)a;
@@ -1194,6 +1201,9 @@ static const op_entry ops[] = {
 	{ "Size", map_eval_only, 0 },
 	{ "ConstantOfShape", map_eval_only, 0 },
 	{ "Range", map_eval_only, 0 },
+	{ "Or", map_logic_w, 0 },
+	{ "Xor", map_logic_w, 1 },
+	{ "ArgMin", map_argmax, 1 },
 	{ NULL, NULL, 0 },
 };
 

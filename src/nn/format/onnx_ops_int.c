@@ -109,3 +109,52 @@ int ox_map_dropout(ox *c, const ox_node *n)
 	}
 	return ox_bind_const(c, n, 1, m);
 }
+
+/* out = op(inputs) as bool of the given shape: output 0 when last, else a temporary. */
+static int emit_bool(ox *c, const ox_node *n, nn_op op, int n_in, const int *in, int last, const char *suffix,
+		     int rank, const int *shape)
+{
+	int y = last ? ox_out_tensor(c, n, 0, NN_BOOL, rank, shape) : ox_temp(c, n, suffix, NN_BOOL, rank, shape);
+	if (y < 0)
+		return y;
+	return ox_emit(c, n, op, n_in, in, 1, &y) ? y : NN_ERR_NOMEM;
+}
+
+/* Or(a, b) = NOT(AND(NOT a, NOT b)); Xor(a, b) = NOT(EQUAL(a, b)); bool, broadcasting. */
+int ox_map_logic(ox *c, const ox_node *n, int xor)
+{
+	if (n->n_in != 2)
+		return ox_nfail(c, NN_ERR_FORMAT, "has %d inputs, expected 2", n->n_in);
+	int a = ox_in_tensor(c, n, 0), b = a < 0 ? a : ox_in_tensor(c, n, 1);
+	if (b < 0)
+		return b;
+	nn_tensor *ta = ox_T(c, a), *tb = ox_T(c, b);
+	if (ta->dtype != NN_BOOL || tb->dtype != NN_BOOL)
+		return ox_unsupported(c, "%s of %s and %s", n->op, nn_dtype_name(ta->dtype), nn_dtype_name(tb->dtype));
+	int64_t da[NN_MAX_RANK], db[NN_MAX_RANK], dims[NN_MAX_RANK];
+	int ra = ta->rank, rb = tb->rank, rank;
+	for (int d = 0; d < ra; d++)
+		da[d] = ta->shape[d];
+	for (int d = 0; d < rb; d++)
+		db[d] = tb->shape[d];
+	if (ox_broadcast_dims(c, ra, da, rb, db, &rank, dims) < 0)
+		return NN_ERR_SHAPE;
+	int shape[NN_MAX_RANK];
+	for (int d = 0; d < rank; d++)
+		shape[d] = (int)dims[d];
+	int t;
+	if (xor) {
+		t = emit_bool(c, n, NN_OP_EQUAL, 2, (int[]){ a, b }, 0, "/xor_eq", rank, shape);
+	} else {
+		int sa[NN_MAX_RANK], sb[NN_MAX_RANK];
+		memcpy(sa, ta->shape, sizeof sa);
+		memcpy(sb, tb->shape, sizeof sb);
+		int na = emit_bool(c, n, NN_OP_LOGICAL_NOT, 1, &a, 0, "/or_not_a", ra, sa);
+		int nb = na < 0 ? na : emit_bool(c, n, NN_OP_LOGICAL_NOT, 1, &b, 0, "/or_not_b", rb, sb);
+		t = nb < 0 ? nb : emit_bool(c, n, NN_OP_LOGICAL_AND, 2, (int[]){ na, nb }, 0, "/or_and", rank, shape);
+	}
+	if (t < 0)
+		return t;
+	t = emit_bool(c, n, NN_OP_LOGICAL_NOT, 1, &t, 1, "", rank, shape);
+	return t < 0 ? t : 0;
+}
