@@ -412,6 +412,20 @@ TEST(intops_onnx_old_opsets)
 	finish(&m, &g, 6);
 	load_fails(&m, "broadcast");
 
+	/* Dropout at opset 6 without is_test: inference still, the identity; its mask then float ones. */
+	g = (pbb){ 0 }, m = (pbb){ 0 };
+	node(&g, "Dropout", S("x"), 1, S("y", "mask"), 2, NULL, 0, 0, 0, NULL);
+	value_info(&g, 11, "x", T_FLOAT, 1, I64(2));
+	value_info(&g, 12, "y", T_FLOAT, -1, NULL);
+	value_info(&g, 12, "mask", T_FLOAT, -1, NULL);
+	finish(&m, &g, 6);
+	mm = load_ref(&m);
+	feed(mm, 0, (float[]){ -4, 0.25f }, 2 * sizeof(float));
+	run(mm);
+	expect_bytes(mm, 0, (float[]){ -4, 0.25f }, 2 * sizeof(float), "Dropout opset 6");
+	expect_bytes(mm, 1, (float[]){ 1, 1 }, 2 * sizeof(float), "Dropout opset 6 mask");
+	nn_model_free(mm);
+
 	/* Reshape at opset 4 took its shape as an attribute: refused, naming the op and the opset. */
 	g = (pbb){ 0 }, m = (pbb){ 0 };
 	node(&g, "Reshape", S("x"), 1, S("y"), 1, NULL, 0, 0, 0, NULL);

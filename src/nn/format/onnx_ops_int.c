@@ -65,9 +65,12 @@ int ox_map_dropout(ox *c, const ox_node *n)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
+	/*
+	 * Before opset 7 an is_test attribute (default 0) said training; a
+	 * model run for inference means test mode whatever it says, as other
+	 * runtimes take it, and from 7 to 11 Dropout had no training form.
+	 */
 	int training = 0;
-	if (c->opset < 7)
-		training = !ox_attr_i(n, "is_test", 0);
 	if (c->opset >= 12 && n->n_in > 2 && n->in[2][0]) {
 		ox_val *tm = ox_in_const(c, n, 2);
 		if (!tm || tm->n != 1)
@@ -76,24 +79,24 @@ int ox_map_dropout(ox *c, const ox_node *n)
 	}
 	if (training) {
 		/* In training mode the output is random unless nothing is dropped. */
-		float ratio = ox_attr_f(n, "ratio", 0.5f);
-		if (c->opset >= 12) {
-			ratio = 0.5f;
-			if (n->n_in > 1 && n->in[1][0]) {
-				ox_val *r = ox_in_const(c, n, 1);
-				if (!r || r->n != 1)
-					return ox_unsupported(c, "Dropout's ratio computed at run time in training mode");
-				ratio = (float)ox_val_get(r, 0);
-			}
+		float ratio = 0.5f;
+		if (n->n_in > 1 && n->in[1][0]) {
+			ox_val *r = ox_in_const(c, n, 1);
+			if (!r || r->n != 1)
+				return ox_unsupported(c, "Dropout's ratio computed at run time in training mode");
+			ratio = (float)ox_val_get(r, 0);
 		}
 		if (ratio != 0)
 			return ox_unsupported(c, "Dropout in training mode (ratio %g: random)", (double)ratio);
 	}
-	int rc = ox_bind_out(c, n, 0, x);
-	if (rc < 0 || n->n_out < 2 || !n->out[1][0])
-		return rc;
-	/* The mask: all true (bool from opset 10, before that of the input's type: float 1). */
+	/* The mask: all true (bool from opset 10, before that of the input's type: 1). */
 	nn_tensor *t = ox_T(c, x);
+	int want_mask = n->n_out > 1 && n->out[1][0];
+	if (want_mask && c->opset < 10 && t->dtype != NN_F32)
+		return ox_unsupported(c, "Dropout's mask of %s before opset 10", nn_dtype_name(t->dtype));
+	int rc = ox_bind_out(c, n, 0, x);
+	if (rc < 0 || !want_mask)
+		return rc;
 	int64_t dims[NN_MAX_RANK];
 	for (int d = 0; d < t->rank; d++)
 		dims[d] = t->shape[d];
