@@ -108,6 +108,12 @@ TEST(intops_int8_int16_arith)
 	/* Division by zero gives 0 instead of trapping. */
 	check_binary(NN_OP_DIV, NN_I16, d, c, (int16_t[]){ 0, -1, 1, 0 }, "DIV int16 by zero");
 
+	/* POW: 2^10, (-3)^3, 5^-1 = 0.2 truncated to 0, 1^-7 = 1; (-1)^-3 = -1, 2^7 = 128 wraps to -128 in int8. */
+	check_binary(NN_OP_POW, NN_I32, (int32_t[]){ 2, -3, 5, 1 }, (int32_t[]){ 10, 3, -1, -7 },
+		     (int32_t[]){ 1024, -27, 0, 1 }, "POW int32");
+	check_binary(NN_OP_POW, NN_I8, (int8_t[]){ -1, 2, 0, 3 }, (int8_t[]){ -3, 7, 0, 4 }, (int8_t[]){ -1, -128, 1, 81 },
+		     "POW int8");
+
 	/* A scalar operand broadcast. */
 	nn_model *m = binary(NN_OP_SUB, NN_U8, 1);
 	feed(m, 0, (uint8_t[]){ 0, 1, 2, 200 }, 4);

@@ -228,6 +228,8 @@ int ox_map_matmul(ox *c, const ox_node *n);
 /* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
 int ox_map_clip_int(ox *c, const ox_node *n);
 int ox_map_dropout(ox *c, const ox_node *n);
+/* Pow of an integer base a with an exponent b of another type (tensors): the result has a's type. */
+int ox_map_pow_int(ox *c, const ox_node *n, int a, int b);
 /* Or (xor 0) and Xor (xor 1) of bool tensors. */
 int ox_map_logic(ox *c, const ox_node *n, int xor);
 /* onnx_ops_train.c: BatchNormalization with training_mode (the batch's statistics, and the running ones). */

@@ -99,6 +99,8 @@ static int map_binary(ox *c, const ox_node *n, int op)
 			return f < 0 ? f : NN_ERR_NOMEM;
 		b = f;
 	}
+	if (op == NN_OP_POW && ox_plain_int(ox_T(c, a)->dtype) && bt != ox_T(c, a)->dtype)
+		return ox_map_pow_int(c, n, a, b);
 	int rc = same_types(c, a, b);
 	if (rc)
 		return rc;
@@ -108,7 +110,7 @@ static int map_binary(ox *c, const ox_node *n, int op)
 		return ox_unsupported(c, "And of %s", nn_dtype_name(dt));
 	if (!cmp && op != NN_OP_LOGICAL_AND && dt != NN_F32 && !ox_plain_int(dt))
 		return ox_unsupported(c, "arithmetic on %s", nn_dtype_name(dt));
-	if (op == NN_OP_POW && dt != NN_F32)
+	if (op == NN_OP_POW && dt != NN_F32 && !ox_plain_int(dt))
 		return ox_unsupported(c, "Pow of %s", nn_dtype_name(dt));
 	int t = emit_binary(c, n, (nn_op)op, a, b, 0, -1, cmp ? NN_BOOL : dt);
 	return t < 0 ? t : 0;

@@ -161,3 +161,59 @@ int ox_map_logic(ox *c, const ox_node *n, int xor)
 	t = emit_bool(c, n, NN_OP_LOGICAL_NOT, 1, &t, 1, "", rank, shape);
 	return t < 0 ? t : 0;
 }
+
+/* y = CAST(x) to dt, a temporary of x's shape (or output 0 when last). */
+static int cast_to(ox *c, const ox_node *n, int x, nn_dtype dt, int last, const char *suffix)
+{
+	nn_tensor *t = ox_T(c, x);
+	int shape[NN_MAX_RANK], rank = t->rank;
+	memcpy(shape, t->shape, sizeof shape);
+	int y = last ? ox_out_tensor(c, n, 0, dt, rank, shape) : ox_temp(c, n, suffix, dt, rank, shape);
+	if (y < 0)
+		return y;
+	return ox_emit(c, n, NN_OP_CAST, 1, &x, 1, &y) ? y : NN_ERR_NOMEM;
+}
+
+/*
+ * Pow with an integer base and an exponent of another type; the result has
+ * the base's type. An integer exponent is cast to the base's type (POW on
+ * plain integers, math_ops.c); a float one takes the base to float32, and
+ * the power back to the base's type truncated toward zero, as ONNX Runtime
+ * casts std::pow's result.
+ */
+int ox_map_pow_int(ox *c, const ox_node *n, int a, int b)
+{
+	nn_dtype at = ox_T(c, a)->dtype, bt = ox_T(c, b)->dtype;
+	int64_t da[NN_MAX_RANK], db[NN_MAX_RANK], dims[NN_MAX_RANK];
+	int ra = ox_T(c, a)->rank, rb = ox_T(c, b)->rank, rank;
+	for (int d = 0; d < ra; d++)
+		da[d] = ox_T(c, a)->shape[d];
+	for (int d = 0; d < rb; d++)
+		db[d] = ox_T(c, b)->shape[d];
+	if (ox_broadcast_dims(c, ra, da, rb, db, &rank, dims) < 0)
+		return NN_ERR_SHAPE;
+	int shape[NN_MAX_RANK];
+	for (int d = 0; d < rank; d++)
+		shape[d] = (int)dims[d];
+	if (ox_plain_int(bt)) {
+		int e = cast_to(c, n, b, at, 0, "/exponent");
+		if (e < 0)
+			return e;
+		int y = ox_out_tensor(c, n, 0, at, rank, shape);
+		if (y < 0)
+			return y;
+		return ox_emit(c, n, NN_OP_POW, 2, (int[]){ a, e }, 1, &y) ? 0 : NN_ERR_NOMEM;
+	}
+	if (bt != NN_F32)
+		return ox_unsupported(c, "Pow of %s by %s", nn_dtype_name(at), nn_dtype_name(bt));
+	int fa = cast_to(c, n, a, NN_F32, 0, "/base_f32");
+	if (fa < 0)
+		return fa;
+	int p = ox_temp(c, n, "/pow_f32", NN_F32, rank, shape);
+	if (p < 0)
+		return p;
+	if (!ox_emit(c, n, NN_OP_POW, 2, (int[]){ fa, b }, 1, &p))
+		return NN_ERR_NOMEM;
+	int y = cast_to(c, n, p, at, 1, "");
+	return y < 0 ? y : 0;
+}

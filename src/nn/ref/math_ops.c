@@ -75,7 +75,7 @@ static int sqrt_run(nn_graph *g, const nn_node *n)
 }
 
 /*
- * Integer ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM: wrapping around on overflow
+ * Integer ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM: wrapping around on overflow
  * to the dtype's width, as TensorFlow's int32 kernels and NumPy (ONNX's
  * uint8, int8 and int16 tests) do. DIV truncates toward zero, as C and ONNX
  * Runtime do; a division by zero gives 0 rather than a trap.
@@ -107,6 +107,25 @@ static void store_int(nn_tensor *t, size_t i, int64_t v)
 	case NN_I32: ((int32_t *)t->data)[i] = (int32_t)v; break;
 	default: ((int64_t *)t->data)[i] = v; break;
 	}
+}
+
+/*
+ * x to the power y, wrapping like repeated multiplication. A negative
+ * exponent gives the real result truncated toward zero: 1 and -1 keep their
+ * magnitude, every other base gives 0 (0 too, where the real result is
+ * infinite).
+ */
+static uint64_t int_pow(int64_t x, int64_t y)
+{
+	if (y < 0)
+		return x == 1 ? 1 : x == -1 ? ((y & 1) ? (uint64_t)-1 : 1) : 0;
+	uint64_t r = 1, b = (uint64_t)x;
+	for (uint64_t e = (uint64_t)y; e; e >>= 1) {
+		if (e & 1)
+			r *= b;
+		b *= b;
+	}
+	return r;
 }
 
 static uint64_t int_div(int64_t x, int64_t y)
@@ -181,6 +200,7 @@ static int int_run(nn_graph *g, const nn_node *n)
 		case NN_OP_SUB: r = x - y; break;
 		case NN_OP_MUL: r = x * y; break;
 		case NN_OP_DIV: r = int_div((int64_t)x, (int64_t)y); break;
+		case NN_OP_POW: r = int_pow((int64_t)x, (int64_t)y); break;
 		case NN_OP_MAXIMUM: r = (int64_t)x > (int64_t)y ? x : y; break;
 		default: r = (int64_t)x < (int64_t)y ? x : y; break;
 		}
@@ -209,6 +229,7 @@ int nn_ref_math_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	case NN_OP_SUB:
 	case NN_OP_MUL:
 	case NN_OP_DIV:
+	case NN_OP_POW:
 	case NN_OP_MAXIMUM:
 	case NN_OP_MINIMUM:
 		return int_supports(g, n, why, whylen);
@@ -228,6 +249,7 @@ int nn_ref_math_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	case NN_OP_SUB:
 	case NN_OP_MUL:
 	case NN_OP_DIV:
+	case NN_OP_POW:
 	case NN_OP_MAXIMUM:
 	case NN_OP_MINIMUM:
 		return int_run(g, n);
