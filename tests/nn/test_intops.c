@@ -569,6 +569,20 @@ TEST(intops_onnx_argmin_or_xor)
 	}
 }
 
+TEST(intops_onnx_rank0_axis_ops)
+{
+	/* A fuzzer finding: Softmax (and ArgMax) of a rank-0 input at axis 0 wrote perm[-1]; now refused by name. */
+	const char *ops[2] = { "Softmax", "ArgMax" };
+	for (int k = 0; k < 2; k++) {
+		pbb g = { 0 }, m = { 0 };
+		node(&g, ops[k], S("x"), 1, S("y"), 1, "axis", 2, 0, 0, NULL);
+		value_info(&g, 11, "x", T_FLOAT, 0, NULL);
+		value_info(&g, 12, "y", T_FLOAT, -1, NULL);
+		finish(&m, &g, 13);
+		load_fails(&m, "input of rank 0");
+	}
+}
+
 TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_uint8_arith_wraps),
 	   TEST_ENTRY(intops_int8_int16_arith),
@@ -580,4 +594,5 @@ TEST_SUITE(nn_intops,
 	   TEST_ENTRY(intops_onnx_old_opsets),
 	   TEST_ENTRY(intops_onnx_unsigned_wide),
 	   TEST_ENTRY(intops_onnx_batchnorm_training),
-	   TEST_ENTRY(intops_onnx_argmin_or_xor));
+	   TEST_ENTRY(intops_onnx_argmin_or_xor),
+	   TEST_ENTRY(intops_onnx_rank0_axis_ops));

@@ -319,6 +319,8 @@ static int map_softmax(ox *c, const ox_node *n, int logsm)
 	int rank;
 	int64_t dims[NN_MAX_RANK];
 	tdims(c, x, &rank, dims);
+	if (rank < 1) /* ox_axis lets axis 0 through for a scalar; a softmax needs an axis to run along */
+		return ox_nfail(c, NN_ERR_SHAPE, "input of rank 0");
 	int axis;
 	if (ox_axis(c, ox_attr_i(n, "axis", c->opset >= 13 ? -1 : 1), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
@@ -955,6 +957,8 @@ static int map_argmax(ox *c, const ox_node *n, int arg)
 		x = neg->outputs[0];
 	}
 	int rank = ox_T(c, x)->rank, axis;
+	if (rank < 1)
+		return ox_nfail(c, NN_ERR_SHAPE, "input of rank 0");
 	if (ox_axis(c, ox_attr_i(n, "axis", 0), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
 	int keep = (int)ox_attr_i(n, "keepdims", 1);
