@@ -248,7 +248,7 @@ typedef struct nn_node {
 		nn_detection_postprocess_params detpp;
 		struct { int perm[NN_MAX_RANK]; } transpose;
 		struct { int begin[NN_MAX_RANK]; int stride[NN_MAX_RANK]; } slice;
-		struct { int axis; } gather;
+		struct { int axis; int negative; } gather;     /* negative: indices in [-dim, 0) count from the end (ONNX) */
 		struct { int axis; } split;
 		struct { int k; int smallest; } topk;           /* smallest: ascending (ONNX largest = 0) */
 		struct { int block_size; } space;

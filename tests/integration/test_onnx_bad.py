@@ -45,7 +45,9 @@ BUILD = textwrap.dedent("""
     X = oh.make_tensor_value_info("x", TP.FLOAT, [1, 3, 8, 8])
     Y = oh.make_tensor_value_info("y", TP.FLOAT, None)
     save("opset99", [oh.make_node("Relu", ["x"], ["y"], name="r")], [X], [Y], opset=99)
+    save("opset22", [oh.make_node("Relu", ["x"], ["y"], name="r")], [X], [Y], opset=22)
     save("opset5", [oh.make_node("Relu", ["x"], ["y"], name="r")], [X], [Y], opset=5)
+    save("opset4_reshape", [oh.make_node("Reshape", ["x"], ["y"], name="rs", shape=[1, 192])], [X], [Y], opset=4)
     w = oh.make_tensor("w", TP.FLOAT, [1], [0.0])
     del w.dims[:]; w.dims.extend([4, 3, 3, 3]); w.raw_data = np.zeros(8, np.float32).tobytes(); del w.float_data[:]
     save("short_init", [oh.make_node("Conv", ["x", "w"], ["y"], name="conv")], [X], [Y], [w])
@@ -99,8 +101,13 @@ class OnnxBadTest(unittest.TestCase):
         return p.stderr
 
     def test_wrong_opset(self):
-        self.expect_error("opset99", "opset 99", "7 to 21")
-        self.expect_error("opset5", "opset 5")
+        self.expect_error("opset99", "opset 99", "1 to 21")
+        self.expect_error("opset22", "opset 22", "1 to 21")
+        # Opsets 1 to 6 load; an op whose meaning changed since is refused by name.
+        self.expect_error("opset4_reshape", "node 'rs' (Reshape)", "Reshape before opset 5", "at opset 4")
+        p = self.inspect(os.path.join(self.tmp, "opset5.onnx"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("opset 5", p.stdout)
 
     def test_initializer_shorter_than_shape(self):
         self.expect_error("short_init", "'w'", "raw_data holds 32 bytes", "needs 432")

@@ -27,6 +27,7 @@ extern const vg_test vg_suite_nn_tflite_nms[];
 extern const vg_test vg_suite_nn_qonnx[];
 extern const vg_test vg_suite_nn_onnx_convt[];
 extern const vg_test vg_suite_nn_shuffle[];
+extern const vg_test vg_suite_nn_intops[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_graph,
@@ -52,6 +53,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_qonnx,
 	vg_suite_nn_onnx_convt,
 	vg_suite_nn_shuffle,
+	vg_suite_nn_intops,
 	NULL,
 };
 

@@ -248,12 +248,12 @@ static void expect_error(pbb *m, const char *a, const char *b)
 TEST(onnx_bad_models)
 {
 	pbb g = { 0 }, m = { 0 };
-	/* Opset outside 7..21. */
+	/* Opset outside 1..21. */
 	node(&g, "r", "Relu", S("x"), 1, S("y"), 1, NULL, 0);
 	value_info(&g, 11, "x", T_FLOAT, 2, I64(1, 4), NULL);
 	value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
 	model(&m, &g, 22);
-	expect_error(&m, "opset 22", "7 to 21");
+	expect_error(&m, "opset 22", "1 to 21");
 	pbb_free(&g);
 
 	/* An initializer shorter than its shape. */

@@ -3,7 +3,7 @@
 
 /*
  * ONNX models (ModelProto, read from the protobuf wire format with pb.c)
- * mapped onto the IR. Opsets 7 to 21 of the default domain; initializers in
+ * mapped onto the IR. Opsets 1 to 21 of the default domain; initializers in
  * raw_data or the typed fields; metadata_props go into the graph verbatim.
  * Tensors stay NCHW between layout-sensitive ops, which are emitted in NHWC
  * between TRANSPOSEs for the layout pass to cancel. Shape subgraphs are

@@ -59,6 +59,12 @@ static inline int ox_is_float(int dtype)
 	return dtype == OX_FLOAT || dtype == OX_FLOAT16 || dtype == OX_DOUBLE || dtype == OX_BFLOAT16;
 }
 
+/* The integer dtypes the reference kernels compute on directly (math_ops.c): uint8, int8, int16, int32, int64. */
+static inline int ox_plain_int(nn_dtype dt)
+{
+	return dt == NN_U8 || dt == NN_I8 || dt == NN_I16 || dt == NN_I32 || dt == NN_I64;
+}
+
 typedef struct ox_attr {
 	const char *name;
 	int type;
@@ -230,6 +236,19 @@ int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial);
 int ox_map_batch_matmul(ox *c, const ox_node *n);
 enum { OX_Q_DYNQUANT, OX_Q_MATMUL_INTEGER, OX_Q_QLINEAR_MATMUL, OX_Q_CONV_INTEGER, OX_Q_QLINEAR_CONV };
 int ox_map_qop(ox *c, const ox_node *n, int which);
+
+/* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
+int ox_map_clip_int(ox *c, const ox_node *n);
+int ox_map_dropout(ox *c, const ox_node *n);
+/* Pow of an integer base a with an exponent b of another type (tensors): the result has a's type. */
+int ox_map_pow_int(ox *c, const ox_node *n, int a, int b);
+/* Or (xor 0) and Xor (xor 1) of bool tensors. */
+int ox_map_logic(ox *c, const ox_node *n, int xor);
+/* onnx_ops_train.c: BatchNormalization with training_mode (the batch's statistics, and the running ones). */
+int ox_map_batchnorm_training(ox *c, const ox_node *n);
+
+/* onnx_opset.c: whether the node means at the model's opset (1 to 21) what the mapper implements: 0 yes, 1 unsupported. */
+int ox_opset_check(ox *c, const ox_node *n);
 
 static const int ox_to_nhwc[4] = { 0, 2, 3, 1 };
 static const int ox_to_nchw[4] = { 0, 3, 1, 2 };

@@ -99,6 +99,8 @@ static int map_binary(ox *c, const ox_node *n, int op)
 			return f < 0 ? f : NN_ERR_NOMEM;
 		b = f;
 	}
+	if (op == NN_OP_POW && ox_plain_int(ox_T(c, a)->dtype) && bt != ox_T(c, a)->dtype)
+		return ox_map_pow_int(c, n, a, b);
 	int rc = same_types(c, a, b);
 	if (rc)
 		return rc;
@@ -106,9 +108,9 @@ static int map_binary(ox *c, const ox_node *n, int op)
 	int cmp = op == NN_OP_EQUAL || op == NN_OP_GREATER || op == NN_OP_LESS;
 	if (op == NN_OP_LOGICAL_AND && dt != NN_BOOL)
 		return ox_unsupported(c, "And of %s", nn_dtype_name(dt));
-	if (!cmp && op != NN_OP_LOGICAL_AND && dt != NN_F32 && dt != NN_I32 && dt != NN_I64)
+	if (!cmp && op != NN_OP_LOGICAL_AND && dt != NN_F32 && !ox_plain_int(dt))
 		return ox_unsupported(c, "arithmetic on %s", nn_dtype_name(dt));
-	if (op == NN_OP_POW && dt != NN_F32)
+	if (op == NN_OP_POW && dt != NN_F32 && !ox_plain_int(dt))
 		return ox_unsupported(c, "Pow of %s", nn_dtype_name(dt));
 	int t = emit_binary(c, n, (nn_op)op, a, b, 0, -1, cmp ? NN_BOOL : dt);
 	return t < 0 ? t : 0;
@@ -145,7 +147,7 @@ static int map_variadic(ox *c, const ox_node *n, int op)
 	if (acc < 0)
 		return acc;
 	nn_dtype vdt = ox_T(c, acc)->dtype;
-	if (vdt != NN_F32 && (mean || (vdt != NN_I32 && vdt != NN_I64)))
+	if (vdt != NN_F32 && (mean || !ox_plain_int(vdt)))
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(vdt));
 	nn_op bop = mean ? NN_OP_ADD : (nn_op)op;
 	if (n->n_in == 1 && !mean) {
@@ -217,13 +219,8 @@ static int map_identity(ox *c, const ox_node *n, int arg)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (!strcmp(n->op, "Dropout") && n->n_out > 1 && n->out[1][0])
-		return ox_unsupported(c, "Dropout's mask output");
-	if (!strcmp(n->op, "Dropout") && n->n_in > 2 && n->in[2][0]) {
-		ox_val *tm = ox_in_const(c, n, 2);
-		if (!tm || (tm->n == 1 && ox_val_int(tm, 0)))
-			return ox_unsupported(c, "Dropout in training mode");
-	}
+	if (!strcmp(n->op, "Dropout"))
+		return ox_map_dropout(c, n);
 	return ox_bind_out(c, n, 0, x);
 }
 
@@ -280,6 +277,8 @@ static int map_clip(ox *c, const ox_node *n, int arg)
 {
 	(void)arg;
 	int x, rc;
+	if ((x = ox_in_tensor(c, n, 0)) >= 0 && ox_plain_int(ox_T(c, x)->dtype))
+		return ox_map_clip_int(c, n);
 	if ((rc = input_float(c, n, 0, &x)))
 		return rc;
 	float lo = -INFINITY, hi = INFINITY;
@@ -320,6 +319,8 @@ static int map_softmax(ox *c, const ox_node *n, int logsm)
 	int rank;
 	int64_t dims[NN_MAX_RANK];
 	tdims(c, x, &rank, dims);
+	if (rank < 1) /* ox_axis lets axis 0 through for a scalar; a softmax needs an axis to run along */
+		return ox_nfail(c, NN_ERR_SHAPE, "input of rank 0");
 	int axis;
 	if (ox_axis(c, ox_attr_i(n, "axis", c->opset >= 13 ? -1 : 1), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
@@ -391,7 +392,7 @@ static int map_cast(ox *c, const ox_node *n, int arg)
 		return x;
 	int to = (int)ox_attr_i(n, "to", 0);
 	nn_dtype dt;
-	if (ox_dtype_to_nn(to, &dt) < 0 || dt == NN_F16)
+	if (ox_dtype_to_nn(to, &dt) < 0 || dt == NN_F16 || to == OX_UINT16 || to == OX_UINT32 || to == OX_UINT64)
 		return ox_unsupported(c, "Cast to %s", ox_dtype_name(to));
 	nn_tensor *t = ox_T(c, x);
 	if (t->dtype == NN_F16)
@@ -760,6 +761,7 @@ static int map_gather(ox *c, const ox_node *n, int elements)
 	if (!g)
 		return NN_ERR_NOMEM;
 	g->p.gather.axis = axis;
+	g->p.gather.negative = 1; /* ONNX: indices in [-dim, 0) count from the end */
 	return 0;
 }
 
@@ -946,15 +948,21 @@ static int map_reduce(ox *c, const ox_node *n, int op)
 	return 0;
 }
 
+/* ArgMax; ArgMin (arg 1) as the ArgMax of -x, whose ties fall on the same indices. */
 static int map_argmax(ox *c, const ox_node *n, int arg)
 {
-	(void)arg;
 	int x, rc;
 	if ((rc = input_float(c, n, 0, &x)))
 		return rc;
-	if (ox_attr_i(n, "select_last_index", 0))
-		return ox_unsupported(c, "select_last_index");
+	if (arg) {
+		nn_node *neg = emit_unary(c, n, NN_OP_NEG, x, -1);
+		if (!neg)
+			return NN_ERR_NOMEM;
+		x = neg->outputs[0];
+	}
 	int rank = ox_T(c, x)->rank, axis;
+	if (rank < 1)
+		return ox_nfail(c, NN_ERR_SHAPE, "input of rank 0");
 	if (ox_axis(c, ox_attr_i(n, "axis", 0), rank, &axis) < 0)
 		return NN_ERR_FORMAT;
 	int keep = (int)ox_attr_i(n, "keepdims", 1);
@@ -971,6 +979,7 @@ static int map_argmax(ox *c, const ox_node *n, int arg)
 	if (!a)
 		return NN_ERR_NOMEM;
 	a->p.arg.axis = axis;
+	a->p.arg.select_last = ox_attr_i(n, "select_last_index", 0) != 0;
 	if (keep) {
 		int o = ox_out_tensor(c, n, 0, NN_I64, rank, kshape);
 		if (o < 0 || ox_reshape(c, n, y, rank, kshape, o) < 0)
@@ -990,8 +999,6 @@ static int map_topk(ox *c, const ox_node *n, int arg)
 		return NN_ERR_FORMAT;
 	if (axis != rank - 1)
 		return ox_unsupported(c, "TopK along axis %d (the last only)", axis);
-	if (!ox_attr_i(n, "largest", 1))
-		return ox_unsupported(c, "TopK with largest=0");
 	int64_t k;
 	if (c->opset < 10) {
 		k = ox_attr_i(n, "k", -1);
@@ -1015,6 +1022,7 @@ static int map_topk(ox *c, const ox_node *n, int arg)
 	if (!t)
 		return NN_ERR_NOMEM;
 	t->p.topk.k = (int)k;
+	t->p.topk.smallest = !ox_attr_i(n, "largest", 1);
 	if (n->n_out > 1 && n->out[1][0]) {
 		int i64 = ox_out_tensor(c, n, 1, NN_I64, rank, shape);
 		if (i64 < 0 || !ox_emit(c, n, NN_OP_CAST, 1, &i32, 1, &i64))
@@ -1115,6 +1123,7 @@ static int map_in_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_ins
 static int map_ds_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_depth_space(c, n); }
 static int map_gemm_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_gemm(c, n); }
 static int map_matmul_w(ox *c, const ox_node *n, int a) { (void)a; return ox_map_matmul(c, n); }
+static int map_logic_w(ox *c, const ox_node *n, int a) { return ox_map_logic(c, n, a); }
 static int map_eval_only(ox *c, const ox_node *n, int a)
 {
 	(void)a;
@@ -1206,6 +1215,9 @@ static const op_entry ops[] = {
 	{ "Size", map_eval_only, 0 },
 	{ "ConstantOfShape", map_eval_only, 0 },
 	{ "Range", map_eval_only, 0 },
+	{ "Or", map_logic_w, 0 },
+	{ "Xor", map_logic_w, 1 },
+	{ "ArgMin", map_argmax, 1 },
 	{ NULL, NULL, 0 },
 };
 

@@ -725,8 +725,8 @@ int ox_map_batchnorm(ox *c, const ox_node *n)
 	int x = ox_in_tensor(c, n, 0);
 	if (x < 0)
 		return x;
-	if (n->n_out > 1 && n->out[1][0] && ox_attr_i(n, "training_mode", 0))
-		return ox_unsupported(c, "training mode");
+	if (ox_attr_i(n, "training_mode", 0))
+		return ox_map_batchnorm_training(c, n);
 	ox_val *sc = const_float(c, n, 1, "scale"), *b = sc ? const_float(c, n, 2, "B") : NULL;
 	ox_val *m = b ? const_float(c, n, 3, "mean") : NULL, *v = m ? const_float(c, n, 4, "var") : NULL;
 	if (!v)
@@ -768,7 +768,8 @@ int ox_map_batchnorm(ox *c, const ox_node *n)
 static int emit2(ox *c, const ox_node *n, nn_op op, int a, int b, int out, const char *suffix)
 {
 	if (out < 0) {
-		nn_tensor *ta = ox_T(c, a), *tb = ox_T(c, b);
+		/* b < 0: a unary op (SQRT), whose output has a's shape; there is no tensor b to look at. */
+		nn_tensor *ta = ox_T(c, a), *tb = b >= 0 ? ox_T(c, b) : ta;
 		nn_tensor *big = ta->rank >= tb->rank && nn_tensor_elements(ta) >= nn_tensor_elements(tb) ? ta : tb;
 		int shape[NN_MAX_RANK];
 		memcpy(shape, big->shape, sizeof shape);

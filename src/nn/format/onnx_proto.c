@@ -51,6 +51,22 @@ static void store_raw(ox_val *v, int64_t k, const uint8_t *p)
 	}
 }
 
+/*
+ * uint16 and uint32 values fit the int64 storage (and the IR holds them as
+ * int32 and int64, ox_dtype_to_nn); uint64 ones do up to 2^63 - 1, and a
+ * larger one is refused rather than turned negative.
+ */
+static int check_uint64(ox *c, ox_val *v, const char *what, const char *name, ox_val **out)
+{
+	if (v->dtype == OX_UINT64)
+		for (int64_t k = 0; k < v->n; k++)
+			if (v->i[k] < 0)
+				return ox_fail(c, NN_ERR_UNSUPPORTED, "%s '%s': uint64 value %llu is past 2^63 - 1", what,
+					       name, (unsigned long long)v->i[k]);
+	*out = v;
+	return 0;
+}
+
 /* Reads a TensorProto into a load-time value. what names it in messages. */
 int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **name_out)
 {
@@ -115,7 +131,7 @@ int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **
 			       "inside, e.g. onnx.save(model, path, save_as_external_data=False))",
 			       what, *name ? " " : "", name);
 	size_t esz = dtype_bytes(dtype);
-	if (!esz || dtype == OX_UINT64 || dtype == OX_UINT32 || dtype == OX_UINT16)
+	if (!esz)
 		return ox_fail(c, NN_ERR_UNSUPPORTED, "%s '%s': data type %s (%d) is not supported", what, name,
 			       ox_dtype_name(dtype), dtype);
 	int64_t n = 1;
@@ -140,8 +156,7 @@ int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **
 	if (have_raw) {
 		for (int64_t k = 0; k < n; k++)
 			store_raw(v, k, raw.data + (size_t)k * esz);
-		*out = v;
-		return 0;
+		return check_uint64(c, v, what, name, out);
 	}
 	if (typed_count != n)
 		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': holds %lld values, its shape needs %lld", what, name,
@@ -149,6 +164,7 @@ int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **
 	int want = ox_is_float(dtype) && dtype != OX_FLOAT16 && dtype != OX_BFLOAT16
 			   ? (dtype == OX_DOUBLE ? 10 : 4)
 		   : dtype == OX_INT64 ? 7
+		   : dtype == OX_UINT32 || dtype == OX_UINT64 ? 11
 				       : 5;
 	if (n && typed_num != want)
 		return ox_fail(c, NN_ERR_FORMAT, "%s '%s': %s values in the wrong field (%d)", what, name,
@@ -167,7 +183,7 @@ int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **
 				if (typed_num == 4) {
 					u = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
 					p += 4;
-				} else if (typed_num == 10 || typed_num == 11) {
+				} else if (typed_num == 10) {
 					u = 0;
 					for (int b = 0; b < 8; b++)
 						u |= (uint64_t)p[b] << (8 * b);
@@ -219,8 +235,7 @@ int ox_read_tensor(ox *c, nn_pb m, const char *what, ox_val **out, const char **
 			k++;
 		}
 	}
-	*out = v;
-	return 0;
+	return check_uint64(c, v, what, name, out);
 }
 
 static int read_attr(ox *c, nn_pb m, const char *node, ox_attr *a)

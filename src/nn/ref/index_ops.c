@@ -7,7 +7,8 @@
  * TensorFlow Lite requires of these ops (nothing is requantized).
  *
  * ARG_MAX ranks raw values: for quantized inputs that orders them as their
- * real values, because the scale is positive. Ties go to the lowest index,
+ * real values, because the scale is positive. Ties go to the lowest index
+ * (the highest with p.arg.select_last, ONNX's select_last_index),
  * and NaN ranks below every number, so a row of NaNs gives index 0.
  *
  * GATHER_ND: an index outside params is an error at run time naming the
@@ -23,7 +24,9 @@
 int nn_ref_is_integer_node(const nn_graph *g, const nn_node *n)
 {
 	const nn_tensor *a = nn_ref_input(g, n, 0);
-	return a && (a->dtype == NN_I32 || a->dtype == NN_I64) && a->quant.count == 0;
+	/* uint8, int8 and int16 without quantization parameters are plain integers too (ONNX's integer tensors). */
+	return a && (a->dtype == NN_I32 || a->dtype == NN_I64 || a->dtype == NN_U8 || a->dtype == NN_I8 ||
+		     a->dtype == NN_I16) && a->quant.count == 0;
 }
 
 static size_t product(const int *shape, int from, int to)
@@ -173,7 +176,7 @@ static int argmax_run(nn_graph *g, const nn_node *n)
 {
 	const nn_tensor *in = nn_ref_input(g, n, 0);
 	nn_tensor *out = nn_ref_output(g, n, 0);
-	int axis = n->p.arg.axis;
+	int axis = n->p.arg.axis, last = n->p.arg.select_last;
 	size_t outer = product(in->shape, 0, axis), len = (size_t)in->shape[axis];
 	size_t inner = product(in->shape, axis + 1, in->rank);
 	for (size_t o = 0; o < outer; o++)
@@ -183,14 +186,14 @@ static int argmax_run(nn_graph *g, const nn_node *n)
 				int64_t bv = nn_ref_load_int(in, base);
 				for (size_t k = 1; k < len; k++) {
 					int64_t v = nn_ref_load_int(in, base + k * inner);
-					if (v > bv)
+					if (v > bv || (last && v == bv))
 						bv = v, best = k;
 				}
 			} else {
 				double bv = load_num(in, base);
 				for (size_t k = 1; k < len; k++) {
 					double v = load_num(in, base + k * inner);
-					if (v > bv || (isnan(bv) && !isnan(v)))
+					if (v > bv || (last && v == bv) || (isnan(bv) && !isnan(v)))
 						bv = v, best = k;
 				}
 			}

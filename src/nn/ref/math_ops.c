@@ -1,5 +1,6 @@
 /*
- * SQRT, and ADD, SUB and MUL on plain integers (int32, int64), which
+ * SQRT, and ADD, SUB, MUL, DIV, MAXIMUM and MINIMUM on plain integers
+ * (uint8, int8, int16 without quantization, int32, int64), which
  * TensorFlow Lite models use for index arithmetic (MoveNet turns a flat
  * heatmap index into row and column with FLOOR_DIV, MUL and SUB). The float
  * and quantized ADD, SUB and MUL are in elementwise.c.
@@ -73,7 +74,68 @@ static int sqrt_run(nn_graph *g, const nn_node *n)
 	return NN_OK;
 }
 
-/* Integer ADD, SUB, MUL, MAXIMUM, MINIMUM: wrapping around on overflow, as TensorFlow's int32 kernels do. */
+/*
+ * Integer ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM: wrapping around on overflow
+ * to the dtype's width, as TensorFlow's int32 kernels and NumPy (ONNX's
+ * uint8, int8 and int16 tests) do. DIV truncates toward zero, as C and ONNX
+ * Runtime do; a division by zero gives 0 rather than a trap.
+ */
+
+static int plain_int(nn_dtype t)
+{
+	return t == NN_U8 || t == NN_I8 || t == NN_I16 || t == NN_I32 || t == NN_I64;
+}
+
+/* r wrapped to the width of dtype t and sign-extended (zero-extended for uint8). */
+static int64_t wrap_to(nn_dtype t, uint64_t r)
+{
+	switch (t) {
+	case NN_U8: return (int64_t)(uint8_t)r;
+	case NN_I8: { uint8_t u = (uint8_t)r; int8_t w; memcpy(&w, &u, 1); return w; }
+	case NN_I16: { uint16_t u = (uint16_t)r; int16_t w; memcpy(&w, &u, 2); return w; }
+	case NN_I32: { uint32_t u = (uint32_t)r; int32_t w; memcpy(&w, &u, 4); return w; }
+	default: { int64_t w; memcpy(&w, &r, 8); return w; }
+	}
+}
+
+static void store_int(nn_tensor *t, size_t i, int64_t v)
+{
+	switch (t->dtype) {
+	case NN_U8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+	case NN_I8: ((int8_t *)t->data)[i] = (int8_t)v; break;
+	case NN_I16: ((int16_t *)t->data)[i] = (int16_t)v; break;
+	case NN_I32: ((int32_t *)t->data)[i] = (int32_t)v; break;
+	default: ((int64_t *)t->data)[i] = v; break;
+	}
+}
+
+/*
+ * x to the power y, wrapping like repeated multiplication. A negative
+ * exponent gives the real result truncated toward zero: 1 and -1 keep their
+ * magnitude, every other base gives 0 (0 too, where the real result is
+ * infinite).
+ */
+static uint64_t int_pow(int64_t x, int64_t y)
+{
+	if (y < 0)
+		return x == 1 ? 1 : x == -1 ? ((y & 1) ? (uint64_t)-1 : 1) : 0;
+	uint64_t r = 1, b = (uint64_t)x;
+	for (uint64_t e = (uint64_t)y; e; e >>= 1) {
+		if (e & 1)
+			r *= b;
+		b *= b;
+	}
+	return r;
+}
+
+static uint64_t int_div(int64_t x, int64_t y)
+{
+	if (y == 0)
+		return 0;
+	if (y == -1)
+		return 0 - (uint64_t)x; /* INT64_MIN / -1 wraps instead of trapping */
+	return (uint64_t)(x / y);
+}
 
 static int int_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
 {
@@ -84,9 +146,9 @@ static int int_supports(const nn_graph *g, const nn_node *n, char *why, size_t w
 	if (!valid(n, a, "input 0", why, whylen) || !valid(n, b, "input 1", why, whylen) ||
 	    !valid(n, out, "output", why, whylen))
 		return 0;
-	if ((a->dtype != NN_I32 && a->dtype != NN_I64) || b->dtype != a->dtype || out->dtype != a->dtype)
-		return nn_ref_fail(why, whylen, n, 0, "integer arithmetic on %s and %s into %s, expected one of int32 "
-				   "or int64 throughout",
+	if (!plain_int(a->dtype) || b->dtype != a->dtype || out->dtype != a->dtype)
+		return nn_ref_fail(why, whylen, n, 0, "integer arithmetic on %s and %s into %s, expected one of uint8, "
+				   "int8, int16, int32 or int64 throughout",
 				   nn_dtype_name(a->dtype), nn_dtype_name(b->dtype), nn_dtype_name(out->dtype));
 	if (a->quant.count || b->quant.count || out->quant.count)
 		return nn_ref_fail(why, whylen, n, 0, "quantized %s arithmetic is not supported",
@@ -137,23 +199,14 @@ static int int_run(nn_graph *g, const nn_node *n)
 		case NN_OP_ADD: r = x + y; break;
 		case NN_OP_SUB: r = x - y; break;
 		case NN_OP_MUL: r = x * y; break;
+		case NN_OP_DIV: r = int_div((int64_t)x, (int64_t)y); break;
+		case NN_OP_POW: r = int_pow((int64_t)x, (int64_t)y); break;
 		case NN_OP_MAXIMUM: r = (int64_t)x > (int64_t)y ? x : y; break;
 		default: r = (int64_t)x < (int64_t)y ? x : y; break;
 		}
-		int64_t v;
-		if (out->dtype == NN_I32) {
-			int32_t w;
-			uint32_t r32 = (uint32_t)r;
-			memcpy(&w, &r32, sizeof w);
-			v = w;
-		} else {
-			memcpy(&v, &r, sizeof v);
-		}
+		int64_t v = wrap_to(out->dtype, r);
 		v = v < lo ? lo : v > hi ? hi : v;
-		if (out->dtype == NN_I32)
-			((int32_t *)out->data)[i] = (int32_t)v;
-		else
-			((int64_t *)out->data)[i] = v;
+		store_int(out, i, v);
 		for (int d = rank - 1; d >= 0; d--) {
 			ia += sa[d];
 			ib += sb[d];
@@ -175,6 +228,8 @@ int nn_ref_math_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	case NN_OP_ADD:
 	case NN_OP_SUB:
 	case NN_OP_MUL:
+	case NN_OP_DIV:
+	case NN_OP_POW:
 	case NN_OP_MAXIMUM:
 	case NN_OP_MINIMUM:
 		return int_supports(g, n, why, whylen);
@@ -193,6 +248,8 @@ int nn_ref_math_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	case NN_OP_ADD:
 	case NN_OP_SUB:
 	case NN_OP_MUL:
+	case NN_OP_DIV:
+	case NN_OP_POW:
 	case NN_OP_MAXIMUM:
 	case NN_OP_MINIMUM:
 		return int_run(g, n);

@@ -243,6 +243,21 @@ static int integer_or_tensor_run(nn_graph *g, const nn_node *n, char *err, size_
 static const ref_kernel batch_matmul_kernels = { nn_ref_batch_matmul_supports, nn_ref_batch_matmul_run };
 static const ref_kernel dynquant_kernels = { nn_ref_dynquant_supports, nn_ref_dynquant_run };
 static const ref_kernel arith_kernels = { arith_supports, arith_run };
+
+/* POW: plain integers in math_ops.c, floats in pointwise.c. */
+static int pow_supports(const nn_graph *g, const nn_node *n, char *why, size_t whylen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_math_supports(g, n, why, whylen)
+					    : nn_ref_pointwise_supports(g, n, why, whylen);
+}
+
+static int pow_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
+{
+	return nn_ref_is_integer_node(g, n) ? nn_ref_math_run(g, n, err, errlen)
+					    : nn_ref_pointwise_run(g, n, err, errlen);
+}
+
+static const ref_kernel pow_kernels = { pow_supports, pow_run };
 static const ref_kernel integer_or_tensor_kernels = { integer_or_tensor_supports, integer_or_tensor_run };
 
 static const ref_kernel *const kernels[NN_OP_COUNT] = {
@@ -255,7 +270,7 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_ADD] = &arith_kernels,
 	[NN_OP_SUB] = &arith_kernels,
 	[NN_OP_MUL] = &arith_kernels,
-	[NN_OP_DIV] = &elementwise_kernels,
+	[NN_OP_DIV] = &arith_kernels,
 	[NN_OP_MAXIMUM] = &arith_kernels,
 	[NN_OP_MINIMUM] = &arith_kernels,
 	[NN_OP_PRELU] = &elementwise_kernels,
@@ -301,7 +316,7 @@ static const ref_kernel *const kernels[NN_OP_COUNT] = {
 	[NN_OP_CLAMP] = &pointwise_kernels,
 	[NN_OP_SILU] = &pointwise_kernels,
 	[NN_OP_LOGICAL_NOT] = &pointwise_kernels,
-	[NN_OP_POW] = &pointwise_kernels,
+	[NN_OP_POW] = &pow_kernels,
 	[NN_OP_GREATER] = &pointwise_kernels,
 	[NN_OP_LESS] = &pointwise_kernels,
 	[NN_OP_LOGICAL_AND] = &pointwise_kernels,

@@ -363,6 +363,8 @@ static int gather_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	/* All indices are checked before anything is written, as TensorFlow does. */
 	for (size_t i = 0; i < n_idx; i++) {
 		int64_t v = nn_ref_load_int(indices, i);
+		if (v < 0 && n->p.gather.negative)
+			v += limit;
 		if (v < 0 || v >= limit) {
 			char where[NN_REF_SHAPE_BUF];
 			return nn_ref_fail(err, errlen, n, NN_ERR_ARG, "indices%s = %lld is not in [0, %lld)",
@@ -378,7 +380,10 @@ static int gather_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 	for (size_t o = 0; o < outer; o++) {
 		const char *block = src + o * (size_t)limit * chunk;
 		for (size_t i = 0; i < n_idx; i++, dst += chunk)
-			memcpy(dst, block + (size_t)nn_ref_load_int(indices, i) * chunk, chunk);
+		{
+			int64_t v = nn_ref_load_int(indices, i);
+			memcpy(dst, block + (size_t)(v < 0 ? v + limit : v) * chunk, chunk);
+		}
 	}
 	return NN_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * TOPK (TensorFlow's TopKV2 with sorted=true) along the last axis: the k
- * largest entries of each row, largest first, equal values in the order of
+ * largest entries of each row, largest first (or with p.topk.smallest, ONNX's
+ * largest = 0, the k smallest, smallest first), equal values in the order of
  * their indices, with their indices (int32, or int64 if the loader asks).
  * float32, float16 and the integer types; quantized inputs are ranked by
  * their raw values, which orders them as their real values (the scale is
@@ -275,13 +276,39 @@ int nn_ref_topk_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			return nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for a heap of k = %d", k);
 	}
 
+	/*
+	 * p.topk.smallest (ONNX largest = 0): the k largest of the row's values
+	 * reversed in order, -x for floats and ~x (= -x - 1, which cannot
+	 * overflow) for integers, ranked in a scratch row; equal values still go
+	 * by index. The values are copied from the input.
+	 */
+	void *rev = NULL;
+	if (n->p.topk.smallest) {
+		rev = malloc((size_t)row * (is_float ? sizeof(float) : sizeof(int64_t)));
+		if (!rev) {
+			if (heap != &stack)
+				free(heap);
+			return nn_ref_fail(err, errlen, n, NN_ERR_NOMEM, "out of memory for a row of %d", row);
+		}
+	}
 	for (size_t r = 0; r < rows; r++) {
 		const char *src = (const char *)in->data + r * (size_t)row * es;
 		char *vdst = (char *)values->data + r * (size_t)k * es;
 		size_t base = r * (size_t)k;
+		const void *rank_src = src;
+		nn_dtype rank_dt = in->dtype;
+		if (rev && is_float) {
+			for (int32_t i = 0; i < row; i++)
+				((float *)rev)[i] = -(in->dtype == NN_F32 ? LOAD_F32(i) : LOAD_F16(i));
+			rank_src = rev, rank_dt = NN_F32;
+		} else if (rev) {
+			for (int32_t i = 0; i < row; i++)
+				((int64_t *)rev)[i] = ~nn_ref_load_int(in, r * (size_t)row + (size_t)i);
+			rank_src = rev, rank_dt = NN_I64;
+		}
 		if (is_float) {
 			fentry *h = heap;
-			float_row(in->dtype, src, row, k, h);
+			float_row(rank_dt, rank_src, row, k, h);
 			for (int32_t j = 0; j < k; j++)
 				memcpy(vdst + (size_t)j * es, src + (size_t)h[j].i * es, es);
 			for (int32_t j = 0; j < k; j++) {
@@ -292,7 +319,7 @@ int nn_ref_topk_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			}
 		} else {
 			ientry *h = heap;
-			int_row(in->dtype, src, row, k, h);
+			int_row(rank_dt, rank_src, row, k, h);
 			for (int32_t j = 0; j < k; j++)
 				memcpy(vdst + (size_t)j * es, src + (size_t)h[j].i * es, es);
 			for (int32_t j = 0; j < k; j++) {
@@ -303,6 +330,7 @@ int nn_ref_topk_run(nn_graph *g, const nn_node *n, char *err, size_t errlen)
 			}
 		}
 	}
+	free(rev);
 	if (heap != &stack)
 		free(heap);
 	return NN_OK;
