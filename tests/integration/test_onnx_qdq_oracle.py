@@ -1,0 +1,125 @@
+"""ONNX QDQ models (QuantizeLinear / DequantizeLinear around float Convs) through vigil against ONNX Runtime.
+
+The graph, built here with python3-onnx, is what static quantization
+exports: x (float, from a real photo) -> QuantizeLinear (int8) ->
+DequantizeLinear -> Conv (filter DequantizeLinear of int8 per output channel
+on axis 0, bias DequantizeLinear of int32) -> Relu -> QuantizeLinear (zero
+point -128, so the Relu changes nothing) -> DequantizeLinear -> Conv (filter
+int8 per tensor, float bias, stride 2) -> QuantizeLinear -> DequantizeLinear
+= y. vigil maps each Conv group as a quantized CONV2D (src/nn/format/
+onnx_qdq.c), so that `vigil inspect` lists no DequantizeLinear but the last
+and one QuantizeLinear; its output must be within one step of y's scale of
+ONNX Runtime 1.20.1's (tests/oracle/ort_run.mjs) (rounding ties and the
+float bias's requantization); the figures are printed.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+
+from test_onnx_oracle import IMG, NODE_MODULES, node_ok, ort_outputs, preprocess
+from vigil_harness import VIGIL_BIN
+
+S0, S1, S2 = 1 / 64.0, 0.05, 0.08
+
+
+def build_model(path):
+    import onnx
+    from onnx import TensorProto as TP
+    from onnx import helper as oh
+    from onnx import numpy_helper as nh
+    rng = np.random.default_rng(11)
+    f32 = lambda v: np.array(v, np.float32)  # noqa: E731
+    w1 = rng.integers(-127, 128, size=(8, 3, 3, 3), dtype=np.int8)
+    w1s = rng.random(8).astype(np.float32) * 0.004 + 0.002
+    b1 = rng.integers(-3000, 3000, size=8, dtype=np.int32)
+    w2 = rng.integers(-127, 128, size=(4, 8, 3, 3), dtype=np.int8)
+    b2 = rng.random(4).astype(np.float32) - 0.5
+    inits = [nh.from_array(f32(S0), "s0"), nh.from_array(np.array(3, np.int8), "z0"),
+             nh.from_array(w1, "w1"), nh.from_array(w1s, "w1s"), nh.from_array(np.zeros(8, np.int8), "w1z"),
+             nh.from_array(b1, "b1"), nh.from_array((w1s * np.float32(S0)).astype(np.float32), "b1s"),
+             nh.from_array(np.zeros(8, np.int32), "b1z"),
+             nh.from_array(f32(S1), "s1"), nh.from_array(np.array(-128, np.int8), "z1"),
+             nh.from_array(w2, "w2"), nh.from_array(f32(0.003), "w2s"), nh.from_array(np.array(0, np.int8), "w2z"),
+             nh.from_array(b2, "b2"),
+             nh.from_array(f32(S2), "s2"), nh.from_array(np.array(5, np.int8), "z2")]
+    nodes = [oh.make_node("QuantizeLinear", ["x", "s0", "z0"], ["xq"]),
+             oh.make_node("DequantizeLinear", ["xq", "s0", "z0"], ["xd"]),
+             oh.make_node("DequantizeLinear", ["w1", "w1s", "w1z"], ["w1d"], axis=0),
+             oh.make_node("DequantizeLinear", ["b1", "b1s", "b1z"], ["b1d"], axis=0),
+             oh.make_node("Conv", ["xd", "w1d", "b1d"], ["c1"], pads=[1, 1, 1, 1]),
+             oh.make_node("Relu", ["c1"], ["r1"]),
+             oh.make_node("QuantizeLinear", ["r1", "s1", "z1"], ["q1"]),
+             oh.make_node("DequantizeLinear", ["q1", "s1", "z1"], ["d1"]),
+             oh.make_node("DequantizeLinear", ["w2", "w2s", "w2z"], ["w2d"]),
+             oh.make_node("Conv", ["d1", "w2d", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             oh.make_node("QuantizeLinear", ["c2", "s2", "z2"], ["q2"]),
+             oh.make_node("DequantizeLinear", ["q2", "s2", "z2"], ["y"])]
+    g = oh.make_graph(nodes, "qdq", [oh.make_tensor_value_info("x", TP.FLOAT, [1, 3, 16, 16])],
+                      [oh.make_tensor_value_info("y", TP.FLOAT, [1, 4, 8, 8])], inits)
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="vigil-test")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
+def op_counts(text):
+    """op -> (count, native, xnnpack, reference) from `vigil inspect`'s table."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"\s+([A-Z0-9_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", line)
+        if m:
+            out[m.group(1)] = tuple(int(v) for v in m.groups()[1:])
+    return out
+
+
+@unittest.skipUnless(node_ok(), f"needs node and {NODE_MODULES}/onnxruntime-node (npm ci in tests/oracle)")
+class OnnxQdqOracleTest(unittest.TestCase):
+
+    def test_qdq_convs_run_quantized(self):
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            self.skipTest("needs python3-onnx")
+        photo = IMG("images", "yolox_assets_dog.jpg")
+        if not os.path.exists(photo):
+            self.skipTest(f"needs {photo}")
+        tmp = tempfile.mkdtemp(prefix="vigil-qdq-")
+        try:
+            model = os.path.join(tmp, "qdq.onnx")
+            build_model(model)
+            p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            ops = op_counts(p.stdout)
+            print(f"  engine ops: {ops}")
+            # Both Conv groups quantized: one QuantizeLinear (the input's), one DequantizeLinear (y's).
+            self.assertEqual(ops.get("CONV2D", (0,))[0], 2, p.stdout)
+            self.assertEqual(ops.get("QUANTIZE", (0,))[0], 1, p.stdout)
+            self.assertEqual(ops.get("DEQUANTIZE", (0,))[0], 1, p.stdout)
+            self.assertEqual(ops["CONV2D"][2], 2, "both convolutions on XNNPACK\n" + p.stdout)
+            x = preprocess(photo, 16, 16, "RGB", 127.5, 1 / 64.0)
+            ref = ort_outputs(model, x, tmp)
+            inp = os.path.join(tmp, "x.npy")
+            np.save(inp, x)
+            out = os.path.join(tmp, "out")
+            p = subprocess.run([VIGIL_BIN, "run", model, "--input", inp, "--outputs", out], capture_output=True,
+                               text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r = ref["y"]
+            got = np.load(os.path.join(out, "y.npy"))
+            self.assertEqual(got.shape, r.shape)
+            err = np.abs(got.astype(np.float64) - r) / S2
+            print(f"  y {list(r.shape)}: max error {err.max():.3g} steps, "
+                  f"{100 * (err > 1e-3).mean():.2f}% of values differ, range {r.min():.3g}..{r.max():.3g}")
+            self.assertGreater(float(r.max() - r.min()), 10 * S2)
+            self.assertLessEqual(err.max(), 1 + 1e-3)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
