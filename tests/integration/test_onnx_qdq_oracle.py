@@ -5,10 +5,14 @@ exports: x (float, from a real photo) -> QuantizeLinear (int8) ->
 DequantizeLinear -> Conv (filter DequantizeLinear of int8 per output channel
 on axis 0, bias DequantizeLinear of int32) -> Relu -> QuantizeLinear (zero
 point -128, so the Relu changes nothing) -> DequantizeLinear -> Conv (filter
-int8 per tensor, float bias, stride 2) -> QuantizeLinear -> DequantizeLinear
-= y. vigil maps each Conv group as a quantized CONV2D (src/nn/format/
-onnx_qdq.c), so that `vigil inspect` lists no DequantizeLinear but the last
-and one QuantizeLinear; its output must be within one step of y's scale of
+int8 per tensor, float bias, stride 2) -> QuantizeLinear = q2 ->
+DequantizeLinear = y; q2 -> Flatten -> DequantizeLinear, read by a Gemm
+(transB, B^T int8 per row, float C) -> QuantizeLinear -> DequantizeLinear =
+y_gemm and by a MatMul (B int8 per column) -> Relu -> QuantizeLinear (zero
+point -128) -> DequantizeLinear = y_mm. vigil maps each group as a
+quantized CONV2D or FULLY_CONNECTED (src/nn/format/onnx_qdq.c), so that
+`vigil inspect` lists one QuantizeLinear and the outputs' DequantizeLinears
+only; each output must be within one step of its scale of
 ONNX Runtime 1.20.1's (tests/oracle/ort_run.mjs) (rounding ties and the
 float bias's requantization); the figures are printed.
 """
@@ -24,7 +28,7 @@ import numpy as np
 from test_onnx_oracle import IMG, NODE_MODULES, node_ok, ort_outputs, preprocess
 from vigil_harness import VIGIL_BIN
 
-S0, S1, S2 = 1 / 64.0, 0.05, 0.08
+S0, S1, S2, S3, S4 = 1 / 64.0, 0.05, 0.08, 0.1, 0.06
 
 
 def build_model(path):
@@ -39,6 +43,11 @@ def build_model(path):
     b1 = rng.integers(-3000, 3000, size=8, dtype=np.int32)
     w2 = rng.integers(-127, 128, size=(4, 8, 3, 3), dtype=np.int8)
     b2 = rng.random(4).astype(np.float32) - 0.5
+    g3 = rng.integers(-127, 128, size=(10, 256), dtype=np.int8)
+    g3s = rng.random(10).astype(np.float32) * 0.002 + 0.001
+    c3 = rng.random(10).astype(np.float32) - 0.5
+    m4 = rng.integers(-127, 128, size=(256, 6), dtype=np.int8)
+    m4s = rng.random(6).astype(np.float32) * 0.002 + 0.001
     inits = [nh.from_array(f32(S0), "s0"), nh.from_array(np.array(3, np.int8), "z0"),
              nh.from_array(w1, "w1"), nh.from_array(w1s, "w1s"), nh.from_array(np.zeros(8, np.int8), "w1z"),
              nh.from_array(b1, "b1"), nh.from_array((w1s * np.float32(S0)).astype(np.float32), "b1s"),
@@ -46,7 +55,12 @@ def build_model(path):
              nh.from_array(f32(S1), "s1"), nh.from_array(np.array(-128, np.int8), "z1"),
              nh.from_array(w2, "w2"), nh.from_array(f32(0.003), "w2s"), nh.from_array(np.array(0, np.int8), "w2z"),
              nh.from_array(b2, "b2"),
-             nh.from_array(f32(S2), "s2"), nh.from_array(np.array(5, np.int8), "z2")]
+             nh.from_array(f32(S2), "s2"), nh.from_array(np.array(5, np.int8), "z2"),
+             nh.from_array(g3, "g3"), nh.from_array(g3s, "g3s"), nh.from_array(c3, "c3"),
+             nh.from_array(f32(S3), "s3"), nh.from_array(np.array(-7, np.int8), "z3"),
+             nh.from_array(m4, "m4"), nh.from_array(m4s, "m4s"),
+             nh.from_array(np.zeros(6, np.int8), "z4s"),
+             nh.from_array(f32(S4), "s4"), nh.from_array(np.array(-128, np.int8), "z4")]
     nodes = [oh.make_node("QuantizeLinear", ["x", "s0", "z0"], ["xq"]),
              oh.make_node("DequantizeLinear", ["xq", "s0", "z0"], ["xd"]),
              oh.make_node("DequantizeLinear", ["w1", "w1s", "w1z"], ["w1d"], axis=0),
@@ -58,9 +72,22 @@ def build_model(path):
              oh.make_node("DequantizeLinear", ["w2", "w2s", "w2z"], ["w2d"]),
              oh.make_node("Conv", ["d1", "w2d", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
              oh.make_node("QuantizeLinear", ["c2", "s2", "z2"], ["q2"]),
-             oh.make_node("DequantizeLinear", ["q2", "s2", "z2"], ["y"])]
+             oh.make_node("DequantizeLinear", ["q2", "s2", "z2"], ["y"]),
+             oh.make_node("Flatten", ["q2"], ["fq"]),
+             oh.make_node("DequantizeLinear", ["fq", "s2", "z2"], ["fd"]),
+             oh.make_node("DequantizeLinear", ["g3", "g3s"], ["g3d"], axis=0),
+             oh.make_node("Gemm", ["fd", "g3d", "c3"], ["g"], transB=1),
+             oh.make_node("QuantizeLinear", ["g", "s3", "z3"], ["gq"]),
+             oh.make_node("DequantizeLinear", ["gq", "s3", "z3"], ["y_gemm"]),
+             oh.make_node("DequantizeLinear", ["m4", "m4s", "z4s"], ["m4d"], axis=1),
+             oh.make_node("MatMul", ["fd", "m4d"], ["mm"]),
+             oh.make_node("Relu", ["mm"], ["mr"]),
+             oh.make_node("QuantizeLinear", ["mr", "s4", "z4"], ["mq"]),
+             oh.make_node("DequantizeLinear", ["mq", "s4", "z4"], ["y_mm"])]
     g = oh.make_graph(nodes, "qdq", [oh.make_tensor_value_info("x", TP.FLOAT, [1, 3, 16, 16])],
-                      [oh.make_tensor_value_info("y", TP.FLOAT, [1, 4, 8, 8])], inits)
+                      [oh.make_tensor_value_info("y", TP.FLOAT, [1, 4, 8, 8]),
+                       oh.make_tensor_value_info("y_gemm", TP.FLOAT, [1, 10]),
+                       oh.make_tensor_value_info("y_mm", TP.FLOAT, [1, 6])], inits)
     m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="vigil-test")
     m.ir_version = 7
     onnx.checker.check_model(m)
@@ -96,10 +123,11 @@ class OnnxQdqOracleTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             ops = op_counts(p.stdout)
             print(f"  engine ops: {ops}")
-            # Both Conv groups quantized: one QuantizeLinear (the input's), one DequantizeLinear (y's).
+            # Every group quantized: one QuantizeLinear (the input's), a DequantizeLinear per output.
             self.assertEqual(ops.get("CONV2D", (0,))[0], 2, p.stdout)
+            self.assertEqual(ops.get("FULLY_CONNECTED", (0,))[0], 2, p.stdout)
             self.assertEqual(ops.get("QUANTIZE", (0,))[0], 1, p.stdout)
-            self.assertEqual(ops.get("DEQUANTIZE", (0,))[0], 1, p.stdout)
+            self.assertEqual(ops.get("DEQUANTIZE", (0,))[0], 3, p.stdout)
             self.assertEqual(ops["CONV2D"][2], 2, "both convolutions on XNNPACK\n" + p.stdout)
             x = preprocess(photo, 16, 16, "RGB", 127.5, 1 / 64.0)
             ref = ort_outputs(model, x, tmp)
@@ -109,14 +137,15 @@ class OnnxQdqOracleTest(unittest.TestCase):
             p = subprocess.run([VIGIL_BIN, "run", model, "--input", inp, "--outputs", out], capture_output=True,
                                text=True, timeout=120)
             self.assertEqual(p.returncode, 0, p.stderr)
-            r = ref["y"]
-            got = np.load(os.path.join(out, "y.npy"))
-            self.assertEqual(got.shape, r.shape)
-            err = np.abs(got.astype(np.float64) - r) / S2
-            print(f"  y {list(r.shape)}: max error {err.max():.3g} steps, "
-                  f"{100 * (err > 1e-3).mean():.2f}% of values differ, range {r.min():.3g}..{r.max():.3g}")
-            self.assertGreater(float(r.max() - r.min()), 10 * S2)
-            self.assertLessEqual(err.max(), 1 + 1e-3)
+            for name, step in (("y", S2), ("y_gemm", S3), ("y_mm", S4)):
+                r = ref[name]
+                got = np.load(os.path.join(out, name + ".npy"))
+                self.assertEqual(got.shape, r.shape, name)
+                err = np.abs(got.astype(np.float64) - r) / step
+                print(f"  {name} {list(r.shape)}: max error {err.max():.3g} steps, "
+                      f"{100 * (err > 1e-3).mean():.2f}% of values differ, range {r.min():.3g}..{r.max():.3g}")
+                self.assertGreater(float(r.max() - r.min()), 3 * step, name)
+                self.assertLessEqual(err.max(), 1 + 1e-3, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,7 +7,10 @@
  * QuantizeLinear (possibly through a Relu when the output's zero point is
  * the type's minimum, where the Relu changes nothing) is mapped as the
  * QLinearConv it stands for (onnx_ops_q.c's path), so that 8-bit tensors
- * flow between groups. Any other pattern keeps the float path.
+ * flow between groups. MatMul and Gemm (transA 0, alpha and beta 1) with a
+ * constant 8-bit B likewise become QLinearMatMul's quantized
+ * FULLY_CONNECTED, Gemm's C as its bias. Any other pattern keeps the float
+ * path.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -94,25 +97,67 @@ static void poison(ox *c, const char *name)
 		c->vals[i].poisoned = 1;
 }
 
+/* A new load-time value named after base and suffix, holding v. Returns its name, or NULL. */
+static const char *add_const(ox *c, const char *base, const char *suffix, ox_val *v)
+{
+	char nm[512];
+	snprintf(nm, sizeof nm, "%s%s", base, suffix);
+	char *s = ox_strndup(c, nm, strlen(nm));
+	int i = s ? ox_value_find(c, s, 1) : -1;
+	if (i < 0)
+		return NULL;
+	c->vals[i].c = v;
+	return s;
+}
+
+/* b (n_out floats) as int32 of scale xs * ws[o] (ws one or n_out scales) under a new name; "" when out of range. */
+static const char *quant_bias(ox *c, const ox_node *n, const ox_val *b, int64_t n_out, float xs, const float *ws,
+			      int wc)
+{
+	int64_t dims[1] = { n_out };
+	ox_val *bq = ox_val_new(c, OX_INT32, 1, dims);
+	if (!bq)
+		return NULL;
+	for (int64_t o = 0; o < n_out; o++) {
+		double v = nearbyint((double)b->f[o] / ((double)xs * ws[wc == 1 ? 0 : o]));
+		if (!(fabs(v) < 2147483647.0))
+			return "";
+		bq->i[o] = (int64_t)v;
+	}
+	return add_const(c, n->out[0], "/qdq_bias", bq);
+}
+
 int ox_qdq_map(ox *c, ox_node *n)
 {
-	if (strcmp(n->op, "Conv") || (n->domain[0] && strcmp(n->domain, "ai.onnx")) || n->n_in < 2 || n->n_out != 1)
+	if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
+		return 0;
+	int conv = !strcmp(n->op, "Conv"), gemm = !strcmp(n->op, "Gemm");
+	if ((!conv && !gemm && strcmp(n->op, "MatMul")) || n->n_in < 2 || n->n_out != 1)
 		return 0;
 	const ox_node *dx = producer_of(c, n->in[0], "DequantizeLinear");
 	const ox_node *dw = producer_of(c, n->in[1], "DequantizeLinear");
 	if (!dx || !dw)
 		return 0;
-	/* The filter: constant 8-bit integers of rank 4, scales per tensor or per output channel on axis 0. */
+	/*
+	 * The filter or matrix: constant 8-bit integers, scales per tensor or per
+	 * output channel (a filter's axis 0, B's columns, B^T's rows).
+	 */
 	ox_val *w = ox_in_const(c, dw, 0);
-	if (!w || !w->i || w->rank != 4 || (w->dtype != OX_UINT8 && w->dtype != OX_INT8))
+	int trans_b = gemm && ox_attr_i(n, "transB", 0);
+	if (!w || !w->i || w->rank != (conv ? 4 : 2) || (w->dtype != OX_UINT8 && w->dtype != OX_INT8))
 		return 0;
+	if (gemm && (ox_attr_i(n, "transA", 0) || ox_attr_f(n, "alpha", 1) != 1 ||
+		     (n->n_in > 2 && n->in[2][0] && ox_attr_f(n, "beta", 1) != 1)))
+		return 0;
+	int out_axis = conv || trans_b ? 0 : 1;
+	int64_t n_out = w->dims[out_axis];
 	int wc, wzdt, xc, xzdt, yc, yzdt;
 	const ox_val *wz, *xz, *yz;
-	if (!qconst(c, dw, (int)w->dims[0], &wc, &wzdt, &wz) || (wz && wz->dtype != w->dtype))
+	if (!qconst(c, dw, (int)n_out, &wc, &wzdt, &wz) || (wz && wz->dtype != w->dtype))
 		return 0;
-	if (wc > 1 && ox_attr_i(dw, "axis", 1) != 0)
+	if (wc > 1 && (ox_attr_i(dw, "axis", 1) + (ox_attr_i(dw, "axis", 1) < 0 ? w->rank : 0) != out_axis))
 		return 0;
-	if (wc != 1 && wc != w->dims[0])
+	if (wc != 1 && wc != n_out)
 		return 0;
 	/* The input: 8-bit at run time, one scale. */
 	ox_value *xv = ox_in(c, dx, 0);
@@ -123,7 +168,7 @@ int ox_qdq_map(ox *c, ox_node *n)
 		return 0;
 	nn_tensor *x = ox_T(c, xt);
 	nn_dtype xdt = xzdt == OX_INT8 ? NN_I8 : NN_U8;
-	if (x->dtype != xdt || x->rank != 4)
+	if (x->dtype != xdt || (conv ? x->rank != 4 : gemm ? x->rank != 2 : x->rank < 2))
 		return 0;
 	float xs = ox_in_const(c, dx, 1)->f[0];
 	int32_t xzp = xz ? (int32_t)xz->i[0] : 0;
@@ -146,37 +191,35 @@ int ox_qdq_map(ox *c, ox_node *n)
 	const char *bname = "";
 	if (n->n_in > 2 && n->in[2][0]) {
 		ox_val *b = ox_in_const(c, n, 2);
-		if (!b || !b->f || b->n != w->dims[0])
+		if (!b || !b->f || b->n != n_out || (gemm && b->rank > 1 && b->dims[b->rank - 1] != n_out))
 			return 0;
-		const float *ws = ox_in_const(c, dw, 1)->f;
-		int64_t dims[1] = { b->n };
-		ox_val *bq = ox_val_new(c, OX_INT32, 1, dims);
-		if (!bq)
+		if (!(bname = quant_bias(c, n, b, n_out, xs, ox_in_const(c, dw, 1)->f, wc)))
 			return NN_ERR_NOMEM;
-		for (int64_t o = 0; o < b->n; o++) {
-			double v = nearbyint((double)b->f[o] / ((double)xs * ws[wc == 1 ? 0 : o]));
-			if (!(fabs(v) < 2147483647.0))
-				return 0;
-			bq->i[o] = (int64_t)v;
-		}
-		char nm[512];
-		snprintf(nm, sizeof nm, "%s/qdq_bias", n->out[0]);
-		char *s = ox_strndup(c, nm, strlen(nm));
-		int v = s ? ox_value_find(c, s, 1) : -1;
-		if (v < 0)
-			return NN_ERR_NOMEM;
-		c->vals[v].c = bq;
-		bname = s;
+		if (!bname[0])
+			return 0;
 	}
-	/* The group as the QLinearConv it stands for. */
+	/* B^T [N, K] as the B [K, N] QLinearMatMul takes. */
+	const char *wname = dw->in[0];
+	if (trans_b) {
+		int64_t dims[2] = { w->dims[1], w->dims[0] };
+		ox_val *wt = ox_val_new(c, w->dtype, 2, dims);
+		if (!wt)
+			return NN_ERR_NOMEM;
+		for (int64_t o = 0; o < dims[1]; o++)
+			for (int64_t k = 0; k < dims[0]; k++)
+				wt->i[k * dims[1] + o] = w->i[o * dims[0] + k];
+		if (!(wname = add_const(c, n->out[0], "/qdq_b", wt)))
+			return NN_ERR_NOMEM;
+	}
+	/* The group as the QLinearConv or QLinearMatMul (with a bias) it stands for. */
 	const char **in = ox_alloc(c, 9 * sizeof *in);
 	if (!in)
 		return NN_ERR_NOMEM;
 	in[0] = dx->in[0], in[1] = dx->in[1], in[2] = dx->n_in > 2 ? dx->in[2] : "";
-	in[3] = dw->in[0], in[4] = dw->in[1], in[5] = dw->n_in > 2 ? dw->in[2] : "";
+	in[3] = wname, in[4] = dw->in[1], in[5] = dw->n_in > 2 ? dw->in[2] : "";
 	in[6] = q->in[1], in[7] = q->n_in > 2 ? q->in[2] : "", in[8] = bname;
 	ox_node syn = *n;
-	syn.op = "QLinearConv";
+	syn.op = conv ? "QLinearConv" : n->op;
 	syn.domain = "";
 	syn.n_in = 9;
 	syn.in = in;
@@ -185,7 +228,7 @@ int ox_qdq_map(ox *c, ox_node *n)
 	q->fused = 1;
 	if (relu)
 		relu->fused = 1;
-	int rc = ox_map_qop(c, &syn, OX_Q_QLINEAR_CONV);
+	int rc = ox_map_qop(c, &syn, conv ? OX_Q_QLINEAR_CONV : OX_Q_QLINEAR_MATMUL);
 	if (rc == 1) {
 		poison(c, n->out[0]);
 		poison(c, q->out[0]);
