@@ -15,6 +15,13 @@ quantized CONV2D or FULLY_CONNECTED (src/nn/format/onnx_qdq.c), so that
 only; each output must be within one step of its scale of
 ONNX Runtime 1.20.1's (tests/oracle/ort_run.mjs) (rounding ties and the
 float bias's requantization); the figures are printed.
+
+A real network too: UltraFace slim (the asset, moved to opset 13) quantized
+here the way static quantization writes it (int8 activations with ranges
+from ONNX Runtime on the photo, int8 filters per output channel, int32
+biases; a Q/DQ pair after each Conv, or its Relu, and on each Conv's input):
+every Conv group must become quantized, and vigil's scores and boxes match
+ONNX Runtime's (which fuses the same groups into QLinearConv).
 """
 import os
 import re
@@ -25,7 +32,7 @@ import unittest
 
 import numpy as np
 
-from test_onnx_oracle import IMG, NODE_MODULES, node_ok, ort_outputs, preprocess
+from test_onnx_oracle import IMG, NODE_MODULES, ONNX_DIR, node_ok, ort_outputs, preprocess
 from vigil_harness import VIGIL_BIN
 
 S0, S1, S2, S3, S4 = 1 / 64.0, 0.05, 0.08, 0.1, 0.06
@@ -94,6 +101,93 @@ def build_model(path, z1=-128):
     onnx.save(m, path)
 
 
+def ultraface_qdq(src, dst, photo, tmp):
+    """Writes the QDQ model of UltraFace slim at src into dst; returns (input, number of Convs)."""
+    import onnx
+    from onnx import helper as oh
+    from onnx import numpy_helper as nh
+    m = onnx.load(src)
+    g = m.graph
+    for o in m.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 13
+    for k, n in enumerate(g.node):
+        if n.op_type in ("Unsqueeze", "Squeeze"):
+            ax = [a for a in n.attribute if a.name == "axes"][0]
+            g.initializer.append(nh.from_array(np.array(list(ax.ints), np.int64), f"axes_{k}"))
+            n.attribute.remove(ax)
+            n.input.append(f"axes_{k}")
+    inits = {i.name: i for i in g.initializer}
+    keep = [i for i in g.input if i.name not in inits]
+    del g.input[:]
+    g.input.extend(keep)
+    m.ir_version = 7
+    convs = [n for n in g.node if n.op_type == "Conv" and n.input[1] in inits]
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    acts = set()
+    for n in convs:
+        acts.add(n.input[0])
+        r = readers.get(n.output[0], [])
+        acts.add(r[0].output[0] if len(r) == 1 and r[0].op_type == "Relu" else n.output[0])
+    acts = sorted(acts)
+    # The activations' ranges on the photo, from ONNX Runtime.
+    shape = [d.dim_value for d in g.input[0].type.tensor_type.shape.dim]
+    x = preprocess(photo, shape[3], shape[2], "RGB", 127.0, 1 / 128.0)
+    probe = onnx.ModelProto()
+    probe.CopyFrom(m)
+    have = {o.name for o in probe.graph.output}
+    probe.graph.output.extend(oh.make_empty_tensor_value_info(a) for a in acts if a not in have)
+    onnx.save(probe, os.path.join(tmp, "probe.onnx"))
+    vals = ort_outputs(os.path.join(tmp, "probe.onnx"), x, tmp)
+    qp, new_inits, nodes = {}, [], []
+    for a in acts:
+        lo, hi = min(0.0, float(vals[a].min())), max(0.0, float(vals[a].max()))
+        s = max(hi - lo, 1e-6) / 255.0
+        qp[a] = s
+        new_inits += [nh.from_array(np.array(s, np.float32), a + "_s"),
+                      nh.from_array(np.array(int(np.clip(round(-128 - lo / s), -128, 127)), np.int8), a + "_z")]
+    for i in g.input:
+        if i.name in qp:
+            nodes += [oh.make_node("QuantizeLinear", [i.name, i.name + "_s", i.name + "_z"], [i.name + "_q"]),
+                      oh.make_node("DequantizeLinear", [i.name + "_q", i.name + "_s", i.name + "_z"], [i.name + "_dq"])]
+    for n in g.node:
+        for k, i in enumerate(n.input):
+            if i in qp:
+                n.input[k] = i + "_dq"
+        if n in convs:
+            w = nh.to_array(inits[n.input[1]]).astype(np.float32)
+            ws = (np.maximum(np.abs(w.reshape(w.shape[0], -1)).max(1), 1e-8) / 127.0).astype(np.float32)
+            wq = np.clip(np.round(w / ws.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
+            wn = n.input[1]
+            new_inits += [nh.from_array(wq, wn + "_q"), nh.from_array(ws, wn + "_ws"),
+                          nh.from_array(np.zeros(len(ws), np.int8), wn + "_wz")]
+            nodes.append(oh.make_node("DequantizeLinear", [wn + "_q", wn + "_ws", wn + "_wz"], [wn + "_wd"], axis=0))
+            n.input[1] = wn + "_wd"
+            if len(n.input) > 2 and n.input[2]:
+                bs = (ws * np.float32(qp[n.input[0][:-3]])).astype(np.float32)
+                bq = np.round(nh.to_array(inits[n.input[2]]).astype(np.float32) / bs).astype(np.int32)
+                bn = n.input[2]
+                new_inits += [nh.from_array(bq, bn + "_q"), nh.from_array(bs, bn + "_bs"),
+                              nh.from_array(np.zeros(len(bs), np.int32), bn + "_bz")]
+                nodes.append(oh.make_node("DequantizeLinear", [bn + "_q", bn + "_bs", bn + "_bz"], [bn + "_bd"],
+                                          axis=0))
+                n.input[2] = bn + "_bd"
+        nodes.append(n)
+        for o in n.output:
+            if o in qp:
+                nodes += [oh.make_node("QuantizeLinear", [o, o + "_s", o + "_z"], [o + "_q"]),
+                          oh.make_node("DequantizeLinear", [o + "_q", o + "_s", o + "_z"], [o + "_dq"])]
+    del g.node[:]
+    g.node.extend(nodes)
+    g.initializer.extend(new_inits)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+    return x, len(convs), len(acts)
+
+
 def op_counts(text):
     """op -> (count, native, xnnpack, reference) from `vigil inspect`'s table."""
     out = {}
@@ -155,6 +249,51 @@ class OnnxQdqOracleTest(unittest.TestCase):
                       f"{100 * (err > 1e-3).mean():.2f}% of values differ, range {r.min():.3g}..{r.max():.3g}")
                 self.assertGreater(float(r.max() - r.min()), 3 * step, name)
                 self.assertLessEqual(err.max(), 1 + 1e-3, name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_ultraface_slim_qdq(self):
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            self.skipTest("needs python3-onnx")
+        photo = IMG("images", "yolox_assets_dog.jpg")
+        src = os.path.join(ONNX_DIR, "ultraface_version-slim-320_without_postprocessing.onnx")
+        for f in (photo, src):
+            if not os.path.exists(f):
+                self.skipTest(f"needs {f}")
+        tmp = tempfile.mkdtemp(prefix="vigil-qdq-uf-")
+        try:
+            model = os.path.join(tmp, "uf_qdq.onnx")
+            x, n_conv, n_act = ultraface_qdq(src, model, photo, tmp)
+            p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            ops = op_counts(p.stdout)
+            n_q = ops.get("QUANTIZE", (0,))[0]
+            print(f"  {n_conv} Convs, {n_act} quantized activations; engine QUANTIZE {n_q}, "
+                  f"CONV2D {ops.get('CONV2D')}, DEPTHWISE_CONV2D {ops.get('DEPTHWISE_CONV2D')}")
+            # Each fused group takes its QuantizeLinear: those left quantize the float ops' outputs.
+            self.assertEqual(n_q, n_act - n_conv, p.stdout)
+            ref = ort_outputs(model, x, tmp)
+            inp = os.path.join(tmp, "x.npy")
+            np.save(inp, x)
+            out = os.path.join(tmp, "out")
+            p = subprocess.run([VIGIL_BIN, "run", model, "--input", inp, "--outputs", out], capture_output=True,
+                               text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for name in ("scores", "boxes"):
+                r = ref[name]
+                got = np.load(os.path.join(out, name + ".npy"))
+                self.assertEqual(got.shape, r.shape, name)
+                err = np.abs(got.astype(np.float64) - r)
+                rng = float(r.max() - r.min())
+                print(f"  {name} {list(r.shape)}: max abs {err.max():.3g}, mean {err.mean():.3g}, "
+                      f"range {r.min():.3g}..{r.max():.3g}")
+                self.assertLessEqual(err.max(), 0.02 * rng, name)
+            faces = lambda s: int((s[0, :, 1] > 0.7).sum())  # noqa: E731
+            got = np.load(os.path.join(out, "scores.npy"))
+            self.assertGreater(faces(ref["scores"]), 0)
+            self.assertEqual(faces(got), faces(ref["scores"]))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
