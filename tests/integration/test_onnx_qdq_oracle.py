@@ -7,8 +7,9 @@ on axis 0, bias DequantizeLinear of int32) -> Relu -> QuantizeLinear (zero
 point -128, so the Relu changes nothing) -> DequantizeLinear -> Conv (filter
 int8 per tensor, float bias, stride 2) -> QuantizeLinear = q2 ->
 DequantizeLinear = y; q2 -> Flatten -> DequantizeLinear, read by a Gemm
-(transB, B^T int8 per row, float C) -> QuantizeLinear -> DequantizeLinear =
-y_gemm and by a MatMul (B int8 per column) -> Relu -> QuantizeLinear (zero
+(transB, B^T int8 per row, float C) -> Clip to [-2.001, 2] ->
+QuantizeLinear (its range -2.008..1.992, so the Clip changes nothing) ->
+DequantizeLinear = y_gemm and by a MatMul (B int8 per column) -> Relu -> QuantizeLinear (zero
 point -128) -> DequantizeLinear = y_mm. vigil maps each group as a
 quantized CONV2D or FULLY_CONNECTED (src/nn/format/onnx_qdq.c), so that
 `vigil inspect` lists one QuantizeLinear and the outputs' DequantizeLinears
@@ -35,7 +36,7 @@ import numpy as np
 from test_onnx_oracle import IMG, NODE_MODULES, ONNX_DIR, node_ok, ort_outputs, preprocess
 from vigil_harness import VIGIL_BIN
 
-S0, S1, S2, S3, S4 = 1 / 64.0, 0.05, 0.08, 0.1, 0.06
+S0, S1, S2, S3, S4 = 1 / 64.0, 0.05, 0.08, 4 / 255.0, 0.06
 
 
 def build_model(path, z1=-128):
@@ -64,7 +65,8 @@ def build_model(path, z1=-128):
              nh.from_array(b2, "b2"),
              nh.from_array(f32(S2), "s2"), nh.from_array(np.array(5, np.int8), "z2"),
              nh.from_array(g3, "g3"), nh.from_array(g3s, "g3s"), nh.from_array(c3, "c3"),
-             nh.from_array(f32(S3), "s3"), nh.from_array(np.array(-7, np.int8), "z3"),
+             nh.from_array(f32(S3), "s3"), nh.from_array(np.array(0, np.int8), "z3"),
+             nh.from_array(f32(-2.001), "lo3"), nh.from_array(f32(2), "hi3"),
              nh.from_array(m4, "m4"), nh.from_array(m4s, "m4s"),
              nh.from_array(np.zeros(6, np.int8), "z4s"),
              nh.from_array(f32(S4), "s4"), nh.from_array(np.array(-128, np.int8), "z4")]
@@ -84,7 +86,8 @@ def build_model(path, z1=-128):
              oh.make_node("DequantizeLinear", ["fq", "s2", "z2"], ["fd"]),
              oh.make_node("DequantizeLinear", ["g3", "g3s"], ["g3d"], axis=0),
              oh.make_node("Gemm", ["fd", "g3d", "c3"], ["g"], transB=1),
-             oh.make_node("QuantizeLinear", ["g", "s3", "z3"], ["gq"]),
+             oh.make_node("Clip", ["g", "lo3", "hi3"], ["gc"]),
+             oh.make_node("QuantizeLinear", ["gc", "s3", "z3"], ["gq"]),
              oh.make_node("DequantizeLinear", ["gq", "s3", "z3"], ["y_gemm"]),
              oh.make_node("DequantizeLinear", ["m4", "m4s", "z4s"], ["m4d"], axis=1),
              oh.make_node("MatMul", ["fd", "m4d"], ["mm"]),

@@ -4,8 +4,8 @@
  * integers (per tensor, or per output channel on axis 0), whose optional
  * bias is a constant (a DequantizeLinear of int32 folded at load time, or
  * float; requantized with x_scale * w_scale[o]) and whose only reader is a
- * QuantizeLinear (possibly through a Relu when the output's zero point is
- * the type's minimum, where the Relu changes nothing) is mapped as the
+ * QuantizeLinear (possibly through a Relu or a Clip that changes nothing
+ * after quantization: see redundant_clamp) is mapped as the
  * QLinearConv it stands for (onnx_ops_q.c's path), so that 8-bit tensors
  * flow between groups. MatMul and Gemm (transA 0, alpha and beta 1) with a
  * constant 8-bit B likewise become QLinearMatMul's quantized
@@ -68,6 +68,43 @@ static int qconst(ox *c, const ox_node *n, int count_max, int *count, int *zdt, 
 		*zv = z;
 	}
 	*count = (int)s->n;
+	return 1;
+}
+
+/*
+ * Whether clamping to [lo, hi] before quantizing with scale s and zero point
+ * z into [qmin, qmax] changes no result: lo rounds to qmin (or below) and hi
+ * to qmax (or above), so whatever the clamp moves saturates the same way.
+ * Strict bounds keep ties out. Relu qualifies when z is qmin; a Relu6 or
+ * Clip when the quantized range was set from its bounds, as quantizers do.
+ */
+static int redundant_clamp(double lo, double hi, double s, int z, int qmin, int qmax)
+{
+	return lo / s + z < qmin + 0.5 && hi / s + z > qmax - 0.5;
+}
+
+/* The bounds of a Relu or Clip (attributes before opset 11, constant inputs since; absent: unbounded). */
+static int clamp_bounds(ox *c, const ox_node *r, double *lo, double *hi)
+{
+	if (!strcmp(r->op, "Relu")) {
+		*lo = 0, *hi = INFINITY;
+		return 1;
+	}
+	if (strcmp(r->op, "Clip"))
+		return 0;
+	if (c->opset < 11) {
+		*lo = ox_attr_f(r, "min", -INFINITY), *hi = ox_attr_f(r, "max", INFINITY);
+		return 1;
+	}
+	*lo = -INFINITY, *hi = INFINITY;
+	for (int k = 1; k < 3 && k < r->n_in; k++) {
+		if (!r->in[k][0])
+			continue;
+		ox_val *v = ox_in_const(c, r, k);
+		if (!v || !v->f || v->n != 1)
+			return 0;
+		*(k == 1 ? lo : hi) = v->f[0];
+	}
 	return 1;
 }
 
@@ -176,14 +213,19 @@ int ox_qdq_map(ox *c, ox_node *n)
 		return 0;
 	/* The readers: a QuantizeLinear of the same dtype, maybe through a Relu it makes redundant. */
 	ox_node *relu = NULL, *q = only_reader(c, n->out[0]);
-	if (q && !strcmp(q->op, "Relu") && q->n_out == 1) {
+	double lo = 0, hi = 0;
+	if (q && (!strcmp(q->op, "Relu") || !strcmp(q->op, "Clip")) && q->n_out == 1 &&
+	    (!q->domain[0] || !strcmp(q->domain, "ai.onnx"))) {
+		if (!clamp_bounds(c, q, &lo, &hi))
+			return 0;
 		relu = q;
 		q = only_reader(c, relu->out[0]);
 	}
 	if (!q || strcmp(q->op, "QuantizeLinear") || (q->domain[0] && strcmp(q->domain, "ai.onnx")) || q->n_out != 1 ||
 	    strcmp(q->in[0], (relu ? relu : n)->out[0]) || !qconst(c, q, 1, &yc, &yzdt, &yz) || yzdt != xzdt)
 		return 0;
-	if (relu && (yz ? yz->i[0] : 0) != (yzdt == OX_INT8 ? -128 : 0))
+	if (relu && !redundant_clamp(lo, hi, ox_in_const(c, q, 1)->f[0], yz ? (int)yz->i[0] : 0,
+				     yzdt == OX_INT8 ? -128 : 0, yzdt == OX_INT8 ? 127 : 255))
 		return 0;
 	if (ox_attr_get(q, "saturate") || ox_attr_get(q, "output_dtype"))
 		return 0;
