@@ -839,6 +839,8 @@ static int map_all(ox *c)
 		}
 		if (n->n_out < 1 || !n->out[0][0])
 			return ox_nfail(c, NN_ERR_FORMAT, "the node has no output");
+		if (n->fused)
+			continue;
 		if (poisoned) {
 			/* Still name an op we lack: the message lists every problem at once. */
 			if (!ox_op_known(n->domain, n->op))
@@ -850,6 +852,8 @@ static int map_all(ox *c)
 		int rc = ox_opset_check(c, n);
 		if (rc == 0)
 			rc = ox_eval_node(c, n);
+		if (rc == 0 && (rc = ox_qdq_map(c, n)) == 2)
+			continue;
 		if (rc == 0 && !ox_op_known(n->domain, n->op)) {
 			if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
 				rc = ox_unsupported(c, "operator %s of domain %s is not supported", n->op, n->domain);
@@ -1005,6 +1009,7 @@ static int read_graph(ox *c, nn_pb graph)
 			c->n_nodes++;
 		}
 	}
+	ox_qdq_scan(c, graph);
 	if ((rc = sort_nodes(c)) < 0 || (rc = map_all(c)) < 0)
 		return rc;
 	if (c->n_unsupported) {
@@ -1013,7 +1018,10 @@ static int read_graph(ox *c, nn_pb graph)
 				       c->unsupported_list);
 		return ox_fail(c, NN_ERR_UNSUPPORTED, "%s", c->unsupported_msg);
 	}
-	return add_outputs(c, graph);
+	if ((rc = add_outputs(c, graph)) < 0)
+		return rc;
+	ox_qdq_prune(c);
+	return rc;
 }
 
 int nn_onnx_load_buffer(nn_graph **out, const void *data, size_t len, const char *path, const nn_onnx_options *o,

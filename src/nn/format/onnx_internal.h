@@ -83,6 +83,7 @@ typedef struct ox_node {
 	const char **in, **out;     /* "" for an absent optional input */
 	ox_attr *attr;
 	int pending;                /* topological sort */
+	int fused;                  /* mapped with an earlier node (onnx_qdq.c) */
 } ox_node;
 
 /* A named value of the graph: an IR tensor, a value known at load time, or both. */
@@ -139,6 +140,8 @@ typedef struct ox {
 	int n_unsupported;
 	char unsupported_msg[512];
 	char unsupported_list[512];
+	const char **qdq_outs;      /* the graph's output names (onnx_qdq.c) */
+	int n_qdq_outs;
 } ox;
 
 /* onnx.c: messages, memory, values, IR helpers. Failing helpers write the first message and return a negative code. */
@@ -236,6 +239,10 @@ int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial);
 int ox_map_batch_matmul(ox *c, const ox_node *n);
 enum { OX_Q_DYNQUANT, OX_Q_MATMUL_INTEGER, OX_Q_QLINEAR_MATMUL, OX_Q_CONV_INTEGER, OX_Q_QLINEAR_CONV };
 int ox_map_qop(ox *c, const ox_node *n, int which);
+/* onnx_qdq.c: QDQ groups as quantized ops. ox_qdq_map returns 0 when n starts none, 2 when mapped. */
+void ox_qdq_scan(ox *c, nn_pb graph);
+int ox_qdq_map(ox *c, ox_node *n);
+void ox_qdq_prune(ox *c);
 
 /* onnx_ops_int.c: integer Clip; Dropout with its mask, ratio and training_mode. */
 int ox_map_clip_int(ox *c, const ox_node *n);

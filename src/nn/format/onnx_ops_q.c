@@ -199,7 +199,8 @@ static int map_matmul_integer(ox *c, const ox_node *n)
  * [N, K] in A's dtype (moved by 128 with their zero points when B has the
  * other 8-bit type) and a zero int32 bias of scale a_scale * b_scale[n].
  */
-static int emit_qfc(ox *c, const ox_node *n, int a, const ox_val *bv, const qpar *qa, const qpar *qb, const qpar *qy)
+static int emit_qfc(ox *c, const ox_node *n, int a, const ox_val *bv, const qpar *qa, const qpar *qb, const qpar *qy,
+		    const ox_val *bias)
 {
 	nn_dtype dt = ox_T(c, a)->dtype;
 	int K = (int)bv->dims[0], N = (int)bv->dims[1];
@@ -242,6 +243,9 @@ static int emit_qfc(ox *c, const ox_node *n, int a, const ox_val *bv, const qpar
 		return b;
 	if (nn_tensor_alloc_const(ox_T(c, b)) < 0 || nn_tensor_set_quant(ox_T(c, b), qb->count, 0, bs, bz) < 0)
 		return ox_fail(c, NN_ERR_NOMEM, "out of memory");
+	if (bias)
+		for (int o = 0; o < N; o++)
+			((int32_t *)ox_T(c, b)->data)[o] = (int32_t)bias->i[o];
 	nn_tensor *ta = ox_T(c, a);
 	int shape[NN_MAX_RANK], rank = ta->rank;
 	memcpy(shape, ta->shape, sizeof shape);
@@ -263,7 +267,8 @@ static int emit_qfc(ox *c, const ox_node *n, int a, const ox_val *bv, const qpar
 /* QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point. */
 static int map_qlinear_matmul(ox *c, const ox_node *n)
 {
-	if (n->n_in != 8)
+	/* A 9th input, an int32 bias [N] of scale a_scale * b_scale, comes only from onnx_qdq.c's QDQ groups. */
+	if (n->n_in != 8 && (n->n_in != 9 || strcmp(n->op, "QLinearMatMul") == 0))
 		return ox_nfail(c, NN_ERR_FORMAT, "has %d inputs, expected 8", n->n_in);
 	int a = ox_in_tensor(c, n, 0), b = a < 0 ? a : ox_in_tensor(c, n, 3);
 	if (b < 0)
@@ -281,7 +286,9 @@ static int map_qlinear_matmul(ox *c, const ox_node *n)
 		return rc;
 	ox_val *bc = ox_in_const(c, n, 3);
 	if (bc && bc->i && bc->rank == 2 && ox_T(c, a)->rank >= 2 && ox_T(c, a)->dtype == qdtype(&qy))
-		return emit_qfc(c, n, a, bc, &qa, &qb, &qy);
+		return emit_qfc(c, n, a, bc, &qa, &qb, &qy, n->n_in > 8 && n->in[8][0] ? ox_in_const(c, n, 8) : NULL);
+	if (n->n_in > 8 && n->in[8][0])
+		return ox_unsupported(c, "a bias with a product computed at run time");
 	if ((rc = set_q(c, b, &qb, tb->rank - 1, "B")))
 		return rc;
 	int y = emit_bmm(c, n, a, b, -1, -1, qdtype(&qy), qy.scale, qy.zp);
