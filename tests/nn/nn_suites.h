@@ -25,6 +25,7 @@ extern const vg_test vg_suite_nn_resize_pad[];
 extern const vg_test vg_suite_nn_nms[];
 extern const vg_test vg_suite_nn_tflite_nms[];
 extern const vg_test vg_suite_nn_qonnx[];
+extern const vg_test vg_suite_nn_onnx_msq[];
 extern const vg_test vg_suite_nn_onnx_convt[];
 extern const vg_test vg_suite_nn_shuffle[];
 extern const vg_test vg_suite_nn_intops[];
@@ -54,6 +55,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_nn_onnx_convt,
 	vg_suite_nn_shuffle,
 	vg_suite_nn_intops,
+	vg_suite_nn_onnx_msq,
 	NULL,
 };
 

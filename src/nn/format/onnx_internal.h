@@ -239,6 +239,10 @@ int ox_conv_nchw(ox *c, const ox_node *n, int y, int spatial);
 int ox_map_batch_matmul(ox *c, const ox_node *n);
 enum { OX_Q_DYNQUANT, OX_Q_MATMUL_INTEGER, OX_Q_QLINEAR_MATMUL, OX_Q_CONV_INTEGER, OX_Q_QLINEAR_CONV };
 int ox_map_qop(ox *c, const ox_node *n, int which);
+/* onnx_ops_msq.c: com.microsoft's QLinear ops (arg: which); ox_q_follow quantizes what nodes from first made from x like x. */
+enum { OX_MSQ_ADD, OX_MSQ_MUL, OX_MSQ_SIGMOID, OX_MSQ_LEAKY_RELU, OX_MSQ_GLOBAL_AVG, OX_MSQ_AVG_POOL, OX_MSQ_CONCAT };
+int ox_map_msq(ox *c, const ox_node *n, int which);
+int ox_q_follow(ox *c, int first, int x);
 /* onnx_qdq.c: QDQ groups as quantized ops. ox_qdq_map returns 0 when n starts none, 2 when mapped. */
 void ox_qdq_scan(ox *c, nn_pb graph);
 int ox_qdq_map(ox *c, ox_node *n);

@@ -1221,11 +1221,26 @@ static const op_entry ops[] = {
 	{ NULL, NULL, 0 },
 };
 
+/* Domain com.microsoft (onnx_ops_msq.c). */
+static const op_entry ms_ops[] = {
+	{ "QLinearAdd", ox_map_msq, OX_MSQ_ADD },
+	{ "QLinearMul", ox_map_msq, OX_MSQ_MUL },
+	{ "QLinearSigmoid", ox_map_msq, OX_MSQ_SIGMOID },
+	{ "QLinearLeakyRelu", ox_map_msq, OX_MSQ_LEAKY_RELU },
+	{ "QLinearGlobalAveragePool", ox_map_msq, OX_MSQ_GLOBAL_AVG },
+	{ "QLinearAveragePool", ox_map_msq, OX_MSQ_AVG_POOL },
+	{ "QLinearConcat", ox_map_msq, OX_MSQ_CONCAT },
+	{ NULL, NULL, 0 },
+};
+
 static const op_entry *find_op(const char *domain, const char *op)
 {
-	if (domain[0] && strcmp(domain, "ai.onnx"))
+	const op_entry *table = ops;
+	if (!strcmp(domain, "com.microsoft"))
+		table = ms_ops;
+	else if (domain[0] && strcmp(domain, "ai.onnx"))
 		return NULL;
-	for (const op_entry *e = ops; e->name; e++)
+	for (const op_entry *e = table; e->name; e++)
 		if (!strcmp(e->name, op))
 			return e;
 	return NULL;

@@ -429,10 +429,13 @@ int ox_map_pool(ox *c, const ox_node *n)
 		return x;
 	nn_dtype dt = ox_T(c, x)->dtype;
 	/* Plain (unquantized) 8-bit MaxPool would need integer kernels for the transposes around it too. */
-	if (dt != NN_F32)
+	int q8 = (dt == NN_U8 || dt == NN_I8) && ox_T(c, x)->quant.count == 1, first = c->g->n_nodes;
+	if (dt != NN_F32 && !q8)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
 	int with_indices = maxp && n->n_out > 1 && n->out[1][0];
 	int xr = ox_T(c, x)->rank;
+	if (q8 && (xr == 5 || with_indices))
+		return ox_unsupported(c, "quantized pooling of rank 5 or with indices");
 	if (xr == 5)
 		return ox_map_pool3d(c, n);
 	if (xr != 3 && xr != 4)
@@ -469,7 +472,7 @@ int ox_map_pool(ox *c, const ox_node *n)
 		 */
 		nn_tensor *t = ox_T(c, xh);
 		int sh[4] = { t->shape[0], (int)(H + wi.pads[0] + wi.pads[2]), (int)(W + wi.pads[1] + wi.pads[3]), t->shape[3] };
-		int p = ox_temp(c, n, "/pad", NN_F32, 4, sh);
+		int p = ox_temp(c, n, "/pad", dt, 4, sh);
 		if (p < 0)
 			return p;
 		nn_node *pd = ox_emit(c, n, NN_OP_PAD, 1, &xh, 1, &p);
@@ -508,7 +511,9 @@ int ox_map_pool(ox *c, const ox_node *n)
 	p->indices_col_major = with_indices && ox_attr_i(n, "storage_order", 0) == 1;
 	if (with_indices && (rc = from_nhwc(c, n, outs[1], spatial, 1)))
 		return rc;
-	return from_nhwc(c, n, yh, spatial, 0);
+	if ((rc = from_nhwc(c, n, yh, spatial, 0)) || !q8 || !maxp)
+		return rc;
+	return ox_q_follow(c, first, x); /* quantized MaxPool: x's quantization throughout */
 }
 
 int ox_map_global_pool(ox *c, const ox_node *n)
