@@ -428,14 +428,15 @@ int ox_map_pool(ox *c, const ox_node *n)
 	if (x < 0)
 		return x;
 	nn_dtype dt = ox_T(c, x)->dtype;
-	/* Plain (unquantized) 8-bit MaxPool would need integer kernels for the transposes around it too. */
+	/* 8-bit inputs: quantized ones (any pool), or plain integers (MaxPool only: a max needs no scale). */
 	int q8 = (dt == NN_U8 || dt == NN_I8) && ox_T(c, x)->quant.count == 1, first = c->g->n_nodes;
-	if (dt != NN_F32 && !q8)
+	int plain8 = maxp && (dt == NN_U8 || dt == NN_I8) && !ox_T(c, x)->quant.count; /* integers as they are */
+	if (dt != NN_F32 && !q8 && !plain8)
 		return ox_unsupported(c, "input of type %s", nn_dtype_name(dt));
 	int with_indices = maxp && n->n_out > 1 && n->out[1][0];
 	int xr = ox_T(c, x)->rank;
-	if (q8 && (xr == 5 || with_indices))
-		return ox_unsupported(c, "quantized pooling of rank 5 or with indices");
+	if ((q8 || plain8) && (xr == 5 || with_indices))
+		return ox_unsupported(c, "8-bit pooling of rank 5 or with indices");
 	if (xr == 5)
 		return ox_map_pool3d(c, n);
 	if (xr != 3 && xr != 4)

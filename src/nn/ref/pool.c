@@ -36,6 +36,9 @@ int nn_ref_pool_supports(const nn_graph *g, const nn_node *n, char *why, size_t 
 	if (out->dtype != in->dtype)
 		return nn_ref_fail(why, whylen, n, 0, "%s output with %s input is not supported",
 				   nn_dtype_name(out->dtype), nn_dtype_name(in->dtype));
+	/* MAX_POOL2D also takes plain (unquantized) 8-bit integers, in and out alike (ONNX's uint8 MaxPool). */
+	if (n->op == NN_OP_MAX_POOL2D && in->dtype != NN_F32 && !in->quant.count && !out->quant.count)
+		return 1;
 	return nn_ref_check_quant(n, in, "input", 0, why, whylen) &&
 	       nn_ref_check_quant(n, out, "output", 0, why, whylen);
 }
