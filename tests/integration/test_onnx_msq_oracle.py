@@ -5,7 +5,7 @@ x (float, random) -> QuantizeLinear twice (two encodings, xq and wq) ->
 QLinearAdd (with a constant broadcast B), QLinearMul (xq * wq),
 QLinearSigmoid, QLinearLeakyRelu (alpha 0.2), QLinearGlobalAveragePool
 (NCHW, and channels_last), QLinearAveragePool (3x3 stride 2 with pads,
-count_include_pad 0 and 1), QLinearConcat (xq, wq along channels) and a
+count_include_pad 0 and 1; 2x2 channels_last), QLinearConcat (xq, wq along channels) and a
 plain MaxPool on xq -> DequantizeLinear each = the outputs.
 
 vigil (`vigil run`) and ONNX Runtime 1.20.1 (tests/oracle/ort_run.mjs, whose
@@ -30,13 +30,14 @@ from vigil_harness import VIGIL_BIN
 # output: (op, its scale)
 OUTS = {
     "y_add": ("QLinearAdd", 0.03),
-    "y_mul": ("QLinearMul", 0.02),
+    "y_mul": ("QLinearMul", 0.04),
     "y_sig": ("QLinearSigmoid", 1 / 256),
-    "y_lrelu": ("QLinearLeakyRelu", 0.015),
+    "y_lrelu": ("QLinearLeakyRelu", 0.02),
     "y_gap": ("QLinearGlobalAveragePool", 0.004),
     "y_gapl": ("QLinearGlobalAveragePool", 0.005),
     "y_ap": ("QLinearAveragePool", 0.011),
     "y_ap1": ("QLinearAveragePool", 0.009),
+    "y_apl": ("QLinearAveragePool", 0.02),
     "y_cat": ("QLinearConcat", 0.025),
     "y_mp": ("MaxPool", None),
 }
@@ -56,8 +57,8 @@ def build_model(path, signed):
     inits = [nh.from_array(f32(0.02), "xs"), nh.from_array(z(128), "xz"),
              nh.from_array(f32(0.017), "ws"), nh.from_array(z(100), "wz"),
              nh.from_array(b, "b"), nh.from_array(f32(0.01), "bs"), nh.from_array(z(140), "bz")]
-    zps = {"y_add": 120, "y_mul": 130, "y_sig": 0, "y_lrelu": 110, "y_gap": 125, "y_gapl": 135, "y_ap": 128,
-           "y_ap1": 118, "y_cat": 127}
+    zps = {"y_add": 120, "y_mul": 30, "y_sig": 0, "y_lrelu": 110, "y_gap": 125, "y_gapl": 135, "y_ap": 128,
+           "y_ap1": 118, "y_apl": 131, "y_cat": 127}
     for name, (_, s) in OUTS.items():
         if s:
             inits += [nh.from_array(f32(s), name + "_s"), nh.from_array(z(zps[name]), name + "_z")]
@@ -79,6 +80,8 @@ def build_model(path, signed):
                      strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=0, **ms),
         oh.make_node("QLinearAveragePool", ["wq", "ws", "wz"] + q("y_ap1"), ["q_ap1"], kernel_shape=[3, 3],
                      strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1, **ms),
+        oh.make_node("QLinearAveragePool", ["wq", "ws", "wz"] + q("y_apl"), ["q_apl"], kernel_shape=[2, 2],
+                     strides=[2, 2], channels_last=1, **ms),
         oh.make_node("QLinearConcat", q("y_cat") + ["xq", "xs", "xz", "wq", "ws", "wz"], ["q_cat"], axis=1, **ms),
         oh.make_node("MaxPool", ["xq"], ["q_mp"], kernel_shape=[2, 2], strides=[2, 2]),
     ]
@@ -87,7 +90,7 @@ def build_model(path, signed):
         nodes.append(oh.make_node("DequantizeLinear", ["q" + name[1:]] + qs, [name]))
     shapes = {"y_add": [1, 4, 8, 8], "y_mul": [1, 4, 8, 8], "y_sig": [1, 4, 8, 8], "y_lrelu": [1, 4, 8, 8],
               "y_gap": [1, 4, 1, 1], "y_gapl": [1, 1, 1, 8], "y_ap": [1, 4, 4, 4], "y_ap1": [1, 4, 4, 4],
-              "y_cat": [1, 8, 8, 8], "y_mp": [1, 4, 4, 4]}
+              "y_apl": [1, 2, 4, 8], "y_cat": [1, 8, 8, 8], "y_mp": [1, 4, 4, 4]}
     g = oh.make_graph(nodes, "msq", [oh.make_tensor_value_info("x", TP.FLOAT, [1, 4, 8, 8])],
                       [oh.make_tensor_value_info(k, TP.FLOAT, v) for k, v in shapes.items()], inits)
     m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13), oh.make_opsetid("com.microsoft", 1)],

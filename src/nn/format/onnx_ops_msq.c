@@ -257,13 +257,29 @@ int ox_q_follow(ox *c, int first, int x)
 	return follow_q(c, first, &q);
 }
 
-/* QLinearAveragePool: X, x_scale, x_zero_point, y_scale, y_zero_point and AveragePool's attributes (NCHW only). */
+/* A value of the node's name plus suffix bound to tensor t (for a node made up here). */
+static const char *bind_temp(ox *c, const ox_node *n, const char *suffix, int t)
+{
+	char nm[512];
+	snprintf(nm, sizeof nm, "%s%s", n->out[0], suffix);
+	const char *name = ox_strndup(c, nm, strlen(nm));
+	int v = name ? ox_value_find(c, name, 1) : -1;
+	if (v < 0)
+		return NULL;
+	c->vals[v].t = t;
+	return name;
+}
+
+/*
+ * QLinearAveragePool: X, x_scale, x_zero_point, y_scale, y_zero_point and
+ * AveragePool's attributes. channels_last (N, spatial..., C): the pooling
+ * of the input moved to NCHW, moved back.
+ */
 static int map_avg_pool(ox *c, const ox_node *n)
 {
 	if (n->n_in < 4)
 		return ox_nfail(c, NN_ERR_FORMAT, "has %d inputs, expected 5", n->n_in);
-	if (ox_attr_i(n, "channels_last", 0))
-		return ox_unsupported(c, "channels_last (NCHW only)");
+	int last = ox_attr_i(n, "channels_last", 0) != 0;
 	int x, rc;
 	QIN(x, 0, 1, 2, "X");
 	mq qy;
@@ -275,8 +291,45 @@ static int map_avg_pool(ox *c, const ox_node *n)
 	if (rank != 3 && rank != 4)
 		return ox_unsupported(c, "pooling of rank %d (1-D and 2-D only)", rank);
 	int first = c->g->n_nodes;
-	if ((rc = ox_map_pool(c, n)))
+	if (!last) {
+		if ((rc = ox_map_pool(c, n)))
+			return rc;
+		return follow_q(c, first, &qy);
+	}
+	static const int to_first[2][4] = { { 0, 2, 1 }, { 0, 3, 1, 2 } }, to_last[2][4] = { { 0, 2, 1 }, { 0, 2, 3, 1 } };
+	int xc = ox_transpose(c, n, x, to_first[rank == 4], "/channels_first");
+	if (xc < 0)
+		return xc;
+	const char *in = bind_temp(c, n, "/channels_first", xc);
+	char onm[512];
+	snprintf(onm, sizeof onm, "%s/pool_channels_first", n->out[0]);
+	const char *out = ox_strndup(c, onm, strlen(onm));
+	const char **ins = ox_alloc(c, (size_t)n->n_in * sizeof *ins);
+	if (!in || !out || !ins)
+		return NN_ERR_NOMEM;
+	for (int k = 0; k < n->n_in; k++)
+		ins[k] = k ? n->in[k] : in;
+	ox_node syn = *n;
+	syn.in = ins;
+	syn.out = &out;
+	syn.n_out = 1;
+	if ((rc = follow_q(c, first, &qy)) || (rc = ox_map_pool(c, &syn)))
 		return rc;
+	int v = ox_value_find(c, out, 0);
+	if (v < 0 || c->vals[v].t < 0)
+		return ox_nfail(c, NN_ERR_FORMAT, "the pooling made no output");
+	int yc = c->vals[v].t;
+	nn_tensor *t = ox_T(c, yc);
+	int shape[4];
+	for (int d = 0; d < rank; d++)
+		shape[d] = t->shape[to_last[rank == 4][d]];
+	int y = ox_out_tensor(c, n, 0, qy.dt, rank, shape);
+	if (y < 0)
+		return y;
+	nn_node *tr = ox_emit(c, n, NN_OP_TRANSPOSE, 1, &yc, 1, &y);
+	if (!tr)
+		return NN_ERR_NOMEM;
+	memcpy(tr->p.transpose.perm, to_last[rank == 4], sizeof to_last[0]);
 	return follow_q(c, first, &qy);
 }
 
