@@ -102,7 +102,8 @@ def build_model(path, signed):
 def build_chain(path):
     """A small network in ONNX Runtime's QOperator form: QLinearConv -> MaxPool -> QLinearConv -> QLinearAdd
     (residual) -> QLinearLeakyRelu -> QLinearAveragePool -> QLinearConcat (with its QLinearSigmoid) ->
-    QLinearGlobalAveragePool -> QLinearMul (by a constant) -> DequantizeLinear; uint8 activations, int8 filters
+    QLinearGlobalAveragePool -> QLinearMul (by a constant) -> DequantizeLinear, and the pooled means through
+    Flatten (of the uint8 tensor) -> QLinearMatMul -> DequantizeLinear; uint8 activations, int8 filters
     per channel. The pooled and the added tensors keep one quantization each, as the quantizer writes them."""
     import onnx
     from onnx import TensorProto as TP
@@ -129,7 +130,10 @@ def build_chain(path):
              nh.from_array(f32(0.006), "s8"), nh.from_array(u8(70), "z8"),
              nh.from_array(rng.integers(0, 256, size=(1, 16, 1, 1), dtype=np.uint8), "m"),
              nh.from_array(f32(0.01), "ms"), nh.from_array(u8(128), "mz"),
-             nh.from_array(f32(0.008), "s9"), nh.from_array(u8(128), "z9")]
+             nh.from_array(f32(0.008), "s9"), nh.from_array(u8(128), "z9"),
+             nh.from_array(rng.integers(-127, 128, size=(16, 5), dtype=np.int8), "fc"),
+             nh.from_array(f32(0.01), "fcs"), nh.from_array(np.array(0, np.int8), "fcz"),
+             nh.from_array(f32(0.05), "s10"), nh.from_array(u8(128), "z10")]
     ms = dict(domain="com.microsoft")
     nodes = [
         oh.make_node("QuantizeLinear", ["x", "s0", "z0"], ["q0"]),
@@ -146,10 +150,14 @@ def build_chain(path):
         oh.make_node("QLinearMul", ["q8", "s8", "z8", "m", "ms", "mz", "s9", "z9"], ["q9"], **ms),
         oh.make_node("DequantizeLinear", ["q4", "s4", "z4"], ["y_act"]),
         oh.make_node("DequantizeLinear", ["q9", "s9", "z9"], ["y"]),
+        oh.make_node("Flatten", ["q8"], ["f8"]),
+        oh.make_node("QLinearMatMul", ["f8", "s8", "z8", "fc", "fcs", "fcz", "s10", "z10"], ["q10"]),
+        oh.make_node("DequantizeLinear", ["q10", "s10", "z10"], ["y_fc"]),
     ]
     g = oh.make_graph(nodes, "qchain", [oh.make_tensor_value_info("x", TP.FLOAT, [1, 3, 16, 16])],
                       [oh.make_tensor_value_info("y_act", TP.FLOAT, [1, 8, 8, 8]),
-                       oh.make_tensor_value_info("y", TP.FLOAT, [1, 16, 1, 1])], inits)
+                       oh.make_tensor_value_info("y", TP.FLOAT, [1, 16, 1, 1]),
+                       oh.make_tensor_value_info("y_fc", TP.FLOAT, [1, 5])], inits)
     m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13), oh.make_opsetid("com.microsoft", 1)],
                       producer_name="vigil-test")
     m.ir_version = 7
@@ -225,8 +233,10 @@ class OnnxMsQuantOracleTest(unittest.TestCase):
             p = subprocess.run([VIGIL_BIN, "run", model, "--input", inp, "--outputs", out], capture_output=True,
                                text=True, timeout=120)
             self.assertEqual(p.returncode, 0, p.stderr)
-            # y: one step of y plus one of the pooled mean (0.006) through the product (|m| up to 1.28).
-            for name, step, steps in (("y_act", 0.03, 1), ("y", 0.008, 1 + 0.006 * 1.28 / 0.008)):
+            # y, y_fc: one step of their own plus one of the pooled means (0.006) through the product (|m| up
+            # to 1.28) or through the 16 terms of the matrix product (|B| up to 1.27).
+            for name, step, steps in (("y_act", 0.03, 1), ("y", 0.008, 1 + 0.006 * 1.28 / 0.008),
+                                      ("y_fc", 0.05, 1 + 0.006 * 16 * 1.27 / 0.05)):
                 r = ref[name]
                 got = np.load(os.path.join(out, name + ".npy"))
                 self.assertEqual(got.shape, r.shape, name)
@@ -237,7 +247,7 @@ class OnnxMsQuantOracleTest(unittest.TestCase):
                 self.assertLessEqual(err.max(), steps * step * (1 + 1e-4), name)
             p = subprocess.run([VIGIL_BIN, "inspect", model], capture_output=True, text=True, timeout=120)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("DEQUANTIZE                        2 ", p.stdout)
+            self.assertIn("DEQUANTIZE                        3 ", p.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
