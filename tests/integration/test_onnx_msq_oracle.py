@@ -137,7 +137,8 @@ def build_chain(path):
     ms = dict(domain="com.microsoft")
     nodes = [
         oh.make_node("QuantizeLinear", ["x", "s0", "z0"], ["q0"]),
-        oh.make_node("QLinearConv", ["q0", "s0", "z0", "w1", "w1s", "w1z", "s1", "z1", "b1"], ["q1"], pads=[1, 1, 1, 1]),
+        oh.make_node("QLinearConv", ["q0", "s0", "z0", "w1", "w1s", "w1z", "s1", "z1", "b1"], ["q1"],
+                     pads=[1, 1, 1, 1]),
         oh.make_node("MaxPool", ["q1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
         oh.make_node("QLinearConv", ["p1", "s1", "z1", "w2", "w2s", "w2z", "s2", "z2"], ["q2"], pads=[1, 1, 1, 1]),
         oh.make_node("QLinearAdd", ["q2", "s2", "z2", "p1", "s1", "z1", "s3", "z3"], ["q3"], **ms),

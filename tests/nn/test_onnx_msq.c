@@ -133,7 +133,8 @@ static void x_params(pbb *g)
 /* Channel 0 {0, 1, 2, 5}, channel 1 {0, 0, 0.5, 0.5} in real values. */
 static const uint8_t X[8] = { 10, 12, 14, 20, 10, 10, 11, 11 };
 
-/* QLinearAdd / QLinearMul of x and B = {1, 2} per channel ([2, 1, 1], scale 0.25, zero point 4), y scale 0.5, zero point 100. */
+/* QLinearAdd / QLinearMul of x and B = {1, 2} per channel ([2, 1, 1], scale 0.25, zero point 4); y scale 0.5,
+ * zero point 100. */
 static nn_model *binary_model(const char *op, int ref)
 {
 	pbb g = { 0 };

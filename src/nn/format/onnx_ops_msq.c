@@ -7,7 +7,9 @@
  * Each becomes the IR's quantized op (ADD, MUL, LOGISTIC, LEAKY_RELU,
  * AVERAGE_POOL2D or MEAN, CONCATENATION): the scales and zero points, one
  * per tensor and known at load time, are the tensors' quantization
- * parameters; the kernels requantize between them.
+ * parameters; the kernels requantize between them. The layout moves
+ * around the pools (NCHW, or channels_last, to NHWC and back) keep their
+ * input's quantization (follow_q, also what a quantized MaxPool uses).
  */
 #include <math.h>
 #include <stdio.h>
