@@ -64,8 +64,8 @@ static void ms_node(pbb *g, const char *op, const char *const *in, int n_in, con
 	pbb_msg(g, 1, &nd);
 }
 
-/* Loads the graph (opsets 13 and com.microsoft 1): 0, or the load's error with its message in err. */
-static int load(pbb *g, nn_graph **gr, char *err, size_t errlen)
+/* Loads the graph (opsets 13 and com.microsoft ms, none when 0): 0, or the load's error with its message in err. */
+static int load_ms(pbb *g, int ms, nn_graph **gr, char *err, size_t errlen)
 {
 	pbb m = { 0 }, o = { 0 }, o2 = { 0 };
 	pbb_int(&m, 1, 7);
@@ -75,12 +75,20 @@ static int load(pbb *g, nn_graph **gr, char *err, size_t errlen)
 	pbb_int(&o, 2, 13);
 	pbb_msg(&m, 8, &o);
 	pbb_str(&o2, 1, "com.microsoft");
-	pbb_int(&o2, 2, 1);
-	pbb_msg(&m, 8, &o2);
+	pbb_int(&o2, 2, ms);
+	if (ms)
+		pbb_msg(&m, 8, &o2);
+	else
+		pbb_free(&o2);
 	*gr = NULL;
 	int rc = nn_onnx_load_buffer(gr, m.p, m.len, "msq.onnx", NULL, err, errlen);
 	pbb_free(&m);
 	return rc;
+}
+
+static int load(pbb *g, nn_graph **gr, char *err, size_t errlen)
+{
+	return load_ms(g, 1, gr, err, errlen);
 }
 
 static nn_model *prepare(pbb *g, int reference_only)
@@ -223,8 +231,24 @@ TEST(onnx_msq_other_op_refused)
 	CHECK_MSG(strstr(err, "operator QLinearSoftmax of domain com.microsoft is not supported"), "%s", err);
 }
 
+/* The ops need the domain's version 1 imported. */
+TEST(onnx_msq_needs_opset_1)
+{
+	for (int ms = 0; ms <= 2; ms += 2) {
+		pbb g = { 0 };
+		x_params(&g);
+		ms_node(&g, "QLinearSigmoid", S("x", "xs", "xz", "xs", "xz"), 5, "y", NULL, 0);
+		nn_graph *gr;
+		char err[512] = "";
+		CHECK(load_ms(&g, ms, &gr, err, sizeof err) < 0);
+		CHECK_MSG(strstr(err, ms ? "opset 2 of domain com.microsoft (1 only)" : "without its opset import"), "%s",
+			  err);
+	}
+}
+
 TEST_SUITE(nn_onnx_msq,
 	   TEST_ENTRY(onnx_msq_qlinear_add_mul),
 	   TEST_ENTRY(onnx_msq_qlinear_global_average_pool),
 	   TEST_ENTRY(onnx_msq_qlinear_concat),
-	   TEST_ENTRY(onnx_msq_other_op_refused));
+	   TEST_ENTRY(onnx_msq_other_op_refused),
+	   TEST_ENTRY(onnx_msq_needs_opset_1));
