@@ -103,10 +103,15 @@ static int bind_postprocessed(vg_detector *d, char *why, size_t whylen)
 		snprintf(why, whylen, "it needs boxes [1,N,4], classes [1,N], scores [1,N] and a count [1]");
 		return 0;
 	}
-	/* The op names its outputs ":0" boxes, ":1" classes, ":2" scores, ":3" count; otherwise keep that order. */
+	/*
+	 * The op names its outputs ":0" boxes, ":1" classes, ":2" scores, ":3" count; graphs that end in
+	 * NON_MAX_SUPPRESSION_V4/V5 and GATHERs (TF exports with NMS) name them "...scores" and "...classes",
+	 * in either order; otherwise keep the op's order.
+	 */
 	int classes = pair[0], scores = pair[1];
-	if (ends_with(d->outs[pair[0]]->name, ":2") ||
-	    ends_with(d->outs[pair[1]]->name, ":1")) {
+	const nn_tensor *p0 = d->outs[pair[0]], *p1 = d->outs[pair[1]];
+	if (ends_with(p0->name, ":2") || ends_with(p1->name, ":1") ||
+	    (name_has(p0, "score") && !name_has(p1, "score")) || (name_has(p1, "class") && !name_has(p0, "class"))) {
 		classes = pair[1];
 		scores = pair[0];
 	}

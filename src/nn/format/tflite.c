@@ -945,6 +945,18 @@ static int map_op(tfl *c, tfl_op *o)
 			return rc;
 		all_inputs = 1;
 		break;
+	case TFL_GATHER: {
+		/* GatherOptions: axis (0), batch_dims (1), which must be 0. */
+		int rank = c->g->tensors[o->in[0]].rank, axis, batch_dims;
+		op = NN_OP_GATHER;
+		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 || (rc = nn__tfl_get_options(c, o, OPT_GATHER, &opt)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 0, 0, "axis", -rank, rank - 1, &axis)) < 0 ||
+		    (rc = nn__tfl_get_int(c, o, &opt, 1, 0, "batch_dims", 0, 0, &batch_dims)) < 0)
+			return rc;
+		tmpl.p.gather.axis = axis < 0 ? axis + rank : axis;
+		all_inputs = 1;
+		break;
+	}
 	case TFL_ARG_MAX:
 		op = NN_OP_ARG_MAX;
 		if ((rc = nn__tfl_want_io(c, o, 2, 2, 1)) < 0 ||

@@ -66,6 +66,7 @@ enum {
 	TFL_DENSIFY = 124,
 	TFL_NON_MAX_SUPPRESSION_V4 = 120,
 	TFL_NON_MAX_SUPPRESSION_V5 = 121,
+	TFL_GATHER = 36,
 };
 
 /* Members of the BuiltinOptions union whose fields the loader reads (the union's type tags). */
@@ -92,6 +93,7 @@ enum {
 	OPT_RESIZE_NEAREST_NEIGHBOR = 74,
 	OPT_LEAKY_RELU = 75,
 	OPT_DEPTH_TO_SPACE = 94,
+	OPT_GATHER = 23,
 };
 
 #define DETECTION_POSTPROCESS_CODE "TFLite_Detection_PostProcess"
