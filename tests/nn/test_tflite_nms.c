@@ -238,6 +238,51 @@ TEST(tflite_nms_tfjs_oracle)
 	}
 }
 
+/*
+ * NON_MAX_SUPPRESSION_V4 then GATHER (axis -2 of the boxes, as TF exports with
+ * NMS end): the rows of the selected boxes, padding rows gathering box 0.
+ * GatherOptions with batch_dims 1 are refused.
+ */
+TEST(tflite_nms_then_gather)
+{
+	enum { GATHER = 36, O_GATHER = 23 };
+	for (int bad = 0; bad < 2; bad++) {
+		nms_case k = { .n = 6, .max = 4, .boxes = clusters, .scores = cluster_scores, .iou = 0.5f, .score = -INFINITY };
+		tb_model tm;
+		build(&tm, &k);
+		int gb = tb_add_tensor(&tm, "gathered", T_F32, 2, (int[]){ k.max, 4 }, 0);
+		tb_op *o = tb_add_op(&tm, GATHER, NULL, 2, (int[]){ tm.in[0], tm.out[0] }, 1, (int[]){ gb });
+		tb_opt(o, O_GATHER, 0, 4, (uint32_t)-2);
+		if (bad)
+			tb_opt(o, O_GATHER, 1, 4, 1);
+		tm.out[tm.n_out++] = gb;
+		nn_graph *g;
+		nn_model *m;
+		char err[512];
+		int rc = tb_load(&tm, &g, err, sizeof err);
+		if (bad) {
+			CHECK_MSG(rc == NN_ERR_FORMAT && !g && strstr(err, "batch_dims is 1"), "rc %d: %s", rc, err);
+			continue;
+		}
+		CHECK_MSG(rc == 0 && g, "rc %d: %s", rc, err);
+		if (rc)
+			return;
+		CHECK_MSG(nn_model_from_graph(&m, g, err, sizeof err) == 0, "%s", err);
+		nn_prepare_options opt = { .threads = 1 };
+		CHECK_MSG(nn_model_prepare(m, &opt, err, sizeof err) == 0, "%s", err);
+		memcpy(nn_model_input(m, 0)->data, clusters, sizeof clusters);
+		memcpy(nn_model_input(m, 1)->data, cluster_scores, sizeof cluster_scores);
+		CHECK_MSG(nn_model_run(m, err, sizeof err) == 0, "%s", err);
+		const nn_tensor *y = nn_model_output(m, 2);
+		CHECK(y->dtype == NN_F32 && y->rank == 2 && y->shape[0] == 4 && y->shape[1] == 4);
+		static const int rows[4] = { 3, 0, 5, 0 }; /* 3 selected, then index 0 as padding */
+		for (int r = 0; r < 4; r++)
+			for (int j = 0; j < 4; j++)
+				CHECK_MSG(((const float *)y->data)[r * 4 + j] == clusters[rows[r] * 4 + j], "row %d col %d", r, j);
+		nn_model_free(m);
+	}
+}
+
 TEST_SUITE(nn_tflite_nms,
 	   TEST_ENTRY(tflite_nms_v4_suppresses_overlaps_and_pads),
 	   TEST_ENTRY(tflite_nms_v4_score_threshold_is_strict),
@@ -247,4 +292,5 @@ TEST_SUITE(nn_tflite_nms,
 	   TEST_ENTRY(tflite_nms_v5_hard_suppression_with_scores),
 	   TEST_ENTRY(tflite_nms_v5_soft_nms),
 	   TEST_ENTRY(tflite_nms_refuses_a_run_time_max_output_size),
-	   TEST_ENTRY(tflite_nms_tfjs_oracle));
+	   TEST_ENTRY(tflite_nms_tfjs_oracle),
+	   TEST_ENTRY(tflite_nms_then_gather));
