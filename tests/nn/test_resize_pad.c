@@ -105,6 +105,37 @@ TEST(resize_ext_ort_oracle)
 	CHECK_MSG(cubic >= 40 && crop >= 18 && scaled >= 100, "%d cubic, %d crop, %d scaled cases", cubic, crop, scaled);
 }
 
+/*
+ * A file's roi can be NaN or huge (a fuzzer's find): a crop box that is NaN
+ * samples nothing, so every element is the extrapolation value; one far
+ * outside reads the edge pixel (every tap clamps there) and stays defined.
+ */
+TEST(resize_nonfinite_roi)
+{
+	static const float x[6] = { 1, 2, 3, 4, 5, 6 };
+	for (int mode = 0; mode < 3; mode++) {
+		ort_resize_ext_case c = { .mode = mode, .coord = NN_RESIZE_TF_CROP_AND_RESIZE, .ih = 2, .iw = 3, .oh = 3,
+					  .ow = 2, .cubic_a = -0.75f, .roi = { NAN, 0, 1, 1 }, .extrapolation = 7.5f,
+					  .x = x };
+		nn_model *m = prepare(build_ext_resize, &c, 1);
+		feed_run(m, x, 6);
+		const float *got = nn_model_output(m, 0)->data;
+		for (int k = 0; k < 6; k++)
+			CHECK_MSG(got[k] == 7.5f, "mode %d NaN roi: element %d is %g, not the extrapolation value", mode,
+				  k, (double)got[k]);
+		nn_model_free(m);
+		c.coord = NN_RESIZE_HALF_PIXEL;
+		c.scale_h = c.scale_w = 1e-30f; /* maps every output far past the input's last pixel */
+		m = prepare(build_ext_resize, &c, 1);
+		feed_run(m, x, 6);
+		got = nn_model_output(m, 0)->data;
+		for (int k = 0; k < 6; k++)
+			CHECK_MSG(got[k] == 6.0f, "mode %d huge coordinate: element %d is %g, not the last pixel", mode, k,
+				  (double)got[k]);
+		nn_model_free(m);
+	}
+}
+
 /* Resize-10 and Upsample-9 with scales through the ONNX loader (nearest rounds up on a shrinking axis there). */
 static void graph_value(pbb *g, uint32_t field, const char *name, int rank, const int64_t *dims);
 
@@ -504,6 +535,7 @@ TEST(pool3d_ort_oracle)
 }
 
 TEST_SUITE(nn_resize_pad,
+	   TEST_ENTRY(resize_nonfinite_roi),
 	   TEST_ENTRY(resize_ext_ort_oracle),
 	   TEST_ENTRY(resize_legacy_ort_oracle),
 	   TEST_ENTRY(pad_modes),

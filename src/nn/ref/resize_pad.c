@@ -89,7 +89,13 @@ static void plan_axis(const nn_node *n, int o, int in_size, int out_size, float 
 	float scale = explicit_scale > 0 ? explicit_scale : (float)out_size / (float)in_size;
 	float src = source_coord(n, o, in_size, out_size, scale, roi);
 	memset(t, 0, sizeof *t);
-	t->outside = n->p.resize.coord == NN_RESIZE_TF_CROP_AND_RESIZE && (src < 0.0f || src > (float)(in_size - 1));
+	t->outside = n->p.resize.coord == NN_RESIZE_TF_CROP_AND_RESIZE &&
+		     (isnan(src) || src < 0.0f || src > (float)(in_size - 1));
+	/* A file's roi or scales can make the coordinate NaN or huge; past four pixels outside, every tap reads the edge
+	 * (or is excluded) alike, so clamping there changes no value and keeps the float-to-integer casts defined. */
+	if (isnan(src))
+		src = 0.0f;
+	src = src < -4.0f ? -4.0f : src > (float)in_size + 3.0f ? (float)in_size + 3.0f : src;
 	if (n->op == NN_OP_RESIZE_NEAREST) {
 		t->n = 1;
 		t->idx[0] = nearest_index(n->p.resize.nearest, src, in_size);
