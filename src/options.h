@@ -26,6 +26,8 @@ typedef struct vg_serve_options {
 	vg_peer_net trusted_proxies[VG_MAX_LIST_OPTION];
 	enum vg_log_level log_level;
 	int json;
+	const char *config_path;   /* --config FILE: the cameras and settings come from it */
+	const char *node;          /* --node NAME: serve that node's cameras */
 } vg_serve_options;
 
 /*
