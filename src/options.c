@@ -33,6 +33,7 @@ enum {
 	OPT_REDACT_PARAM,
 	OPT_PRIVACY,
 	OPT_PRIVACY_CLASSES,
+	OPT_AUTH_TOKEN,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +58,7 @@ static const struct option long_options[] = {
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	{ "privacy", required_argument, NULL, OPT_PRIVACY },
 	{ "privacy-classes", required_argument, NULL, OPT_PRIVACY_CLASSES },
+	{ "auth-token", required_argument, NULL, OPT_AUTH_TOKEN },
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
@@ -106,6 +108,7 @@ void vg_serve_usage(FILE *out)
 		"                          snapshots, events and stats; repeatable (default: no other site may)\n"
 		"      --allowed-host NAME another Host name to answer to besides localhost, 127.0.0.1 and [::1]\n"
 		"                          (DNS rebinding defence; * for any); repeatable\n"
+		"      --auth-token FILE   require the token in FILE (Bearer header, ?token=, or the login page)\n"
 		"      --trusted-proxy ADDR  a reverse proxy (address or CIDR) whose X-Forwarded-For names the client\n"
 		"                          for the per-address limits; repeatable\n"
 		"      --fps N             output frame-rate cap; for /dev/videoN also the capture rate\n"
@@ -552,6 +555,9 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 			}
 			opt->pipeline.max_fps = d;
 			src->fps = (int)(d + 0.5);
+			break;
+		case OPT_AUTH_TOKEN:
+			opt->auth_token_file = optarg;
 			break;
 		case OPT_JSON:
 			opt->json = 1;

@@ -28,6 +28,7 @@ typedef struct vg_serve_options {
 	int json;
 	const char *config_path;   /* --config FILE: the cameras and settings come from it */
 	const char *node;          /* --node NAME: serve that node's cameras */
+	const char *auth_token_file;  /* --auth-token: the file holding the bearer token, or NULL */
 } vg_serve_options;
 
 /*
