@@ -596,10 +596,12 @@ static int attribute_to_client(vg_conn *c, const vg_http_request *req)
 static int auth_gate(vg_conn *c, const vg_http_request *req, const char *body, int head_only, int close)
 {
 	vg_http_server *srv = c->srv;
-	/* Monitors need no credential: /healthz and /cam/NAME/healthz say only whether frames flow. */
-	if (path_is(req, "/healthz") || (req->path_len > 13 && memcmp(req->path, "/cam/", 5) == 0 &&
-					  memcmp(req->path + req->path_len - 8, "/healthz", 8) == 0 &&
-					  memchr(req->path + 5, '/', req->path_len - 13) == NULL))
+	/*
+	 * Monitors need no credential for /healthz, which says only whether
+	 * frames flow. /cam/NAME/healthz stays closed: its 404 for an unknown
+	 * NAME would tell strangers which cameras exist.
+	 */
+	if (path_is(req, "/healthz"))
 		return 0;
 	int retry = 0, rc;
 	char extra[VG_AUTH_COOKIE_MAX + 64];

@@ -19,7 +19,9 @@ import vigil_harness as h
 SOURCE = "lavfi:testsrc=size=320x240:rate=25"
 TOKEN = "t0k-Secret_9f8e7d"
 PROTECTED = ("/", "/index.html", "/app.js", "/video_feed", "/stream.mjpg", "/snapshot.jpg", "/events", "/api/stats",
-             "/metrics", "/no-such-page")
+             "/metrics", "/no-such-page", "/api/cameras", "/cam/default/video_feed", "/cam/default/snapshot.jpg",
+             "/cam/default/events", "/cam/default/stats", "/cam/nosuch/healthz", "/cam/default/x/healthz",
+             "/events?camera=default")
 
 
 def head_of(port, path, headers="", source=None):
@@ -85,6 +87,9 @@ class TokenTest(h.VigilTestCase):
 
     def test_healthz_and_login_page_open(self):
         self.assertEqual(self.v.get("/healthz").status, 200)
+        # A camera's own health stays closed: its 404 for other names would list the cameras.
+        self.assertEqual(self.v.get("/cam/default/healthz").status, 401)
+        self.assertEqual(self.v.get("/cam/default/healthz", headers={"Authorization": "Bearer " + TOKEN}).status, 200)
         r = self.v.get("/login")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("content-type").startswith("text/html"))
@@ -101,7 +106,8 @@ class TokenTest(h.VigilTestCase):
 
     def test_bearer_header(self):
         auth = {"Authorization": "Bearer " + TOKEN}
-        for path in ("/", "/api/stats", "/metrics", "/snapshot.jpg", "/app.js"):
+        for path in ("/", "/api/stats", "/metrics", "/snapshot.jpg", "/app.js", "/api/cameras",
+                     "/cam/default/snapshot.jpg", "/cam/default/stats"):
             r = self.v.get(path, headers=auth)
             self.assertEqual(r.status, 200, path)
         self.assertEqual(h.jpeg_size(self.v.get("/snapshot.jpg", headers=auth).body), (320, 240))
