@@ -1228,6 +1228,7 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		return -ENOMEM;
 	}
 	int rc = vg_auth_create(&srv->auth, opt->auth, err, errlen) < 0 ? -EINVAL : open_listener(srv, err, errlen);
+	srv->opt.auth = NULL;  /* vg_auth keeps its own copies; the caller's may go */
 	if (rc != 0) {
 		vg_http_server_destroy(srv);
 		return rc;
