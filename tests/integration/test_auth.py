@@ -7,6 +7,7 @@ limit they trigger does not lock the other tests out.
 
 import base64
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -159,6 +160,19 @@ class TokenTest(h.VigilTestCase):
         self.assertEqual(r.status, 401)
         self.assertIn(b'class="error"', r.body)
         self.assertIsNone(r.header("set-cookie"))
+
+    def test_login_body_in_pieces_then_another_request(self):
+        body = form(user="", password=TOKEN)
+        with h.connect(self.port, source="127.0.0.28") as s:
+            s.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:7])
+            time.sleep(0.3)
+            # The rest of the body, then a second request on the same connection: the body must be
+            # consumed exactly, or the second request would be read from its middle.
+            s.sendall(body[7:] + b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            raw = h.recv_until_closed(s, timeout=5)
+        self.assertEqual([int(x) for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)], [303, 200], raw[:600])
+        self.assertIn(b"vigil_session=", raw)
 
     def test_login_form_too_large(self):
         raw = h.raw_request(self.port, b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n"
