@@ -253,6 +253,11 @@ static int parse_header(const char *line, size_t len, vg_http_request *req, int 
 		req->accept_len = vlen;
 		return 0;
 	}
+	if (equals_nocase(line, nlen, "x-forwarded-proto")) {
+		req->forwarded_proto = v;
+		req->forwarded_proto_len = vlen;
+		return 0;
+	}
 	/* A proxy appends to the last field; the entries that matter are at its right end. */
 	if (equals_nocase(line, nlen, "x-forwarded-for")) {
 		req->forwarded_for = v;

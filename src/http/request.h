@@ -75,6 +75,8 @@ typedef struct vg_http_request {
 	size_t cookie_len;
 	const char *accept;        /* the last Accept field, NULL when absent */
 	size_t accept_len;
+	const char *forwarded_proto; /* the last X-Forwarded-Proto field, NULL when absent */
+	size_t forwarded_proto_len;
 	int64_t content_length;    /* -1 when absent */
 	int header_count;
 	size_t consumed;           /* VG_HTTP_PARSE_DONE: length of the head, blank line included */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <linux/sockios.h>
@@ -620,7 +621,11 @@ static int auth_gate(vg_conn *c, const vg_http_request *req, const char *body, i
 					&c->peer->addr, vg_wall_us(), set_cookie, sizeof set_cookie, &retry);
 		if (rc == VG_AUTH_OK) {
 			static const char done[] = "signed in\n";
-			snprintf(extra, sizeof extra, "Set-Cookie: %s\r\nLocation: /\r\n", set_cookie);
+			/* Behind a TLS proxy (--trusted-proxy) the browser must never send the cookie in clear. */
+			int secure = c->via_proxy && req->forwarded_proto && req->forwarded_proto_len == 5 &&
+				     strncasecmp(req->forwarded_proto, "https", 5) == 0;
+			snprintf(extra, sizeof extra, "Set-Cookie: %s%s\r\nLocation: /\r\n", set_cookie,
+				 secure ? "; Secure" : "");
 			answer a = { .status = 303, .type = "text/plain; charset=utf-8", .cache = "no-store", .extra = extra,
 				     .body = done, .len = sizeof done - 1, .body_static = 1 };
 			send_answer(c, &a, 0, close);

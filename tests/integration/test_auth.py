@@ -146,6 +146,12 @@ class TokenTest(h.VigilTestCase):
         for attr in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="):
             self.assertIn(attr, sc)
         self.assertNotIn(TOKEN, sc)
+        # Plain HTTP from a client that is no trusted proxy: no Secure, whatever it claims.
+        self.assertNotIn("Secure", sc)
+        r2 = self.v.get("/login", method="POST", body=form(user="", password=TOKEN), source=src,
+                        headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(r2.status, 303)
+        self.assertNotIn("Secure", r2.header("set-cookie"))
         cookie = {"Cookie": session_of(r)}
         for path in ("/", "/api/stats", "/snapshot.jpg"):
             self.assertEqual(self.v.get(path, headers=cookie).status, 200, path)

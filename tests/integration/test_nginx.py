@@ -95,6 +95,19 @@ class HttpsClient:
         status, _, hdrs = h.parse_head(bytes(buf[:i]))
         return s, status, hdrs, bytes(buf[i + 4:])
 
+    def post_form(self, path, body):
+        raw = h.connect(self.port, source=self.source, timeout=10)
+        with self.ctx.wrap_socket(raw, server_hostname=NAME) as s:
+            s.sendall(("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                       "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, NAME, len(body))).encode() + body)
+            buf = bytearray()
+            while b"\r\n\r\n" not in buf:
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+        return h.parse_head(bytes(buf).split(b"\r\n\r\n", 1)[0])
+
     def get(self, path, headers=""):
         s, status, hdrs, rest = self.open(path, headers + "Connection: close\r\n")
         with s:
@@ -218,6 +231,16 @@ class NginxTest(h.VigilTestCase):
         self.assertEqual(bad.get("/api/stats", "Authorization: Bearer %s\r\n" % TOKEN)[0], 429)
         # Another client behind the same nginx is not locked out.
         self.assertEqual(good.get("/api/stats", "Authorization: Bearer %s\r\n" % TOKEN)[0], 200)
+
+    def test_login_cookie_is_secure_behind_tls(self):
+        c = HttpsClient(self.https_port, "127.0.0.53")
+        status, _, hdrs = c.post_form("/login", urllib.parse.urlencode({"user": "", "password": TOKEN}).encode())
+        self.assertEqual(status, 303, self.error_log())
+        sc = hdrs.get("set-cookie", "")
+        self.assertIn("HttpOnly", sc)
+        self.assertIn("; Secure", sc)
+        cookie = sc.split(";", 1)[0]
+        self.assertEqual(c.get("/api/stats", "Cookie: %s\r\n" % cookie)[0], 200)
 
     def test_token_not_in_nginx_access_log(self):
         c = HttpsClient(self.https_port)
