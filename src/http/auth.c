@@ -41,6 +41,9 @@ struct vg_auth {
 	unsigned char digest_key[crypto_generichash_KEYBYTES];
 	unsigned char session_key[crypto_auth_KEYBYTES];
 	auth_peer peers[VG_AUTH_TABLE_SIZE];
+	/* Argon2 runs left (a token bucket refilled at VG_AUTH_VERIFY_RATE a second) and when it was last filled. */
+	double verify_budget;
+	int64_t verify_time_us;
 };
 
 static void digest(const vg_auth *a, const void *data, size_t len, unsigned char out[DIGEST_BYTES])
@@ -83,6 +86,7 @@ int vg_auth_create(vg_auth **out, const vg_config_auth *cfg, char *err, size_t e
 		return -1;
 	}
 	randombytes_buf(a->digest_key, sizeof a->digest_key);
+	a->verify_budget = VG_AUTH_VERIFY_BURST;
 	if (cfg->session_secret && cfg->session_secret[0])
 		crypto_generichash(a->session_key, sizeof a->session_key, (const unsigned char *)cfg->session_secret,
 				   strlen(cfg->session_secret), NULL, 0);
@@ -257,7 +261,23 @@ static auth_user *find_user(vg_auth *a, const char *name, size_t len)
 	return NULL;
 }
 
-static int password_matches(vg_auth *a, auth_user *u, const char *pw, size_t len)
+/* Takes one argon2 run from the budget; 0 when none is left. */
+static int take_verify(vg_auth *a, int64_t now_us)
+{
+	if (now_us > a->verify_time_us || now_us < a->verify_time_us - 1000000) {
+		a->verify_budget += (double)(now_us - a->verify_time_us) / 1e6 * VG_AUTH_VERIFY_RATE;
+		if (a->verify_budget > VG_AUTH_VERIFY_BURST || now_us < a->verify_time_us)
+			a->verify_budget = VG_AUTH_VERIFY_BURST;
+		a->verify_time_us = now_us;
+	}
+	if (a->verify_budget < 1)
+		return 0;
+	a->verify_budget -= 1;
+	return 1;
+}
+
+/* 1 when pw is u's password, 0 when not, -1 when it cannot be checked now (no argon2 run left). */
+static int password_matches(vg_auth *a, auth_user *u, const char *pw, size_t len, int64_t now_us)
 {
 	if (len > VG_AUTH_SECRET_MAX)
 		return 0;
@@ -265,6 +285,8 @@ static int password_matches(vg_auth *a, auth_user *u, const char *pw, size_t len
 	digest(a, pw, len, d);
 	if (u->has_verified && sodium_memcmp(d, u->verified, DIGEST_BYTES) == 0)
 		return 1;
+	if (!take_verify(a, now_us))
+		return -1;
 	if (crypto_pwhash_str_verify(u->hash, pw, len) != 0)
 		return 0;
 	memcpy(u->verified, d, DIGEST_BYTES);
@@ -272,8 +294,8 @@ static int password_matches(vg_auth *a, auth_user *u, const char *pw, size_t len
 	return 1;
 }
 
-/* "user:password", base64: 1 when a configured user's password. */
-static int basic_matches(vg_auth *a, const char *b64, size_t len)
+/* "user:password", base64: 1 when a configured user's password, 0 when not, -1 when it cannot be checked now. */
+static int basic_matches(vg_auth *a, const char *b64, size_t len, int64_t now_us)
 {
 	char buf[MAX_USER + VG_AUTH_SECRET_MAX + 2];
 	size_t n = 0;
@@ -285,7 +307,7 @@ static int basic_matches(vg_auth *a, const char *b64, size_t len)
 	if (!colon)
 		return 0;
 	auth_user *u = find_user(a, buf, (size_t)(colon - buf));
-	int ok = u && password_matches(a, u, colon + 1, n - (size_t)(colon - buf) - 1);
+	int ok = u ? password_matches(a, u, colon + 1, n - (size_t)(colon - buf) - 1, now_us) : 0;
 	sodium_memzero(buf, sizeof buf);
 	return ok;
 }
@@ -469,7 +491,13 @@ int vg_auth_check(vg_auth *a, const vg_auth_credentials *cred, const vg_peer_add
 		if ((v = after_scheme(cred->authorization, cred->authorization_len, "bearer", &rest)))
 			ok = token_matches(a, v, rest);
 		else if ((v = after_scheme(cred->authorization, cred->authorization_len, "basic", &rest)))
-			ok = a->nusers > 0 && basic_matches(a, v, rest);
+			ok = a->nusers > 0 ? basic_matches(a, v, rest, now_us) : 0;
+	}
+	if (ok < 0) {
+		/* Too many password checks across all clients: refused for a second, not counted as a failure. */
+		if (retry_after_s)
+			*retry_after_s = 1;
+		return VG_AUTH_LIMITED;
 	}
 	if (!ok && cred->query) {
 		size_t vlen = 0;
@@ -512,10 +540,15 @@ int vg_auth_login(vg_auth *a, const char *body, size_t len, const vg_peer_addr *
 			ok = token_matches(a, pw, plen);
 		} else {
 			auth_user *au = find_user(a, user, ulen);
-			ok = au && password_matches(a, au, pw, plen);
+			ok = au ? password_matches(a, au, pw, plen, now_us) : 0;
 		}
 	}
 	sodium_memzero(pw, sizeof pw);
+	if (ok < 0) {
+		if (retry_after_s)
+			*retry_after_s = 1;
+		return VG_AUTH_LIMITED;
+	}
 	if (ok && vg_auth_session_cookie(a, ulen ? user : "", now_us, set_cookie, cap) == 0) {
 		count_success(a, from);
 		return VG_AUTH_OK;

@@ -43,6 +43,15 @@ struct vg_config_auth;
 #define VG_AUTH_WINDOW_S 60
 #define VG_AUTH_BLOCK_S 60
 #define VG_AUTH_TABLE_SIZE 256
+/*
+ * Argon2 runs (each ~0.1 s of the event loop and 64 MiB) allowed across all
+ * clients: VG_AUTH_VERIFY_RATE a second, VG_AUTH_VERIFY_BURST at once. Past
+ * that a password not verified before is answered 429 with Retry-After: 1,
+ * not counted as a failure, so that many addresses guessing at once cannot
+ * stall the stream; tokens, cookies and passwords already verified still pass.
+ */
+#define VG_AUTH_VERIFY_RATE 4
+#define VG_AUTH_VERIFY_BURST 8
 /* Room for a whole Set-Cookie value. */
 #define VG_AUTH_COOKIE_MAX 512
 /* Longest token or password looked at; longer ones are wrong. */
@@ -64,7 +73,7 @@ enum vg_auth_result {
 	VG_AUTH_OK = 0,
 	VG_AUTH_MISSING,   /* no usable credential: 401 (not counted) */
 	VG_AUTH_DENIED,    /* a wrong token or password: 401, counted against the address */
-	VG_AUTH_LIMITED,   /* the address failed too often: 429 */
+	VG_AUTH_LIMITED,   /* the address failed too often, or no password check is left this second: 429 */
 };
 
 /*

@@ -302,6 +302,39 @@ TEST(auth_table_bounded)
 	vg_auth_destroy(a);
 }
 
+TEST(auth_verify_budget)
+{
+	vg_auth *a = make_auth(NULL);
+	CHECK(check_header(a, basic("alice:wonderland"), "10.9.0.1", T0) == VG_AUTH_OK);
+	/* Wrong passwords from many addresses at once: each costs an argon2 run until the budget is spent. */
+	int denied = 0, limited = 0;
+	for (int i = 0; i < 3 * VG_AUTH_VERIFY_BURST; i++) {
+		char from[32];
+		snprintf(from, sizeof from, "10.9.1.%d", i + 1);
+		vg_auth_credentials c = { basic("bob:guess"), strlen(basic("bob:guess")), NULL, 0, NULL, 0 };
+		vg_peer_addr p = addr(from);
+		int retry = 0;
+		int rc = vg_auth_check(a, &c, &p, T0, &retry);
+		if (rc == VG_AUTH_DENIED)
+			denied++;
+		else if (rc == VG_AUTH_LIMITED && retry == 1)
+			limited++;
+	}
+	CHECK_MSG(denied == VG_AUTH_VERIFY_BURST - 1 && limited == 2 * VG_AUTH_VERIFY_BURST + 1, "%d denied, %d limited",
+		  denied, limited);
+	/* Nothing that needs no argon2 run is refused meanwhile, and a refusal is no failure of the address. */
+	CHECK(check_header(a, basic("alice:wonderland"), "10.9.1.30", T0) == VG_AUTH_OK);
+	CHECK(check_header(a, "Bearer tok-123", "10.9.1.30", T0) == VG_AUTH_OK);
+	static const char form[] = "user=bob&password=builder";
+	char sc[VG_AUTH_COOKIE_MAX];
+	vg_peer_addr p = addr("10.9.2.1");
+	int retry = 0;
+	CHECK(vg_auth_login(a, form, strlen(form), &p, T0, sc, sizeof sc, &retry) == VG_AUTH_LIMITED && retry == 1);
+	/* A second later the budget has grown by the rate. */
+	CHECK(vg_auth_login(a, form, strlen(form), &p, T0 + SEC, sc, sizeof sc, &retry) == VG_AUTH_OK);
+	vg_auth_destroy(a);
+}
+
 TEST(auth_token_file)
 {
 	char dir[] = "/tmp/vigil-auth-XXXXXX", path[128], err[256];
@@ -356,5 +389,6 @@ TEST_SUITE(auth,
 	   TEST_ENTRY(auth_login_form),
 	   TEST_ENTRY(auth_rate_limit),
 	   TEST_ENTRY(auth_table_bounded),
+	   TEST_ENTRY(auth_verify_budget),
 	   TEST_ENTRY(auth_token_file),
 	   TEST_ENTRY(auth_login_page));
