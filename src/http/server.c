@@ -632,7 +632,8 @@ static int auth_gate(vg_conn *c, const vg_http_request *req, const char *body, i
 			return 1;
 		}
 		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
-		const char *why = rc == VG_AUTH_LIMITED ? "Too many failed attempts: wait a minute and try again."
+		const char *why = rc == VG_AUTH_LIMITED && retry <= 1 ? "Too many sign-ins at once: try again in a moment."
+			: rc == VG_AUTH_LIMITED ? "Too many failed attempts: wait a minute and try again."
 			: rc == VG_AUTH_DENIED ? "Wrong user name, password or token." : NULL;
 		answer a = { .status = rc == VG_AUTH_LIMITED ? 429 : rc == VG_AUTH_DENIED ? 401 : 200,
 			     .type = "text/html; charset=utf-8", .cache = "no-store",
