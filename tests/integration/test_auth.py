@@ -270,41 +270,38 @@ class HashPasswordTest(h.VigilTestCase):
         self.assertIn(b"no password", p.stderr)
 
 
-def serve_has_config():
-    p = subprocess.run([h.VIGIL_BIN, "serve", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=10)
-    return b"--config" in p.stdout
+USERS = """
+listen: 127.0.0.1:{port}
+auth:
+  session_secret: a-test-secret
+  users:
+    alice: '%s'
+cameras:
+  default:
+    source: "%s"
+"""
 
 
 class UsersTest(h.VigilTestCase):
-    """Users and the login page through the configuration file (auth: users:)."""
+    """Users and the login page through the configuration file (auth: users:). Skipped, by name, while
+    `vigil serve --config` cannot read a file yet."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if not serve_has_config():
-            raise unittest.SkipTest("vigil serve has no --config yet (users come from the configuration file)")
-        rc, cls.hash, err = hash_password("wonderland")
+        rc, hashed, err = hash_password("wonderland")
         assert rc == 0, err
-        cls.tmp = tempfile.TemporaryDirectory(prefix="vigil-auth-")
-        cls.port = h.free_port()
-        path = os.path.join(cls.tmp.name, "vigil.yaml")
-        with open(path, "w") as f:
-            f.write("listen: 127.0.0.1:%d\n"
-                    "auth:\n"
-                    "  session_secret: a-test-secret\n"
-                    "  users:\n"
-                    "    alice: '%s'\n"
-                    "cameras:\n"
-                    "  default:\n"
-                    "    source: '%s'\n" % (cls.port, cls.hash, SOURCE))
-        cls.v = cls.class_vigil(None, "--config", path, port=cls.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        if hasattr(cls, "tmp"):
-            cls.tmp.cleanup()
+        v = h.ConfigVigil(USERS % (hashed, SOURCE))
+        cls._class_children.append(v)
+        try:
+            v.wait_ready(20)
+        except AssertionError:
+            err = v.stderr()
+            if "not supported yet" in err or "unknown option '--config'" in err:
+                raise unittest.SkipTest("vigil serve --config cannot read a configuration file yet: "
+                                        + err.strip().splitlines()[-1][:200])
+            raise
+        cls.v = v
 
     def basic(self, user, pw):
         return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()}
