@@ -27,6 +27,7 @@ extern const vg_test vg_suite_classify[];
 extern const vg_test vg_suite_npy[];
 extern const vg_test vg_suite_segment[];
 extern const vg_test vg_suite_yolo[];
+extern const vg_test vg_suite_config[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -52,6 +53,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_npy,
 	vg_suite_segment,
 	vg_suite_yolo,
+	vg_suite_config,
 	NULL,
 };
 
