@@ -49,10 +49,16 @@ static int check_models(const vg_config *cfg, char *err, size_t errlen)
 				 cam->detector.model, msg);
 			return -1;
 		}
-		if (!seen)
-			printf("model %s%s%s%s loads (decoder %s)\n", cam->model_key ? "'" : "",
+		if (!seen) {
+			printf("model %s%s%s%s loads (decoder %s) for", cam->model_key ? "'" : "",
 			       cam->model_key ? cam->model_key : "", cam->model_key ? "': " : "", cam->detector.model,
 			       vg_detector_decoder_name(det));
+			for (int j = i; j < cfg->ncameras; j++)
+				if (cfg->cameras[j].pipeline.detector &&
+				    vg_config_detector_same(cfg->cameras[j].pipeline.detector, cam->pipeline.detector))
+					printf(" %s", cfg->cameras[j].name);
+			printf("\n");
+		}
 		if (cam->pipeline.classifier) {
 			vg_classifier *cls = NULL;
 			if (vg_classifier_create(&cls, cam->pipeline.classifier, vg_detector_labels(det), msg, sizeof msg) < 0) {
