@@ -1,88 +1,81 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 
+#include "camera_set.h"
 #include "commands.h"
+#include "config.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/stats.h"
 #include "http/server.h"
 #include "options.h"
-#include "pipeline.h"
 
 typedef struct serve_state {
 	struct event_base *base;
-	vg_pipeline *pipeline;
+	vg_camera_set *cameras;
 	vg_http_server *http;
-	struct event *source_end;  /* made active by the source thread when the input ends */
-	atomic_int source_result;
+	const char *config_path;   /* NULL: the command line's one camera */
+	const char *node;
 	int status;                /* the exit status once the loop ends */
-	const char *display_uri;
 } serve_state;
+
+static void shut_down(serve_state *s)
+{
+	vg_camera_set_stop(s->cameras);
+	vg_http_server_shutdown(s->http);
+	event_base_loopbreak(s->base);
+}
 
 static void on_stop_signal(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events;
 	serve_state *s = arg;
 	vg_info("%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	vg_pipeline_stop(s->pipeline);
-	vg_http_server_shutdown(s->http);
-	event_base_loopbreak(s->base);
+	shut_down(s);
 }
 
+/* SIGHUP re-reads the configuration file; cameras it did not change go on undisturbed. */
 static void on_hangup(evutil_socket_t sig, short events, void *arg)
 {
 	(void)sig;
 	(void)events;
-	(void)arg;
-	/* The default action of SIGHUP would end the server without a word; a configuration file comes later. */
-	vg_info("SIGHUP received: no configuration file to reload, ignored");
-}
-
-/* On the loop thread, after the source thread said its input ended. */
-static void on_source_end(evutil_socket_t fd, short events, void *arg)
-{
-	(void)fd;
-	(void)events;
 	serve_state *s = arg;
-	int result = atomic_load(&s->source_result);
-	if (result == VG_SOURCE_UNDECODABLE) {
-		/* The source logged why; an input that never gives a picture is bad input, as for detect. */
-		s->status = VG_EXIT_BAD_INPUT;
-		vg_pipeline_stop(s->pipeline);
-		vg_http_server_shutdown(s->http);
-		event_base_loopbreak(s->base);
+	if (!s->config_path) {
+		/* The default action of SIGHUP would end the server without a word. */
+		vg_info("SIGHUP received: no configuration file to reload (see --config), ignored");
 		return;
 	}
-	vg_info("source '%s' ended; the last frame stays available and /healthz answers 503", s->display_uri);
+	char err[1024];
+	vg_config *cfg;
+	if (vg_config_load(&cfg, s->config_path, err, sizeof err) < 0) {
+		vg_error("SIGHUP: %s; the cameras stay as they were", err);
+		return;
+	}
+	vg_info("SIGHUP: re-read %s", s->config_path);
+	vg_reload_counts n;
+	vg_camera_set_reload(s->cameras, cfg, &n);
+	char failed[32] = "";
+	if (n.failed)
+		snprintf(failed, sizeof failed, ", %d failed", n.failed);
+	vg_info("SIGHUP: cameras %d started, %d stopped, %d restarted, %d unchanged%s (server settings apply at the "
+		"next start)",
+		n.started, n.stopped, n.restarted, n.unchanged, failed);
 }
 
-/* On the source thread. */
-static void sink_source_ended(void *opaque, int result)
+/* The command line's camera proved undecodable: bad input, as for detect. */
+static void on_fatal(void *opaque)
 {
 	serve_state *s = opaque;
-	atomic_store(&s->source_result, result);
-	event_active(s->source_end, 0, 0);
-}
-
-static void sink_frame(void *opaque, vg_blob *part)
-{
-	serve_state *s = opaque;
-	vg_http_server_publish_frame(s->http, part);
-}
-
-static void sink_event(void *opaque, vg_blob *sse)
-{
-	serve_state *s = opaque;
-	vg_http_server_publish_event(s->http, sse);
+	s->status = VG_EXIT_BAD_INPUT;
+	shut_down(s);
 }
 
 int vg_cmd_serve(int argc, char **argv)
 {
 	vg_serve_options opt;
-	char err[512] = "";
+	char err[1024] = "";
 	int rc = vg_serve_options_parse(&opt, argc, argv, err, sizeof err);
 	if (rc == 1)
 		return VG_EXIT_OK;
@@ -90,36 +83,55 @@ int vg_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}
-	vg_log_set_level(opt.log_level);
+	vg_config *cfg;
+	if ((opt.config_path ? vg_config_load(&cfg, opt.config_path, err, sizeof err)
+			     : vg_config_from_options(&cfg, &opt, err, sizeof err)) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	const vg_serve_options *global = &cfg->global;
+	vg_log_set_level(global->log_level);
 
 	/* A client that disconnects mid-write must cost an EPIPE, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 
 	int status = VG_EXIT_BAD_INPUT;
-	/* Every page and line shows the source without its secrets (core/redact.h). */
-	char display_uri[VG_REDACT_MAX];
-	vg_redact_uri(opt.pipeline.source.uri, display_uri, sizeof display_uri);
-	vg_stats stats;
-	vg_stats_init(&stats, display_uri);
-	serve_state s = { .display_uri = display_uri };
+	vg_stats http_stats;
+	vg_stats_init(&http_stats, NULL);
+	serve_state s = { .config_path = opt.config_path, .node = opt.node };
 	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 
 	s.base = event_base_new();
 	if (!s.base) {
+		vg_config_free(cfg);
 		fprintf(stderr, "vigil: cannot create the event loop\n");
 		return VG_EXIT_FAILURE;
 	}
-	if (vg_http_server_create(&s.http, s.base, &opt.http, &stats, err, sizeof err) < 0)
-		goto done;
-	s.source_end = event_new(s.base, -1, 0, on_source_end, &s);
-	if (!s.source_end) {
-		snprintf(err, sizeof err, "cannot create the source end event");
-		status = VG_EXIT_FAILURE;
+	vg_http_options http = global->http;
+	const vg_config_node *node = vg_config_node_find(cfg, opt.node);
+	if (opt.node && cfg->nnodes > 0 && !node) {
+		snprintf(err, sizeof err, "%s: no node '%s' under nodes:", opt.config_path, opt.node);
+		vg_config_free(cfg);
 		goto done;
 	}
-	vg_pipeline_sink sink = { &s, sink_frame, sink_event, sink_source_ended };
-	if (vg_pipeline_create(&s.pipeline, &opt.pipeline, &sink, &stats, err, sizeof err) < 0)
+	if (node && node->listen)
+		http.listen = node->listen;
+	if (vg_http_server_create(&s.http, s.base, &http, &http_stats, err, sizeof err) < 0) {
+		vg_config_free(cfg);
+		goto done;
+	}
+	vg_http_server_set_node(s.http, opt.node, node ? node->url : NULL);
+	vg_camera_set_options co = {
+		.base = s.base,
+		.http = s.http,
+		.node = opt.node,
+		.strict = opt.config_path == NULL,
+		.fatal = on_fatal,
+		.opaque = &s,
+	};
+	/* From here the set owns cfg. */
+	if (vg_camera_set_create(&s.cameras, &co, cfg, err, sizeof err) < 0)
 		goto done;
 
 	sigint = evsignal_new(s.base, SIGINT, on_stop_signal, &s);
@@ -131,12 +143,23 @@ int vg_cmd_serve(int argc, char **argv)
 		status = VG_EXIT_FAILURE;
 		goto done;
 	}
-	if (vg_pipeline_start(s.pipeline, err, sizeof err) < 0) {
+	if (vg_camera_set_start(s.cameras, err, sizeof err) < 0) {
 		status = VG_EXIT_FAILURE;
 		goto done;
 	}
-	vg_info("serving %s%s%s on http://%s/", display_uri, opt.detector.model ? " with " : "",
-		opt.detector.model ? opt.detector.model : "", vg_http_server_address(s.http));
+	const vg_config *running = vg_camera_set_config(s.cameras);
+	if (opt.config_path) {
+		vg_info("serving %d camera%s of %s%s%s on http://%s/", running->ncameras, running->ncameras == 1 ? "" : "s",
+			opt.config_path, opt.node ? " as node " : "", opt.node ? opt.node : "",
+			vg_http_server_address(s.http));
+	} else {
+		const vg_config_camera *cam = &running->cameras[0];
+		char display[VG_REDACT_MAX];
+		vg_redact_uri(cam->pipeline.source.uri, display, sizeof display);
+		vg_info("serving %s%s%s on http://%s/", display,
+			cam->pipeline.detector ? " with " : "", cam->pipeline.detector ? cam->detector.model : "",
+			vg_http_server_address(s.http));
+	}
 	s.status = VG_EXIT_OK;
 	event_base_dispatch(s.base);
 	status = s.status;
@@ -145,8 +168,7 @@ int vg_cmd_serve(int argc, char **argv)
 done:
 	if (err[0])
 		fprintf(stderr, "vigil: %s\n", err);
-	if (s.pipeline)
-		vg_pipeline_destroy(s.pipeline);
+	vg_camera_set_destroy(s.cameras);
 	if (s.http)
 		vg_http_server_destroy(s.http);
 	if (sigint)
@@ -155,9 +177,6 @@ done:
 		event_free(sigterm);
 	if (sighup)
 		event_free(sighup);
-	/* Only now: the source thread, which activates it, was joined with the pipeline. */
-	if (s.source_end)
-		event_free(s.source_end);
 	event_base_free(s.base);
 	libevent_global_shutdown();
 	return status;

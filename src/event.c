@@ -176,7 +176,12 @@ static double ms(int64_t us)
 size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 {
 	out_buf o = { dst, cap, 0, cap == 0 };
-	put(&o, "{\"frame_id\":%" PRIu64 ",\"capture_time\":%" PRId64 ".%06" PRId64 ",\"width\":%d,\"height\":%d",
+	/* Camera names are [a-z0-9_-] (the configuration checks them), so they need no escaping. */
+	if (ev->camera)
+		put(&o, "{\"camera\":\"%s\",", ev->camera);
+	else
+		put(&o, "{");
+	put(&o, "\"frame_id\":%" PRIu64 ",\"capture_time\":%" PRId64 ".%06" PRId64 ",\"width\":%d,\"height\":%d",
 	    ev->frame_id, ev->capture_wall_us / 1000000, ev->capture_wall_us % 1000000, ev->width, ev->height);
 	put(&o, ",\"latency_ms\":{\"decode\":%.3f,\"inference\":%.3f,\"encode\":%.3f,\"total\":%.3f}",
 	    ms(ev->decode_us), ms(ev->analysis_us), ms(ev->encode_us), ms(ev->latency_us));
@@ -201,7 +206,7 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 vg_blob *vg_event_sse(const vg_event *ev)
 {
 	/* The event without its detections takes under 400 bytes; a few detections with 17 keypoints, a few KB. */
-	size_t cap = 512 + vg_detections_json_bound(ev->detections, ev->detection_count) +
+	size_t cap = 512 + (ev->camera ? strlen(ev->camera) + 16 : 0) + vg_detections_json_bound(ev->detections, ev->detection_count) +
 		     (ev->segmentation ? 20 + strlen(ev->segmentation) : 0);
 	vg_blob *b = vg_blob_new(cap);
 	if (!b)

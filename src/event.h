@@ -38,6 +38,8 @@ typedef struct vg_event {
 	 * areas), sent as "segmentation"; NULL for others (no such key).
 	 */
 	const char *segmentation;
+	/* The camera the frame is of, sent first as "camera"; NULL: no such key. */
+	const char *camera;
 } vg_event;
 
 /* Writes the event as one line of JSON (no newline). Returns its length, or 0 if cap is too small. */

@@ -27,9 +27,8 @@ typedef struct vg_serve_options {
 	enum vg_log_level log_level;
 	int log_level_set;       /* -v or -q was given */
 	int json;
-	/* --config FILE and --node NAME; with --config, no camera or HTTP option is parsed. */
-	const char *config_path;
-	const char *node;
+	const char *config_path;   /* --config FILE: the cameras and settings come from it */
+	const char *node;          /* --node NAME: serve that node's cameras */
 } vg_serve_options;
 
 /*

@@ -34,15 +34,23 @@ struct vg_pipeline {
 	vg_stats *stats;
 
 	vg_source *source;
-	vg_slot *analysis_slot;
 	vg_slot *encode_slot;
+	vg_infer_pool *own_pool;      /* when no shared pool was given */
+	vg_infer_pool *pool;
+	vg_infer_job *job;            /* this camera's place in the pool */
+	atomic_int analysis_on;
 
-	pthread_t analysis_thread, encode_thread;
+	pthread_t encode_thread;
 	int threads_started;
 	atomic_int stopping;
 
 	vg_detector *detector;
-	vg_classifier *classifier;    /* the second stage, in the analysis thread after the detector */
+	vg_classifier *classifier;    /* the second stage, run by the inference job after the detector */
+	int owns_models;              /* detector and classifier were loaded here, not lent */
+	/* The inference job's own: its scratch result, the last analysis time and source epoch. */
+	analysis_result *scratch;
+	int64_t last_analysis_mono;
+	uint32_t epoch;
 	pthread_mutex_t result_lock;
 	pthread_cond_t result_ready;
 	analysis_result result;
@@ -66,7 +74,8 @@ static void release_frame(void *item)
 static void on_source_frame(void *opaque, vg_frame *frame)
 {
 	vg_pipeline *p = opaque;
-	vg_slot_put(p->analysis_slot, vg_frame_ref(frame));
+	if (p->job && atomic_load(&p->analysis_on))
+		vg_infer_job_submit(p->job, vg_frame_ref(frame));
 	vg_slot_put(p->encode_slot, vg_frame_ref(frame));
 }
 
@@ -77,79 +86,69 @@ static void on_source_end(void *opaque, int result)
 		p->sink.source_ended(p->sink.opaque, result);
 }
 
-/* The inference stage: runs the model, if any, on the newest frame and publishes the result. */
-static void *analysis_main(void *arg)
+/*
+ * The inference stage, on a worker of the pool: runs the model on the newest
+ * frame and publishes the result. Built in the scratch result and copied under
+ * the lock, so the encode thread never waits for a whole inference.
+ */
+static void analyse(void *opaque, vg_frame *frame)
 {
-	vg_pipeline *p = arg;
-	int64_t last_mono = 0;
-	/* Built here and copied under the lock, so the encode thread never waits for a whole inference. */
-	analysis_result *r = malloc(sizeof *r);
-	if (!r) {
-		vg_error("analysis thread: out of memory");
-		return NULL;
-	}
-	vg_frame *frame;
-	uint32_t epoch = 0;
-	while ((frame = vg_slot_take(p->analysis_slot, -1)) != NULL) {
-		/* A video model's memory of the previous frames ends where the source started again. */
-		if (p->detector && frame->epoch != epoch) {
-			epoch = frame->epoch;
-			if (vg_detector_state_count(p->detector) > 0) {
-				vg_detector_reset_state(p->detector);
-				vg_info("source started again (restart %u): the model's state is reset", (unsigned)epoch);
-			}
+	vg_pipeline *p = opaque;
+	analysis_result *r = p->scratch;
+	/* A video model's memory of the previous frames ends where the source started again. */
+	if (frame->epoch != p->epoch) {
+		p->epoch = frame->epoch;
+		if (vg_detector_state_count(p->detector) > 0) {
+			vg_detector_reset_state(p->detector);
+			vg_info("source started again (restart %u): the model's state is reset", (unsigned)p->epoch);
 		}
-		pthread_mutex_lock(&p->result_lock);
-		p->analysing_id = frame->id;
-		pthread_mutex_unlock(&p->result_lock);
-
-		int64_t t0 = vg_mono_us();
-		r->frame_id = frame->id;
-		r->capture_mono_us = frame->capture_mono_us;
-		r->count = 0;
-		r->failed = 0;
-		r->has_seg = 0;
-		if (p->detector) {
-			char err[256];
-			int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err,
-						sizeof err);
-			if (n < 0)
-				vg_warn("inference on frame %llu failed: %s", (unsigned long long)frame->id, err);
-			else
-				r->count = n;
-			r->failed = n < 0;
-			const vg_seg_mask *m = vg_detector_segmentation(p->detector);
-			if (n >= 0 && m && m->w > 0) {
-				const vg_labels *l = vg_detector_labels(p->detector);
-				r->has_seg = vg_segment_json(m, (const char *const *)l->names, l->count, r->seg_json,
-							     sizeof r->seg_json) > 0;
-			}
-			if (n > 0 && p->classifier &&
-			    vg_classifier_run(p->classifier, frame, r->detections, n, err, sizeof err) < 0)
-				vg_warn("classifying the detections of frame %llu failed: %s", (unsigned long long)frame->id,
-					err);
-		}
-		r->analysis_us = vg_mono_us() - t0;
-
-		pthread_mutex_lock(&p->result_lock);
-		memcpy(&p->result, r, offsetof(analysis_result, detections) + (size_t)r->count * sizeof r->detections[0]);
-		/* The detector's mask is the analysis thread's own, so it is copied from there under the lock. */
-		if (r->has_seg && vg_seg_mask_copy(&p->result_mask, vg_detector_segmentation(p->detector)) < 0)
-			p->result.has_seg = 0;
-		p->analysing_id = 0;
-		pthread_cond_broadcast(&p->result_ready);
-		pthread_mutex_unlock(&p->result_lock);
-
-		atomic_fetch_add(&p->stats->analysis_frames, 1);
-		atomic_store(&p->stats->analysis_drops, vg_slot_drops(p->analysis_slot));
-		vg_stats_ewma(&p->stats->analysis_ewma, r->analysis_us);
-		if (last_mono)
-			vg_stats_ewma(&p->stats->analysis_interval_ewma, t0 - last_mono);
-		last_mono = t0;
-		vg_frame_unref(frame);
 	}
-	free(r);
-	return NULL;
+	pthread_mutex_lock(&p->result_lock);
+	p->analysing_id = frame->id;
+	pthread_mutex_unlock(&p->result_lock);
+
+	int64_t t0 = vg_mono_us();
+	r->frame_id = frame->id;
+	r->capture_mono_us = frame->capture_mono_us;
+	r->count = 0;
+	r->failed = 0;
+	r->has_seg = 0;
+	char err[256];
+	int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err, sizeof err);
+	if (n < 0)
+		vg_warn("%s%sinference on frame %llu failed: %s", p->opt.camera ? p->opt.camera : "",
+			p->opt.camera ? ": " : "", (unsigned long long)frame->id, err);
+	else
+		r->count = n;
+	r->failed = n < 0;
+	const vg_seg_mask *m = vg_detector_segmentation(p->detector);
+	if (n >= 0 && m && m->w > 0) {
+		const vg_labels *l = vg_detector_labels(p->detector);
+		r->has_seg = vg_segment_json(m, (const char *const *)l->names, l->count, r->seg_json,
+					     sizeof r->seg_json) > 0;
+	}
+	if (n > 0 && p->classifier && vg_classifier_run(p->classifier, frame, r->detections, n, err, sizeof err) < 0)
+		vg_warn("classifying the detections of frame %llu failed: %s", (unsigned long long)frame->id, err);
+	r->analysis_us = vg_mono_us() - t0;
+
+	pthread_mutex_lock(&p->result_lock);
+	memcpy(&p->result, r, offsetof(analysis_result, detections) + (size_t)r->count * sizeof r->detections[0]);
+	/* The detector's mask is the inference job's own (the pool runs a shared model once at a time), so it is copied here. */
+	if (r->has_seg && vg_seg_mask_copy(&p->result_mask, m) < 0)
+		p->result.has_seg = 0;
+	p->analysing_id = 0;
+	pthread_cond_broadcast(&p->result_ready);
+	pthread_mutex_unlock(&p->result_lock);
+
+	if (n >= 0 && p->sink.analysed)
+		p->sink.analysed(p->sink.opaque, r->detections, r->count, frame->width, frame->height, frame->id,
+				 frame->capture_wall_us);
+	atomic_fetch_add(&p->stats->analysis_frames, 1);
+	atomic_store(&p->stats->analysis_drops, vg_infer_job_drops(p->job));
+	vg_stats_ewma(&p->stats->analysis_ewma, r->analysis_us);
+	if (p->last_analysis_mono)
+		vg_stats_ewma(&p->stats->analysis_interval_ewma, t0 - p->last_analysis_mono);
+	p->last_analysis_mono = t0;
 }
 
 /*
@@ -160,8 +159,8 @@ static void *analysis_main(void *arg)
  */
 static void take_result(vg_pipeline *p, const vg_frame *frame)
 {
-	if (!p->detector) {
-		/* Without a model every frame is trivially analysed: nothing found in it. */
+	if (!p->detector || !atomic_load(&p->analysis_on)) {
+		/* Without a model (or with the analysis off) every frame is trivially analysed: nothing found in it. */
 		p->shown.frame_id = frame->id;
 		p->shown.capture_mono_us = frame->capture_mono_us;
 		p->shown.analysis_us = 0;
@@ -281,14 +280,18 @@ static void emit_event(vg_pipeline *p, const vg_frame *frame, int64_t encode_us,
 		.detections = r->detections,
 		.detection_count = r->count,
 		.segmentation = r->has_seg ? r->seg_json : NULL,
+		.camera = p->opt.camera,
 	};
 	vg_blob *sse = vg_event_sse(&ev);
 	if (!sse)
 		return;
 	if (p->opt.json_out) {
+		/* Several cameras may write to one stream: a line is written whole. */
+		flockfile(p->opt.json_out);
 		fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
 		fputc('\n', p->opt.json_out);
 		fflush(p->opt.json_out);
+		funlockfile(p->opt.json_out);
 	}
 	if (p->sink.event)
 		p->sink.event(p->sink.opaque, sse);
@@ -376,26 +379,34 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->result_ready, &cattr);
 	pthread_condattr_destroy(&cattr);
-	p->analysis_slot = vg_slot_create(release_frame);
+	atomic_init(&p->analysis_on, 1);
 	p->encode_slot = vg_slot_create(release_frame);
 	p->jpeg = vg_jpeg_encoder_create(opt->quality);
 	p->part_pool = vg_blob_pool_create(0);
-	if (!p->analysis_slot || !p->encode_slot || !p->jpeg || !p->part_pool) {
+	p->scratch = malloc(sizeof *p->scratch);
+	if (!p->encode_slot || !p->jpeg || !p->part_pool || !p->scratch) {
 		snprintf(err, errlen, "cannot set up the pipeline: out of memory");
 		vg_pipeline_destroy(p);
 		return -1;
 	}
-	if (opt->detector && vg_detector_create(&p->detector, opt->detector, err, errlen) < 0) {
-		vg_pipeline_destroy(p);
-		return -1;
+	if (opt->detector_instance) {
+		p->detector = opt->detector_instance;
+		p->classifier = opt->classifier_instance;
+	} else {
+		p->owns_models = 1;
+		if (opt->detector && vg_detector_create(&p->detector, opt->detector, err, errlen) < 0) {
+			vg_pipeline_destroy(p);
+			return -1;
+		}
+		if (opt->detector && opt->classifier &&
+		    vg_classifier_create(&p->classifier, opt->classifier, vg_detector_labels(p->detector), err,
+					 errlen) < 0) {
+			vg_pipeline_destroy(p);
+			return -1;
+		}
+		if (p->classifier)
+			vg_info("second stage: %s", vg_classifier_summary(p->classifier));
 	}
-	if (opt->detector && opt->classifier &&
-	    vg_classifier_create(&p->classifier, opt->classifier, vg_detector_labels(p->detector), err, errlen) < 0) {
-		vg_pipeline_destroy(p);
-		return -1;
-	}
-	if (p->classifier)
-		vg_info("second stage: %s", vg_classifier_summary(p->classifier));
 	if (p->detector && setup_segmentation(p, err, errlen) < 0) {
 		vg_pipeline_destroy(p);
 		return -1;
@@ -405,19 +416,29 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		vg_pipeline_destroy(p);
 		return rc;
 	}
+	atomic_store(&stats->analysis_enabled, p->detector != NULL);
+	if (p->detector) {
+		p->pool = opt->pool;
+		if (!p->pool && vg_infer_pool_create(&p->own_pool, 1, err, errlen) < 0) {
+			vg_pipeline_destroy(p);
+			return -1;
+		}
+		if (!p->pool)
+			p->pool = p->own_pool;
+	}
 	*out = p;
 	return 0;
 }
 
 int vg_pipeline_start(vg_pipeline *p, char *err, size_t errlen)
 {
-	if (pthread_create(&p->analysis_thread, NULL, analysis_main, p) != 0) {
-		snprintf(err, errlen, "cannot start the analysis thread");
+	if (p->detector && !(p->job = vg_infer_pool_add(p->pool, p->opt.model_key, analyse, p))) {
+		snprintf(err, errlen, "cannot join the inference workers: out of memory");
 		return -1;
 	}
 	if (pthread_create(&p->encode_thread, NULL, encode_main, p) != 0) {
-		vg_slot_close(p->analysis_slot);
-		pthread_join(p->analysis_thread, NULL);
+		vg_infer_pool_remove(p->pool, p->job);
+		p->job = NULL;
 		snprintf(err, errlen, "cannot start the encode thread");
 		return -1;
 	}
@@ -438,10 +459,13 @@ void vg_pipeline_stop(vg_pipeline *p)
 	/* Capture first, so nothing new enters the slots while the stages wind down. */
 	if (p->source)
 		vg_source_stop(p->source);
-	vg_slot_close(p->analysis_slot);
+	/* After this no worker runs this camera's analysis again. */
+	if (p->job) {
+		vg_infer_pool_remove(p->pool, p->job);
+		p->job = NULL;
+	}
 	vg_slot_close(p->encode_slot);
 	if (p->threads_started) {
-		pthread_join(p->analysis_thread, NULL);
 		pthread_join(p->encode_thread, NULL);
 		p->threads_started = 0;
 	}
@@ -451,20 +475,41 @@ void vg_pipeline_destroy(vg_pipeline *p)
 {
 	if (!p)
 		return;
-	if (p->analysis_slot && p->encode_slot)
+	if (p->encode_slot)
 		vg_pipeline_stop(p);
 	if (p->source)
 		vg_source_destroy(p->source);
-	vg_slot_destroy(p->analysis_slot);
+	vg_infer_pool_destroy(p->own_pool);
 	vg_slot_destroy(p->encode_slot);
 	vg_jpeg_encoder_destroy(p->jpeg);
 	vg_blob_pool_release(p->part_pool);
-	vg_classifier_destroy(p->classifier);
-	vg_detector_destroy(p->detector);
+	if (p->owns_models) {
+		vg_classifier_destroy(p->classifier);
+		vg_detector_destroy(p->detector);
+	}
+	free(p->scratch);
 	vg_seg_mask_free(&p->result_mask);
 	vg_seg_mask_free(&p->shown_mask);
 	vg_mask_map_free(&p->mask_map);
 	pthread_cond_destroy(&p->result_ready);
 	pthread_mutex_destroy(&p->result_lock);
 	free(p);
+}
+
+void vg_pipeline_set_analysis(vg_pipeline *p, int on)
+{
+	atomic_store(&p->analysis_on, on != 0);
+	atomic_store(&p->stats->analysis_enabled, on && p->detector);
+}
+
+int vg_pipeline_analysis(const vg_pipeline *p)
+{
+	return atomic_load(&p->analysis_on);
+}
+
+void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair)
+{
+	*got = *fair = 0.0;
+	if (p->job)
+		vg_infer_job_share(p->job, got, fair);
 }

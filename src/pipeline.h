@@ -8,18 +8,21 @@
 #include "core/stats.h"
 #include "detect/classify.h"
 #include "detect/detector.h"
+#include "infer_pool.h"
 #include "render/mask.h"
 #include "source/source.h"
 
 /*
- * Wires the live stages and owns their threads:
+ * Wires one camera's live stages and owns their threads:
  *
- *   source thread --> [analysis slot] --> analysis thread (inference) --> newest result
+ *   source thread --> [inference job] --> a worker of the pool (inference) --> newest result
  *                 \-> [encode slot] ----> encode thread: draw newest result, JPEG, event --> sink
  *
- * Both hand-overs are latest-wins slots, so a slow stage drops frames (counted)
+ * Both hand-overs are latest-wins, so a slow stage drops frames (counted)
  * instead of building up latency, and the output keeps the source's frame rate
- * even when inference is slower than the video.
+ * even when inference is slower than the video. The inference workers may be
+ * shared by every camera of the server (infer_pool.h), and so may the loaded
+ * model.
  */
 
 typedef struct vg_pipeline_sink {
@@ -33,6 +36,12 @@ typedef struct vg_pipeline_sink {
 	 * on the source thread. A file that ends normally gives VG_SOURCE_EOF.
 	 */
 	void (*source_ended)(void *opaque, int result);
+	/*
+	 * Optional: each finished analysis, on the inference worker (MQTT). The
+	 * detections are the caller's to read during the call only.
+	 */
+	void (*analysed)(void *opaque, const vg_detection *dets, int count, int width, int height, uint64_t frame_id,
+			 int64_t capture_wall_us);
 } vg_pipeline_sink;
 
 typedef struct vg_pipeline_options {
@@ -48,6 +57,19 @@ typedef struct vg_pipeline_options {
 	 * has finished, and after one that failed, the whole frame is.
 	 */
 	vg_privacy_options privacy;
+	const char *camera;     /* the camera's name, carried by its events; NULL: none (one camera) */
+	/*
+	 * Shared pieces a multi-camera server passes in, none of them owned. pool:
+	 * the inference workers (NULL: a pool of one of the pipeline's own).
+	 * detector_instance / classifier_instance: models loaded once for
+	 * several cameras; NULL: the pipeline loads its own from the options.
+	 * model_key: what the pool keeps from running twice at once (the shared
+	 * detector); NULL for a pipeline's own models.
+	 */
+	vg_infer_pool *pool;
+	vg_detector *detector_instance;
+	vg_classifier *classifier_instance;
+	const void *model_key;
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;
@@ -62,5 +84,12 @@ int vg_pipeline_start(vg_pipeline *p, char *err, size_t errlen);
 void vg_pipeline_stop(vg_pipeline *p);
 
 void vg_pipeline_destroy(vg_pipeline *p);
+
+/* Turns the analysis on or off (MQTT's enabled/set); off, frames stream without detections. Any thread. */
+void vg_pipeline_set_analysis(vg_pipeline *p, int on);
+int vg_pipeline_analysis(const vg_pipeline *p);
+
+/* This camera's share of the inference workers' time (infer_pool.h); 0, 0 before it started. */
+void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair);
 
 #endif

@@ -25,6 +25,7 @@ const char *vg_source_state_name(int state)
 	case VG_SOURCE_RUNNING: return "running";
 	case VG_SOURCE_RECONNECTING: return "reconnecting";
 	case VG_SOURCE_ENDED: return "ended";
+	case VG_SOURCE_DISABLED: return "disabled";
 	}
 	return "unknown";
 }

@@ -17,6 +17,7 @@ enum vg_source_state {
 	VG_SOURCE_RUNNING,
 	VG_SOURCE_RECONNECTING,
 	VG_SOURCE_ENDED,
+	VG_SOURCE_DISABLED,   /* a camera the configuration turns off: no source opened */
 };
 
 typedef struct vg_stats {
@@ -34,7 +35,10 @@ typedef struct vg_stats {
 	atomic_int_fast64_t source_interval_ewma;
 	atomic_int_fast64_t decode_ewma;
 
-	/* Analysis (inference) thread. */
+	/* Analysis (inference, on a worker of the pool). */
+	atomic_int analysis_enabled;                 /* the camera's analysis is on (set by whoever turns it) */
+	atomic_int analysis_share_milli;             /* share of the workers' time lately, in thousandths */
+	atomic_int analysis_fair_share_milli;        /* an equal split's share, in thousandths */
 	atomic_uint_fast64_t analysis_frames;
 	atomic_uint_fast64_t analysis_drops;
 	atomic_int_fast64_t analysis_ewma;

@@ -344,3 +344,40 @@ int vg_http_parse(vg_http_parser *p, const char *buf, size_t len, vg_http_reques
 	}
 	return VG_HTTP_PARSE_MORE;
 }
+
+int vg_http_query_param(const char *query, size_t query_len, const char *name, char *out, size_t cap)
+{
+	size_t name_len = strlen(name);
+	if (cap > 0)
+		out[0] = '\0';
+	for (size_t i = 0; query && i < query_len;) {
+		size_t end = i;
+		while (end < query_len && query[end] != '&')
+			end++;
+		if (end - i > name_len && memcmp(query + i, name, name_len) == 0 && query[i + name_len] == '=') {
+			size_t n = 0;
+			for (size_t k = i + name_len + 1; k < end; k++) {
+				int ch = (unsigned char)query[k];
+				if (ch == '+') {
+					ch = ' ';
+				} else if (ch == '%') {
+					int hi = k + 2 < end ? hex_value((unsigned char)query[k + 1]) : -1;
+					int lo = hi >= 0 ? hex_value((unsigned char)query[k + 2]) : -1;
+					if (lo < 0)
+						return -1;
+					ch = hi * 16 + lo;
+					k += 2;
+				}
+				if (ch == 0 || n + 1 >= cap)
+					return -1;
+				out[n++] = (char)ch;
+			}
+			out[n] = '\0';
+			return (int)n;
+		}
+		if (end - i == name_len && memcmp(query + i, name, name_len) == 0)
+			return 0;
+		i = end + 1;
+	}
+	return 0;
+}

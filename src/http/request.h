@@ -92,4 +92,12 @@ int vg_http_parse(vg_http_parser *p, const char *buf, size_t len, vg_http_reques
 
 const char *vg_http_method_name(enum vg_http_method method);
 
+/*
+ * The value of the query parameter NAME (its first occurrence),
+ * percent-decoded ('+' as a space) into out with a terminating NUL. Returns
+ * its length, 0 when the parameter is absent or empty, or -1 when it does not
+ * fit in cap or holds a bad escape or a NUL.
+ */
+int vg_http_query_param(const char *query, size_t query_len, const char *name, char *out, size_t cap);
+
 #endif

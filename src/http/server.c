@@ -32,14 +32,13 @@
 #include "http/mjpeg.h"
 #include "http/peer.h"
 #include "http/request.h"
+#include "http/server_internal.h"
 #include "http/status.h"
 
 #ifndef VG_VERSION
 #define VG_VERSION "unknown"
 #endif
 
-/* An SSE client with this much unsent skips events until it catches up. */
-#define SSE_MAX_QUEUED (256 * 1024)
 /* A client that pipelines requests without reading the answers is not served further until it drains this. */
 #define MAX_QUEUED_ANSWERS (256 * 1024)
 /* libevent stops reading a socket whose input holds this much, which caps what a client can make us buffer. */
@@ -71,69 +70,6 @@
 #define RESERVE_MAX_HELD 4
 /* How often streaming clients are checked for stalls and rate, and /events clients get the stats. */
 #define TICK_US 1000000
-
-enum conn_state {
-	CONN_REQUEST,   /* reading requests and answering them */
-	CONN_CLOSING,   /* a final answer is queued; close once it is sent */
-	CONN_LINGER,    /* answer sent and write side shut; discarding input until EOF */
-	CONN_STREAM,    /* /video_feed */
-	CONN_EVENTS,    /* /events */
-};
-
-typedef struct vg_conn {
-	vg_http_server *srv;
-	struct bufferevent *bev;
-	struct event *timer;   /* header deadline, idle timeout or linger, by state */
-	enum conn_state state;
-	int in_head;           /* the header deadline runs: the connection is new or a request has begun */
-	int peer_eof;
-	size_t discarded;      /* input bytes thrown away after the last request */
-	vg_http_parser parser;
-	vg_peer *peer;         /* the address it counts against: the socket's, or the client a trusted proxy names */
-	int via_proxy;         /* the socket's peer is a --trusted-proxy */
-	int pending;           /* counted in peer->pending: a request head is incoming */
-	const char *over_limit;  /* why it is turned away (answered 503 after its head), or NULL */
-	vg_delivery delivery;  /* CONN_STREAM and CONN_EVENTS: what the client has received */
-	/* During handle_request only: the Origin to allow in the answer ("*" or the request's), or NULL. */
-	const char *cors;
-	size_t cors_len;
-	struct vg_conn *prev, *next;
-} vg_conn;
-
-struct vg_http_server {
-	struct event_base *base;
-	vg_http_options opt;
-	vg_stats *stats;
-	struct evconnlistener *listener;
-	struct event *accept_resume;
-	struct event *wake;
-	struct event *keepalive;
-	int wake_fd;
-	int port;
-	char address[VG_HTTP_ADDRESS_LEN];  /* what was bound, e.g. "127.0.0.1:8080" */
-	atomic_int closed;
-
-	/* Handed over by other threads; the newest wins. */
-	pthread_mutex_t lock;
-	vg_blob *pending_frame, *pending_event;
-	int wake_pending;
-
-	/* Loop thread only. */
-	vg_blob *frame;   /* newest delivered MJPEG part: snapshots and new stream clients */
-	vg_blob *event;   /* newest delivered SSE message: new /events clients */
-	int64_t last_frame_mono_us;
-	int64_t last_accept_warning_us;
-	vg_conn *conns;
-	int nconns;          /* connections served normally */
-	int nstream, nevents;
-	int nrejecting;      /* over-limit connections being answered */
-	int reserve;         /* connections kept for addresses that hold none */
-	int loopback_bind;
-	vg_peer_table *peers;
-	struct event *tick;
-	time_t date_sec;
-	char date[40];
-};
 
 /* The heads of the two streaming answers, less the CORS fields and the blank line that ends them. */
 static const char stream_head[] = "HTTP/1.1 200 OK\r\n"
@@ -218,7 +154,7 @@ static void move_peer(vg_conn *c, vg_peer *to)
 	vg_peer_put(c->srv->peers, from);
 }
 
-static void conn_free(vg_conn *c)
+void vg_http__conn_free(vg_conn *c)
 {
 	vg_http_server *srv = c->srv;
 	if (c->prev)
@@ -239,7 +175,9 @@ static void conn_free(vg_conn *c)
 	vg_peer_put(srv->peers, c->peer);
 	if (c->state == CONN_STREAM) {
 		srv->nstream--;
+		c->cam->nstream--;
 		atomic_fetch_sub(&srv->stats->http_stream_clients, 1);
+		atomic_fetch_sub(&c->cam->stats->http_stream_clients, 1);
 	} else if (c->state == CONN_EVENTS) {
 		srv->nevents--;
 		atomic_fetch_sub(&srv->stats->http_event_clients, 1);
@@ -276,7 +214,7 @@ static void queued(vg_conn *c, size_t len, int message_end)
 }
 
 /* Queues len bytes of blob by reference: one buffer shared by every client. */
-static int queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len, int message_end)
+int vg_http__queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len, int message_end)
 {
 	vg_blob_ref(blob);
 	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, blob_cleanup, blob) != 0) {
@@ -334,7 +272,7 @@ static void start_linger(vg_conn *c)
 {
 	c->state = CONN_LINGER;
 	if (c->peer_eof) {
-		conn_free(c);
+		vg_http__conn_free(c);
 		return;
 	}
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
@@ -373,7 +311,7 @@ static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
 			count_bytes(srv, a->len);
 	} else if (!head_only && a->len) {
 		if (a->blob)
-			queue_blob(c, a->blob, a->body, a->len, 0);
+			vg_http__queue_blob(c, a->blob, a->body, a->len, 0);
 		else if (a->body_static)
 			queue_static(c, a->body, a->len);
 		else if (evbuffer_add(out, a->body, a->len) == 0)
@@ -497,8 +435,6 @@ static void describe_client(const vg_conn *c, char *buf, size_t cap)
 			 addr, d->completed, c->state == CONN_STREAM ? "frames" : "events");
 }
 
-static vg_blob *stats_event(vg_http_server *srv);
-
 /* The head of a streaming answer: its fixed fields, the CORS fields, and the blank line. */
 static void queue_stream_head(vg_conn *c, const char *head, size_t head_len)
 {
@@ -515,7 +451,7 @@ static void queue_stream_head(vg_conn *c, const char *head, size_t head_len)
  * limit, a stalled or slow one makes room. Returns 0, or -1 when every slot
  * holds a healthy client.
  */
-static int start_client(vg_conn *c, enum conn_state kind, int head_only)
+static int start_client(vg_conn *c, enum conn_state kind, vg_http_camera *cam, int head_only)
 {
 	vg_http_server *srv = c->srv;
 	const char *head = kind == CONN_STREAM ? stream_head : events_head;
@@ -538,38 +474,40 @@ static int start_client(vg_conn *c, enum conn_state kind, int head_only)
 		vg_debug("http: %s slots full: evicting the %s to make room", kind == CONN_STREAM ? "stream" : "event",
 			 who);
 		atomic_fetch_add_explicit(&srv->stats->http_clients_evicted, 1, memory_order_relaxed);
-		conn_free(victim);
+		vg_http__conn_free(victim);
 	}
 	vg_delivery_init(&c->delivery, now);
 	c->state = kind;
+	c->cam = cam;
 	queue_stream_head(c, head, head_len);
 	event_del(c->timer);
 	set_nodelay(c);
 	if (kind == CONN_STREAM) {
 		srv->nstream++;
+		cam->nstream++;
 		atomic_fetch_add(&srv->stats->http_stream_clients, 1);
+		atomic_fetch_add(&cam->stats->http_stream_clients, 1);
 		queue_static(c, VG_MJPEG_PREAMBLE, sizeof VG_MJPEG_PREAMBLE - 1);
-		if (srv->frame && queue_blob(c, srv->frame, srv->frame->data, srv->frame->len, 1) == 0)
+		if (cam->frame && vg_http__queue_blob(c, cam->frame, cam->frame->data, cam->frame->len, 1) == 0)
 			atomic_fetch_add_explicit(&srv->stats->http_frames_sent, 1, memory_order_relaxed);
 	} else {
 		srv->nevents++;
 		atomic_fetch_add(&srv->stats->http_event_clients, 1);
 		queue_static(c, events_preamble, sizeof events_preamble - 1);
 		/* The stats first, so that a page shows them at once rather than after a tick. */
-		vg_blob *stats = stats_event(srv);
+		vg_blob *stats = vg_http__stats_event(srv, cam);
 		if (stats) {
-			queue_blob(c, stats, stats->data, stats->len, 1);
+			vg_http__queue_blob(c, stats, stats->data, stats->len, 1);
 			vg_blob_unref(stats);
 		}
-		if (srv->event)
-			queue_blob(c, srv->event, srv->event->data, srv->event->len, 1);
+		vg_http__queue_latest_events(c);
 	}
 	return 0;
 }
 
-static void serve_snapshot(vg_conn *c, int head_only, int close)
+static void serve_snapshot(vg_conn *c, const vg_http_camera *cam, int head_only, int close)
 {
-	vg_blob *f = c->srv->frame;
+	vg_blob *f = cam ? cam->frame : NULL;
 	if (!f) {
 		send_error(c, 503, "no frame has been produced yet", "Retry-After: 1\r\n", head_only, close);
 		return;
@@ -606,10 +544,10 @@ static void serve_text(vg_conn *c, char *text, const char *type, int head_only, 
 	send_answer(c, &a, head_only, close);
 }
 
-static void serve_health(vg_conn *c, int head_only, int close)
+static void serve_health(vg_conn *c, const vg_http_camera *only, int head_only, int close)
 {
-	char msg[256];
-	int status = vg_status_health(c->srv->stats, c->srv->last_frame_mono_us, vg_mono_us(), msg, sizeof msg);
+	char msg[1024];
+	int status = vg_http__health(c->srv, only, msg, sizeof msg);
 	answer a = {
 		.status = status,
 		.type = "text/plain; charset=utf-8",
@@ -685,35 +623,84 @@ static void handle_request(vg_conn *c, const vg_http_request *req)
 		return;
 	}
 	if (path_is(req, "/healthz")) {
-		serve_health(c, head_only, close);
+		serve_health(c, NULL, head_only, close);
 		return;
 	}
 	if (c->over_limit) {
 		send_error(c, 503, c->over_limit, "Retry-After: 1\r\n", head_only, 1);
 		return;
 	}
-	if (path_is(req, "/") || path_is(req, "/index.html")) {
-		if (serve_asset(c, "/index.html", head_only, close) == 0)
+	/* /cam/NAME/WHAT: one camera's; the bare paths: the first camera's, or every camera's. */
+	vg_http_camera *cam = srv->cameras;
+	const char *what = req->path;
+	size_t what_len = req->path_len;
+	int per_camera = 0;
+	if (req->path_len > 5 && memcmp(req->path, "/cam/", 5) == 0) {
+		const char *name = req->path + 5, *end = memchr(name, '/', req->path_len - 5);
+		if (!end || !(cam = vg_http__camera_find(srv, name, (size_t)(end - name)))) {
+			send_error(c, 404, "no such camera (see /api/cameras)", NULL, head_only, close);
 			return;
-	} else if (path_is(req, "/video_feed") || path_is(req, "/stream") || path_is(req, "/stream.mjpg")) {
-		if (start_client(c, CONN_STREAM, head_only) != 0)
+		}
+		what = end;
+		what_len = req->path_len - (size_t)(end - req->path);
+		per_camera = 1;
+	}
+	vg_http_request sub = *req;
+	sub.path = what;
+	sub.path_len = what_len;
+	if (path_is(&sub, "/video_feed") || path_is(&sub, "/stream") || path_is(&sub, "/stream.mjpg")) {
+		if (!cam)
+			send_error(c, 503, "no camera is configured", "Retry-After: 5\r\n", head_only, close);
+		else if (start_client(c, CONN_STREAM, cam, head_only) != 0)
 			send_error(c, 503, "every stream slot holds a viewer (see --max-clients)", "Retry-After: 5\r\n",
 				   0, 1);
 		return;
-	} else if (path_is(req, "/events")) {
-		if (start_client(c, CONN_EVENTS, head_only) != 0)
+	}
+	if (path_is(&sub, "/snapshot.jpg")) {
+		serve_snapshot(c, cam, head_only, close);
+		return;
+	}
+	if (path_is(&sub, "/events") || (per_camera && path_is(&sub, "/stats"))) {
+		vg_http_camera *only = per_camera ? cam : NULL;
+		char name[VG_HTTP_CAMERA_NAME_MAX + 1];
+		if (!per_camera && vg_http_query_param(req->query, req->query_len, "camera", name, sizeof name) > 0 &&
+		    !(only = vg_http__camera_find(srv, name, strlen(name)))) {
+			send_error(c, 404, "no such camera (see /api/cameras)", NULL, head_only, close);
+			return;
+		}
+		if (path_is(&sub, "/stats"))
+			serve_text(c, vg_http__stats_json(srv, only), "application/json", head_only, close);
+		else if (start_client(c, CONN_EVENTS, only, head_only) != 0)
 			send_error(c, 503, "every event slot holds a client (see --max-event-clients)",
 				   "Retry-After: 5\r\n", 0, 1);
 		return;
-	} else if (path_is(req, "/snapshot.jpg")) {
-		serve_snapshot(c, head_only, close);
+	}
+	if (per_camera && path_is(&sub, "/healthz")) {
+		serve_health(c, cam, head_only, close);
 		return;
+	}
+	if (per_camera) {
+		send_error(c, 404, "no such resource", NULL, head_only, close);
+		return;
+	}
+	if (path_is(req, "/") || path_is(req, "/index.html")) {
+		if (serve_asset(c, "/index.html", head_only, close) == 0)
+			return;
 	} else if (path_is(req, "/api/stats")) {
-		serve_text(c, vg_status_json(srv->stats, vg_mono_us()), "application/json", head_only, close);
+		vg_http_camera *only = NULL;
+		char name[VG_HTTP_CAMERA_NAME_MAX + 1];
+		if (vg_http_query_param(req->query, req->query_len, "camera", name, sizeof name) > 0 &&
+		    !(only = vg_http__camera_find(srv, name, strlen(name)))) {
+			send_error(c, 404, "no such camera (see /api/cameras)", NULL, head_only, close);
+			return;
+		}
+		serve_text(c, vg_http__stats_json(srv, only), "application/json", head_only, close);
+		return;
+	} else if (path_is(req, "/api/cameras")) {
+		serve_text(c, vg_http__cameras_json(srv), "application/json", head_only, close);
 		return;
 	} else if (path_is(req, "/metrics")) {
-		serve_text(c, vg_status_metrics(srv->stats, vg_mono_us()), "text/plain; version=0.0.4; charset=utf-8",
-			   head_only, close);
+		serve_text(c, vg_http__metrics(srv), "text/plain; version=0.0.4; charset=utf-8", head_only, close);
 		return;
 	} else if (req->path_len < 64 && memchr(req->path + 1, '/', req->path_len - 1) == NULL) {
 		char path[64];
@@ -789,7 +776,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_READ);
 	} else {
 		count_rejected(c->srv);
-		conn_free(c);
+		vg_http__conn_free(c);
 	}
 }
 
@@ -819,7 +806,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		/* Only the write timeout is set: the client has accepted no byte for stall_timeout_us. */
 		vg_debug("http: closing a client that stopped reading");
 		count_rejected(c->srv);
-		conn_free(c);
+		vg_http__conn_free(c);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == CONN_CLOSING &&
@@ -835,7 +822,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		event_del(c->timer);
 		return;
 	}
-	conn_free(c);
+	vg_http__conn_free(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -847,7 +834,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		vg_debug("http: closing a connection that did not send its request head in time");
 		count_rejected(c->srv);
 	}
-	conn_free(c);
+	vg_http__conn_free(c);
 }
 
 /* Why a new connection from p cannot be served, or NULL when it can. */
@@ -982,7 +969,7 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
  * would be fed by the kernel's auto-tuned send buffer (megabytes: hundreds
  * of frames) and watch video seconds late instead of skipping frames.
  */
-static int ready_for_part(vg_conn *c, size_t part_len)
+int vg_http__ready_for_part(vg_conn *c, size_t part_len)
 {
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return 0;
@@ -990,63 +977,6 @@ static int ready_for_part(vg_conn *c, size_t part_len)
 	if (ioctl(bufferevent_getfd(c->bev), SIOCOUTQNSD, &unsent) != 0)
 		return 1;
 	return (size_t)unsent < part_len;
-}
-
-static void deliver_frame(vg_http_server *srv, vg_blob *frame)
-{
-	vg_blob_unref(srv->frame);
-	srv->frame = frame;
-	srv->last_frame_mono_us = vg_mono_us();
-	uint64_t sent = 0, skipped = 0;
-	for (vg_conn *c = srv->conns; c; c = c->next) {
-		if (c->state != CONN_STREAM)
-			continue;
-		vg_delivery_offered(&c->delivery);
-		/* A client still sending the previous part skips this one, so a slow client holds one part at most. */
-		if (ready_for_part(c, frame->len) && queue_blob(c, frame, frame->data, frame->len, 1) == 0)
-			sent++;
-		else
-			skipped++;
-	}
-	atomic_fetch_add_explicit(&srv->stats->http_frames_sent, sent, memory_order_relaxed);
-	atomic_fetch_add_explicit(&srv->stats->http_frames_skipped, skipped, memory_order_relaxed);
-}
-
-/* Queues an SSE message to every /events client that has room for it. */
-static void send_to_event_clients(vg_http_server *srv, vg_blob *msg)
-{
-	for (vg_conn *c = srv->conns; c; c = c->next) {
-		if (c->state != CONN_EVENTS)
-			continue;
-		vg_delivery_offered(&c->delivery);
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) < SSE_MAX_QUEUED)
-			queue_blob(c, msg, msg->data, msg->len, 1);
-	}
-}
-
-static void deliver_event(vg_http_server *srv, vg_blob *event)
-{
-	vg_blob_unref(srv->event);
-	srv->event = event;
-	send_to_event_clients(srv, event);
-}
-
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-	(void)what;
-	vg_http_server *srv = arg;
-	uint64_t count;
-	ssize_t unused = read(fd, &count, sizeof count);
-	(void)unused;
-	pthread_mutex_lock(&srv->lock);
-	vg_blob *frame = srv->pending_frame, *event = srv->pending_event;
-	srv->pending_frame = srv->pending_event = NULL;
-	srv->wake_pending = 0;
-	pthread_mutex_unlock(&srv->lock);
-	if (frame)
-		deliver_frame(srv, frame);
-	if (event)
-		deliver_event(srv, event);
 }
 
 static void on_keepalive(evutil_socket_t fd, short what, void *arg)
@@ -1057,26 +987,6 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	for (vg_conn *c = srv->conns; c; c = c->next)
 		if (c->state == CONN_EVENTS && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			queue_static(c, events_keepalive, sizeof events_keepalive - 1);
-}
-
-/* What /api/stats says, as an SSE message of type "stats": the page's stats ride on its /events connection. */
-static vg_blob *stats_event(vg_http_server *srv)
-{
-	char *json = vg_status_json(srv->stats, vg_mono_us());
-	if (!json)
-		return NULL;
-	static const char head[] = "event: stats\ndata: ";
-	size_t jlen = strlen(json);
-	vg_blob *b = vg_blob_new(sizeof head - 1 + jlen + 2);
-	if (b) {
-		memcpy(b->data, head, sizeof head - 1);
-		memcpy(b->data + sizeof head - 1, json, jlen);
-		memcpy(b->data + sizeof head - 1 + jlen, "\n\n", 2);
-		b->payload_off = sizeof head - 1;
-		b->payload_len = jlen;
-	}
-	free(json);
-	return b;
 }
 
 /*
@@ -1104,55 +1014,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 				 (double)vg_delivery_waiting_us(&c->delivery, now) / 1e6);
 			atomic_fetch_add_explicit(&srv->stats->http_clients_dropped, 1, memory_order_relaxed);
 			count_rejected(srv);
-			conn_free(c);
+			vg_http__conn_free(c);
 			continue;
 		}
 		vg_delivery_check_rate(&c->delivery, now, srv->opt.stall_timeout_us, srv->opt.min_client_fps);
 	}
-	if (srv->nevents > 0) {
-		vg_blob *stats = stats_event(srv);
-		if (stats) {
-			send_to_event_clients(srv, stats);
-			vg_blob_unref(stats);
-		}
-	}
-}
-
-/*
- * The wake-up goes through an eventfd rather than event_active(): event_active
- * from another thread is only safe on a base created after
- * evthread_use_pthreads(), which the caller controls and we cannot check,
- * while a write to an eventfd is safe from any thread on any base. The write
- * happens only when nothing is pending yet, so a burst costs one wake-up.
- */
-static void publish(vg_http_server *srv, vg_blob **slot, vg_blob *blob)
-{
-	if (atomic_load(&srv->closed)) {
-		vg_blob_unref(blob);
-		return;
-	}
-	pthread_mutex_lock(&srv->lock);
-	vg_blob *old = *slot;
-	*slot = blob;
-	int wake = !srv->wake_pending;
-	srv->wake_pending = 1;
-	pthread_mutex_unlock(&srv->lock);
-	vg_blob_unref(old);
-	if (wake) {
-		uint64_t one = 1;
-		ssize_t unused = write(srv->wake_fd, &one, sizeof one);
-		(void)unused;
-	}
-}
-
-void vg_http_server_publish_frame(vg_http_server *srv, vg_blob *part)
-{
-	publish(srv, &srv->pending_frame, part);
-}
-
-void vg_http_server_publish_event(vg_http_server *srv, vg_blob *sse_message)
-{
-	publish(srv, &srv->pending_event, sse_message);
+	if (srv->nevents > 0)
+		vg_http__send_stats(srv);
 }
 
 static int open_listener(vg_http_server *srv, char *err, size_t errlen)
@@ -1247,7 +1115,7 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		vg_http_server_destroy(srv);
 		return -e;
 	}
-	srv->wake = event_new(base, srv->wake_fd, EV_READ | EV_PERSIST, on_wake, srv);
+	srv->wake = event_new(base, srv->wake_fd, EV_READ | EV_PERSIST, vg_http__on_wake, srv);
 	srv->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, srv);
 	srv->accept_resume = evtimer_new(base, on_accept_resume, srv);
 	srv->tick = event_new(base, -1, EV_PERSIST, on_tick, srv);
@@ -1295,7 +1163,7 @@ void vg_http_server_shutdown(vg_http_server *srv)
 		srv->listener = NULL;
 	}
 	while (srv->conns)
-		conn_free(srv->conns);
+		vg_http__conn_free(srv->conns);
 	/* Remove our own events so that the loop has nothing of ours left to wait for. */
 	if (srv->wake)
 		event_del(srv->wake);
@@ -1323,10 +1191,7 @@ void vg_http_server_destroy(vg_http_server *srv)
 	vg_peer_table_destroy(srv->peers);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
-	vg_blob_unref(srv->pending_frame);
-	vg_blob_unref(srv->pending_event);
-	vg_blob_unref(srv->frame);
-	vg_blob_unref(srv->event);
+	vg_http__cameras_free(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -73,14 +73,49 @@ int vg_http_server_port(const vg_http_server *srv);
 const char *vg_http_server_address(const vg_http_server *srv);
 
 /*
+ * The cameras served: each has /cam/NAME/video_feed, /cam/NAME/snapshot.jpg,
+ * /cam/NAME/events and /cam/NAME/healthz; /events carries every camera's
+ * events (?camera=NAME: one camera's); /api/stats and /metrics describe each
+ * (labelled by camera); /api/cameras lists them. The first camera added also
+ * answers /video_feed and /snapshot.jpg, so that one-camera pages keep working.
+ */
+#define VG_HTTP_CAMERA_NAME_MAX 32
+
+typedef struct vg_http_camera vg_http_camera;
+
+/*
+ * Adds a camera whose pipeline writes stats (source, analysis and output
+ * fields; the caller keeps it alive until the camera is removed). Loop thread,
+ * or before the loop runs. NULL when out of memory or the name is taken.
+ */
+vg_http_camera *vg_http_server_add_camera(vg_http_server *srv, const char *name, vg_stats *stats);
+
+/*
+ * Removes a camera and closes its viewers. Its pipeline must have stopped
+ * publishing (joined) before. Loop thread.
+ */
+void vg_http_server_remove_camera(vg_http_server *srv, vg_http_camera *cam);
+
+/*
  * Publishes a complete MJPEG part (see mjpeg.h; its payload range is the bare
- * JPEG, served by /snapshot.jpg). Takes over the caller's reference. Callable
+ * JPEG, served by the snapshots). Takes over the caller's reference. Callable
  * from any thread; the loop thread delivers it.
  */
-void vg_http_server_publish_frame(vg_http_server *srv, vg_blob *part);
+void vg_http_camera_publish_frame(vg_http_camera *cam, vg_blob *part);
 
 /* Publishes one complete SSE message (see event.h). Same rules as above. */
-void vg_http_server_publish_event(vg_http_server *srv, vg_blob *sse_message);
+void vg_http_camera_publish_event(vg_http_camera *cam, vg_blob *sse_message);
+
+/*
+ * What /api/cameras adds for cameras other servers of the fleet serve: a
+ * malloc'd JSON array of camera objects (see README), or NULL. Called on the
+ * loop thread for each /api/cameras request.
+ */
+typedef char *(*vg_http_fleet_fn)(void *opaque);
+void vg_http_server_set_fleet(vg_http_server *srv, vg_http_fleet_fn fn, void *opaque);
+
+/* What /api/cameras says of this server: its node name and the URL other nodes give for it (may be NULL). */
+void vg_http_server_set_node(vg_http_server *srv, const char *node, const char *url);
 
 /* Closes every client connection and the listener; the loop can then exit. Loop thread only. */
 void vg_http_server_shutdown(vg_http_server *srv);

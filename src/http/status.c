@@ -27,17 +27,15 @@ static double ms(int64_t us)
 	return round((double)us) / 1000.0;
 }
 
-char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
+/* The source, analysis and output sections of one camera's stats into obj; 0, or -1 when out of memory. */
+static int add_camera_sections(cJSON *obj, const vg_stats *stats, int64_t now_mono_us)
 {
-	cJSON *root = cJSON_CreateObject();
-	if (!root)
-		return NULL;
 	/* The caller's string should already be the display form; redacting again costs nothing and is idempotent. */
 	char uri[VG_REDACT_MAX];
 	vg_redact_uri(stats->source_uri, uri, sizeof uri);
 	int64_t last = LOAD(source_last_frame_mono_us);
 
-	cJSON *src = cJSON_AddObjectToObject(root, "source");
+	cJSON *src = cJSON_AddObjectToObject(obj, "source");
 	cJSON_AddStringToObject(src, "uri", uri);
 	cJSON_AddStringToObject(src, "state", vg_source_state_name(LOAD(source_state)));
 	cJSON_AddNumberToObject(src, "width", LOAD(source_width));
@@ -53,13 +51,16 @@ char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 	else
 		cJSON_AddNullToObject(src, "last_frame_age_ms");
 
-	cJSON *an = cJSON_AddObjectToObject(root, "analysis");
+	cJSON *an = cJSON_AddObjectToObject(obj, "analysis");
+	cJSON_AddBoolToObject(an, "enabled", LOAD(analysis_enabled));
 	cJSON_AddNumberToObject(an, "frames", (double)LOAD(analysis_frames));
 	cJSON_AddNumberToObject(an, "drops", (double)LOAD(analysis_drops));
 	cJSON_AddNumberToObject(an, "fps", rate(LOAD(analysis_interval_ewma)));
 	cJSON_AddNumberToObject(an, "latency_ms", ms(LOAD(analysis_ewma)));
+	cJSON_AddNumberToObject(an, "share", (double)LOAD(analysis_share_milli) / 1000.0);
+	cJSON_AddNumberToObject(an, "fair_share", (double)LOAD(analysis_fair_share_milli) / 1000.0);
 
-	cJSON *out = cJSON_AddObjectToObject(root, "output");
+	cJSON *out = cJSON_AddObjectToObject(obj, "output");
 	cJSON_AddNumberToObject(out, "frames", (double)LOAD(encode_frames));
 	cJSON_AddNumberToObject(out, "fps", rate(LOAD(output_interval_ewma)));
 	cJSON_AddNumberToObject(out, "drops", (double)LOAD(encode_drops));
@@ -67,8 +68,13 @@ char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 	cJSON_AddNumberToObject(out, "encode_ms", ms(LOAD(encode_ewma)));
 	cJSON_AddNumberToObject(out, "latency_ms", ms(LOAD(latency_ewma)));
 	cJSON_AddNumberToObject(out, "bytes", (double)LOAD(output_bytes));
+	return src && an && out ? 0 : -1;
+}
 
-	cJSON *cl = cJSON_AddObjectToObject(root, "clients");
+/* The clients section: the server's HTTP counters; 0 or -1. */
+static int add_clients_section(cJSON *obj, const vg_stats *stats)
+{
+	cJSON *cl = cJSON_AddObjectToObject(obj, "clients");
 	cJSON_AddNumberToObject(cl, "stream", LOAD(http_stream_clients));
 	cJSON_AddNumberToObject(cl, "events", LOAD(http_event_clients));
 	cJSON_AddNumberToObject(cl, "connections", LOAD(http_connections));
@@ -80,12 +86,42 @@ char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
 	cJSON_AddNumberToObject(cl, "dropped", (double)LOAD(http_clients_dropped));
 	cJSON_AddNumberToObject(cl, "evicted", (double)LOAD(http_clients_evicted));
 	cJSON_AddNumberToObject(cl, "over_limit", (double)LOAD(http_over_limit));
+	return cl ? 0 : -1;
+}
 
+char *vg_status_json(const vg_stats *stats, int64_t now_mono_us)
+{
+	const char *name = "default";
+	return vg_status_json_cameras(stats, &name, &stats, 1, now_mono_us);
+}
+
+char *vg_status_json_cameras(const vg_stats *stats, const char *const *names, const vg_stats *const *cams, int n,
+			     int64_t now_mono_us)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	/* cJSON reports allocation failures only through NULL members; printing then fails as well. */
+	int ok = 1;
+	/* The first camera's sections at the top, where one-camera pages and scripts read them. */
+	if (n > 0)
+		ok &= add_camera_sections(root, cams[0], now_mono_us) == 0;
+	ok &= add_clients_section(root, stats) == 0;
+	cJSON *list = cJSON_AddArrayToObject(root, "cameras");
+	ok &= list != NULL;
+	for (int i = 0; ok && i < n; i++) {
+		cJSON *cam = cJSON_CreateObject();
+		ok &= cam && cJSON_AddItemToArray(list, cam);
+		if (!ok)
+			break;
+		cJSON_AddStringToObject(cam, "name", names[i]);
+		ok &= add_camera_sections(cam, cams[i], now_mono_us) == 0;
+		cJSON *cl = cJSON_AddObjectToObject(cam, "clients");
+		ok &= cl && cJSON_AddNumberToObject(cl, "stream", atomic_load(&cams[i]->http_stream_clients));
+	}
 	cJSON_AddNumberToObject(root, "uptime_s", round((double)(now_mono_us - stats->start_mono_us) / 1e3) / 1e3);
 	cJSON_AddStringToObject(root, "version", VG_VERSION);
-
-	/* cJSON reports allocation failures only through NULL members; printing then fails as well. */
-	char *text = src && an && out && cl ? cJSON_PrintUnformatted(root) : NULL;
+	char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
 	return text;
 }
@@ -150,53 +186,78 @@ static double seconds(int64_t us)
 	return (double)us / 1e6;
 }
 
+/* One family with a sample per camera, each labelled with its camera. */
+#define PER_CAMERA(kind, fmt, name, help, expr)                                                   \
+	do {                                                                                       \
+		family(&t, name, kind, help);                                                      \
+		for (int i_ = 0; i_ < n; i_++) {                                                   \
+			const vg_stats *stats = cams[i_];                                          \
+			put(&t, "%s{camera=\"%s\"} " fmt "\n", name, names[i_], expr);            \
+		}                                                                                  \
+	} while (0)
+#define CAM_COUNTER(name, help, field) PER_CAMERA("counter", "%" PRIu64, name, help, (uint64_t)LOAD(field))
+#define CAM_GAUGE(name, help, expr) PER_CAMERA("gauge", "%.9g", name, help, (double)(expr))
+
 char *vg_status_metrics(const vg_stats *stats, int64_t now_mono_us)
+{
+	const char *name = "default";
+	return vg_status_metrics_cameras(stats, &name, &stats, 1, now_mono_us);
+}
+
+char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, const vg_stats *const *cams, int n,
+				int64_t now_mono_us)
 {
 	text_buf t = { 0 };
 	family(&t, "vigil_build_info", "gauge", "Always 1; the version is in the label.");
 	put(&t, "vigil_build_info{version=\"%s\"} 1\n", VG_VERSION);
 	gauge(&t, "vigil_uptime_seconds", "Seconds since the server started.",
-	      seconds(now_mono_us - stats->start_mono_us));
+	      seconds(now_mono_us - http->start_mono_us));
 
-	int state = LOAD(source_state);
-	family(&t, "vigil_source_state", "gauge", "1 for the state the video source is in, 0 for the others.");
-	for (int s = VG_SOURCE_STARTING; s <= VG_SOURCE_ENDED; s++)
-		put(&t, "vigil_source_state{state=\"%s\"} %d\n", vg_source_state_name(s), s == state);
-	gauge(&t, "vigil_source_width_pixels", "Width of the source video.", LOAD(source_width));
-	gauge(&t, "vigil_source_height_pixels", "Height of the source video.", LOAD(source_height));
-	gauge(&t, "vigil_source_fps", "Frames per second the source delivers, measured.",
-	      rate(LOAD(source_interval_ewma)));
-	gauge(&t, "vigil_source_nominal_fps", "Frames per second the source declares; 0 if unknown.",
-	      (double)LOAD(source_nominal_fps_milli) / 1000.0);
-	counter(&t, "vigil_source_frames_total", "Frames decoded from the source.", LOAD(source_frames));
-	counter(&t, "vigil_source_corrupt_packets_total", "Packets the decoder rejected as corrupt.",
-		LOAD(source_corrupt_packets));
-	counter(&t, "vigil_source_reconnects_total", "Times the source was reopened after a failure.",
-		LOAD(source_reconnects));
-	int64_t last = LOAD(source_last_frame_mono_us);
-	gauge(&t, "vigil_source_last_frame_age_seconds", "Seconds since the source delivered a frame; -1 if never.",
-	      last > 0 ? seconds(now_mono_us - last) : -1.0);
-	gauge(&t, "vigil_source_decode_seconds", "Time to decode and convert one frame (moving average).",
-	      seconds(LOAD(decode_ewma)));
+	family(&t, "vigil_source_state", "gauge", "1 for the state the camera's source is in, 0 for the others.");
+	for (int i = 0; i < n; i++) {
+		int state = atomic_load(&cams[i]->source_state);
+		for (int s = VG_SOURCE_STARTING; s <= VG_SOURCE_DISABLED; s++)
+			put(&t, "vigil_source_state{camera=\"%s\",state=\"%s\"} %d\n", names[i],
+			    vg_source_state_name(s), s == state);
+	}
+	CAM_GAUGE("vigil_source_width_pixels", "Width of the source video.", LOAD(source_width));
+	CAM_GAUGE("vigil_source_height_pixels", "Height of the source video.", LOAD(source_height));
+	CAM_GAUGE("vigil_source_fps", "Frames per second the source delivers, measured.", rate(LOAD(source_interval_ewma)));
+	CAM_GAUGE("vigil_source_nominal_fps", "Frames per second the source declares; 0 if unknown.",
+		  (double)LOAD(source_nominal_fps_milli) / 1000.0);
+	CAM_COUNTER("vigil_source_frames_total", "Frames decoded from the source.", source_frames);
+	CAM_COUNTER("vigil_source_corrupt_packets_total", "Packets the decoder rejected as corrupt.", source_corrupt_packets);
+	CAM_COUNTER("vigil_source_reconnects_total", "Times the source was reopened after a failure.", source_reconnects);
+	CAM_GAUGE("vigil_source_last_frame_age_seconds", "Seconds since the source delivered a frame; -1 if never.",
+		  LOAD(source_last_frame_mono_us) > 0 ? seconds(now_mono_us - LOAD(source_last_frame_mono_us)) : -1.0);
+	CAM_GAUGE("vigil_source_decode_seconds", "Time to decode and convert one frame (moving average).",
+		  seconds(LOAD(decode_ewma)));
 
-	counter(&t, "vigil_analysis_frames_total", "Frames analysed by the model.", LOAD(analysis_frames));
-	counter(&t, "vigil_analysis_dropped_frames_total", "Frames replaced before the model could take them.",
-		LOAD(analysis_drops));
-	gauge(&t, "vigil_analysis_fps", "Frames analysed per second.", rate(LOAD(analysis_interval_ewma)));
-	gauge(&t, "vigil_analysis_seconds", "Time to analyse one frame (moving average).", seconds(LOAD(analysis_ewma)));
+	CAM_GAUGE("vigil_analysis_enabled", "1 when the camera's analysis is on.", LOAD(analysis_enabled));
+	CAM_COUNTER("vigil_analysis_frames_total", "Frames analysed by the model.", analysis_frames);
+	CAM_COUNTER("vigil_analysis_dropped_frames_total", "Frames replaced before the model could take them.",
+		    analysis_drops);
+	CAM_GAUGE("vigil_analysis_fps", "Frames analysed per second.", rate(LOAD(analysis_interval_ewma)));
+	CAM_GAUGE("vigil_analysis_seconds", "Time to analyse one frame (moving average).", seconds(LOAD(analysis_ewma)));
+	CAM_GAUGE("vigil_analysis_share", "Fraction of the inference workers' time the camera had lately.",
+		  (double)LOAD(analysis_share_milli) / 1000.0);
+	CAM_GAUGE("vigil_analysis_fair_share", "Fraction an equal split among the cameras wanting inference gives.",
+		  (double)LOAD(analysis_fair_share_milli) / 1000.0);
 
-	counter(&t, "vigil_output_frames_total", "JPEG frames encoded for clients.", LOAD(encode_frames));
-	counter(&t, "vigil_output_dropped_frames_total", "Frames replaced before the encoder could take them.",
-		LOAD(encode_drops));
-	counter(&t, "vigil_output_skipped_fps_cap_total", "Frames not encoded because of the output frame rate cap.",
-		LOAD(encode_skipped_fps_cap));
-	gauge(&t, "vigil_output_fps", "JPEG frames encoded per second.", rate(LOAD(output_interval_ewma)));
-	gauge(&t, "vigil_output_encode_seconds", "Time to encode one JPEG (moving average).", seconds(LOAD(encode_ewma)));
-	gauge(&t, "vigil_output_latency_seconds", "Time from capture to JPEG ready (moving average).",
-	      seconds(LOAD(latency_ewma)));
-	counter(&t, "vigil_output_bytes_total", "Bytes of JPEG encoded.", LOAD(output_bytes));
+	CAM_COUNTER("vigil_output_frames_total", "JPEG frames encoded for clients.", encode_frames);
+	CAM_COUNTER("vigil_output_dropped_frames_total", "Frames replaced before the encoder could take them.",
+		    encode_drops);
+	CAM_COUNTER("vigil_output_skipped_fps_cap_total", "Frames not encoded because of the output frame rate cap.",
+		    encode_skipped_fps_cap);
+	CAM_GAUGE("vigil_output_fps", "JPEG frames encoded per second.", rate(LOAD(output_interval_ewma)));
+	CAM_GAUGE("vigil_output_encode_seconds", "Time to encode one JPEG (moving average).", seconds(LOAD(encode_ewma)));
+	CAM_GAUGE("vigil_output_latency_seconds", "Time from capture to JPEG ready (moving average).",
+		  seconds(LOAD(latency_ewma)));
+	CAM_COUNTER("vigil_output_bytes_total", "Bytes of JPEG encoded.", output_bytes);
+	CAM_GAUGE("vigil_camera_stream_clients", "Clients watching the camera's MJPEG stream.", LOAD(http_stream_clients));
 
-	gauge(&t, "vigil_http_stream_clients", "Clients watching the MJPEG stream.", LOAD(http_stream_clients));
+	const vg_stats *stats = http;
+	gauge(&t, "vigil_http_stream_clients", "Clients watching an MJPEG stream.", LOAD(http_stream_clients));
 	gauge(&t, "vigil_http_event_clients", "Clients receiving Server-Sent Events.", LOAD(http_event_clients));
 	gauge(&t, "vigil_http_connections", "Open HTTP connections.", LOAD(http_connections));
 	counter(&t, "vigil_http_requests_total", "HTTP requests received.", LOAD(http_requests));
@@ -223,6 +284,10 @@ int vg_status_health(const vg_stats *stats, int64_t last_output_mono_us, int64_t
 		     size_t cap)
 {
 	int state = LOAD(source_state);
+	if (state == VG_SOURCE_DISABLED) {
+		snprintf(msg, cap, "ok: disabled\n");
+		return 200;
+	}
 	/*
 	 * Health means frames flow. An ended file and a source that is
 	 * reconnecting deliver none, whatever the age of the last frame says, and

@@ -495,6 +495,8 @@ fail:
 	return ret;
 }
 
+static int64_t first_backoff(const vg_source *s);
+
 int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stats, char *err, size_t errlen)
 {
 	char dummy[8];
@@ -559,6 +561,15 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 
 	set_state(s, VG_SOURCE_STARTING);
 	ret = open_input(s, err, errlen);
+	if (ret < 0 && opt->retry_open && (s->kind == KIND_NETWORK || s->kind == KIND_DEVICE)) {
+		/* The source thread's reconnection takes it from here (vg_source_read finds no input open). */
+		s->backoff_us = first_backoff(s);
+		vg_warn("%s; retrying in %.2g s", err, (double)s->backoff_us / 1e6);
+		set_state(s, VG_SOURCE_RECONNECTING);
+		err[0] = '\0';
+		*out = s;
+		return 0;
+	}
 	if (ret < 0) {
 		vg_source_destroy(s);
 		return ret;

@@ -25,6 +25,12 @@ typedef struct vg_source_options {
 	const char *input_format;  /* V4L2: "mjpeg" or "yuyv422"; NULL = device default */
 	int64_t reconnect_max_us;  /* network: backoff cap (default 5 s) */
 	int64_t io_timeout_us;     /* network: a read that stalls this long drops the connection (default 5 s) */
+	/*
+	 * Network and device sources that cannot be opened at first are retried
+	 * with backoff, like a dropped source, instead of failing vg_source_open
+	 * (a camera of a configuration file; the command line's one camera fails).
+	 */
+	int retry_open;
 } vg_source_options;
 
 typedef struct vg_source vg_source;

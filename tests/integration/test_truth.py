@@ -349,7 +349,7 @@ class TruthTest(h.VigilTestCase):
         self.assertEventually(lambda: "SIGHUP received" in v.stderr(), 3, "SIGHUP was not logged")
         time.sleep(0.3)
         self.assertTrue(v.alive(), "SIGHUP ended the server: %s" % v.stderr()[-1000:])
-        self.assertIn("no configuration file to reload, ignored", v.stderr())
+        self.assertIn("no configuration file to reload (see --config), ignored", v.stderr())
         self.assertEqual(v.get("/healthz").status, 200)
         with v.mjpeg() as c:
             c.parts(3, timeout=5)

@@ -240,11 +240,11 @@ TEST(http_status_metrics)
 
 	/* A few values, to be sure the fields are wired. */
 	text = vg_status_metrics(&st, 61000000);
-	CHECK(strstr(text, "\nvigil_source_frames_total 1234\n"));
+	CHECK(strstr(text, "\nvigil_source_frames_total{camera=\"default\"} 1234\n"));
 	CHECK(strstr(text, "\nvigil_http_frames_skipped_total 12\n"));
-	CHECK(strstr(text, "\nvigil_source_state{state=\"running\"} 1\n"));
-	CHECK(strstr(text, "\nvigil_source_state{state=\"ended\"} 0\n"));
-	CHECK(strstr(text, "\nvigil_output_latency_seconds 0.012345\n"));
+	CHECK(strstr(text, "\nvigil_source_state{camera=\"default\",state=\"running\"} 1\n"));
+	CHECK(strstr(text, "\nvigil_source_state{camera=\"default\",state=\"ended\"} 0\n"));
+	CHECK(strstr(text, "\nvigil_output_latency_seconds{camera=\"default\"} 0.012345\n"));
 	CHECK(strstr(text, "\nvigil_uptime_seconds 60\n"));
 	CHECK(strstr(text, "\nvigil_http_stream_clients 3\n"));
 	free(text);

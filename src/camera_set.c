@@ -1,0 +1,496 @@
+#include "camera_set.h"
+
+#include <event2/event.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/stats.h"
+#include "infer_pool.h"
+#include "pipeline.h"
+
+/* How often each camera's share of the inference workers is copied into its stats. */
+#define SHARE_PERIOD_US 1000000
+
+/* A configuration some camera still points into, freed when the last such camera goes. */
+typedef struct config_ref {
+	vg_config *cfg;
+	int refs;
+	struct config_ref *next;
+} config_ref;
+
+/* A loaded model and its second stage, shared by the cameras whose settings for them are equal. */
+typedef struct model_entry {
+	const vg_detector_options *det;    /* the options it was loaded with (in some camera's configuration) */
+	const vg_classifier_options *cls;  /* NULL: no second stage */
+	config_ref *cfg;                   /* what det and cls point into */
+	vg_detector *detector;
+	vg_classifier *classifier;
+	int shareable;                     /* a model with state is not shared */
+	char first[VG_CAMERA_NAME_MAX + 1]; /* the camera it was loaded for */
+	int refs;
+	struct model_entry *next;
+} model_entry;
+
+typedef struct camera {
+	vg_camera_set *set;
+	const vg_config_camera *conf;
+	config_ref *cfg;
+	vg_stats stats;
+	char display_uri[VG_REDACT_MAX];
+	vg_http_camera *http;
+	vg_pipeline *pipeline;             /* NULL: disabled */
+	model_entry *model;
+	struct event *source_end;          /* made active by the source thread when its input ends */
+	atomic_int source_result;
+	struct camera *next;
+} camera;
+
+struct vg_camera_set {
+	vg_camera_set_options opt;
+	vg_infer_pool *pool;
+	config_ref *configs;               /* newest first */
+	model_entry *models;
+	camera *cameras;                   /* in the configuration's order */
+	struct event *share_timer;
+	int started;
+};
+
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int pre_same(const vg_preprocess_config *a, const vg_preprocess_config *b)
+{
+	return a->resize == b->resize && a->sampling == b->sampling && a->bgr == b->bgr && a->nchw == b->nchw &&
+	       a->has_norm == b->has_norm && !memcmp(a->mean, b->mean, sizeof a->mean) &&
+	       !memcmp(a->std, b->std, sizeof a->std) && a->pad_value == b->pad_value &&
+	       a->align_topleft == b->align_topleft;
+}
+
+static int detector_same(const vg_detector_options *a, const vg_detector_options *b)
+{
+	return str_same(a->model, b->model) && str_same(a->labels, b->labels) && a->threads == b->threads &&
+	       a->threshold == b->threshold && str_same(a->classes, b->classes) &&
+	       a->max_detections == b->max_detections && a->top_k == b->top_k && str_same(a->decoder, b->decoder) &&
+	       str_same(a->sidecar, b->sidecar) && pre_same(&a->pre, &b->pre) && a->resize_set == b->resize_set &&
+	       a->mean_set == b->mean_set && a->std_set == b->std_set && a->reference_only == b->reference_only &&
+	       a->no_state == b->no_state && a->input_w == b->input_w && a->input_h == b->input_h;
+}
+
+static int classifier_same(const vg_classifier_options *a, const vg_classifier_options *b)
+{
+	if (!a || !b)
+		return a == b;
+	return str_same(a->model, b->model) && str_same(a->classes, b->classes) && a->max_crops == b->max_crops &&
+	       a->threads == b->threads && str_same(a->sidecar, b->sidecar);
+}
+
+static config_ref *config_add(vg_camera_set *set, vg_config *cfg)
+{
+	config_ref *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->next = set->configs;
+	set->configs = r;
+	return r;
+}
+
+/* Frees the configurations no camera and no model points into, except the newest. */
+static void configs_collect(vg_camera_set *set)
+{
+	config_ref **p = &set->configs;
+	while (*p) {
+		config_ref *r = *p;
+		if (r->refs == 0 && r != set->configs) {
+			*p = r->next;
+			vg_config_free(r->cfg);
+			free(r);
+		} else {
+			p = &r->next;
+		}
+	}
+}
+
+static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg, char *err,
+			      size_t errlen)
+{
+	const vg_detector_options *det = cc->pipeline.detector;
+	const vg_classifier_options *cls = cc->pipeline.classifier;
+	for (model_entry *m = set->models; m; m = m->next)
+		if (m->shareable && detector_same(m->det, det) && classifier_same(m->cls, cls)) {
+			m->refs++;
+			if (!set->opt.strict)
+				vg_info("camera '%s': shares the model loaded for camera '%s'", cc->name, m->first);
+			return m;
+		}
+	model_entry *m = calloc(1, sizeof *m);
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	char why[512];
+	if (vg_detector_create(&m->detector, det, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s", why);
+		free(m);
+		return NULL;
+	}
+	if (cls && vg_classifier_create(&m->classifier, cls, vg_detector_labels(m->detector), why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s", why);
+		vg_detector_destroy(m->detector);
+		free(m);
+		return NULL;
+	}
+	if (m->classifier)
+		vg_info("second stage: %s", vg_classifier_summary(m->classifier));
+	m->det = det;
+	m->cls = cls;
+	m->cfg = cfg;
+	cfg->refs++;
+	m->shareable = vg_detector_state_count(m->detector) == 0;
+	m->refs = 1;
+	snprintf(m->first, sizeof m->first, "%s", cc->name);
+	if (!set->opt.strict)
+		vg_info("camera '%s': loaded model %s%s", cc->name, det->model,
+			m->shareable ? "" : " (a model with state: one copy per camera)");
+	m->next = set->models;
+	set->models = m;
+	return m;
+}
+
+static void model_put(vg_camera_set *set, model_entry *m)
+{
+	if (!m || --m->refs > 0)
+		return;
+	for (model_entry **p = &set->models; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	vg_classifier_destroy(m->classifier);
+	vg_detector_destroy(m->detector);
+	m->cfg->refs--;
+	free(m);
+}
+
+/* ---- a camera's pipeline and its sinks (pipeline threads) ---- */
+
+static void sink_frame(void *opaque, vg_blob *part)
+{
+	camera *c = opaque;
+	vg_http_camera_publish_frame(c->http, part);
+}
+
+static void sink_event(void *opaque, vg_blob *sse)
+{
+	camera *c = opaque;
+	vg_http_camera_publish_event(c->http, sse);
+}
+
+static void sink_source_ended(void *opaque, int result)
+{
+	camera *c = opaque;
+	atomic_store(&c->source_result, result);
+	event_active(c->source_end, 0, 0);
+}
+
+/* On the loop thread, after the camera's source thread said its input ended. */
+static void on_source_end(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	camera *c = arg;
+	int result = atomic_load(&c->source_result);
+	if (result == VG_SOURCE_UNDECODABLE && c->set->opt.strict && c->set->opt.fatal) {
+		/* The source logged why; an input that never gives a picture is bad input, as for detect. */
+		c->set->opt.fatal(c->set->opt.opaque);
+		return;
+	}
+	vg_info("%s%ssource '%s' ended; the last frame stays available and /healthz answers 503",
+		c->set->opt.strict ? "" : c->conf->name, c->set->opt.strict ? "" : ": ", c->display_uri);
+}
+
+static void camera_free(vg_camera_set *set, camera *c)
+{
+	if (c->pipeline) {
+		vg_pipeline_stop(c->pipeline);
+		vg_pipeline_destroy(c->pipeline);
+	}
+	/* Only now: the source thread, which activates it, was joined with the pipeline. */
+	if (c->source_end)
+		event_free(c->source_end);
+	if (c->http)
+		vg_http_server_remove_camera(set->opt.http, c->http);
+	model_put(set, c->model);
+	c->cfg->refs--;
+	free(c);
+}
+
+static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg, char *err,
+			     size_t errlen)
+{
+	camera *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "camera '%s': out of memory", cc->name);
+		return NULL;
+	}
+	c->set = set;
+	c->conf = cc;
+	c->cfg = cfg;
+	cfg->refs++;
+	vg_redact_uri(cc->pipeline.source.uri, c->display_uri, sizeof c->display_uri);
+	vg_stats_init(&c->stats, c->display_uri);
+	char why[512] = "";
+	c->source_end = event_new(set->opt.base, -1, 0, on_source_end, c);
+	if (!c->source_end) {
+		snprintf(why, sizeof why, "out of memory");
+		goto fail;
+	}
+	if (!cc->enabled) {
+		atomic_store(&c->stats.source_state, VG_SOURCE_DISABLED);
+	} else {
+		vg_pipeline_options po = cc->pipeline;
+		po.camera = set->opt.strict ? NULL : cc->name;
+		po.source.retry_open = !set->opt.strict;
+		po.pool = set->pool;
+		if (po.detector) {
+			if (!(c->model = model_get(set, cc, cfg, why, sizeof why)))
+				goto fail;
+			po.detector_instance = c->model->detector;
+			po.classifier_instance = c->model->classifier;
+			po.model_key = c->model;
+		}
+		vg_pipeline_sink sink = { .opaque = c, .frame = sink_frame, .event = sink_event,
+					  .source_ended = sink_source_ended };
+		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
+			goto fail;
+	}
+	c->http = vg_http_server_add_camera(set->opt.http, cc->name, &c->stats);
+	if (!c->http) {
+		snprintf(why, sizeof why, "cannot add it to the server (a camera of that name is served already)");
+		goto fail;
+	}
+	return c;
+fail:
+	if (set->opt.strict)
+		snprintf(err, errlen, "%s", why);
+	else
+		snprintf(err, errlen, "camera '%s': %s", cc->name, why);
+	camera_free(set, c);
+	return NULL;
+}
+
+static int camera_start(camera *c, char *err, size_t errlen)
+{
+	if (!c->pipeline)
+		return 0;
+	char why[512];
+	if (vg_pipeline_start(c->pipeline, why, sizeof why) < 0) {
+		snprintf(err, errlen, "camera '%s': %s", c->conf->name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the set ---- */
+
+static int for_this_node(const vg_camera_set *set, const vg_config_camera *cc)
+{
+	const char *node = set->opt.node ? set->opt.node : "default";
+	return strcmp(cc->node ? cc->node : "default", node) == 0;
+}
+
+static void on_share_timer(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	vg_camera_set *set = arg;
+	for (camera *c = set->cameras; c; c = c->next) {
+		double got = 0, fair = 0;
+		if (c->pipeline)
+			vg_pipeline_share(c->pipeline, &got, &fair);
+		atomic_store(&c->stats.analysis_share_milli, (int)(got * 1000.0 + 0.5));
+		atomic_store(&c->stats.analysis_fair_share_milli, (int)(fair * 1000.0 + 0.5));
+	}
+}
+
+int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, vg_config *cfg, char *err,
+			 size_t errlen)
+{
+	*out = NULL;
+	vg_camera_set *set = calloc(1, sizeof *set);
+	if (!set) {
+		vg_config_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	set->opt = *opt;
+	config_ref *ref = config_add(set, cfg);
+	if (!ref) {
+		vg_config_free(cfg);
+		free(set);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (vg_infer_pool_create(&set->pool, cfg->inference_workers, err, errlen) < 0) {
+		vg_camera_set_destroy(set);
+		return -1;
+	}
+	set->share_timer = event_new(opt->base, -1, EV_PERSIST, on_share_timer, set);
+	if (!set->share_timer) {
+		snprintf(err, errlen, "out of memory");
+		vg_camera_set_destroy(set);
+		return -1;
+	}
+	camera **tail = &set->cameras;
+	int n = 0;
+	for (int i = 0; i < cfg->ncameras; i++) {
+		const vg_config_camera *cc = &cfg->cameras[i];
+		if (!for_this_node(set, cc))
+			continue;
+		camera *c = camera_create(set, cc, ref, err, errlen);
+		if (!c) {
+			vg_camera_set_destroy(set);
+			return -1;
+		}
+		*tail = c;
+		tail = &c->next;
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: no camera is assigned to node '%s'", cfg->path ? cfg->path : "configuration",
+			 opt->node ? opt->node : "default");
+		vg_camera_set_destroy(set);
+		return -1;
+	}
+	*out = set;
+	return 0;
+}
+
+int vg_camera_set_start(vg_camera_set *set, char *err, size_t errlen)
+{
+	for (camera *c = set->cameras; c; c = c->next)
+		if (camera_start(c, err, errlen) < 0)
+			return -1;
+	struct timeval tv = { .tv_sec = SHARE_PERIOD_US / 1000000, .tv_usec = SHARE_PERIOD_US % 1000000 };
+	event_add(set->share_timer, &tv);
+	set->started = 1;
+	return 0;
+}
+
+void vg_camera_set_reload(vg_camera_set *set, vg_config *cfg, vg_reload_counts *counts)
+{
+	memset(counts, 0, sizeof *counts);
+	config_ref *ref = config_add(set, cfg);
+	if (!ref) {
+		vg_error("reload: out of memory; the cameras stay as they were");
+		vg_config_free(cfg);
+		return;
+	}
+	char err[768];
+	/* Cameras gone or changed stop first, so that a changed camera's name is free for its new self. */
+	int nrunning = 0;
+	for (camera *c = set->cameras; c; c = c->next)
+		nrunning++;
+	char (*restarting)[VG_CAMERA_NAME_MAX + 1] = calloc((size_t)nrunning + 1, sizeof *restarting);
+	camera **p = &set->cameras;
+	while (*p) {
+		camera *c = *p;
+		const vg_config_camera *now = vg_config_camera_find(cfg, c->conf->name);
+		if (now && for_this_node(set, now) && vg_config_camera_same(c->conf, now)) {
+			/* Unchanged: it keeps running on its old configuration's copy, which equals the new one. */
+			counts->unchanged++;
+			p = &c->next;
+			continue;
+		}
+		int again = now && for_this_node(set, now);
+		vg_info("reload: camera '%s' %s", c->conf->name, again ? "changed: restarting" : "removed: stopping");
+		if (again && restarting)
+			memcpy(restarting[counts->restarted], c->conf->name, sizeof restarting[0]);
+		counts->restarted += again;
+		counts->stopped += !again;
+		*p = c->next;
+		camera_free(set, c);
+	}
+	for (int i = 0; i < cfg->ncameras; i++) {
+		const vg_config_camera *cc = &cfg->cameras[i];
+		if (!for_this_node(set, cc))
+			continue;
+		camera **tail = &set->cameras;
+		int running = 0;
+		while (*tail) {
+			running |= strcmp((*tail)->conf->name, cc->name) == 0;
+			tail = &(*tail)->next;
+		}
+		if (running)
+			continue;
+		camera *c = camera_create(set, cc, ref, err, sizeof err);
+		if (!c || (set->started && camera_start(c, err, sizeof err) < 0)) {
+			vg_error("reload: %s; the camera is left out", err);
+			if (c)
+				camera_free(set, c);
+			counts->failed++;
+			continue;
+		}
+		*tail = c;
+		/* A restarted camera was counted when it stopped. */
+		int restarted = 0;
+		for (int k = 0; restarting && k < counts->restarted; k++)
+			restarted |= strcmp(restarting[k], cc->name) == 0;
+		counts->started += !restarted;
+	}
+	free(restarting);
+	configs_collect(set);
+}
+
+int vg_camera_set_analysis(vg_camera_set *set, const char *name, int on)
+{
+	for (camera *c = set->cameras; c; c = c->next)
+		if (strcmp(c->conf->name, name) == 0 && c->pipeline) {
+			vg_pipeline_set_analysis(c->pipeline, on);
+			return 0;
+		}
+	return -1;
+}
+
+void vg_camera_set_stop(vg_camera_set *set)
+{
+	if (set->share_timer)
+		event_del(set->share_timer);
+	for (camera *c = set->cameras; c; c = c->next)
+		if (c->pipeline)
+			vg_pipeline_stop(c->pipeline);
+}
+
+void vg_camera_set_destroy(vg_camera_set *set)
+{
+	if (!set)
+		return;
+	vg_camera_set_stop(set);
+	while (set->cameras) {
+		camera *c = set->cameras;
+		set->cameras = c->next;
+		camera_free(set, c);
+	}
+	vg_infer_pool_destroy(set->pool);
+	if (set->share_timer)
+		event_free(set->share_timer);
+	while (set->configs) {
+		config_ref *r = set->configs;
+		set->configs = r->next;
+		vg_config_free(r->cfg);
+		free(r);
+	}
+	free(set);
+}
+
+const vg_config *vg_camera_set_config(const vg_camera_set *set)
+{
+	return set->configs->cfg;
+}
