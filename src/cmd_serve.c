@@ -92,7 +92,13 @@ int vg_cmd_serve(int argc, char **argv)
 		return VG_EXIT_BAD_INPUT;
 	}
 	const vg_serve_options *global = &cfg->global;
-	vg_log_set_level(global->log_level);
+	/* -v and -q beside --config win over the file's log_level. */
+	vg_log_set_level(opt.log_level_set ? opt.log_level : global->log_level);
+	if (opt.config_path && vg_config_apply_redact(cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		vg_config_free(cfg);
+		return VG_EXIT_BAD_INPUT;
+	}
 	/* --auth-token FILE: read once, here, and never logged; it joins the configuration's auth:. */
 	vg_config_auth auth = cfg->auth;
 	char *token = NULL;
