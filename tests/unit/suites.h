@@ -28,6 +28,7 @@ extern const vg_test vg_suite_npy[];
 extern const vg_test vg_suite_segment[];
 extern const vg_test vg_suite_yolo[];
 extern const vg_test vg_suite_infer_pool[];
+extern const vg_test vg_suite_mqtt[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -54,6 +55,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_segment,
 	vg_suite_yolo,
 	vg_suite_infer_pool,
+	vg_suite_mqtt,
 	NULL,
 };
 
