@@ -103,8 +103,16 @@ static char *fmt_alloc(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
+/* Wakes the client thread; while disconnected it has nothing to send, so queued messages wait quietly. */
 static void wake(vg_mqtt *m)
 {
+	if (!atomic_load(&m->connected)) {
+		pthread_mutex_lock(&m->mu);
+		int stopping = m->stopping;
+		pthread_mutex_unlock(&m->mu);
+		if (!stopping)
+			return;
+	}
 	uint64_t one = 1;
 	if (write(m->efd, &one, sizeof one) < 0) {
 		/* The counter is saturated: the thread has a wake-up pending anyway. */
@@ -485,14 +493,13 @@ static void *client_main(void *arg)
 				/* Nothing to clear. */
 			}
 		}
-		if (np == 2) {
-			if (p[1].revents & (POLLIN | POLLERR | POLLHUP))
-				mosquitto_loop_read(m->mosq, 1);
-			if (mosquitto_socket(m->mosq) >= 0 && (p[1].revents & POLLOUT))
-				mosquitto_loop_write(m->mosq, 1);
-			if (mosquitto_socket(m->mosq) >= 0)
-				mosquitto_loop_misc(m->mosq);
-		}
+		/*
+		 * The poll above only waits; libmosquitto's own loop, with no
+		 * timeout, does the reading and writing, because it alone knows
+		 * the state of a TLS handshake in progress.
+		 */
+		if (mosquitto_socket(m->mosq) >= 0)
+			mosquitto_loop(m->mosq, 0, 1);
 	}
 	return NULL;
 }
