@@ -85,7 +85,7 @@ struct vg_mqtt {
 	int inflight;
 	int ever_tried;
 	int64_t next_attempt_us, backoff_us;
-	int lost_logged;
+	int lost_logged, tls_logged;
 
 	atomic_int connected;
 	atomic_ullong connects, published, dropped, errors;
@@ -239,7 +239,6 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	vg_mqtt *m = obj;
 	int was = atomic_exchange(&m->connected, 0);
 	m->inflight = 0;
-	schedule_retry(m);
 	if (was && rc != 0 && !m->lost_logged) {
 		m->lost_logged = 1;
 		vg_warn("mqtt: lost %s:%d (%s), reconnecting", m->host, m->port, mosquitto_strerror(rc));
@@ -457,13 +456,15 @@ static void *client_main(void *arg)
 			int rc = m->ever_tried ? mosquitto_reconnect_async(m->mosq)
 					       : mosquitto_connect_async(m->mosq, m->host, m->port, m->keepalive);
 			m->ever_tried = 1;
-			if (rc != MOSQ_ERR_SUCCESS) {
-				if (!m->lost_logged) {
-					m->lost_logged = 1;
-					vg_warn("mqtt: cannot reach %s:%d (%s), retrying", m->host, m->port,
-						mosquitto_strerror(rc));
-				}
-				schedule_retry(m);
+			/*
+			 * The next attempt is spaced from this one however this one
+			 * ends (refused, a failed handshake, a lost connection), so
+			 * that no failure can turn into a busy loop.
+			 */
+			schedule_retry(m);
+			if (rc != MOSQ_ERR_SUCCESS && !m->lost_logged) {
+				m->lost_logged = 1;
+				vg_warn("mqtt: cannot reach %s:%d (%s), retrying", m->host, m->port, mosquitto_strerror(rc));
 			}
 		}
 		if (!leaving)
@@ -494,12 +495,23 @@ static void *client_main(void *arg)
 			}
 		}
 		/*
-		 * The poll above only waits; libmosquitto's own loop, with no
-		 * timeout, does the reading and writing, because it alone knows
-		 * the state of a TLS handshake in progress.
+		 * Not mosquitto_loop: it uses select(), which fails for
+		 * descriptors past FD_SETSIZE, and a server with many cameras
+		 * and clients gets there. mosquitto_loop_read also drives a TLS
+		 * handshake, which may wait for the socket to be writable.
 		 */
+		if (np == 2 && p[1].revents) {
+			int rc = mosquitto_loop_read(m->mosq, 1);
+			if (rc == MOSQ_ERR_TLS && !m->tls_logged) {
+				m->tls_logged = 1;
+				vg_warn("mqtt: TLS handshake with %s:%d failed (is mqtt.ca_file the broker's CA?)", m->host,
+					m->port);
+			}
+			if (mosquitto_socket(m->mosq) >= 0 && (p[1].revents & POLLOUT))
+				mosquitto_loop_write(m->mosq, 1);
+		}
 		if (mosquitto_socket(m->mosq) >= 0)
-			mosquitto_loop(m->mosq, 0, 1);
+			mosquitto_loop_misc(m->mosq);
 	}
 	return NULL;
 }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -876,7 +877,7 @@ TEST(mqtt_tls)
 	CHECK(mkdtemp(dir));
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
-		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
 		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
 		 dir, dir);
 	CHECK(system(cmd) == 0);
@@ -910,6 +911,25 @@ TEST(mqtt_tls)
 	cJSON_Delete(j);
 	vg_mqtt_destroy(a);
 	vg_mqtt_destroy(b);
+
+	/* A broker the CA does not vouch for: no connection, and retries spaced out, not a busy loop. */
+	snprintf(cmd, sizeof cmd,
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s/other-key.pem -out %s/other.pem >/dev/null 2>&1",
+		 dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(ca, sizeof ca, "%s/other.pem", dir);
+	CHECK_MSG(vg_mqtt_create(&a, &o, "a", err, sizeof err) == 0, "%s", err);
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	vg_sleep_us(1000000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+	vg_mqtt_stats st;
+	vg_mqtt_get_stats(a, &st);
+	CHECK(st.connected == 0 && st.connects == 0);
+	CHECK_MSG(cpu < 0.2, "%.3f s of CPU in 1 s of refused handshakes", cpu);
+	vg_mqtt_destroy(a);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	broker_cleanup();
 	CHECK(system(cmd) == 0);
