@@ -56,9 +56,9 @@ char *vg_mqtt_detections_payload(const char *camera, const vg_detection *dets, i
 	if (!s)
 		return NULL;
 	int h = snprintf(s, cap,
-			 "{\"camera\":\"%s\",\"frame_id\":%" PRIu64 ",\"time\":%" PRId64 ".%03d,"
+			 "{\"camera\":\"%s\",\"frame_id\":%" PRIu64 ",\"time\":%" PRId64 ".%06d,"
 			 "\"width\":%d,\"height\":%d,\"detections\":",
-			 cam, frame_id, capture_wall_us / 1000000, (int)(capture_wall_us % 1000000 / 1000), width,
+			 cam, frame_id, capture_wall_us / 1000000, (int)(capture_wall_us % 1000000), width,
 			 height);
 	if (h < 0 || (size_t)h >= cap) {
 		free(s);

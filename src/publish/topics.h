@@ -32,9 +32,9 @@ size_t vg_mqtt_label_word(const char *in, char *out, size_t cap);
 
 /*
  * The PREFIX/CAMERA/detections payload, malloc'd:
- * {"camera":"door","frame_id":42,"time":1765000000.123,"width":768,"height":576,"detections":[...]}
+ * {"camera":"door","frame_id":42,"time":1765000000.123456,"width":768,"height":576,"detections":[...]}
  * with "detections" as vg_detections_json writes it and "time" the capture time in seconds since
- * the Unix epoch. NULL when out of memory.
+ * the Unix epoch (microseconds after the point, as /events writes capture_time). NULL when out of memory.
  */
 char *vg_mqtt_detections_payload(const char *camera, const vg_detection *dets, int n, int width, int height,
 				 uint64_t frame_id, int64_t capture_wall_us);

@@ -77,7 +77,8 @@ TEST(mqtt_detections_payload)
 	CHECK(cJSON_GetObjectItem(j, "width")->valuedouble == 768);
 	CHECK(cJSON_GetObjectItem(j, "height")->valuedouble == 576);
 	double t = cJSON_GetObjectItem(j, "time")->valuedouble;
-	CHECK_MSG(t > 1765000000.1225 && t < 1765000000.1235, "time %f", t);
+	CHECK_MSG(t > 1765000000.12345 && t < 1765000000.12346, "time %f", t);
+	CHECK(strstr(s, "\"time\":1765000000.123456,"));
 	cJSON *a = cJSON_GetObjectItem(j, "detections");
 	CHECK(cJSON_GetArraySize(a) == 2);
 	CHECK(strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 1), "label")->valuestring, "Traffic \"light\"") == 0);
