@@ -103,7 +103,12 @@ static char *fmt_alloc(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
-/* Wakes the client thread; while disconnected it has nothing to send, so queued messages wait quietly. */
+/*
+ * Wakes the client thread. Callers wake it only when the first message
+ * arrives in an empty queue: the thread empties the queue before it sleeps
+ * again (or waits for the socket), so later messages need no system call.
+ * While disconnected it has nothing to send, so messages wait quietly.
+ */
 static void wake(vg_mqtt *m)
 {
 	if (!atomic_load(&m->connected)) {
@@ -161,6 +166,7 @@ static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t l
 	r->data = copy;
 	r->len = len;
 	r->blob = blob ? vg_blob_ref(blob) : NULL;
+	int was_idle = m->ndirty == 0 && m->qlen == 0;
 	if (!r->dirty) {
 		r->dirty = 1;
 		m->ndirty++;
@@ -168,7 +174,8 @@ static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t l
 	pthread_mutex_unlock(&m->mu);
 	free(old_data);
 	vg_blob_unref(old_blob);
-	wake(m);
+	if (was_idle)
+		wake(m);
 }
 
 /* Queues a message (takes TOPIC and PAYLOAD), or drops it when the queue is full. */
@@ -188,6 +195,7 @@ static void enqueue(vg_mqtt *m, char *topic, char *payload, size_t len)
 		atomic_fetch_add(&m->dropped, 1);
 		return;
 	}
+	int was_idle = m->ndirty == 0 && m->qlen == 0;
 	qmsg *e = &m->q[(m->qhead + m->qlen) % VG_MQTT_QUEUE];
 	e->topic = topic;
 	e->payload = payload;
@@ -195,7 +203,8 @@ static void enqueue(vg_mqtt *m, char *topic, char *payload, size_t len)
 	m->qlen++;
 	m->qbytes += len;
 	pthread_mutex_unlock(&m->mu);
-	wake(m);
+	if (was_idle)
+		wake(m);
 }
 
 static void schedule_retry(vg_mqtt *m)
@@ -656,6 +665,8 @@ int vg_mqtt_create(vg_mqtt **out, const vg_config_mqtt *opt, const char *node, c
 		snprintf(err, errlen, "mqtt: last will on %s: %s", m->node_topic, mosquitto_strerror(rc));
 		goto fail;
 	}
+	/* Events are small: Nagle's algorithm would hold them back for the acknowledgement of the one before. */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, on_publish);

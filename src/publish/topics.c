@@ -71,7 +71,9 @@ char *vg_mqtt_detections_payload(const char *camera, const vg_detection *dets, i
 	}
 	s[h + len] = '}';
 	s[h + len + 1] = '\0';
-	return s;
+	/* The bound allows for keypoints and attributes; a queued message should hold only its bytes. */
+	char *fit = realloc(s, (size_t)h + len + 2);
+	return fit ? fit : s;
 }
 
 void vg_mqtt_track_init(vg_mqtt_track *t)
