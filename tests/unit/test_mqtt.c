@@ -40,6 +40,13 @@ static vg_detection det(const char *label, float x0, float y0, float x1, float y
 	return d;
 }
 
+/* KEY's string in object O, or "" (so that a missing key fails a comparison rather than the process). */
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
 TEST(mqtt_topic_word)
 {
 	char w[VG_MQTT_WORD_MAX + 2];
@@ -72,7 +79,7 @@ TEST(mqtt_detections_payload)
 	CHECK(s);
 	cJSON *j = cJSON_Parse(s);
 	CHECK_MSG(j, "not JSON: %s", s);
-	CHECK(strcmp(cJSON_GetObjectItem(j, "camera")->valuestring, "door") == 0);
+	CHECK(strcmp(jstr(j, "camera"), "door") == 0);
 	CHECK(cJSON_GetObjectItem(j, "frame_id")->valuedouble == 42);
 	CHECK(cJSON_GetObjectItem(j, "width")->valuedouble == 768);
 	CHECK(cJSON_GetObjectItem(j, "height")->valuedouble == 576);
@@ -81,7 +88,7 @@ TEST(mqtt_detections_payload)
 	CHECK(strstr(s, "\"time\":1765000000.123456,"));
 	cJSON *a = cJSON_GetObjectItem(j, "detections");
 	CHECK(cJSON_GetArraySize(a) == 2);
-	CHECK(strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 1), "label")->valuestring, "Traffic \"light\"") == 0);
+	CHECK(strcmp(jstr(cJSON_GetArrayItem(a, 1), "label"), "Traffic \"light\"") == 0);
 	cJSON *box = cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "box");
 	CHECK(cJSON_GetArraySize(box) == 4 && cJSON_GetArrayItem(box, 3)->valuedouble > 0.399 &&
 	      cJSON_GetArrayItem(box, 3)->valuedouble < 0.401);
@@ -443,7 +450,7 @@ TEST(mqtt_publish_broker)
 	char *p = sub_wait(s, 0, "t/cam1/detections", NULL, NULL, 10, NULL, NULL);
 	cJSON *j = cJSON_Parse(p);
 	CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "detections")) == 3 &&
-	      strcmp(cJSON_GetObjectItem(j, "camera")->valuestring, "cam1") == 0 &&
+	      strcmp(jstr(j, "camera"), "cam1") == 0 &&
 	      cJSON_GetObjectItem(j, "width")->valuedouble == 640);
 	cJSON_Delete(j);
 	free(p);
@@ -623,6 +630,24 @@ TEST(mqtt_broker_restart)
 	sub_stop(s);
 }
 
+/* Waits until M's fleet has NODE with that online flag (and KEY in its state, when KEY is set). */
+static cJSON *fleet_wait(vg_mqtt *m, const char *node, int online, const char *key, int timeout_ms)
+{
+	int64_t end = vg_mono_us() + (int64_t)timeout_ms * 1000;
+	do {
+		char *f = vg_mqtt_fleet_json(m);
+		cJSON *j = cJSON_Parse(f);
+		free(f);
+		cJSON *n = cJSON_GetObjectItem(j, node);
+		if (n && cJSON_IsBool(cJSON_GetObjectItem(n, "online")) &&
+		    cJSON_IsTrue(cJSON_GetObjectItem(n, "online")) == online && (!key || cJSON_GetObjectItem(n, key)))
+			return j;
+		cJSON_Delete(j);
+		vg_sleep_us(10000);
+	} while (vg_mono_us() < end);
+	return NULL;
+}
+
 TEST(mqtt_last_will)
 {
 	int port = free_port();
@@ -652,6 +677,9 @@ TEST(mqtt_last_will)
 	vg_mqtt *watcher;
 	CHECK_MSG(vg_mqtt_create(&watcher, &o, "watcher", err, sizeof err) == 0, "%s", err);
 	expect(s, 0, "t/nodes/dying", NULL, "\"online\":true", 2000);
+	cJSON *known = fleet_wait(watcher, "dying", 1, "url", 3000);
+	CHECK_MSG(known, "the watcher never saw the node alive");
+	cJSON_Delete(known);
 
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
@@ -672,29 +700,13 @@ TEST(mqtt_last_will)
 	cJSON *j = cJSON_Parse(f);
 	cJSON *dying = cJSON_GetObjectItem(j, "dying");
 	CHECK_MSG(dying && cJSON_IsFalse(cJSON_GetObjectItem(dying, "online")), "%s", f);
-	CHECK(strcmp(cJSON_GetObjectItem(dying, "url")->valuestring, "http://127.0.0.1:2/") == 0);
+	CHECK(strcmp(jstr(dying, "url"), "http://127.0.0.1:2/") == 0);
 	cJSON_Delete(j);
 	free(f);
 	vg_mqtt_destroy(watcher);
 	sub_stop(s);
 }
 
-static cJSON *fleet_wait(vg_mqtt *m, const char *node, int online, int timeout_ms)
-{
-	int64_t end = vg_mono_us() + (int64_t)timeout_ms * 1000;
-	do {
-		char *f = vg_mqtt_fleet_json(m);
-		cJSON *j = cJSON_Parse(f);
-		free(f);
-		cJSON *n = cJSON_GetObjectItem(j, node);
-		if (n && cJSON_IsBool(cJSON_GetObjectItem(n, "online")) &&
-		    cJSON_IsTrue(cJSON_GetObjectItem(n, "online")) == online)
-			return j;
-		cJSON_Delete(j);
-		vg_sleep_us(10000);
-	} while (vg_mono_us() < end);
-	return NULL;
-}
 
 TEST(mqtt_fleet)
 {
@@ -711,24 +723,25 @@ TEST(mqtt_fleet)
 				  "\"cameras\":[\"yard\"]}");
 	/* Stats are a subtopic, not a node. */
 	vg_mqtt_publish_stats(b, "{\"fps\":1}");
-	cJSON *j = fleet_wait(a, "b", 1, 3000);
+	cJSON *j = fleet_wait(a, "b", 1, "url", 3000);
 	CHECK_MSG(j, "node a never saw b");
 	cJSON_Delete(j);
-	j = fleet_wait(a, "a", 1, 3000);
+	j = fleet_wait(a, "a", 1, "cameras", 3000);
 	CHECK(j);
 	CHECK(cJSON_GetArraySize(j) == 2);
-	CHECK(strcmp(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "b"), "url")->valuestring, "http://127.0.0.1:8082/") == 0);
-	CHECK(strcmp(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "a"), "cameras"), 0)->valuestring,
-		     "door") == 0);
+	CHECK(strcmp(jstr(cJSON_GetObjectItem(j, "b"), "url"), "http://127.0.0.1:8082/") == 0);
+	cJSON *cams = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "a"), "cameras");
+	CHECK(cJSON_GetArraySize(cams) == 1 && cJSON_IsString(cJSON_GetArrayItem(cams, 0)) &&
+	      strcmp(cJSON_GetArrayItem(cams, 0)->valuestring, "door") == 0);
 	cJSON_Delete(j);
 	/* Both see the same fleet. */
-	j = fleet_wait(b, "a", 1, 3000);
+	j = fleet_wait(b, "a", 1, "cameras", 3000);
 	CHECK(j && cJSON_GetArraySize(j) == 2);
 	cJSON_Delete(j);
 
 	/* b leaves cleanly: a sees it offline, its cameras still listed. */
 	vg_mqtt_destroy(b);
-	j = fleet_wait(a, "b", 0, 3000);
+	j = fleet_wait(a, "b", 0, "cameras", 3000);
 	CHECK_MSG(j, "b never went offline for a");
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "b"), "cameras"));
 	cJSON_Delete(j);
@@ -907,7 +920,7 @@ TEST(mqtt_tls)
 	CHECK_MSG(wait_connected(a, 1, 5000), "no TLS connection");
 	calls c = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	vg_mqtt_on_enabled_set(a, on_enabled, &c);
-	cJSON *j = fleet_wait(a, "b", 1, 3000);
+	cJSON *j = fleet_wait(a, "b", 1, NULL, 3000);
 	CHECK_MSG(j, "a never saw b over TLS");
 	cJSON_Delete(j);
 	vg_mqtt_destroy(a);
