@@ -272,7 +272,17 @@ static void fleet_update(vg_mqtt *m, const char *name, const char *payload, int 
 		j = cJSON_ParseWithLength(payload, (size_t)len);
 		if (!cJSON_IsObject(j)) {
 			cJSON_Delete(j);
-			vg_debug("mqtt: node %s: state is not a JSON object, ignored", name);
+			vg_debug("mqtt: %s/nodes/%s: state is not a JSON object, ignored", m->prefix, name);
+			return;
+		}
+		/*
+		 * A node's state names the node. This also keeps out the topics of
+		 * a camera that happens to be called "nodes" (PREFIX/nodes/detections).
+		 */
+		cJSON *self = cJSON_GetObjectItemCaseSensitive(j, "node");
+		if (!cJSON_IsString(self) || strcmp(self->valuestring, name) != 0) {
+			cJSON_Delete(j);
+			vg_debug("mqtt: %s/nodes/%s: state without \"node\": \"%s\", ignored", m->prefix, name, name);
 			return;
 		}
 		cJSON *on = cJSON_GetObjectItemCaseSensitive(j, "online");

@@ -79,7 +79,11 @@ int vg_mqtt_create(vg_mqtt **out, const vg_config_mqtt *opt, const char *node, c
  */
 void vg_mqtt_destroy(vg_mqtt *m);
 
-/* The retained PREFIX/nodes/NODE state (JSON, copied); sent again after every reconnect. */
+/*
+ * The retained PREFIX/nodes/NODE state (JSON, copied; vg_mqtt_node_state
+ * writes one); sent again after every reconnect. It must carry "node": NODE
+ * for the fleet to take it.
+ */
 void vg_mqtt_set_node_state(vg_mqtt *m, const char *json);
 
 /*
@@ -121,7 +125,9 @@ void vg_mqtt_on_enabled_set(vg_mqtt *m, void (*fn)(void *opaque, const char *cam
 /*
  * The fleet as the broker tells it: a malloc'd JSON object
  * {"NODE": {...its newest retained state...}, ...}, every state with an
- * "online" boolean (true when the node's message had none). When a node's
+ * "online" boolean (true when the node's message had none). Messages on
+ * PREFIX/nodes/NAME that are not a JSON object with "node": "NAME" are
+ * ignored. When a node's
  * will or clean shutdown replaces its state with {"node":..,"online":false},
  * the fields it announced before (url, cameras, ...) are kept and only
  * "online" turns false. An empty retained message removes the node. This

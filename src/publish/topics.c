@@ -1,5 +1,6 @@
 #include "publish/topics.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +75,29 @@ char *vg_mqtt_detections_payload(const char *camera, const vg_detection *dets, i
 	/* The bound allows for keypoints and attributes; a queued message should hold only its bytes. */
 	char *fit = realloc(s, (size_t)h + len + 2);
 	return fit ? fit : s;
+}
+
+char *vg_mqtt_node_state(const char *node, const char *url, const char *const *cameras, int ncameras)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON *cams = cJSON_CreateArray();
+	if (!j || !cams) {
+		cJSON_Delete(j);
+		cJSON_Delete(cams);
+		return NULL;
+	}
+	char word[VG_MQTT_WORD_MAX + 2];
+	vg_mqtt_topic_word(node ? node : "default", word, sizeof word);
+	cJSON_AddStringToObject(j, "node", word);
+	cJSON_AddBoolToObject(j, "online", 1);
+	if (url)
+		cJSON_AddStringToObject(j, "url", url);
+	for (int i = 0; i < ncameras; i++)
+		cJSON_AddItemToArray(cams, cJSON_CreateString(cameras[i]));
+	cJSON_AddItemToObject(j, "cameras", cams);
+	char *s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
 }
 
 void vg_mqtt_track_init(vg_mqtt_track *t)

@@ -39,6 +39,13 @@ size_t vg_mqtt_label_word(const char *in, char *out, size_t cap);
 char *vg_mqtt_detections_payload(const char *camera, const vg_detection *dets, int n, int width, int height,
 				 uint64_t frame_id, int64_t capture_wall_us);
 
+/*
+ * A node state for vg_mqtt_set_node_state, malloc'd:
+ * {"node":"a","online":true,"url":"http://10.0.0.5:8080/","cameras":["door","yard"]}
+ * URL NULL leaves "url" out. NULL when out of memory.
+ */
+char *vg_mqtt_node_state(const char *node, const char *url, const char *const *cameras, int ncameras);
+
 /* How far (as a fraction of the frame) any box edge must move for the detections to count as changed. */
 #define VG_MQTT_MOVE_TOLERANCE 0.05f
 

@@ -99,6 +99,18 @@ TEST(mqtt_detections_payload)
 	free(s);
 }
 
+TEST(mqtt_node_state)
+{
+	const char *cams[] = { "door", "yard" };
+	char *s = vg_mqtt_node_state("a", "http://127.0.0.1:8081/", cams, 2);
+	CHECK(s && strcmp(s, "{\"node\":\"a\",\"online\":true,\"url\":\"http://127.0.0.1:8081/\","
+			    "\"cameras\":[\"door\",\"yard\"]}") == 0);
+	free(s);
+	s = vg_mqtt_node_state(NULL, NULL, NULL, 0);
+	CHECK(s && strcmp(s, "{\"node\":\"default\",\"online\":true,\"cameras\":[]}") == 0);
+	free(s);
+}
+
 static int changed_count(const vg_mqtt_label_count *c, int n, const char *word)
 {
 	for (int i = 0; i < n; i++)
@@ -721,14 +733,24 @@ TEST(mqtt_fleet)
 				  "\"cameras\":[\"door\"]}");
 	vg_mqtt_set_node_state(b, "{\"node\":\"b\",\"online\":true,\"url\":\"http://127.0.0.1:8082/\","
 				  "\"cameras\":[\"yard\"]}");
-	/* Stats are a subtopic, not a node. */
+	/* Stats are a subtopic, not a node; nor is what a camera called "nodes" publishes. */
+	sub *s = sub_start(port, "t/nodes/+");
+	expect(s, 0, "t/nodes/b", NULL, "\"url\"", 3000);
 	vg_mqtt_publish_stats(b, "{\"fps\":1}");
+	vg_detection d = det("person", 0, 0, 1, 1);
+	vg_mqtt_publish_detections(b, "nodes", &d, 1, 10, 10, 1, 0);
+	expect(s, 0, "t/nodes/detections", NULL, "\"camera\":\"nodes\"", 3000);
+	expect(s, 0, "t/nodes/person", "1", NULL, 3000);
+	/* The broker has sent them to a as well by now, or is about to. */
+	vg_sleep_us(100000);
+	sub_stop(s);
 	cJSON *j = fleet_wait(a, "b", 1, "url", 3000);
 	CHECK_MSG(j, "node a never saw b");
 	cJSON_Delete(j);
 	j = fleet_wait(a, "a", 1, "cameras", 3000);
 	CHECK(j);
-	CHECK(cJSON_GetArraySize(j) == 2);
+	CHECK_MSG(cJSON_GetArraySize(j) == 2 && !cJSON_GetObjectItem(j, "detections"), "%d nodes",
+		  cJSON_GetArraySize(j));
 	CHECK(strcmp(jstr(cJSON_GetObjectItem(j, "b"), "url"), "http://127.0.0.1:8082/") == 0);
 	cJSON *cams = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "a"), "cameras");
 	CHECK(cJSON_GetArraySize(cams) == 1 && cJSON_IsString(cJSON_GetArrayItem(cams, 0)) &&
@@ -950,7 +972,7 @@ TEST(mqtt_tls)
 	broker_conf[0] = '\0';
 }
 
-TEST_SUITE(mqtt, TEST_ENTRY(mqtt_topic_word), TEST_ENTRY(mqtt_detections_payload), TEST_ENTRY(mqtt_change_rules),
+TEST_SUITE(mqtt, TEST_ENTRY(mqtt_topic_word), TEST_ENTRY(mqtt_detections_payload), TEST_ENTRY(mqtt_node_state), TEST_ENTRY(mqtt_change_rules),
 	   TEST_ENTRY(mqtt_rate_limit), TEST_ENTRY(mqtt_create_errors), TEST_ENTRY(mqtt_publish_broker),
 	   TEST_ENTRY(mqtt_enabled_set), TEST_ENTRY(mqtt_broker_restart), TEST_ENTRY(mqtt_last_will),
 	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot),
