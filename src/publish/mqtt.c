@@ -80,12 +80,16 @@ struct vg_mqtt {
 	pthread_mutex_t cb_mu;
 	void (*enabled_fn)(void *opaque, const char *camera, int on);
 	void *enabled_opaque;
+	char *(*stats_fn)(void *opaque);
+	void *stats_opaque;
+	int64_t stats_interval_us;         /* 0: never */
 
 	/* The client thread's own. */
 	int inflight;
 	int ever_tried;
 	int64_t next_attempt_us, backoff_us;
 	int lost_logged, tls_logged;
+	int64_t next_stats_us;
 
 	atomic_int connected;
 	atomic_ullong connects, published, dropped, errors;
@@ -486,6 +490,16 @@ static void *client_main(void *arg)
 				vg_warn("mqtt: cannot reach %s:%d (%s), retrying", m->host, m->port, mosquitto_strerror(rc));
 			}
 		}
+		if (!leaving && atomic_load(&m->connected) && m->stats_interval_us && now >= m->next_stats_us) {
+			m->next_stats_us = now + m->stats_interval_us;
+			pthread_mutex_lock(&m->cb_mu);
+			char *(*fn)(void *) = m->stats_fn;
+			void *opaque = m->stats_opaque;
+			pthread_mutex_unlock(&m->cb_mu);
+			char *json = fn ? fn(opaque) : NULL;
+			if (json)
+				enqueue(m, strdup(m->stats_topic), json, strlen(json));
+		}
 		if (!leaving)
 			drain(m);
 
@@ -502,6 +516,8 @@ static void *client_main(void *arg)
 			wait_us = deadline - now;
 		else if (sock < 0)
 			wait_us = m->next_attempt_us - now;
+		else if (m->stats_interval_us && m->next_stats_us - now < wait_us)
+			wait_us = m->next_stats_us - now;
 		if (wait_us > 1000000)
 			wait_us = 1000000;
 		if (wait_us < 0)
@@ -642,6 +658,9 @@ int vg_mqtt_create(vg_mqtt **out, const vg_config_mqtt *opt, const char *node, c
 	m->qos = opt->qos;
 	m->snapshot = opt->snapshot;
 	m->max_rate = opt->max_rate;
+	m->stats_interval_us = opt->stats_interval > 0 ? (int64_t)(opt->stats_interval * 1e6) : 0;
+	if (m->stats_interval_us && m->stats_interval_us < 100000)
+		m->stats_interval_us = 100000;
 	m->prefix = strdup(prefix);
 	m->node = strdup(word);
 	m->node_topic = fmt_alloc("%s/nodes/%s", prefix, word);
@@ -822,6 +841,17 @@ void vg_mqtt_on_enabled_set(vg_mqtt *m, void (*fn)(void *opaque, const char *cam
 	m->enabled_fn = fn;
 	m->enabled_opaque = opaque;
 	pthread_mutex_unlock(&m->cb_mu);
+}
+
+void vg_mqtt_set_stats_source(vg_mqtt *m, char *(*fn)(void *opaque), void *opaque)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->cb_mu);
+	m->stats_fn = fn;
+	m->stats_opaque = opaque;
+	pthread_mutex_unlock(&m->cb_mu);
+	wake(m);
 }
 
 char *vg_mqtt_fleet_json(vg_mqtt *m)

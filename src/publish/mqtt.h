@@ -114,6 +114,14 @@ void vg_mqtt_publish_enabled(vg_mqtt *m, const char *camera, int enabled);
 void vg_mqtt_publish_stats(vg_mqtt *m, const char *json);
 
 /*
+ * Publishes FN(OPAQUE) (malloc'd JSON, freed here; NULL: nothing) as
+ * PREFIX/nodes/NODE/stats every opt->stats_interval seconds (at least 0.1 s;
+ * 0: never) while connected, the first time right after connecting. FN runs
+ * on the MQTT thread, so it must be thread-safe (vg_status_json is).
+ */
+void vg_mqtt_set_stats_source(vg_mqtt *m, char *(*fn)(void *opaque), void *opaque);
+
+/*
  * FN(OPAQUE, CAMERA, ON) for every PREFIX/CAMERA/enabled/set message whose
  * payload is ON or OFF (any case, surrounding blanks ignored; other payloads
  * are ignored with a warning). FN runs on the MQTT thread: it may call the

@@ -902,6 +902,38 @@ TEST(mqtt_rate_and_snapshot)
 	sub_stop(s);
 }
 
+static atomic_int stats_calls;
+
+static char *stats_source(void *opaque)
+{
+	int n = atomic_fetch_add(&stats_calls, 1);
+	char *s = malloc(64);
+	snprintf(s, 64, "{\"%s\":%d}", (const char *)opaque, n);
+	return s;
+}
+
+TEST(mqtt_stats_interval)
+{
+	int port = free_port();
+	broker_start(port);
+	sub *s = sub_start(port, "t/nodes/n/stats");
+	vg_sleep_us(100000);
+	vg_config_mqtt o = options(port);
+	o.stats_interval = 0.2;
+	char err[256];
+	vg_mqtt *m;
+	CHECK_MSG(vg_mqtt_create(&m, &o, "n", err, sizeof err) == 0, "%s", err);
+	vg_mqtt_set_stats_source(m, stats_source, "calls");
+	expect(s, 0, "t/nodes/n/stats", "{\"calls\":0}", NULL, 3000);
+	int64_t t0 = vg_mono_us();
+	expect(s, 0, "t/nodes/n/stats", "{\"calls\":3}", NULL, 3000);
+	int64_t dt = vg_mono_us() - t0;
+	/* Three intervals of 0.2 s. */
+	CHECK_MSG(dt > 450000 && dt < 1500000, "three stats took %lld us", (long long)dt);
+	vg_mqtt_destroy(m);
+	sub_stop(s);
+}
+
 /* A self-signed certificate for 127.0.0.1 and a TLS listener: the client verifies the broker with ca_file. */
 TEST(mqtt_tls)
 {
@@ -975,5 +1007,5 @@ TEST(mqtt_tls)
 TEST_SUITE(mqtt, TEST_ENTRY(mqtt_topic_word), TEST_ENTRY(mqtt_detections_payload), TEST_ENTRY(mqtt_node_state), TEST_ENTRY(mqtt_change_rules),
 	   TEST_ENTRY(mqtt_rate_limit), TEST_ENTRY(mqtt_create_errors), TEST_ENTRY(mqtt_publish_broker),
 	   TEST_ENTRY(mqtt_enabled_set), TEST_ENTRY(mqtt_broker_restart), TEST_ENTRY(mqtt_last_will),
-	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot),
+	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot), TEST_ENTRY(mqtt_stats_interval),
 	   TEST_ENTRY(mqtt_tls));
