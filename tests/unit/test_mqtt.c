@@ -9,6 +9,7 @@
 #include <mosquitto.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -243,6 +244,18 @@ static void broker_cleanup(void)
 	}
 	if (broker_conf[0])
 		unlink(broker_conf);
+	broker_conf[0] = '\0';
+}
+
+/*
+ * Mosquitto started as root switches to its own user, and a change of user
+ * clears the parent-death signal that kills a broker whose test crashed or
+ * timed out. "user" naming ourselves keeps it.
+ */
+static const char *broker_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	return pw ? pw->pw_name : "root";
 }
 
 static int free_port(void)
@@ -274,7 +287,8 @@ static void broker_start(int port)
 		snprintf(broker_conf, sizeof broker_conf, "/tmp/vg-mqtt-test-XXXXXX");
 		int fd = mkstemp(broker_conf);
 		CHECK(fd >= 0);
-		dprintf(fd, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port);
+		dprintf(fd, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\n", port,
+			broker_user());
 		close(fd);
 		atexit(broker_cleanup);
 	}
@@ -507,6 +521,7 @@ TEST(mqtt_publish_broker)
 	CHECK(vg_mono_us() - t0 < 2000000);
 	expect(s, mark, "t/nodes/n1", "{\"node\":\"n1\",\"online\":false}", NULL, 2000);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 typedef struct calls {
@@ -570,6 +585,7 @@ TEST(mqtt_enabled_set)
 	CHECK(c.n == 3 && c.on == 0);
 	vg_mqtt_destroy(m);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -640,6 +656,7 @@ TEST(mqtt_broker_restart)
 	vg_mqtt_destroy(m);
 	CHECK_MSG(vg_mono_us() - t0 < 2000000, "destroy took %lld us", (long long)(vg_mono_us() - t0));
 	sub_stop(s);
+	broker_cleanup();
 }
 
 /* Waits until M's fleet has NODE with that online flag (and KEY in its state, when KEY is set). */
@@ -717,6 +734,7 @@ TEST(mqtt_last_will)
 	free(f);
 	vg_mqtt_destroy(watcher);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 
@@ -768,6 +786,7 @@ TEST(mqtt_fleet)
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "b"), "cameras"));
 	cJSON_Delete(j);
 	vg_mqtt_destroy(a);
+	broker_cleanup();
 }
 
 /* Several pipeline threads publishing at once (run it under the sanitizers). */
@@ -839,6 +858,7 @@ TEST(mqtt_threads)
 	CHECK(st.errors == 0);
 	vg_mqtt_destroy(m);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 
@@ -900,6 +920,7 @@ TEST(mqtt_rate_and_snapshot)
 	CHECK(st.dropped == 0 && st.errors == 0 && st.queue_depth == 0);
 	vg_mqtt_destroy(m);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 static atomic_int stats_calls;
@@ -932,6 +953,7 @@ TEST(mqtt_stats_interval)
 	CHECK_MSG(dt > 450000 && dt < 1500000, "three stats took %lld us", (long long)dt);
 	vg_mqtt_destroy(m);
 	sub_stop(s);
+	broker_cleanup();
 }
 
 /* A self-signed certificate for 127.0.0.1 and a TLS listener: the client verifies the broker with ca_file. */
@@ -957,8 +979,8 @@ TEST(mqtt_tls)
 	snprintf(broker_conf, sizeof broker_conf, "%s/mosquitto.conf", dir);
 	FILE *f = fopen(broker_conf, "w");
 	CHECK(f);
-	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\ncertfile %s/cert.pem\nkeyfile %s/key.pem\n", port,
-		dir, dir);
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\nuser %s\ncertfile %s/cert.pem\nkeyfile %s/key.pem\n",
+		port, broker_user(), dir, dir);
 	fclose(f);
 	atexit(broker_cleanup);
 	broker_start(port);
