@@ -686,6 +686,7 @@ TEST(mqtt_last_will)
 	pid_t child = fork();
 	CHECK(child >= 0);
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		vg_config_mqtt o = options(port);
 		char err[256];
 		vg_mqtt *m;
