@@ -28,6 +28,13 @@
 
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 
+/* AddressSanitizer's allocator makes a call that allocates some times slower, now and then by ms. */
+#ifdef __SANITIZE_ADDRESS__
+#define SANITIZER_SLOWDOWN 10
+#else
+#define SANITIZER_SLOWDOWN 1
+#endif
+
 static vg_detection det(const char *label, float x0, float y0, float x1, float y1)
 {
 	vg_detection d;
@@ -616,23 +623,30 @@ TEST(mqtt_broker_restart)
 	CHECK(wait_connected(m, 0, 2000));
 	/* The broker is gone: every call still returns at once, and the queue overflows into drops. */
 	enum { CALLS = VG_MQTT_QUEUE + 100 };
-	int64_t took[CALLS];
+	int64_t took[CALLS], cpu[CALLS];
 	for (uint64_t i = 1; i <= CALLS; i++) {
+		struct timespec c0, c1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 		int64_t t0 = vg_mono_us();
 		publish_frame(m, i);
 		took[i - 1] = vg_mono_us() - t0;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		cpu[i - 1] = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000 + (c1.tv_nsec - c0.tv_nsec) / 1000;
 	}
 	/*
-	 * Each call is a copy under a mutex, far below 1 ms; on a machine
-	 * shared with other builds a call can still lose the processor for a
-	 * few ms, so the bound is on the 99th percentile, and the worst call
-	 * must stay far from a network wait (a backoff or a connect timeout
-	 * takes 250 ms or more).
+	 * Each call is a copy under a mutex: every call must cost under 1 ms of
+	 * processor time. Wall time says whether a call waited: on a machine
+	 * shared with other builds any call can lose the processor for some ms,
+	 * so the median must be far below 1 ms and the worst call far from a
+	 * network wait (a backoff or a connect timeout takes 250 ms or more).
 	 */
 	qsort(took, CALLS, sizeof took[0], cmp_i64);
-	CHECK_MSG(took[CALLS * 99 / 100] < 1000 && took[CALLS - 1] < 50000,
-		  "publish calls: median %lld us, p99 %lld us, worst %lld us", (long long)took[CALLS / 2],
-		  (long long)took[CALLS * 99 / 100], (long long)took[CALLS - 1]);
+	qsort(cpu, CALLS, sizeof cpu[0], cmp_i64);
+	CHECK_MSG(cpu[CALLS - 1] < 1000 * SANITIZER_SLOWDOWN && took[CALLS / 2] < 200 * SANITIZER_SLOWDOWN &&
+			  took[CALLS - 1] < 100000,
+		  "publish calls: processor time worst %lld us; wall median %lld us, p99 %lld us, worst %lld us",
+		  (long long)cpu[CALLS - 1], (long long)took[CALLS / 2], (long long)took[CALLS * 99 / 100],
+		  (long long)took[CALLS - 1]);
 	vg_mqtt_stats st;
 	vg_mqtt_get_stats(m, &st);
 	CHECK_MSG(st.dropped >= 100 && st.queue_depth == VG_MQTT_QUEUE, "dropped %llu, queue %d",
