@@ -30,6 +30,7 @@ extern const vg_test vg_suite_yolo[];
 extern const vg_test vg_suite_config[];
 extern const vg_test vg_suite_infer_pool[];
 extern const vg_test vg_suite_auth[];
+extern const vg_test vg_suite_mqtt[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -58,6 +59,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_config,
 	vg_suite_infer_pool,
 	vg_suite_auth,
+	vg_suite_mqtt,
 	NULL,
 };
 
