@@ -170,6 +170,8 @@ def armnn(model, input_bytes, tmp):
         if p.returncode == 3 or p.returncode < 0:
             lines = [ln for ln in p.stderr.splitlines() if "armnn cannot run" in ln or "what()" in ln]
             reason = lines[-1].strip() if lines else f"Arm NN died with signal {-p.returncode}"
+            # The key holds the model's bytes, not its path, which may be a temporary file's.
+            reason = reason.replace(model, os.path.basename(model))
             # Exit 3 and an abort are Arm NN refusing the model; other signals may come from outside.
             return {"ok": False, "reason": reason}, [], p.returncode in (3, -6)
         assert p.returncode == 0, f"Arm NN failed on {os.path.basename(model)}: {p.stderr[-2000:]}"
