@@ -137,19 +137,27 @@ def python_versions():
     return _versions[0]
 
 
-def armnn_fingerprint():
-    """What identifies the installed Arm NN (see armnn_tflite.py --fingerprint), or None when it is missing."""
+def probe_armnn():
+    """(exit status, stdout, stderr) of armnn_tflite.py --fingerprint, run once per process."""
     if not _fingerprint:
         try:
             p = subprocess.run([PYTHON, ARMNN, "--fingerprint"], capture_output=True, text=True, timeout=120)
-            _fingerprint.append(p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None)
-        except (OSError, subprocess.TimeoutExpired):
-            _fingerprint.append(None)
+            _fingerprint.append((p.returncode, p.stdout.strip(), p.stderr))
+        except (OSError, subprocess.TimeoutExpired) as e:  # as the tests always took these: not installed
+            _fingerprint.append((4, "", str(e)))
     return _fingerprint[0]
 
 
 def have_armnn():
-    return armnn_fingerprint() is not None
+    """Whether pyarmnn is there; a failure of the installed Arm NN is the tests' to report, not a skip."""
+    return probe_armnn()[0] != 4
+
+
+def armnn_fingerprint():
+    """What identifies the installed Arm NN (see armnn_tflite.py --fingerprint)."""
+    rc, out, err = probe_armnn()
+    assert rc == 0 and out, f"armnn_tflite.py --fingerprint failed (exit {rc}): {err[-2000:]}"
+    return out
 
 
 def armnn(model, input_bytes, tmp):
@@ -158,7 +166,6 @@ def armnn(model, input_bytes, tmp):
     Fails the calling test when the oracle fails any other way.
     """
     fingerprint = armnn_fingerprint()
-    assert fingerprint is not None, "Arm NN oracle not installed"
     model_bytes = read(model)
 
     def produce():

@@ -7,7 +7,8 @@ usage: armnn_tflite.py MODEL INPUT.bin OUTDIR
        armnn_tflite.py --fingerprint
 Feeds INPUT.bin's raw bytes to input 0 and writes each output i as OUTDIR/i.bin
 plus OUTDIR/outputs.json describing names, shapes and dtypes.
-Exits 3 when Arm NN cannot parse or run the model (a skip, not a failure).
+Exits 3 when Arm NN cannot parse or run the model (a skip, not a failure),
+4 when pyarmnn is not installed.
 --fingerprint prints one line that changes whenever the installed Arm NN may
 compute differently (tests/integration/oracle_cache.py keys its cache on it).
 """
@@ -17,14 +18,17 @@ import os
 import sys
 import warnings
 
-import numpy as np
-
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import contextlib
     import io
-    with contextlib.redirect_stdout(io.StringIO()):
-        import pyarmnn as ann
+    try:
+        import numpy as np
+        with contextlib.redirect_stdout(io.StringIO()):
+            import pyarmnn as ann
+    except ImportError as e:
+        print(f"pyarmnn is not installed: {e}", file=sys.stderr)
+        sys.exit(4)
 
 DTYPES = {
     ann.DataType_Float32: np.float32,
