@@ -1,6 +1,8 @@
 #include "camera_set.h"
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +11,17 @@
 #include "commands.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/clock.h"
 #include "core/stats.h"
+#include "http/status.h"
 #include "infer_pool.h"
+#include "publish/topics.h"
 #include "pipeline.h"
 
 /* How often each camera's share of the inference workers is copied into its stats. */
 #define SHARE_PERIOD_US 1000000
+/* MQTT enabled/set commands waiting for the loop thread at most. */
+#define MAX_COMMANDS 64
 
 /* A configuration some camera still points into, freed when the last such camera goes. */
 typedef struct config_ref {
@@ -58,6 +65,15 @@ struct vg_camera_set {
 	camera *cameras;                   /* in the configuration's order */
 	struct event *share_timer;
 	int started;
+	/* MQTT: commands handed from the client thread to the loop, and the stats it publishes. */
+	pthread_mutex_t mu;
+	struct event *command_event;
+	int ncommands;
+	struct {
+		char camera[VG_CAMERA_NAME_MAX + 1];
+		int on;
+	} commands[MAX_COMMANDS];
+	char *stats_json;          /* the newest stats document for PREFIX/nodes/NODE/stats */
 };
 
 /* Second stages are equal when both are absent, or both present with equal options. */
@@ -159,7 +175,17 @@ static void model_put(vg_camera_set *set, model_entry *m)
 static void sink_frame(void *opaque, vg_blob *part)
 {
 	camera *c = opaque;
+	/* MQTT keeps its own reference when it sends the snapshot, so the part can go on to the server. */
+	vg_mqtt_publish_snapshot(c->set->opt.mqtt, c->conf->name, part);
 	vg_http_camera_publish_frame(c->http, part);
+}
+
+static void sink_analysed(void *opaque, const vg_detection *dets, int count, int width, int height, uint64_t frame_id,
+			  int64_t capture_wall_us)
+{
+	camera *c = opaque;
+	vg_mqtt_publish_detections(c->set->opt.mqtt, c->conf->name, dets, count, width, height, frame_id,
+				   capture_wall_us);
 }
 
 static void sink_event(void *opaque, vg_blob *sse)
@@ -242,7 +268,8 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 			po.model_key = c->model;
 		}
 		vg_pipeline_sink sink = { .opaque = c, .frame = sink_frame, .event = sink_event,
-					  .source_ended = sink_source_ended };
+					  .source_ended = sink_source_ended,
+					  .analysed = set->opt.mqtt ? sink_analysed : NULL };
 		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
 			goto fail;
 	}
@@ -270,7 +297,148 @@ static int camera_start(camera *c, char *err, size_t errlen)
 		snprintf(err, errlen, "camera '%s': %s", c->conf->name, why);
 		return -1;
 	}
+	if (c->model)
+		vg_mqtt_publish_enabled(c->set->opt.mqtt, c->conf->name, vg_pipeline_analysis(c->pipeline));
 	return 0;
+}
+
+/* ---- MQTT: the node's state, its stats, commands, and the fleet ---- */
+
+/* The retained PREFIX/nodes/NODE: this node's address and cameras. */
+static void publish_node_state(vg_camera_set *set)
+{
+	if (!set->opt.mqtt)
+		return;
+	const char *names[1024];
+	int n = 0;
+	for (camera *c = set->cameras; c && n < 1024; c = c->next)
+		names[n++] = c->conf->name;
+	char *json = vg_mqtt_node_state(set->opt.node ? set->opt.node : "default", set->opt.node_url, names, n);
+	if (json)
+		vg_mqtt_set_node_state(set->opt.mqtt, json);
+	free(json);
+}
+
+/* On the MQTT client thread: the loop thread applies it, since only it may walk the cameras. */
+static void on_enabled_set(void *opaque, const char *camera, int on)
+{
+	vg_camera_set *set = opaque;
+	pthread_mutex_lock(&set->mu);
+	if (set->ncommands < MAX_COMMANDS && strlen(camera) <= VG_CAMERA_NAME_MAX) {
+		snprintf(set->commands[set->ncommands].camera, sizeof set->commands[0].camera, "%s", camera);
+		set->commands[set->ncommands++].on = on;
+	}
+	pthread_mutex_unlock(&set->mu);
+	event_active(set->command_event, 0, 0);
+}
+
+static void on_commands(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	vg_camera_set *set = arg;
+	for (;;) {
+		char name[VG_CAMERA_NAME_MAX + 1];
+		int on;
+		pthread_mutex_lock(&set->mu);
+		if (set->ncommands == 0) {
+			pthread_mutex_unlock(&set->mu);
+			return;
+		}
+		memcpy(name, set->commands[0].camera, sizeof name);
+		on = set->commands[0].on;
+		memmove(&set->commands[0], &set->commands[1], (size_t)--set->ncommands * sizeof set->commands[0]);
+		pthread_mutex_unlock(&set->mu);
+		if (vg_camera_set_analysis(set, name, on) == 0) {
+			vg_info("mqtt: camera '%s': analysis %s", name, on ? "on" : "off");
+			vg_mqtt_publish_enabled(set->opt.mqtt, name, on);
+		} else {
+			vg_warn("mqtt: enabled/set for '%s', which this node runs no model on: ignored", name);
+		}
+	}
+}
+
+/* On the MQTT client thread, every stats_interval: the newest document the loop thread made. */
+static char *stats_source(void *opaque)
+{
+	vg_camera_set *set = opaque;
+	pthread_mutex_lock(&set->mu);
+	char *json = set->stats_json ? strdup(set->stats_json) : NULL;
+	pthread_mutex_unlock(&set->mu);
+	return json;
+}
+
+static void refresh_mqtt_stats(vg_camera_set *set)
+{
+	vg_stats *http = set->opt.http_stats;
+	if (!set->opt.mqtt || !http)
+		return;
+	vg_mqtt_stats ms;
+	vg_mqtt_get_stats(set->opt.mqtt, &ms);
+	atomic_store(&http->mqtt_connected, ms.connected);
+	atomic_store(&http->mqtt_published, ms.published);
+	atomic_store(&http->mqtt_dropped, ms.dropped);
+	atomic_store(&http->mqtt_errors, ms.errors);
+	const char *names[1024];
+	const vg_stats *stats[1024];
+	int n = 0;
+	for (camera *c = set->cameras; c && n < 1024; c = c->next) {
+		names[n] = c->conf->name;
+		stats[n++] = &c->stats;
+	}
+	char *json = vg_status_json_cameras(http, names, stats, n, vg_mono_us());
+	if (!json)
+		return;
+	pthread_mutex_lock(&set->mu);
+	free(set->stats_json);
+	set->stats_json = json;
+	pthread_mutex_unlock(&set->mu);
+}
+
+/* /api/cameras: the cameras other nodes announced, each linked to its node and marked when it is offline. */
+static char *fleet_cameras(void *opaque)
+{
+	vg_camera_set *set = opaque;
+	char *text = vg_mqtt_fleet_json(set->opt.mqtt);
+	cJSON *nodes = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	cJSON *out = cJSON_CreateArray();
+	const char *self = set->opt.node ? set->opt.node : "default";
+	cJSON *node;
+	cJSON_ArrayForEach(node, nodes)
+	{
+		if (!node->string || strcmp(node->string, self) == 0)
+			continue;
+		int online = cJSON_IsTrue(cJSON_GetObjectItem(node, "online"));
+		const cJSON *url = cJSON_GetObjectItem(node, "url"), *cams = cJSON_GetObjectItem(node, "cameras");
+		const cJSON *cam;
+		cJSON_ArrayForEach(cam, cams)
+		{
+			if (!cJSON_IsString(cam))
+				continue;
+			cJSON *o = cJSON_CreateObject();
+			if (!o || !cJSON_AddItemToArray(out, o))
+				break;
+			char path[64 + VG_CAMERA_NAME_MAX];
+			cJSON_AddStringToObject(o, "name", cam->valuestring);
+			cJSON_AddStringToObject(o, "node", node->string);
+			if (cJSON_IsString(url))
+				cJSON_AddStringToObject(o, "url", url->valuestring);
+			cJSON_AddBoolToObject(o, "local", 0);
+			cJSON_AddBoolToObject(o, "online", online);
+			cJSON_AddStringToObject(o, "state", online ? "remote" : "offline");
+			snprintf(path, sizeof path, "/cam/%.32s/video_feed", cam->valuestring);
+			cJSON_AddStringToObject(o, "video_feed", path);
+			snprintf(path, sizeof path, "/cam/%.32s/snapshot.jpg", cam->valuestring);
+			cJSON_AddStringToObject(o, "snapshot", path);
+			snprintf(path, sizeof path, "/cam/%.32s/events", cam->valuestring);
+			cJSON_AddStringToObject(o, "events", path);
+		}
+	}
+	cJSON_Delete(nodes);
+	char *json = out ? cJSON_PrintUnformatted(out) : NULL;
+	cJSON_Delete(out);
+	return json;
 }
 
 /* ---- the set ---- */
@@ -293,6 +461,7 @@ static void on_share_timer(evutil_socket_t fd, short events, void *arg)
 		atomic_store(&c->stats.analysis_share_milli, (int)(got * 1000.0 + 0.5));
 		atomic_store(&c->stats.analysis_fair_share_milli, (int)(fair * 1000.0 + 0.5));
 	}
+	refresh_mqtt_stats(set);
 }
 
 int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, vg_config *cfg, char *err,
@@ -306,6 +475,7 @@ int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, 
 		return -1;
 	}
 	set->opt = *opt;
+	pthread_mutex_init(&set->mu, NULL);
 	config_ref *ref = config_add(set, cfg);
 	if (!ref) {
 		vg_config_free(cfg);
@@ -320,7 +490,8 @@ int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, 
 		return -1;
 	}
 	set->share_timer = event_new(opt->base, -1, EV_PERSIST, on_share_timer, set);
-	if (!set->share_timer) {
+	set->command_event = event_new(opt->base, -1, 0, on_commands, set);
+	if (!set->share_timer || !set->command_event) {
 		snprintf(err, errlen, "out of memory");
 		vg_camera_set_destroy(set);
 		return -1;
@@ -358,6 +529,13 @@ int vg_camera_set_start(vg_camera_set *set, char *err, size_t errlen)
 	struct timeval tv = { .tv_sec = SHARE_PERIOD_US / 1000000, .tv_usec = SHARE_PERIOD_US % 1000000 };
 	event_add(set->share_timer, &tv);
 	set->started = 1;
+	if (set->opt.mqtt) {
+		publish_node_state(set);
+		refresh_mqtt_stats(set);
+		vg_mqtt_set_stats_source(set->opt.mqtt, stats_source, set);
+		vg_mqtt_on_enabled_set(set->opt.mqtt, on_enabled_set, set);
+		vg_http_server_set_fleet(set->opt.http, fleet_cameras, set);
+	}
 	return 0;
 }
 
@@ -424,6 +602,7 @@ void vg_camera_set_reload(vg_camera_set *set, vg_config *cfg, vg_reload_counts *
 	}
 	free(restarting);
 	configs_collect(set);
+	publish_node_state(set);
 }
 
 int vg_camera_set_analysis(vg_camera_set *set, const char *name, int on)
@@ -458,6 +637,10 @@ void vg_camera_set_destroy(vg_camera_set *set)
 	vg_infer_pool_destroy(set->pool);
 	if (set->share_timer)
 		event_free(set->share_timer);
+	if (set->command_event)
+		event_free(set->command_event);
+	free(set->stats_json);
+	pthread_mutex_destroy(&set->mu);
 	while (set->configs) {
 		config_ref *r = set->configs;
 		set->configs = r->next;

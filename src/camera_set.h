@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "http/server.h"
+#include "publish/mqtt.h"
 
 struct event_base;
 
@@ -32,6 +33,15 @@ typedef struct vg_camera_set_options {
 	/* Called on the loop thread when strict and the source proved undecodable. */
 	void (*fatal)(void *opaque);
 	void *opaque;
+	/*
+	 * NULL, or the MQTT client the cameras publish to: detections, counts,
+	 * snapshots, the enabled state and the node's state and stats. The set
+	 * also takes its enabled/set commands and lists the fleet's other
+	 * cameras in /api/cameras from it.
+	 */
+	vg_mqtt *mqtt;
+	const char *node_url;      /* how others reach this node, for its MQTT state (may be NULL) */
+	vg_stats *http_stats;      /* the server's, for the MQTT stats and the MQTT counters */
 } vg_camera_set_options;
 
 /*

@@ -1,6 +1,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,11 +14,13 @@
 #include "http/auth.h"
 #include "http/server.h"
 #include "options.h"
+#include "publish/mqtt.h"
 
 typedef struct serve_state {
 	struct event_base *base;
 	vg_camera_set *cameras;
 	vg_http_server *http;
+	vg_mqtt *mqtt;
 	const char *config_path;   /* NULL: the command line's one camera */
 	const char *node;
 	int status;                /* the exit status once the loop ends */
@@ -143,6 +146,17 @@ int vg_cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	vg_http_server_set_node(s.http, opt.node, node ? node->url : NULL);
+	/* How the fleet reaches this node: the nodes: entry's url, else the address bound. */
+	char self_url[VG_HTTP_ADDRESS_LEN + 16];
+	snprintf(self_url, sizeof self_url, "http://%s/", vg_http_server_address(s.http));
+	if (cfg->mqtt.host) {
+		/* The broker being down is no error: the client keeps trying in the background. */
+		if (vg_mqtt_create(&s.mqtt, &cfg->mqtt, opt.node, err, sizeof err) < 0) {
+			vg_config_free(cfg);
+			goto done;
+		}
+		atomic_store(&http_stats.mqtt_enabled, 1);
+	}
 	vg_camera_set_options co = {
 		.base = s.base,
 		.http = s.http,
@@ -150,6 +164,9 @@ int vg_cmd_serve(int argc, char **argv)
 		.strict = opt.config_path == NULL,
 		.fatal = on_fatal,
 		.opaque = &s,
+		.mqtt = s.mqtt,
+		.node_url = node && node->url ? node->url : self_url,
+		.http_stats = &http_stats,
 	};
 	/* From here the set owns cfg. */
 	if (vg_camera_set_create(&s.cameras, &co, cfg, err, sizeof err) < 0)
@@ -189,6 +206,10 @@ int vg_cmd_serve(int argc, char **argv)
 done:
 	if (err[0])
 		fprintf(stderr, "vigil: %s\n", err);
+	/* Pipelines first (they publish to MQTT), then MQTT (its thread calls into the set), then the set. */
+	if (s.cameras)
+		vg_camera_set_stop(s.cameras);
+	vg_mqtt_destroy(s.mqtt);
 	vg_camera_set_destroy(s.cameras);
 	if (s.http)
 		vg_http_server_destroy(s.http);

@@ -65,6 +65,13 @@ typedef struct vg_stats {
 	atomic_uint_fast64_t http_clients_dropped;  /* stream and event clients cut off for receiving no whole message */
 	atomic_uint_fast64_t http_clients_evicted;  /* slow clients that made room for a new one */
 	atomic_uint_fast64_t http_over_limit;       /* connections turned away by a connection limit */
+
+	/* MQTT (the server's stats only; copied from the client once a second). */
+	atomic_int mqtt_enabled;
+	atomic_int mqtt_connected;
+	atomic_uint_fast64_t mqtt_published;
+	atomic_uint_fast64_t mqtt_dropped;          /* the bounded queue was full */
+	atomic_uint_fast64_t mqtt_errors;
 } vg_stats;
 
 void vg_stats_init(vg_stats *stats, const char *source_uri);

@@ -119,6 +119,14 @@ char *vg_status_json_cameras(const vg_stats *stats, const char *const *names, co
 		cJSON *cl = cJSON_AddObjectToObject(cam, "clients");
 		ok &= cl && cJSON_AddNumberToObject(cl, "stream", atomic_load(&cams[i]->http_stream_clients));
 	}
+	if (LOAD(mqtt_enabled)) {
+		cJSON *mq = cJSON_AddObjectToObject(root, "mqtt");
+		ok &= mq != NULL;
+		cJSON_AddBoolToObject(mq, "connected", LOAD(mqtt_connected));
+		cJSON_AddNumberToObject(mq, "published", (double)LOAD(mqtt_published));
+		cJSON_AddNumberToObject(mq, "dropped", (double)LOAD(mqtt_dropped));
+		cJSON_AddNumberToObject(mq, "errors", (double)LOAD(mqtt_errors));
+	}
 	cJSON_AddNumberToObject(root, "uptime_s", round((double)(now_mono_us - stats->start_mono_us) / 1e3) / 1e3);
 	cJSON_AddStringToObject(root, "version", VG_VERSION);
 	char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
@@ -272,6 +280,14 @@ char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, 
 		LOAD(http_clients_evicted));
 	counter(&t, "vigil_http_over_limit_total", "Connections turned away by a connection limit.",
 		LOAD(http_over_limit));
+	if (LOAD(mqtt_enabled)) {
+		gauge(&t, "vigil_mqtt_connected", "1 while the MQTT broker has the connection.", LOAD(mqtt_connected));
+		counter(&t, "vigil_mqtt_published_total", "MQTT messages handed to the client library.",
+			LOAD(mqtt_published));
+		counter(&t, "vigil_mqtt_dropped_total", "MQTT messages dropped because the queue was full.",
+			LOAD(mqtt_dropped));
+		counter(&t, "vigil_mqtt_errors_total", "Refused MQTT connections and failed publishes.", LOAD(mqtt_errors));
+	}
 
 	if (t.failed) {
 		free(t.p);
