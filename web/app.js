@@ -122,6 +122,7 @@ function onStats(doc) {
     cam.info.state = c.source.state;
     if (cam.tile) {
       setBadge(cam.tile.state, c.source.state);
+      setNote(cam);
       setText(cam.tile.fps, c.analysis.enabled ? fmt(c.analysis.fps, 1) + ' fps' : 'no analysis');
     }
     if (many && c.name === focused) {
@@ -292,6 +293,7 @@ function makeTile(info) {
     img: root.querySelector('.snapshot'),
     frame: root.querySelector('.frame'),
     boxes: root.querySelector('.boxes'),
+    note: root.querySelector('.note'),
     state: root.querySelector('.tile-state'),
     fps: root.querySelector('.tile-fps'),
     detections: root.querySelector('.tile-detections'),
@@ -325,6 +327,12 @@ function makeTile(info) {
   return tile;
 }
 
+// The text over a tile that has no image yet.
+function setNote(cam) {
+  const notes = { disabled: 'disabled', reconnecting: 'no connection to the source', ended: 'the source ended' };
+  setText(cam.tile.note, cam.snapshots > 0 || !cam.info.local ? '' : notes[cam.info.state] || 'waiting for a frame');
+}
+
 function showSnapshot(cam, blob, frameId) {
   const url = URL.createObjectURL(blob);
   const old = cam.snapshotUrl;
@@ -332,6 +340,7 @@ function showSnapshot(cam, blob, frameId) {
   cam.tile.img.src = url;
   if (old) URL.revokeObjectURL(old);
   cam.snapshots++;
+  setNote(cam);
   cam.tile.root.dataset.snapshots = String(cam.snapshots);
   if (frameId) cam.tile.root.dataset.frameId = frameId;
 }
@@ -360,7 +369,9 @@ function refreshTiles() {
   if ($('grid').hidden || document.hidden) return;
   const now = performance.now();
   for (const cam of cameras.values()) {
-    if (cam.tile && cam.info.local && !cam.loading && now - cam.lastAsked >= SNAPSHOT_INTERVAL_MS) {
+    // A camera that is not running has no new frame (starting, reconnecting, disabled, ended): its tile keeps the last.
+    if (cam.tile && cam.info.local && cam.info.state === 'running' && !cam.loading &&
+      now - cam.lastAsked >= SNAPSHOT_INTERVAL_MS) {
       fetchSnapshot(cam);
     }
   }
@@ -383,6 +394,7 @@ function setCameras(list) {
       if (cam && cam.snapshotUrl) URL.revokeObjectURL(cam.snapshotUrl);
       cam = { info, tile: makeTile(info), event: null, eventsShown: 0, snapshots: 0, snapshotUrl: null,
         loading: false, lastAsked: -Infinity };
+      setNote(cam);
     } else {
       cam.info = info;
     }
