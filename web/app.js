@@ -123,7 +123,7 @@ function onStats(doc) {
     if (cam.tile) {
       setBadge(cam.tile.state, c.source.state);
       setNote(cam);
-      setText(cam.tile.fps, c.analysis.enabled ? fmt(c.analysis.fps, 1) + ' fps' : 'no analysis');
+      setText(cam.tile.fps, c.analysis.enabled ? 'analysis ' + fmt(c.analysis.fps, 1) + ' fps' : 'no analysis');
     }
     if (many && c.name === focused) {
       setBadge($('focus-state'), c.source.state);
