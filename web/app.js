@@ -405,7 +405,9 @@ function setCameras(list) {
   }
   cameras.clear();
   for (const [name, cam] of next) cameras.set(name, cam);
-  grid.replaceChildren(...[...cameras.values()].map((c) => c.tile.root));
+  // Only when a tile came or went: moving the elements would lose the keyboard focus.
+  const tiles = [...cameras.values()].map((c) => c.tile.root);
+  if (tiles.length !== grid.children.length || tiles.some((t, i) => grid.children[i] !== t)) grid.replaceChildren(...tiles);
 
   many = cameras.size > 1 || [...cameras.values()].some((c) => !c.info.local);
   document.body.classList.toggle('many', many);
