@@ -31,6 +31,7 @@ typedef struct model_entry {
 	vg_detector *detector;
 	vg_classifier *classifier;
 	int shareable;                     /* a model with state is not shared */
+	char first[VG_CAMERA_NAME_MAX + 1]; /* the camera it was loaded for */
 	int refs;
 	struct model_entry *next;
 } model_entry;
@@ -125,6 +126,8 @@ static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, co
 	for (model_entry *m = set->models; m; m = m->next)
 		if (m->shareable && detector_same(m->det, det) && classifier_same(m->cls, cls)) {
 			m->refs++;
+			if (!set->opt.strict)
+				vg_info("camera '%s': shares the model loaded for camera '%s'", cc->name, m->first);
 			return m;
 		}
 	model_entry *m = calloc(1, sizeof *m);
@@ -152,6 +155,10 @@ static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, co
 	cfg->refs++;
 	m->shareable = vg_detector_state_count(m->detector) == 0;
 	m->refs = 1;
+	snprintf(m->first, sizeof m->first, "%s", cc->name);
+	if (!set->opt.strict)
+		vg_info("camera '%s': loaded model %s%s", cc->name, det->model,
+			m->shareable ? "" : " (a model with state: one copy per camera)");
 	m->next = set->models;
 	set->models = m;
 	return m;
@@ -377,31 +384,39 @@ int vg_camera_set_start(vg_camera_set *set, char *err, size_t errlen)
 	return 0;
 }
 
-int vg_camera_set_reload(vg_camera_set *set, vg_config *cfg)
+void vg_camera_set_reload(vg_camera_set *set, vg_config *cfg, vg_reload_counts *counts)
 {
+	memset(counts, 0, sizeof *counts);
 	config_ref *ref = config_add(set, cfg);
 	if (!ref) {
 		vg_error("reload: out of memory; the cameras stay as they were");
 		vg_config_free(cfg);
-		return 0;
+		return;
 	}
-	int changed = 0;
 	char err[768];
 	/* Cameras gone or changed stop first, so that a changed camera's name is free for its new self. */
+	int nrunning = 0;
+	for (camera *c = set->cameras; c; c = c->next)
+		nrunning++;
+	char (*restarting)[VG_CAMERA_NAME_MAX + 1] = calloc((size_t)nrunning + 1, sizeof *restarting);
 	camera **p = &set->cameras;
 	while (*p) {
 		camera *c = *p;
 		const vg_config_camera *now = vg_config_camera_find(cfg, c->conf->name);
 		if (now && for_this_node(set, now) && vg_config_camera_same(c->conf, now)) {
 			/* Unchanged: it keeps running on its old configuration's copy, which equals the new one. */
+			counts->unchanged++;
 			p = &c->next;
 			continue;
 		}
-		vg_info("reload: camera '%s' %s", c->conf->name, now && for_this_node(set, now) ? "changed: restarting"
-												: "removed: stopping");
+		int again = now && for_this_node(set, now);
+		vg_info("reload: camera '%s' %s", c->conf->name, again ? "changed: restarting" : "removed: stopping");
+		if (again && restarting)
+			memcpy(restarting[counts->restarted], c->conf->name, sizeof restarting[0]);
+		counts->restarted += again;
+		counts->stopped += !again;
 		*p = c->next;
 		camera_free(set, c);
-		changed++;
 	}
 	for (int i = 0; i < cfg->ncameras; i++) {
 		const vg_config_camera *cc = &cfg->cameras[i];
@@ -420,14 +435,18 @@ int vg_camera_set_reload(vg_camera_set *set, vg_config *cfg)
 			vg_error("reload: %s; the camera is left out", err);
 			if (c)
 				camera_free(set, c);
+			counts->failed++;
 			continue;
 		}
-		vg_info("reload: camera '%s' started", cc->name);
 		*tail = c;
-		changed++;
+		/* A restarted camera was counted when it stopped. */
+		int restarted = 0;
+		for (int k = 0; restarting && k < counts->restarted; k++)
+			restarted |= strcmp(restarting[k], cc->name) == 0;
+		counts->started += !restarted;
 	}
+	free(restarting);
 	configs_collect(set);
-	return changed;
 }
 
 int vg_camera_set_analysis(vg_camera_set *set, const char *name, int on)

@@ -44,13 +44,16 @@ int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, 
 
 int vg_camera_set_start(vg_camera_set *set, char *err, size_t errlen);
 
+typedef struct vg_reload_counts {
+	int started, stopped, restarted, unchanged, failed;
+} vg_reload_counts;
+
 /*
  * SIGHUP: brings the running cameras to cfg (taken over): cameras no longer
  * there stop, changed ones restart, new ones start, and unchanged ones are
- * left alone. A camera that fails to start is logged and left out. Returns
- * how many cameras changed.
+ * left alone. A camera that fails to start is logged and left out (failed).
  */
-int vg_camera_set_reload(vg_camera_set *set, vg_config *cfg);
+void vg_camera_set_reload(vg_camera_set *set, vg_config *cfg, vg_reload_counts *counts);
 
 /* Turns a camera's analysis on or off (MQTT's enabled/set). -1 when there is no such running camera. */
 int vg_camera_set_analysis(vg_camera_set *set, const char *camera, int on);

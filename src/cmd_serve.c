@@ -54,9 +54,14 @@ static void on_hangup(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	vg_info("SIGHUP: re-read %s", s->config_path);
-	int changed = vg_camera_set_reload(s->cameras, cfg);
-	vg_info("SIGHUP: %d camera%s started, stopped or restarted (server settings apply at the next start)",
-		changed, changed == 1 ? "" : "s");
+	vg_reload_counts n;
+	vg_camera_set_reload(s->cameras, cfg, &n);
+	char failed[32] = "";
+	if (n.failed)
+		snprintf(failed, sizeof failed, ", %d failed", n.failed);
+	vg_info("SIGHUP: cameras %d started, %d stopped, %d restarted, %d unchanged%s (server settings apply at the "
+		"next start)",
+		n.started, n.stopped, n.restarted, n.unchanged, failed);
 }
 
 /* The command line's camera proved undecodable: bad input, as for detect. */

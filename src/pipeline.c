@@ -286,9 +286,12 @@ static void emit_event(vg_pipeline *p, const vg_frame *frame, int64_t encode_us,
 	if (!sse)
 		return;
 	if (p->opt.json_out) {
+		/* Several cameras may write to one stream: a line is written whole. */
+		flockfile(p->opt.json_out);
 		fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
 		fputc('\n', p->opt.json_out);
 		fflush(p->opt.json_out);
+		funlockfile(p->opt.json_out);
 	}
 	if (p->sink.event)
 		p->sink.event(p->sink.opaque, sse);

@@ -807,6 +807,39 @@ class Vigil:
             pass
 
 
+class ConfigVigil(Vigil):
+    """`vigil serve --config FILE`: the configuration text is written to a file of its own, with {port}
+    replaced by the port the server is to listen on (the file names the listen address, not the command
+    line). rewrite() replaces the file's text, for SIGHUP."""
+
+    def __init__(self, config_text, *args, port=None, extra_env=None, node=None):
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.tmp = tempfile.TemporaryDirectory(prefix="vigil-test-")
+        self.config_path = os.path.join(self.tmp.name, "vigil.yaml")
+        self.rewrite(config_text)
+        self.argv = [VIGIL_BIN, "serve", "--config", self.config_path]
+        if node:
+            self.argv += ["--node", node]
+        self.argv += [str(a) for a in args]
+        self.out_path = os.path.join(self.tmp.name, "stdout")
+        self.err_path = os.path.join(self.tmp.name, "stderr")
+        env = dict(os.environ)
+        if extra_env:
+            env.update(extra_env)
+        self._out = open(self.out_path, "wb")
+        self._err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
+                                     env=env, preexec_fn=_pdeathsig)
+        self.pid = self.proc.pid
+        self.returncode = None
+
+    def rewrite(self, config_text):
+        with open(self.config_path + ".new", "w") as f:
+            f.write(config_text.replace("{port}", str(self.port)))
+        os.replace(self.config_path + ".new", self.config_path)
+
+
 def run_vigil(args, timeout=15.0):
     """Runs the binary to completion. Returns (exit code, stdout, stderr, seconds)."""
     t0 = time.monotonic()
