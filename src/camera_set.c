@@ -60,35 +60,10 @@ struct vg_camera_set {
 	int started;
 };
 
-static int str_same(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static int pre_same(const vg_preprocess_config *a, const vg_preprocess_config *b)
-{
-	return a->resize == b->resize && a->sampling == b->sampling && a->bgr == b->bgr && a->nchw == b->nchw &&
-	       a->has_norm == b->has_norm && !memcmp(a->mean, b->mean, sizeof a->mean) &&
-	       !memcmp(a->std, b->std, sizeof a->std) && a->pad_value == b->pad_value &&
-	       a->align_topleft == b->align_topleft;
-}
-
-static int detector_same(const vg_detector_options *a, const vg_detector_options *b)
-{
-	return str_same(a->model, b->model) && str_same(a->labels, b->labels) && a->threads == b->threads &&
-	       a->threshold == b->threshold && str_same(a->classes, b->classes) &&
-	       a->max_detections == b->max_detections && a->top_k == b->top_k && str_same(a->decoder, b->decoder) &&
-	       str_same(a->sidecar, b->sidecar) && pre_same(&a->pre, &b->pre) && a->resize_set == b->resize_set &&
-	       a->mean_set == b->mean_set && a->std_set == b->std_set && a->reference_only == b->reference_only &&
-	       a->no_state == b->no_state && a->input_w == b->input_w && a->input_h == b->input_h;
-}
-
+/* Second stages are equal when both are absent, or both present with equal options. */
 static int classifier_same(const vg_classifier_options *a, const vg_classifier_options *b)
 {
-	if (!a || !b)
-		return a == b;
-	return str_same(a->model, b->model) && str_same(a->classes, b->classes) && a->max_crops == b->max_crops &&
-	       a->threads == b->threads && str_same(a->sidecar, b->sidecar);
+	return !a || !b ? a == b : vg_config_classifier_same(a, b);
 }
 
 static config_ref *config_add(vg_camera_set *set, vg_config *cfg)
@@ -124,7 +99,7 @@ static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, co
 	const vg_detector_options *det = cc->pipeline.detector;
 	const vg_classifier_options *cls = cc->pipeline.classifier;
 	for (model_entry *m = set->models; m; m = m->next)
-		if (m->shareable && detector_same(m->det, det) && classifier_same(m->cls, cls)) {
+		if (m->shareable && vg_config_detector_same(m->det, det) && classifier_same(m->cls, cls)) {
 			m->refs++;
 			if (!set->opt.strict)
 				vg_info("camera '%s': shares the model loaded for camera '%s'", cc->name, m->first);
@@ -338,6 +313,8 @@ int vg_camera_set_create(vg_camera_set **out, const vg_camera_set_options *opt, 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* The server's settings (listen address, lists of origins and hosts) point into the first one for good. */
+	ref->refs++;
 	if (vg_infer_pool_create(&set->pool, cfg->inference_workers, err, errlen) < 0) {
 		vg_camera_set_destroy(set);
 		return -1;

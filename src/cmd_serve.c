@@ -2,6 +2,7 @@
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "camera_set.h"
 #include "commands.h"
@@ -9,6 +10,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/stats.h"
+#include "http/auth.h"
 #include "http/server.h"
 #include "options.h"
 
@@ -90,7 +92,24 @@ int vg_cmd_serve(int argc, char **argv)
 		return VG_EXIT_BAD_INPUT;
 	}
 	const vg_serve_options *global = &cfg->global;
-	vg_log_set_level(global->log_level);
+	/* -v and -q beside --config win over the file's log_level. */
+	vg_log_set_level(opt.log_level_set ? opt.log_level : global->log_level);
+	if (opt.config_path && vg_config_apply_redact(cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "vigil: %s\n", err);
+		vg_config_free(cfg);
+		return VG_EXIT_BAD_INPUT;
+	}
+	/* --auth-token FILE: read once, here, and never logged; it joins the configuration's auth:. */
+	vg_config_auth auth = cfg->auth;
+	char *token = NULL;
+	if (opt.auth_token_file) {
+		if (vg_auth_read_token_file(opt.auth_token_file, &token, err, sizeof err) < 0) {
+			fprintf(stderr, "vigil: --auth-token %s\n", err);
+			vg_config_free(cfg);
+			return VG_EXIT_BAD_INPUT;
+		}
+		auth.token = token;
+	}
 
 	/* A client that disconnects mid-write must cost an EPIPE, not the process. */
 	signal(SIGPIPE, SIG_IGN);
@@ -106,9 +125,11 @@ int vg_cmd_serve(int argc, char **argv)
 	if (!s.base) {
 		vg_config_free(cfg);
 		fprintf(stderr, "vigil: cannot create the event loop\n");
+		free(token);
 		return VG_EXIT_FAILURE;
 	}
 	vg_http_options http = global->http;
+	http.auth = &auth;
 	const vg_config_node *node = vg_config_node_find(cfg, opt.node);
 	if (opt.node && cfg->nnodes > 0 && !node) {
 		snprintf(err, sizeof err, "%s: no node '%s' under nodes:", opt.config_path, opt.node);
@@ -179,5 +200,6 @@ done:
 		event_free(sighup);
 	event_base_free(s.base);
 	libevent_global_shutdown();
+	free(token);
 	return status;
 }

@@ -11,5 +11,7 @@ int vg_cmd_detect(int argc, char **argv);
 int vg_cmd_inspect(int argc, char **argv);
 int vg_cmd_bench(int argc, char **argv);
 int vg_cmd_run(int argc, char **argv);
+int vg_cmd_hash_password(int argc, char **argv);
+int vg_cmd_check_config(int argc, char **argv);
 
 #endif

@@ -111,6 +111,13 @@ struct vg_config {
 	int nnodes;
 	vg_config_camera *cameras;
 	int ncameras;
+	/*
+	 * redact_param: parameter names to hide in source URIs. Not registered
+	 * while loading (the set is process-wide, and check-config or a reload
+	 * must not change it): vg_config_apply_redact does that.
+	 */
+	const char **redact_params;
+	int nredact_params;
 	/* Private: the strings and arrays above live here. */
 	void *arena;
 };
@@ -120,6 +127,20 @@ struct vg_config {
  * is wrong" in err.
  */
 int vg_config_load(vg_config **out, const char *path, char *err, size_t errlen);
+
+/* vg_config_load on a file's contents already in memory; name is used in messages. */
+int vg_config_load_buffer(vg_config **out, const char *data, size_t len, const char *name, char *err,
+			  size_t errlen);
+
+/*
+ * Makes the file's redact_param names the process-wide set (replacing any
+ * registered before), as --redact-param does. 0, or -1 with a message.
+ */
+int vg_config_apply_redact(const vg_config *cfg, char *err, size_t errlen);
+
+/* 1 when two detectors' options would load and run the same model identically (strings by content). */
+int vg_config_detector_same(const vg_detector_options *a, const vg_detector_options *b);
+int vg_config_classifier_same(const vg_classifier_options *a, const vg_classifier_options *b);
 
 /* The single-camera command line as a configuration of one camera named "default". */
 int vg_config_from_options(vg_config **out, const vg_serve_options *opt, char *err, size_t errlen);

@@ -17,6 +17,8 @@ static const struct {
 	{ "inspect", vg_cmd_inspect, "describe a model: inputs, outputs, ops, backends, decoder" },
 	{ "bench", vg_cmd_bench, "measure a model's inference latency" },
 	{ "run", vg_cmd_run, "run a model once on .npy inputs or an image; write its outputs as .npy" },
+	{ "hash-password", vg_cmd_hash_password, "read a password, print its hash for the configuration's users" },
+	{ "check-config", vg_cmd_check_config, "read and check a configuration file, load its models, summarise it" },
 };
 
 static void usage(FILE *out)

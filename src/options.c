@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/redact.h"
@@ -33,6 +34,9 @@ enum {
 	OPT_REDACT_PARAM,
 	OPT_PRIVACY,
 	OPT_PRIVACY_CLASSES,
+	OPT_CONFIG,
+	OPT_NODE,
+	OPT_AUTH_TOKEN,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +63,9 @@ static const struct option long_options[] = {
 	{ "privacy-classes", required_argument, NULL, OPT_PRIVACY_CLASSES },
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "node", required_argument, NULL, OPT_NODE },
+	{ "auth-token", required_argument, NULL, OPT_AUTH_TOKEN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -93,7 +100,7 @@ void vg_serve_usage(FILE *out)
 		"Output:\n"
 		"      --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:8080; a port alone is loopback;\n"
 		"                          [::1]:PORT for IPv6; 0.0.0.0:PORT or :PORT for every interface,\n"
-		"                          which has no authentication: put a reverse proxy in front)\n"
+		"                          reachable by others: use --auth-token or auth: in --config)\n"
 		"      --quality N         JPEG quality 1..100 (default 80)\n"
 		"      --max-clients N     concurrent /video_feed viewers (default 100); one browser tab takes one\n"
 		"      --max-event-clients N  concurrent /events connections (default 100); one per browser tab\n"
@@ -106,6 +113,7 @@ void vg_serve_usage(FILE *out)
 		"                          snapshots, events and stats; repeatable (default: no other site may)\n"
 		"      --allowed-host NAME another Host name to answer to besides localhost, 127.0.0.1 and [::1]\n"
 		"                          (DNS rebinding defence; * for any); repeatable\n"
+		"      --auth-token FILE   require the token in FILE (Bearer header, ?token=, or the login page)\n"
 		"      --trusted-proxy ADDR  a reverse proxy (address or CIDR) whose X-Forwarded-For names the client\n"
 		"                          for the per-address limits; repeatable\n"
 		"      --fps N             output frame-rate cap; for /dev/videoN also the capture rate\n"
@@ -115,6 +123,11 @@ void vg_serve_usage(FILE *out)
 		"                          colour, default black); a segmentation model hides its foreground\n"
 		"                          pixels, a detector the boxes of its 'person' class\n"
 		"      --privacy-classes A,B  the classes --privacy hides instead (names or ids)\n"
+		"\n"
+		"Configuration:\n"
+		"      --config FILE       serve the cameras of a YAML configuration file (see the README, and\n"
+		"                          vigil check-config FILE); camera and HTTP options then go in the file\n"
+		"      --node NAME         with --config: run the cameras assigned to node NAME\n"
 		"\n"
 		"  -v, --verbose           log more (debug)\n"
 		"  -q, --quiet             log errors only\n"
@@ -420,7 +433,139 @@ static int add_list_entry(vg_serve_options *opt, int c, const char *arg, char *e
 	return 0;
 }
 
-int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen)
+/*
+ * Applies one option (its getopt code) with its argument to opt: 0, or -1
+ * with a message in err. Shared by the command line and the configuration
+ * file, so that both accept and refuse the same values.
+ */
+static int apply_code(vg_serve_options *opt, int c, const char *arg, char *err, size_t errlen)
+{
+	vg_source_options *src = &opt->pipeline.source;
+	long n;
+	double d;
+	int m = vg_model_option(c, arg, &opt->detector, err, errlen);
+	if (m == 0)
+		m = vg_classify_option(c, arg, &opt->classifier, err, errlen);
+	if (m != 0)
+		return m < 0 ? -1 : 0;
+	switch (c) {
+	case 's':
+		src->uri = arg;
+		return 0;
+	case OPT_PRIVACY:
+		if (vg_privacy_parse(arg, &opt->pipeline.privacy, err, errlen) < 0)
+			return -1;
+		return 0;
+	case OPT_PRIVACY_CLASSES:
+		opt->pipeline.privacy.classes = arg;
+		return 0;
+	case OPT_LOOP:
+		src->loop = 1;
+		return 0;
+	case OPT_NO_PACE:
+		src->pace = 0;
+		return 0;
+	case OPT_SIZE: {
+		int w, h;
+		char tail;
+		if (sscanf(arg, "%dx%d%c", &w, &h, &tail) != 2 || w <= 0 || h <= 0 || w > 16384 || h > 16384) {
+			snprintf(err, errlen, "--size expects WIDTHxHEIGHT, e.g. 1280x720, not '%s'", arg);
+			return -1;
+		}
+		src->width = w;
+		src->height = h;
+		return 0;
+	}
+	case OPT_INPUT_FORMAT:
+		if (strcmp(arg, "mjpeg") != 0 && strcmp(arg, "yuyv422") != 0) {
+			snprintf(err, errlen, "--input-format expects mjpeg or yuyv422, not '%s'", arg);
+			return -1;
+		}
+		src->input_format = arg;
+		return 0;
+	case OPT_RECONNECT_MAX:
+		if (parse_double(arg, 0.1, 3600, &d) < 0) {
+			snprintf(err, errlen, "--reconnect-max expects seconds between 0.1 and 3600, not '%s'", arg);
+			return -1;
+		}
+		src->reconnect_max_us = (int64_t)(d * 1e6);
+		return 0;
+	case OPT_LISTEN:
+		opt->http.listen = arg;
+		return 0;
+	case OPT_QUALITY:
+		if (vg_parse_int(arg, 1, 100, &n) < 0) {
+			snprintf(err, errlen, "--quality expects a whole number from 1 to 100, not '%s'", arg);
+			return -1;
+		}
+		opt->pipeline.quality = (int)n;
+		return 0;
+	case OPT_MAX_CLIENTS:
+		if (vg_parse_int(arg, 1, 100000, &n) < 0) {
+			snprintf(err, errlen, "--max-clients expects a whole number from 1 to 100000, not '%s'", arg);
+			return -1;
+		}
+		opt->http.max_clients = (int)n;
+		return 0;
+	case OPT_MAX_EVENT_CLIENTS:
+		if (vg_parse_int(arg, 1, 100000, &n) < 0) {
+			snprintf(err, errlen, "--max-event-clients expects a whole number from 1 to 100000, not '%s'",
+				 arg);
+			return -1;
+		}
+		opt->http.max_event_clients = (int)n;
+		return 0;
+	case OPT_MAX_CONNS_PER_ADDRESS:
+		if (vg_parse_int(arg, 0, 100000, &n) < 0) {
+			snprintf(err, errlen,
+				 "--max-conns-per-address expects a whole number from 0 (no limit) to 100000, not '%s'",
+				 arg);
+			return -1;
+		}
+		opt->http.max_conns_per_address = n == 0 ? -1 : (int)n;
+		return 0;
+	case OPT_STALL_TIMEOUT:
+		if (parse_double(arg, 0.5, 3600, &d) < 0) {
+			snprintf(err, errlen, "--stall-timeout expects seconds between 0.5 and 3600, not '%s'", arg);
+			return -1;
+		}
+		opt->http.stall_timeout_us = (int64_t)(d * 1e6);
+		return 0;
+	case OPT_MIN_CLIENT_FPS:
+		if (parse_double(arg, 0, 1000, &d) < 0) {
+			snprintf(err, errlen, "--min-client-fps expects frames per second between 0 and 1000, not '%s'",
+				 arg);
+			return -1;
+		}
+		opt->http.min_client_fps = d;
+		return 0;
+	case OPT_CORS_ORIGIN:
+	case OPT_ALLOWED_HOST:
+	case OPT_TRUSTED_PROXY:
+		if (add_list_entry(opt, c, arg, err, errlen) < 0)
+			return -1;
+		return 0;
+	case OPT_FPS:
+		if (parse_double(arg, 0.01, 1000, &d) < 0) {
+			snprintf(err, errlen, "--fps expects frames per second between 0.01 and 1000, not '%s'", arg);
+			return -1;
+		}
+		opt->pipeline.max_fps = d;
+		src->fps = (int)(d + 0.5);
+		return 0;
+	case OPT_JSON:
+		opt->json = 1;
+		return 0;
+	case OPT_REDACT_PARAM:
+		if (vg_redact_option(arg, err, errlen) < 0)
+			return -1;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown option");
+	return -1;
+}
+
+void vg_serve_options_init(vg_serve_options *opt)
 {
 	memset(opt, 0, sizeof *opt);
 	opt->pipeline.source.pace = 1;
@@ -434,137 +579,128 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 	opt->http.trusted_proxies = opt->trusted_proxies;
 	opt->log_level = VG_LOG_INFO;
 
+}
+
+/* Options that take no value: the configuration file sets them with a boolean. */
+static int set_flag(vg_serve_options *opt, int c, int on)
+{
+	switch (c) {
+	case OPT_LOOP:
+		opt->pipeline.source.loop = on;
+		return 0;
+	case OPT_NO_PACE:
+		opt->pipeline.source.pace = !on;
+		return 0;
+	case OPT_JSON:
+		opt->json = on;
+		return 0;
+	case OPT_BGR:
+		opt->detector.pre.bgr = on;
+		return 0;
+	case OPT_REFERENCE:
+		opt->detector.reference_only = on;
+		return 0;
+	case OPT_NO_STATE:
+		opt->detector.no_state = on;
+		return 0;
+	}
+	return -1;
+}
+
+int vg_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* name, spelled with '-' or '_', equals the long option's name. */
+static int same_option_name(const char *name, const char *option)
+{
+	for (; *name && *option; name++, option++)
+		if (*name != *option && !(*name == '_' && *option == '-'))
+			return 0;
+	return !*name && !*option;
+}
+
+int vg_serve_option_apply(vg_serve_options *opt, const char *name, const char *value, char *err, size_t errlen)
+{
+	for (const struct option *o = long_options; o->name; o++) {
+		if (!same_option_name(name, o->name))
+			continue;
+		/* These concern the command line itself, not a camera or the server. */
+		if (o->val == OPT_CONFIG || o->val == OPT_NODE || o->val == OPT_AUTH_TOKEN || o->val == 'v' || o->val == 'q' ||
+		    o->val == 'h')
+			break;
+		if (o->has_arg == no_argument) {
+			int on;
+			if (vg_parse_bool(value, &on) < 0) {
+				snprintf(err, errlen, "--%s expects true or false (yes/no, on/off), not '%s'", o->name,
+					 value);
+				return -1;
+			}
+			return set_flag(opt, o->val, on);
+		}
+		return apply_code(opt, o->val, value, err, errlen);
+	}
+	snprintf(err, errlen, "unknown option '%s'", name);
+	return -1;
+}
+
+int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen)
+{
+	if (vg_classify_options_check(&opt->classifier, err, errlen) < 0)
+		return -1;
+	if ((opt->pipeline.privacy.mode || opt->pipeline.privacy.classes) &&
+	    (!opt->pipeline.privacy.mode || (!opt->detector.model && opt->pipeline.source.uri))) {
+		snprintf(err, errlen, opt->pipeline.privacy.mode ? "--privacy needs a model (--model) that finds what it hides"
+								 : "--privacy-classes needs --privacy blur|fill");
+		return -1;
+	}
+	if (opt->classifier.model && !opt->detector.model && opt->pipeline.source.uri) {
+		snprintf(err, errlen, "--classify needs a detector (--model) whose detections it classifies");
+		return -1;
+	}
+	return 0;
+}
+
+int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen)
+{
+	vg_serve_options_init(opt);
 	vg_source_options *src = &opt->pipeline.source;
-	long n;
-	double d;
+	/* The first option that, with --config, belongs in the file instead. */
+	int in_file = 0;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:m:vqh", long_options, NULL)) != -1) {
-		int m = vg_model_option(c, optarg, &opt->detector, err, errlen);
-		if (m == 0)
-			m = vg_classify_option(c, optarg, &opt->classifier, err, errlen);
-		if (m < 0)
-			return -1;
-		if (m > 0)
-			continue;
 		switch (c) {
-		case 's':
-			src->uri = optarg;
+		case OPT_CONFIG:
+			opt->config_path = optarg;
 			break;
-		case OPT_PRIVACY:
-			if (vg_privacy_parse(optarg, &opt->pipeline.privacy, err, errlen) < 0)
-				return -1;
+		case OPT_NODE:
+			opt->node = optarg;
 			break;
-		case OPT_PRIVACY_CLASSES:
-			opt->pipeline.privacy.classes = optarg;
-			break;
-		case OPT_LOOP:
-			src->loop = 1;
-			break;
-		case OPT_NO_PACE:
-			src->pace = 0;
-			break;
-		case OPT_SIZE: {
-			int w, h;
-			char tail;
-			if (sscanf(optarg, "%dx%d%c", &w, &h, &tail) != 2 || w <= 0 || h <= 0 || w > 16384 || h > 16384) {
-				snprintf(err, errlen, "--size expects WIDTHxHEIGHT, e.g. 1280x720, not '%s'", optarg);
-				return -1;
-			}
-			src->width = w;
-			src->height = h;
-			break;
-		}
-		case OPT_INPUT_FORMAT:
-			if (strcmp(optarg, "mjpeg") != 0 && strcmp(optarg, "yuyv422") != 0) {
-				snprintf(err, errlen, "--input-format expects mjpeg or yuyv422, not '%s'", optarg);
-				return -1;
-			}
-			src->input_format = optarg;
-			break;
-		case OPT_RECONNECT_MAX:
-			if (parse_double(optarg, 0.1, 3600, &d) < 0) {
-				snprintf(err, errlen, "--reconnect-max expects seconds between 0.1 and 3600, not '%s'", optarg);
-				return -1;
-			}
-			src->reconnect_max_us = (int64_t)(d * 1e6);
-			break;
-		case OPT_LISTEN:
-			opt->http.listen = optarg;
-			break;
-		case OPT_QUALITY:
-			if (vg_parse_int(optarg, 1, 100, &n) < 0) {
-				snprintf(err, errlen, "--quality expects a whole number from 1 to 100, not '%s'", optarg);
-				return -1;
-			}
-			opt->pipeline.quality = (int)n;
-			break;
-		case OPT_MAX_CLIENTS:
-			if (vg_parse_int(optarg, 1, 100000, &n) < 0) {
-				snprintf(err, errlen, "--max-clients expects a whole number from 1 to 100000, not '%s'", optarg);
-				return -1;
-			}
-			opt->http.max_clients = (int)n;
-			break;
-		case OPT_MAX_EVENT_CLIENTS:
-			if (vg_parse_int(optarg, 1, 100000, &n) < 0) {
-				snprintf(err, errlen, "--max-event-clients expects a whole number from 1 to 100000, not '%s'",
-					 optarg);
-				return -1;
-			}
-			opt->http.max_event_clients = (int)n;
-			break;
-		case OPT_MAX_CONNS_PER_ADDRESS:
-			if (vg_parse_int(optarg, 0, 100000, &n) < 0) {
-				snprintf(err, errlen,
-					 "--max-conns-per-address expects a whole number from 0 (no limit) to 100000, not '%s'",
-					 optarg);
-				return -1;
-			}
-			opt->http.max_conns_per_address = n == 0 ? -1 : (int)n;
-			break;
-		case OPT_STALL_TIMEOUT:
-			if (parse_double(optarg, 0.5, 3600, &d) < 0) {
-				snprintf(err, errlen, "--stall-timeout expects seconds between 0.5 and 3600, not '%s'", optarg);
-				return -1;
-			}
-			opt->http.stall_timeout_us = (int64_t)(d * 1e6);
-			break;
-		case OPT_MIN_CLIENT_FPS:
-			if (parse_double(optarg, 0, 1000, &d) < 0) {
-				snprintf(err, errlen, "--min-client-fps expects frames per second between 0 and 1000, not '%s'",
-					 optarg);
-				return -1;
-			}
-			opt->http.min_client_fps = d;
-			break;
-		case OPT_CORS_ORIGIN:
-		case OPT_ALLOWED_HOST:
-		case OPT_TRUSTED_PROXY:
-			if (add_list_entry(opt, c, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_FPS:
-			if (parse_double(optarg, 0.01, 1000, &d) < 0) {
-				snprintf(err, errlen, "--fps expects frames per second between 0.01 and 1000, not '%s'", optarg);
-				return -1;
-			}
-			opt->pipeline.max_fps = d;
-			src->fps = (int)(d + 0.5);
-			break;
-		case OPT_JSON:
-			opt->json = 1;
-			break;
-		case OPT_REDACT_PARAM:
-			if (vg_redact_option(optarg, err, errlen) < 0)
-				return -1;
+		case OPT_AUTH_TOKEN:
+			/* Read by serve itself, so that the token never sits in the options; it joins the file's auth:. */
+			opt->auth_token_file = optarg;
 			break;
 		case 'v':
 			opt->log_level = VG_LOG_DEBUG;
+			opt->log_level_set = 1;
 			break;
 		case 'q':
 			opt->log_level = VG_LOG_ERROR;
+			opt->log_level_set = 1;
 			break;
 		case 'h':
 			vg_serve_usage(stdout);
@@ -572,27 +708,43 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 		case ':':
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return -1;
-		default:
+		case '?':
 			snprintf(err, errlen, "unknown option '%s' (see vigil serve --help)", argv[optind - 1]);
 			return -1;
+		default:
+			if (!in_file)
+				in_file = c;
+			if (apply_code(opt, c, optarg, err, errlen) < 0)
+				return -1;
+			break;
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' (see vigil serve --help)", argv[optind]);
 		return -1;
 	}
-	if (vg_classify_options_check(&opt->classifier, err, errlen) < 0)
-		return -1;
-	if ((opt->pipeline.privacy.mode || opt->pipeline.privacy.classes) &&
-	    (!opt->pipeline.privacy.mode || (!opt->detector.model && src->uri))) {
-		snprintf(err, errlen, opt->pipeline.privacy.mode ? "--privacy needs a model (--model) that finds what it hides"
-								 : "--privacy-classes needs --privacy blur|fill");
+	if (opt->config_path) {
+		if (in_file) {
+			const char *name = "?";
+			for (const struct option *o = long_options; o->name; o++)
+				if (o->val == in_file || (in_file == 's' && o->val == 's') ||
+				    (in_file == 'm' && o->val == OPT_MODEL)) {
+					name = o->name;
+					break;
+				}
+			snprintf(err, errlen,
+				 "--%s cannot be combined with --config: put it in the configuration file %s instead",
+				 name, opt->config_path);
+			return -1;
+		}
+		return 0;
+	}
+	if (opt->node) {
+		snprintf(err, errlen, "--node needs --config FILE (nodes are declared in a configuration file)");
 		return -1;
 	}
-	if (opt->classifier.model && !opt->detector.model && src->uri) {
-		snprintf(err, errlen, "--classify needs a detector (--model) whose detections it classifies");
+	if (vg_serve_options_check(opt, err, errlen) < 0)
 		return -1;
-	}
 	/*
 	 * Neither --source nor --model: the demo, CenterNet on the pedestrian
 	 * video. --model alone: that model on the demo video. --source alone:

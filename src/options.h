@@ -25,9 +25,11 @@ typedef struct vg_serve_options {
 	const char *allowed_hosts[VG_MAX_LIST_OPTION];
 	vg_peer_net trusted_proxies[VG_MAX_LIST_OPTION];
 	enum vg_log_level log_level;
+	int log_level_set;       /* -v or -q was given */
 	int json;
 	const char *config_path;   /* --config FILE: the cameras and settings come from it */
 	const char *node;          /* --node NAME: serve that node's cameras */
+	const char *auth_token_file;  /* --auth-token: the file holding the bearer token, or NULL */
 } vg_serve_options;
 
 /*
@@ -37,6 +39,24 @@ typedef struct vg_serve_options {
 int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *err, size_t errlen);
 
 void vg_serve_usage(FILE *out);
+
+/* The defaults of every serve option, as if none was given. */
+void vg_serve_options_init(vg_serve_options *opt);
+
+/*
+ * Applies one option of serve by its long name (with '-' or '_': "max-detections"
+ * or "max_detections") and its value as text, exactly as the command line would;
+ * options that take no value take a boolean (true/false, yes/no, on/off).
+ * Returns 0, or -1 with a message in err (which starts with "--NAME ").
+ * --redact-param registers its name process-wide, as on the command line.
+ */
+int vg_serve_option_apply(vg_serve_options *opt, const char *name, const char *value, char *err, size_t errlen);
+
+/* The checks across options (a classifier needs a detector, ...): 0, or -1 with a message. */
+int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen);
+
+/* true/yes/on -> 1, false/no/off -> 0 (any case): 0, or -1 for anything else. */
+int vg_parse_bool(const char *s, int *out);
 
 /* Option codes of the model options (getopt_long values), shared by serve, detect, bench and inspect. */
 enum {

@@ -240,6 +240,24 @@ static int parse_header(const char *line, size_t len, vg_http_request *req, int 
 		return take_unique(req, &req->host, &req->host_len, v, vlen, "duplicate Host header");
 	if (equals_nocase(line, nlen, "origin"))
 		return take_unique(req, &req->origin, &req->origin_len, v, vlen, "duplicate Origin header");
+	if (equals_nocase(line, nlen, "authorization"))
+		return take_unique(req, &req->authorization, &req->authorization_len, v, vlen,
+				   "duplicate Authorization header");
+	if (equals_nocase(line, nlen, "cookie")) {
+		req->cookie = v;
+		req->cookie_len = vlen;
+		return 0;
+	}
+	if (equals_nocase(line, nlen, "accept")) {
+		req->accept = v;
+		req->accept_len = vlen;
+		return 0;
+	}
+	if (equals_nocase(line, nlen, "x-forwarded-proto")) {
+		req->forwarded_proto = v;
+		req->forwarded_proto_len = vlen;
+		return 0;
+	}
 	/* A proxy appends to the last field; the entries that matter are at its right end. */
 	if (equals_nocase(line, nlen, "x-forwarded-for")) {
 		req->forwarded_for = v;

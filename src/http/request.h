@@ -21,7 +21,7 @@
  *   400  malformed request line, header field or Content-Length; NUL or other
  *        control characters; a target that does not start with "/" or that
  *        has a ".." segment, literal or percent-encoded, or encodes "/", "\"
- *        or NUL; duplicate Host or Origin; obsolete line folding
+ *        or NUL; duplicate Host, Origin or Authorization; obsolete line folding
  *   414  a target longer than VG_HTTP_MAX_TARGET
  *   431  a head longer than VG_HTTP_MAX_HEAD or with more than
  *        VG_HTTP_MAX_HEADERS fields
@@ -32,6 +32,8 @@
 #define VG_HTTP_MAX_HEAD 8192
 #define VG_HTTP_MAX_TARGET 2048
 #define VG_HTTP_MAX_HEADERS 64
+/* Largest request body read (the login form); the server answers larger ones without reading them. */
+#define VG_HTTP_MAX_BODY 4096
 
 enum vg_http_method {
 	VG_HTTP_GET = 1,
@@ -67,6 +69,14 @@ typedef struct vg_http_request {
 	size_t origin_len;
 	const char *forwarded_for; /* the last X-Forwarded-For field, NULL when absent */
 	size_t forwarded_for_len;
+	const char *authorization; /* Authorization, NULL when absent */
+	size_t authorization_len;
+	const char *cookie;        /* the last Cookie field, NULL when absent */
+	size_t cookie_len;
+	const char *accept;        /* the last Accept field, NULL when absent */
+	size_t accept_len;
+	const char *forwarded_proto; /* the last X-Forwarded-Proto field, NULL when absent */
+	size_t forwarded_proto_len;
 	int64_t content_length;    /* -1 when absent */
 	int header_count;
 	size_t consumed;           /* VG_HTTP_PARSE_DONE: length of the head, blank line included */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <linux/sockios.h>
@@ -27,6 +28,7 @@
 #include "core/log.h"
 #include "http/access.h"
 #include "http/assets.h"
+#include "http/auth.h"
 #include "http/delivery.h"
 #include "http/listen.h"
 #include "http/mjpeg.h"
@@ -96,6 +98,10 @@ static const char *reason_phrase(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 303: return "See Other";
+	case 401: return "Unauthorized";
+	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -583,11 +589,100 @@ static int attribute_to_client(vg_conn *c, const vg_http_request *req)
 	return srv->opt.max_conns_per_address > 0 && p->conns > srv->opt.max_conns_per_address ? -1 : 0;
 }
 
-static void handle_request(vg_conn *c, const vg_http_request *req)
+/*
+ * Access control (auth.h) before a request is routed: the login page and
+ * its form are answered here, and so is every request without a valid
+ * credential. Returns 1 when it answered, 0 when the request may go on.
+ */
+static int auth_gate(vg_conn *c, const vg_http_request *req, const char *body, int head_only, int close)
 {
 	vg_http_server *srv = c->srv;
-	/* We read no bodies, so a request with one is answered and the connection closed. */
-	int close = !req->keep_alive || req->content_length > 0 || c->over_limit;
+	/*
+	 * Monitors need no credential for /healthz, which says only whether
+	 * frames flow. /cam/NAME/healthz stays closed: its 404 for an unknown
+	 * NAME would tell strangers which cameras exist.
+	 */
+	if (path_is(req, "/healthz"))
+		return 0;
+	int retry = 0, rc;
+	char extra[VG_AUTH_COOKIE_MAX + 64];
+	if (path_is(req, "/login")) {
+		if (req->method == VG_HTTP_POST && !body && req->content_length > VG_HTTP_MAX_BODY) {
+			send_error(c, 413, "the login form must be at most 4 KiB", NULL, 0, 1);
+			return 1;
+		}
+		if (req->method != VG_HTTP_POST && req->method != VG_HTTP_GET && req->method != VG_HTTP_HEAD) {
+			send_error(c, 405, "only GET, HEAD and POST are allowed", "Allow: GET, HEAD, POST\r\n", 0, close);
+			return 1;
+		}
+		char set_cookie[VG_AUTH_COOKIE_MAX];
+		rc = req->method != VG_HTTP_POST ? VG_AUTH_MISSING
+			: vg_auth_login(srv->auth, body ? body : "", body ? (size_t)req->content_length : 0,
+					&c->peer->addr, vg_wall_us(), set_cookie, sizeof set_cookie, &retry);
+		if (rc == VG_AUTH_OK) {
+			static const char done[] = "signed in\n";
+			/* Behind a TLS proxy (--trusted-proxy) the browser must never send the cookie in clear. */
+			int secure = c->via_proxy && req->forwarded_proto && req->forwarded_proto_len == 5 &&
+				     strncasecmp(req->forwarded_proto, "https", 5) == 0;
+			snprintf(extra, sizeof extra, "Set-Cookie: %s%s\r\nLocation: /\r\n", set_cookie,
+				 secure ? "; Secure" : "");
+			answer a = { .status = 303, .type = "text/plain; charset=utf-8", .cache = "no-store", .extra = extra,
+				     .body = done, .len = sizeof done - 1, .body_static = 1 };
+			send_answer(c, &a, 0, close);
+			return 1;
+		}
+		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+		const char *why = rc == VG_AUTH_LIMITED && retry <= 1 ? "Too many sign-ins at once: try again in a moment."
+			: rc == VG_AUTH_LIMITED ? "Too many failed attempts: wait a minute and try again."
+			: rc == VG_AUTH_DENIED ? "Wrong user name, password or token." : NULL;
+		answer a = { .status = rc == VG_AUTH_LIMITED ? 429 : rc == VG_AUTH_DENIED ? 401 : 200,
+			     .type = "text/html; charset=utf-8", .cache = "no-store",
+			     .extra = rc == VG_AUTH_LIMITED ? extra : NULL, .body_malloced = vg_auth_login_page(why) };
+		if (!a.body_malloced) {
+			send_error(c, 503, "out of memory", NULL, head_only, close);
+			return 1;
+		}
+		a.len = strlen(a.body_malloced);
+		send_answer(c, &a, head_only, close);
+		return 1;
+	}
+	vg_auth_credentials cred = { req->authorization, req->authorization_len, req->cookie, req->cookie_len,
+				     req->query, req->query_len };
+	rc = vg_auth_check(srv->auth, &cred, &c->peer->addr, vg_wall_us(), &retry);
+	if (rc == VG_AUTH_OK)
+		return 0;
+	if (rc == VG_AUTH_LIMITED) {
+		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+		send_error(c, 429, "too many failed sign-in attempts from your address", extra, head_only, close);
+		return 1;
+	}
+	/* A browser opening a page is sent to the login page; scripts, <img> and EventSource get a 401. */
+	if (req->method == VG_HTTP_GET && req->accept && memmem(req->accept, req->accept_len, "text/html", 9)) {
+		static const char see[] = "sign in at /login\n";
+		answer a = { .status = 303, .type = "text/plain; charset=utf-8", .cache = "no-store",
+			     .extra = "Location: /login\r\n", .body = see, .len = sizeof see - 1, .body_static = 1 };
+		send_answer(c, &a, 0, close);
+		return 1;
+	}
+	static const char challenge[] = "WWW-Authenticate: Bearer realm=\"vigil\", Basic realm=\"vigil\"\r\n";
+	static const char json[] = "{\"error\":\"unauthorized\",\"message\":\"a token, a user's password or a "
+				   "session is needed (see /login)\"}\n";
+	if (req->path_len >= 5 && memcmp(req->path, "/api/", 5) == 0) {
+		answer a = { .status = 401, .type = "application/json", .cache = "no-store", .extra = challenge,
+			     .body = json, .len = sizeof json - 1, .body_static = 1 };
+		send_answer(c, &a, head_only, close);
+	} else {
+		send_error(c, 401, "a token, a user's password or a session is needed (see /login)", challenge,
+			   head_only, close);
+	}
+	return 1;
+}
+
+static void handle_request(vg_conn *c, const vg_http_request *req, const char *body)
+{
+	vg_http_server *srv = c->srv;
+	/* We read no bodies but small POST ones, so a request with another is answered and the connection closed. */
+	int close = !req->keep_alive || (req->content_length > 0 && !body) || c->over_limit;
 	int head_only = req->method == VG_HTTP_HEAD;
 	if (vg_log_get_level() >= VG_LOG_DEBUG) {
 		char addr[VG_PEER_ADDR_STRLEN];
@@ -618,6 +713,8 @@ static void handle_request(vg_conn *c, const vg_http_request *req)
 		send_error(c, 503, "too many connections from your address", "Retry-After: 1\r\n", head_only, 1);
 		return;
 	}
+	if (srv->auth && !c->over_limit && auth_gate(c, req, body, head_only, close))
+		return;
 	if (req->method != VG_HTTP_GET && req->method != VG_HTTP_HEAD) {
 		send_error(c, 405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n", 0, close);
 		return;
@@ -728,7 +825,8 @@ static void process_input(vg_conn *c)
 			set_pending(c, 1);
 			arm_timer(c, srv->opt.header_timeout_us);
 		}
-		size_t n = len < VG_HTTP_MAX_HEAD ? len : VG_HTTP_MAX_HEAD;
+		/* Room for a head and a small body: the head's pointers must stay valid while the body is read. */
+		size_t n = len < VG_HTTP_MAX_HEAD + VG_HTTP_MAX_BODY ? len : VG_HTTP_MAX_HEAD + VG_HTTP_MAX_BODY;
 		const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
 		if (!buf)
 			return;
@@ -736,6 +834,16 @@ static void process_input(vg_conn *c)
 		int rc = vg_http_parse(&c->parser, buf, n, &req);
 		if (rc == VG_HTTP_PARSE_MORE)
 			return;
+		const char *body = NULL;
+		if (rc == VG_HTTP_PARSE_DONE && req.method == VG_HTTP_POST && req.content_length > 0 &&
+		    req.content_length <= VG_HTTP_MAX_BODY) {
+			if (n < req.consumed + (size_t)req.content_length) {
+				/* The head is parsed again once the body is here; the header deadline covers both. */
+				vg_http_parser_init(&c->parser);
+				return;
+			}
+			body = buf + req.consumed;
+		}
 		atomic_fetch_add_explicit(&srv->stats->http_requests, 1, memory_order_relaxed);
 		set_pending(c, 0);
 		if (rc == VG_HTTP_PARSE_ERROR) {
@@ -743,9 +851,9 @@ static void process_input(vg_conn *c)
 			send_error(c, req.status, req.error, NULL, 0, 1);
 			return;
 		}
-		handle_request(c, &req);
+		handle_request(c, &req, body);
 		c->cors = NULL;
-		evbuffer_drain(in, req.consumed);
+		evbuffer_drain(in, req.consumed + (body ? (size_t)req.content_length : 0));
 		vg_http_parser_init(&c->parser);
 		if (c->state != CONN_REQUEST)
 			break;
@@ -1125,15 +1233,16 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		vg_http_server_destroy(srv);
 		return -ENOMEM;
 	}
-	int rc = open_listener(srv, err, errlen);
+	int rc = vg_auth_create(&srv->auth, opt->auth, err, errlen) < 0 ? -EINVAL : open_listener(srv, err, errlen);
+	srv->opt.auth = NULL;  /* vg_auth keeps its own copies; the caller's may go */
 	if (rc != 0) {
 		vg_http_server_destroy(srv);
 		return rc;
 	}
-	if (!srv->loopback_bind)
-		vg_warn("http: listening on %s, which other machines can reach, and vigil has no authentication: "
-			"anyone who reaches this address can watch the stream (bind to 127.0.0.1 and put an "
-			"authenticating reverse proxy in front to share it safely)",
+	if (!srv->loopback_bind && !srv->auth)
+		vg_warn("http: listening on %s, which other machines can reach, with no authentication: "
+			"anyone who reaches this address can watch the stream (give --auth-token FILE or the "
+			"configuration's auth: users, or bind to 127.0.0.1 behind an authenticating reverse proxy)",
 			srv->address);
 	struct timeval ka = { .tv_sec = SSE_KEEPALIVE_US / 1000000, .tv_usec = 0 };
 	struct timeval tick = { .tv_sec = TICK_US / 1000000, .tv_usec = TICK_US % 1000000 };
@@ -1189,6 +1298,7 @@ void vg_http_server_destroy(vg_http_server *srv)
 	if (srv->tick)
 		event_free(srv->tick);
 	vg_peer_table_destroy(srv->peers);
+	vg_auth_destroy(srv->auth);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	vg_http__cameras_free(srv);

@@ -10,6 +10,7 @@
 #include "http/peer.h"
 
 struct event_base;
+struct vg_config_auth;
 
 /*
  * The HTTP/1.1 server: one libevent loop serving the web page, the MJPEG
@@ -49,6 +50,8 @@ typedef struct vg_http_options {
 	int nallowed_hosts;
 	const vg_peer_net *trusted_proxies;  /* peers whose X-Forwarded-For names the client */
 	int ntrusted_proxies;
+	/* Who may come in (see auth.h); NULL, or no token and no users: anyone who reaches the address. */
+	const struct vg_config_auth *auth;
 } vg_http_options;
 
 /* Defaults of vg_http_options that zero does not stand for. */

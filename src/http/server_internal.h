@@ -89,6 +89,7 @@ struct vg_http_server {
 	int reserve;         /* connections kept for addresses that hold none */
 	int loopback_bind;
 	vg_peer_table *peers;
+	struct vg_auth *auth;  /* NULL: access control off (auth.h) */
 	struct event *tick;
 	time_t date_sec;
 	char date[40];

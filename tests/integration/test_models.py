@@ -15,6 +15,9 @@ top class scores, in Arm NN's output, within two steps of Arm NN's top class
 more than one step and decoded boxes of large anchors move by up to ~0.02;
 detections near the NMS or score thresholds may then appear in one output
 and not the other, which is why only confident ones must match.
+
+Arm NN's outputs and the rewritten models are cached (oracle_cache.py, keyed by
+everything they depend on); VIGIL_ORACLE_CACHE=0 turns that off.
 """
 import json
 import os
@@ -26,12 +29,11 @@ import unittest
 import numpy as np
 from PIL import Image
 
+import oracle_cache
 from vigil_harness import ASSETS, VIGIL_BIN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NN_RUN = os.path.join(os.path.dirname(VIGIL_BIN), "tests", "nn-run")
-ORACLE = os.path.join(os.path.dirname(HERE), "oracle", "armnn_tflite.py")
-F32_WEIGHTS = os.path.join(os.path.dirname(HERE), "oracle", "tflite_f32_weights.py")
 TFLITE = os.path.join(ASSETS, "models", "tflite")
 IMAGES = os.path.join(ASSETS, "images")
 LABELS = os.path.join(ASSETS, "labels")
@@ -58,11 +60,7 @@ MOVENET_REFERENCE = os.path.join(ASSETS, "golden", "coral_movenet_single_pose_li
 
 
 def have_oracle():
-    try:
-        subprocess.run(["/usr/bin/python3", "-c", "import pyarmnn"], capture_output=True, check=True, timeout=60)
-        return True
-    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired):
-        return False
+    return oracle_cache.have_armnn()
 
 
 def model_input(model):
@@ -106,29 +104,17 @@ def run_ours(model, data, tmp, threads=1, reference=False):
 
 def run_oracle(model, inp, tmp, why=None):
     """Arm NN's outputs, or None when it cannot run the model (its reason appended to the list why)."""
-    out = os.path.join(tmp, "armnn")
-    p = subprocess.run(["/usr/bin/python3", ORACLE, model, inp, out], capture_output=True, text=True, timeout=600)
-    if p.returncode == 3 or p.returncode < 0:
-        if why is not None:
-            lines = [l for l in p.stderr.splitlines() if "armnn cannot run" in l or "what()" in l]
-            why.append(lines[-1].strip() if lines else f"Arm NN died with signal {-p.returncode}")
-        return None
-    assert p.returncode == 0, p.stderr
-    with open(os.path.join(out, "outputs.json")) as f:
-        desc = json.load(f)
-    return [np.fromfile(os.path.join(out, f"{i}.bin"), dtype=d["dtype"]).reshape(d["shape"])
-            for i, d in enumerate(desc)]
+    with open(inp, "rb") as f:
+        ref, reason = oracle_cache.armnn(model, f.read(), tmp)
+    if ref is None and why is not None:
+        why.append(reason)
+    return ref
 
 
 def rewrite(model, tmp, *flags):
     """The model rewritten by tests/oracle/tflite_f32_weights.py with flags, or None when there is nothing to do."""
     out = os.path.join(tmp, ("_".join(f.strip("-") for f in flags) or "f32") + "_" + os.path.basename(model))
-    p = subprocess.run(["/usr/bin/python3", F32_WEIGHTS, *flags, model, out], capture_output=True, text=True,
-                       timeout=300)
-    if p.returncode == 3:
-        return None
-    assert p.returncode == 0, p.stderr
-    return out
+    return oracle_cache.rewrite(model, out, *flags)
 
 
 def iou(a, b):

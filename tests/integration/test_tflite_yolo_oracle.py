@@ -37,9 +37,11 @@ that in its deepest layers (a few elements differ by tens of steps, and
 both differ from the float model by more). What a person sees: YOLOv8n
 scores a person and the bus at 0.5 or more on images/nanodetrepo_bus.jpg.
 
-Oracle outputs are cached in the cache folder (armnn-oracle/, ort-oracle/,
-keyed by model, rewrite, scripts and input bytes); VIGIL_ORT_CACHE=0 turns
-that off.
+Oracle outputs are cached in the cache folder: Arm NN's and the rewritten
+models by oracle_cache.py (keyed by everything they depend on, including the
+installed Arm NN; VIGIL_ORACLE_CACHE=0 turns that off), ONNX Runtime's in
+ort-oracle/ (keyed by model, script, package lock and input bytes;
+VIGIL_ORT_CACHE=0 turns that off).
 """
 import hashlib
 import json
@@ -53,12 +55,11 @@ import unittest
 import numpy as np
 from PIL import Image
 
+import oracle_cache
 from vigil_harness import ASSETS, VIGIL_BIN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORACLE_DIR = os.path.join(os.path.dirname(HERE), "oracle")
-ARMNN = os.path.join(ORACLE_DIR, "armnn_tflite.py")
-REWRITE = os.path.join(ORACLE_DIR, "tflite_f32_weights.py")
 ORT_RUN = os.path.join(ORACLE_DIR, "ort_run.mjs")
 NODE_MODULES = os.path.join(ORACLE_DIR, "node_modules")
 TFLITE = os.path.join(ASSETS, "models", "tflite")
@@ -72,11 +73,7 @@ PERSON, BUS = 0, 5
 
 
 def have_armnn():
-    try:
-        subprocess.run(["/usr/bin/python3", "-c", "import pyarmnn"], capture_output=True, check=True, timeout=60)
-        return True
-    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired):
-        return False
+    return oracle_cache.have_armnn()
 
 
 def have_ort():
@@ -121,24 +118,13 @@ def cached(kind, key, produce):
 
 def armnn_outputs(model, flags, x, tmp):
     """Arm NN's outputs for input x, on the model rewritten by tflite_f32_weights.py with flags (None: as it is)."""
-    def produce():
-        path = model
-        if flags is not None:
-            path = os.path.join(tmp, "rewritten.tflite")
-            p = subprocess.run(["/usr/bin/python3", REWRITE, *flags, model, path], capture_output=True, text=True,
-                               timeout=300)
-            assert p.returncode == 0, f"rewrite: {p.stderr}"
-        inp = os.path.join(tmp, "armnn_in.bin")
-        x.tofile(inp)
-        out = os.path.join(tmp, "armnn")
-        p = subprocess.run(["/usr/bin/python3", ARMNN, path, inp, out], capture_output=True, text=True, timeout=900)
-        assert p.returncode == 0, f"Arm NN cannot run {os.path.basename(model)}: {p.stderr[-2000:]}"
-        with open(os.path.join(out, "outputs.json")) as f:
-            desc = json.load(f)
-        return [np.fromfile(os.path.join(out, f"{i}.bin"), dtype=d["dtype"]).reshape(d["shape"])
-                for i, d in enumerate(desc)]
-    key = digest(model, json.dumps(flags), REWRITE, ARMNN, x.dtype.str, x.shape, x.tobytes())
-    return cached("armnn-oracle", key, produce)
+    path = model
+    if flags is not None:
+        path = oracle_cache.rewrite(model, os.path.join(tmp, "rewritten.tflite"), *flags)
+        assert path is not None, f"rewrite: nothing to rewrite in {os.path.basename(model)}"
+    ref, reason = oracle_cache.armnn(path, x.tobytes(), tmp)
+    assert ref is not None, f"Arm NN cannot run {os.path.basename(model)}: {reason}"
+    return ref
 
 
 def ort_outputs(model, x, tmp):

@@ -4,23 +4,31 @@ executor to check vigil's engine against (Debian's python3-pyarmnn and
 libarmnn-cpuref-backend22; run with /usr/bin/python3).
 
 usage: armnn_tflite.py MODEL INPUT.bin OUTDIR
+       armnn_tflite.py --fingerprint
 Feeds INPUT.bin's raw bytes to input 0 and writes each output i as OUTDIR/i.bin
 plus OUTDIR/outputs.json describing names, shapes and dtypes.
-Exits 3 when Arm NN cannot parse or run the model (a skip, not a failure).
+Exits 3 when Arm NN cannot parse or run the model (a skip, not a failure),
+4 when pyarmnn is not installed.
+--fingerprint prints one line that changes whenever the installed Arm NN may
+compute differently (tests/integration/oracle_cache.py keys its cache on it).
 """
+import hashlib
 import json
 import os
 import sys
 import warnings
 
-import numpy as np
-
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import contextlib
     import io
-    with contextlib.redirect_stdout(io.StringIO()):
-        import pyarmnn as ann
+    try:
+        import numpy as np
+        with contextlib.redirect_stdout(io.StringIO()):
+            import pyarmnn as ann
+    except ImportError as e:
+        print(f"pyarmnn is not installed: {e}", file=sys.stderr)
+        sys.exit(4)
 
 DTYPES = {
     ann.DataType_Float32: np.float32,
@@ -30,7 +38,32 @@ DTYPES = {
 }
 
 
+def fingerprint():
+    """Versions, the bytes of pyarmnn and of the Arm NN libraries this process maps once a runtime has
+    loaded its backends, and the identity (size, mtime) of every other shared library it maps."""
+    runtime = ann.IRuntime(ann.CreationOptions())
+    pkg = os.path.dirname(os.path.abspath(ann.__file__))
+    files = [os.path.join(d, f) for d, _, fs in os.walk(pkg) for f in fs if not f.endswith(".pyc")]
+    with open("/proc/self/maps") as f:
+        mapped = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+    mapped = {m for m in mapped if m.startswith("/") and ".so" in os.path.basename(m) and os.path.isfile(m)}
+    files += [m for m in mapped if "armnn" in m.lower()]
+    h = hashlib.sha256()
+    for path in sorted(set(files)):
+        with open(path, "rb") as f:
+            h.update(path.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+    for path in sorted(m for m in mapped if "armnn" not in m.lower()):
+        st = os.stat(path)
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    del runtime
+    print(json.dumps({"pyarmnn": ann.__version__, "armnn": ann.ARMNN_VERSION, "numpy": np.__version__,
+                      "python": sys.version, "files": h.hexdigest()}, sort_keys=True))
+
+
 def main():
+    if sys.argv[1:] == ["--fingerprint"]:
+        fingerprint()
+        return
     model, input_path, outdir = sys.argv[1:4]
     try:
         parser = ann.ITfLiteParser()

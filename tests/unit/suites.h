@@ -27,7 +27,10 @@ extern const vg_test vg_suite_classify[];
 extern const vg_test vg_suite_npy[];
 extern const vg_test vg_suite_segment[];
 extern const vg_test vg_suite_yolo[];
+extern const vg_test vg_suite_config[];
 extern const vg_test vg_suite_infer_pool[];
+extern const vg_test vg_suite_auth[];
+extern const vg_test vg_suite_mqtt[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -53,7 +56,10 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_npy,
 	vg_suite_segment,
 	vg_suite_yolo,
+	vg_suite_config,
 	vg_suite_infer_pool,
+	vg_suite_auth,
+	vg_suite_mqtt,
 	NULL,
 };
 

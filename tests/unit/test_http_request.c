@@ -345,7 +345,25 @@ TEST(http_request_origin_and_forwarded_for)
 	CHECK(req.status == 400);
 }
 
+TEST(http_request_credentials)
+{
+	vg_http_request req;
+	CHECK(parse_all("GET /?token=x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer abc \r\nCookie: a=1\r\n"
+			"Cookie: vigil_session=v1\r\nAccept: text/html,*/*\r\nX-Forwarded-Proto: https\r\n\r\n",
+			&req) == VG_HTTP_PARSE_DONE);
+	CHECK(span_is(req.authorization, req.authorization_len, "Bearer abc"));
+	CHECK(span_is(req.cookie, req.cookie_len, "vigil_session=v1"));
+	CHECK(span_is(req.accept, req.accept_len, "text/html,*/*"));
+	CHECK(span_is(req.forwarded_proto, req.forwarded_proto_len, "https"));
+	CHECK(span_is(req.query, req.query_len, "token=x"));
+	CHECK(parse_all("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &req) == VG_HTTP_PARSE_DONE);
+	CHECK(req.authorization == NULL && req.cookie == NULL && req.accept == NULL && req.forwarded_proto == NULL);
+	/* Two Authorization fields: which one would a proxy in front have checked? Refused. */
+	check_rejected("GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n", 400);
+}
+
 TEST_SUITE(http_request,
+	   TEST_ENTRY(http_request_credentials),
 	   TEST_ENTRY(http_request_origin_and_forwarded_for),
 	   TEST_ENTRY(http_request_simple_get),
 	   TEST_ENTRY(http_request_query_and_head),
