@@ -1,10 +1,17 @@
 'use strict';
 
-// The page holds two connections: the MJPEG <img> and one /events stream,
-// which carries an event per output frame and, once a second, the stats
-// (an SSE message of type "stats", the same JSON as /api/stats). So a tab
-// takes one stream slot and one event slot on the server, and the <img> is
-// kept alive across server restarts.
+// One camera: the page shows its MJPEG stream, its detections and its stats.
+// Many cameras (or cameras of other nodes): a grid of tiles, and a focused
+// view of one camera (click a tile, or link to #cam=NAME).
+//
+// Connections: a browser opens at most six HTTP/1.1 connections to a host, so
+// the page holds few. One /events stream carries every camera's detections
+// (an unnamed message per frame, with a "camera" key when there are several)
+// and, once a second, the stats of all of them (an SSE message of type
+// "stats", the same JSON as /api/stats). Only the camera in focus holds an
+// MJPEG stream; grid tiles fetch snapshots, one request at a time per tile,
+// and only while the grid is shown. The <img> stream is kept alive across
+// server restarts.
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,16 +19,58 @@ function fmt(value, digits) {
   return typeof value === 'number' && isFinite(value) ? value.toFixed(digits) : '–';
 }
 
-function setText(id, text) {
-  const el = $(id);
+function setText(el, text) {
+  if (typeof el === 'string') el = $(el);
   if (el.textContent !== text) el.textContent = text;
 }
 
-let wasLive = null;
+// A tile asks for a new snapshot this long after it asked for the previous one (once that has arrived).
+const SNAPSHOT_INTERVAL_MS = 800;
+// A snapshot request that takes longer than this is given up, so that a stuck one cannot freeze its tile.
+const SNAPSHOT_TIMEOUT_MS = 5000;
+// The camera list is read again this often in the grid, for the other nodes' cameras.
+const CAMERAS_INTERVAL_MS = 30000;
+// Stats come every second; this long without any means the server is gone, even if no error fired.
+const STATS_SILENCE_MS = 3500;
+// A tile lists this many detections at most.
+const TILE_DETECTIONS = 4;
+
+// name -> { info (from /api/cameras), tile elements, latest event, snapshot state }
+const cameras = new Map();
+let many = false; // the grid view exists: more than one camera, or cameras of other nodes
+let focused = null; // the camera in the focused view when many, else null (the grid is shown)
+let streamUrl = '/video_feed'; // what #stream shows, or null when it shows nothing
+
+// --- The focused stream ---
+
+function setStream(url) {
+  if (url === streamUrl) return;
+  streamUrl = url;
+  const img = $('stream');
+  if (url) img.src = url;
+  else img.removeAttribute('src'); // Ends the MJPEG connection.
+}
 
 function restartStream() {
-  $('stream').src = '/video_feed?t=' + Date.now();
+  if (streamUrl) $('stream').src = streamUrl + (streamUrl.includes('?') ? '&' : '?') + 't=' + Date.now();
 }
+
+function keepStreamAlive() {
+  const img = $('stream');
+  let retry = null;
+  img.addEventListener('error', () => {
+    if (retry || !streamUrl) return;
+    retry = setTimeout(() => {
+      retry = null;
+      restartStream();
+    }, 1000);
+  });
+}
+
+// --- Connection state ---
+
+let wasLive = null;
+let statsWatchdog = null;
 
 function setConnection(live) {
   // A stream cut by a server restart does not always fire 'error'; restart it when the server is back.
@@ -32,28 +81,65 @@ function setConnection(live) {
   badge.className = 'badge ' + (live ? 'live' : 'down');
 }
 
-// Stats come every second; this long without any means the server is gone, even if no error fired.
-const STATS_SILENCE_MS = 3500;
-let statsWatchdog = null;
-
-function showStats(s) {
-    setText('fps', fmt(s.output.fps, 1));
-    setText('source-fps', fmt(s.source.fps, 1));
-    setText('latency', fmt(s.output.latency_ms, 1) + ' ms');
-    setText('dropped', String(s.analysis.drops + s.output.drops));
-    setText('clients', s.clients.stream + ' video, ' + s.clients.events + ' events');
-    const state = $('source-state');
-    setText('source-state', s.source.state);
-    state.className = 'state-' + s.source.state;
-    setText('resolution', s.source.width && s.source.height ? s.source.width + '×' + s.source.height : '–');
-    setText('source-frames', String(s.source.frames));
+function armWatchdog() {
+  clearTimeout(statsWatchdog);
+  statsWatchdog = setTimeout(() => setConnection(false), STATS_SILENCE_MS);
 }
 
-function showDetections(list, segmentation) {
-  const ul = $('detections');
-  setText('detection-count', String(list.length));
+// --- Stats ---
+
+// The focused camera's stats: s is one camera's section of the stats document (or the whole document).
+function showStats(s, clients) {
+  setText('fps', fmt(s.output.fps, 1));
+  setText('source-fps', fmt(s.source.fps, 1));
+  setText('latency', fmt(s.output.latency_ms, 1) + ' ms');
+  setText('dropped', String(s.analysis.drops + s.output.drops));
+  setText('clients', clients);
+  const state = $('source-state');
+  setText(state, s.source.state);
+  state.className = 'state-' + s.source.state;
+  setText('resolution', s.source.width && s.source.height ? s.source.width + '×' + s.source.height : '–');
+  setText('source-frames', String(s.source.frames));
+  const a = s.analysis;
+  setText('analysis-fps', a.enabled ? fmt(a.fps, 1) : 'off');
+  setText('analysis-latency', a.enabled ? fmt(a.latency_ms, 1) + ' ms' : '–');
+  setText('analysis-share', a.enabled ? fmt(a.share * 100, 0) + '% (fair ' + fmt(a.fair_share * 100, 0) + '%)' : '–');
+}
+
+function setBadge(el, state) {
+  setText(el, state);
+  el.className = el.className.replace(/ ?state-\S+/g, '') + ' state-' + state;
+}
+
+function onStats(doc) {
+  if (!many) {
+    showStats(doc, doc.clients.stream + ' video, ' + doc.clients.events + ' events');
+  }
+  const list = Array.isArray(doc.cameras) ? doc.cameras : [];
+  for (const c of list) {
+    const cam = cameras.get(c.name);
+    if (!cam) continue;
+    cam.info.state = c.source.state;
+    if (cam.tile) {
+      setBadge(cam.tile.state, c.source.state);
+      setNote(cam);
+      setText(cam.tile.fps, c.analysis.enabled ? 'analysis ' + fmt(c.analysis.fps, 1) + ' fps' : 'no analysis');
+    }
+    if (many && c.name === focused) {
+      setBadge($('focus-state'), c.source.state);
+      showStats(c, c.clients.stream + (c.clients.stream === 1 ? ' viewer' : ' viewers'));
+    }
+  }
+  // A camera added or removed (a reloaded configuration): read the list again.
+  const local = [...cameras.values()].filter((c) => c.info.local).map((c) => c.info.name);
+  if (list.map((c) => c.name).join('\n') !== local.join('\n')) loadCameras();
+}
+
+// --- Detections ---
+
+function detectionItems(list, segmentation, limit) {
   const items = [];
-  for (const d of list) {
+  for (const d of list.slice(0, limit)) {
     const li = document.createElement('li');
     const label = document.createElement('span');
     label.textContent = d.label;
@@ -82,9 +168,15 @@ function showDetections(list, segmentation) {
     }
     items.push(li);
   }
+  if (list.length > limit) {
+    const li = document.createElement('li');
+    li.className = 'more';
+    li.textContent = '+' + (list.length - limit) + ' more';
+    items.push(li);
+  }
   // Segmentation models: each class's share of the frame ("person 23% of the frame").
   const classes = segmentation && Array.isArray(segmentation.classes) ? segmentation.classes : [];
-  for (const c of classes) {
+  for (const c of classes.slice(0, limit)) {
     const li = document.createElement('li');
     li.className = 'segment';
     const label = document.createElement('span');
@@ -101,12 +193,68 @@ function showDetections(list, segmentation) {
     li.textContent = 'none';
     items.push(li);
   }
-  ul.replaceChildren(...items);
+  return items;
 }
 
-function armWatchdog() {
-  clearTimeout(statsWatchdog);
-  statsWatchdog = setTimeout(() => setConnection(false), STATS_SILENCE_MS);
+// The focused camera's detections.
+function showDetections(list, segmentation) {
+  setText('detection-count', String(list.length));
+  $('detections').replaceChildren(...detectionItems(list, segmentation, Infinity));
+}
+
+// Boxes over a tile's image, in percent of the frame (the events' boxes are normalised).
+function drawBoxes(layer, list) {
+  const boxes = [];
+  for (const d of list) {
+    if (!Array.isArray(d.box) || d.box.length !== 4) continue;
+    const [x0, y0, x1, y1] = d.box.map((v) => Math.min(Math.max(v, 0), 1) * 100);
+    const box = document.createElement('span');
+    box.className = 'box';
+    box.style.left = x0 + '%';
+    box.style.top = y0 + '%';
+    box.style.width = (x1 - x0) + '%';
+    box.style.height = (y1 - y0) + '%';
+    const label = document.createElement('span');
+    label.textContent = d.label + ' ' + Math.round(d.score * 100) + '%';
+    box.append(label);
+    boxes.push(box);
+  }
+  layer.replaceChildren(...boxes);
+}
+
+// Events come per frame from every camera; tiles are redrawn once per animation frame at most.
+const dirtyTiles = new Set();
+let drawPending = false;
+
+function renderTiles() {
+  drawPending = false;
+  if ($('grid').hidden) return; // Drawn when the grid is shown again.
+  for (const cam of dirtyTiles) {
+    if (!cam.tile || !cam.event) continue;
+    const list = Array.isArray(cam.event.detections) ? cam.event.detections : [];
+    drawBoxes(cam.tile.boxes, list);
+    cam.tile.detections.replaceChildren(...detectionItems(list, cam.event.segmentation, TILE_DETECTIONS));
+    cam.tile.root.dataset.events = String(++cam.eventsShown);
+  }
+  dirtyTiles.clear();
+}
+
+function onFrameEvent(ev) {
+  // Without a "camera" key the server runs one camera from the command line.
+  const cam = ev.camera ? cameras.get(ev.camera) : null;
+  if (cam) {
+    cam.event = ev;
+    dirtyTiles.add(cam);
+    if (!drawPending) {
+      drawPending = true;
+      requestAnimationFrame(renderTiles);
+    }
+  }
+  if (many && ev.camera !== focused) return;
+  if (typeof ev.capture_time === 'number') {
+    setText('latency-browser', fmt(Date.now() - ev.capture_time * 1000, 0) + ' ms');
+  }
+  showDetections(Array.isArray(ev.detections) ? ev.detections : [], ev.segmentation);
 }
 
 function listenEvents() {
@@ -119,7 +267,7 @@ function listenEvents() {
     } catch (err) {
       return;
     }
-    showStats(s);
+    onStats(s);
     setConnection(true);
     armWatchdog();
   });
@@ -131,25 +279,244 @@ function listenEvents() {
     } catch (err) {
       return;
     }
-    if (typeof ev.capture_time === 'number') {
-      setText('latency-browser', fmt(Date.now() - ev.capture_time * 1000, 0) + ' ms');
-    }
-    showDetections(Array.isArray(ev.detections) ? ev.detections : [], ev.segmentation);
+    onFrameEvent(ev);
   };
 }
 
-function keepStreamAlive() {
-  const img = $('stream');
-  let retry = null;
-  img.addEventListener('error', () => {
-    if (retry) return;
-    retry = setTimeout(() => {
-      retry = null;
-      restartStream();
-    }, 1000);
-  });
+// --- Grid tiles ---
+
+function makeTile(info) {
+  const root = $('tile-template').content.firstElementChild.cloneNode(true);
+  root.dataset.camera = info.name;
+  const tile = {
+    root,
+    img: root.querySelector('.snapshot'),
+    frame: root.querySelector('.frame'),
+    boxes: root.querySelector('.boxes'),
+    note: root.querySelector('.note'),
+    state: root.querySelector('.tile-state'),
+    fps: root.querySelector('.tile-fps'),
+    detections: root.querySelector('.tile-detections'),
+    view: root.querySelector('.tile-view'),
+  };
+  setText(root.querySelector('.tile-name'), info.name);
+  if (info.width > 0 && info.height > 0) tile.frame.style.aspectRatio = info.width + ' / ' + info.height;
+  if (info.local) {
+    tile.img.alt = 'Latest frame of camera ' + info.name;
+    tile.view.setAttribute('aria-label', 'Open camera ' + info.name);
+    tile.view.addEventListener('click', () => {
+      location.hash = 'cam=' + encodeURIComponent(info.name);
+    });
+    setBadge(tile.state, info.state);
+  } else {
+    // Another node's camera: no stream from here (it would take this host's connections), a link to its node.
+    root.classList.add('remote');
+    const link = document.createElement('a');
+    link.className = 'tile-view';
+    link.textContent = (info.online ? 'On node ' : 'Offline: node ') + info.node;
+    if (typeof info.url === 'string' && /^https?:\/\//.test(info.url)) {
+      link.href = info.url.replace(/\/+$/, '') + '/#cam=' + encodeURIComponent(info.name);
+    }
+    tile.view.replaceWith(link);
+    tile.view = link;
+    tile.img = null;
+    setBadge(tile.state, info.online ? info.state : 'offline');
+    setText(tile.fps, info.node);
+    tile.fps.title = 'Node';
+  }
+  return tile;
 }
+
+// The text over a tile that has no image yet.
+function setNote(cam) {
+  const notes = { disabled: 'disabled', reconnecting: 'no connection to the source', ended: 'the source ended' };
+  setText(cam.tile.note, cam.snapshots > 0 || !cam.info.local ? '' : notes[cam.info.state] || 'waiting for a frame');
+}
+
+function showSnapshot(cam, blob, frameId) {
+  const url = URL.createObjectURL(blob);
+  const old = cam.snapshotUrl;
+  cam.snapshotUrl = url;
+  cam.tile.img.src = url;
+  if (old) URL.revokeObjectURL(old);
+  cam.snapshots++;
+  setNote(cam);
+  cam.tile.root.dataset.snapshots = String(cam.snapshots);
+  if (frameId) cam.tile.root.dataset.frameId = frameId;
+}
+
+async function fetchSnapshot(cam) {
+  cam.loading = true;
+  cam.lastAsked = performance.now();
+  try {
+    const r = await fetch(cam.info.snapshot, { cache: 'no-store', signal: AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS) });
+    // 503: the camera has no frame yet (starting, reconnecting); the next round asks again.
+    if (r.ok) {
+      const blob = await r.blob();
+      if (cameras.get(cam.info.name) === cam) showSnapshot(cam, blob, r.headers.get('X-Frame-Id'));
+    } else {
+      await r.arrayBuffer();
+    }
+  } catch (err) {
+    // The server is gone or slow; the connection badge says so, and the next round asks again.
+  } finally {
+    cam.loading = false;
+  }
+}
+
+// Every tile whose previous snapshot has arrived and is old enough asks for the next one.
+function refreshTiles() {
+  if ($('grid').hidden || document.hidden) return;
+  const now = performance.now();
+  for (const cam of cameras.values()) {
+    // A camera that is not running has no new frame (starting, reconnecting, disabled, ended): its tile keeps the last.
+    if (cam.tile && cam.info.local && cam.info.state === 'running' && !cam.loading &&
+      now - cam.lastAsked >= SNAPSHOT_INTERVAL_MS) {
+      fetchSnapshot(cam);
+    }
+  }
+}
+
+// --- The camera list and the views ---
+
+function sameInfo(a, b) {
+  return a.local === b.local && a.online === b.online && a.url === b.url && a.node === b.node &&
+    a.width === b.width && a.height === b.height && a.snapshot === b.snapshot;
+}
+
+function setCameras(list) {
+  const grid = $('grid');
+  const next = new Map();
+  for (const info of list) {
+    if (!info || typeof info.name !== 'string' || next.has(info.name)) continue;
+    let cam = cameras.get(info.name);
+    if (!cam || !sameInfo(cam.info, info)) {
+      if (cam && cam.snapshotUrl) URL.revokeObjectURL(cam.snapshotUrl);
+      cam = { info, tile: makeTile(info), event: null, eventsShown: 0, snapshots: 0, snapshotUrl: null,
+        loading: false, lastAsked: -Infinity };
+      setNote(cam);
+    } else {
+      cam.info = info;
+    }
+    next.set(info.name, cam);
+  }
+  for (const [name, cam] of cameras) {
+    if (!next.has(name) && cam.snapshotUrl) URL.revokeObjectURL(cam.snapshotUrl);
+  }
+  cameras.clear();
+  for (const [name, cam] of next) cameras.set(name, cam);
+  // Only when a tile came or went: moving the elements would lose the keyboard focus.
+  const tiles = [...cameras.values()].map((c) => c.tile.root);
+  if (tiles.length !== grid.children.length || tiles.some((t, i) => grid.children[i] !== t)) grid.replaceChildren(...tiles);
+
+  many = cameras.size > 1 || [...cameras.values()].some((c) => !c.info.local);
+  document.body.classList.toggle('many', many);
+  const count = $('camera-count');
+  count.hidden = !many;
+  setText(count, cameras.size + ' cameras');
+  route();
+}
+
+let camerasLoading = false;
+let camerasAsked = -Infinity;
+
+// Also called by the stats when their cameras differ from the list (a failed read is retried that way).
+async function loadCameras() {
+  if (camerasLoading || performance.now() - camerasAsked < 2000) return;
+  camerasLoading = true;
+  camerasAsked = performance.now();
+  try {
+    const r = await fetch('/api/cameras', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
+    if (!r.ok) throw new Error('GET /api/cameras answered ' + r.status);
+    const doc = await r.json();
+    setCameras(Array.isArray(doc.cameras) ? doc.cameras : []);
+  } catch (err) {
+    // Tried again when the next stats arrive.
+  } finally {
+    camerasLoading = false;
+  }
+}
+
+function hashCamera() {
+  const m = /^#cam=(.+)$/.exec(location.hash);
+  if (!m) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch (err) {
+    return null;
+  }
+}
+
+// Shows the view the URL asks for: the grid, or one camera (#cam=NAME).
+function route() {
+  if (!many) {
+    // One camera: the page as it always was.
+    focused = null;
+    $('grid').hidden = true;
+    $('focus').hidden = false;
+    $('focus-bar').hidden = true;
+    setStream('/video_feed');
+    return;
+  }
+  const name = hashCamera();
+  const cam = name !== null ? cameras.get(name) : null;
+  if (cam && cam.info.local) showFocus(cam);
+  else showGrid();
+}
+
+function showFocus(cam) {
+  const name = cam.info.name;
+  const changed = focused !== name;
+  focused = name;
+  $('grid').hidden = true;
+  $('focus').hidden = false;
+  $('focus-bar').hidden = false;
+  setText('focus-name', name);
+  setBadge($('focus-state'), cam.info.state || '–');
+  document.title = name + ' – vigil';
+  $('stream').alt = 'Live video of camera ' + name;
+  setStream(cam.info.video_feed);
+  if (changed) {
+    for (const id of ['fps', 'source-fps', 'latency', 'latency-browser', 'dropped', 'clients', 'source-state',
+      'resolution', 'source-frames', 'analysis-fps', 'analysis-latency', 'analysis-share']) setText(id, '–');
+    const ev = cam.event;
+    showDetections(ev && Array.isArray(ev.detections) ? ev.detections : [], ev && ev.segmentation);
+    $('back').focus();
+  }
+}
+
+function showGrid() {
+  const was = focused;
+  focused = null;
+  setStream(null);
+  $('focus').hidden = true;
+  $('grid').hidden = false;
+  document.title = 'vigil';
+  for (const cam of cameras.values()) if (cam.event) dirtyTiles.add(cam);
+  renderTiles();
+  refreshTiles();
+  // Back from a camera: the keyboard focus returns to its tile.
+  const cam = was !== null ? cameras.get(was) : null;
+  if (cam && cam.tile) cam.tile.view.focus();
+}
+
+function backToGrid() {
+  history.pushState(null, '', location.pathname + location.search);
+  route();
+}
+
+$('back').addEventListener('click', backToGrid);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && many && focused !== null) backToGrid();
+});
+window.addEventListener('hashchange', route);
+document.addEventListener('visibilitychange', refreshTiles);
 
 keepStreamAlive();
 listenEvents();
 armWatchdog();
+loadCameras();
+setInterval(refreshTiles, 200);
+setInterval(() => {
+  if (many) loadCameras();
+}, CAMERAS_INTERVAL_MS);
