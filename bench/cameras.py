@@ -93,10 +93,10 @@ def part2(args):
             for viewer in range(10):
                 s = h.open_stream(v.port, path="/cam/cam%02d/video_feed" % cam, timeout=5,
                                   source="127.0.12.%d" % (n % 250 + 1))
-                n += 1
                 s.setblocking(False)
                 sel.register(s, selectors.EVENT_READ)
-                state[s] = [bytearray(), h.MultipartParser(keep_body=False, on_part=counter(s.fileno()))]
+                n += 1
+                state[s] = [bytearray(), h.MultipartParser(keep_body=False, on_part=counter(n))]
         t_start[0] = time.time() + 1.5
         end = time.monotonic() + 1.5 + args.seconds
         while time.monotonic() < end:
@@ -125,7 +125,7 @@ def part2(args):
             sock.close()
     finally:
         v.kill()
-    fps = [frames.get(k, 0) / args.seconds for k in (s.fileno() for s in state)]
+    fps = [frames.get(k, 0) / args.seconds for k in range(1, n + 1)]
     print("8 cameras x 10 viewers, 640x480 at 10 fps, %.0f s:" % args.seconds)
     print("  fps per viewer: min %.2f, mean %.2f; latency capture to client p50 %.1f ms, p99 %.1f ms (%d frames)"
           % (min(fps), statistics.mean(fps), pctl(lat, 50), pctl(lat, 99), len(lat)))
