@@ -6,7 +6,9 @@ gathers into its summary table.
 """
 
 import os
+import selectors
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -36,3 +38,43 @@ def pctl(values, p):
     v = sorted(values)
     k = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
     return v[k]
+
+
+def read_streams(streams, seconds):
+    """Reads MJPEG streams for a while: streams maps a non-blocking socket whose request was sent to the
+    h.MultipartParser that takes its parts (each part stamped when the recv() that completes it returns).
+    Closes the sockets at the end and returns how many the server closed before."""
+    sel = selectors.DefaultSelector()
+    heads = {}
+    for s in streams:
+        sel.register(s, selectors.EVENT_READ)
+        heads[s] = bytearray()
+    end = time.monotonic() + seconds
+    closed = 0
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.1):
+            s = key.fileobj
+            try:
+                d = s.recv(262144)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            now = time.time()
+            if not d:
+                sel.unregister(s)
+                closed += 1
+                continue
+            head = heads[s]
+            if head is not None:
+                head += d
+                i = head.find(b"\r\n\r\n")
+                if i < 0:
+                    continue
+                d = bytes(head[i + 4:])
+                heads[s] = None
+            streams[s].feed(d, now)
+    for s in streams:
+        s.close()
+    sel.close()
+    return closed

@@ -11,12 +11,11 @@ Usage: bench/cameras.py [--seconds N] [--workers N] [--model PATH]
 
 import argparse
 import os
-import selectors
 import statistics
 import sys
 import time
 
-from benchlib import h, result, need_binary, pctl
+from benchlib import h, result, need_binary, pctl, read_streams
 
 CACHE = (os.environ.get("VIGIL_CACHE")
          or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
@@ -76,56 +75,29 @@ def part2(args):
     try:
         v.wait_ready(60)
         time.sleep(2.0)
-        sel = selectors.DefaultSelector()
-        lat, frames, state = [], {}, {}
-        t_start = [float("inf")]
+        lat, frames = [], {}
+        t_start = time.time() + 1.5
 
         def counter(key):
             def on_part(p):
-                if p.t_done >= t_start[0]:
+                if p.t_done >= t_start:
                     frames[key] = frames.get(key, 0) + 1
                     if p.capture_time is not None:
                         lat.append((p.t_done - p.capture_time) * 1000.0)
             return on_part
 
-        n = 0
+        streams = {}
         for cam in range(8):
             for viewer in range(10):
+                n = len(streams)
                 s = h.open_stream(v.port, path="/cam/cam%02d/video_feed" % cam, timeout=5,
                                   source="127.0.12.%d" % (n % 250 + 1))
                 s.setblocking(False)
-                sel.register(s, selectors.EVENT_READ)
-                n += 1
-                state[s] = [bytearray(), h.MultipartParser(keep_body=False, on_part=counter(n))]
-        t_start[0] = time.time() + 1.5
-        end = time.monotonic() + 1.5 + args.seconds
-        while time.monotonic() < end:
-            for key, _ in sel.select(timeout=0.1):
-                sock = key.fileobj
-                try:
-                    d = sock.recv(262144)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    d = b""
-                now = time.time()
-                if not d:
-                    sel.unregister(sock)
-                    continue
-                head, parser = state[sock]
-                if head is not None:
-                    head += d
-                    i = head.find(b"\r\n\r\n")
-                    if i < 0:
-                        continue
-                    d = bytes(head[i + 4:])
-                    state[sock][0] = None
-                parser.feed(d, now)
-        for sock in state:
-            sock.close()
+                streams[s] = h.MultipartParser(keep_body=False, on_part=counter(n))
+        read_streams(streams, 1.5 + args.seconds)
     finally:
         v.kill()
-    fps = [frames.get(k, 0) / args.seconds for k in range(1, n + 1)]
+    fps = [frames.get(k, 0) / args.seconds for k in range(len(streams))]
     print("8 cameras x 10 viewers, 640x480 at 10 fps, %.0f s:" % args.seconds)
     print("  fps per viewer: min %.2f, mean %.2f; latency capture to client p50 %.1f ms, p99 %.1f ms (%d frames)"
           % (min(fps), statistics.mean(fps), pctl(lat, 50), pctl(lat, 99), len(lat)))

@@ -11,57 +11,26 @@ Usage: bench/latency.py [--seconds N] [--source URI] [--fps N]
 """
 
 import argparse
-import selectors
 import sys
 import time
 
-from benchlib import h, result, need_binary, pctl, SOURCE_720P30
+from benchlib import h, result, need_binary, pctl, read_streams, SOURCE_720P30
 
 
 def measure(port, nclients, seconds):
-    sel = selectors.DefaultSelector()
     lat = []
-    state = {}
-    t_start = [float("inf")]
+    t_start = time.time() + 1.5
 
     def on_part(p):
-        if p.t_done >= t_start[0] and p.capture_time is not None:
+        if p.t_done >= t_start and p.capture_time is not None:
             lat.append((p.t_done - p.capture_time) * 1000.0)
 
+    streams = {}
     for _ in range(nclients):
         s = h.open_stream(port, timeout=5)
         s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        state[s] = [bytearray(), h.MultipartParser(keep_body=False, on_part=on_part)]
-    t_start[0] = time.time() + 1.5
-    end = time.monotonic() + 1.5 + seconds
-    closed = 0
-    while time.monotonic() < end:
-        for key, _ in sel.select(timeout=0.1):
-            s = key.fileobj
-            try:
-                d = s.recv(262144)
-            except BlockingIOError:
-                continue
-            except OSError:
-                d = b""
-            now = time.time()
-            if not d:
-                sel.unregister(s)
-                closed += 1
-                continue
-            head, parser = state[s]
-            if head is not None:
-                head += d
-                i = head.find(b"\r\n\r\n")
-                if i < 0:
-                    continue
-                d = bytes(head[i + 4:])
-                state[s][0] = None
-            parser.feed(d, now)
-    for s in state:
-        s.close()
-    sel.close()
+        streams[s] = h.MultipartParser(keep_body=False, on_part=on_part)
+    closed = read_streams(streams, 1.5 + seconds)
     return lat, closed
 
 

@@ -419,20 +419,11 @@ static char *fleet_cameras(void *opaque)
 			cJSON *o = cJSON_CreateObject();
 			if (!o || !cJSON_AddItemToArray(out, o))
 				break;
-			char path[64 + VG_CAMERA_NAME_MAX];
 			cJSON_AddStringToObject(o, "name", cam->valuestring);
 			cJSON_AddStringToObject(o, "node", node->string);
 			if (cJSON_IsString(url))
 				cJSON_AddStringToObject(o, "url", url->valuestring);
-			cJSON_AddBoolToObject(o, "local", 0);
 			cJSON_AddBoolToObject(o, "online", online);
-			cJSON_AddStringToObject(o, "state", online ? "remote" : "offline");
-			snprintf(path, sizeof path, "/cam/%.32s/video_feed", cam->valuestring);
-			cJSON_AddStringToObject(o, "video_feed", path);
-			snprintf(path, sizeof path, "/cam/%.32s/snapshot.jpg", cam->valuestring);
-			cJSON_AddStringToObject(o, "snapshot", path);
-			snprintf(path, sizeof path, "/cam/%.32s/events", cam->valuestring);
-			cJSON_AddStringToObject(o, "events", path);
 		}
 	}
 	cJSON_Delete(nodes);

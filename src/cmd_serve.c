@@ -22,7 +22,6 @@ typedef struct serve_state {
 	vg_http_server *http;
 	vg_mqtt *mqtt;
 	const char *config_path;   /* NULL: the command line's one camera */
-	const char *node;
 	int status;                /* the exit status once the loop ends */
 } serve_state;
 
@@ -121,7 +120,7 @@ int vg_cmd_serve(int argc, char **argv)
 	int status = VG_EXIT_BAD_INPUT;
 	vg_stats http_stats;
 	vg_stats_init(&http_stats, NULL);
-	serve_state s = { .config_path = opt.config_path, .node = opt.node };
+	serve_state s = { .config_path = opt.config_path };
 	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 
 	s.base = event_base_new();

@@ -407,7 +407,7 @@ static int string_value(loader *L, yaml_node_t *v, const char *key, const char *
 	return 0;
 }
 
-static int valid_name(const char *s)
+int vg_config_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 	int ok = n >= 1 && n <= VG_CAMERA_NAME_MAX;
@@ -420,7 +420,7 @@ static int valid_name(const char *s)
 static int check_name(loader *L, yaml_node_t *k, const char *where, const char *what)
 {
 	const char *s = text(k);
-	if (!valid_name(s)) {
+	if (!vg_config_name_valid(s)) {
 		char key[128];
 		snprintf(key, sizeof key, "%s.%.40s", where, s);
 		return fail(L, k, key, "a %s name is 1 to %d characters of a-z, 0-9, '_' and '-'", what,
@@ -781,7 +781,7 @@ static int load_camera(loader *L, yaml_node_t *k, yaml_node_t *v, vg_config_came
 		snprintf(key, sizeof key, "%s.node", nwhere);
 		if (string_value(L, f, key, &cam->node) < 0)
 			return -1;
-		if (!valid_name(cam->node))
+		if (!vg_config_name_valid(cam->node))
 			return fail(L, f, key, "a node name is 1 to %d characters of a-z, 0-9, '_' and '-'",
 				    VG_CAMERA_NAME_MAX);
 		if (cfg->nnodes && !vg_config_node_find(cfg, cam->node))

@@ -145,6 +145,9 @@ int vg_config_classifier_same(const vg_classifier_options *a, const vg_classifie
 /* The single-camera command line as a configuration of one camera named "default". */
 int vg_config_from_options(vg_config **out, const vg_serve_options *opt, char *err, size_t errlen);
 
+/* 1 when s is a valid camera, model or node name: [a-z0-9_-]{1,32}. */
+int vg_config_name_valid(const char *s);
+
 /* The camera named NAME, or NULL. */
 const vg_config_camera *vg_config_camera_find(const vg_config *cfg, const char *name);
 

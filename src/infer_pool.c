@@ -16,7 +16,6 @@ struct vg_infer_job {
 	void *opaque;
 	vg_frame *pending;      /* newest frame not yet taken */
 	int running;
-	int removed;
 	uint64_t served;        /* when it was last taken, in the pool's count of takes (0: never) */
 	uint64_t drops;
 	/* The current share window, and the last finished one's verdict. */
@@ -172,11 +171,6 @@ void vg_infer_pool_destroy(vg_infer_pool *pool)
 	free(pool);
 }
 
-int vg_infer_pool_workers(const vg_infer_pool *pool)
-{
-	return pool->nthreads;
-}
-
 vg_infer_job *vg_infer_pool_add(vg_infer_pool *pool, const void *exclusive, vg_infer_fn fn, void *opaque)
 {
 	vg_infer_job *job = calloc(1, sizeof *job);
@@ -205,7 +199,6 @@ void vg_infer_pool_remove(vg_infer_pool *pool, vg_infer_job *job)
 	if (!job)
 		return;
 	pthread_mutex_lock(&pool->lock);
-	job->removed = 1;
 	vg_frame *pending = job->pending;
 	job->pending = NULL;
 	while (job->running)
@@ -227,11 +220,6 @@ void vg_infer_job_submit(vg_infer_job *job, vg_frame *frame)
 {
 	vg_infer_pool *pool = job->pool;
 	pthread_mutex_lock(&pool->lock);
-	if (job->removed) {
-		pthread_mutex_unlock(&pool->lock);
-		vg_frame_unref(frame);
-		return;
-	}
 	vg_frame *old = job->pending;
 	job->pending = frame;
 	job->wanted = 1;

@@ -29,8 +29,6 @@ int vg_infer_pool_create(vg_infer_pool **out, int workers, char *err, size_t err
 /* Joins the workers; every job must have been removed. */
 void vg_infer_pool_destroy(vg_infer_pool *pool);
 
-int vg_infer_pool_workers(const vg_infer_pool *pool);
-
 /*
  * Adds a job. exclusive: jobs with the same non-NULL key never run at once
  * (NULL: no such constraint). Returns the job, or NULL when out of memory.
@@ -43,7 +41,10 @@ vg_infer_job *vg_infer_pool_add(vg_infer_pool *pool, const void *exclusive, vg_i
  */
 void vg_infer_pool_remove(vg_infer_pool *pool, vg_infer_job *job);
 
-/* Hands the job its newest frame (takes the reference); a frame still waiting is replaced and counted as dropped. */
+/*
+ * Hands the job its newest frame (takes the reference); a frame still waiting
+ * is replaced and counted as dropped. Never after vg_infer_pool_remove.
+ */
 void vg_infer_job_submit(vg_infer_job *job, vg_frame *frame);
 
 /* Frames replaced before a worker took them. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "core/clock.h"
 #include "http/server_internal.h"
 #include "http/status.h"
@@ -19,18 +20,6 @@
 #define SSE_MAX_QUEUED (256 * 1024)
 /* Cameras a document describes at most (more are served, but not listed past this). */
 #define MAX_LISTED 1024
-
-static int valid_name(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > VG_HTTP_CAMERA_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
-		      name[i] == '-'))
-			return 0;
-	return 1;
-}
 
 vg_http_camera *vg_http__camera_find(vg_http_server *srv, const char *name, size_t len)
 {
@@ -42,7 +31,7 @@ vg_http_camera *vg_http__camera_find(vg_http_server *srv, const char *name, size
 
 vg_http_camera *vg_http_server_add_camera(vg_http_server *srv, const char *name, vg_stats *stats)
 {
-	if (!valid_name(name) || vg_http__camera_find(srv, name, strlen(name)))
+	if (!vg_config_name_valid(name) || vg_http__camera_find(srv, name, strlen(name)))
 		return NULL;
 	vg_http_camera *cam = calloc(1, sizeof *cam);
 	if (!cam)
@@ -326,6 +315,18 @@ int vg_http__health(vg_http_server *srv, const vg_http_camera *only, char *msg, 
 	return status;
 }
 
+/* The paths of a camera's stream, snapshot and events, as every node serves them. 1, or 0 when out of memory. */
+static int add_paths(cJSON *o, const char *name)
+{
+	char path[64 + VG_HTTP_CAMERA_NAME_MAX];
+	snprintf(path, sizeof path, "/cam/%s/video_feed", name);
+	cJSON_AddStringToObject(o, "video_feed", path);
+	snprintf(path, sizeof path, "/cam/%s/snapshot.jpg", name);
+	cJSON_AddStringToObject(o, "snapshot", path);
+	snprintf(path, sizeof path, "/cam/%s/events", name);
+	return cJSON_AddStringToObject(o, "events", path) != NULL;
+}
+
 char *vg_http__cameras_json(vg_http_server *srv)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -341,7 +342,6 @@ char *vg_http__cameras_json(vg_http_server *srv)
 		ok &= o && cJSON_AddItemToArray(list, o);
 		if (!ok)
 			break;
-		char path[64 + VG_HTTP_CAMERA_NAME_MAX];
 		cJSON_AddStringToObject(o, "name", cam->name);
 		cJSON_AddStringToObject(o, "node", node);
 		if (srv->node_url)
@@ -352,22 +352,26 @@ char *vg_http__cameras_json(vg_http_server *srv)
 		cJSON_AddBoolToObject(o, "analysis", atomic_load(&cam->stats->analysis_enabled));
 		cJSON_AddNumberToObject(o, "width", atomic_load(&cam->stats->source_width));
 		cJSON_AddNumberToObject(o, "height", atomic_load(&cam->stats->source_height));
-		snprintf(path, sizeof path, "/cam/%s/video_feed", cam->name);
-		cJSON_AddStringToObject(o, "video_feed", path);
-		snprintf(path, sizeof path, "/cam/%s/snapshot.jpg", cam->name);
-		cJSON_AddStringToObject(o, "snapshot", path);
-		snprintf(path, sizeof path, "/cam/%s/events", cam->name);
-		ok &= cJSON_AddStringToObject(o, "events", path) != NULL;
+		ok &= add_paths(o, cam->name);
 	}
-	/* The other nodes' cameras, as the broker last told of them. */
+	/* The other nodes' cameras ({name, node, url, online}, as the broker last told of them). */
 	if (ok && srv->fleet) {
 		char *fleet = srv->fleet(srv->fleet_opaque);
 		cJSON *more = fleet ? cJSON_Parse(fleet) : NULL;
 		free(fleet);
 		cJSON *item;
-		if (cJSON_IsArray(more))
-			while ((item = cJSON_DetachItemFromArray(more, 0)) != NULL)
-				cJSON_AddItemToArray(list, item);
+		while (cJSON_IsArray(more) && (item = cJSON_DetachItemFromArray(more, 0)) != NULL) {
+			const cJSON *name = cJSON_GetObjectItem(item, "name");
+			if (!cJSON_IsString(name) || !vg_config_name_valid(name->valuestring)) {
+				cJSON_Delete(item);
+				continue;
+			}
+			int online = cJSON_IsTrue(cJSON_GetObjectItem(item, "online"));
+			cJSON_AddBoolToObject(item, "local", 0);
+			cJSON_AddStringToObject(item, "state", online ? "remote" : "offline");
+			cJSON_AddItemToArray(list, item);
+			ok &= add_paths(item, name->valuestring);
+		}
 		cJSON_Delete(more);
 	}
 	char *text = ok ? cJSON_PrintUnformatted(root) : NULL;

@@ -111,7 +111,8 @@ void vg_http_camera_publish_event(vg_http_camera *cam, vg_blob *sse_message);
 
 /*
  * What /api/cameras adds for cameras other servers of the fleet serve: a
- * malloc'd JSON array of camera objects (see README), or NULL. Called on the
+ * malloc'd JSON array of {"name", "node", "url", "online"} objects (the
+ * server adds their state and paths), or NULL. Called on the
  * loop thread for each /api/cameras request.
  */
 typedef char *(*vg_http_fleet_fn)(void *opaque);

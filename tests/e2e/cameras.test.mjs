@@ -13,19 +13,11 @@
 // VIGIL_ASSETS (default <repo>/../shared/assets).
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { artifacts, assert, CHROMIUM_ARGS, chromiumBin, counts, freePort, here, repo, skip, sleep, summary, test, vigilBin, waitFor, watchdog } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..');
-const vigilBin = process.env.VIGIL_BIN || join(repo, 'build', 'vigil');
-const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
-const artifacts = join(here, 'artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PATTERNS = ['testsrc2', 'testsrc', 'smptebars', 'rgbtestsrc'];
 const assets = process.env.VIGIL_ASSETS || resolve(repo, '..', 'shared', 'assets');
 const SSD = join(assets, 'models', 'tflite', 'ssd_mobilenet_v1_coco_quant_2018_06_29_detect.tflite');
@@ -34,67 +26,15 @@ const PETS = join(assets, 'images', 'coral_pets.jpg');
 const withModel = [SSD, COCO, PETS].every((f) => existsSync(f));
 const LIVE = Array.from({ length: 16 }, (_, i) => `cam${String(i + 1).padStart(2, '0')}`);
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
 let vigil = null;
 let vigilExit = null;
 let context = null;
 let workDir = null;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n    ') : e}`);
-  }
-}
-
-function skip(name, why) {
-  skipped++;
-  console.log(`ok - ${name} # SKIP ${why}`);
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 async function fetchJson(url, timeoutMs = 3000) {
   const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   assert(r.status === 200, `GET ${url} answered ${r.status}`);
   return r.json();
-}
-
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} (after ${timeoutMs} ms; last: ${typeof last === 'object' ? JSON.stringify(last) : last})`);
 }
 
 async function cleanup() {
@@ -107,13 +47,7 @@ async function cleanup() {
 }
 
 // Never hang: the whole run has 90 seconds.
-const watchdog = setTimeout(async () => {
-  console.log('not ok - watchdog: the run took more than 90 s');
-  failed++;
-  await cleanup();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, 90000);
+const timer = watchdog(90000, cleanup);
 
 async function main() {
   mkdirSync(artifacts, { recursive: true });
@@ -123,7 +57,7 @@ async function main() {
     assert(existsSync(chromiumBin), `Chromium not found at ${chromiumBin} (apt-get install chromium)`);
     ({ chromium } = await import('playwright-core'));
   });
-  if (failed) return;
+  if (counts.failed) return;
 
   workDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-cameras-'));
   const port = await freePort();
@@ -159,7 +93,7 @@ async function main() {
     assert(states.spare === 'disabled', `spare is ${states.spare}`);
     assert(states.gone === 'reconnecting' || states.gone === 'starting', `gone is ${states.gone}`);
   });
-  if (failed > 0) return;
+  if (counts.failed) return;
 
   context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
     executablePath: chromiumBin,
@@ -419,12 +353,12 @@ const t0 = Date.now();
 try {
   await main();
 } catch (e) {
-  failed++;
+  counts.failed++;
   console.log(`not ok - unexpected error: ${e && e.stack ? e.stack : e}`);
 } finally {
   await cleanup();
-  clearTimeout(watchdog);
+  clearTimeout(timer);
 }
 console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed ? 1 : 0);
+console.log(summary());
+process.exit(counts.failed ? 1 : 0);

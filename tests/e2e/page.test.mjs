@@ -6,76 +6,22 @@
 // Environment: VIGIL_BIN (default <repo>/build/vigil), CHROMIUM (default /usr/bin/chromium).
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { artifacts, assert, CHROMIUM_ARGS, chromiumBin, counts, freePort, repo, sleep, summary, test, vigilBin, waitFor, watchdog } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..');
-const vigilBin = process.env.VIGIL_BIN || join(repo, 'build', 'vigil');
-const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
-const artifacts = join(here, 'artifacts');
 const SOURCE = 'lavfi:testsrc=size=640x480:rate=25';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let passed = 0;
-let failed = 0;
 let vigil = null;
 let vigilExit = null;
 let context = null;
 let userDataDir = null;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n    ') : e}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 async function fetchText(url, timeoutMs = 3000) {
   const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   return { status: r.status, text: await r.text() };
-}
-
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} (after ${timeoutMs} ms; last: ${last})`);
 }
 
 async function cleanup() {
@@ -88,13 +34,7 @@ async function cleanup() {
 }
 
 // Never hang: the whole run has two minutes.
-const watchdog = setTimeout(async () => {
-  console.log('not ok - watchdog: the run took more than 120 s');
-  failed++;
-  await cleanup();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, 120000);
+const timer = watchdog(120000, cleanup);
 
 async function main() {
   mkdirSync(artifacts, { recursive: true });
@@ -104,7 +44,7 @@ async function main() {
     assert(existsSync(chromiumBin), `Chromium not found at ${chromiumBin} (apt-get install chromium)`);
     ({ chromium } = await import('playwright-core'));
   });
-  if (failed) return;
+  if (counts.failed) return;
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -120,7 +60,7 @@ async function main() {
       return (await fetchText(`${base}/healthz`, 1000)).status === 200;
     }, 15000, 'vigil not healthy');
   });
-  if (failed) return;
+  if (counts.failed) return;
 
   userDataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-profile-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -262,11 +202,11 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  failed++;
+  counts.failed++;
   console.log(`not ok - unexpected error: ${e && e.stack ? e.stack : e}`);
 } finally {
   await cleanup();
-  clearTimeout(watchdog);
+  clearTimeout(timer);
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(summary());
+process.exit(counts.failed ? 1 : 0);
