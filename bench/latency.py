@@ -26,8 +26,9 @@ def measure(port, nclients, seconds):
             lat.append((p.t_done - p.capture_time) * 1000.0)
 
     streams = {}
-    for _ in range(nclients):
-        s = h.open_stream(port, timeout=5)
+    for i in range(nclients):
+        # Each client from an address of its own, as viewers are: one address may hold only a few connections.
+        s = h.open_stream(port, timeout=5, source="127.0.13.%d" % (i % 250 + 1))
         s.setblocking(False)
         streams[s] = h.MultipartParser(keep_body=False, on_part=on_part)
     closed = read_streams(streams, 1.5 + seconds)
