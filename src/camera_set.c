@@ -32,7 +32,7 @@ typedef struct config_ref {
 
 /* A loaded model and its second stage, shared by the cameras whose settings for them are equal. */
 typedef struct model_entry {
-	const vg_detector_options *det;    /* the options it was loaded with (in some camera's configuration) */
+	vg_detector_options opts;          /* what it was loaded with: its strings point into cfg */
 	const vg_classifier_options *cls;  /* NULL: no second stage */
 	config_ref *cfg;                   /* what det and cls point into */
 	vg_detector *detector;
@@ -52,6 +52,7 @@ typedef struct camera {
 	vg_http_camera *http;
 	vg_pipeline *pipeline;             /* NULL: disabled */
 	model_entry *model;
+	vg_detection_filter filter;        /* the camera's threshold, classes and count on the model's results */
 	struct event *source_end;          /* made active by the source thread when its input ends */
 	atomic_int source_result;
 	struct camera *next;
@@ -109,26 +110,73 @@ static void configs_collect(vg_camera_set *set)
 	}
 }
 
-static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg, char *err,
-			      size_t errlen)
+/*
+ * Whether a camera with filter f can use model m: yes when its results
+ * filtered by f equal what the camera's own detector would give. A model
+ * whose threshold filters decodes at the lowest threshold of its cameras
+ * (lowered now if need be); one that does not (weighted NMS, segmentation)
+ * was loaded with its first camera's own settings and fits only those.
+ */
+static int model_fits(model_entry *m, const vg_detector_options *det, const vg_detection_filter *f)
+{
+	if (!vg_detector_threshold_filters(m->detector))
+		return vg_config_detector_same(&m->opts, det);
+	vg_detector_lower_threshold(m->detector, f->threshold);
+	return 1;
+}
+
+/* Loads the model of det for a new entry: keeping every class and count when a camera's filter can narrow them. */
+static int model_load(model_entry *m, const vg_detector_options *det, char *err, size_t errlen)
+{
+	m->opts = *det;
+	m->opts.classes = NULL;
+	m->opts.max_detections = VG_MAX_DETECTIONS;
+	if (vg_detector_create(&m->detector, &m->opts, err, errlen) < 0)
+		return -1;
+	if (vg_detector_threshold_filters(m->detector))
+		return 0;
+	vg_detector_destroy(m->detector);
+	m->detector = NULL;
+	m->opts = *det;
+	return vg_detector_create(&m->detector, &m->opts, err, errlen);
+}
+
+static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg,
+			      vg_detection_filter *filter, char *err, size_t errlen)
 {
 	const vg_detector_options *det = cc->pipeline.detector;
 	const vg_classifier_options *cls = cc->pipeline.classifier;
-	for (model_entry *m = set->models; m; m = m->next)
-		if (m->shareable && vg_config_detector_same(m->det, det) && classifier_same(m->cls, cls)) {
-			m->refs++;
-			if (!set->opt.strict)
-				vg_info("camera '%s': shares the model loaded for camera '%s'", cc->name, m->first);
-			return m;
+	const char *option = set->opt.strict ? "--classes" : "classes";
+	char why[512];
+	for (model_entry *m = set->models; m; m = m->next) {
+		if (!m->shareable || !vg_config_model_same(&m->opts, det) || !classifier_same(m->cls, cls))
+			continue;
+		if (vg_detection_filter_init(filter, m->detector, det, option, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s", why);
+			return NULL;
 		}
+		if (!model_fits(m, det, filter)) {
+			if (!set->opt.strict)
+				vg_info("camera '%s': loads its own copy of the model of camera '%s': its decoder (%s) "
+					"cannot share a model across thresholds, classes or counts",
+					cc->name, m->first, vg_detector_decoder_name(m->detector));
+			continue;
+		}
+		m->refs++;
+		if (!set->opt.strict)
+			vg_info("camera '%s': shares the model loaded for camera '%s' (threshold %g)", cc->name, m->first,
+				(double)filter->threshold);
+		return m;
+	}
 	model_entry *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	char why[512];
-	if (vg_detector_create(&m->detector, det, why, sizeof why) < 0) {
+	if (model_load(m, det, why, sizeof why) < 0 ||
+	    vg_detection_filter_init(filter, m->detector, det, option, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s", why);
+		vg_detector_destroy(m->detector);
 		free(m);
 		return NULL;
 	}
@@ -140,7 +188,6 @@ static model_entry *model_get(vg_camera_set *set, const vg_config_camera *cc, co
 	}
 	if (m->classifier)
 		vg_info("second stage: %s", vg_classifier_summary(m->classifier));
-	m->det = det;
 	m->cls = cls;
 	m->cfg = cfg;
 	cfg->refs++;
@@ -261,8 +308,9 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 		po.source.retry_open = !set->opt.strict;
 		po.pool = set->pool;
 		if (po.detector) {
-			if (!(c->model = model_get(set, cc, cfg, why, sizeof why)))
+			if (!(c->model = model_get(set, cc, cfg, &c->filter, why, sizeof why)))
 				goto fail;
+			po.filter = &c->filter;
 			po.detector_instance = c->model->detector;
 			po.classifier_instance = c->model->classifier;
 			po.model_key = c->model;

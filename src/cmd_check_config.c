@@ -28,7 +28,27 @@ static void usage(FILE *out)
 		     "  -h, --help       show this help\n");
 }
 
-/* Loads each distinct detector once, and each camera's classifier; prints one line per model. */
+/* A camera's classifier on the detector's labels, loaded and dropped; 0, or -1 with err. */
+static int check_classifier(const vg_config *cfg, const vg_config_camera *cam, vg_detector *det, char *err,
+			    size_t errlen)
+{
+	vg_classifier *cls = NULL;
+	char msg[1024];
+	if (vg_classifier_create(&cls, cam->pipeline.classifier, vg_detector_labels(det), msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: camera '%s' (line %d): classifier '%s': %s", cfg->path, cam->name, cam->line,
+			 cam->classifier.model, msg);
+		return -1;
+	}
+	printf("classifier of camera '%s': %s loads\n", cam->name, cam->classifier.model);
+	vg_classifier_destroy(cls);
+	return 0;
+}
+
+/*
+ * Loads each distinct model once, as serve would share it, and checks every
+ * camera's filters (its classes against the model's labels) and classifier
+ * on it; prints one line per model.
+ */
 static int check_models(const vg_config *cfg, char *err, size_t errlen)
 {
 	for (int i = 0; i < cfg->ncameras; i++) {
@@ -38,39 +58,41 @@ static int check_models(const vg_config *cfg, char *err, size_t errlen)
 		int seen = 0;
 		for (int j = 0; j < i && !seen; j++)
 			seen = cfg->cameras[j].pipeline.detector &&
-			       vg_config_detector_same(cfg->cameras[j].pipeline.detector, cam->pipeline.detector);
+			       vg_config_model_same(cfg->cameras[j].pipeline.detector, cam->pipeline.detector);
+		if (seen)
+			continue;
 		vg_detector *det = NULL;
 		char msg[1024];
-		/* A model already loaded for an earlier camera is loaded again only when this camera has a classifier. */
-		if (seen && !cam->pipeline.classifier)
-			continue;
 		if (vg_detector_create(&det, cam->pipeline.detector, msg, sizeof msg) < 0) {
 			snprintf(err, errlen, "%s: camera '%s' (line %d): model '%s': %s", cfg->path, cam->name, cam->line,
 				 cam->detector.model, msg);
 			return -1;
 		}
-		if (!seen) {
-			printf("model %s%s%s%s loads (decoder %s) for", cam->model_key ? "'" : "",
-			       cam->model_key ? cam->model_key : "", cam->model_key ? "': " : "", cam->detector.model,
-			       vg_detector_decoder_name(det));
-			for (int j = i; j < cfg->ncameras; j++)
-				if (cfg->cameras[j].pipeline.detector &&
-				    vg_config_detector_same(cfg->cameras[j].pipeline.detector, cam->pipeline.detector))
-					printf(" %s", cfg->cameras[j].name);
-			printf("\n");
-		}
-		if (cam->pipeline.classifier) {
-			vg_classifier *cls = NULL;
-			if (vg_classifier_create(&cls, cam->pipeline.classifier, vg_detector_labels(det), msg, sizeof msg) < 0) {
-				vg_detector_destroy(det);
-				snprintf(err, errlen, "%s: camera '%s' (line %d): classifier '%s': %s", cfg->path, cam->name,
-					 cam->line, cam->classifier.model, msg);
-				return -1;
+		printf("model %s%s%s%s loads (decoder %s) for", cam->model_key ? "'" : "", cam->model_key ? cam->model_key : "",
+		       cam->model_key ? "': " : "", cam->detector.model, vg_detector_decoder_name(det));
+		int rc = 0;
+		for (int j = i; j < cfg->ncameras && rc == 0; j++) {
+			const vg_config_camera *other = &cfg->cameras[j];
+			if (!other->pipeline.detector || !vg_config_model_same(other->pipeline.detector, cam->pipeline.detector))
+				continue;
+			vg_detection_filter filter;
+			if (vg_detection_filter_init(&filter, det, other->pipeline.detector, "classes", msg, sizeof msg) < 0) {
+				snprintf(err, errlen, "%s: camera '%s' (line %d): %s", cfg->path, other->name, other->line, msg);
+				rc = -1;
+			} else {
+				printf(" %s", other->name);
 			}
-			printf("classifier of camera '%s': %s loads\n", cam->name, cam->classifier.model);
-			vg_classifier_destroy(cls);
+		}
+		printf("\n");
+		for (int j = i; j < cfg->ncameras && rc == 0; j++) {
+			const vg_config_camera *other = &cfg->cameras[j];
+			if (other->pipeline.detector && other->pipeline.classifier &&
+			    vg_config_model_same(other->pipeline.detector, cam->pipeline.detector))
+				rc = check_classifier(cfg, other, det, err, errlen);
 		}
 		vg_detector_destroy(det);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }

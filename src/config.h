@@ -138,7 +138,13 @@ int vg_config_load_buffer(vg_config **out, const char *data, size_t len, const c
  */
 int vg_config_apply_redact(const vg_config *cfg, char *err, size_t errlen);
 
-/* 1 when two detectors' options would load and run the same model identically (strings by content). */
+/*
+ * 1 when two detectors' options load the same model and run it identically
+ * (strings by content), whatever their threshold, classes and maximum count:
+ * the filters each camera applies to a shared model's results.
+ */
+int vg_config_model_same(const vg_detector_options *a, const vg_detector_options *b);
+/* 1 when the filters are equal too. */
 int vg_config_detector_same(const vg_detector_options *a, const vg_detector_options *b);
 int vg_config_classifier_same(const vg_classifier_options *a, const vg_classifier_options *b);
 

@@ -107,14 +107,19 @@ static int pre_same(const vg_preprocess_config *a, const vg_preprocess_config *b
 	       a->has_norm == b->has_norm && a->pad_value == b->pad_value && a->align_topleft == b->align_topleft;
 }
 
-int vg_config_detector_same(const vg_detector_options *a, const vg_detector_options *b)
+int vg_config_model_same(const vg_detector_options *a, const vg_detector_options *b)
 {
 	return str_eq(a->model, b->model) && str_eq(a->labels, b->labels) && a->threads == b->threads &&
-	       a->threshold == b->threshold && str_eq(a->classes, b->classes) && a->max_detections == b->max_detections &&
 	       a->top_k == b->top_k && str_eq(a->decoder, b->decoder) && str_eq(a->sidecar, b->sidecar) &&
 	       pre_same(&a->pre, &b->pre) && a->resize_set == b->resize_set && a->mean_set == b->mean_set &&
 	       a->std_set == b->std_set && a->reference_only == b->reference_only && a->no_state == b->no_state &&
 	       a->input_w == b->input_w && a->input_h == b->input_h;
+}
+
+int vg_config_detector_same(const vg_detector_options *a, const vg_detector_options *b)
+{
+	return vg_config_model_same(a, b) && a->threshold == b->threshold && str_eq(a->classes, b->classes) &&
+	       a->max_detections == b->max_detections;
 }
 
 int vg_config_classifier_same(const vg_classifier_options *a, const vg_classifier_options *b)

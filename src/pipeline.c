@@ -115,6 +115,8 @@ static void analyse(void *opaque, vg_frame *frame)
 	r->has_seg = 0;
 	char err[256];
 	int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err, sizeof err);
+	if (n > 0 && p->opt.filter)
+		n = vg_detection_filter_apply(p->opt.filter, r->detections, n);
 	if (n < 0)
 		vg_warn("%s%sinference on frame %llu failed: %s", p->opt.camera ? p->opt.camera : "",
 			p->opt.camera ? ": " : "", (unsigned long long)frame->id, err);

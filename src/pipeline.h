@@ -64,12 +64,14 @@ typedef struct vg_pipeline_options {
 	 * detector_instance / classifier_instance: models loaded once for
 	 * several cameras; NULL: the pipeline loads its own from the options.
 	 * model_key: what the pool keeps from running twice at once (the shared
-	 * detector); NULL for a pipeline's own models.
+	 * detector); NULL for a pipeline's own models. filter: see below.
 	 */
 	vg_infer_pool *pool;
 	vg_detector *detector_instance;
 	vg_classifier *classifier_instance;
 	const void *model_key;
+	/* The camera's own threshold, classes and count on a shared model's results; NULL: the model's. */
+	const vg_detection_filter *filter;
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;

@@ -518,6 +518,7 @@ int vg_detector_create(vg_detector **out, const vg_detector_options *opt, char *
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	atomic_init(&d->decode_threshold, d->threshold);
 	write_summary(d);
 	*out = d;
 	return 0;
@@ -681,6 +682,7 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *out, in
 		    int64_t *infer_us, int64_t *post_us, char *err, size_t errlen)
 {
 	int64_t t0 = vg_mono_us();
+	d->threshold = atomic_load(&d->decode_threshold);
 	nn_tensor *input = nn_model_input(d->model, 0);
 	if (vg_preprocess_run(d->pre, frame, input) < 0) {
 		snprintf(err, errlen, "cannot scale a %dx%d frame to the model's input", frame->width, frame->height);
@@ -718,6 +720,69 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *out, in
 	if (post_us)
 		*post_us = t3 - t2;
 	return kept;
+}
+
+int vg_detection_filter_init(vg_detection_filter *f, const vg_detector *d, const vg_detector_options *opt,
+			     const char *option, char *err, size_t errlen)
+{
+	memset(f, 0, sizeof *f);
+	f->threshold = vg_detector_resolve_threshold(opt, &d->cfg, d->kind);
+	f->max_detections = opt->max_detections > 0 ? opt->max_detections
+			    : d->cfg.max_detections > 0 ? d->cfg.max_detections
+							: 100;
+	if (f->max_detections > VG_MAX_DETECTIONS)
+		f->max_detections = VG_MAX_DETECTIONS;
+	if (!opt->classes)
+		return 0;
+	int n = vg_labels_parse_classes(&d->labels, opt->classes, option, "this model",
+					" (it has no labels; give ids or --labels)", f->keep, VG_MAX_CLASS_FILTER, err,
+					errlen);
+	if (n < 0)
+		return -1;
+	f->n_keep = n;
+	return 0;
+}
+
+static int filter_keeps(const vg_detection_filter *f, const vg_detection *c)
+{
+	if (!(c->score >= f->threshold))
+		return 0;
+	if (f->n_keep == 0)
+		return 1;
+	for (int i = 0; i < f->n_keep; i++)
+		if (f->keep[i] == c->class_id)
+			return 1;
+	return 0;
+}
+
+int vg_detection_filter_apply(const vg_detection_filter *f, vg_detection *dets, int n)
+{
+	int kept = 0;
+	for (int i = 0; i < n && kept < f->max_detections; i++)
+		if (filter_keeps(f, &dets[i])) {
+			if (kept != i)
+				dets[kept] = dets[i];
+			kept++;
+		}
+	return kept;
+}
+
+float vg_detector_threshold(const vg_detector *d)
+{
+	return atomic_load(&d->decode_threshold);
+}
+
+int vg_detector_threshold_filters(const vg_detector *d)
+{
+	/* Weighted NMS blends a box with the lower-scoring boxes it suppresses, so more candidates move it. */
+	return !d->weighted_nms && d->kind != VG_DECODER_SEGMENTATION;
+}
+
+void vg_detector_lower_threshold(vg_detector *d, float threshold)
+{
+	float now = atomic_load(&d->decode_threshold);
+	while (threshold < now && !atomic_compare_exchange_weak(&d->decode_threshold, &now, threshold))
+		;
 }
 
 const char *vg_detector_decoder_name(const vg_detector *d)

@@ -154,6 +154,52 @@ float vg_detector_resolve_threshold(const vg_detector_options *opt, const struct
 struct vg_seg_mask;
 const struct vg_seg_mask *vg_detector_segmentation(const vg_detector *det);
 
+/*
+ * What one camera keeps of a shared detector's results: its own threshold,
+ * classes and count, so that cameras that differ only in these share one
+ * loaded model. The shared detector decodes at the lowest threshold of the
+ * cameras using it and keeps every class; each camera filters the results.
+ * NMS keeps a box or not by the boxes scoring above it, so a box above a
+ * camera's threshold fares the same whatever lower-scoring candidates came
+ * with it: the filtered results equal what a detector of the camera's own
+ * would give. Two exceptions: weighted NMS blends lower-scoring boxes into the
+ * one kept (vg_detector_threshold_filters says so, and such a model is shared
+ * only at equal thresholds), and a frame with more candidates than
+ * VG_MAX_DETECTIONS, where the lowest are cut either way.
+ */
+#define VG_MAX_CLASS_FILTER 256
+
+typedef struct vg_detection_filter {
+	float threshold;            /* minimum score, resolved as the detector resolves its own */
+	int max_detections;
+	int n_keep;                 /* 0: every class */
+	int keep[VG_MAX_CLASS_FILTER];
+} vg_detection_filter;
+
+/*
+ * The filter of the options' threshold, classes and max_detections against
+ * the model the detector loaded (its labels, sidecar and decoder defaults);
+ * 0, or -1 with a message naming the option ("--classes", "classes") and a
+ * class the model does not have.
+ */
+int vg_detection_filter_init(vg_detection_filter *f, const vg_detector *det, const vg_detector_options *opt,
+			     const char *option, char *err, size_t errlen);
+
+/* Keeps, in order and in place, the detections the filter passes; returns how many. */
+int vg_detection_filter_apply(const vg_detection_filter *f, vg_detection *dets, int n);
+
+/* The score threshold the detector decodes at. */
+float vg_detector_threshold(const vg_detector *det);
+
+/* Whether filtering this detector's results by a higher threshold equals decoding at it (see above). */
+int vg_detector_threshold_filters(const vg_detector *det);
+
+/*
+ * Lowers the decoding threshold (never raises it); safe while another thread
+ * runs the detector, which takes the new value at its next run.
+ */
+void vg_detector_lower_threshold(vg_detector *det, float threshold);
+
 void vg_detector_destroy(vg_detector *det);
 
 const char *vg_decoder_name(vg_decoder_kind kind);

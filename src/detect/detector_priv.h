@@ -7,6 +7,7 @@
  * run_yolo.c (the YOLO-family decoders' binding and running).
  */
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "detect/decode.h"
@@ -18,7 +19,7 @@
 #include "detect/yolo.h"
 #include "nn/nn.h"
 
-#define MAX_CLASS_FILTER 256
+#define MAX_CLASS_FILTER VG_MAX_CLASS_FILTER
 #define MAX_LEVELS 8
 #define MAX_STATE 8
 
@@ -67,6 +68,8 @@ struct vg_detector {
 	char summary[1024];
 	int in_w, in_h;
 	float threshold, iou;
+	/* The threshold the next run decodes at: lowered from another thread for a camera that shares the model. */
+	_Atomic float decode_threshold;
 	int per_class_nms, weighted_nms, top_k;
 	/* Output tensor indices bound by the decoder. */
 	int out_boxes, out_classes, out_scores, out_count; /* postprocessed, classifier */

@@ -17,6 +17,7 @@ CACHE = (os.environ.get("VIGIL_CACHE")
          or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
                          "vigil"))
 BLAZEFACE = os.path.join(CACHE, "human-models-3.0.4", "models", "blazeface.json")
+CENTERNET = os.path.join(CACHE, "human-models-3.0.4", "models", "centernet.json")
 
 
 def requires_blazeface(fn):
@@ -35,6 +36,11 @@ cameras:
     source: "lavfi:testsrc=size=160x120:rate=10"
     enabled: false
 """
+
+
+def requires_centernet(fn):
+    return h.requires_vtest(unittest.skipUnless(os.path.exists(CENTERNET),
+                                                "needs the demo models' %s (scripts/fetch-demo-assets)" % CENTERNET)(fn))
 
 
 def cameras_by_name(v):
@@ -207,6 +213,54 @@ cameras:
         # Every stream keeps its source rate whatever the inference load.
         for c in s["cameras"]:
             self.assertGreater(c["output"]["fps"], 15, "%s streams at %.1f fps" % (c["name"], c["output"]["fps"]))
+
+
+    @requires_centernet
+    def test_cameras_filter_a_shared_model_their_own_way(self):
+        # Two cameras on one model: one wide open, one strict about score, class and count.
+        v = self.config_vigil("""
+listen: 127.0.0.1:{port}
+models:
+  det:
+    model: %s
+cameras:
+  wide:
+    source: %s
+    loop: true
+    model: det
+    threshold: 0.2
+  strict:
+    source: %s
+    loop: true
+    model: det
+    threshold: 0.45
+    classes: person
+    max_detections: 2
+""" % (CENTERNET, h.VTEST, h.VTEST))
+        err = v.stderr()
+        self.assertEqual(err.count("loaded model"), 1, err[-3000:])
+        self.assertIn("camera 'strict': shares the model loaded for camera 'wide' (threshold 0.45)", err)
+
+        def detections(camera, frames):
+            found = []
+            with v.sse(path="/events?camera=" + camera) as sse:
+                while frames > 0:
+                    ev = json.loads(sse.next_event(timeout=10)["data"])
+                    if "detections" in ev:
+                        found.append(ev["detections"])
+                        frames -= 1
+            return found
+
+        strict = detections("strict", 15)
+        for dets in strict:
+            self.assertLessEqual(len(dets), 2, dets)
+            for d in dets:
+                self.assertEqual(d["label"], "person", d)
+                self.assertGreaterEqual(d["score"], 0.45, d)
+        self.assertTrue(any(strict), "the strict camera found no one in vtest.avi")
+        wide = [d for dets in detections("wide", 15) for d in dets]
+        # The lower threshold reaches the shared model: the wide camera sees what the strict one may not.
+        self.assertTrue(any(d["score"] < 0.45 for d in wide), "no low-scoring detection on the wide camera")
 
 
 if __name__ == "__main__":

@@ -78,9 +78,9 @@ class CheckConfigTest(h.VigilTestCase):
                           "  gate: { source: lavfi:testsrc, threshold: 0.6, node: b }\n" % DEMO_MODEL)
         rc, out, err = self.check(path, "--node", "b")
         self.assertEqual((rc, err), (0, []), out)
-        # One line per distinct setting of the model, naming the cameras with it.
-        self.assertIn("model 'people': %s loads (decoder centernet) for door gate\n" % DEMO_MODEL, out)
-        self.assertIn("model 'people': %s loads (decoder centernet) for yard\n" % DEMO_MODEL, out)
+        # One line per model as serve shares it, naming its cameras: thresholds are each camera's own filter.
+        self.assertIn("model 'people': %s loads (decoder centernet) for door yard gate\n" % DEMO_MODEL, out)
+        self.assertEqual(out.count(" loads (decoder "), 1, out)
         self.assertRegex(out, r"yard +node b +\(runs here\)")
         self.assertNotRegex(out, r"door .*runs here")
         self.assertIn("mqtt: 127.0.0.1:1884, prefix 'vigil', qos 1", out)
@@ -88,6 +88,19 @@ class CheckConfigTest(h.VigilTestCase):
         rc, out, err = self.check(path, "--node", "c")
         self.assertEqual(rc, 2)
         self.assertEqual(err, ["vigil: %s: --node c: no such node under nodes:" % path])
+
+    @requires_demo_model
+    def test_a_class_the_shared_model_lacks(self):
+        path = self.write("models:\n"
+                          "  people: { model: %s }\n"
+                          "cameras:\n"
+                          "  door: { source: lavfi:testsrc, model: people, classes: person }\n"
+                          "  yard: { source: lavfi:testsrc, model: people, classes: [person, unicorn] }\n" % DEMO_MODEL)
+        rc, out, err = self.check(path)
+        self.assertEqual(rc, 2, out)
+        self.assertEqual(len(err), 1, err)
+        self.assertTrue(err[0].startswith("vigil: %s: camera 'yard' (line 5): " % path), err)
+        self.assertIn("'unicorn'", err[0])
 
     def test_unknown_key(self):
         self.expect_error("cameras:\n  door:\n    source: lavfi:testsrc\n    treshold: 0.5\n",

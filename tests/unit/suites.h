@@ -21,6 +21,7 @@ extern const vg_test vg_suite_decoders[];
 extern const vg_test vg_suite_model_config[];
 extern const vg_test vg_suite_render[];
 extern const vg_test vg_suite_detect_ssd[];
+extern const vg_test vg_suite_detect_filter[];
 extern const vg_test vg_suite_mediapipe[];
 extern const vg_test vg_suite_priorbox[];
 extern const vg_test vg_suite_classify[];
@@ -50,6 +51,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_model_config,
 	vg_suite_render,
 	vg_suite_detect_ssd,
+	vg_suite_detect_filter,
 	vg_suite_mediapipe,
 	vg_suite_priorbox,
 	vg_suite_classify,
