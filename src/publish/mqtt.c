@@ -49,8 +49,20 @@ typedef struct cam {
 typedef struct fleet_node {
 	char *name;
 	cJSON *state;
+	int64_t heard_us;                  /* when the node last said anything (mono) */
+	int64_t beat_us;                   /* its heartbeat interval as it announced it; 0: none announced */
 	struct fleet_node *next;
 } fleet_node;
+
+/*
+ * A node that sends nothing for HEARTBEATS_MISSED heartbeats is shown
+ * offline: a frozen node keeps its connection until the broker's keepalive
+ * (1.5 x) runs out, and only then does its will go out, so peers watch the
+ * heartbeats themselves. With HEARTBEATS_PER_KEEPALIVE beats a keepalive, a
+ * frozen node is shown offline after 3/4 of the keepalive.
+ */
+#define HEARTBEATS_PER_KEEPALIVE 4
+#define HEARTBEATS_MISSED 3
 
 struct vg_mqtt {
 	struct mosquitto *mosq;
@@ -58,7 +70,8 @@ struct vg_mqtt {
 	int port, keepalive, qos, snapshot;
 	double max_rate;
 	char *prefix, *node;
-	char *node_topic, *stats_topic, *offline_json;
+	char *node_topic, *stats_topic, *alive_topic, *offline_json;
+	int64_t beat_us;                   /* the heartbeat interval: a quarter of the keepalive */
 	int efd;
 	pthread_t thread;
 
@@ -89,7 +102,7 @@ struct vg_mqtt {
 	int ever_tried;
 	int64_t next_attempt_us, backoff_us;
 	int lost_logged, tls_logged;
-	int64_t next_stats_us;
+	int64_t next_stats_us, next_beat_us;
 
 	atomic_int connected;
 	atomic_ullong connects, published, dropped, errors;
@@ -239,10 +252,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	pthread_mutex_unlock(&m->mu);
 	char *nodes = fmt_alloc("%s/nodes/+", m->prefix);
+	char *alive = fmt_alloc("%s/nodes/+/alive", m->prefix);
 	char *set = fmt_alloc("%s/+/enabled/set", m->prefix);
-	if (!nodes || !set || mosquitto_subscribe(mosq, NULL, nodes, 1) || mosquitto_subscribe(mosq, NULL, set, 1))
+	if (!nodes || !alive || !set || mosquitto_subscribe(mosq, NULL, nodes, 1) ||
+	    mosquitto_subscribe(mosq, NULL, alive, 0) || mosquitto_subscribe(mosq, NULL, set, 1))
 		atomic_fetch_add(&m->errors, 1);
 	free(nodes);
+	free(alive);
 	free(set);
 }
 
@@ -320,6 +336,10 @@ static void fleet_update(vg_mqtt *m, const char *name, const char *payload, int 
 		}
 		*pp = n;
 	}
+	n->heard_us = vg_mono_us();
+	cJSON *beat = cJSON_GetObjectItemCaseSensitive(j, "heartbeat");
+	if (cJSON_IsNumber(beat) && beat->valuedouble > 0 && beat->valuedouble < 86400)
+		n->beat_us = (int64_t)(beat->valuedouble * 1e6);
 	if (n->state && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "online"))) {
 		for (cJSON *c = j->child; c; c = c->next) {
 			cJSON *dup = cJSON_Duplicate(c, 1);
@@ -333,6 +353,16 @@ static void fleet_update(vg_mqtt *m, const char *name, const char *payload, int 
 		cJSON_Delete(n->state);
 		n->state = j;
 	}
+	pthread_mutex_unlock(&m->fleet_mu);
+}
+
+/* A node's heartbeat: it is still there, whatever its connection looks like to the broker. */
+static void fleet_heard(vg_mqtt *m, const char *name, size_t name_len)
+{
+	pthread_mutex_lock(&m->fleet_mu);
+	for (fleet_node *n = m->fleet; n; n = n->next)
+		if (strlen(n->name) == name_len && memcmp(n->name, name, name_len) == 0)
+			n->heard_us = vg_mono_us();
 	pthread_mutex_unlock(&m->fleet_mu);
 }
 
@@ -377,6 +407,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		return;
 	}
 	const char *slash = strchr(rest, '/');
+	if (strncmp(rest, "nodes/", 6) == 0 && (slash = strchr(rest + 6, '/')) && strcmp(slash, "/alive") == 0) {
+		fleet_heard(m, rest + 6, (size_t)(slash - (rest + 6)));
+		return;
+	}
+	slash = strchr(rest, '/');
 	if (slash && strcmp(slash, "/enabled/set") == 0 && slash > rest && slash - rest <= VG_MQTT_WORD_MAX) {
 		char camera[VG_MQTT_WORD_MAX + 1];
 		memcpy(camera, rest, (size_t)(slash - rest));
@@ -500,6 +535,10 @@ static void *client_main(void *arg)
 			if (json)
 				enqueue(m, strdup(m->stats_topic), json, strlen(json));
 		}
+		if (!leaving && m->beat_us && atomic_load(&m->connected) && now >= m->next_beat_us) {
+			m->next_beat_us = now + m->beat_us;
+			enqueue(m, strdup(m->alive_topic), strdup("1"), 1);
+		}
 		if (!leaving)
 			drain(m);
 
@@ -518,6 +557,8 @@ static void *client_main(void *arg)
 			wait_us = m->next_attempt_us - now;
 		else if (m->stats_interval_us && m->next_stats_us - now < wait_us)
 			wait_us = m->next_stats_us - now;
+		if (!leaving && m->beat_us && sock >= 0 && m->next_beat_us - now < wait_us)
+			wait_us = m->next_beat_us - now;
 		if (wait_us > 1000000)
 			wait_us = 1000000;
 		if (wait_us < 0)
@@ -596,6 +637,7 @@ static void free_all(vg_mqtt *m)
 	free(m->node);
 	free(m->node_topic);
 	free(m->stats_topic);
+	free(m->alive_topic);
 	free(m->offline_json);
 	free(m);
 }
@@ -665,12 +707,15 @@ int vg_mqtt_create(vg_mqtt **out, const vg_config_mqtt *opt, const char *node, c
 	m->node = strdup(word);
 	m->node_topic = fmt_alloc("%s/nodes/%s", prefix, word);
 	m->stats_topic = fmt_alloc("%s/nodes/%s/stats", prefix, word);
+	m->alive_topic = fmt_alloc("%s/nodes/%s/alive", prefix, word);
+	/* Without a keepalive the user asked for no liveness checks: no heartbeats either. */
+	m->beat_us = (int64_t)m->keepalive * 1000000 / HEARTBEATS_PER_KEEPALIVE;
 	m->offline_json = fmt_alloc("{\"node\":\"%s\",\"online\":false}", word);
 	char *online = fmt_alloc("{\"node\":\"%s\",\"online\":true}", word);
 	char *client_id = opt->client_id ? strdup(opt->client_id) : fmt_alloc("vigil-%s", word);
 	m->backoff_us = BACKOFF_MIN_US;
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!m->host || !m->prefix || !m->node || !m->node_topic || !m->stats_topic || !m->offline_json ||
+	if (!m->host || !m->prefix || !m->node || !m->node_topic || !m->stats_topic || !m->alive_topic || !m->offline_json ||
 	    !online || !client_id || m->efd < 0) {
 		snprintf(err, errlen, "mqtt: out of memory");
 		goto fail;
@@ -700,7 +745,7 @@ int vg_mqtt_create(vg_mqtt **out, const vg_config_mqtt *opt, const char *node, c
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
 	mosquitto_message_callback_set(m->mosq, on_message);
-	retain_set(m, m->node_topic, online, strlen(online), NULL);
+	vg_mqtt_set_node_state(m, online);
 	if (pthread_create(&m->thread, NULL, client_main, m) != 0) {
 		snprintf(err, errlen, "mqtt: cannot start its thread");
 		goto fail;
@@ -730,8 +775,20 @@ void vg_mqtt_destroy(vg_mqtt *m)
 
 void vg_mqtt_set_node_state(vg_mqtt *m, const char *json)
 {
-	if (m && json)
-		retain_set(m, m->node_topic, json, strlen(json), NULL);
+	if (!m || !json)
+		return;
+	/* The state announces the heartbeat, so that peers know when silence means the node is gone. */
+	cJSON *j = m->beat_us ? cJSON_Parse(json) : NULL;
+	char *with_beat = NULL;
+	if (cJSON_IsObject(j)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(j, "heartbeat");
+		cJSON_AddNumberToObject(j, "heartbeat", (double)m->beat_us / 1e6);
+		with_beat = cJSON_PrintUnformatted(j);
+	}
+	cJSON_Delete(j);
+	const char *out = with_beat ? with_beat : json;
+	retain_set(m, m->node_topic, out, strlen(out), NULL);
+	free(with_beat);
 }
 
 /* The camera's state, created on first use; cams_mu held. */
@@ -860,11 +917,19 @@ char *vg_mqtt_fleet_json(vg_mqtt *m)
 	if (!root)
 		return NULL;
 	if (m) {
+		int64_t now = vg_mono_us();
 		pthread_mutex_lock(&m->fleet_mu);
 		for (fleet_node *n = m->fleet; n; n = n->next) {
 			cJSON *dup = cJSON_Duplicate(n->state, 1);
-			if (dup)
-				cJSON_AddItemToObject(root, n->name, dup);
+			if (!dup)
+				continue;
+			/* Silent for too many heartbeats: frozen or cut off, though the broker has not said so yet. */
+			if (n->beat_us && now - n->heard_us > HEARTBEATS_MISSED * n->beat_us &&
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dup, "online"))) {
+				cJSON_ReplaceItemInObjectCaseSensitive(dup, "online", cJSON_CreateFalse());
+				cJSON_AddBoolToObject(dup, "silent", 1);
+			}
+			cJSON_AddItemToObject(root, n->name, dup);
 		}
 		pthread_mutex_unlock(&m->fleet_mu);
 	}

@@ -573,7 +573,9 @@ TEST(mqtt_enabled_set)
 	vg_mqtt_on_enabled_set(m, on_enabled, &c);
 	CHECK(wait_connected(m, 1, 3000));
 	/* The default node name and its client id. */
-	expect(s, 0, "t/nodes/default", "{\"node\":\"default\",\"online\":true}", NULL, 2000);
+	/* keepalive 5: a heartbeat every 1.25 s, announced in the state. */
+	expect(s, 0, "t/nodes/default", "{\"node\":\"default\",\"online\":true,\"heartbeat\":1.25}", NULL, 2000);
+	expect(s, 0, "t/nodes/default/alive", "1", NULL, 2000);
 	/* Subscriptions follow the connection: give the broker a moment to take ours. */
 	vg_sleep_us(100000);
 
@@ -800,6 +802,56 @@ TEST(mqtt_fleet)
 	CHECK_MSG(j, "b never went offline for a");
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "b"), "cameras"));
 	cJSON_Delete(j);
+	vg_mqtt_destroy(a);
+	broker_cleanup();
+}
+
+/*
+ * A node that stops its heartbeats (frozen: its connection, and so the
+ * broker's view of it, still open) is shown offline and "silent" after three
+ * missed ones, and online again at its next heartbeat.
+ */
+TEST(mqtt_silent_node)
+{
+	int port = free_port();
+	broker_start(port);
+	vg_config_mqtt o = options(port);
+	char err[256];
+	vg_mqtt *a;
+	CHECK_MSG(vg_mqtt_create(&a, &o, "a", err, sizeof err) == 0, "%s", err);
+	CHECK(wait_connected(a, 1, 3000));
+	vg_sleep_us(100000);
+	/* A node of its own kind, played by a plain client: beats every 0.2 s, then falls silent. */
+	sub *s = sub_start(port, "t/nodes/+");
+	const char *state = "{\"node\":\"z\",\"online\":true,\"heartbeat\":0.2}";
+	CHECK(mosquitto_publish(s->mosq, NULL, "t/nodes/z", (int)strlen(state), state, 1, true) == 0);
+	cJSON *j = fleet_wait(a, "z", 1, NULL, 3000);
+	CHECK_MSG(j, "a never saw z");
+	cJSON_Delete(j);
+	int64_t t0 = vg_mono_us();
+	j = fleet_wait(a, "z", 0, "silent", 3000);
+	int64_t silent_after = vg_mono_us() - t0;
+	CHECK_MSG(j, "z never shown silent");
+	cJSON_Delete(j);
+	CHECK_MSG(silent_after > 400000 && silent_after < 1500000, "silent after %lld us (3 heartbeats: 600 ms)",
+		  (long long)silent_after);
+	/* Its own node, which beats, stays online meanwhile; z's next beat brings it back. */
+	j = fleet_wait(a, "a", 1, NULL, 100);
+	CHECK(j);
+	cJSON_Delete(j);
+	CHECK(mosquitto_publish(s->mosq, NULL, "t/nodes/z/alive", 1, "1", 0, false) == 0);
+	j = fleet_wait(a, "z", 1, NULL, 2000);
+	CHECK_MSG(j && !cJSON_GetObjectItem(cJSON_GetObjectItem(j, "z"), "silent"), "z not back after a heartbeat");
+	cJSON_Delete(j);
+	/* A node that announces no heartbeat (keepalive 0, or an older vigil) is never called silent. */
+	const char *old = "{\"node\":\"y\",\"online\":true}";
+	CHECK(mosquitto_publish(s->mosq, NULL, "t/nodes/y", (int)strlen(old), old, 1, true) == 0);
+	CHECK((j = fleet_wait(a, "y", 1, NULL, 3000)) != NULL);
+	cJSON_Delete(j);
+	vg_sleep_us(800000);
+	CHECK((j = fleet_wait(a, "y", 1, NULL, 100)) != NULL);
+	cJSON_Delete(j);
+	sub_stop(s);
 	vg_mqtt_destroy(a);
 	broker_cleanup();
 }
@@ -1044,5 +1096,5 @@ TEST(mqtt_tls)
 TEST_SUITE(mqtt, TEST_ENTRY(mqtt_topic_word), TEST_ENTRY(mqtt_detections_payload), TEST_ENTRY(mqtt_node_state), TEST_ENTRY(mqtt_change_rules),
 	   TEST_ENTRY(mqtt_rate_limit), TEST_ENTRY(mqtt_create_errors), TEST_ENTRY(mqtt_publish_broker),
 	   TEST_ENTRY(mqtt_enabled_set), TEST_ENTRY(mqtt_broker_restart), TEST_ENTRY(mqtt_last_will),
-	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot), TEST_ENTRY(mqtt_stats_interval),
+	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_silent_node), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot), TEST_ENTRY(mqtt_stats_interval),
 	   TEST_ENTRY(mqtt_tls));
