@@ -62,6 +62,9 @@ typedef struct fleet_node {
  * frozen node is shown offline after 3/4 of the keepalive.
  */
 #define HEARTBEATS_PER_KEEPALIVE 4
+
+/* How long the subscription to a node's own camera topics is held for the broker's retained values. */
+#define OWN_RETAINED_WAIT_US 2000000
 #define HEARTBEATS_MISSED 3
 
 struct vg_mqtt {
@@ -89,6 +92,10 @@ struct vg_mqtt {
 
 	pthread_mutex_t fleet_mu;
 	fleet_node *fleet;
+	/* This node's cameras as topic words (from its state), and whether to subscribe to their topics again. */
+	char (*own)[VG_MQTT_WORD_MAX + 2];
+	int n_own;
+	atomic_int own_changed;
 
 	pthread_mutex_t cb_mu;
 	void (*enabled_fn)(void *opaque, const char *camera, int on);
@@ -103,6 +110,7 @@ struct vg_mqtt {
 	int64_t next_attempt_us, backoff_us;
 	int lost_logged, tls_logged;
 	int64_t next_stats_us, next_beat_us;
+	int64_t own_unsubscribe_us;        /* when to drop the subscription to the node's own cameras; 0: none held */
 
 	atomic_int connected;
 	atomic_ullong connects, published, dropped, errors;
@@ -141,8 +149,12 @@ static void wake(vg_mqtt *m)
 	}
 }
 
-/* Sets TOPIC's retained value to a copy of DATA, or to BLOB (referenced); marks it for sending. */
-static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t len, vg_blob *blob)
+/*
+ * Sets TOPIC's retained value to a copy of DATA, or to BLOB (referenced);
+ * marks it for sending. With if_absent, only when this client holds no value
+ * for TOPIC yet.
+ */
+static void retain_put(vg_mqtt *m, const char *topic, const void *data, size_t len, vg_blob *blob, int if_absent)
 {
 	char *copy = NULL;
 	if (!blob) {
@@ -158,6 +170,11 @@ static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t l
 	retained *r = m->ret;
 	while (r && strcmp(r->topic, topic) != 0)
 		r = r->next;
+	if (r && if_absent) {
+		pthread_mutex_unlock(&m->mu);
+		free(copy);
+		return;
+	}
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		char *t = strdup(topic);
@@ -193,6 +210,11 @@ static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t l
 	vg_blob_unref(old_blob);
 	if (was_idle)
 		wake(m);
+}
+
+static void retain_set(vg_mqtt *m, const char *topic, const void *data, size_t len, vg_blob *blob)
+{
+	retain_put(m, topic, data, len, blob, 0);
 }
 
 /* Queues a message (takes TOPIC and PAYLOAD), or drops it when the queue is full. */
@@ -260,6 +282,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	free(nodes);
 	free(alive);
 	free(set);
+	atomic_store(&m->own_changed, 1);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -392,6 +415,62 @@ static void enabled_set(vg_mqtt *m, const char *camera, const char *payload, int
 		fn(opaque, camera, on);
 }
 
+/*
+ * A retained count the broker kept from an earlier run (REST is the topic
+ * after the prefix): CAMERA/LABEL of one of this node's cameras, a count
+ * above 0, for a label this run has not published. Nothing will ever update
+ * it, so it is set to 0: a subscriber must not see three people in a room
+ * that has been empty since the restart.
+ */
+static void stale_count(vg_mqtt *m, const char *rest, const char *payload, int len)
+{
+	const char *slash = strchr(rest, '/');
+	if (!slash || strchr(slash + 1, '/') || len <= 0 || len > 9)
+		return;
+	for (int i = 0; i < len; i++)
+		if (payload[i] < '0' || payload[i] > '9')
+			return;
+	if (len == 1 && payload[0] == '0')
+		return;
+	const char *label = slash + 1;
+	if (!strcmp(label, "detections") || !strcmp(label, "snapshot") || !strcmp(label, "enabled"))
+		return;
+	int own = 0;
+	pthread_mutex_lock(&m->fleet_mu);
+	for (int i = 0; i < m->n_own && !own; i++)
+		own = strlen(m->own[i]) == (size_t)(slash - rest) && !memcmp(m->own[i], rest, (size_t)(slash - rest));
+	pthread_mutex_unlock(&m->fleet_mu);
+	if (!own)
+		return;
+	char *topic = fmt_alloc("%s/%s", m->prefix, rest);
+	if (topic) {
+		vg_debug("mqtt: %s: a count of %.*s left by an earlier run, set to 0", topic, len, payload);
+		retain_put(m, topic, "0", 1, NULL, 1);
+	}
+	free(topic);
+}
+
+/*
+ * Subscribes to (or unsubscribes from) the topics of this node's cameras.
+ * The broker hands over the values it retained at once; the subscription is
+ * dropped a little later, so that the node does not receive its own
+ * detections for the rest of the connection.
+ */
+static void subscribe_own(vg_mqtt *m, int on)
+{
+	pthread_mutex_lock(&m->fleet_mu);
+	for (int i = 0; i < m->n_own; i++) {
+		char *filter = fmt_alloc("%s/%s/+", m->prefix, m->own[i]);
+		int rc = !filter ? MOSQ_ERR_NOMEM
+			 : on    ? mosquitto_subscribe(m->mosq, NULL, filter, 0)
+				 : mosquitto_unsubscribe(m->mosq, NULL, filter);
+		if (rc != MOSQ_ERR_SUCCESS)
+			atomic_fetch_add(&m->errors, 1);
+		free(filter);
+	}
+	pthread_mutex_unlock(&m->fleet_mu);
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
 	(void)mosq;
@@ -411,6 +490,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		fleet_heard(m, rest + 6, (size_t)(slash - (rest + 6)));
 		return;
 	}
+	if (msg->retain)
+		stale_count(m, rest, payload, len);
 	slash = strchr(rest, '/');
 	if (slash && strcmp(slash, "/enabled/set") == 0 && slash > rest && slash - rest <= VG_MQTT_WORD_MAX) {
 		char camera[VG_MQTT_WORD_MAX + 1];
@@ -535,6 +616,15 @@ static void *client_main(void *arg)
 			if (json)
 				enqueue(m, strdup(m->stats_topic), json, strlen(json));
 		}
+		if (!leaving && atomic_load(&m->connected) && atomic_exchange(&m->own_changed, 0)) {
+			subscribe_own(m, 1);
+			m->own_unsubscribe_us = now + OWN_RETAINED_WAIT_US;
+		}
+		if (m->own_unsubscribe_us && now >= m->own_unsubscribe_us) {
+			m->own_unsubscribe_us = 0;
+			if (atomic_load(&m->connected))
+				subscribe_own(m, 0);
+		}
 		if (!leaving && m->beat_us && atomic_load(&m->connected) && now >= m->next_beat_us) {
 			m->next_beat_us = now + m->beat_us;
 			enqueue(m, strdup(m->alive_topic), strdup("1"), 1);
@@ -630,6 +720,7 @@ static void free_all(vg_mqtt *m)
 	}
 	pthread_mutex_destroy(&m->mu);
 	pthread_mutex_destroy(&m->cams_mu);
+	free(m->own);
 	pthread_mutex_destroy(&m->fleet_mu);
 	pthread_mutex_destroy(&m->cb_mu);
 	free(m->host);
@@ -773,14 +864,35 @@ void vg_mqtt_destroy(vg_mqtt *m)
 	free_all(m);
 }
 
+/* Keeps the camera names of this node's state, whose retained counts are this node's to correct. */
+static void own_cameras(vg_mqtt *m, const cJSON *cameras)
+{
+	int n = cJSON_GetArraySize(cameras);
+	char(*own)[VG_MQTT_WORD_MAX + 2] = n > 0 ? calloc((size_t)n, sizeof *own) : NULL;
+	int k = 0;
+	for (int i = 0; own && i < n; i++) {
+		const cJSON *c = cJSON_GetArrayItem(cameras, i);
+		if (cJSON_IsString(c))
+			vg_mqtt_topic_word(c->valuestring, own[k++], sizeof own[0]);
+	}
+	pthread_mutex_lock(&m->fleet_mu);
+	free(m->own);
+	m->own = own;
+	m->n_own = k;
+	pthread_mutex_unlock(&m->fleet_mu);
+	atomic_store(&m->own_changed, 1);
+	wake(m);
+}
+
 void vg_mqtt_set_node_state(vg_mqtt *m, const char *json)
 {
 	if (!m || !json)
 		return;
-	/* The state announces the heartbeat, so that peers know when silence means the node is gone. */
-	cJSON *j = m->beat_us ? cJSON_Parse(json) : NULL;
+	cJSON *j = cJSON_Parse(json);
 	char *with_beat = NULL;
-	if (cJSON_IsObject(j)) {
+	own_cameras(m, cJSON_GetObjectItemCaseSensitive(j, "cameras"));
+	/* The state announces the heartbeat, so that peers know when silence means the node is gone. */
+	if (m->beat_us && cJSON_IsObject(j)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(j, "heartbeat");
 		cJSON_AddNumberToObject(j, "heartbeat", (double)m->beat_us / 1e6);
 		with_beat = cJSON_PrintUnformatted(j);

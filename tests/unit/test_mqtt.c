@@ -856,6 +856,47 @@ TEST(mqtt_silent_node)
 	broker_cleanup();
 }
 
+/*
+ * Counts an earlier run left retained for labels this run has not seen are
+ * set to 0 for the node's own cameras, and only for those.
+ */
+TEST(mqtt_stale_counts_reset)
+{
+	int port = free_port();
+	broker_start(port);
+	sub *old = sub_start(port, "t/nothing");
+	const struct {
+		const char *topic, *value;
+	} left[] = { { "t/door/person", "3" }, { "t/door/car", "0" }, { "t/door/enabled", "OFF" },
+		     { "t/yard/dog", "2" }, { "t/door/cat", "1" } };
+	for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+		CHECK(mosquitto_publish(old->mosq, NULL, left[i].topic, (int)strlen(left[i].value), left[i].value, 1,
+					true) == 0);
+	vg_sleep_us(200000);
+	sub_stop(old);
+
+	vg_config_mqtt o = options(port);
+	char err[256];
+	vg_mqtt *m;
+	CHECK_MSG(vg_mqtt_create(&m, &o, "a", err, sizeof err) == 0, "%s", err);
+	vg_mqtt_set_node_state(m, "{\"node\":\"a\",\"online\":true,\"cameras\":[\"door\"]}");
+	/* This run sees a cat at once: its count is this run's, whatever the broker kept. */
+	vg_detection d = det("cat", 0, 0, 1, 1);
+	vg_mqtt_publish_detections(m, "door", &d, 1, 10, 10, 1, 0);
+	CHECK(wait_connected(m, 1, 3000));
+	/* The retained values as a newcomer sees them, once the node had time to look. */
+	vg_sleep_us(1000000);
+	sub *s = sub_start(port, "t/+/+");
+	expect(s, 0, "t/door/person", "0", NULL, 3000);
+	expect(s, 0, "t/door/cat", "1", NULL, 3000);
+	expect(s, 0, "t/door/car", "0", NULL, 3000);
+	expect(s, 0, "t/door/enabled", "OFF", NULL, 3000);
+	expect(s, 0, "t/yard/dog", "2", NULL, 3000);
+	sub_stop(s);
+	vg_mqtt_destroy(m);
+	broker_cleanup();
+}
+
 /* Several pipeline threads publishing at once (run it under the sanitizers). */
 typedef struct worker {
 	vg_mqtt *m;
@@ -1096,5 +1137,5 @@ TEST(mqtt_tls)
 TEST_SUITE(mqtt, TEST_ENTRY(mqtt_topic_word), TEST_ENTRY(mqtt_detections_payload), TEST_ENTRY(mqtt_node_state), TEST_ENTRY(mqtt_change_rules),
 	   TEST_ENTRY(mqtt_rate_limit), TEST_ENTRY(mqtt_create_errors), TEST_ENTRY(mqtt_publish_broker),
 	   TEST_ENTRY(mqtt_enabled_set), TEST_ENTRY(mqtt_broker_restart), TEST_ENTRY(mqtt_last_will),
-	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_silent_node), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot), TEST_ENTRY(mqtt_stats_interval),
+	   TEST_ENTRY(mqtt_fleet), TEST_ENTRY(mqtt_silent_node), TEST_ENTRY(mqtt_stale_counts_reset), TEST_ENTRY(mqtt_threads), TEST_ENTRY(mqtt_rate_and_snapshot), TEST_ENTRY(mqtt_stats_interval),
 	   TEST_ENTRY(mqtt_tls));
