@@ -22,6 +22,7 @@ typedef struct serve_state {
 	vg_http_server *http;
 	vg_mqtt *mqtt;
 	const char *config_path;   /* NULL: the command line's one camera */
+	const char *auth_token_file; /* --auth-token, read again on SIGHUP */
 	int status;                /* the exit status once the loop ends */
 } serve_state;
 
@@ -38,6 +39,23 @@ static void on_stop_signal(evutil_socket_t sig, short events, void *arg)
 	serve_state *s = arg;
 	vg_info("%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	shut_down(s);
+}
+
+/* The access control of a configuration re-read, with the --auth-token file read again (a rotated token). */
+static void reload_auth(serve_state *s, const vg_config *cfg)
+{
+	char err[512];
+	vg_config_auth auth = cfg->auth;
+	char *token = NULL;
+	if (s->auth_token_file && vg_auth_read_token_file(s->auth_token_file, &token, err, sizeof err) < 0) {
+		vg_error("SIGHUP: --auth-token %s; access control stays as it was", err);
+		return;
+	}
+	if (token)
+		auth.token = token;
+	if (vg_http_server_set_auth(s->http, &auth, err, sizeof err) < 0)
+		vg_error("SIGHUP: %s; access control stays as it was", err);
+	free(token);
 }
 
 /* SIGHUP re-reads the configuration file; cameras it did not change go on undisturbed. */
@@ -58,13 +76,14 @@ static void on_hangup(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	vg_info("SIGHUP: re-read %s", s->config_path);
+	reload_auth(s, cfg);
 	vg_reload_counts n;
 	vg_camera_set_reload(s->cameras, cfg, &n);
 	char failed[32] = "";
 	if (n.failed)
 		snprintf(failed, sizeof failed, ", %d failed", n.failed);
-	vg_info("SIGHUP: cameras %d started, %d stopped, %d restarted, %d unchanged%s (server settings apply at the "
-		"next start)",
+	vg_info("SIGHUP: cameras %d started, %d stopped, %d restarted, %d unchanged%s (auth: reloaded; other server "
+		"settings apply at the next start)",
 		n.started, n.stopped, n.restarted, n.unchanged, failed);
 }
 
@@ -120,7 +139,7 @@ int vg_cmd_serve(int argc, char **argv)
 	int status = VG_EXIT_BAD_INPUT;
 	vg_stats http_stats;
 	vg_stats_init(&http_stats, NULL);
-	serve_state s = { .config_path = opt.config_path };
+	serve_state s = { .config_path = opt.config_path, .auth_token_file = opt.auth_token_file };
 	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 
 	s.base = event_base_new();

@@ -40,6 +40,7 @@ struct vg_auth {
 	/* Random per process: keys the digests compared in constant time. */
 	unsigned char digest_key[crypto_generichash_KEYBYTES];
 	unsigned char session_key[crypto_auth_KEYBYTES];
+	int session_key_random;            /* no session_secret: a key of this process's own */
 	auth_peer peers[VG_AUTH_TABLE_SIZE];
 	/* Argon2 runs left (a token bucket refilled at VG_AUTH_VERIFY_RATE a second) and when it was last filled. */
 	double verify_budget;
@@ -54,6 +55,19 @@ static void digest(const vg_auth *a, const void *data, size_t len, unsigned char
 static void fingerprint(const char *s, unsigned char out[DIGEST_BYTES])
 {
 	crypto_generichash(out, DIGEST_BYTES, (const unsigned char *)s, strlen(s), NULL, 0);
+}
+
+void vg_auth_carry_over(vg_auth *next, const vg_auth *prev)
+{
+	if (!next || !prev)
+		return;
+	if (next->session_key_random && prev->session_key_random) {
+		memcpy(next->session_key, prev->session_key, sizeof next->session_key);
+		next->session_key_random = 1;
+	}
+	memcpy(next->peers, prev->peers, sizeof next->peers);
+	next->verify_budget = prev->verify_budget;
+	next->verify_time_us = prev->verify_time_us;
 }
 
 void vg_auth_destroy(vg_auth *a)
@@ -90,8 +104,10 @@ int vg_auth_create(vg_auth **out, const vg_config_auth *cfg, char *err, size_t e
 	if (cfg->session_secret && cfg->session_secret[0])
 		crypto_generichash(a->session_key, sizeof a->session_key, (const unsigned char *)cfg->session_secret,
 				   strlen(cfg->session_secret), NULL, 0);
-	else
+	else {
 		crypto_auth_keygen(a->session_key);
+		a->session_key_random = 1;
+	}
 	if (has_token) {
 		size_t n = strlen(cfg->token);
 		if (n > VG_AUTH_SECRET_MAX) {

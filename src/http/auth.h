@@ -84,6 +84,15 @@ enum vg_auth_result {
  */
 int vg_auth_create(vg_auth **out, const struct vg_config_auth *cfg, char *err, size_t errlen);
 
+/*
+ * For a configuration reloaded: next takes over prev's failure counts and
+ * password-check budget, so that a reload lifts no block, and, when neither
+ * has a configured session_secret, prev's random session key, so that the
+ * browsers logged in stay logged in (a session still ends when its user is
+ * removed or its password or the token changes).
+ */
+void vg_auth_carry_over(vg_auth *next, const vg_auth *prev);
+
 void vg_auth_destroy(vg_auth *a);
 
 /*

@@ -1177,6 +1177,30 @@ static void use_threads(void)
 	evthread_use_pthreads();
 }
 
+static void warn_if_open(const vg_http_server *srv)
+{
+	if (!srv->loopback_bind && !srv->auth)
+		vg_warn("http: listening on %s, which other machines can reach, with no authentication: "
+			"anyone who reaches this address can watch the stream (give --auth-token FILE or the "
+			"configuration's auth: users, or bind to 127.0.0.1 behind an authenticating reverse proxy)",
+			srv->address);
+}
+
+int vg_http_server_set_auth(vg_http_server *srv, const struct vg_config_auth *cfg, char *err, size_t errlen)
+{
+	vg_auth *next;
+	if (vg_auth_create(&next, cfg, err, errlen) < 0)
+		return -1;
+	vg_auth_carry_over(next, srv->auth);
+	int was_on = srv->auth != NULL;
+	vg_auth_destroy(srv->auth);
+	srv->auth = next;
+	if (was_on != (next != NULL))
+		vg_info("http: access control now %s", next ? "on" : "off");
+	warn_if_open(srv);
+	return 0;
+}
+
 int vg_http_server_create(vg_http_server **out, struct event_base *base, const vg_http_options *opt,
 			  vg_stats *stats, char *err, size_t errlen)
 {
@@ -1239,11 +1263,7 @@ int vg_http_server_create(vg_http_server **out, struct event_base *base, const v
 		vg_http_server_destroy(srv);
 		return rc;
 	}
-	if (!srv->loopback_bind && !srv->auth)
-		vg_warn("http: listening on %s, which other machines can reach, with no authentication: "
-			"anyone who reaches this address can watch the stream (give --auth-token FILE or the "
-			"configuration's auth: users, or bind to 127.0.0.1 behind an authenticating reverse proxy)",
-			srv->address);
+	warn_if_open(srv);
 	struct timeval ka = { .tv_sec = SSE_KEEPALIVE_US / 1000000, .tv_usec = 0 };
 	struct timeval tick = { .tv_sec = TICK_US / 1000000, .tv_usec = TICK_US % 1000000 };
 	event_add(srv->wake, NULL);

@@ -119,6 +119,14 @@ typedef char *(*vg_http_fleet_fn)(void *opaque);
 void vg_http_server_set_fleet(vg_http_server *srv, vg_http_fleet_fn fn, void *opaque);
 
 /* What /api/cameras says of this server: its node name and the URL other nodes give for it (may be NULL). */
+/*
+ * Replaces the access control (SIGHUP): from now on requests are checked
+ * against cfg (copied). Failure counts carry over, and so do sessions when
+ * no session_secret is configured (vg_auth_carry_over). Returns 0, or -1 with
+ * err, the old control left in place. Loop thread only.
+ */
+int vg_http_server_set_auth(vg_http_server *srv, const struct vg_config_auth *cfg, char *err, size_t errlen);
+
 void vg_http_server_set_node(vg_http_server *srv, const char *node, const char *url);
 
 /* Closes every client connection and the listener; the loop can then exit. Loop thread only. */

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import subprocess
+import signal
 import tempfile
 import time
 import unittest
@@ -328,6 +329,74 @@ class UsersTest(h.VigilTestCase):
         r = self.v.get("/login", method="POST", body=form(user="alice", password="x"), source="127.0.0.32")
         self.assertEqual(r.status, 401)
         self.assertIn(b'class="error"', r.body)
+
+
+RELOAD = """
+listen: 127.0.0.1:{port}
+%s
+cameras:
+  default:
+    source: "%s"
+"""
+
+
+class ReloadTest(h.VigilTestCase):
+    """SIGHUP re-reads auth: (and the --auth-token file): new credentials apply at once, sessions of users
+    that did not change survive, a broken auth: leaves the old one in place."""
+
+    def hup(self, v, count):
+        v.send_signal(signal.SIGHUP)
+        self.assertEventually(lambda: v.stderr().count("SIGHUP: cameras") >= count, 10, "SIGHUP not handled")
+
+    def test_config_auth_reloaded(self):
+        rc, hashed, err = hash_password("wonderland")
+        self.assertEqual(rc, 0, err)
+        auth = "auth:\n  token: first-token\n  users:\n    alice: '%s'" % hashed
+        v = self.track(h.ConfigVigil(RELOAD % (auth, SOURCE)))
+        v.wait_ready(20)
+        bearer = lambda t: {"Authorization": "Bearer " + t}
+        self.assertEqual(v.get("/api/stats", headers=bearer("first-token")).status, 200)
+        r = v.get("/login", method="POST", body=form(user="alice", password="wonderland"))
+        self.assertEqual(r.status, 303)
+        cookie = {"Cookie": session_of(r)}
+
+        # A new token: the old one is refused at once; alice's session (no session_secret) goes on.
+        v.rewrite(RELOAD % (auth.replace("first-token", "second-token"), SOURCE))
+        self.hup(v, 1)
+        self.assertEqual(v.get("/api/stats", headers=bearer("first-token"), source="127.0.0.41").status, 401)
+        self.assertEqual(v.get("/api/stats", headers=bearer("second-token")).status, 200)
+        self.assertEqual(v.get("/api/stats", headers=cookie).status, 200)
+
+        # A hash that is not one: logged, and the access control stays as it was.
+        v.rewrite(RELOAD % ("auth:\n  users:\n    alice: not-a-hash", SOURCE))
+        self.hup(v, 2)
+        self.assertIn("access control stays as it was", v.stderr())
+        self.assertEqual(v.get("/api/stats", headers=bearer("second-token")).status, 200)
+        self.assertEqual(v.get("/api/stats").status, 401)
+
+        # alice removed: her session ends with her.
+        v.rewrite(RELOAD % ("auth:\n  token: second-token", SOURCE))
+        self.hup(v, 3)
+        self.assertEqual(v.get("/api/stats", headers=cookie).status, 401)
+
+        # No auth: any more: open, and said so.
+        v.rewrite(RELOAD % ("", SOURCE))
+        self.hup(v, 4)
+        self.assertEqual(v.get("/api/stats").status, 200)
+        self.assertIn("access control now off", v.stderr())
+
+    def test_token_file_read_again(self):
+        with tempfile.TemporaryDirectory(prefix="vigil-auth-") as tmp:
+            path = token_file(tmp, "old-token\n")
+            v = self.track(h.ConfigVigil(RELOAD % ("", SOURCE), "--auth-token", path))
+            v.wait_ready(20)
+            self.assertEqual(v.get("/api/stats", headers={"Authorization": "Bearer old-token"}).status, 200)
+            token_file(tmp, "new-token\n")
+            self.hup(v, 1)
+            self.assertEqual(v.get("/api/stats", headers={"Authorization": "Bearer old-token"},
+                                   source="127.0.0.42").status, 401)
+            self.assertEqual(v.get("/api/stats", headers={"Authorization": "Bearer new-token"}).status, 200)
+            self.assertNotIn("new-token", v.stderr())
 
 
 if __name__ == "__main__":
