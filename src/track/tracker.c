@@ -276,7 +276,8 @@ static int looks_like_fragment(const vg_tracker *t, const track *nt, double now)
 	vg_kalman_peek(&nt->kf, 0, c);
 	for (int i = 0; i < t->n_tracks; i++) {
 		const track *o = &t->tracks[i];
-		if (o == nt || !o->id || !o->misses || o->class_id != nt->class_id)
+		/* Missing: unmatched before this analysis, or so far in it. */
+		if (o == nt || !o->id || (!o->misses && o->matched) || o->class_id != nt->class_id)
 			continue;
 		double z[4];
 		box_to_z(t, o->last_box[0], o->last_box[1], o->last_box[2], o->last_box[3], z);

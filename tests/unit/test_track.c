@@ -312,6 +312,57 @@ TEST(tracker_leaving_the_frame_ends_at_once)
 	vg_tracker_destroy(t);
 }
 
+TEST(tracker_ended_queue_is_bounded)
+{
+	/* 1100 objects confirmed, then all gone at once: the oldest 76 ends are dropped and counted. */
+	enum { N = 1100 };
+	vg_tracker_options o = { .max_misses = 1 };
+	vg_tracker *t = vg_tracker_create(&o);
+	static vg_detection d[N];
+	static vg_track_info info[N];
+	for (int f = 0; f < 3; f++) {
+		for (int i = 0; i < N; i++)
+			d[i] = det(0.01f + 0.03f * (float)(i % 33), 0.01f + 0.03f * (float)(i / 33), 0.02f, 0.02f, 0.9f, i % 3);
+		CHECK(vg_tracker_update(t, d, N, f * 0.1) == 0);
+	}
+	CHECK(vg_tracker_tracks(t, NULL, 0) == N);
+	vg_tracker_update(t, NULL, 0, 0.3);
+	vg_tracker_stats s;
+	vg_tracker_get_stats(t, &s);
+	CHECK(s.deaths == N && s.ended_dropped == N - 1024 && s.live == 0);
+	CHECK(vg_tracker_ended(t, info, N) == 1024);
+	CHECK(info[0].id == N - 1024 + 1 && info[1023].id == N);
+	vg_tracker_destroy(t);
+}
+
+TEST(tracker_counts_fragments)
+{
+	/*
+	 * An object jumps further than the IoU reaches (a dropped stretch of
+	 * video): its track goes missing and a second one starts where it is.
+	 * The new id is counted as a fragment; a new object far away is not.
+	 */
+	vg_tracker *t = vg_tracker_create(NULL);
+	vg_detection d;
+	for (int f = 0; f < 5; f++) {
+		d = det(0.3f, 0.5f, 0.1f, 0.2f, 0.9f, 0);
+		vg_tracker_update(t, &d, 1, f * 0.1);
+	}
+	for (int f = 5; f < 10; f++) {
+		d = det(0.38f, 0.5f, 0.1f, 0.2f, 0.9f, 0);
+		vg_tracker_update(t, &d, 1, f * 0.1);
+	}
+	CHECK(d.track_id == 2);
+	vg_detection e = det(0.8f, 0.2f, 0.1f, 0.2f, 0.9f, 0);
+	for (int f = 10; f < 14; f++)
+		vg_tracker_update(t, &e, 1, f * 0.1);
+	CHECK(e.track_id == 3);
+	vg_tracker_stats s;
+	vg_tracker_get_stats(t, &s);
+	CHECK_MSG(s.fragments == 1 && s.confirmed == 3, "fragments %llu", (unsigned long long)s.fragments);
+	vg_tracker_destroy(t);
+}
+
 TEST(tracker_low_scores_keep_a_track)
 {
 	vg_tracker *t = vg_tracker_create(NULL);
@@ -452,6 +503,8 @@ TEST_SUITE(track,
 	TEST_ENTRY(tracker_ids_at_confirmation),
 	TEST_ENTRY(tracker_ends_after_misses),
 	TEST_ENTRY(tracker_leaving_the_frame_ends_at_once),
+	TEST_ENTRY(tracker_ended_queue_is_bounded),
+	TEST_ENTRY(tracker_counts_fragments),
 	TEST_ENTRY(tracker_low_scores_keep_a_track),
 	TEST_ENTRY(tracker_keeps_classes_apart),
 	TEST_ENTRY(tracker_predicts_between_analyses),
