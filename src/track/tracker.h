@@ -77,14 +77,16 @@ void vg_tracker_destroy(vg_tracker *t);
  * Takes one analysis's detections at time (seconds, any origin, not
  * decreasing) and writes each detection's track_id (0 when it belongs to no
  * confirmed track). Whole-frame detections are left out. Returns 0, or -1
- * when memory runs out (the tracker stays usable; ids are then 0).
+ * when memory runs out (the tracker stays usable, but that analysis's ids
+ * may be missing and its unmatched tracks are not counted as missed).
  */
 int vg_tracker_update(vg_tracker *t, vg_detection *dets, int n, double time);
 
 /*
  * The confirmed tracks that matched in the last update, with their boxes
  * predicted to time (for drawing between analyses). Writes at most max and
- * returns how many there are.
+ * returns how many there are. The prediction is a straight line from the
+ * last analysis: a caller whose analyses stall limits how far ahead it draws.
  */
 int vg_tracker_predict(const vg_tracker *t, double time, vg_track_info *out, int max);
 

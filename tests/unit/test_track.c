@@ -17,7 +17,7 @@
 
 /* ---- Kalman filter ---- */
 
-TEST(kalman_converges_on_constant_velocity)
+TEST(track_kalman_converges_on_constant_velocity)
 {
 	rng r = { 1 };
 	vg_kalman k;
@@ -48,7 +48,7 @@ TEST(kalman_converges_on_constant_velocity)
 	}
 }
 
-TEST(kalman_predict_without_update)
+TEST(track_kalman_predict_without_update)
 {
 	vg_kalman k;
 	double z[4] = { 0.5, 0.5, 0.4, 0.3 };
@@ -107,7 +107,7 @@ static double check_solution(const double *c, int rows, int cols, double thr, co
 	return v;
 }
 
-TEST(assign_matches_brute_force)
+TEST(track_assign_matches_brute_force)
 {
 	rng r = { 7 };
 	double c[64];
@@ -126,7 +126,7 @@ TEST(assign_matches_brute_force)
 	}
 }
 
-TEST(assign_is_not_greedy_and_respects_threshold)
+TEST(track_assign_is_not_greedy_and_respects_threshold)
 {
 	/* Greedy takes (0,0) at 0.1 and leaves row 1 with nothing under 0.5; the optimum matches both. */
 	double c[4] = { 0.1, 0.2, 0.15, 0.9 };
@@ -145,7 +145,7 @@ TEST(assign_is_not_greedy_and_respects_threshold)
 	CHECK(vg_assign(e, 1, 1, 1, a, b) == 0 && a[0] == -1);
 }
 
-TEST(assign_empty_and_rectangular)
+TEST(track_assign_empty_and_rectangular)
 {
 	int r2c[8], c2r[8];
 	CHECK(vg_assign(NULL, 0, 0, 1, r2c, c2r) == 0);
@@ -170,7 +170,7 @@ TEST(assign_empty_and_rectangular)
 	}
 }
 
-TEST(assign_many_groups_shuffled)
+TEST(track_assign_many_groups_shuffled)
 {
 	/* 250 independent 4x4 blocks, rows and columns scattered over 1000 indices; each block checked by brute force. */
 	enum { B = 250, S = 4, N = B * S };
@@ -494,12 +494,12 @@ TEST(tracker_ignores_whole_frame_and_bad_boxes)
 }
 
 TEST_SUITE(track,
-	TEST_ENTRY(kalman_converges_on_constant_velocity),
-	TEST_ENTRY(kalman_predict_without_update),
-	TEST_ENTRY(assign_matches_brute_force),
-	TEST_ENTRY(assign_is_not_greedy_and_respects_threshold),
-	TEST_ENTRY(assign_empty_and_rectangular),
-	TEST_ENTRY(assign_many_groups_shuffled),
+	TEST_ENTRY(track_kalman_converges_on_constant_velocity),
+	TEST_ENTRY(track_kalman_predict_without_update),
+	TEST_ENTRY(track_assign_matches_brute_force),
+	TEST_ENTRY(track_assign_is_not_greedy_and_respects_threshold),
+	TEST_ENTRY(track_assign_empty_and_rectangular),
+	TEST_ENTRY(track_assign_many_groups_shuffled),
 	TEST_ENTRY(tracker_ids_at_confirmation),
 	TEST_ENTRY(tracker_ends_after_misses),
 	TEST_ENTRY(tracker_leaving_the_frame_ends_at_once),

@@ -211,7 +211,7 @@ static void run_seeds(const scene *sc, scene_figures *worst)
 
 /* ---- the metrics themselves, on cases worked out by hand ---- */
 
-TEST(mot_metrics_by_hand)
+TEST(track_mot_metrics_by_hand)
 {
 	vg_mot_acc *a = vg_mot_create(0.5, 4, 8);
 	vg_mot_box g = { 0, 0.1f, 0.1f, 0.2f, 0.3f };
@@ -394,7 +394,7 @@ TEST(track_scene_crowd)
 }
 
 TEST_SUITE(track_scenes,
-	TEST_ENTRY(mot_metrics_by_hand),
+	TEST_ENTRY(track_mot_metrics_by_hand),
 	TEST_ENTRY(track_scene_separate_paths),
 	TEST_ENTRY(track_scene_leave_and_return),
 	TEST_ENTRY(track_scene_crossing),
