@@ -52,6 +52,7 @@ typedef struct vg_detection {
 	vg_keypoint keypoints[VG_MAX_KEYPOINTS];
 	int n_attributes;                   /* 0 unless a second-stage classifier ran on it */
 	vg_attribute attributes[VG_MAX_ATTRIBUTES];
+	int track_id;                       /* the tracker's id for this object, 0 when none (see track/tracker.h) */
 } vg_detection;
 
 /* The most detections one frame can carry through the pipeline. */

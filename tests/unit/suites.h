@@ -32,6 +32,8 @@ extern const vg_test vg_suite_config[];
 extern const vg_test vg_suite_infer_pool[];
 extern const vg_test vg_suite_auth[];
 extern const vg_test vg_suite_mqtt[];
+extern const vg_test vg_suite_track[];
+extern const vg_test vg_suite_track_scenes[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -62,6 +64,8 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_infer_pool,
 	vg_suite_auth,
 	vg_suite_mqtt,
+	vg_suite_track,
+	vg_suite_track_scenes,
 	NULL,
 };
 
