@@ -162,9 +162,13 @@ void vg_overlay_line(vg_frame *f, const vg_line_def *l, const uint64_t counts[2]
 	char text[128];
 	snprintf(text, sizeof text, "%s %s:%" PRIu64 " %s:%" PRIu64, l->name, l->dir_name[VG_LINE_IN], counts[VG_LINE_IN],
 		 l->dir_name[VG_LINE_OUT], counts[VG_LINE_OUT]);
-	/* On the "out" side of the middle, clear of the arrow. */
+	/*
+	 * On the "out" side of the middle, clear of the arrow: the label's centre
+	 * is as far from the line as half the label's extent across it, and a bit.
+	 */
 	int tw = vg_text_width(text, scale) + 4 * scale, th = VG_FONT_H * scale + 4 * scale;
-	double cx = mx - nx * (th + 2 * scale), cy = my - ny * (th + 2 * scale);
+	double away = fabs(nx) * tw / 2.0 + fabs(ny) * th / 2.0 + 3 * scale + 2;
+	double cx = mx - nx * away, cy = my - ny * away;
 	label_at(f, (int)(cx - tw / 2.0), (int)(cy - th / 2.0), text, c);
 }
 

@@ -644,7 +644,8 @@ TEST(zones_overlay_zone_and_line_drawn)
 	vg_color yellow = vg_color_rgb(255, 214, 0);
 	CHECK(f->plane[0][72 * f->stride[0] + 50] == yellow.y);
 	CHECK(f->plane[0][80 * f->stride[0] + 80] == yellow.y);
-	CHECK(f->plane[0][64 * f->stride[0] + 80] != yellow.y || f->plane[0][60 * f->stride[0] + 80] != yellow.y);
+	CHECK(f->plane[0][86 * f->stride[0] + 80] == yellow.y);
+	CHECK(f->plane[0][68 * f->stride[0] + 80] == 128 && f->plane[0][69 * f->stride[0] + 80] == 128);
 	/* Its label sits above the line: some pixels there are no longer grey. */
 	int touched = 0;
 	for (int y = 40; y < 70; y++)
