@@ -1,5 +1,8 @@
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -573,6 +576,103 @@ TEST(zones_masks_and_area_filters)
 	CHECK(vg_area_ok(f, 1, "car", 0, 0, 0.01f, 0.01f));           /* no entry */
 }
 
+/* A small deterministic generator, so that the noisy walks are the same on every run. */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s >> 8;
+}
+
+static float noise(uint32_t *s, float amp)
+{
+	return amp * (2.0f * (float)(lcg(s) & 0xffff) / 65535.0f - 1.0f);
+}
+
+TEST(zones_noisy_walkers_counted_exactly)
+{
+	/*
+	 * 60 walkers cross a line downwards, 20 others walk past beside it, all
+	 * with noise on their feet of +-0.004 per frame, and all stand still on
+	 * the line for a while: each crossing walker counts exactly once, the
+	 * others never.
+	 */
+	vg_line_def l = hline(0.2f, 0.8f, 0.5f);
+	recorder r = { 0 };
+	vg_zones *z = vg_zones_create(NULL, 0, &l, 1, 0, 0, record, &r);
+	uint32_t seed = 12345;
+	int64_t t = T0;
+	vg_zone_obj objs[80];
+	for (int step = 0; step < 40; step++) {
+		for (int k = 0; k < 80; k++) {
+			float x = k < 60 ? 0.25f + 0.5f * (float)k / 60.0f : 0.85f + 0.1f * (float)(k - 60) / 20.0f;
+			/* Everyone stops on the line for eight frames on the way. */
+			int s2 = step < 20 ? step : step < 28 ? 20 : step - 8;
+			float y = 0.1f + 0.02f * (float)s2 + 0.001f * (float)(k % 7);
+			objs[k] = at(100 + k, k % 2 ? "person" : "bicycle", x + noise(&seed, 0.004f), y + noise(&seed, 0.004f));
+		}
+		vg_zones_update(z, objs, 80, t += 100000);
+	}
+	uint64_t tot[2];
+	vg_zones_line_totals(z, 0, tot);
+	CHECK_MSG(tot[VG_LINE_IN] == 60 && tot[VG_LINE_OUT] == 0, "in %d out %d", (int)tot[VG_LINE_IN],
+		  (int)tot[VG_LINE_OUT]);
+	CHECK(count_kind(&r, VG_LINE_CROSSED) == 60);
+	for (int i = 0; i < r.n; i++)
+		CHECK(r.ev[i].track_id >= 100 && r.ev[i].track_id < 160);
+	vg_line_counts c[4];
+	CHECK(vg_zones_line_counts(z, 0, t, c, 4) == 2);
+	CHECK(c[0].total[VG_LINE_IN] + c[1].total[VG_LINE_IN] == 60 && c[0].total[VG_LINE_IN] == 30);
+	vg_zones_destroy(z);
+}
+
+typedef struct reader_arg {
+	vg_zones *z;
+	atomic_int stop;
+	int reads;
+} reader_arg;
+
+static void *reader(void *p)
+{
+	reader_arg *a = p;
+	while (!atomic_load(&a->stop)) {
+		char *json = vg_zones_stats_json(a->z, T0);
+		char *buf = NULL;
+		size_t len = 0, cap = 0;
+		const char *cam = "c";
+		vg_zones_metrics(&a->z, &cam, 1, &buf, &len, &cap);
+		if (!json || !buf)
+			abort();
+		free(json);
+		free(buf);
+		a->reads++;
+	}
+	return NULL;
+}
+
+TEST(zones_reads_while_updating)
+{
+	vg_zone_def d = square_zone("yard:0.2,0.2,0.8,0.2,0.8,0.8,0.2,0.8");
+	d.inertia = 1;
+	vg_line_def l = hline(0.2f, 0.8f, 0.5f);
+	vg_zones *z = vg_zones_create(&d, 1, &l, 1, 16, SEC, NULL, NULL);
+	reader_arg a = { .z = z };
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, reader, &a) == 0);
+	char label[16];
+	for (int i = 0; i < 3000; i++) {
+		vg_zone_obj o[3];
+		for (int k = 0; k < 3; k++) {
+			snprintf(label, sizeof label, "l%d", (i + k) % 90);
+			o[k] = at(1 + (i / 10 + k) % 40, label, 0.5f, (i + k) % 2 ? 0.3f : 0.7f);
+		}
+		vg_zones_update(z, o, 3, T0 + (int64_t)i * 100000);
+	}
+	atomic_store(&a.stop, 1);
+	pthread_join(th, NULL);
+	CHECK(a.reads > 0 && vg_zones_tracked(z) <= 16);
+	vg_zones_destroy(z);
+}
+
 static vg_frame *grey(vg_frame_pool *pool)
 {
 	vg_frame *f = vg_frame_pool_get(pool);
@@ -689,5 +789,7 @@ TEST_SUITE(zones,
 	TEST_ENTRY(zones_parse_line_good_and_bad),
 	TEST_ENTRY(zones_stats_json_and_metrics),
 	TEST_ENTRY(zones_masks_and_area_filters),
+	TEST_ENTRY(zones_noisy_walkers_counted_exactly),
+	TEST_ENTRY(zones_reads_while_updating),
 	TEST_ENTRY(zones_overlay_fills_polygon_translucent),
 	TEST_ENTRY(zones_overlay_zone_and_line_drawn));
