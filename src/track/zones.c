@@ -515,14 +515,18 @@ int vg_zones_tracked(vg_zones *z)
 	return n;
 }
 
-/* {label: n} of one kind of count in one direction; cJSON failures show as NULL members, caught when printing. */
-static void add_label_counts(cJSON *obj, const char *key, const vg_line_counts *c, int n, size_t field, int dir)
+/* {label: n} of one kind of count (the field at offset field) in one direction; 0, or -1 when out of memory. */
+static int add_label_counts(cJSON *obj, const char *key, const vg_line_counts *c, int n, size_t field, int dir)
 {
 	cJSON *o = cJSON_AddObjectToObject(obj, key);
-	for (int i = 0; o && i < n; i++) {
+	if (!o)
+		return -1;
+	for (int i = 0; i < n; i++) {
 		const uint64_t *v = (const uint64_t *)((const char *)&c[i] + field);
-		cJSON_AddNumberToObject(o, c[i].label, (double)v[dir]);
+		if (!cJSON_AddNumberToObject(o, c[i].label, (double)v[dir]))
+			return -1;
 	}
+	return 0;
 }
 
 static int add_periods(cJSON *line, const vg_line_def *d, const vg_line_counts *c, int n)
@@ -535,16 +539,17 @@ static int add_periods(cJSON *line, const vg_line_def *d, const vg_line_counts *
 		{ "previous_hour", offsetof(vg_line_counts, prev_hour) },
 		{ "today", offsetof(vg_line_counts, day) },
 	};
+	int rc = 0;
 	for (int dir = 0; dir < 2; dir++)
-		add_label_counts(line, d->dir_name[dir], c, n, offsetof(vg_line_counts, total), dir);
+		rc |= add_label_counts(line, d->dir_name[dir], c, n, offsetof(vg_line_counts, total), dir);
 	for (size_t p = 0; p < sizeof periods / sizeof periods[0]; p++) {
 		cJSON *o = cJSON_AddObjectToObject(line, periods[p].key);
 		if (!o)
 			return -1;
 		for (int dir = 0; dir < 2; dir++)
-			add_label_counts(o, d->dir_name[dir], c, n, periods[p].field, dir);
+			rc |= add_label_counts(o, d->dir_name[dir], c, n, periods[p].field, dir);
 	}
-	return 0;
+	return rc;
 }
 
 char *vg_zones_stats_json(vg_zones *z, int64_t now_us)
@@ -566,7 +571,7 @@ char *vg_zones_stats_json(vg_zones *z, int64_t now_us)
 		cJSON *objs = zo ? cJSON_AddObjectToObject(zo, "objects") : NULL;
 		ok &= objs != NULL;
 		for (int k = 0; ok && k < zs->nlabels; k++)
-			cJSON_AddNumberToObject(objs, zs->labels[k].label, zs->labels[k].now);
+			ok &= cJSON_AddNumberToObject(objs, zs->labels[k].label, zs->labels[k].now) != NULL;
 		ok &= zo && cJSON_AddNumberToObject(zo, "total", zs->total) != NULL;
 	}
 	cJSON *lines = cJSON_AddObjectToObject(root, "lines");

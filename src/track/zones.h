@@ -113,8 +113,8 @@ void vg_zones_destroy(vg_zones *z);
  * One analysed frame's tracked objects at now_us (Unix microseconds). An
  * object absent from a frame keeps its state (occlusion) until forget_us
  * has passed. When the table is full, a new track takes the place of the
- * one seen longest ago, unless every track in it was seen in this frame:
- * then the newcomer is ignored. Returns the number of events delivered.
+ * one seen longest ago (which leaves its zones, with events), unless every
+ * track in it was seen in this frame: then the newcomer is ignored. Returns the number of events delivered.
  */
 int vg_zones_update(vg_zones *z, const vg_zone_obj *objs, int n, int64_t now_us);
 
