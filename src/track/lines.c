@@ -218,6 +218,7 @@ struct vg_line {
 	int cap;
 	uint64_t seq;
 	int64_t hour_key, day_key;  /* of the hour and day the counters hold */
+	int64_t quarter;            /* the quarter hour of the last update */
 	int counted;                /* the keys are set */
 	int nlabels;
 	vg_line_counts labels[VG_LINE_MAX_LABELS];
@@ -278,6 +279,15 @@ static int64_t day_key(int64_t now_us)
 /* Moves the counters on to the hour and day of now_us. */
 static void roll(vg_line *l, int64_t now_us)
 {
+	/*
+	 * Every time zone's offset is a multiple of a quarter hour, so neither
+	 * the UTC hour nor the local day can change within one: the calendar is
+	 * consulted once per quarter, not for each object of each frame.
+	 */
+	int64_t quarter = floor_div(now_us, INT64_C(900000000));
+	if (l->counted && quarter == l->quarter)
+		return;
+	l->quarter = quarter;
 	int64_t hk = hour_key(now_us), dk = day_key(now_us);
 	if (!l->counted) {
 		l->hour_key = hk;
