@@ -34,6 +34,7 @@ extern const vg_test vg_suite_auth[];
 extern const vg_test vg_suite_mqtt[];
 extern const vg_test vg_suite_track[];
 extern const vg_test vg_suite_track_scenes[];
+extern const vg_test vg_suite_zones[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -66,6 +67,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_mqtt,
 	vg_suite_track,
 	vg_suite_track_scenes,
+	vg_suite_zones,
 	NULL,
 };
 
