@@ -419,6 +419,18 @@ TEST(zones_line_crossing_events)
 	CHECK(r.ev[0].kind == VG_LINE_CROSSED && !strcmp(r.ev[0].name, "door") && r.ev[0].direction == VG_LINE_IN &&
 	      !strcmp(r.ev[0].direction_name, "enter") && !strcmp(r.ev[0].label, "dog") && r.ev[0].track_id == 5);
 	CHECK(!strcmp(vg_zone_event_kind_name(r.ev[0].kind), "crossed"));
+	char *j = vg_zone_event_json(&r.ev[0], "front", 42);
+	CHECK_MSG(j && !strcmp(j, "{\"event\":\"crossed\",\"camera\":\"front\",\"line\":\"door\",\"direction\":\"enter\","
+			       "\"track_id\":5,\"label\":\"dog\",\"time\":1796558401,\"frame\":42}"), "%s", j);
+	free(j);
+	vg_zone_event left = r.ev[0];
+	left.kind = VG_ZONE_LEFT;
+	left.dwell_s = 2.5;
+	left.time_us += 250000;
+	j = vg_zone_event_json(&left, NULL, -1);
+	CHECK_MSG(j && !strcmp(j, "{\"event\":\"left\",\"zone\":\"door\",\"track_id\":5,\"label\":\"dog\","
+			       "\"time\":1796558401.25,\"dwell_s\":2.5}"), "%s", j);
+	free(j);
 	/* The box's top crossing the line does not count: only its bottom centre does. */
 	vg_zone_obj tall = { 6, 0, "dog", 0.45f, 0.1f, 0.55f, 0.3f }, tall2 = { 6, 0, "dog", 0.45f, 0.35f, 0.55f, 0.45f };
 	vg_zones_update(z, &tall, 1, T0 + 2 * SEC);
