@@ -32,6 +32,7 @@ extern const vg_test vg_suite_infer_pool[];
 extern const vg_test vg_suite_auth[];
 extern const vg_test vg_suite_mqtt[];
 extern const vg_test vg_suite_zones[];
+extern const vg_test vg_suite_zones_overlay[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -62,6 +63,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_auth,
 	vg_suite_mqtt,
 	vg_suite_zones,
+	vg_suite_zones_overlay,
 	NULL,
 };
 
