@@ -5,7 +5,11 @@
  * definition whose invariants hold: a valid name, coordinates within 0..1,
  * a polygon of 3 to VG_POLYGON_MAX_POINTS points that contains its own
  * vertices, a line of distinct ends whose side test and crossing step stay
- * consistent. The first byte chooses the parser, so one corpus serves all three.
+ * consistent. A parsed zone is also drawn on a small frame (the overlay's
+ * polygon fill). The first byte chooses the parser, so one corpus serves all
+ * three; a fourth choice reads the bytes as tracked boxes (any floats: NaN,
+ * infinities, huge) fed to a camera's zones and lines, whose table must stay
+ * bounded.
  */
 #include <math.h>
 #include <stddef.h>
@@ -13,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/frame.h"
+#include "render/overlay.h"
 #include "track/lines.h"
 #include "track/zones.h"
 
@@ -29,11 +35,59 @@ static void check_polygon(const vg_polygon *p)
 	}
 }
 
+static void draw_zone(const vg_zone_def *d)
+{
+	static vg_frame_pool *pool;
+	if (!pool)
+		pool = vg_frame_pool_create(66, 50);
+	vg_frame *f = pool ? vg_frame_pool_get(pool) : NULL;
+	if (!f)
+		return;
+	vg_overlay_zone(f, d, 3, vg_overlay_zone_color(1));
+	vg_frame_unref(f);
+}
+
+/* Boxes of 17 bytes: a track id (0..15, so ids repeat), then x0, y0, x1, y1 as raw floats. */
+static void feed_boxes(const uint8_t *data, size_t size)
+{
+	char err[256];
+	vg_zone_def zd;
+	vg_line_def ld;
+	if (vg_zone_parse("z:0.1,0.1,0.9,0.2,0.5,0.9", &zd, err, sizeof err) < 0 ||
+	    vg_line_parse("l:0.1,0.5,0.9,0.5", &ld, err, sizeof err) < 0)
+		abort();
+	zd.inertia = 1;
+	zd.loitering_time_s = 0.5;
+	vg_zones *z = vg_zones_create(&zd, 1, &ld, 1, 4, 1000000, NULL, NULL);
+	if (!z)
+		return;
+	vg_zone_obj objs[8];
+	int n = 0;
+	int64_t t = 0;
+	for (size_t off = 0; off + 17 <= size; off += 17) {
+		vg_zone_obj *o = &objs[n++];
+		float v[4];
+		memcpy(v, data + off + 1, sizeof v);
+		*o = (vg_zone_obj){ data[off] % 16, 0, (data[off] & 16) ? "a" : "b", v[0], v[1], v[2], v[3] };
+		if (n == 8 || off + 34 > size) {
+			vg_zones_update(z, objs, n, t += 400000);
+			n = 0;
+			if (vg_zones_tracked(z) > 4 || vg_zones_objects(z, 0, NULL) > 4)
+				abort();
+		}
+	}
+	vg_zones_destroy(z);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	int which = data[0] % 3;
+	int which = data[0] % 4;
+	if (which == 3) {
+		feed_boxes(data + 1, size - 1);
+		return 0;
+	}
 	char *in = malloc(size);
 	if (!in)
 		return 0;
@@ -50,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!vg_track_name_valid(d.name) || d.inertia != VG_ZONE_INERTIA)
 				abort();
 			check_polygon(&d.poly);
+			draw_zone(&d);
 		}
 	} else if (which == 1) {
 		vg_line_def d;

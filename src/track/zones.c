@@ -108,6 +108,34 @@ const char *vg_zone_event_kind_name(vg_zone_event_kind k)
 	return "?";
 }
 
+char *vg_zone_event_json(const vg_zone_event *ev, const char *camera, int64_t frame)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	int ok = cJSON_AddStringToObject(o, "event", vg_zone_event_kind_name(ev->kind)) != NULL;
+	if (camera)
+		ok &= cJSON_AddStringToObject(o, "camera", camera) != NULL;
+	if (ev->kind == VG_LINE_CROSSED) {
+		ok &= cJSON_AddStringToObject(o, "line", ev->name) != NULL;
+		ok &= cJSON_AddStringToObject(o, "direction", ev->direction_name ? ev->direction_name
+									  : ev->direction == VG_LINE_IN ? "in" : "out") != NULL;
+	} else {
+		ok &= cJSON_AddStringToObject(o, "zone", ev->name) != NULL;
+	}
+	ok &= cJSON_AddNumberToObject(o, "track_id", ev->track_id) != NULL;
+	ok &= cJSON_AddStringToObject(o, "label", ev->label) != NULL;
+	/* Milliseconds are as fine as a frame's time needs, and keep the number short. */
+	ok &= cJSON_AddNumberToObject(o, "time", round((double)ev->time_us / 1e3) / 1e3) != NULL;
+	if (ev->kind == VG_ZONE_LEFT || ev->kind == VG_ZONE_LOITERING)
+		ok &= cJSON_AddNumberToObject(o, "dwell_s", round(ev->dwell_s * 1e3) / 1e3) != NULL;
+	if (frame >= 0)
+		ok &= cJSON_AddNumberToObject(o, "frame", (double)frame) != NULL;
+	char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	return text;
+}
+
 int vg_masks_hide(const vg_polygon *masks, int n, float x0, float y0, float x1, float y1)
 {
 	(void)y0;

@@ -98,6 +98,17 @@ const char *vg_zone_event_kind_name(vg_zone_event_kind k); /* "entered", "left",
 
 typedef void (*vg_zone_event_fn)(const vg_zone_event *ev, void *user);
 
+/*
+ * One event as a line of JSON (for `vigil detect`'s output, SSE and MQTT),
+ * malloc'd, NULL when out of memory:
+ *   {"event":"crossed","camera":C,"line":NAME,"direction":"in","track_id":5,"label":"person",
+ *    "time":1765000000.25,"frame":120}
+ *   {"event":"entered"|"left"|"loitering","camera":C,"zone":NAME,"track_id":..,"label":..,"time":..,
+ *    "dwell_s":..}   (dwell_s for left and loitering)
+ * camera NULL and frame < 0 leave those members out; time is Unix seconds.
+ */
+char *vg_zone_event_json(const vg_zone_event *ev, const char *camera, int64_t frame);
+
 typedef struct vg_zones vg_zones;
 
 /*
