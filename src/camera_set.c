@@ -241,6 +241,24 @@ static void sink_event(void *opaque, vg_blob *sse)
 	vg_http_camera_publish_event(c->http, sse);
 }
 
+static void sink_notice(void *opaque, vg_blob *sse)
+{
+	camera *c = opaque;
+	vg_http_camera_publish_notice(c->http, sse);
+}
+
+static void sink_zone_event(void *opaque, const vg_zone_event *ev, uint64_t frame_id)
+{
+	camera *c = opaque;
+	/* Called after the zones' lock is released, so their counts can be read: this event is in them. */
+	vg_zones *z = vg_pipeline_zones(c->pipeline);
+	int count = -1;
+	for (int i = 0; z && ev->kind != VG_LINE_CROSSED && i < vg_zones_count(z); i++)
+		if (!strcmp(vg_zones_zone(z, i)->name, ev->name))
+			count = vg_zones_objects(z, i, ev->label);
+	vg_mqtt_publish_zone_event(c->set->opt.mqtt, c->conf->name, ev, frame_id, count);
+}
+
 static void sink_source_ended(void *opaque, int result)
 {
 	camera *c = opaque;
@@ -280,6 +298,27 @@ static void camera_free(vg_camera_set *set, camera *c)
 	free(c);
 }
 
+/*
+ * The tracker's confident score is the camera's threshold, and it looks at
+ * detections down to a lower one (ByteTrack's second pass): the model decodes
+ * down to that when its threshold is a filter of its results (detector.h).
+ */
+static void track_settings(vg_pipeline_options *po, vg_detector *det, const vg_detection_filter *filter)
+{
+	vg_tracker_options *t = &po->scene.tracker;
+	if (!po->scene.tracking)
+		return;
+	/* A threshold of 0 would read as "the default" to the tracker. */
+	t->high_score = filter->threshold > 0.01f ? filter->threshold : 0.01f;
+	t->low_score = t->high_score * 0.5f < VG_TRACK_LOW_SCORE ? t->high_score * 0.5f : VG_TRACK_LOW_SCORE;
+	/* A new track wants a little more than a shown detection (ByteTrack's rule), where there is room above. */
+	t->new_score = t->high_score + 0.1f <= 0.95f ? t->high_score + 0.1f : t->high_score;
+	if (vg_detector_threshold_filters(det))
+		vg_detector_lower_threshold(det, t->low_score);
+	else
+		t->low_score = filter->threshold;
+}
+
 static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg, char *err,
 			     size_t errlen)
 {
@@ -311,13 +350,15 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 			if (!(c->model = model_get(set, cc, cfg, &c->filter, why, sizeof why)))
 				goto fail;
 			po.filter = &c->filter;
+			track_settings(&po, c->model->detector, &c->filter);
 			po.detector_instance = c->model->detector;
 			po.classifier_instance = c->model->classifier;
 			po.model_key = c->model;
 		}
 		vg_pipeline_sink sink = { .opaque = c, .frame = sink_frame, .event = sink_event,
 					  .source_ended = sink_source_ended,
-					  .analysed = set->opt.mqtt ? sink_analysed : NULL };
+					  .analysed = set->opt.mqtt ? sink_analysed : NULL,
+					  .zone_event = set->opt.mqtt ? sink_zone_event : NULL, .notice = sink_notice };
 		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
 			goto fail;
 	}

@@ -33,8 +33,10 @@ static const char *const global_keys[] = {
 };
 static const char *const camera_keys[] = {
 	"source", "loop", "no_pace", "size", "input_format", "reconnect_max", "quality", "fps", "privacy",
-	"privacy_classes", CLASSIFY_KEYS, MODEL_KEYS, "enabled", "node", NULL,
+	"privacy_classes", CLASSIFY_KEYS, MODEL_KEYS, "enabled", "node", "track", "zones", "lines", NULL,
 };
+static const char *const zone_keys[] = { "coordinates", "objects", "inertia", "loitering_time", NULL };
+static const char *const line_keys[] = { "coordinates", "in", "out", NULL };
 static const char *const model_keys[] = { MODEL_KEYS, CLASSIFY_KEYS, NULL };
 static const char *const auth_keys[] = { "token", "token_file", "users", "session_secret", NULL };
 static const char *const mqtt_keys[] = {
@@ -298,11 +300,11 @@ static int scalar(loader *L, yaml_node_t *n, const char *key, int raw, const cha
 	return *out ? 0 : oom(L);
 }
 
-/* The value of an option key as the command line would give it: a list joined with commas where it takes commas. */
-static int option_text(loader *L, yaml_node_t *v, const char *key, const char *opt, const char **out)
+/* A value, or a list of values joined with commas. */
+static int list_text(loader *L, yaml_node_t *v, const char *key, const char **out)
 {
-	if (v->type != YAML_SEQUENCE_NODE || !in_list(joined_keys, opt))
-		return scalar(L, v, key, !strcmp(opt, "source"), out);
+	if (v->type != YAML_SEQUENCE_NODE)
+		return scalar(L, v, key, 0, out);
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	if (v->data.sequence.items.start == v->data.sequence.items.top)
@@ -320,6 +322,14 @@ static int option_text(loader *L, yaml_node_t *v, const char *key, const char *o
 	*out = vg_config_strdup(L->cfg, buf);
 	free(buf);
 	return *out ? 0 : oom(L);
+}
+
+/* The value of an option key as the command line would give it: a list joined with commas where it takes commas. */
+static int option_text(loader *L, yaml_node_t *v, const char *key, const char *opt, const char **out)
+{
+	if (v->type != YAML_SEQUENCE_NODE || !in_list(joined_keys, opt))
+		return scalar(L, v, key, !strcmp(opt, "source"), out);
+	return list_text(L, v, key, out);
 }
 
 /* An option's message without its leading "--option-name ", which the key already says. */
@@ -710,7 +720,117 @@ static void model_names(loader *L, char *dst, size_t cap)
 		snprintf(dst + len, cap - len, ")");
 }
 
-static const char *const special_keys[] = { "model", "enabled", "node", NULL };
+static const char *const special_keys[] = { "model", "enabled", "node", "track", "zones", "lines", NULL };
+
+/*
+ * One entry of zones: or lines: (NAME: {coordinates: ..., ...}), added to o
+ * as --zone / --line would add it, then given its other settings.
+ */
+static int load_zone_or_line(loader *L, vg_serve_options *o, int zone, yaml_node_t *k, yaml_node_t *v,
+			     const char *where)
+{
+	char zwhere[256], key[320], msg[512];
+	join_key(zwhere, sizeof zwhere, where, text(k));
+	if (check_map(L, v, zwhere, zone ? zone_keys : line_keys) < 0)
+		return -1;
+	yaml_node_t *c = map_get(L, v, "coordinates", NULL);
+	if (!c)
+		return fail(L, k, zwhere, zone ? "no coordinates: (X1, Y1, X2, Y2, X3, Y3, ... within 0..1)"
+					       : "no coordinates: (X1, Y1, X2, Y2 within 0..1)");
+	const char *coords;
+	join_key(key, sizeof key, zwhere, "coordinates");
+	if (list_text(L, c, key, &coords) < 0)
+		return -1;
+	char spec[2048];
+	if ((size_t)snprintf(spec, sizeof spec, "%s:%s", text(k), coords) >= sizeof spec)
+		return fail(L, c, key, "too long");
+	const char *opt = zone ? "zone" : "line";
+	if (vg_serve_option_apply(o, opt, spec, msg, sizeof msg) < 0)
+		return fail(L, c, key, "%s", without_option(msg, opt));
+	yaml_node_t *f;
+	if (!zone) {
+		vg_line_def *d = &o->lines[o->pipeline.scene.nlines - 1];
+		for (int dir = 0; dir < 2; dir++) {
+			const char *name, *dk = dir == VG_LINE_IN ? "in" : "out";
+			if (!(f = map_get(L, v, dk, NULL)))
+				continue;
+			join_key(key, sizeof key, zwhere, dk);
+			if (string_value(L, f, key, &name) < 0)
+				return -1;
+			if (strlen(name) >= sizeof d->dir_name[dir] || !vg_track_name_valid(name))
+				return fail(L, f, key, "a direction's name is 1 to %zu letters, digits, '_' and '-'",
+					    sizeof d->dir_name[dir] - 1);
+			memcpy(d->dir_name[dir], name, strlen(name) + 1);
+		}
+		if (!strcmp(d->dir_name[0], d->dir_name[1]))
+			return fail(L, v, zwhere, "its two directions have one name, '%s'", d->dir_name[0]);
+		return 0;
+	}
+	vg_zone_def *d = &o->zones[o->pipeline.scene.nzones - 1];
+	if ((f = map_get(L, v, "objects", NULL))) {
+		const char *list;
+		join_key(key, sizeof key, zwhere, "objects");
+		if (list_text(L, f, key, &list) < 0)
+			return -1;
+		for (const char *p = list; *p;) {
+			size_t n = strcspn(p, ",");
+			while (n > 0 && p[n - 1] == ' ')
+				n--;
+			if (n == 0 || n >= sizeof d->objects[0])
+				return fail(L, f, key, "a label of 1 to %zu characters expected", sizeof d->objects[0] - 1);
+			if (d->n_objects == VG_ZONE_MAX_OBJECTS)
+				return fail(L, f, key, "at most %d labels", VG_ZONE_MAX_OBJECTS);
+			memcpy(d->objects[d->n_objects], p, n);
+			d->objects[d->n_objects++][n] = '\0';
+			p += strcspn(p, ",");
+			while (*p == ',' || *p == ' ')
+				p++;
+		}
+	}
+	long inertia;
+	if ((f = map_get(L, v, "inertia", NULL))) {
+		join_key(key, sizeof key, zwhere, "inertia");
+		if (int_value(L, f, key, 1, 1000, &inertia) < 0)
+			return -1;
+		d->inertia = (int)inertia;
+	}
+	if ((f = map_get(L, v, "loitering_time", NULL))) {
+		join_key(key, sizeof key, zwhere, "loitering_time");
+		if (double_value(L, f, key, 0, 86400 * 7, &d->loitering_time_s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A camera's track:, zones: and lines: (its own, else the defaults'). */
+static int load_scene(loader *L, vg_serve_options *o, yaml_node_t *v, const char *where)
+{
+	char key[128];
+	for (int zone = 1; zone >= 0; zone--) {
+		const char *name = zone ? "zones" : "lines", *w = where;
+		yaml_node_t *m = map_get(L, v, name, NULL);
+		if (!m && (m = map_get(L, L->defaults, name, NULL)))
+			w = "defaults";
+		if (!m)
+			continue;
+		join_key(key, sizeof key, w, name);
+		if (check_map(L, m, key, NULL) < 0)
+			return -1;
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++)
+			if (load_zone_or_line(L, o, zone, node_at(L, p->key), node_at(L, p->value), key) < 0)
+				return -1;
+	}
+	yaml_node_t *f;
+	const char *w = where;
+	if (!(f = map_get(L, v, "track", NULL)) && (f = map_get(L, L->defaults, "track", NULL)))
+		w = "defaults";
+	if (f) {
+		join_key(key, sizeof key, w, "track");
+		if (bool_value(L, f, key, &o->pipeline.scene.tracking) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 static int load_camera(loader *L, yaml_node_t *k, yaml_node_t *v, vg_config_camera *cam)
 {
@@ -756,7 +876,7 @@ static int load_camera(loader *L, yaml_node_t *k, yaml_node_t *v, vg_config_came
 				    names);
 		}
 	}
-	if (apply_map(L, &o, v, where, special_keys) < 0)
+	if (apply_map(L, &o, v, where, special_keys) < 0 || load_scene(L, &o, v, where) < 0)
 		return -1;
 
 	if (!o.pipeline.source.uri)
@@ -796,6 +916,8 @@ static int load_camera(loader *L, yaml_node_t *k, yaml_node_t *v, vg_config_came
 	cam->pipeline.detector = cam->detector.model ? &cam->detector : NULL;
 	cam->pipeline.classifier = cam->classifier.model ? &cam->classifier : NULL;
 	cam->pipeline.json_out = cfg->global.json ? stdout : NULL;
+	if (vg_config_own_scene(cfg, &cam->pipeline.scene, o.zones, o.lines) < 0)
+		return oom(L);
 	return 0;
 }
 

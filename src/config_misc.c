@@ -135,6 +135,32 @@ static int source_same(const vg_source_options *a, const vg_source_options *b)
 	       a->reconnect_max_us == b->reconnect_max_us && a->io_timeout_us == b->io_timeout_us;
 }
 
+int vg_config_own_scene(vg_config *cfg, vg_scene_options *scene, const vg_zone_def *zones, const vg_line_def *lines)
+{
+	vg_zone_def *z = NULL;
+	vg_line_def *l = NULL;
+	if (scene->nzones > 0 && !(z = vg_config_alloc(cfg, (size_t)scene->nzones * sizeof *z)))
+		return -1;
+	if (scene->nlines > 0 && !(l = vg_config_alloc(cfg, (size_t)scene->nlines * sizeof *l)))
+		return -1;
+	if (z)
+		memcpy(z, zones, (size_t)scene->nzones * sizeof *z);
+	if (l)
+		memcpy(l, lines, (size_t)scene->nlines * sizeof *l);
+	scene->zones = z;
+	scene->lines = l;
+	return 0;
+}
+
+/* The definitions are plain data (no pointers), so equal bytes are equal zones. */
+static int scene_same(const vg_scene_options *a, const vg_scene_options *b)
+{
+	return a->tracking == b->tracking && a->nzones == b->nzones && a->nlines == b->nlines &&
+	       !memcmp(&a->tracker, &b->tracker, sizeof a->tracker) &&
+	       (a->nzones == 0 || !memcmp(a->zones, b->zones, (size_t)a->nzones * sizeof *a->zones)) &&
+	       (a->nlines == 0 || !memcmp(a->lines, b->lines, (size_t)a->nlines * sizeof *a->lines));
+}
+
 int vg_config_camera_same(const vg_config_camera *a, const vg_config_camera *b)
 {
 	const vg_pipeline_options *p = &a->pipeline, *q = &b->pipeline;
@@ -152,7 +178,7 @@ int vg_config_camera_same(const vg_config_camera *a, const vg_config_camera *b)
 		return 0;
 	if (!p->classifier != !q->classifier || (p->classifier && !vg_config_classifier_same(p->classifier, q->classifier)))
 		return 0;
-	return 1;
+	return scene_same(&p->scene, &q->scene);
 }
 
 /* Copies *s into the arena in place; 0, or -1 when out of memory. */
@@ -202,6 +228,8 @@ int vg_config_from_options(vg_config **out, const vg_serve_options *opt, char *e
 		goto nomem;
 	cam->pipeline.detector = d->model ? d : NULL;
 	cam->pipeline.classifier = c->model ? c : NULL;
+	if (vg_config_own_scene(cfg, &cam->pipeline.scene, opt->zones, opt->lines) < 0)
+		goto nomem;
 	cfg->cameras = cam;
 	cfg->ncameras = 1;
 	*out = cfg;

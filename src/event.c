@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/keypoints.h"
@@ -114,6 +115,8 @@ size_t vg_detections_json(const vg_detection *dets, int count, char *dst, size_t
 		put_json_string(&o, d->label);
 		put(&o, ",\"class_id\":%d,\"score\":", d->class_id);
 		put_bounded(&o, "%.4f", d->score);
+		if (d->track_id > 0)
+			put(&o, ",\"track_id\":%d", d->track_id);
 		if (d->whole_frame) {
 			put(&o, ",\"box\":null");
 		} else {
@@ -142,7 +145,7 @@ size_t vg_detection_json_bound(const vg_detection *d)
 	 * numbers (at most 15 each: "-1000000.00000"). Each keypoint: under 40
 	 * bytes of keys and punctuation, three bounded numbers, and its name.
 	 */
-	size_t n = 64 + 11 + 5 * 15 + 6 * strnlen(d->label, sizeof d->label);
+	size_t n = 64 + 11 + 5 * 15 + 6 * strnlen(d->label, sizeof d->label) + 24 /* track_id */;
 	int nk = d->n_keypoints < VG_MAX_KEYPOINTS ? d->n_keypoints : VG_MAX_KEYPOINTS;
 	if (nk > 0)
 		n += 16;
@@ -201,6 +204,28 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 		put(&o, ",\"segmentation\":%s", ev->segmentation);
 	put(&o, "}");
 	return o.failed ? 0 : o.len;
+}
+
+vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t frame_id)
+{
+	char *json = vg_zone_event_json(ev, camera, frame_id ? (int64_t)frame_id : -1);
+	if (!json)
+		return NULL;
+	const char *type = ev->kind == VG_LINE_CROSSED ? "line" : "zone";
+	size_t len = strlen(json), cap = len + 32;
+	vg_blob *b = vg_blob_new(cap);
+	if (b) {
+		int head = snprintf((char *)b->data, cap, "event: %s\ndata: ", type);
+		memcpy(b->data + head, json, len);
+		memcpy(b->data + head + len, "\n\n", 2);
+		b->len = (size_t)head + len + 2;
+		b->payload_off = (size_t)head;
+		b->payload_len = len;
+		b->frame_id = frame_id;
+		b->capture_wall_us = ev->time_us;
+	}
+	free(json);
+	return b;
 }
 
 vg_blob *vg_event_sse(const vg_event *ev)

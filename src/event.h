@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "detect/detection.h"
+#include "track/zones.h"
 
 /*
  * The record of one output frame: what /events sends, and what `--json`
@@ -54,5 +55,8 @@ size_t vg_detection_json_bound(const vg_detection *d);
 
 /* The event as a complete Server-Sent Events message ("id: N\ndata: JSON\n\n"); payload range = the JSON. */
 vg_blob *vg_event_sse(const vg_event *ev);
+
+/* A zone or line event (vg_zone_event_json) as an SSE message of type "zone" (entered, left, loitering) or "line" (crossed). */
+vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t frame_id);
 
 #endif

@@ -34,6 +34,9 @@ enum {
 	OPT_REDACT_PARAM,
 	OPT_PRIVACY,
 	OPT_PRIVACY_CLASSES,
+	OPT_ZONE,
+	OPT_LINE,
+	OPT_NO_TRACK,
 	OPT_CONFIG,
 	OPT_NODE,
 	OPT_AUTH_TOKEN,
@@ -61,6 +64,9 @@ static const struct option long_options[] = {
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	{ "privacy", required_argument, NULL, OPT_PRIVACY },
 	{ "privacy-classes", required_argument, NULL, OPT_PRIVACY_CLASSES },
+	{ "zone", required_argument, NULL, OPT_ZONE },
+	{ "line", required_argument, NULL, OPT_LINE },
+	{ "no-track", no_argument, NULL, OPT_NO_TRACK },
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -123,7 +129,16 @@ void vg_serve_usage(FILE *out)
 		"                          colour, default black); a segmentation model hides its foreground\n"
 		"                          pixels, a detector the boxes of its 'person' class\n"
 		"      --privacy-classes A,B  the classes --privacy hides instead (names or ids)\n"
-		"\n"
+		"\n", vg_model_options_help, vg_classify_options_help);
+	fputs("Tracking:\n"
+		"      --zone NAME:X1,Y1,X2,Y2,X3,Y3,...  a zone: a polygon in coordinates of 0..1 (y down); an object\n"
+		"                          is in it when the bottom centre of its box is; counted per label; repeatable\n"
+		"      --line NAME:X1,Y1,X2,Y2  a counting line from (X1,Y1) to (X2,Y2); an object crossing it from\n"
+		"                          its left to its right (as seen on screen) goes \"in\", the other way \"out\";\n"
+		"                          repeatable\n"
+		"      --no-track          no tracking: detections get no track_id (and zones and lines cannot work)\n"
+		"\n", out);
+	fputs(
 		"Configuration:\n"
 		"      --config FILE       serve the cameras of a YAML configuration file (see the README, and\n"
 		"                          vigil check-config FILE); camera and HTTP options then go in the file\n"
@@ -131,7 +146,7 @@ void vg_serve_usage(FILE *out)
 		"\n"
 		"  -v, --verbose           log more (debug)\n"
 		"  -q, --quiet             log errors only\n"
-		"  -h, --help              show this help\n", vg_model_options_help, vg_classify_options_help);
+		"  -h, --help              show this help\n", out);
 }
 
 const char vg_model_options_help[] =
@@ -433,6 +448,41 @@ static int add_list_entry(vg_serve_options *opt, int c, const char *arg, char *e
 	return 0;
 }
 
+/* --zone and --line: parsed, and their names kept apart (a zone and a line may share one). */
+static int add_zone_or_line(vg_serve_options *opt, int zone, const char *arg, char *err, size_t errlen)
+{
+	vg_scene_options *s = &opt->pipeline.scene;
+	int *n = zone ? &s->nzones : &s->nlines;
+	int max = zone ? VG_MAX_ZONES : VG_MAX_LINES;
+	const char *flag = zone ? "--zone" : "--line";
+	if (*n >= max) {
+		snprintf(err, errlen, "%s: at most %d per camera", flag, max);
+		return -1;
+	}
+	char why[256];
+	const char *name;
+	if (zone) {
+		if (vg_zone_parse(arg, &opt->zones[*n], why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s %s", flag, why);
+			return -1;
+		}
+		name = opt->zones[*n].name;
+	} else {
+		if (vg_line_parse(arg, &opt->lines[*n], why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s %s", flag, why);
+			return -1;
+		}
+		name = opt->lines[*n].name;
+	}
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(name, zone ? opt->zones[i].name : opt->lines[i].name)) {
+			snprintf(err, errlen, "%s: two %ss named '%s'", flag, zone ? "zone" : "line", name);
+			return -1;
+		}
+	(*n)++;
+	return 0;
+}
+
 /*
  * Applies one option (its getopt code) with its argument to opt: 0, or -1
  * with a message in err. Shared by the command line and the configuration
@@ -458,6 +508,12 @@ static int apply_code(vg_serve_options *opt, int c, const char *arg, char *err, 
 		return 0;
 	case OPT_PRIVACY_CLASSES:
 		opt->pipeline.privacy.classes = arg;
+		return 0;
+	case OPT_ZONE:
+	case OPT_LINE:
+		return add_zone_or_line(opt, c == OPT_ZONE, arg, err, errlen);
+	case OPT_NO_TRACK:
+		opt->pipeline.scene.tracking = 0;
 		return 0;
 	case OPT_LOOP:
 		src->loop = 1;
@@ -578,6 +634,7 @@ void vg_serve_options_init(vg_serve_options *opt)
 	opt->http.allowed_hosts = opt->allowed_hosts;
 	opt->http.trusted_proxies = opt->trusted_proxies;
 	opt->log_level = VG_LOG_INFO;
+	opt->pipeline.scene.tracking = 1;
 
 }
 
@@ -602,6 +659,9 @@ static int set_flag(vg_serve_options *opt, int c, int on)
 		return 0;
 	case OPT_NO_STATE:
 		opt->detector.no_state = on;
+		return 0;
+	case OPT_NO_TRACK:
+		opt->pipeline.scene.tracking = !on;
 		return 0;
 	}
 	return -1;
@@ -664,6 +724,12 @@ int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen
 	    (!opt->pipeline.privacy.mode || (!opt->detector.model && opt->pipeline.source.uri))) {
 		snprintf(err, errlen, opt->pipeline.privacy.mode ? "--privacy needs a model (--model) that finds what it hides"
 								 : "--privacy-classes needs --privacy blur|fill");
+		return -1;
+	}
+	const vg_scene_options *sc = &opt->pipeline.scene;
+	if ((sc->nzones || sc->nlines) && opt->pipeline.source.uri && (!opt->detector.model || !sc->tracking)) {
+		snprintf(err, errlen, "--%s follows tracked objects: it needs a model (--model) and tracking (not --no-track)",
+			 sc->nzones ? "zone" : "line");
 		return -1;
 	}
 	if (opt->classifier.model && !opt->detector.model && opt->pipeline.source.uri) {

@@ -14,6 +14,9 @@
 
 /* Entries a repeatable option (--cors-origin, --allowed-host, --trusted-proxy) may be given. */
 #define VG_MAX_LIST_OPTION 32
+/* Zones and lines one camera may have. */
+#define VG_MAX_ZONES 16
+#define VG_MAX_LINES 16
 
 typedef struct vg_serve_options {
 	vg_pipeline_options pipeline;
@@ -24,6 +27,9 @@ typedef struct vg_serve_options {
 	const char *cors_origins[VG_MAX_LIST_OPTION];
 	const char *allowed_hosts[VG_MAX_LIST_OPTION];
 	vg_peer_net trusted_proxies[VG_MAX_LIST_OPTION];
+	/* --zone and --line; pipeline.scene points at copies of them made by the configuration. */
+	vg_zone_def zones[VG_MAX_ZONES];
+	vg_line_def lines[VG_MAX_LINES];
 	enum vg_log_level log_level;
 	int log_level_set;       /* -v or -q was given */
 	int json;

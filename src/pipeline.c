@@ -15,6 +15,8 @@
 #include "http/mjpeg.h"
 #include "render/draw.h"
 #include "render/mask.h"
+#include "render/overlay.h"
+#include "track/scene.h"
 
 /* The newest finished analysis, read by the encode thread for every frame it shows. */
 typedef struct analysis_result {
@@ -60,6 +62,12 @@ struct vg_pipeline {
 	vg_mask_map mask_map;      /* the encode thread's lookups from frame to mask pixels */
 	uint8_t privacy_set[VG_SEG_MAX_CLASSES + 1]; /* --privacy: the classes hidden */
 
+	vg_scene *scene;           /* NULL: no tracking */
+	uint64_t scene_frame_id;   /* the frame the scene is being updated with (for its events) */
+	/* The encode thread's own: the shown detections moved to the frame drawn, and the tracks' predictions. */
+	vg_detection drawn[VG_MAX_DETECTIONS];
+	vg_track_info predicted[VG_MAX_DETECTIONS];
+
 	vg_jpeg_encoder *jpeg;
 	vg_blob_pool *part_pool;
 	size_t part_capacity;
@@ -84,6 +92,55 @@ static void on_source_end(void *opaque, int result)
 	vg_pipeline *p = opaque;
 	if (p->sink.source_ended)
 		p->sink.source_ended(p->sink.opaque, result);
+}
+
+/*
+ * The tracker takes the camera's classes at every score down to its low
+ * score, so that the second pass can keep tracks alive; what is shown and
+ * sent is then cut to the camera's threshold and count.
+ */
+static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int n)
+{
+	if (p->opt.filter) {
+		vg_detection_filter wide = *p->opt.filter;
+		wide.max_detections = VG_MAX_DETECTIONS;
+		if (p->opt.scene.tracker.low_score < wide.threshold)
+			wide.threshold = p->opt.scene.tracker.low_score;
+		n = vg_detection_filter_apply(&wide, dets, n);
+	}
+	p->scene_frame_id = frame->id;
+	vg_scene_update(p->scene, dets, n, frame->width, frame->height, frame->capture_mono_us, frame->capture_wall_us);
+	vg_tracker_stats ts;
+	vg_scene_tracker_stats(p->scene, &ts);
+	atomic_store(&p->stats->track_live, ts.live);
+	atomic_store(&p->stats->track_births, ts.births);
+	atomic_store(&p->stats->track_confirmed, ts.confirmed);
+	atomic_store(&p->stats->track_deaths, ts.deaths);
+	atomic_store(&p->stats->track_fragments, ts.fragments);
+	return p->opt.filter ? vg_detection_filter_apply(p->opt.filter, dets, n) : n;
+}
+
+static void on_zone_event(const vg_zone_event *ev, void *user)
+{
+	vg_pipeline *p = user;
+	if (p->sink.zone_event)
+		p->sink.zone_event(p->sink.opaque, ev, p->scene_frame_id);
+	if (!p->sink.notice && !p->opt.json_out)
+		return;
+	vg_blob *sse = vg_zone_event_sse(ev, p->opt.camera, p->scene_frame_id);
+	if (!sse)
+		return;
+	if (p->opt.json_out) {
+		flockfile(p->opt.json_out);
+		fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
+		fputc('\n', p->opt.json_out);
+		fflush(p->opt.json_out);
+		funlockfile(p->opt.json_out);
+	}
+	if (p->sink.notice)
+		p->sink.notice(p->sink.opaque, sse);
+	else
+		vg_blob_unref(sse);
 }
 
 /*
@@ -115,7 +172,9 @@ static void analyse(void *opaque, vg_frame *frame)
 	r->has_seg = 0;
 	char err[256];
 	int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err, sizeof err);
-	if (n > 0 && p->opt.filter)
+	if (n > 0 && p->scene)
+		n = track(p, frame, r->detections, n);
+	else if (n > 0 && p->opt.filter)
 		n = vg_detection_filter_apply(p->opt.filter, r->detections, n);
 	if (n < 0)
 		vg_warn("%s%sinference on frame %llu failed: %s", p->opt.camera ? p->opt.camera : "",
@@ -194,6 +253,40 @@ static void take_result(vg_pipeline *p, const vg_frame *frame)
 }
 
 /*
+ * The shown detections with their tracks: a tracked box is drawn where its
+ * track predicts it at this frame's capture time, so that boxes move with
+ * their objects between analyses instead of jumping at each; a short trail
+ * shows where the object went.
+ */
+static void draw_tracked(vg_pipeline *p, vg_frame *copy, const vg_frame *frame)
+{
+	int n = p->shown.count;
+	memcpy(p->drawn, p->shown.detections, (size_t)n * sizeof p->drawn[0]);
+	int np = vg_scene_predict(p->scene, frame->capture_mono_us, p->predicted, VG_MAX_DETECTIONS);
+	for (int i = 0; i < n; i++) {
+		vg_detection *d = &p->drawn[i];
+		if (d->track_id <= 0)
+			continue;
+		for (int k = 0; k < np; k++) {
+			const vg_track_info *t = &p->predicted[k];
+			if (t->id != d->track_id)
+				continue;
+			/* Moved by the prediction's shift since the analysis, keypoints and all; the size is the detection's. */
+			float dx = (t->x0 + t->x1 - d->x0 - d->x1) / 2, dy = (t->y0 + t->y1 - d->y0 - d->y1) / 2;
+			if (frame->capture_mono_us > p->shown.capture_mono_us) {
+				d->x0 += dx, d->x1 += dx, d->y0 += dy, d->y1 += dy;
+				for (int j = 0; j < d->n_keypoints; j++)
+					d->keypoints[j].x += dx, d->keypoints[j].y += dy;
+			}
+			vg_draw_trail(copy, t->trail, t->n_trail, (d->x0 + d->x1) / 2, (d->y0 + d->y1) / 2,
+				      vg_color_for_class(d->class_id));
+			break;
+		}
+	}
+	vg_draw_detections(copy, p->drawn, n);
+}
+
+/*
  * Draws the detections and the status line on a private copy of the frame
  * (the analysis thread may still be reading the original). Returns the frame
  * to encode, with its own reference.
@@ -219,7 +312,12 @@ static vg_frame *annotate(vg_pipeline *p, vg_frame *frame)
 	/* The overlay leaves the hidden classes as --privacy made them. */
 	if (p->shown.has_seg)
 		vg_draw_mask(copy, &p->shown_mask, &p->mask_map, priv->mode ? p->privacy_set : NULL, VG_MASK_ALPHA);
-	vg_draw_detections(copy, p->shown.detections, p->shown.count);
+	if (p->scene) {
+		vg_overlay_draw(copy, vg_scene_zones(p->scene));
+		draw_tracked(p, copy, frame);
+	} else {
+		vg_draw_detections(copy, p->shown.detections, p->shown.count);
+	}
 	char status[96];
 	int64_t out_iv = atomic_load(&p->stats->source_interval_ewma);
 	int64_t infer = atomic_load(&p->stats->analysis_ewma);
@@ -409,6 +507,18 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		if (p->classifier)
 			vg_info("second stage: %s", vg_classifier_summary(p->classifier));
 	}
+	if (p->detector && opt->scene.tracking) {
+		vg_scene_options so = opt->scene;
+		so.on_zone_event = on_zone_event;
+		so.user = p;
+		if (!(p->scene = vg_scene_create(&so))) {
+			snprintf(err, errlen, "tracking: out of memory, or a tracker option out of range");
+			vg_pipeline_destroy(p);
+			return -1;
+		}
+		atomic_store(&stats->track_enabled, 1);
+		stats->zones = vg_scene_zones(p->scene);
+	}
 	if (p->detector && setup_segmentation(p, err, errlen) < 0) {
 		vg_pipeline_destroy(p);
 		return -1;
@@ -490,6 +600,9 @@ void vg_pipeline_destroy(vg_pipeline *p)
 		vg_detector_destroy(p->detector);
 	}
 	free(p->scratch);
+	if (p->scene && p->stats->zones == vg_scene_zones(p->scene))
+		p->stats->zones = NULL;
+	vg_scene_destroy(p->scene);
 	vg_seg_mask_free(&p->result_mask);
 	vg_seg_mask_free(&p->shown_mask);
 	vg_mask_map_free(&p->mask_map);
@@ -514,4 +627,16 @@ void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair)
 	*got = *fair = 0.0;
 	if (p->job)
 		vg_infer_job_share(p->job, got, fair);
+}
+
+vg_zones *vg_pipeline_zones(const vg_pipeline *p)
+{
+	return p && p->scene ? vg_scene_zones(p->scene) : NULL;
+}
+
+void vg_pipeline_tracker_stats(const vg_pipeline *p, vg_tracker_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (p && p->scene)
+		vg_scene_tracker_stats(p->scene, out);
 }

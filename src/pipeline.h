@@ -10,6 +10,7 @@
 #include "detect/detector.h"
 #include "infer_pool.h"
 #include "render/mask.h"
+#include "track/scene.h"
 #include "source/source.h"
 
 /*
@@ -42,6 +43,13 @@ typedef struct vg_pipeline_sink {
 	 */
 	void (*analysed)(void *opaque, const vg_detection *dets, int count, int width, int height, uint64_t frame_id,
 			 int64_t capture_wall_us);
+	/*
+	 * Optional: an object entered, left or loitered in a zone, or crossed a
+	 * line (zone_event: MQTT), and the same as an SSE message whose reference
+	 * the callee takes (notice: /events). On the inference worker.
+	 */
+	void (*zone_event)(void *opaque, const vg_zone_event *ev, uint64_t frame_id);
+	void (*notice)(void *opaque, vg_blob *sse);
 } vg_pipeline_sink;
 
 typedef struct vg_pipeline_options {
@@ -72,6 +80,14 @@ typedef struct vg_pipeline_options {
 	const void *model_key;
 	/* The camera's own threshold, classes and count on a shared model's results; NULL: the model's. */
 	const vg_detection_filter *filter;
+	/*
+	 * Identities across frames, zones and lines (track/scene.h); off unless
+	 * scene.tracking. The tracker sees the detections above its low score
+	 * (which the filter's threshold then hides from view) so that a track
+	 * lives through frames where its object scored low; its confident score
+	 * is the filter's threshold. Its callback fields are the pipeline's.
+	 */
+	vg_scene_options scene;
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;
@@ -90,6 +106,12 @@ void vg_pipeline_destroy(vg_pipeline *p);
 /* Turns the analysis on or off (MQTT's enabled/set); off, frames stream without detections. Any thread. */
 void vg_pipeline_set_analysis(vg_pipeline *p, int on);
 int vg_pipeline_analysis(const vg_pipeline *p);
+
+/* The camera's zones and lines (NULL: none), for their counts; they live as long as the pipeline. */
+vg_zones *vg_pipeline_zones(const vg_pipeline *p);
+
+/* The tracker's counts; zeros without tracking. */
+void vg_pipeline_tracker_stats(const vg_pipeline *p, vg_tracker_stats *out);
 
 /* This camera's share of the inference workers' time (infer_pool.h); 0, 0 before it started. */
 void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair);

@@ -12,6 +12,8 @@
  * moving averages (weight 1/8 for the newest sample).
  */
 
+struct vg_zones;
+
 enum vg_source_state {
 	VG_SOURCE_STARTING = 0,
 	VG_SOURCE_RUNNING,
@@ -43,6 +45,16 @@ typedef struct vg_stats {
 	atomic_uint_fast64_t analysis_drops;
 	atomic_int_fast64_t analysis_ewma;
 	atomic_int_fast64_t analysis_interval_ewma;
+	/* Tracking (analysis): its counts after the last analysed frame (track/tracker.h). */
+	atomic_int track_enabled;
+	atomic_int track_live;
+	atomic_uint_fast64_t track_births, track_confirmed, track_deaths, track_fragments;
+	/*
+	 * The camera's zones and lines (track/zones.h, which locks its counts), or
+	 * NULL. Set and cleared on the loop thread, as the pipeline is made and
+	 * destroyed there, where the stats are read.
+	 */
+	struct vg_zones *zones;
 
 	/* Encode thread. */
 	atomic_uint_fast64_t encode_frames;
@@ -61,6 +73,7 @@ typedef struct vg_stats {
 	atomic_uint_fast64_t http_rejected;         /* 4xx/5xx answers and dropped abusive connections */
 	atomic_uint_fast64_t http_frames_sent;      /* MJPEG parts queued to clients */
 	atomic_uint_fast64_t http_frames_skipped;   /* parts a slow client did not get */
+	atomic_uint_fast64_t http_notices_dropped;  /* zone and line events past the queue between two loop turns */
 	atomic_uint_fast64_t http_bytes_sent;
 	atomic_uint_fast64_t http_clients_dropped;  /* stream and event clients cut off for receiving no whole message */
 	atomic_uint_fast64_t http_clients_evicted;  /* slow clients that made room for a new one */

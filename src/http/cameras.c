@@ -51,6 +51,8 @@ static void camera_free(vg_http_camera *cam)
 {
 	vg_blob_unref(cam->pending_frame);
 	vg_blob_unref(cam->pending_event);
+	for (int i = 0; i < cam->nnotices; i++)
+		vg_blob_unref(cam->notices[i]);
 	vg_blob_unref(cam->frame);
 	vg_blob_unref(cam->event);
 	free(cam);
@@ -142,6 +144,32 @@ void vg_http_camera_publish_event(vg_http_camera *cam, vg_blob *sse_message)
 	publish(cam, 0, sse_message);
 }
 
+void vg_http_camera_publish_notice(vg_http_camera *cam, vg_blob *sse_message)
+{
+	vg_http_server *srv = cam->srv;
+	if (atomic_load(&srv->closed)) {
+		vg_blob_unref(sse_message);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	int kept = cam->nnotices < VG_HTTP_NOTICES_MAX;
+	if (kept)
+		cam->notices[cam->nnotices++] = sse_message;
+	int wake = kept && !srv->wake_pending;
+	if (wake)
+		srv->wake_pending = 1;
+	pthread_mutex_unlock(&srv->lock);
+	if (!kept) {
+		atomic_fetch_add_explicit(&srv->stats->http_notices_dropped, 1, memory_order_relaxed);
+		vg_blob_unref(sse_message);
+	}
+	if (wake) {
+		uint64_t one = 1;
+		ssize_t unused = write(srv->wake_fd, &one, sizeof one);
+		(void)unused;
+	}
+}
+
 static void deliver_frame(vg_http_camera *cam, vg_blob *frame)
 {
 	vg_http_server *srv = cam->srv;
@@ -199,11 +227,19 @@ void vg_http__on_wake(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_lock(&srv->lock);
 		vg_blob *frame = cam->pending_frame, *event = cam->pending_event;
 		cam->pending_frame = cam->pending_event = NULL;
+		vg_blob *notices[VG_HTTP_NOTICES_MAX];
+		int nnotices = cam->nnotices;
+		memcpy(notices, cam->notices, (size_t)nnotices * sizeof notices[0]);
+		cam->nnotices = 0;
 		pthread_mutex_unlock(&srv->lock);
 		if (frame)
 			deliver_frame(cam, frame);
 		if (event)
 			deliver_event(cam, event);
+		for (int i = 0; i < nnotices; i++) {
+			send_to_event_clients(srv, notices[i], cam);
+			vg_blob_unref(notices[i]);
+		}
 	}
 }
 

@@ -110,6 +110,16 @@ void vg_http_camera_publish_frame(vg_http_camera *cam, vg_blob *part);
 void vg_http_camera_publish_event(vg_http_camera *cam, vg_blob *sse_message);
 
 /*
+ * A discrete SSE message (an object entered a zone, crossed a line): unlike
+ * frame events, which replace each other, every one is sent to the /events
+ * clients of the camera, in order. Up to VG_HTTP_NOTICES_MAX wait between
+ * two turns of the loop; further ones are dropped (and counted in
+ * http_notices_dropped). Takes over the reference. Any thread.
+ */
+#define VG_HTTP_NOTICES_MAX 64
+void vg_http_camera_publish_notice(vg_http_camera *cam, vg_blob *sse_message);
+
+/*
  * What /api/cameras adds for cameras other servers of the fleet serve: a
  * malloc'd JSON array of {"name", "node", "url", "online"} objects (the
  * server adds their state and paths), or NULL. Called on the

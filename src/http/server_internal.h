@@ -21,6 +21,9 @@ struct vg_http_camera {
 	vg_stats *stats;
 	/* Handed over by the camera's pipeline under srv->lock; the newest wins. */
 	vg_blob *pending_frame, *pending_event;
+	/* Discrete events (zones, lines) in order: each one is sent, none replaces another. */
+	vg_blob *notices[VG_HTTP_NOTICES_MAX];
+	int nnotices;
 	/* Loop thread only. */
 	vg_blob *frame;   /* newest delivered MJPEG part: snapshots and new stream clients */
 	vg_blob *event;   /* newest delivered SSE message: new /events clients */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/redact.h"
+#include "track/zones.h"
 
 #ifndef VG_VERSION
 #define VG_VERSION "unknown"
@@ -25,6 +27,25 @@ static double rate(int64_t interval_us)
 static double ms(int64_t us)
 {
 	return round((double)us) / 1000.0;
+}
+
+/* The camera's zones and lines with their counts (zones.h): "zones" and "lines" in obj; 0 or -1. */
+static int add_zones(cJSON *obj, struct vg_zones *z)
+{
+	char *text = vg_zones_stats_json(z, vg_wall_us());
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (!j)
+		return -1;
+	for (const char *key = "zones";; key = "lines") {
+		cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(j, key);
+		if (item)
+			cJSON_AddItemToObject(obj, key, item);
+		if (!strcmp(key, "lines"))
+			break;
+	}
+	cJSON_Delete(j);
+	return 0;
 }
 
 /* The source, analysis and output sections of one camera's stats into obj; 0, or -1 when out of memory. */
@@ -60,6 +81,19 @@ static int add_camera_sections(cJSON *obj, const vg_stats *stats, int64_t now_mo
 	cJSON_AddNumberToObject(an, "share", (double)LOAD(analysis_share_milli) / 1000.0);
 	cJSON_AddNumberToObject(an, "fair_share", (double)LOAD(analysis_fair_share_milli) / 1000.0);
 
+	if (LOAD(track_enabled)) {
+		cJSON *tr = cJSON_AddObjectToObject(obj, "tracking");
+		cJSON_AddNumberToObject(tr, "live", LOAD(track_live));
+		cJSON_AddNumberToObject(tr, "births", (double)LOAD(track_births));
+		cJSON_AddNumberToObject(tr, "confirmed", (double)LOAD(track_confirmed));
+		cJSON_AddNumberToObject(tr, "deaths", (double)LOAD(track_deaths));
+		cJSON_AddNumberToObject(tr, "fragments", (double)LOAD(track_fragments));
+		if (!tr)
+			return -1;
+	}
+	if (stats->zones && add_zones(obj, stats->zones) < 0)
+		return -1;
+
 	cJSON *out = cJSON_AddObjectToObject(obj, "output");
 	cJSON_AddNumberToObject(out, "frames", (double)LOAD(encode_frames));
 	cJSON_AddNumberToObject(out, "fps", rate(LOAD(output_interval_ewma)));
@@ -82,6 +116,7 @@ static int add_clients_section(cJSON *obj, const vg_stats *stats)
 	cJSON_AddNumberToObject(cl, "rejected", (double)LOAD(http_rejected));
 	cJSON_AddNumberToObject(cl, "frames_sent", (double)LOAD(http_frames_sent));
 	cJSON_AddNumberToObject(cl, "frames_skipped", (double)LOAD(http_frames_skipped));
+	cJSON_AddNumberToObject(cl, "notices_dropped", (double)LOAD(http_notices_dropped));
 	cJSON_AddNumberToObject(cl, "bytes_sent", (double)LOAD(http_bytes_sent));
 	cJSON_AddNumberToObject(cl, "dropped", (double)LOAD(http_clients_dropped));
 	cJSON_AddNumberToObject(cl, "evicted", (double)LOAD(http_clients_evicted));
@@ -263,6 +298,20 @@ char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, 
 		  seconds(LOAD(latency_ewma)));
 	CAM_COUNTER("vigil_output_bytes_total", "Bytes of JPEG encoded.", output_bytes);
 	CAM_GAUGE("vigil_camera_stream_clients", "Clients watching the camera's MJPEG stream.", LOAD(http_stream_clients));
+	CAM_GAUGE("vigil_track_live", "Confirmed tracks alive now.", LOAD(track_live));
+	CAM_COUNTER("vigil_track_births_total", "Tracks started (tentative ones included).", track_births);
+	CAM_COUNTER("vigil_track_confirmed_total", "Tracks confirmed (given an id).", track_confirmed);
+	CAM_COUNTER("vigil_track_deaths_total", "Confirmed tracks that ended.", track_deaths);
+	CAM_COUNTER("vigil_track_fragments_total", "Confirmed tracks that seem to continue another's object.",
+		    track_fragments);
+	{
+		struct vg_zones **zs = n > 0 ? malloc((size_t)n * sizeof *zs) : NULL;
+		for (int i = 0; zs && i < n; i++)
+			zs[i] = cams[i]->zones;
+		if (n > 0 && (!zs || (!t.failed && vg_zones_metrics(zs, names, n, &t.p, &t.len, &t.cap) < 0)))
+			t.failed = 1;
+		free(zs);
+	}
 
 	const vg_stats *stats = http;
 	gauge(&t, "vigil_http_stream_clients", "Clients watching an MJPEG stream.", LOAD(http_stream_clients));
@@ -273,6 +322,8 @@ char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, 
 	counter(&t, "vigil_http_frames_sent_total", "MJPEG parts queued to clients.", LOAD(http_frames_sent));
 	counter(&t, "vigil_http_frames_skipped_total", "MJPEG parts a slow client did not get.",
 		LOAD(http_frames_skipped));
+	counter(&t, "vigil_http_notices_dropped_total", "Zone and line events dropped before the server could send them.",
+		LOAD(http_notices_dropped));
 	counter(&t, "vigil_http_sent_bytes_total", "Bytes queued to HTTP clients.", LOAD(http_bytes_sent));
 	counter(&t, "vigil_http_clients_dropped_total",
 		"Stream and event clients cut off for receiving no whole frame or event.", LOAD(http_clients_dropped));

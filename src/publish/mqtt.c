@@ -433,7 +433,8 @@ static void stale_count(vg_mqtt *m, const char *rest, const char *payload, int l
 	if (len == 1 && payload[0] == '0')
 		return;
 	const char *label = slash + 1;
-	if (!strcmp(label, "detections") || !strcmp(label, "snapshot") || !strcmp(label, "enabled"))
+	if (!strcmp(label, "detections") || !strcmp(label, "snapshot") || !strcmp(label, "enabled") ||
+	    !strcmp(label, "zones") || !strcmp(label, "lines"))
 		return;
 	int own = 0;
 	pthread_mutex_lock(&m->fleet_mu);
@@ -992,6 +993,29 @@ void vg_mqtt_publish_enabled(vg_mqtt *m, const char *camera, int enabled)
 	char *topic = fmt_alloc("%s/%s/enabled", m->prefix, word);
 	if (topic)
 		retain_set(m, topic, enabled ? "ON" : "OFF", enabled ? 2 : 3, NULL);
+	free(topic);
+}
+
+void vg_mqtt_publish_zone_event(vg_mqtt *m, const char *camera, const vg_zone_event *ev, uint64_t frame_id,
+				int count)
+{
+	if (!m)
+		return;
+	char cam[VG_MQTT_WORD_MAX + 2], name[VG_MQTT_WORD_MAX + 2], label[VG_MQTT_WORD_MAX + 2];
+	vg_mqtt_topic_word(camera, cam, sizeof cam);
+	vg_mqtt_topic_word(ev->name, name, sizeof name);
+	int line = ev->kind == VG_LINE_CROSSED;
+	char *json = vg_zone_event_json(ev, camera, frame_id ? (int64_t)frame_id : -1);
+	enqueue(m, fmt_alloc("%s/%s/%s/%s", m->prefix, cam, line ? "lines" : "zones", name), json,
+		json ? strlen(json) : 0);
+	if (line || count < 0 || (ev->kind != VG_ZONE_ENTERED && ev->kind != VG_ZONE_LEFT))
+		return;
+	vg_mqtt_topic_word(ev->label, label, sizeof label);
+	char *topic = fmt_alloc("%s/%s/zones/%s/%s", m->prefix, cam, name, label);
+	char num[16];
+	int len = snprintf(num, sizeof num, "%d", count);
+	if (topic)
+		retain_set(m, topic, num, (size_t)len, NULL);
 	free(topic);
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "core/blob.h"
 #include "detect/detection.h"
+#include "track/zones.h"
 
 /*
  * Publishing to an MQTT broker (libmosquitto), and the fleet of vigil nodes
@@ -22,6 +23,9 @@
  *   PREFIX/CAMERA/snapshot       retained JPEG (opt->snapshot), rate-limited like detections
  *   PREFIX/CAMERA/enabled        retained ON / OFF
  *   PREFIX/CAMERA/enabled/set    subscribed: ON / OFF (any case) reaches vg_mqtt_on_enabled_set's callback
+ *   PREFIX/CAMERA/zones/ZONE     an object entered, left or loitered in the zone (JSON), not retained
+ *   PREFIX/CAMERA/zones/ZONE/LABEL  retained count of LABEL objects in the zone, when it changes
+ *   PREFIX/CAMERA/lines/LINE     an object crossed the line (JSON), not retained
  *
  * Nothing here blocks the caller. Every publish call takes a mutex for the
  * time of a copy and returns. One thread of ours owns the libmosquitto
@@ -109,6 +113,15 @@ void vg_mqtt_publish_snapshot(vg_mqtt *m, const char *camera, vg_blob *jpeg);
 
 /* Retained PREFIX/CAMERA/enabled: ON or OFF. */
 void vg_mqtt_publish_enabled(vg_mqtt *m, const char *camera, int enabled);
+
+/*
+ * A zone or line event (vg_zone_event_json) on PREFIX/CAMERA/zones/ZONE or
+ * PREFIX/CAMERA/lines/LINE, not retained; for entered and left, also the
+ * retained count of objects of its label in the zone now (count, >= 0) on
+ * PREFIX/CAMERA/zones/ZONE/LABEL. frame_id 0: none.
+ */
+void vg_mqtt_publish_zone_event(vg_mqtt *m, const char *camera, const vg_zone_event *ev, uint64_t frame_id,
+				int count);
 
 /* PREFIX/nodes/NODE/stats, not retained. */
 void vg_mqtt_publish_stats(vg_mqtt *m, const char *json);

@@ -9,7 +9,7 @@
 
 #include "event.h"
 
-static const char *const reserved_words[] = { "detections", "snapshot", "enabled" };
+static const char *const reserved_words[] = { "detections", "snapshot", "enabled", "zones", "lines" };
 
 size_t vg_mqtt_topic_word(const char *in, char *out, size_t cap)
 {

@@ -25,7 +25,7 @@ size_t vg_mqtt_topic_word(const char *in, char *out, size_t cap);
 
 /*
  * A label as a topic word: vg_mqtt_topic_word, and the words the camera
- * topics use themselves (detections, snapshot, enabled) get a trailing '_',
+ * topics use themselves (detections, snapshot, enabled, zones, lines) get a trailing '_',
  * so that a label can never overwrite them.
  */
 size_t vg_mqtt_label_word(const char *in, char *out, size_t cap);

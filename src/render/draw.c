@@ -259,10 +259,13 @@ void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
 
 		char text[80];
 		int pct = (int)(d->score * 100.0f + 0.5f);
+		char track[16] = "";
+		if (d->track_id > 0)
+			snprintf(track, sizeof track, " #%d", d->track_id);
 		if (d->label[0])
-			snprintf(text, sizeof text, "%s %d%%", d->label, pct);
+			snprintf(text, sizeof text, "%.47s%s %d%%", d->label, track, pct);
 		else
-			snprintf(text, sizeof text, "class %d %d%%", d->class_id, pct);
+			snprintf(text, sizeof text, "class %d%s %d%%", d->class_id, track, pct);
 		int tw = vg_text_width(text, scale) + 2 * pad;
 		int ly = y0 - label_h >= 0 ? y0 - label_h : y0; /* above the box, or inside it at the top edge */
 		int lx = x0 + tw <= f->width ? x0 : f->width - tw;
@@ -281,6 +284,17 @@ void vg_draw_detections(vg_frame *f, const vg_detection *dets, int count)
 			vg_draw_text(f, ax + pad, ay + pad, text, scale, vg_color_rgb(255, 255, 255));
 		}
 	}
+}
+
+void vg_draw_trail(vg_frame *f, const float (*points)[2], int n, float x, float y, vg_color c)
+{
+	if (n <= 0)
+		return;
+	int width = vg_draw_scale(f);
+	double w = f->width, h = f->height;
+	for (int i = 1; i < n; i++)
+		vg_draw_line(f, points[i - 1][0] * w, points[i - 1][1] * h, points[i][0] * w, points[i][1] * h, width, c);
+	vg_draw_line(f, points[n - 1][0] * w, points[n - 1][1] * h, x * w, y * h, width, c);
 }
 
 void vg_draw_status(vg_frame *f, const char *text)

@@ -56,8 +56,14 @@ void vg_draw_keypoints(vg_frame *f, const vg_detection *d, vg_color line);
 int vg_draw_scale(const vg_frame *f);
 
 /*
- * Draws each detection as a box in its class colour with "label 87%" on a
- * filled background above it (inside the box when there is no room above),
+ * A track's trail: its past centres (n points, normalised, oldest first)
+ * joined up to (x, y), where it is now, thin and in its colour.
+ */
+void vg_draw_trail(vg_frame *f, const float (*points)[2], int n, float x, float y, vg_color c);
+
+/*
+ * Draws each detection as a box in its class colour with "label 87%" (with
+ * its track, "label #12 87%") on a filled background above it (inside the box when there is no room above),
  * and its keypoints and skeleton, if it has them (vg_draw_keypoints), and
  * its attributes (a second-stage classifier's "happy 83%") one per line
  * under the label, white on a dark background.

@@ -1,0 +1,118 @@
+#include "track/scene.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct vg_scene {
+	vg_scene_options opt;
+	pthread_mutex_t mu;           /* the tracker and last_mono_us: analysis writes, encode reads */
+	vg_tracker *tracker;          /* made at the first frame, which gives the frame's aspect */
+	int64_t last_mono_us;         /* the last analysed frame's capture time */
+	vg_zones *zones;              /* NULL: no zones and no lines */
+	vg_zone_obj objs[VG_MAX_DETECTIONS];
+	vg_track_info ended[64];
+};
+
+vg_scene *vg_scene_create(const vg_scene_options *opt)
+{
+	vg_scene *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->opt = *opt;
+	s->opt.zones = NULL;
+	s->opt.lines = NULL;
+	pthread_mutex_init(&s->mu, NULL);
+	if (opt->tracking && (opt->nzones > 0 || opt->nlines > 0)) {
+		s->zones = vg_zones_create(opt->zones, opt->nzones, opt->lines, opt->nlines, 0, 0, opt->on_zone_event,
+					   opt->user);
+		if (!s->zones) {
+			vg_scene_destroy(s);
+			return NULL;
+		}
+	}
+	/* Options out of range are found now, not at the first frame. */
+	if (opt->tracking) {
+		vg_tracker *probe = vg_tracker_create(&opt->tracker);
+		if (!probe) {
+			vg_scene_destroy(s);
+			return NULL;
+		}
+		vg_tracker_destroy(probe);
+	}
+	return s;
+}
+
+void vg_scene_destroy(vg_scene *s)
+{
+	if (!s)
+		return;
+	vg_tracker_destroy(s->tracker);
+	vg_zones_destroy(s->zones);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int height, int64_t mono_us, int64_t wall_us)
+{
+	if (!s->opt.tracking)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	if (!s->tracker && width > 0 && height > 0) {
+		vg_tracker_options to = s->opt.tracker;
+		to.frame_aspect = (float)width / (float)height;
+		s->tracker = vg_tracker_create(&to);
+	}
+	if (!s->tracker) {
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	if (vg_tracker_update(s->tracker, dets, n, (double)mono_us / 1e6) < 0)
+		vg_warn("tracking: out of memory; this frame's identities may be missing");
+	s->last_mono_us = mono_us;
+	int nended = vg_tracker_ended(s->tracker, s->ended, (int)(sizeof s->ended / sizeof s->ended[0]));
+	pthread_mutex_unlock(&s->mu);
+	if (!s->zones)
+		return 0;
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		const vg_detection *d = &dets[i];
+		if (d->track_id <= 0 || d->whole_frame)
+			continue;
+		s->objs[k++] = (vg_zone_obj){ .track_id = d->track_id, .class_id = d->class_id, .label = d->label,
+					      .x0 = d->x0, .y0 = d->y0, .x1 = d->x1, .y1 = d->y1 };
+	}
+	int events = vg_zones_update(s->zones, s->objs, k, wall_us);
+	for (int i = 0; i < nended; i++)
+		vg_zones_forget(s->zones, s->ended[i].id, wall_us);
+	return events;
+}
+
+int vg_scene_predict(vg_scene *s, int64_t mono_us, vg_track_info *out, int max)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = 0;
+	if (s->tracker) {
+		int64_t limit = s->last_mono_us + (int64_t)(VG_SCENE_MAX_PREDICT_S * 1e6);
+		if (mono_us > limit)
+			mono_us = limit;
+		n = vg_tracker_predict(s->tracker, (double)mono_us / 1e6, out, max);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n < max ? n : max;
+}
+
+vg_zones *vg_scene_zones(const vg_scene *s)
+{
+	return s ? s->zones : NULL;
+}
+
+void vg_scene_tracker_stats(vg_scene *s, vg_tracker_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&s->mu);
+	if (s->tracker)
+		vg_tracker_get_stats(s->tracker, out);
+	pthread_mutex_unlock(&s->mu);
+}

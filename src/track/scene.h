@@ -1,0 +1,65 @@
+#ifndef VG_SCENE_H
+#define VG_SCENE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "detect/detection.h"
+#include "track/tracker.h"
+#include "track/zones.h"
+
+/*
+ * What one camera's analysis knows across frames: the tracker that gives
+ * detections their identities, and the zones and lines that turn those
+ * identities into counts and events. The analysis feeds it once per analysed
+ * frame (vg_scene_update); the encode thread reads the tracks' predicted
+ * positions for the frames it shows between analyses (vg_scene_predict).
+ * A lock keeps the two apart; zone counts have their own (zones.h).
+ */
+
+/* The lowest score the tracker looks at (ByteTrack's second pass), unless the camera's threshold is lower. */
+#define VG_TRACK_LOW_SCORE 0.1f
+
+/* How far ahead of the last analysis the encode thread draws predicted boxes. */
+#define VG_SCENE_MAX_PREDICT_S 1.0
+
+typedef struct vg_scene_options {
+	int tracking;                       /* 0: no tracker, no zones or lines either (they follow tracks) */
+	vg_tracker_options tracker;         /* zeros take the tracker's defaults; frame_aspect is set per frame */
+	const vg_zone_def *zones;
+	int nzones;
+	const vg_line_def *lines;
+	int nlines;
+	vg_zone_event_fn on_zone_event;     /* may be NULL; called on the analysis thread */
+	void *user;
+} vg_scene_options;
+
+typedef struct vg_scene vg_scene;
+
+/* NULL when out of memory or an option is out of range. The definitions are copied. */
+vg_scene *vg_scene_create(const vg_scene_options *opt);
+void vg_scene_destroy(vg_scene *s);
+
+/*
+ * One analysed frame of width x height at capture times mono_us (the
+ * tracker's clock) and wall_us (the counts' hours and days): writes each
+ * detection's track_id, moves the objects through the zones and lines, and
+ * lets the zones forget the tracks that ended. Returns the zone and line
+ * events delivered.
+ */
+int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int height, int64_t mono_us,
+		    int64_t wall_us);
+
+/*
+ * The confirmed tracks matched in the last analysis, moved to mono_us (not
+ * more than VG_SCENE_MAX_PREDICT_S past that analysis). Returns how many,
+ * at most max.
+ */
+int vg_scene_predict(vg_scene *s, int64_t mono_us, vg_track_info *out, int max);
+
+/* The zones and lines (NULL without any), for drawing and counts. */
+vg_zones *vg_scene_zones(const vg_scene *s);
+
+void vg_scene_tracker_stats(vg_scene *s, vg_tracker_stats *out);
+
+#endif
