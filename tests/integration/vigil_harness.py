@@ -617,8 +617,8 @@ class SseClient:
         self.buf += d.replace(b"\r\n", b"\n")
 
     def next_event(self, timeout=None, kind="message"):
-        """Returns the next message of this kind (its "event" field; "message" when it has none) with data,
-        as a dict of its fields ('data' lines joined with newlines).
+        """Returns the next message of this kind (its "event" field; "message" when it has none; "*": any)
+        with data, as a dict of its fields ('data' lines joined with newlines).
 
         Comments and data-less messages (such as a lone "retry:") are skipped, as a browser does."""
         timeout = self.timeout if timeout is None else timeout
@@ -645,7 +645,7 @@ class SseClient:
                 if "data" in fields:
                     if fields.get("event", "message") == "stats":
                         self.stats.append(fields)
-                    if fields.get("event", "message") == kind:
+                    if kind == "*" or fields.get("event", "message") == kind:
                         return fields
                 i = self.buf.find(b"\n\n")
             left = deadline - time.monotonic()

@@ -35,6 +35,7 @@ extern const vg_test vg_suite_mqtt[];
 extern const vg_test vg_suite_track[];
 extern const vg_test vg_suite_track_scenes[];
 extern const vg_test vg_suite_zones[];
+extern const vg_test vg_suite_scene[];
 extern const vg_test vg_suite_zones_overlay[];
 
 static const vg_test *const vg_all_suites[] = {
@@ -69,6 +70,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_track,
 	vg_suite_track_scenes,
 	vg_suite_zones,
+	vg_suite_scene,
 	vg_suite_zones_overlay,
 	NULL,
 };

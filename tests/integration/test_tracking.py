@@ -1,0 +1,172 @@
+"""Tracking, zones and lines in the real server: people in vtest.avi, found by CenterNet, keep their
+track_id from frame to frame; a zone and a counting line turn the tracks into zone and line events on
+/events (never replaced by frame events), counts in /api/stats and /metrics, and MQTT messages and
+retained counts on Debian's mosquitto, started by the test. Bad zones and lines are refused by name."""
+
+import json
+import os
+import re
+import subprocess
+import time
+import unittest
+
+import vigil_harness as h
+from test_mqtt_fleet import Broker, requires_mosquitto, retained, CENTERNET
+
+requires_centernet = unittest.skipUnless(os.path.exists(CENTERNET),
+                                         "needs the demo model %s (scripts/fetch-demo-assets)" % CENTERNET)
+
+# The road people walk along in vtest.avi (768x576): a zone over its lower part, a line across it.
+CONFIG = """
+listen: 127.0.0.1:{port}
+mqtt:
+  host: 127.0.0.1
+  port: %d
+  keepalive: 5
+cameras:
+  street:
+    source: %s
+    loop: true
+    model: %s
+    threshold: 0.3
+    zones:
+      road:
+        coordinates: [0.0, 0.3, 1.0, 0.3, 1.0, 0.75, 0.0, 0.75]
+        objects: person
+        inertia: 2
+    lines:
+      door:
+        coordinates: [0.5, 0.2, 0.5, 0.9]
+        in: eastward
+        out: westward
+"""
+
+
+def step(a, b):
+    """How far a box's centre moved, in its own heights (x in the same unit: vtest is 4:3)."""
+    dx = ((b[0] + b[2]) - (a[0] + a[2])) / 2 * 4 / 3
+    dy = ((b[1] + b[3]) - (a[1] + a[3])) / 2
+    return (dx * dx + dy * dy) ** 0.5 / max(a[3] - a[1], 1e-6)
+
+
+@requires_mosquitto
+class TrackingTest(h.VigilTestCase):
+    @h.requires_vtest
+    @requires_centernet
+    def test_tracks_zones_lines_over_http_and_mqtt(self):
+        b = Broker()
+        self.addCleanup(b.close)
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(b.port), "-t", "vigil/street/#", "-v"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               preexec_fn=h._pdeathsig)
+        self.addCleanup(sub.kill)
+        v = self.track(h.ConfigVigil(CONFIG % (b.port, h.VTEST, CENTERNET)))
+        v.wait_ready(30)
+
+        frames, zone_events, line_events = [], [], []
+        with v.sse(path="/events?camera=street") as sse:
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and not (len(frames) >= 60 and zone_events and line_events):
+                ev = sse.next_event(timeout=10, kind="*")
+                kind, data = ev.get("event", "message"), json.loads(ev["data"])
+                if kind == "message":
+                    frames.append(data)
+                elif kind == "zone":
+                    zone_events.append(data)
+                elif kind == "line":
+                    line_events.append(data)
+        self.assertTrue(zone_events, "no zone event in 40 s")
+        self.assertTrue(line_events, "no line event in 40 s")
+
+        # Zone and line events name their zone or line, the track, and the camera.
+        for e in zone_events:
+            self.assertEqual((e["camera"], e["zone"], e["label"]), ("street", "road", "person"), e)
+            self.assertIn(e["event"], ("entered", "left", "loitering"))
+            self.assertGreater(e["track_id"], 0)
+        for e in line_events:
+            self.assertEqual((e["camera"], e["line"], e["event"]), ("street", "door", "crossed"), e)
+            self.assertIn(e["direction"], ("eastward", "westward"))
+
+        # Identities: a tracked person keeps its id from one analysed frame to the next, moving less than its
+        # height (a walker at a few analyses a second on a loaded machine), never across the picture.
+        by_frame = {}
+        for f in frames:
+            by_frame[f["detections_frame_id"]] = f["detections"]
+        ids = [{d["track_id"]: d["box"] for d in dets if "track_id" in d} for _, dets in sorted(by_frame.items())]
+        self.assertTrue(any(ids), "no detection carried a track_id")
+        kept = moved = 0
+        for a, c in zip(ids, ids[1:]):
+            for tid, box in a.items():
+                if tid in c:
+                    kept += 1
+                    self.assertLess(step(box, c[tid]), 1.0, "track %d jumped: %r -> %r" % (tid, box, c[tid]))
+                    moved += box != c[tid]
+        self.assertGreater(kept, 50, "ids not kept across frames")
+        self.assertGreater(moved, 10)
+
+        # Counts: the line's crossings in /api/stats and /metrics cover those seen on /events.
+        cam = [c for c in v.stats()["cameras"] if c["name"] == "street"][0]
+        self.assertGreater(cam["tracking"]["confirmed"], 0)
+        door = cam["lines"]["door"]
+        crossed = sum(door["eastward"].values()) + sum(door["westward"].values())
+        self.assertGreaterEqual(crossed, len(line_events), door)
+        self.assertIn("person", cam["zones"]["road"]["objects"])
+        metrics = v.get("/metrics").body.decode()
+        found = re.findall(r'^vigil_line_crossings_total\{camera="street",line="door",direction="(\w+)",label="person"\} '
+                           r'(\d+)$', metrics, re.M)
+        self.assertEqual(sum(int(n) for _, n in found), crossed, found)
+        self.assertRegex(metrics, r'vigil_zone_objects\{camera="street",zone="road",label="person"\} \d+')
+
+        # MQTT: each crossing on PREFIX/CAMERA/lines/LINE; the zone's person count retained.
+        count = retained(b.port, "vigil/street/zones/road/person")
+        self.assertIsNotNone(count, "no retained zone count")
+        self.assertTrue(count.isdigit(), count)
+        time.sleep(1)
+        sub.terminate()
+        out = sub.communicate(timeout=5)[0].decode("utf-8", "replace")
+        crossings = [json.loads(l.partition(" ")[2]) for l in out.splitlines() if l.startswith("vigil/street/lines/door ")]
+        self.assertTrue(crossings, "no crossing on MQTT")
+        self.assertTrue(all(c["event"] == "crossed" and c["track_id"] > 0 for c in crossings), crossings)
+        zone_msgs = [l for l in out.splitlines() if l.startswith("vigil/street/zones/road ")]
+        self.assertTrue(zone_msgs, "no zone event on MQTT")
+        dets = [json.loads(l.partition(" ")[2]) for l in out.splitlines() if l.startswith("vigil/street/detections ")]
+        self.assertTrue(any("track_id" in d for m in dets for d in m["detections"]), "no track_id on MQTT")
+
+
+class BadZonesTest(h.VigilTestCase):
+    def test_flags(self):
+        cases = [
+            (["--zone", "a:0,0,1,0"], "--zone"),
+            (["--zone", "a:0,0,1,0,1,1.5"], "--zone"),
+            (["--line", "door:0.5,0.5,0.5,0.5"], "--line"),
+            (["--line", "bad name:0,0,1,1"], "--line"),
+            (["--line", "a:0,0,1,1", "--line", "a:0,1,1,0"], "two lines named 'a'"),
+        ]
+        for args, want in cases:
+            rc, out, err, _ = h.run_vigil(["serve", "--source", "lavfi:testsrc"] + args)
+            self.assertEqual(rc, 2, (args, err))
+            self.assertIn(want, err, args)
+        # Without a model there is nothing to track.
+        rc, out, err, _ = h.run_vigil(["serve", "--source", "lavfi:testsrc", "--line", "a:0,0,1,1"])
+        self.assertEqual(rc, 2)
+        self.assertIn("needs a model", err)
+
+    def test_configuration(self):
+        with h.tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "c.yaml")
+            with open(path, "w") as f:
+                f.write("cameras:\n  c:\n    source: lavfi:testsrc\n    zones:\n      yard:\n"
+                        "        coordinates: [0, 0, 1, 0]\n")
+            rc, out, err, _ = h.run_vigil(["check-config", path])
+            self.assertEqual(rc, 2, out)
+            self.assertIn("key 'cameras.c.zones.yard.coordinates'", err)
+            with open(path, "w") as f:
+                f.write("cameras:\n  c:\n    source: lavfi:testsrc\n    lines:\n      door:\n"
+                        "        coordinates: [0, 0, 1, 1]\n        inn: x\n")
+            rc, out, err, _ = h.run_vigil(["check-config", path])
+            self.assertEqual(rc, 2, out)
+            self.assertIn("unknown key; did you mean 'in'?", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
