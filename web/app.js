@@ -104,6 +104,70 @@ function showStats(s, clients) {
   setText('analysis-fps', a.enabled ? fmt(a.fps, 1) : 'off');
   setText('analysis-latency', a.enabled ? fmt(a.latency_ms, 1) + ' ms' : '–');
   setText('analysis-share', a.enabled ? fmt(a.share * 100, 0) + '% (fair ' + fmt(a.fair_share * 100, 0) + '%)' : '–');
+  showCounts(s.zones, s.lines);
+}
+
+// "person 2, car 1" from {"person": 2, "car": 1}; "–" for none.
+function perLabel(counts) {
+  const parts = Object.entries(counts || {}).map(([label, n]) => label + ' ' + n);
+  return parts.length ? parts.join(', ') : '–';
+}
+
+// The focused camera's zones (objects in them now) and lines (crossings each way since the start).
+function showCounts(zones, lines) {
+  const items = [];
+  for (const [name, z] of Object.entries(zones || {})) {
+    const li = document.createElement('li');
+    li.className = 'zone';
+    li.textContent = name + ': ' + z.total + ' now (' + perLabel(z.objects) + ')';
+    items.push(li);
+  }
+  for (const [name, l] of Object.entries(lines || {})) {
+    // The two directions are the keys that are neither a period nor "total".
+    const dirs = Object.keys(l).filter((k) => !['hour', 'previous_hour', 'today'].includes(k));
+    const li = document.createElement('li');
+    li.className = 'line';
+    li.textContent = name + ': ' + dirs.map((d) => d + ' ' + Object.values(l[d]).reduce((a, b) => a + b, 0)).join(', ');
+    items.push(li);
+  }
+  $('counts-section').hidden = items.length === 0;
+  $('counts').replaceChildren(...items);
+}
+
+// The newest zone and line events of each camera ("" for the command line's one camera).
+const ZONE_EVENTS_KEPT = 10;
+const zoneEvents = new Map();
+
+function zoneEventText(e) {
+  const what = e.event === 'crossed' ? 'crossed ' + e.line + ' (' + e.direction + ')'
+    : e.event + ' ' + e.zone + (typeof e.dwell_s === 'number' ? ' after ' + fmt(e.dwell_s, 0) + ' s' : '');
+  const when = new Date(e.time * 1000).toLocaleTimeString();
+  return when + '  ' + e.label + ' #' + e.track_id + ' ' + what;
+}
+
+function showZoneEvents(list) {
+  const items = (list || []).map((e) => {
+    const li = document.createElement('li');
+    li.className = 'zone-event ' + e.event;
+    li.textContent = zoneEventText(e);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'none';
+    items.push(li);
+  }
+  $('zone-events').replaceChildren(...items);
+}
+
+function onZoneEvent(e) {
+  const key = e.camera || '';
+  const list = zoneEvents.get(key) || [];
+  list.unshift(e);
+  list.length = Math.min(list.length, ZONE_EVENTS_KEPT);
+  zoneEvents.set(key, list);
+  if (many ? e.camera === focused : true) showZoneEvents(list);
 }
 
 function setBadge(el, state) {
@@ -147,6 +211,13 @@ function detectionItems(list, segmentation, limit) {
     score.className = 'score';
     score.textContent = Math.round(d.score * 100) + '%';
     li.append(label);
+    // Tracked objects: their identity, as the stream draws it ("person #12").
+    if (typeof d.track_id === 'number') {
+      const id = document.createElement('span');
+      id.className = 'track';
+      id.textContent = '#' + d.track_id;
+      li.append(id);
+    }
     // Pose and face models give keypoints: say how many were found (as the stream draws them, score 0.2 and up).
     if (Array.isArray(d.keypoints) && d.keypoints.length > 0) {
       const kp = document.createElement('span');
@@ -271,6 +342,15 @@ function listenEvents() {
     setConnection(true);
     armWatchdog();
   });
+  for (const type of ['zone', 'line']) {
+    source.addEventListener(type, (msg) => {
+      try {
+        onZoneEvent(JSON.parse(msg.data));
+      } catch (err) {
+        // A message this page cannot read changes nothing.
+      }
+    });
+  }
   source.onerror = () => setConnection(false);
   source.onmessage = (msg) => {
     let ev;
@@ -481,6 +561,8 @@ function showFocus(cam) {
       'resolution', 'source-frames', 'analysis-fps', 'analysis-latency', 'analysis-share']) setText(id, '–');
     const ev = cam.event;
     showDetections(ev && Array.isArray(ev.detections) ? ev.detections : [], ev && ev.segmentation);
+    showCounts(null, null);
+    showZoneEvents(zoneEvents.get(name));
     $('back').focus();
   }
 }

@@ -104,6 +104,32 @@ async function main() {
     assert(text === 'happy 83%|fer2013_mini_XCEPTION.102-0.66.hdf5', `attribute shown as '${text}'`);
   });
 
+  await test('track ids, zone and line counts and zone events are shown', async () => {
+    const shown = await page.evaluate(() => {
+      showDetections([{ label: 'person', score: 0.9, track_id: 12, box: [0.1, 0.1, 0.3, 0.6] }]);
+      const id = document.querySelector('#detections li .track');
+      showCounts({ driveway: { objects: { car: 1, person: 0 }, total: 1 } },
+        { gate: { arriving: { person: 4 }, leaving: { person: 1 }, hour: {}, previous_hour: {}, today: {} } });
+      onZoneEvent({ event: 'crossed', line: 'gate', direction: 'arriving', track_id: 9, label: 'person', time: 1765000002.5 });
+      onZoneEvent({ event: 'left', zone: 'driveway', track_id: 7, label: 'car', time: 1765000031.2, dwell_s: 30.8 });
+      return {
+        id: id ? id.textContent : '',
+        hidden: document.getElementById('counts-section').hidden,
+        counts: [...document.querySelectorAll('#counts li')].map((li) => li.textContent),
+        events: [...document.querySelectorAll('#zone-events li')].map((li) => li.textContent),
+      };
+    });
+    assert(shown.id === '#12', `track id shown as '${shown.id}'`);
+    assert(!shown.hidden, 'the zones and lines section stays hidden');
+    assert(shown.counts[0] === 'driveway: 1 now (car 1, person 0)', `zone shown as '${shown.counts[0]}'`);
+    assert(shown.counts[1] === 'gate: arriving 4, leaving 1', `line shown as '${shown.counts[1]}'`);
+    assert(shown.events.length === 2 && /car #7 left driveway after 31 s$/.test(shown.events[0]) &&
+      /person #9 crossed gate \(arriving\)$/.test(shown.events[1]), `events shown as ${JSON.stringify(shown.events)}`);
+    // Stats without zones or lines hide the section again.
+    const hidden = await page.evaluate(() => { showCounts(undefined, undefined); return document.getElementById('counts-section').hidden; });
+    assert(hidden, 'the section shows without zones or lines');
+  });
+
   await test('#stream shows a 640x480 frame', async () => {
     await page.waitForFunction(() => {
       const img = document.querySelector('#stream');
