@@ -91,7 +91,8 @@ class TrackingTest(h.VigilTestCase):
         # height (a walker at a few analyses a second on a loaded machine), never across the picture.
         by_frame = {}
         for f in frames:
-            by_frame[f["detections_frame_id"]] = f["detections"]
+            if f["detections_frame_id"] is not None:  # None: no analysis finished yet
+                by_frame[f["detections_frame_id"]] = f["detections"]
         ids = [{d["track_id"]: d["box"] for d in dets if "track_id" in d} for _, dets in sorted(by_frame.items())]
         self.assertTrue(any(ids), "no detection carried a track_id")
         kept = moved = 0
