@@ -31,6 +31,7 @@ extern const vg_test vg_suite_config[];
 extern const vg_test vg_suite_infer_pool[];
 extern const vg_test vg_suite_auth[];
 extern const vg_test vg_suite_mqtt[];
+extern const vg_test vg_suite_video_writer[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -60,6 +61,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_infer_pool,
 	vg_suite_auth,
 	vg_suite_mqtt,
+	vg_suite_video_writer,
 	NULL,
 };
 
