@@ -219,8 +219,8 @@ static void progress(exporter *e, int final)
 		char eta[32] = "--:--";
 		if (fps > 0)
 			fmt_duration(eta, sizeof eta, (double)(total - done) / fps);
-		n = snprintf(line, sizeof line, "[%s] %ld/%ld frames %3.0f%%  %.1f fps  ETA %s", bar, done, total,
-			     100.0 * (double)done / (double)total, fps, eta);
+		n = snprintf(line, sizeof line, "[%s] %ld/%ld frames %3.0f%%  %.1f fps%s%s", bar, done, total,
+			     100.0 * (double)done / (double)total, fps, final ? "" : "  ETA ", final ? "" : eta);
 	} else {
 		n = snprintf(line, sizeof line, "%ld frames  %.1f fps", done, fps);
 	}
@@ -535,7 +535,7 @@ int vg_detect_export(vg_detector *det, vg_classifier *cls, const char *input, co
 		status = VG_EXIT_FAILURE;
 	}
 	if (stop_signal && status == VG_EXIT_OK) {
-		vg_info("%s: interrupted after %ld frames; the outputs hold those", e.shown, e.written);
+		fprintf(stderr, "vigil: interrupted: %s: %ld frames analysed and written\n", e.shown, e.written);
 		status = 128 + stop_signal;
 	}
 	vg_mask_map_free(&e.map);

@@ -81,6 +81,13 @@ static int open_encoder(vg_video_writer *w, const vg_video_writer_options *opt, 
 	 */
 	double fps = av_q2d(opt->frame_rate);
 	c->gop_size = (int)fmin(fmax(ceil(2.0 * fps), 1.0), 600.0);
+	/*
+	 * No B-frames: with them the first decoding time is negative, and the
+	 * fragmented MP4 muxer, which cannot write an edit list up front, shifts
+	 * the whole video later instead, out of step with its audio. An export's
+	 * few percent of size are not worth that.
+	 */
+	c->max_b_frames = 0;
 	c->thread_count = opt->threads;
 	if (w->oc->oformat->flags & AVFMT_GLOBALHEADER)
 		c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
