@@ -131,7 +131,7 @@ static int add_audio(vg_video_writer *w, const vg_video_writer_options *opt, cha
 	if (!opt->audio)
 		return 0;
 	if (!audio_copyable(opt->audio->codec_id)) {
-		vg_info("%s: the source's %s audio is not copied (only AAC, MP3 and Opus are)", w->path,
+		vg_warn("%s: the source's %s audio is not copied (only AAC, MP3 and Opus are)", w->path,
 			avcodec_get_name(opt->audio->codec_id));
 		return 0;
 	}
