@@ -363,7 +363,8 @@ int vg_cmd_detect(int argc, char **argv)
 	if ((priv.opt.mode || priv.opt.classes) && (!priv.opt.mode || !(save_dir || eopt.video_path))) {
 		fprintf(stderr, "vigil: %s\n",
 			!priv.opt.mode ? "--privacy-classes needs --privacy blur|fill"
-				       : "--privacy hides people in the frames --save or --save-video writes; give one");
+				       : "--privacy hides people in the frames --save or --save-video writes; "
+					 "give --save DIR or --save-video FILE");
 		return VG_EXIT_BAD_INPUT;
 	}
 	if (exporting && optind + 1 != argc) {
