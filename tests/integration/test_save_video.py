@@ -262,6 +262,17 @@ class SaveVideoTest(h.VigilTestCase):
         self.assertEqual(rc, 2, err)
         self.assertIn("--save-tracks", err)
 
+    def test_full_disk_is_an_error_not_a_hang(self):
+        self.need_model()
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        # /dev/full fails every write with ENOSPC, as a full disk does.
+        for flag in ("--save-video", "--save-tracks"):
+            rc, _, err = detect(["--model", self.model, self.clip, flag, "/dev/full"], timeout=120)
+            self.assertIn(rc, (1, 2), err)
+            self.assertIn(flag, err)
+            self.assertIn("No space left on device", err)
+
     def test_one_input_only(self):
         self.need_model()
         rc, _, err = detect(["--model", self.model, self.clip, self.clip, "--save-video",
