@@ -36,7 +36,7 @@ typedef struct vg_video_writer_options {
 	AVRational audio_time_base;
 	int crf;                    /* x264 constant rate factor; 0 means 23 */
 	const char *preset;         /* x264 preset; NULL means "veryfast" */
-	int threads;                /* encoder threads; 0 lets libx264 choose */
+	int threads;                /* encoder threads; 0: one up to 1280x720, libx264's choice above */
 } vg_video_writer_options;
 
 /*
