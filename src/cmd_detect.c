@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cmd_detect.h"
 #include "commands.h"
 #include "core/log.h"
 #include "core/clock.h"
@@ -22,13 +24,24 @@
 #include "render/mask.h"
 #include "source/source.h"
 
-enum { OPT_MAX_FRAMES = 400, OPT_SAVE, OPT_SEQUENCE, OPT_REDACT_PARAM, OPT_PRIVACY, OPT_PRIVACY_CLASSES };
+enum {
+	OPT_MAX_FRAMES = 400,
+	OPT_SAVE,
+	OPT_SEQUENCE,
+	OPT_REDACT_PARAM,
+	OPT_PRIVACY,
+	OPT_PRIVACY_CLASSES,
+	OPT_SAVE_VIDEO,
+	OPT_SAVE_TRACKS,
+};
 
 static const struct option detect_options[] = {
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "save-video", required_argument, NULL, OPT_SAVE_VIDEO },
+	{ "save-tracks", required_argument, NULL, OPT_SAVE_TRACKS },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	{ "privacy", required_argument, NULL, OPT_PRIVACY },
@@ -56,8 +69,17 @@ static void detect_usage(FILE *out)
 		"\n"
 		"      --max-frames N      videos: stop after N frames (default: all)\n"
 		"      --save DIR          also write each frame, annotated, as DIR/NAME-FRAME.jpg\n"
-		"      --privacy MODE      --save: hide people in the saved frames, as vigil serve does (blur,\n"
-		"                          fill or fill:RRGGBB); --privacy-classes A,B hides those classes instead\n"
+		"      --save-video FILE   write the video annotated as an H.264 MP4 at its own size and frame rate,\n"
+		"                          its AAC, MP3 or Opus audio copied (other audio is left out); decoding,\n"
+		"                          inference and encoding overlap and no frame is dropped. One video only\n"
+		"      --save-tracks FILE  write each detection as a MOTChallenge line: frame,id,left,top,width,\n"
+		"                          height,score,-1,-1,-1 (pixels; frames from 1; id -1: no tracking yet)\n"
+		"                          With either, a progress bar shows on stderr when it is a terminal, and\n"
+		"                          Ctrl-C stops the reading, finishes what was read and closes the files\n"
+		"                          so that they play (exit status 130)\n"
+		"      --privacy MODE      --save, --save-video: hide people in the frames written, as vigil serve\n"
+		"                          does (blur, fill or fill:RRGGBB); --privacy-classes A,B hides those\n"
+		"                          classes instead\n"
 		"      --sequence          video models with state: the files are frames of one video, in\n"
 		"                          order, and the state carries from one to the next (default: each\n"
 		"                          file starts afresh; within a video file the state always carries)\n"
@@ -69,36 +91,57 @@ static void detect_usage(FILE *out)
 		vg_model_options_help, vg_classify_options_help);
 }
 
+/* Whether a file can be created at path: its folder exists and is writable. 1, or 0 with the reason in err. */
+static int dir_writable(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	struct stat st;
+	if (stat(dir, &st) != 0 || access(dir, W_OK) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(ENOTDIR));
+		return 0;
+	}
+	return 1;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
 
-/* --privacy for --save: what to hide, and how. */
-typedef struct privacy {
-	vg_privacy_options opt;
-	uint8_t set[VG_SEG_MAX_CLASSES + 1];
-} privacy;
+void vg_detect_annotate(vg_frame *frame, const vg_detect_result *r, vg_mask_map *map, const vg_detect_privacy *priv)
+{
+	const vg_seg_mask *mask = r->mask;
+	int hide = priv && priv->opt.mode != VG_PRIVACY_OFF;
+	if (hide && mask && mask->w > 0)
+		vg_privacy_mask(frame, mask, map, priv->set, &priv->opt);
+	else if (hide && mask)
+		vg_privacy_rect(frame, 0, 0, frame->width, frame->height, &priv->opt);
+	else if (hide)
+		vg_privacy_detections(frame, r->dets, r->n, priv->set, &priv->opt);
+	if (mask && mask->w > 0)
+		vg_draw_mask(frame, mask, map, hide ? priv->set : NULL, VG_MASK_ALPHA);
+	vg_draw_detections(frame, r->dets, r->n);
+}
 
-static int save_annotated(const char *dir, const char *src, long frame_no, vg_frame *frame, const vg_detection *dets,
-			  int n, const vg_seg_mask *mask, const privacy *priv)
+static int save_annotated(const char *dir, const char *src, vg_frame *frame, const vg_detect_result *r,
+			  const vg_detect_privacy *priv)
 {
 	vg_frame *copy = vg_frame_copy(frame);
 	if (!copy)
 		return -1;
 	vg_mask_map map = { 0 };
-	int hide = priv->opt.mode != VG_PRIVACY_OFF;
-	if (hide && mask && mask->w > 0)
-		vg_privacy_mask(copy, mask, &map, priv->set, &priv->opt);
-	else if (hide && mask)
-		vg_privacy_rect(copy, 0, 0, copy->width, copy->height, &priv->opt);
-	else if (hide)
-		vg_privacy_detections(copy, dets, n, priv->set, &priv->opt);
-	if (mask && mask->w > 0)
-		vg_draw_mask(copy, mask, &map, hide ? priv->set : NULL, VG_MASK_ALPHA);
+	vg_detect_annotate(copy, r, &map, priv);
 	vg_mask_map_free(&map);
-	vg_draw_detections(copy, dets, n);
 	vg_jpeg_encoder *enc = vg_jpeg_encoder_create(90);
 	size_t cap = vg_jpeg_max_size(copy->width, copy->height);
 	uint8_t *buf = malloc(cap);
@@ -106,7 +149,7 @@ static int save_annotated(const char *dir, const char *src, long frame_no, vg_fr
 	int rc = -1;
 	if (len) {
 		char path[4096];
-		snprintf(path, sizeof path, "%s/%s-%04ld.jpg", dir, base_name(src), frame_no);
+		snprintf(path, sizeof path, "%s/%s-%04ld.jpg", dir, base_name(src), r->frame_no);
 		FILE *f = fopen(path, "wb");
 		if (f) {
 			rc = fwrite(buf, 1, len, f) == len ? 0 : -1;
@@ -121,8 +164,7 @@ static int save_annotated(const char *dir, const char *src, long frame_no, vg_fr
 	return rc;
 }
 
-/* JSON-escapes a path into buf. */
-static void json_path(const char *s, char *buf, size_t cap)
+void vg_detect_json_path(const char *s, char *buf, size_t cap)
 {
 	size_t n = 0;
 	for (; *s && n + 7 < cap; s++) {
@@ -137,8 +179,57 @@ static void json_path(const char *s, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
+int vg_detect_analyse(vg_detector *det, vg_classifier *cls, const vg_frame *frame, vg_detect_result *r, char *err,
+		      size_t errlen)
+{
+	r->n = 0;
+	r->mask = NULL;
+	r->classify_us = -1;
+	int n = vg_detector_run(det, frame, r->dets, VG_MAX_DETECTIONS, &r->pre_us, &r->infer_us, &r->post_us, err,
+				errlen);
+	if (n < 0)
+		return -1;
+	r->n = n;
+	int64_t c0 = vg_mono_us();
+	if (cls && n > 0 && vg_classifier_run(cls, frame, r->dets, n, err, errlen) < 0)
+		return -1;
+	if (cls)
+		r->classify_us = vg_mono_us() - c0;
+	r->mask = vg_detector_segmentation(det);
+	return 0;
+}
+
+int vg_detect_print_line(FILE *out, const char *name, const vg_frame *frame, const vg_detect_result *r,
+			 const vg_labels *labels)
+{
+	char classify_ms[48] = "";
+	if (r->classify_us >= 0)
+		snprintf(classify_ms, sizeof classify_ms, ",\"classify_ms\":%.3f", (double)r->classify_us / 1e3);
+	size_t cap = vg_detections_json_bound(r->dets, r->n);
+	char *json = malloc(cap);
+	size_t len = json ? vg_detections_json(r->dets, r->n, json, cap) : 0;
+	if (!len) {
+		free(json);
+		return -1;
+	}
+	char seg[2048] = "";
+	if (r->mask && r->mask->w > 0) {
+		memcpy(seg, ",\"segmentation\":", 16);
+		if (!vg_segment_json(r->mask, (const char *const *)labels->names, labels->count, seg + 16, sizeof seg - 16))
+			seg[0] = '\0';
+	}
+	fprintf(out,
+		"{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
+		"\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s%s}\n",
+		name, r->frame_no, frame->width, frame->height, (double)r->pre_us / 1e3, (double)r->infer_us / 1e3,
+		(double)r->post_us / 1e3, classify_ms, (int)len, json, seg);
+	fflush(out);
+	free(json);
+	return 0;
+}
+
 static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, long max_frames, const char *save_dir,
-		       const privacy *priv)
+		       const vg_detect_privacy *priv)
 {
 	vg_source_options so = { .uri = path, .pace = 0 };
 	vg_source *src;
@@ -151,56 +242,27 @@ static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, l
 	/* Lines and messages name the input by its display form, which hides secrets in a URL. */
 	const char *shown = vg_source_display_uri(src);
 	char name[8192];
-	json_path(shown, name, sizeof name);
+	vg_detect_json_path(shown, name, sizeof name);
 	int status = VG_EXIT_OK;
 	long frame_no = 0;
 	vg_frame *frame;
 	int rc = 0;
 	while ((max_frames <= 0 || frame_no < max_frames) && (rc = vg_source_read(src, &frame)) == 0) {
 		frame_no++;
-		int64_t pre, infer, post;
-		int n = vg_detector_run(det, frame, dets, VG_MAX_DETECTIONS, &pre, &infer, &post, err, sizeof err);
-		if (n < 0) {
+		vg_detect_result r = { .frame_no = frame_no, .dets = dets };
+		if (vg_detect_analyse(det, cls, frame, &r, err, sizeof err) < 0) {
 			fprintf(stderr, "vigil: %s frame %ld: %s\n", shown, frame_no, err);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
 			break;
 		}
-		int64_t c0 = vg_mono_us();
-		if (cls && n > 0 && vg_classifier_run(cls, frame, dets, n, err, sizeof err) < 0) {
-			fprintf(stderr, "vigil: %s frame %ld: %s\n", shown, frame_no, err);
-			vg_frame_unref(frame);
-			status = VG_EXIT_FAILURE;
-			break;
-		}
-		char classify_ms[48] = "";
-		if (cls)
-			snprintf(classify_ms, sizeof classify_ms, ",\"classify_ms\":%.3f", (double)(vg_mono_us() - c0) / 1e3);
-		size_t cap = vg_detections_json_bound(dets, n);
-		char *json = malloc(cap);
-		size_t len = json ? vg_detections_json(dets, n, json, cap) : 0;
-		if (!len) {
+		if (vg_detect_print_line(stdout, name, frame, &r, vg_detector_labels(det)) < 0) {
 			fprintf(stderr, "vigil: %s frame %ld: out of memory\n", shown, frame_no);
-			free(json);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
 			break;
 		}
-		const vg_seg_mask *mask = vg_detector_segmentation(det);
-		char seg[2048] = "";
-		if (mask && mask->w > 0) {
-			const vg_labels *l = vg_detector_labels(det);
-			memcpy(seg, ",\"segmentation\":", 16);
-			if (!vg_segment_json(mask, (const char *const *)l->names, l->count, seg + 16, sizeof seg - 16))
-				seg[0] = '\0';
-		}
-		printf("{\"source\":\"%s\",\"frame\":%ld,\"width\":%d,\"height\":%d,\"preprocess_ms\":%.3f,"
-		       "\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s%s}\n",
-		       name, frame_no, frame->width, frame->height, (double)pre / 1e3, (double)infer / 1e3,
-		       (double)post / 1e3, classify_ms, (int)len, json, seg);
-		fflush(stdout);
-		free(json);
-		if (save_dir && save_annotated(save_dir, shown, frame_no, frame, dets, n, mask, priv) < 0)
+		if (save_dir && save_annotated(save_dir, shown, frame, &r, priv) < 0)
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);
 	}
@@ -221,7 +283,8 @@ int vg_cmd_detect(int argc, char **argv)
 	long max_frames = 0;
 	int sequence = 0;
 	const char *save_dir = NULL;
-	privacy priv = { 0 };
+	vg_detect_privacy priv = { 0 };
+	vg_export_options eopt = { .priv = &priv };
 	char err[512];
 	int c;
 	optind = 1;
@@ -246,6 +309,12 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SAVE:
 			save_dir = optarg;
+			break;
+		case OPT_SAVE_VIDEO:
+			eopt.video_path = optarg;
+			break;
+		case OPT_SAVE_TRACKS:
+			eopt.tracks_path = optarg;
 			break;
 		case OPT_SEQUENCE:
 			sequence = 1;
@@ -291,11 +360,29 @@ int vg_cmd_detect(int argc, char **argv)
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_BAD_INPUT;
 	}
-	if ((priv.opt.mode || priv.opt.classes) && (!priv.opt.mode || !save_dir)) {
-		fprintf(stderr, "vigil: %s\n", !priv.opt.mode ? "--privacy-classes needs --privacy blur|fill"
-								: "--privacy hides people in the frames --save writes; give --save DIR");
+	int exporting = eopt.video_path || eopt.tracks_path;
+	if ((priv.opt.mode || priv.opt.classes) && (!priv.opt.mode || !(save_dir || eopt.video_path))) {
+		fprintf(stderr, "vigil: %s\n",
+			!priv.opt.mode ? "--privacy-classes needs --privacy blur|fill"
+				       : "--privacy hides people in the frames --save or --save-video writes; "
+					 "give --save DIR or --save-video FILE");
 		return VG_EXIT_BAD_INPUT;
 	}
+	if (exporting && optind + 1 != argc) {
+		fprintf(stderr, "vigil: --save-video and --save-tracks take one video, not %d inputs\n", argc - optind);
+		return VG_EXIT_BAD_INPUT;
+	}
+	if (exporting && save_dir) {
+		fprintf(stderr, "vigil: --save writes JPEG frames and --save-video a video: choose one\n");
+		return VG_EXIT_BAD_INPUT;
+	}
+	/* A folder that is not there is said before the model takes its time to load. */
+	const char *outs[2] = { eopt.video_path, eopt.tracks_path };
+	for (int i = 0; i < 2; i++)
+		if (outs[i] && !dir_writable(outs[i], err, sizeof err)) {
+			fprintf(stderr, "vigil: %s: %s\n", i ? "--save-tracks" : "--save-video", err);
+			return VG_EXIT_BAD_INPUT;
+		}
 	struct stat st;
 	if (save_dir && (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "vigil: --save: '%s' is not a directory\n", save_dir);
@@ -325,7 +412,11 @@ int vg_cmd_detect(int argc, char **argv)
 		vg_detector_destroy(det);
 		return VG_EXIT_BAD_INPUT;
 	}
-	for (int i = optind; i < argc; i++) {
+	eopt.max_frames = max_frames;
+	eopt.progress = isatty(STDERR_FILENO);
+	for (int i = optind; i < argc && exporting; i++)
+		status = vg_detect_export(det, cls, argv[i], &eopt);
+	for (int i = optind; i < argc && !exporting; i++) {
 		/* Each file is a video of its own unless the user said the files are one sequence. */
 		if (!sequence)
 			vg_detector_reset_state(det);
