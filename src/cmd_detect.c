@@ -33,6 +33,9 @@ enum {
 	OPT_PRIVACY_CLASSES,
 	OPT_SAVE_VIDEO,
 	OPT_SAVE_TRACKS,
+	OPT_ZONE,
+	OPT_LINE,
+	OPT_NO_TRACK,
 };
 
 static const struct option detect_options[] = {
@@ -42,6 +45,9 @@ static const struct option detect_options[] = {
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "save-video", required_argument, NULL, OPT_SAVE_VIDEO },
 	{ "save-tracks", required_argument, NULL, OPT_SAVE_TRACKS },
+	{ "zone", required_argument, NULL, OPT_ZONE },
+	{ "line", required_argument, NULL, OPT_LINE },
+	{ "no-track", no_argument, NULL, OPT_NO_TRACK },
 	{ "sequence", no_argument, NULL, OPT_SEQUENCE },
 	{ "redact-param", required_argument, NULL, OPT_REDACT_PARAM },
 	{ "privacy", required_argument, NULL, OPT_PRIVACY },
@@ -72,14 +78,21 @@ static void detect_usage(FILE *out)
 		"      --save-video FILE   write the video annotated as an H.264 MP4 at its own size and frame rate,\n"
 		"                          its AAC, MP3 or Opus audio copied (other audio is left out); decoding,\n"
 		"                          inference and encoding overlap and no frame is dropped. One video only\n"
-		"      --save-tracks FILE  write each detection as a MOTChallenge line: frame,id,left,top,width,\n"
-		"                          height,score,-1,-1,-1 (pixels; frames from 1; id -1: no tracking yet)\n"
+		"      --save-tracks FILE  write each tracked object as a MOTChallenge line: frame,id,left,top,width,\n"
+		"                          height,score,-1,-1,-1 (pixels; frames from 1; with --no-track every\n"
+		"                          detection, id -1)\n"
 		"                          With either, a progress bar shows on stderr when it is a terminal, and\n"
 		"                          Ctrl-C stops the reading, finishes what was read and closes the files\n"
 		"                          so that they play (exit status 130)\n"
 		"      --privacy MODE      --save, --save-video: hide people in the frames written, as vigil serve\n"
 		"                          does (blur, fill or fill:RRGGBB); --privacy-classes A,B hides those\n"
 		"                          classes instead\n"
+		"      --zone NAME:X1,Y1,X2,Y2,X3,...  a zone (see vigil serve --help): a JSON line for each object\n"
+		"                          entering or leaving it, after its frame's line; the totals at the end\n"
+		"      --line NAME:X1,Y1,X2,Y2  a counting line: a JSON line per crossing ({\"event\":\"crossed\",\n"
+		"                          \"line\", \"direction\", \"track_id\", \"label\", \"frame\", ...}); the totals\n"
+		"                          per direction and label at the end of the video\n"
+		"      --no-track          no tracking: detections get no track_id\n"
 		"      --sequence          video models with state: the files are frames of one video, in\n"
 		"                          order, and the state carries from one to the next (default: each\n"
 		"                          file starts afresh; within a video file the state always carries)\n"
@@ -130,6 +143,8 @@ void vg_detect_annotate(vg_frame *frame, const vg_detect_result *r, vg_mask_map 
 		vg_privacy_detections(frame, r->dets, r->n, priv->set, &priv->opt);
 	if (mask && mask->w > 0)
 		vg_draw_mask(frame, mask, map, hide ? priv->set : NULL, VG_MASK_ALPHA);
+	if (r->trk)
+		vg_detect_tracking_draw(r->trk, frame, r);
 	vg_draw_detections(frame, r->dets, r->n);
 }
 
@@ -179,17 +194,23 @@ void vg_detect_json_path(const char *s, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-int vg_detect_analyse(vg_detector *det, vg_classifier *cls, const vg_frame *frame, vg_detect_result *r, char *err,
-		      size_t errlen)
+int vg_detect_analyse(vg_detector *det, vg_classifier *cls, vg_detect_tracking *trk, const vg_frame *frame,
+		      vg_detect_result *r, char *err, size_t errlen)
 {
 	r->n = 0;
 	r->mask = NULL;
 	r->classify_us = -1;
+	r->trk = NULL;
+	r->events = NULL;
 	int n = vg_detector_run(det, frame, r->dets, VG_MAX_DETECTIONS, &r->pre_us, &r->infer_us, &r->post_us, err,
 				errlen);
 	if (n < 0)
 		return -1;
 	r->n = n;
+	if (trk) {
+		vg_detect_track(trk, frame, r);
+		n = r->n;
+	}
 	int64_t c0 = vg_mono_us();
 	if (cls && n > 0 && vg_classifier_run(cls, frame, r->dets, n, err, errlen) < 0)
 		return -1;
@@ -223,13 +244,16 @@ int vg_detect_print_line(FILE *out, const char *name, const vg_frame *frame, con
 		"\"inference_ms\":%.3f,\"postprocess_ms\":%.3f%s,\"detections\":%.*s%s}\n",
 		name, r->frame_no, frame->width, frame->height, (double)r->pre_us / 1e3, (double)r->infer_us / 1e3,
 		(double)r->post_us / 1e3, classify_ms, (int)len, json, seg);
+	/* The frame's zone and line events follow its line. */
+	if (r->events)
+		fputs(r->events, out);
 	fflush(out);
 	free(json);
 	return 0;
 }
 
-static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, long max_frames, const char *save_dir,
-		       const vg_detect_privacy *priv)
+static int detect_file(vg_detector *det, vg_classifier *cls, vg_detect_tracking *trk, const char *path,
+		       long max_frames, const char *save_dir, const vg_detect_privacy *priv)
 {
 	vg_source_options so = { .uri = path, .pace = 0 };
 	vg_source *src;
@@ -247,16 +271,24 @@ static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, l
 	long frame_no = 0;
 	vg_frame *frame;
 	int rc = 0;
+	/* Each file is a video of its own: identities and counts start afresh. */
+	if (trk && vg_detect_tracking_start(trk, vg_source_fps(src)) < 0) {
+		fprintf(stderr, "vigil: out of memory\n");
+		vg_source_destroy(src);
+		return VG_EXIT_FAILURE;
+	}
 	while ((max_frames <= 0 || frame_no < max_frames) && (rc = vg_source_read(src, &frame)) == 0) {
 		frame_no++;
 		vg_detect_result r = { .frame_no = frame_no, .dets = dets };
-		if (vg_detect_analyse(det, cls, frame, &r, err, sizeof err) < 0) {
+		if (vg_detect_analyse(det, cls, trk, frame, &r, err, sizeof err) < 0) {
 			fprintf(stderr, "vigil: %s frame %ld: %s\n", shown, frame_no, err);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
 			break;
 		}
-		if (vg_detect_print_line(stdout, name, frame, &r, vg_detector_labels(det)) < 0) {
+		int printed = vg_detect_print_line(stdout, name, frame, &r, vg_detector_labels(det));
+		free(r.events);
+		if (printed < 0) {
 			fprintf(stderr, "vigil: %s frame %ld: out of memory\n", shown, frame_no);
 			vg_frame_unref(frame);
 			status = VG_EXIT_FAILURE;
@@ -266,6 +298,8 @@ static int detect_file(vg_detector *det, vg_classifier *cls, const char *path, l
 			status = VG_EXIT_FAILURE;
 		vg_frame_unref(frame);
 	}
+	if (trk && frame_no > 0)
+		vg_detect_tracking_print_totals(trk, stdout, name);
 	if (frame_no == 0 && status == VG_EXIT_OK) {
 		/* The source has already said why when it gave up on an undecodable file. */
 		if (rc != VG_SOURCE_UNDECODABLE)
@@ -285,6 +319,9 @@ int vg_cmd_detect(int argc, char **argv)
 	const char *save_dir = NULL;
 	vg_detect_privacy priv = { 0 };
 	vg_export_options eopt = { .priv = &priv };
+	static vg_zone_def zones[VG_DETECT_MAX_ZONES];
+	static vg_line_def lines[VG_DETECT_MAX_LINES];
+	int nzones = 0, nlines = 0, tracking = 1;
 	char err[512];
 	int c;
 	optind = 1;
@@ -318,6 +355,26 @@ int vg_cmd_detect(int argc, char **argv)
 			break;
 		case OPT_SEQUENCE:
 			sequence = 1;
+			break;
+		case OPT_ZONE:
+		case OPT_LINE: {
+			int zone = c == OPT_ZONE;
+			int *n = zone ? &nzones : &nlines;
+			if (*n == (zone ? VG_DETECT_MAX_ZONES : VG_DETECT_MAX_LINES)) {
+				fprintf(stderr, "vigil: --%s: at most %d\n", zone ? "zone" : "line",
+					zone ? VG_DETECT_MAX_ZONES : VG_DETECT_MAX_LINES);
+				return VG_EXIT_BAD_INPUT;
+			}
+			if ((zone ? vg_zone_parse(optarg, &zones[*n], err, sizeof err)
+				  : vg_line_parse(optarg, &lines[*n], err, sizeof err)) < 0) {
+				fprintf(stderr, "vigil: --%s %s\n", zone ? "zone" : "line", err);
+				return VG_EXIT_BAD_INPUT;
+			}
+			(*n)++;
+			break;
+		}
+		case OPT_NO_TRACK:
+			tracking = 0;
 			break;
 		case OPT_PRIVACY:
 			if (vg_privacy_parse(optarg, &priv.opt, err, sizeof err) < 0) {
@@ -358,6 +415,10 @@ int vg_cmd_detect(int argc, char **argv)
 	}
 	if (vg_classify_options_check(&copt, err, sizeof err) < 0) {
 		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_BAD_INPUT;
+	}
+	if (!tracking && (nzones || nlines)) {
+		fprintf(stderr, "vigil: --%s follows tracked objects: it cannot go with --no-track\n", nzones ? "zone" : "line");
 		return VG_EXIT_BAD_INPUT;
 	}
 	int exporting = eopt.video_path || eopt.tracks_path;
@@ -412,6 +473,14 @@ int vg_cmd_detect(int argc, char **argv)
 		vg_detector_destroy(det);
 		return VG_EXIT_BAD_INPUT;
 	}
+	vg_detect_tracking *trk = NULL;
+	if (tracking && !(trk = vg_detect_tracking_create(det, &dopt, zones, nzones, lines, nlines, err, sizeof err))) {
+		fprintf(stderr, "vigil: %s\n", err);
+		vg_classifier_destroy(cls);
+		vg_detector_destroy(det);
+		return VG_EXIT_BAD_INPUT;
+	}
+	eopt.trk = trk;
 	eopt.max_frames = max_frames;
 	eopt.progress = isatty(STDERR_FILENO);
 	for (int i = optind; i < argc && exporting; i++)
@@ -420,10 +489,11 @@ int vg_cmd_detect(int argc, char **argv)
 		/* Each file is a video of its own unless the user said the files are one sequence. */
 		if (!sequence)
 			vg_detector_reset_state(det);
-		int rc = detect_file(det, cls, argv[i], max_frames, save_dir, &priv);
+		int rc = detect_file(det, cls, trk, argv[i], max_frames, save_dir, &priv);
 		if (rc > status)
 			status = rc;
 	}
+	vg_detect_tracking_destroy(trk);
 	vg_classifier_destroy(cls);
 	vg_detector_destroy(det);
 	return status;

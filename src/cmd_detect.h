@@ -16,6 +16,19 @@
 #include "detect/detector.h"
 #include "detect/segment.h"
 #include "render/mask.h"
+#include "track/scene.h"
+
+/* Zones and lines `vigil detect` takes (--zone, --line). */
+#define VG_DETECT_MAX_ZONES 16
+#define VG_DETECT_MAX_LINES 16
+
+/*
+ * Tracking for detect (detect_track.c): the tracker with the model's
+ * threshold as its confident score (the model decoding lower, for the second
+ * pass), the zones and lines, and what they said about the frame being
+ * analysed.
+ */
+typedef struct vg_detect_tracking vg_detect_tracking;
 
 /* --privacy: what to hide in the frames written, and how. */
 typedef struct vg_detect_privacy {
@@ -31,16 +44,46 @@ typedef struct vg_detect_result {
 	int n;
 	vg_detection *dets;           /* n detections, the caller's array */
 	const vg_seg_mask *mask;      /* segmentation models' mask, else NULL */
+	/* With tracking: the frame's zone and line events as JSON lines (malloc'd, or NULL), and the counts then. */
+	const vg_detect_tracking *trk;
+	char *events;
+	int zone_count[VG_DETECT_MAX_ZONES];
+	uint64_t line_count[VG_DETECT_MAX_LINES][2];
 } vg_detect_result;
 
 /*
- * Runs the detector, and the classifier when there is one, on a frame into
- * r->dets (room for VG_MAX_DETECTIONS); fills r's timings and n; r->mask is
- * the detector's own mask (valid until its next run). 0, or -1 with a
- * message in err.
+ * Makes the tracking of detect's options on a loaded detector: tracking 0
+ * gives NULL with no error (nor zones or lines: the caller refuses those
+ * without tracking). Lowers the detector's decoding threshold when its
+ * threshold is a filter of its results (detector.h). NULL with err on failure.
  */
-int vg_detect_analyse(vg_detector *det, vg_classifier *cls, const vg_frame *frame, vg_detect_result *r, char *err,
-		      size_t errlen);
+vg_detect_tracking *vg_detect_tracking_create(vg_detector *det, const vg_detector_options *dopt,
+					      const vg_zone_def *zones, int nzones, const vg_line_def *lines, int nlines,
+					      char *err, size_t errlen);
+
+/* A new video at fps frames a second (0: unknown): fresh identities and counts. 0, or -1 when out of memory. */
+int vg_detect_tracking_start(vg_detect_tracking *t, double fps);
+
+/* The video's totals, one JSON line: {"source": ..., "totals": {"zones": ..., "lines": ...}}; nothing without zones. */
+void vg_detect_tracking_print_totals(vg_detect_tracking *t, FILE *out, const char *name);
+
+void vg_detect_tracking_destroy(vg_detect_tracking *t);
+
+/* Within vg_detect_analyse: the tracker and zones on r's detections, then the model's own filter. */
+int vg_detect_track(vg_detect_tracking *t, const vg_frame *frame, vg_detect_result *r);
+
+/* The zones and lines with r's counts (within vg_detect_annotate). */
+void vg_detect_tracking_draw(const vg_detect_tracking *t, vg_frame *frame, const vg_detect_result *r);
+
+/*
+ * Runs the detector, the tracker (trk, when not NULL: frames must come in
+ * order) and the classifier when there is one, on a frame into r->dets (room
+ * for VG_MAX_DETECTIONS); fills r's timings, n, and with trk its events and
+ * counts; r->mask is the detector's own mask (valid until its next run). 0,
+ * or -1 with a message in err.
+ */
+int vg_detect_analyse(vg_detector *det, vg_classifier *cls, vg_detect_tracking *trk, const vg_frame *frame,
+		      vg_detect_result *r, char *err, size_t errlen);
 
 /*
  * Prints the frame's JSON line (see vigil detect --help) on out; name is the
@@ -66,6 +109,7 @@ typedef struct vg_export_options {
 	long max_frames;              /* 0: all */
 	const vg_detect_privacy *priv;
 	int progress;                 /* draw a progress bar on stderr */
+	vg_detect_tracking *trk;      /* NULL: --no-track */
 } vg_export_options;
 
 /*

@@ -235,31 +235,26 @@ static void progress(exporter *e, int final)
 }
 
 /*
- * A detection's identity in the tracks file. This is the one place it comes
- * from: -1 (none) until the tracker exists; then the detection's track_id,
- * or -1 for one whose track is not confirmed yet.
+ * MOTChallenge lines: frame (from 1), id, left, top, width, height in pixels,
+ * score, and -1 for x, y, z. With tracking, the tracked objects (a detection
+ * whose track is not confirmed yet is no object of the file); with
+ * --no-track, every detection, with id -1.
  */
-static int track_id_of(const vg_detection *d)
-{
-	(void)d;
-	return -1;
-}
-
-/* MOTChallenge lines: frame (from 1), id, left, top, width, height in pixels, score, and -1 for x, y, z. */
 static int write_tracks(exporter *e, const job *j)
 {
 	const vg_frame *f = j->frame;
 	for (int i = 0; i < j->r.n; i++) {
 		const vg_detection *d = &j->r.dets[i];
-		if (d->whole_frame)
+		if (d->whole_frame || (e->opt->trk && d->track_id <= 0))
 			continue;
 		double x0 = d->x0 * f->width, y0 = d->y0 * f->height;
 		double x1 = d->x1 * f->width, y1 = d->y1 * f->height;
-		fprintf(e->tracks, "%ld,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n", j->r.frame_no, track_id_of(d), x0, y0,
+		fprintf(e->tracks, "%ld,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n", j->r.frame_no,
+			d->track_id > 0 ? d->track_id : -1, x0, y0,
 			x1 - x0, y1 - y0, d->score);
 	}
 	if (ferror(e->tracks)) {
-		snprintf(e->err, sizeof e->err, "cannot write %s: %s", e->opt->tracks_path, strerror(errno));
+		snprintf(e->err, sizeof e->err, "--save-tracks: cannot write %s: %s", e->opt->tracks_path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -304,6 +299,8 @@ static void *output_thread(void *arg)
 		int rc = output_job(e, j);
 		vg_frame_unref(j->frame);
 		j->frame = NULL;
+		free(j->r.events);
+		j->r.events = NULL;
 		pthread_mutex_lock(&e->lock);
 		if (rc < 0) {
 			e->abort = 1;
@@ -364,7 +361,7 @@ static void analyse_all(exporter *e)
 		job *j = &e->ring[e->analysed % RING];
 		pthread_mutex_unlock(&e->lock);
 		char err[512];
-		int rc = vg_detect_analyse(e->det, e->cls, j->frame, &j->r, err, sizeof err);
+		int rc = vg_detect_analyse(e->det, e->cls, e->opt->trk, j->frame, &j->r, err, sizeof err);
 		if (rc == 0 && j->r.mask) {
 			rc = j->has_mask ? vg_seg_mask_copy(&j->mask, j->r.mask) : -1;
 			j->r.mask = &j->mask;
@@ -409,6 +406,7 @@ static void ring_free(exporter *e)
 		return;
 	for (int i = 0; i < RING; i++) {
 		vg_frame_unref(e->ring[i].frame);
+		free(e->ring[i].r.events);
 		if (e->ring[i].has_mask)
 			vg_seg_mask_free(&e->ring[i].mask);
 	}
@@ -473,6 +471,10 @@ int vg_detect_export(vg_detector *det, vg_classifier *cls, const char *input, co
 	vg_detect_json_path(e.shown, e.name, sizeof e.name);
 	probe_open(&e.pr, input, vg_source_fps(e.src));
 	int status = open_outputs(&e);
+	if (status == VG_EXIT_OK && opt->trk && vg_detect_tracking_start(opt->trk, vg_source_fps(e.src)) < 0) {
+		fprintf(stderr, "vigil: out of memory\n");
+		status = VG_EXIT_FAILURE;
+	}
 	if (status != VG_EXIT_OK || ring_init(&e) < 0) {
 		if (status == VG_EXIT_OK) {
 			fprintf(stderr, "vigil: out of memory\n");
@@ -518,6 +520,8 @@ int vg_detect_export(vg_detector *det, vg_classifier *cls, const char *input, co
 	if (have_out)
 		pthread_join(out, NULL);
 	progress(&e, 1);
+	if (opt->trk)
+		vg_detect_tracking_print_totals(opt->trk, stdout, e.name);
 	if (e.abort)
 		fprintf(stderr, "vigil: %s\n", e.err);
 	close_outputs(&e);

@@ -75,10 +75,15 @@ int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int heigh
 	pthread_mutex_unlock(&s->mu);
 	if (!s->zones)
 		return 0;
+	/*
+	 * Zones and lines follow what is shown: a match below the confident score
+	 * keeps a track alive, but an object nobody saw on the stream neither
+	 * enters a zone nor crosses a line.
+	 */
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		const vg_detection *d = &dets[i];
-		if (d->track_id <= 0 || d->whole_frame)
+		if (d->track_id <= 0 || d->whole_frame || d->score < s->opt.tracker.high_score)
 			continue;
 		s->objs[k++] = (vg_zone_obj){ .track_id = d->track_id, .class_id = d->class_id, .label = d->label,
 					      .x0 = d->x0, .y0 = d->y0, .x1 = d->x1, .y1 = d->y1 };

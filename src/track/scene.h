@@ -43,8 +43,9 @@ void vg_scene_destroy(vg_scene *s);
 /*
  * One analysed frame of width x height at capture times mono_us (the
  * tracker's clock) and wall_us (the counts' hours and days): writes each
- * detection's track_id, moves the objects through the zones and lines, and
- * lets the zones forget the tracks that ended. Returns the zone and line
+ * detection's track_id, moves the tracked objects scoring at least the
+ * tracker's high_score (those shown) through the zones and lines, and lets
+ * the zones forget the tracks that ended. Returns the zone and line
  * events delivered.
  */
 int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int height, int64_t mono_us,

@@ -2,7 +2,7 @@
 
 The outputs are checked with ffprobe, independently of vigil: an H.264 MP4
 with as many frames as the input, at its size, frame rate and duration, its
-AAC audio copied; a MOTChallenge tracks file with one line per detection that
+AAC audio copied; a MOTChallenge tracks file with one line per tracked detection that
 the JSON lines report; Ctrl-C (SIGINT) mid-run leaves a file that plays; a bad
 output path is a one-line error before the model loads; no progress bar
 when stderr is not a terminal, and one when it is.
@@ -66,32 +66,37 @@ def detect(args, timeout=600, stderr=subprocess.PIPE):
 
 
 def boxes_in_pixels(json_lines):
-    """Every detection with a box, per frame, in pixels: {frame: [(left, top, width, height, score)]}."""
+    """Every tracked detection, per frame, in pixels: {frame: [(id, left, top, width, height, score)]}."""
     out = {}
     for line in json_lines:
         j = json.loads(line)
+        if "detections" not in j:
+            continue  # a zone or line event, or the totals
         w, hgt = j["width"], j["height"]
         for d in j["detections"]:
+            if "track_id" not in d:
+                continue
             x0, y0, x1, y1 = d["box"]
-            out.setdefault(j["frame"], []).append((x0 * w, y0 * hgt, (x1 - x0) * w, (y1 - y0) * hgt, d["score"]))
+            out.setdefault(j["frame"], []).append((d["track_id"], x0 * w, y0 * hgt, (x1 - x0) * w, (y1 - y0) * hgt,
+                                                   d["score"]))
     return out
 
 
 def check_tracks(tc, json_lines, tracks_path, n_frames):
-    """Asserts one MOTChallenge line per detection of the JSON lines, with the same boxes; returns the lines."""
+    """Asserts one MOTChallenge line per tracked detection of the JSON lines, with the same id and box; returns
+    the lines."""
     with open(tracks_path) as f:
         rows = f.read().splitlines()
     for r in rows:
         tc.assertRegex(r, MOT_LINE)
     want = boxes_in_pixels(json_lines)
-    tc.assertEqual(len(rows), sum(len(v) for v in want.values()), "one line per detection")
+    tc.assertEqual(len(rows), sum(len(v) for v in want.values()), "one line per tracked detection")
     got = {}
     for r in rows:
         m = MOT_LINE.match(r)
         frame = int(m.group(1))
         tc.assertTrue(1 <= frame <= n_frames, r)
-        tc.assertEqual(int(m.group(2)), -1, "no tracker yet: id -1")
-        got.setdefault(frame, []).append(tuple(float(m.group(i)) for i in range(3, 8)))
+        got.setdefault(frame, []).append(tuple(float(m.group(i)) for i in range(2, 8)))
     tc.assertEqual(sorted(got), sorted(want))
     for frame, dets in want.items():
         for a, b in zip(got[frame], dets):
@@ -268,7 +273,9 @@ class SaveVideoTest(h.VigilTestCase):
             self.skipTest("no /dev/full")
         # /dev/full fails every write with ENOSPC, as a full disk does.
         for flag in ("--save-video", "--save-tracks"):
-            rc, _, err = detect(["--model", self.model, self.clip, flag, "/dev/full"], timeout=120)
+            # At the clip's threshold, so that there are tracked objects to write.
+            rc, _, err = detect(["--model", self.model, "--threshold", "0.2", self.clip, flag, "/dev/full"],
+                                timeout=120)
             self.assertIn(rc, (1, 2), err)
             self.assertIn(flag, err)
             self.assertIn("No space left on device", err)

@@ -134,6 +134,63 @@ class TrackingTest(h.VigilTestCase):
         self.assertTrue(any("track_id" in d for m in dets for d in m["detections"]), "no track_id on MQTT")
 
 
+class DetectTest(h.VigilTestCase):
+    """vigil detect offline: a JSON line per crossing and zone event after its frame's line, the totals last."""
+
+    @h.requires_vtest
+    @requires_centernet
+    def test_crossings_offline(self):
+        args = ["detect", "--model", CENTERNET, "--max-frames", "300", "--line", "door:0.5,0.2,0.5,0.9",
+                "--zone", "road:0,0.3,1,0.3,1,0.75,0,0.75", h.VTEST]
+        rc, out, err, _ = h.run_vigil(args, timeout=300)
+        self.assertEqual(rc, 0, err)
+        lines = [json.loads(l) for l in out.splitlines()]
+        frames = [l for l in lines if "detections" in l]
+        self.assertEqual([f["frame"] for f in frames], list(range(1, 301)))
+        crossings = [l for l in lines if l.get("event") == "crossed"]
+        self.assertTrue(crossings, "nobody crossed the middle of vtest.avi in 300 frames")
+        seen = {}
+        for f in frames:
+            for d in f["detections"]:
+                if "track_id" in d:
+                    seen.setdefault(d["track_id"], set()).add(f["frame"])
+        last_frame = 0
+        for l in lines:
+            if "detections" in l:
+                last_frame = l["frame"]
+            elif "event" in l:
+                # An event follows the line of the frame it happened in, and names a track shown then; "left"
+                # comes also when a track ends, after its object was last shown.
+                self.assertEqual(l["frame"], last_frame, l)
+                if l["event"] == "left":
+                    self.assertTrue([n for n in seen.get(l["track_id"], ()) if n <= l["frame"]], l)
+                else:
+                    self.assertIn(l["frame"], seen.get(l["track_id"], ()), l)
+                self.assertTrue(l["label"], l)
+        totals = lines[-1]["totals"]
+        door = totals["lines"]["door"]
+        for direction in ("in", "out"):
+            self.assertEqual(sum(door[direction].values()),
+                             sum(1 for c in crossings if c["direction"] == direction), direction)
+        self.assertIn("road", totals["zones"])
+        # The same video gives the same identities and crossings.
+        rc2, out2, _, _ = h.run_vigil(args, timeout=300)
+        strip = lambda o: [{k: v for k, v in json.loads(l).items() if not k.endswith("_ms") and k != "time"}
+                           for l in o.splitlines() if '"totals"' not in l]
+        self.assertEqual(strip(out), strip(out2))
+        print("\n    %d crossings in 300 frames of vtest.avi" % len(crossings), end=" ")
+
+    @h.requires_vtest
+    @requires_centernet
+    def test_no_track(self):
+        rc, out, err, _ = h.run_vigil(["detect", "--model", CENTERNET, "--max-frames", "5", "--no-track", h.VTEST])
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("track_id", out)
+        rc, out, err, _ = h.run_vigil(["detect", "--model", CENTERNET, "--no-track", "--line", "a:0,0,1,1", h.VTEST])
+        self.assertEqual(rc, 2)
+        self.assertIn("--no-track", err)
+
+
 class BadZonesTest(h.VigilTestCase):
     def test_flags(self):
         cases = [
