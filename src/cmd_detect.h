@@ -64,7 +64,10 @@ vg_detect_tracking *vg_detect_tracking_create(vg_detector *det, const vg_detecto
 /* A new video at fps frames a second (0: unknown): fresh identities and counts. 0, or -1 when out of memory. */
 int vg_detect_tracking_start(vg_detect_tracking *t, double fps);
 
-/* The video's totals, one JSON line: {"source": ..., "totals": {"zones": ..., "lines": ...}}; nothing without zones. */
+/*
+ * The video's totals, one JSON line: {"source": ..., "tracking": {births, confirmed, deaths, fragments,
+ * live}, "totals": {"zones": ..., "lines": ...}}; nothing without zones or lines.
+ */
 void vg_detect_tracking_print_totals(vg_detect_tracking *t, FILE *out, const char *name);
 
 void vg_detect_tracking_destroy(vg_detect_tracking *t);

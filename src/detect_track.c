@@ -139,8 +139,14 @@ void vg_detect_tracking_print_totals(vg_detect_tracking *t, FILE *out, const cha
 	if (!z)
 		return;
 	char *json = vg_zones_stats_json(z, vg_wall_us());
+	vg_tracker_stats st;
+	vg_scene_tracker_stats(t->scene, &st);
 	if (json)
-		fprintf(out, "{\"source\":\"%s\",\"totals\":%s}\n", name, json);
+		fprintf(out,
+			"{\"source\":\"%s\",\"tracking\":{\"births\":%llu,\"confirmed\":%llu,\"deaths\":%llu,"
+			"\"fragments\":%llu,\"live\":%d},\"totals\":%s}\n",
+			name, (unsigned long long)st.births, (unsigned long long)st.confirmed, (unsigned long long)st.deaths,
+			(unsigned long long)st.fragments, st.live, json);
 	fflush(out);
 	free(json);
 }
