@@ -39,11 +39,12 @@ static int find(int *parent, int x)
 }
 
 /*
- * The Hungarian method by shortest augmenting paths with potentials (Kuhn,
- * Munkres; in the O(n^2 m) form of Jonker and Volgenant's shortest-path
- * view), for an n x m matrix with n <= m. Every row is assigned; p[j] is the
- * 1-based row of column j (0 when the column is free). Arrays are 1-based
- * with index 0 as the virtual start column.
+ * The Hungarian method (Kuhn, Munkres) as successive shortest augmenting
+ * paths with dual potentials, the core of Jonker and Volgenant's LAPJV
+ * without its initialisation heuristics: O(n^2 m) for an n x m matrix with
+ * n <= m. Every row is assigned; p[j] is the 1-based row of column j (0 when
+ * the column is free). Arrays are 1-based, index 0 being the virtual column
+ * each search starts from.
  */
 static void hungarian(const double *a, int n, int m, double *u, double *v, double *minv, int *p, int *way,
 	unsigned char *used)
