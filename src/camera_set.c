@@ -298,27 +298,6 @@ static void camera_free(vg_camera_set *set, camera *c)
 	free(c);
 }
 
-/*
- * The tracker's confident score is the camera's threshold, and it looks at
- * detections down to a lower one (ByteTrack's second pass): the model decodes
- * down to that when its threshold is a filter of its results (detector.h).
- */
-static void track_settings(vg_pipeline_options *po, vg_detector *det, const vg_detection_filter *filter)
-{
-	vg_tracker_options *t = &po->scene.tracker;
-	if (!po->scene.tracking)
-		return;
-	/* A threshold of 0 would read as "the default" to the tracker. */
-	t->high_score = filter->threshold > 0.01f ? filter->threshold : 0.01f;
-	t->low_score = t->high_score * 0.5f < VG_TRACK_LOW_SCORE ? t->high_score * 0.5f : VG_TRACK_LOW_SCORE;
-	/* A new track wants a little more than a shown detection (ByteTrack's rule), where there is room above. */
-	t->new_score = t->high_score + 0.1f <= 0.95f ? t->high_score + 0.1f : t->high_score;
-	if (vg_detector_threshold_filters(det))
-		vg_detector_lower_threshold(det, t->low_score);
-	else
-		t->low_score = filter->threshold;
-}
-
 static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, config_ref *cfg, char *err,
 			     size_t errlen)
 {
@@ -350,7 +329,9 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 			if (!(c->model = model_get(set, cc, cfg, &c->filter, why, sizeof why)))
 				goto fail;
 			po.filter = &c->filter;
-			track_settings(&po, c->model->detector, &c->filter);
+			/* The camera's threshold is its tracker's confident score (on a model shared or not). */
+			if (po.scene.tracking)
+				vg_scene_track_settings(&po.scene.tracker, c->model->detector, c->filter.threshold);
 			po.detector_instance = c->model->detector;
 			po.classifier_instance = c->model->classifier;
 			po.model_key = c->model;

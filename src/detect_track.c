@@ -71,15 +71,8 @@ vg_detect_tracking *vg_detect_tracking_create(vg_detector *det, const vg_detecto
 	memcpy(t->lines, lines, (size_t)nlines * sizeof *lines);
 	t->opt = (vg_scene_options){ .tracking = 1, .zones = t->zones, .nzones = nzones, .lines = t->lines,
 				     .nlines = nlines, .on_zone_event = on_event, .user = t };
-	/* As serve sets a camera's tracker (camera_set.c): confident at the threshold, a second pass below it. */
-	vg_tracker_options *to = &t->opt.tracker;
-	to->high_score = t->filter.threshold > 0.01f ? t->filter.threshold : 0.01f;
-	to->low_score = to->high_score * 0.5f < VG_TRACK_LOW_SCORE ? to->high_score * 0.5f : VG_TRACK_LOW_SCORE;
-	to->new_score = to->high_score + 0.1f <= 0.95f ? to->high_score + 0.1f : to->high_score;
-	if (vg_detector_threshold_filters(det))
-		vg_detector_lower_threshold(det, to->low_score);
-	else
-		to->low_score = to->high_score;
+	/* As serve sets a camera's tracker: confident at the threshold, a second pass below it. */
+	vg_scene_track_settings(&t->opt.tracker, det, t->filter.threshold);
 	if (vg_detect_tracking_start(t, 0) < 0) {
 		snprintf(err, errlen, "tracking: out of memory");
 		free(t);

@@ -120,6 +120,18 @@ static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int 
 	return p->opt.filter ? vg_detection_filter_apply(p->opt.filter, dets, n) : n;
 }
 
+/* --json: an SSE message's JSON as a line on the output. Several cameras may write to one stream: it goes whole. */
+static void write_json_line(vg_pipeline *p, const vg_blob *sse)
+{
+	if (!p->opt.json_out)
+		return;
+	flockfile(p->opt.json_out);
+	fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
+	fputc('\n', p->opt.json_out);
+	fflush(p->opt.json_out);
+	funlockfile(p->opt.json_out);
+}
+
 static void on_zone_event(const vg_zone_event *ev, void *user)
 {
 	vg_pipeline *p = user;
@@ -130,13 +142,7 @@ static void on_zone_event(const vg_zone_event *ev, void *user)
 	vg_blob *sse = vg_zone_event_sse(ev, p->opt.camera, p->scene_frame_id);
 	if (!sse)
 		return;
-	if (p->opt.json_out) {
-		flockfile(p->opt.json_out);
-		fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
-		fputc('\n', p->opt.json_out);
-		fflush(p->opt.json_out);
-		funlockfile(p->opt.json_out);
-	}
+	write_json_line(p, sse);
 	if (p->sink.notice)
 		p->sink.notice(p->sink.opaque, sse);
 	else
@@ -385,14 +391,7 @@ static void emit_event(vg_pipeline *p, const vg_frame *frame, int64_t encode_us,
 	vg_blob *sse = vg_event_sse(&ev);
 	if (!sse)
 		return;
-	if (p->opt.json_out) {
-		/* Several cameras may write to one stream: a line is written whole. */
-		flockfile(p->opt.json_out);
-		fwrite(sse->data + sse->payload_off, 1, sse->payload_len, p->opt.json_out);
-		fputc('\n', p->opt.json_out);
-		fflush(p->opt.json_out);
-		funlockfile(p->opt.json_out);
-	}
+	write_json_line(p, sse);
 	if (p->sink.event)
 		p->sink.event(p->sink.opaque, sse);
 	else

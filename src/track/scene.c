@@ -15,6 +15,18 @@ struct vg_scene {
 	vg_track_info ended[64];
 };
 
+void vg_scene_track_settings(vg_tracker_options *to, vg_detector *det, float threshold)
+{
+	/* A score of 0 would read as "the default" to the tracker. */
+	to->high_score = threshold > 0.01f ? threshold : 0.01f;
+	to->low_score = to->high_score * 0.5f < VG_TRACK_LOW_SCORE ? to->high_score * 0.5f : VG_TRACK_LOW_SCORE;
+	to->new_score = to->high_score + 0.1f <= 0.95f ? to->high_score + 0.1f : to->high_score;
+	if (vg_detector_threshold_filters(det))
+		vg_detector_lower_threshold(det, to->low_score);
+	else
+		to->low_score = to->high_score;
+}
+
 vg_scene *vg_scene_create(const vg_scene_options *opt)
 {
 	vg_scene *s = calloc(1, sizeof *s);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "detect/detection.h"
+#include "detect/detector.h"
 #include "track/tracker.h"
 #include "track/zones.h"
 
@@ -35,6 +36,15 @@ typedef struct vg_scene_options {
 } vg_scene_options;
 
 typedef struct vg_scene vg_scene;
+
+/*
+ * The tracker's scores for a model shown at threshold: confident at the
+ * threshold, a second pass down to VG_TRACK_LOW_SCORE (or half the
+ * threshold), new tracks from a little above it (ByteTrack's rules). The
+ * model decodes down to the low score when its threshold is a filter of its
+ * results (detector.h); otherwise there is no second pass.
+ */
+void vg_scene_track_settings(vg_tracker_options *to, vg_detector *det, float threshold);
 
 /* NULL when out of memory or an option is out of range. The definitions are copied. */
 vg_scene *vg_scene_create(const vg_scene_options *opt);
