@@ -140,15 +140,15 @@ class DetectTest(h.VigilTestCase):
     @h.requires_vtest
     @requires_centernet
     def test_crossings_offline(self):
-        args = ["detect", "--model", CENTERNET, "--max-frames", "300", "--line", "door:0.5,0.2,0.5,0.9",
+        args = ["detect", "--model", CENTERNET, "--max-frames", "150", "--line", "door:0.5,0.2,0.5,0.9",
                 "--zone", "road:0,0.3,1,0.3,1,0.75,0,0.75", h.VTEST]
         rc, out, err, _ = h.run_vigil(args, timeout=300)
         self.assertEqual(rc, 0, err)
         lines = [json.loads(l) for l in out.splitlines()]
         frames = [l for l in lines if "detections" in l]
-        self.assertEqual([f["frame"] for f in frames], list(range(1, 301)))
+        self.assertEqual([f["frame"] for f in frames], list(range(1, 151)))
         crossings = [l for l in lines if l.get("event") == "crossed"]
-        self.assertTrue(crossings, "nobody crossed the middle of vtest.avi in 300 frames")
+        self.assertTrue(crossings, "nobody crossed the middle of vtest.avi in 150 frames")
         seen = {}
         for f in frames:
             for d in f["detections"]:
@@ -178,7 +178,7 @@ class DetectTest(h.VigilTestCase):
         strip = lambda o: [{k: v for k, v in json.loads(l).items() if not k.endswith("_ms") and k != "time"}
                            for l in o.splitlines() if '"totals"' not in l]
         self.assertEqual(strip(out), strip(out2))
-        print("\n    %d crossings in 300 frames of vtest.avi" % len(crossings), end=" ")
+        print("\n    %d crossings in 150 frames of vtest.avi" % len(crossings), end=" ")
 
     @h.requires_vtest
     @requires_centernet
