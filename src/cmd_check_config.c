@@ -117,6 +117,13 @@ static void print_summary(const vg_config *cfg, const char *node)
 			printf("  model %s", c->model_key ? c->model_key : c->detector.model);
 		if (c->pipeline.classifier)
 			printf("  classify %s", c->classifier.model);
+		if (c->pipeline.detector && !c->pipeline.scene.tracking)
+			printf("  no tracking");
+		const vg_scene_options *sc = &c->pipeline.scene;
+		for (int z = 0; z < sc->nzones; z++)
+			printf("%s%s", z ? ", " : "  zones ", sc->zones[z].name);
+		for (int l = 0; l < sc->nlines; l++)
+			printf("%s%s", l ? ", " : "  lines ", sc->lines[l].name);
 		printf("\n");
 	}
 	if (cfg->nnodes) {

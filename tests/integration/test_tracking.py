@@ -224,6 +224,22 @@ class BadZonesTest(h.VigilTestCase):
             rc, out, err, _ = h.run_vigil(["check-config", path])
             self.assertEqual(rc, 2, out)
             self.assertIn("unknown key; did you mean 'in'?", err)
+            # A good one: check-config names each camera's zones and lines.
+            with open(path, "w") as f:
+                f.write("cameras:\n  c:\n    source: lavfi:testsrc\n    track: false\n"
+                        "  d:\n    source: lavfi:testsrc\n    lines:\n      door: {coordinates: [0, 0, 1, 1], in: enter}\n"
+                        "    zones:\n      yard: {coordinates: '0,0,1,0,1,1', objects: [person, dog], inertia: 2}\n")
+            rc, out, err, _ = h.run_vigil(["check-config", path])
+            self.assertEqual(rc, 2, out)  # zones without a model: refused by name
+            self.assertIn("needs a model", err)
+            if os.path.exists(CENTERNET):
+                with open(path) as f:
+                    text = f.read().replace("    lines:", "    model: %s\n    lines:" % CENTERNET)
+                with open(path, "w") as f:
+                    f.write(text)
+                rc, out, err, _ = h.run_vigil(["check-config", path], timeout=60)
+                self.assertEqual(rc, 0, err)
+                self.assertRegex(out, r"\n  d .*  zones yard  lines door\n")
 
 
 if __name__ == "__main__":
