@@ -33,7 +33,8 @@ static const char *const global_keys[] = {
 };
 static const char *const camera_keys[] = {
 	"source", "loop", "no_pace", "size", "input_format", "reconnect_max", "quality", "fps", "privacy",
-	"privacy_classes", CLASSIFY_KEYS, MODEL_KEYS, "enabled", "node", "track", "zones", "lines", NULL,
+	"privacy_classes", CLASSIFY_KEYS, MODEL_KEYS, "enabled", "node", "track", "zones", "lines", "masks", "min_area", "max_area",
+	NULL,
 };
 static const char *const zone_keys[] = { "coordinates", "objects", "inertia", "loitering_time", NULL };
 static const char *const line_keys[] = { "coordinates", "in", "out", NULL };
@@ -720,7 +721,9 @@ static void model_names(loader *L, char *dst, size_t cap)
 		snprintf(dst + len, cap - len, ")");
 }
 
-static const char *const special_keys[] = { "model", "enabled", "node", "track", "zones", "lines", NULL };
+static const char *const special_keys[] = { "model",   "enabled", "node",     "track",
+					     "zones",   "lines",   "masks",    "min_area",
+					     "max_area", NULL };
 
 /*
  * One entry of zones: or lines: (NAME: {coordinates: ..., ...}), added to o
@@ -802,6 +805,56 @@ static int load_zone_or_line(loader *L, vg_serve_options *o, int zone, yaml_node
 	return 0;
 }
 
+/* A node of the camera's, else the defaults'; *w says whose. */
+static yaml_node_t *own_or_default(loader *L, yaml_node_t *v, const char *key, const char *where, const char **w)
+{
+	yaml_node_t *m = map_get(L, v, key, NULL);
+	*w = where;
+	if (!m && (m = map_get(L, L->defaults, key, NULL)))
+		*w = "defaults";
+	return m;
+}
+
+/* masks: (a list of polygons, each a list or a string of coordinates) and min_area: / max_area: ({LABEL: F}). */
+static int load_masks_and_areas(loader *L, vg_serve_options *o, yaml_node_t *v, const char *where)
+{
+	char key[160], msg[512];
+	const char *w;
+	yaml_node_t *m = own_or_default(L, v, "masks", where, &w);
+	if (m) {
+		join_key(key, sizeof key, w, "masks");
+		if (m->type != YAML_SEQUENCE_NODE)
+			return fail(L, m, key, "expects a list of polygons (each X1, Y1, X2, Y2, X3, Y3, ... within 0..1)");
+		for (yaml_node_item_t *i = m->data.sequence.items.start; i < m->data.sequence.items.top; i++) {
+			const char *coords;
+			yaml_node_t *item = node_at(L, *i);
+			if (list_text(L, item, key, &coords) < 0)
+				return -1;
+			if (vg_serve_option_apply(o, "mask", coords, msg, sizeof msg) < 0)
+				return fail(L, item, key, "%s", without_option(msg, "mask"));
+		}
+	}
+	for (int max = 0; max < 2; max++) {
+		const char *name = max ? "max_area" : "min_area";
+		if (!(m = own_or_default(L, v, name, where, &w)))
+			continue;
+		join_key(key, sizeof key, w, name);
+		if (check_map(L, m, key, NULL) < 0)
+			return -1;
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+			const char *f;
+			char lkey[320], arg[256];
+			join_key(lkey, sizeof lkey, key, text(node_at(L, p->key)));
+			if (scalar(L, node_at(L, p->value), lkey, 0, &f) < 0)
+				return -1;
+			snprintf(arg, sizeof arg, "%s:%s", text(node_at(L, p->key)), f);
+			if (vg_serve_option_apply(o, name, arg, msg, sizeof msg) < 0)
+				return fail(L, node_at(L, p->value), lkey, "%s", without_option(msg, name));
+		}
+	}
+	return 0;
+}
+
 /* A camera's track:, zones: and lines: (its own, else the defaults'). */
 static int load_scene(loader *L, vg_serve_options *o, yaml_node_t *v, const char *where)
 {
@@ -820,6 +873,8 @@ static int load_scene(loader *L, vg_serve_options *o, yaml_node_t *v, const char
 			if (load_zone_or_line(L, o, zone, node_at(L, p->key), node_at(L, p->value), key) < 0)
 				return -1;
 	}
+	if (load_masks_and_areas(L, o, v, where) < 0)
+		return -1;
 	yaml_node_t *f;
 	const char *w = where;
 	if (!(f = map_get(L, v, "track", NULL)) && (f = map_get(L, L->defaults, "track", NULL)))
@@ -916,7 +971,7 @@ static int load_camera(loader *L, yaml_node_t *k, yaml_node_t *v, vg_config_came
 	cam->pipeline.detector = cam->detector.model ? &cam->detector : NULL;
 	cam->pipeline.classifier = cam->classifier.model ? &cam->classifier : NULL;
 	cam->pipeline.json_out = cfg->global.json ? stdout : NULL;
-	if (vg_config_own_scene(cfg, &cam->pipeline.scene, o.zones, o.lines) < 0)
+	if (vg_config_own_scene(cfg, &cam->pipeline.scene, &o) < 0)
 		return oom(L);
 	return 0;
 }

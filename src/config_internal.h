@@ -16,7 +16,7 @@ void *vg_config_alloc(vg_config *cfg, size_t n);
 /* A copy of s (NULL for NULL) that lives as long as cfg; NULL when out of memory. */
 char *vg_config_strdup(vg_config *cfg, const char *s);
 
-/* Points scene's zones and lines at copies in cfg of the first nzones / nlines of these; 0, or -1 when out of memory. */
-int vg_config_own_scene(vg_config *cfg, vg_scene_options *scene, const vg_zone_def *zones, const vg_line_def *lines);
+/* Points scene's zones, lines, masks and size limits at copies in cfg of those of o; 0, or -1 when out of memory. */
+int vg_config_own_scene(vg_config *cfg, vg_scene_options *scene, const vg_serve_options *o);
 
 #endif

@@ -135,30 +135,35 @@ static int source_same(const vg_source_options *a, const vg_source_options *b)
 	       a->reconnect_max_us == b->reconnect_max_us && a->io_timeout_us == b->io_timeout_us;
 }
 
-int vg_config_own_scene(vg_config *cfg, vg_scene_options *scene, const vg_zone_def *zones, const vg_line_def *lines)
+/* A copy of n items of size each in cfg (NULL for none); 0, or -1 when out of memory. */
+static int own_array(vg_config *cfg, const void **dst, const void *src, int n, size_t size)
 {
-	vg_zone_def *z = NULL;
-	vg_line_def *l = NULL;
-	if (scene->nzones > 0 && !(z = vg_config_alloc(cfg, (size_t)scene->nzones * sizeof *z)))
+	void *p = NULL;
+	if (n > 0 && !(p = vg_config_alloc(cfg, (size_t)n * size)))
 		return -1;
-	if (scene->nlines > 0 && !(l = vg_config_alloc(cfg, (size_t)scene->nlines * sizeof *l)))
-		return -1;
-	if (z)
-		memcpy(z, zones, (size_t)scene->nzones * sizeof *z);
-	if (l)
-		memcpy(l, lines, (size_t)scene->nlines * sizeof *l);
-	scene->zones = z;
-	scene->lines = l;
+	if (p)
+		memcpy(p, src, (size_t)n * size);
+	*dst = p;
 	return 0;
+}
+
+int vg_config_own_scene(vg_config *cfg, vg_scene_options *scene, const vg_serve_options *o)
+{
+	return own_array(cfg, (const void **)&scene->zones, o->zones, scene->nzones, sizeof o->zones[0]) |
+	       own_array(cfg, (const void **)&scene->lines, o->lines, scene->nlines, sizeof o->lines[0]) |
+	       own_array(cfg, (const void **)&scene->masks, o->masks, scene->nmasks, sizeof o->masks[0]) |
+	       own_array(cfg, (const void **)&scene->areas, o->areas, scene->nareas, sizeof o->areas[0]);
 }
 
 /* The definitions are plain data (no pointers), so equal bytes are equal zones. */
 static int scene_same(const vg_scene_options *a, const vg_scene_options *b)
 {
 	return a->tracking == b->tracking && a->nzones == b->nzones && a->nlines == b->nlines &&
-	       !memcmp(&a->tracker, &b->tracker, sizeof a->tracker) &&
+	       a->nmasks == b->nmasks && a->nareas == b->nareas && !memcmp(&a->tracker, &b->tracker, sizeof a->tracker) &&
 	       (a->nzones == 0 || !memcmp(a->zones, b->zones, (size_t)a->nzones * sizeof *a->zones)) &&
-	       (a->nlines == 0 || !memcmp(a->lines, b->lines, (size_t)a->nlines * sizeof *a->lines));
+	       (a->nlines == 0 || !memcmp(a->lines, b->lines, (size_t)a->nlines * sizeof *a->lines)) &&
+	       (a->nmasks == 0 || !memcmp(a->masks, b->masks, (size_t)a->nmasks * sizeof *a->masks)) &&
+	       (a->nareas == 0 || !memcmp(a->areas, b->areas, (size_t)a->nareas * sizeof *a->areas));
 }
 
 int vg_config_camera_same(const vg_config_camera *a, const vg_config_camera *b)
@@ -228,7 +233,7 @@ int vg_config_from_options(vg_config **out, const vg_serve_options *opt, char *e
 		goto nomem;
 	cam->pipeline.detector = d->model ? d : NULL;
 	cam->pipeline.classifier = c->model ? c : NULL;
-	if (vg_config_own_scene(cfg, &cam->pipeline.scene, opt->zones, opt->lines) < 0)
+	if (vg_config_own_scene(cfg, &cam->pipeline.scene, opt) < 0)
 		goto nomem;
 	cfg->cameras = cam;
 	cfg->ncameras = 1;

@@ -37,6 +37,9 @@ enum {
 	OPT_ZONE,
 	OPT_LINE,
 	OPT_NO_TRACK,
+	OPT_MASK,
+	OPT_MIN_AREA,
+	OPT_MAX_AREA,
 	OPT_CONFIG,
 	OPT_NODE,
 	OPT_AUTH_TOKEN,
@@ -67,6 +70,9 @@ static const struct option long_options[] = {
 	{ "zone", required_argument, NULL, OPT_ZONE },
 	{ "line", required_argument, NULL, OPT_LINE },
 	{ "no-track", no_argument, NULL, OPT_NO_TRACK },
+	{ "mask", required_argument, NULL, OPT_MASK },
+	{ "min-area", required_argument, NULL, OPT_MIN_AREA },
+	{ "max-area", required_argument, NULL, OPT_MAX_AREA },
 	VG_MODEL_OPTIONS,
 	VG_CLASSIFY_OPTIONS,
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -137,6 +143,10 @@ void vg_serve_usage(FILE *out)
 		"                          its left to its right (as seen on screen) goes \"in\", the other way \"out\";\n"
 		"                          repeatable\n"
 		"      --no-track          no tracking: detections get no track_id (and zones and lines cannot work)\n"
+		"      --mask X1,Y1,X2,Y2,X3,Y3,...  an object mask: detections whose box's bottom centre is in this\n"
+		"                          polygon are ignored (not shown, tracked or counted); repeatable\n"
+		"      --min-area LABEL:F, --max-area LABEL:F  ignore LABEL's detections smaller / larger than F of\n"
+		"                          the frame's area (0..1; LABEL * for every label without its own); repeatable\n"
 		"\n", out);
 	fputs(
 		"Configuration:\n"
@@ -448,6 +458,42 @@ static int add_list_entry(vg_serve_options *opt, int c, const char *arg, char *e
 	return 0;
 }
 
+/* --min-area / --max-area LABEL:F: the label's entry, made on first use, gets its bound. */
+static int add_area(vg_serve_options *opt, int max, const char *arg, char *err, size_t errlen)
+{
+	const char *flag = max ? "--max-area" : "--min-area";
+	const char *colon = strrchr(arg, ':');
+	double f;
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof opt->areas[0].label ||
+	    parse_double(colon + 1, 0, 1, &f) < 0 || f <= 0) {
+		snprintf(err, errlen, "%s expects LABEL:FRACTION (a fraction of the frame's area above 0, at most 1), not '%s'",
+			 flag, arg);
+		return -1;
+	}
+	vg_scene_options *s = &opt->pipeline.scene;
+	size_t len = (size_t)(colon - arg);
+	int i = 0;
+	while (i < s->nareas && !(strlen(opt->areas[i].label) == len && !strncmp(opt->areas[i].label, arg, len)))
+		i++;
+	if (i == s->nareas) {
+		if (s->nareas == VG_MAX_AREA_FILTERS) {
+			snprintf(err, errlen, "%s: at most %d labels per camera", flag, VG_MAX_AREA_FILTERS);
+			return -1;
+		}
+		memset(&opt->areas[i], 0, sizeof opt->areas[i]);
+		memcpy(opt->areas[i].label, arg, len);
+		s->nareas++;
+	}
+	*(max ? &opt->areas[i].max_area : &opt->areas[i].min_area) = (float)f;
+	vg_area_filter *a = &opt->areas[i];
+	if (a->min_area > 0 && a->max_area > 0 && a->min_area > a->max_area) {
+		snprintf(err, errlen, "%s: '%s' would keep nothing: its --min-area %g is above its --max-area %g", flag,
+			 a->label, (double)a->min_area, (double)a->max_area);
+		return -1;
+	}
+	return 0;
+}
+
 /* --zone and --line: parsed, and their names kept apart (a zone and a line may share one). */
 static int add_zone_or_line(vg_serve_options *opt, int zone, const char *arg, char *err, size_t errlen)
 {
@@ -515,6 +561,23 @@ static int apply_code(vg_serve_options *opt, int c, const char *arg, char *err, 
 	case OPT_NO_TRACK:
 		opt->pipeline.scene.tracking = 0;
 		return 0;
+	case OPT_MASK: {
+		vg_scene_options *s = &opt->pipeline.scene;
+		char why[256];
+		if (s->nmasks == VG_MAX_MASKS) {
+			snprintf(err, errlen, "--mask: at most %d per camera", VG_MAX_MASKS);
+			return -1;
+		}
+		if (vg_polygon_parse(arg, &opt->masks[s->nmasks], why, sizeof why) < 0) {
+			snprintf(err, errlen, "--mask %s", why);
+			return -1;
+		}
+		s->nmasks++;
+		return 0;
+	}
+	case OPT_MIN_AREA:
+	case OPT_MAX_AREA:
+		return add_area(opt, c == OPT_MAX_AREA, arg, err, errlen);
 	case OPT_LOOP:
 		src->loop = 1;
 		return 0;
@@ -727,6 +790,11 @@ int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen
 		return -1;
 	}
 	const vg_scene_options *sc = &opt->pipeline.scene;
+	if ((sc->nmasks || sc->nareas) && opt->pipeline.source.uri && !opt->detector.model) {
+		snprintf(err, errlen, "--%s filters a model's detections: it needs a model (--model)",
+			 sc->nmasks ? "mask" : "min-area/--max-area");
+		return -1;
+	}
 	if ((sc->nzones || sc->nlines) && opt->pipeline.source.uri && (!opt->detector.model || !sc->tracking)) {
 		snprintf(err, errlen, "--%s follows tracked objects: it needs a model (--model) and tracking (not --no-track)",
 			 sc->nzones ? "zone" : "line");

@@ -17,6 +17,9 @@
 /* Zones and lines one camera may have. */
 #define VG_MAX_ZONES 16
 #define VG_MAX_LINES 16
+/* Object masks and labels with size limits one camera may have. */
+#define VG_MAX_MASKS 16
+#define VG_MAX_AREA_FILTERS 32
 
 typedef struct vg_serve_options {
 	vg_pipeline_options pipeline;
@@ -30,6 +33,8 @@ typedef struct vg_serve_options {
 	/* --zone and --line; pipeline.scene points at copies of them made by the configuration. */
 	vg_zone_def zones[VG_MAX_ZONES];
 	vg_line_def lines[VG_MAX_LINES];
+	vg_polygon masks[VG_MAX_MASKS];                 /* --mask */
+	vg_area_filter areas[VG_MAX_AREA_FILTERS];      /* --min-area, --max-area: one entry per label */
 	enum vg_log_level log_level;
 	int log_level_set;       /* -v or -q was given */
 	int json;

@@ -108,6 +108,7 @@ static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int 
 			wide.threshold = p->opt.scene.tracker.low_score;
 		n = vg_detection_filter_apply(&wide, dets, n);
 	}
+	n = vg_scene_filter(p->scene, dets, n);
 	p->scene_frame_id = frame->id;
 	vg_scene_update(p->scene, dets, n, frame->width, frame->height, frame->capture_mono_us, frame->capture_wall_us);
 	vg_tracker_stats ts;
@@ -506,7 +507,7 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		if (p->classifier)
 			vg_info("second stage: %s", vg_classifier_summary(p->classifier));
 	}
-	if (p->detector && opt->scene.tracking) {
+	if (p->detector && vg_scene_wanted(&opt->scene)) {
 		vg_scene_options so = opt->scene;
 		so.on_zone_event = on_zone_event;
 		so.user = p;
@@ -515,7 +516,7 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 			vg_pipeline_destroy(p);
 			return -1;
 		}
-		atomic_store(&stats->track_enabled, 1);
+		atomic_store(&stats->track_enabled, opt->scene.tracking);
 		stats->zones = vg_scene_zones(p->scene);
 	}
 	if (p->detector && setup_segmentation(p, err, errlen) < 0) {

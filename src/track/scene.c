@@ -7,6 +7,8 @@
 
 struct vg_scene {
 	vg_scene_options opt;
+	vg_polygon *masks;
+	vg_area_filter *areas;
 	pthread_mutex_t mu;           /* the tracker and last_mono_us: analysis writes, encode reads */
 	vg_tracker *tracker;          /* made at the first frame, which gives the frame's aspect */
 	int64_t last_mono_us;         /* the last analysed frame's capture time */
@@ -27,6 +29,28 @@ void vg_scene_track_settings(vg_tracker_options *to, vg_detector *det, float thr
 		to->low_score = to->high_score;
 }
 
+int vg_scene_wanted(const vg_scene_options *opt)
+{
+	return opt->tracking || opt->nmasks > 0 || opt->nareas > 0;
+}
+
+int vg_scene_filter(const vg_scene *s, vg_detection *dets, int n)
+{
+	if (!s || (s->opt.nmasks == 0 && s->opt.nareas == 0))
+		return n;
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		const vg_detection *d = &dets[i];
+		if (!d->whole_frame && (vg_masks_hide(s->masks, s->opt.nmasks, d->x0, d->y0, d->x1, d->y1) ||
+					!vg_area_ok(s->areas, s->opt.nareas, d->label, d->x0, d->y0, d->x1, d->y1)))
+			continue;
+		if (kept != i)
+			dets[kept] = dets[i];
+		kept++;
+	}
+	return kept;
+}
+
 vg_scene *vg_scene_create(const vg_scene_options *opt)
 {
 	vg_scene *s = calloc(1, sizeof *s);
@@ -36,6 +60,17 @@ vg_scene *vg_scene_create(const vg_scene_options *opt)
 	s->opt.zones = NULL;
 	s->opt.lines = NULL;
 	pthread_mutex_init(&s->mu, NULL);
+	if ((opt->nmasks > 0 && !(s->masks = malloc((size_t)opt->nmasks * sizeof *s->masks))) ||
+	    (opt->nareas > 0 && !(s->areas = malloc((size_t)opt->nareas * sizeof *s->areas)))) {
+		vg_scene_destroy(s);
+		return NULL;
+	}
+	if (s->masks)
+		memcpy(s->masks, opt->masks, (size_t)opt->nmasks * sizeof *s->masks);
+	if (s->areas)
+		memcpy(s->areas, opt->areas, (size_t)opt->nareas * sizeof *s->areas);
+	s->opt.masks = s->masks;
+	s->opt.areas = s->areas;
 	if (opt->tracking && (opt->nzones > 0 || opt->nlines > 0)) {
 		s->zones = vg_zones_create(opt->zones, opt->nzones, opt->lines, opt->nlines, 0, 0, opt->on_zone_event,
 					   opt->user);
@@ -62,6 +97,8 @@ void vg_scene_destroy(vg_scene *s)
 		return;
 	vg_tracker_destroy(s->tracker);
 	vg_zones_destroy(s->zones);
+	free(s->masks);
+	free(s->areas);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -33,6 +33,11 @@ typedef struct vg_scene_options {
 	int nlines;
 	vg_zone_event_fn on_zone_event;     /* may be NULL; called on the analysis thread */
 	void *user;
+	/* Object masks (where detections are ignored: bottom centre inside) and size limits per label. */
+	const vg_polygon *masks;
+	int nmasks;
+	const vg_area_filter *areas;
+	int nareas;
 } vg_scene_options;
 
 typedef struct vg_scene vg_scene;
@@ -45,6 +50,16 @@ typedef struct vg_scene vg_scene;
  * results (detector.h); otherwise there is no second pass.
  */
 void vg_scene_track_settings(vg_tracker_options *to, vg_detector *det, float threshold);
+
+/* Whether these options ask for a scene at all: tracking, or masks or size limits. */
+int vg_scene_wanted(const vg_scene_options *opt);
+
+/*
+ * Drops, in place and in order, the detections an object mask hides or whose
+ * size is out of their label's limits; returns how many are left. Before
+ * tracking: what is ignored is not tracked either.
+ */
+int vg_scene_filter(const vg_scene *s, vg_detection *dets, int n);
 
 /* NULL when out of memory or an option is out of range. The definitions are copied. */
 vg_scene *vg_scene_create(const vg_scene_options *opt);

@@ -134,6 +134,47 @@ class TrackingTest(h.VigilTestCase):
         self.assertTrue(any("track_id" in d for m in dets for d in m["detections"]), "no track_id on MQTT")
 
 
+class MasksTest(h.VigilTestCase):
+    @h.requires_vtest
+    @requires_centernet
+    def test_masks_and_size_limits(self):
+        # The left half masked, people larger than 1% of the frame ignored, and anything else under 0.1%.
+        v = self.track(h.ConfigVigil("""
+listen: 127.0.0.1:{port}
+cameras:
+  street:
+    source: %s
+    loop: true
+    model: %s
+    masks:
+      - [0, 0, 0.5, 0, 0.5, 1, 0, 1]
+    max_area: {person: 0.01}
+    min_area: {"*": 0.001}
+""" % (h.VTEST, CENTERNET)))
+        v.wait_ready(30)
+        seen = 0
+        with v.sse(path="/events?camera=street") as sse:
+            for _ in range(40):
+                for d in json.loads(sse.next_event(timeout=10)["data"])["detections"]:
+                    x0, y0, x1, y1 = d["box"]
+                    seen += 1
+                    self.assertGreater((x0 + x1) / 2, 0.5, d)
+                    # "*" is for the labels without limits of their own: person has its own (a maximum only).
+                    if d["label"] == "person":
+                        self.assertLessEqual((x1 - x0) * (y1 - y0), 0.01 + 1e-6, d)
+                    else:
+                        self.assertGreaterEqual((x1 - x0) * (y1 - y0), 0.001 - 1e-6, d)
+        self.assertGreater(seen, 20, "the mask and limits left nothing to check")
+
+    def test_bad_masks(self):
+        for args, want in ((["--mask", "0,0,1,0"], "--mask"), (["--min-area", "person"], "--min-area"),
+                           (["--min-area", "person:0.5", "--max-area", "person:0.1"], "would keep nothing"),
+                           (["--mask", "0,0,1,0,1,1"], "needs a model")):
+            rc, out, err, _ = h.run_vigil(["serve", "--source", "lavfi:testsrc"] + args)
+            self.assertEqual(rc, 2, (args, err))
+            self.assertIn(want, err, args)
+
+
 class DetectTest(h.VigilTestCase):
     """vigil detect offline: a JSON line per crossing and zone event after its frame's line, the totals last."""
 
