@@ -179,7 +179,8 @@ static void analyse(void *opaque, vg_frame *frame)
 	r->has_seg = 0;
 	char err[256];
 	int n = vg_detector_run(p->detector, frame, r->detections, VG_MAX_DETECTIONS, NULL, NULL, NULL, err, sizeof err);
-	if (n > 0 && p->scene)
+	/* Tracks learn from an empty frame too: their objects are gone. */
+	if (n >= 0 && p->scene)
 		n = track(p, frame, r->detections, n);
 	else if (n > 0 && p->opt.filter)
 		n = vg_detection_filter_apply(p->opt.filter, r->detections, n);
@@ -632,11 +633,4 @@ void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair)
 vg_zones *vg_pipeline_zones(const vg_pipeline *p)
 {
 	return p && p->scene ? vg_scene_zones(p->scene) : NULL;
-}
-
-void vg_pipeline_tracker_stats(const vg_pipeline *p, vg_tracker_stats *out)
-{
-	memset(out, 0, sizeof *out);
-	if (p && p->scene)
-		vg_scene_tracker_stats(p->scene, out);
 }

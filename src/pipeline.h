@@ -110,9 +110,6 @@ int vg_pipeline_analysis(const vg_pipeline *p);
 /* The camera's zones and lines (NULL: none), for their counts; they live as long as the pipeline. */
 vg_zones *vg_pipeline_zones(const vg_pipeline *p);
 
-/* The tracker's counts; zeros without tracking. */
-void vg_pipeline_tracker_stats(const vg_pipeline *p, vg_tracker_stats *out);
-
 /* This camera's share of the inference workers' time (infer_pool.h); 0, 0 before it started. */
 void vg_pipeline_share(const vg_pipeline *p, double *got, double *fair);
 

@@ -244,7 +244,10 @@ async function main() {
       assert(b.text === `${d.label} ${Math.round(d.score * 100)}%` && Math.abs(b.x - d.box[0]) < 0.02 &&
         Math.abs(b.y - d.box[1]) < 0.02, `box ${JSON.stringify(b)} for ${JSON.stringify(d)}`);
     });
-    assert(items[0] === `${detections[0].label}${Math.round(detections[0].score * 100)}%`, `listed ${items}`);
+    // A tracked detection is listed with its id ("dog#1 83%"), once its track is confirmed.
+    const first = detections[0];
+    const id = typeof first.track_id === 'number' ? `#${first.track_id}` : '';
+    assert(items[0] === `${first.label}${id}${Math.round(first.score * 100)}%`, `listed ${items}`);
     console.log(`    cam01: ${boxes.map((b) => b.text).join(', ')}`);
   });
 

@@ -215,7 +215,8 @@ class ListenTest(h.VigilTestCase):
 
     def test_every_interface_warns(self):
         for form in ("0.0.0.0:%d", ":%d"):
-            port = h.free_port()
+            # Free on every address, not only on loopback: another process's socket may hold it elsewhere.
+            port = h.free_port(host="0.0.0.0")
             v = self.vigil(SOURCE, "--listen", form % port, port=port)
             self.assertEqual(listen_address(port), "0.0.0.0")
             self.assertIn("no authentication", v.stderr(), form)
