@@ -379,6 +379,25 @@ static void apply_match(vg_tracker *t, track *tr, vg_detection *d, double now)
 	d->track_id = tr->id;
 }
 
+/*
+ * One pass: the tracks t->rows[0..n_rows) against the detections cols[0..n_cols)
+ * (indices into dets), matched optimally at IoU min_iou or more, and each
+ * match applied at time. 0, or -1 when memory runs out.
+ */
+static int associate(vg_tracker *t, int n_rows, vg_detection *dets, const int *cols, int n_cols, double min_iou,
+		     double time)
+{
+	if (match(t, n_rows, dets, cols, n_cols, min_iou) < 0)
+		return -1;
+	for (int r = 0; r < n_rows; r++)
+		if (t->row_to_col[r] >= 0) {
+			int di = cols[t->row_to_col[r]];
+			apply_match(t, &t->tracks[t->rows[r]], &dets[di], time);
+			t->det_used[di] = 1;
+		}
+	return 0;
+}
+
 static int usable(const vg_detection *d)
 {
 	return !d->whole_frame && d->x1 > d->x0 && d->y1 > d->y0 && isfinite(d->x0) && isfinite(d->y0) &&
@@ -426,28 +445,16 @@ int vg_tracker_update(vg_tracker *t, vg_detection *dets, int n, double time)
 	for (int i = 0; i < t->n_tracks; i++)
 		if (t->tracks[i].id)
 			t->rows[n_rows++] = i;
-	if (match(t, n_rows, dets, t->high, n_high, t->o.match_iou) < 0)
+	if (associate(t, n_rows, dets, t->high, n_high, t->o.match_iou, time) < 0)
 		return -1;
-	for (int r = 0; r < n_rows; r++)
-		if (t->row_to_col[r] >= 0) {
-			int di = t->high[t->row_to_col[r]];
-			apply_match(t, &t->tracks[t->rows[r]], &dets[di], time);
-			t->det_used[di] = 1;
-		}
 
 	/* Second pass: confirmed tracks seen in the previous analysis against the low-score detections. */
 	n_rows = 0;
 	for (int i = 0; i < t->n_tracks; i++)
 		if (t->tracks[i].id && !t->tracks[i].matched && !t->tracks[i].misses)
 			t->rows[n_rows++] = i;
-	if (match(t, n_rows, dets, t->low, n_low, t->o.low_match_iou) < 0)
+	if (associate(t, n_rows, dets, t->low, n_low, t->o.low_match_iou, time) < 0)
 		return -1;
-	for (int r = 0; r < n_rows; r++)
-		if (t->row_to_col[r] >= 0) {
-			int di = t->low[t->row_to_col[r]];
-			apply_match(t, &t->tracks[t->rows[r]], &dets[di], time);
-			t->det_used[di] = 1;
-		}
 
 	/* Third pass: tentative tracks against the confident detections left. */
 	int n_left = 0;
@@ -459,14 +466,8 @@ int vg_tracker_update(vg_tracker *t, vg_detection *dets, int n, double time)
 	for (int i = 0; i < t->n_tracks; i++)
 		if (!t->tracks[i].id)
 			t->rows[n_rows++] = i;
-	if (match(t, n_rows, dets, t->high, n_high, t->o.match_iou) < 0)
+	if (associate(t, n_rows, dets, t->high, n_high, t->o.match_iou, time) < 0)
 		return -1;
-	for (int r = 0; r < n_rows; r++)
-		if (t->row_to_col[r] >= 0) {
-			int di = t->high[t->row_to_col[r]];
-			apply_match(t, &t->tracks[t->rows[r]], &dets[di], time);
-			t->det_used[di] = 1;
-		}
 
 	/*
 	 * Unmatched tracks: a tentative one is dropped at its first miss (it

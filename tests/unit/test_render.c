@@ -5,19 +5,9 @@
 #include "detect/keypoints.h"
 #include "render/draw.h"
 #include "render/font.h"
+#include "grey_frame.h"
 #include "test.h"
 
-static vg_frame *grey_frame(vg_frame_pool *pool)
-{
-	vg_frame *f = vg_frame_pool_get(pool);
-	for (int y = 0; y < f->height; y++)
-		memset(f->plane[0] + y * f->stride[0], 128, (size_t)f->width);
-	for (int y = 0; y < f->height / 2; y++) {
-		memset(f->plane[1] + y * f->stride[1], 128, (size_t)f->width / 2);
-		memset(f->plane[2] + y * f->stride[2], 128, (size_t)f->width / 2);
-	}
-	return f;
-}
 
 static int luma(const vg_frame *f, int x, int y)
 {
@@ -39,7 +29,7 @@ TEST(colours_convert_to_full_range_ycbcr)
 TEST(rect_outline_and_clipping)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(64, 48);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_color white = vg_color_rgb(255, 255, 255);
 	vg_draw_rect(f, 10, 10, 30, 20, 2, white);
 	CHECK(luma(f, 10, 10) == 255 && luma(f, 29, 19) == 255 && luma(f, 11, 15) == 255);
@@ -57,7 +47,7 @@ TEST(rect_outline_and_clipping)
 TEST(text_draws_glyphs)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(64, 32);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_color black = vg_color_rgb(0, 0, 0);
 	int w = vg_draw_text(f, 0, 0, "H|", 1, black);
 	CHECK(w == 2 * VG_FONT_W && vg_text_width("H|", 2) == 4 * VG_FONT_W);
@@ -75,7 +65,7 @@ TEST(text_draws_glyphs)
 TEST(detections_get_box_and_label)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_detection d[2] = {
 		{ .x0 = 0.25f, .y0 = 0.5f, .x1 = 0.75f, .y1 = 0.9f, .class_id = 0, .score = 0.87f, .label = "person" },
 		{ .x1 = 0.2f, .y1 = 0.2f, .class_id = 5, .score = 0.5f }, /* at the top edge: label goes inside */
@@ -95,7 +85,7 @@ TEST(detections_get_box_and_label)
 TEST(classifier_labels_listed_not_boxed)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_detection d = { .x1 = 1, .y1 = 1, .class_id = 3, .score = 0.9f, .whole_frame = 1, .label = "tabby" };
 	vg_draw_detections(f, &d, 1);
 	/* No frame-sized box: the edges stay grey; the label sits at the top left below the status line. */
@@ -122,7 +112,7 @@ static int is_grey(const vg_frame *f, int x, int y)
 TEST(keypoints_dots_and_skeleton)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_detection d = { .x0 = 0.1f, .y0 = 0.2f, .x1 = 0.9f, .y1 = 0.95f, .score = 0.6f, .label = "person" };
 	d.layout = &vg_keypoints_coco17;
 	d.n_keypoints = 17;
@@ -158,7 +148,7 @@ TEST(keypoints_without_layout_are_dots)
 	for (int i = 0; i < 2; i++) {
 		int w = sizes[i][0], h = sizes[i][1], r = sizes[i][2], reach = sizes[i][3];
 		vg_frame_pool *pool = vg_frame_pool_create(w, h);
-		vg_frame *f = grey_frame(pool);
+		vg_frame *f = vg_test_grey_frame(pool);
 		vg_detection d = { .n_keypoints = 2, .keypoints = { { 0.25f, 0.5f, 1 }, { 0.75f, 0.5f, 1 } } };
 		vg_draw_keypoints(f, &d, vg_color_for_class(0));
 		int x = w / 4, y = h / 2;
@@ -173,7 +163,7 @@ TEST(keypoints_without_layout_are_dots)
 TEST(lines_are_clipped)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(64, 48);
-	vg_frame *f = grey_frame(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_color c = vg_color_rgb(255, 0, 0);
 	vg_draw_line(f, 2, 2, 61, 45, 2, c); /* a diagonal */
 	CHECK(same_colour(f, 2, 2, c) && luma(f, 32, 24) == c.y && luma(f, 61, 45) == c.y);

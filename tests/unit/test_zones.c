@@ -10,20 +10,8 @@
 #include "test.h"
 #include "track/lines.h"
 #include "track/zones.h"
+#include "zones_test.h"
 
-#define SEC INT64_C(1000000)
-/* 2026-12-06 12:00:00 UTC, a whole hour. */
-#define T0 (INT64_C(1796558400) * SEC)
-
-static vg_polygon poly(int n, const float *xy)
-{
-	vg_polygon p = { .n = n };
-	for (int i = 0; i < n; i++) {
-		p.x[i] = xy[2 * i];
-		p.y[i] = xy[2 * i + 1];
-	}
-	return p;
-}
 
 /* A horizontal line across the middle, A on the left: moving down the picture is "in". */
 static vg_line_def hline(float x0, float x1, float y)

@@ -7,36 +7,14 @@
 #include "test.h"
 #include "track/lines.h"
 #include "track/zones.h"
+#include "grey_frame.h"
+#include "zones_test.h"
 
-#define SEC INT64_C(1000000)
-#define T0 (INT64_C(1796558400) * SEC)
-
-static vg_polygon poly(int n, const float *xy)
-{
-	vg_polygon p = { .n = n };
-	for (int i = 0; i < n; i++) {
-		p.x[i] = xy[2 * i];
-		p.y[i] = xy[2 * i + 1];
-	}
-	return p;
-}
-
-static vg_frame *grey(vg_frame_pool *pool)
-{
-	vg_frame *f = vg_frame_pool_get(pool);
-	for (int y = 0; y < f->height; y++)
-		memset(f->plane[0] + y * f->stride[0], 128, (size_t)f->width);
-	for (int y = 0; y < f->height / 2; y++) {
-		memset(f->plane[1] + y * f->stride[1], 128, (size_t)f->width / 2);
-		memset(f->plane[2] + y * f->stride[2], 128, (size_t)f->width / 2);
-	}
-	return f;
-}
 
 TEST(zones_overlay_fills_polygon_translucent)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(64, 48);
-	vg_frame *f = grey(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_color red = vg_color_rgb(255, 0, 0);
 	/* A triangle: pixels (x, y) with centres inside x + 0.5 >= 16, y + 0.5 >= 12, and under the diagonal. */
 	const float tri[] = { 0.25f, 0.25f, 0.75f, 0.25f, 0.25f, 0.75f };
@@ -76,7 +54,7 @@ TEST(zones_overlay_fills_polygon_translucent)
 TEST(zones_overlay_zone_and_line_drawn)
 {
 	vg_frame_pool *pool = vg_frame_pool_create(320, 240);
-	vg_frame *f = grey(pool);
+	vg_frame *f = vg_test_grey_frame(pool);
 	vg_zone_def d;
 	vg_line_def l;
 	char err[256];
