@@ -17,6 +17,8 @@
 #include "infer_pool.h"
 #include "publish/topics.h"
 #include "pipeline.h"
+#include "store/event_store.h"
+#include "store/snapshot.h"
 
 /* How often each camera's share of the inference workers is copied into its stats. */
 #define SHARE_PERIOD_US 1000000
@@ -55,6 +57,8 @@ typedef struct camera {
 	vg_detection_filter filter;        /* the camera's threshold, classes and count on the model's results */
 	struct event *source_end;          /* made active by the source thread when its input ends */
 	atomic_int source_result;
+	vg_jpeg_encoder *snapshot_jpeg;    /* the objects' best snapshots, on the camera's inference worker */
+	char clips_dir[4096];              /* "" without clips: where the recorder writes this camera's */
 	struct camera *next;
 } camera;
 
@@ -257,6 +261,57 @@ static void sink_zone_event(void *opaque, const vg_zone_event *ev, uint64_t fram
 		if (!strcmp(vg_zones_zone(z, i)->name, ev->name))
 			count = vg_zones_objects(z, i, ev->label);
 	vg_mqtt_publish_zone_event(c->set->opt.mqtt, c->conf->name, ev, frame_id, count);
+	/* Entries and crossings are counted per hour in the store, so that history survives a restart. */
+	if (ev->kind == VG_ZONE_ENTERED || ev->kind == VG_LINE_CROSSED)
+		vg_event_store_count(c->set->opt.store, c->set->opt.strict ? "" : c->conf->name,
+				     ev->kind == VG_ZONE_ENTERED ? "zone" : "line", ev->name,
+				     ev->kind == VG_LINE_CROSSED && ev->direction_name ? ev->direction_name : "", ev->label,
+				     ev->time_us);
+}
+
+/* An object event: kept in the store (its clip's path with its first state), and sent over MQTT. */
+static void sink_object(void *opaque, const vg_object_message *m)
+{
+	camera *c = opaque;
+	vg_event_store *st = c->set->opt.store;
+	if (m->type == VG_OBJECT_NEW && m->after.has_clip) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s.mp4", c->clips_dir, m->after.id);
+		vg_event_store_set_clip(st, m->after.id, path);
+	}
+	vg_event_store_put(st, &m->after);
+	vg_mqtt_publish_object_event(c->set->opt.mqtt, m);
+}
+
+static int sink_snapshot(void *opaque, const vg_object_state *s, const vg_frame *frame)
+{
+	camera *c = opaque;
+	char full[4096], crop[4096], err[512];
+	if (!c->snapshot_jpeg ||
+	    vg_event_store_snapshot_path(c->set->opt.store, s->camera, s->id, 0, full, sizeof full) != 0 ||
+	    vg_event_store_snapshot_path(c->set->opt.store, s->camera, s->id, 1, crop, sizeof crop) != 0)
+		return -1;
+	vg_snapshot snap = { .frame = frame,
+			     .object = { .x0 = s->top_box[0], .y0 = s->top_box[1], .x1 = s->top_box[2],
+					 .y1 = s->top_box[3], .score = s->top_score, .class_id = s->class_id,
+					 .track_id = s->track_id } };
+	snprintf(snap.object.label, sizeof snap.object.label, "%s", s->label);
+	if (vg_snapshot_save(c->snapshot_jpeg, &snap, full, crop, err, sizeof err) != 0) {
+		/* A full disk would say so at every better frame: once per minute is enough. */
+		static _Atomic int64_t last_warning;
+		int64_t now = vg_mono_us(), last = atomic_load(&last_warning);
+		if (now - last > 60000000 && atomic_compare_exchange_strong(&last_warning, &last, now))
+			vg_warn("%s: event snapshot not saved: %s", c->conf->name, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void sink_clip_done(void *opaque, const char *id, const char *path, int ok)
+{
+	camera *c = opaque;
+	(void)path;
+	vg_event_store_clip_done(c->set->opt.store, id, ok);
 }
 
 static void sink_source_ended(void *opaque, int result)
@@ -291,6 +346,7 @@ static void camera_free(vg_camera_set *set, camera *c)
 	/* Only now: the source thread, which activates it, was joined with the pipeline. */
 	if (c->source_end)
 		event_free(c->source_end);
+	vg_jpeg_encoder_destroy(c->snapshot_jpeg);
 	if (c->http)
 		vg_http_server_remove_camera(set->opt.http, c->http);
 	model_put(set, c->model);
@@ -339,7 +395,23 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 		vg_pipeline_sink sink = { .opaque = c, .frame = sink_frame, .event = sink_event,
 					  .source_ended = sink_source_ended,
 					  .analysed = set->opt.mqtt ? sink_analysed : NULL,
-					  .zone_event = set->opt.mqtt ? sink_zone_event : NULL, .notice = sink_notice };
+					  .zone_event = set->opt.mqtt || set->opt.store ? sink_zone_event : NULL,
+					  .notice = sink_notice };
+		/* Object events go to /events and MQTT; with a store they are kept, with snapshots and clips. */
+		if (po.detector && po.scene.tracking)
+			sink.object = sink_object;
+		if (sink.object && set->opt.store) {
+			sink.clip_done = sink_clip_done;
+			sink.snapshot = sink_snapshot;
+			if (!(c->snapshot_jpeg = vg_jpeg_encoder_create(85))) {
+				snprintf(why, sizeof why, "cannot set up the JPEG encoder of the event snapshots");
+				goto fail;
+			}
+			if (po.clips_dir)
+				snprintf(c->clips_dir, sizeof c->clips_dir, "%s/%s", po.clips_dir,
+					 set->opt.strict ? "default" : cc->name);
+		}
+		po.clips_dir = c->clips_dir[0] ? c->clips_dir : NULL;
 		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
 			goto fail;
 	}

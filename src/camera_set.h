@@ -42,6 +42,12 @@ typedef struct vg_camera_set_options {
 	vg_mqtt *mqtt;
 	const char *node_url;      /* how others reach this node, for its MQTT state (may be NULL) */
 	vg_stats *http_stats;      /* the server's, for the MQTT stats and the MQTT counters */
+	/*
+	 * NULL, or where the cameras keep their object events (with their best
+	 * snapshots and clips) and their hourly counts. Without it, the events
+	 * still go to /events and MQTT.
+	 */
+	struct vg_event_store *store;
 } vg_camera_set_options;
 
 /*

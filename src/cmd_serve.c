@@ -15,16 +15,52 @@
 #include "http/server.h"
 #include "options.h"
 #include "publish/mqtt.h"
+#include "store/event_store.h"
 
 typedef struct serve_state {
 	struct event_base *base;
 	vg_camera_set *cameras;
 	vg_http_server *http;
 	vg_mqtt *mqtt;
+	vg_event_store *store;     /* NULL: no camera tracks objects */
 	const char *config_path;   /* NULL: the command line's one camera */
 	const char *auth_token_file; /* --auth-token, read again on SIGHUP */
 	int status;                /* the exit status once the loop ends */
 } serve_state;
+
+/*
+ * The object events' store, when a camera tracks objects (a model and
+ * tracking): under --data, or the user's data folder. A camera added by a
+ * reload later finds it only if one was open from the start.
+ */
+static int open_store(serve_state *s, const vg_config *cfg, const vg_serve_options *cmdline, char *err,
+		      size_t errlen)
+{
+	int wanted = 0;
+	for (int i = 0; i < cfg->ncameras; i++)
+		wanted |= cfg->cameras[i].pipeline.detector && cfg->cameras[i].pipeline.scene.tracking;
+	if (!wanted)
+		return 0;
+	const vg_serve_options *g = &cfg->global;
+	char dir[4096];
+	const char *data = cmdline->data_dir ? cmdline->data_dir : g->data_dir;
+	if (!data) {
+		if (vg_store_default_dir(dir, sizeof dir) != 0) {
+			snprintf(err, errlen, "no folder for the events: set --data DIR (HOME is not set)");
+			return -1;
+		}
+		data = dir;
+	}
+	vg_store_options so = { .dir = data,
+				.retain_days = cmdline->retain_days > 0 ? cmdline->retain_days : g->retain_days,
+				.max_bytes = cmdline->max_storage_bytes > 0 ? cmdline->max_storage_bytes
+									      : g->max_storage_bytes };
+	if (vg_event_store_open(&s->store, &so, err, errlen) < 0)
+		return -1;
+	vg_http_server_set_store(s->http, s->store);
+	vg_info("object events kept in %s", data);
+	return 0;
+}
 
 static void shut_down(serve_state *s)
 {
@@ -175,6 +211,10 @@ int vg_cmd_serve(int argc, char **argv)
 		}
 		atomic_store(&http_stats.mqtt_enabled, 1);
 	}
+	if (open_store(&s, cfg, &opt, err, sizeof err) < 0) {
+		vg_config_free(cfg);
+		goto done;
+	}
 	vg_camera_set_options co = {
 		.base = s.base,
 		.http = s.http,
@@ -185,6 +225,7 @@ int vg_cmd_serve(int argc, char **argv)
 		.mqtt = s.mqtt,
 		.node_url = node && node->url ? node->url : self_url,
 		.http_stats = &http_stats,
+		.store = s.store,
 	};
 	/* From here the set owns cfg. */
 	if (vg_camera_set_create(&s.cameras, &co, cfg, err, sizeof err) < 0)
@@ -231,6 +272,7 @@ done:
 	vg_camera_set_destroy(s.cameras);
 	if (s.http)
 		vg_http_server_destroy(s.http);
+	vg_event_store_close(s.store);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

@@ -206,12 +206,9 @@ size_t vg_event_json(const vg_event *ev, char *dst, size_t cap)
 	return o.failed ? 0 : o.len;
 }
 
-vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t frame_id)
+/* A JSON text as an SSE message of the given type; payload range = the JSON. */
+static vg_blob *typed_sse(const char *type, const char *json, uint64_t frame_id, int64_t wall_us)
 {
-	char *json = vg_zone_event_json(ev, camera, frame_id ? (int64_t)frame_id : -1);
-	if (!json)
-		return NULL;
-	const char *type = ev->kind == VG_LINE_CROSSED ? "line" : "zone";
 	size_t len = strlen(json), cap = len + 32;
 	vg_blob *b = vg_blob_new(cap);
 	if (b) {
@@ -222,8 +219,28 @@ vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t
 		b->payload_off = (size_t)head;
 		b->payload_len = len;
 		b->frame_id = frame_id;
-		b->capture_wall_us = ev->time_us;
+		b->capture_wall_us = wall_us;
 	}
+	return b;
+}
+
+vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t frame_id)
+{
+	char *json = vg_zone_event_json(ev, camera, frame_id ? (int64_t)frame_id : -1);
+	if (!json)
+		return NULL;
+	vg_blob *b = typed_sse(ev->kind == VG_LINE_CROSSED ? "line" : "zone", json, frame_id, ev->time_us);
+	free(json);
+	return b;
+}
+
+vg_blob *vg_object_message_sse(const vg_object_message *m)
+{
+	char *json = vg_object_message_json(m);
+	if (!json)
+		return NULL;
+	double t = m->after.end_time > 0 ? m->after.end_time : m->after.start_time;
+	vg_blob *b = typed_sse("object", json, 0, (int64_t)(t * 1e6));
 	free(json);
 	return b;
 }

@@ -6,6 +6,7 @@
 
 #include "core/blob.h"
 #include "detect/detection.h"
+#include "track/lifecycle.h"
 #include "track/zones.h"
 
 /*
@@ -58,5 +59,8 @@ vg_blob *vg_event_sse(const vg_event *ev);
 
 /* A zone or line event (vg_zone_event_json) as an SSE message of type "zone" (entered, left, loitering) or "line" (crossed). */
 vg_blob *vg_zone_event_sse(const vg_zone_event *ev, const char *camera, uint64_t frame_id);
+
+/* An object event's message (vg_object_message_json) as an SSE message of type "object". */
+vg_blob *vg_object_message_sse(const vg_object_message *m);
 
 #endif

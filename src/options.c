@@ -43,6 +43,12 @@ enum {
 	OPT_CONFIG,
 	OPT_NODE,
 	OPT_AUTH_TOKEN,
+	OPT_DATA,
+	OPT_RETAIN_DAYS,
+	OPT_MAX_STORAGE,
+	OPT_CLIPS,
+	OPT_PRE_CAPTURE,
+	OPT_POST_CAPTURE,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +84,12 @@ static const struct option long_options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "node", required_argument, NULL, OPT_NODE },
 	{ "auth-token", required_argument, NULL, OPT_AUTH_TOKEN },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "retain-days", required_argument, NULL, OPT_RETAIN_DAYS },
+	{ "max-storage", required_argument, NULL, OPT_MAX_STORAGE },
+	{ "clips", required_argument, NULL, OPT_CLIPS },
+	{ "pre-capture", required_argument, NULL, OPT_PRE_CAPTURE },
+	{ "post-capture", required_argument, NULL, OPT_POST_CAPTURE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -147,6 +159,16 @@ void vg_serve_usage(FILE *out)
 		"                          polygon are ignored (not shown, tracked or counted); repeatable\n"
 		"      --min-area LABEL:F, --max-area LABEL:F  ignore LABEL's detections smaller / larger than F of\n"
 		"                          the frame's area (0..1; LABEL * for every label without its own); repeatable\n"
+		"\n", out);
+	fputs("Events (one per tracked object, at /api/events):\n"
+		"      --data DIR          keep events, their snapshots and the hourly counts in DIR (default:\n"
+		"                          $XDG_DATA_HOME/vigil or ~/.local/share/vigil)\n"
+		"      --clips DIR         record a clip of every event into DIR/CAMERA/ID.mp4\n"
+		"      --pre-capture S, --post-capture S  seconds a clip starts before its event and goes on after\n"
+		"                          it (default 5 and 5)\n"
+		"      --retain-days D     forget events, snapshots and clips older than D days (default 10)\n"
+		"      --max-storage GB    at most this many GiB of snapshots and clips, the oldest go first\n"
+		"                          (default 10)\n"
 		"\n", out);
 	fputs(
 		"Configuration:\n"
@@ -578,6 +600,37 @@ static int apply_code(vg_serve_options *opt, int c, const char *arg, char *err, 
 	case OPT_MIN_AREA:
 	case OPT_MAX_AREA:
 		return add_area(opt, c == OPT_MAX_AREA, arg, err, errlen);
+	case OPT_DATA:
+	case OPT_CLIPS:
+		if (!*arg) {
+			snprintf(err, errlen, "--%s expects a folder", c == OPT_DATA ? "data" : "clips");
+			return -1;
+		}
+		*(c == OPT_DATA ? &opt->data_dir : &opt->pipeline.clips_dir) = arg;
+		return 0;
+	case OPT_PRE_CAPTURE:
+	case OPT_POST_CAPTURE:
+		if (parse_double(arg, 0, 300, &d) < 0) {
+			snprintf(err, errlen, "--%s expects seconds from 0 to 300, not '%s'",
+				 c == OPT_PRE_CAPTURE ? "pre-capture" : "post-capture", arg);
+			return -1;
+		}
+		*(c == OPT_PRE_CAPTURE ? &opt->pipeline.clip_pre_s : &opt->pipeline.clip_post_s) = d;
+		return 0;
+	case OPT_RETAIN_DAYS:
+		if (parse_double(arg, 0.001, 36500, &d) < 0) {
+			snprintf(err, errlen, "--retain-days expects days from 0.001 to 36500, not '%s'", arg);
+			return -1;
+		}
+		opt->retain_days = d;
+		return 0;
+	case OPT_MAX_STORAGE:
+		if (parse_double(arg, 0.001, 1e6, &d) < 0) {
+			snprintf(err, errlen, "--max-storage expects GiB from 0.001 to 1000000, not '%s'", arg);
+			return -1;
+		}
+		opt->max_storage_bytes = (int64_t)(d * 1073741824.0);
+		return 0;
 	case OPT_LOOP:
 		src->loop = 1;
 		return 0;
@@ -698,7 +751,8 @@ void vg_serve_options_init(vg_serve_options *opt)
 	opt->http.trusted_proxies = opt->trusted_proxies;
 	opt->log_level = VG_LOG_INFO;
 	opt->pipeline.scene.tracking = 1;
-
+	opt->pipeline.clip_pre_s = 5;
+	opt->pipeline.clip_post_s = 5;
 }
 
 /* Options that take no value: the configuration file sets them with a boolean. */
@@ -800,6 +854,11 @@ int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen
 			 sc->nzones ? "zone" : "line");
 		return -1;
 	}
+	if (opt->pipeline.clips_dir && opt->pipeline.source.uri && (!opt->detector.model || !sc->tracking)) {
+		snprintf(err, errlen, "--clips records the events of tracked objects: it needs a model (--model) and "
+				      "tracking (not --no-track)");
+		return -1;
+	}
 	if (opt->classifier.model && !opt->detector.model && opt->pipeline.source.uri) {
 		snprintf(err, errlen, "--classify needs a detector (--model) whose detections it classifies");
 		return -1;
@@ -823,6 +882,11 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 			break;
 		case OPT_NODE:
 			opt->node = optarg;
+			break;
+		case OPT_DATA:
+			/* Where this process keeps its events: beside --config too, over the file's data:. */
+			if (apply_code(opt, c, optarg, err, errlen) < 0)
+				return -1;
 			break;
 		case OPT_AUTH_TOKEN:
 			/* Read by serve itself, so that the token never sits in the options; it joins the file's auth:. */

@@ -41,6 +41,10 @@ typedef struct vg_serve_options {
 	const char *config_path;   /* --config FILE: the cameras and settings come from it */
 	const char *node;          /* --node NAME: serve that node's cameras */
 	const char *auth_token_file;  /* --auth-token: the file holding the bearer token, or NULL */
+	/* The object events' store (store/event_store.h): --data, --retain-days, --max-storage; 0 or NULL: defaults. */
+	const char *data_dir;
+	double retain_days;
+	int64_t max_storage_bytes;
 } vg_serve_options;
 
 /*

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <libavcodec/avcodec.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "core/slot.h"
 #include "encode/jpeg.h"
 #include "event.h"
+#include "record/recorder.h"
 #include "http/mjpeg.h"
 #include "render/draw.h"
 #include "render/mask.h"
@@ -64,6 +66,9 @@ struct vg_pipeline {
 
 	vg_scene *scene;           /* NULL: no tracking */
 	uint64_t scene_frame_id;   /* the frame the scene is being updated with (for its events) */
+	const vg_frame *scene_frame; /* the same frame, for the objects' snapshots */
+	vg_recorder *recorder;     /* NULL: no clips */
+	int remux;                 /* the recorder takes the source's packets, not the shown frames */
 	/* The encode thread's own: the shown detections moved to the frame drawn, and the tracks' predictions. */
 	vg_detection drawn[VG_MAX_DETECTIONS];
 	vg_track_info predicted[VG_MAX_DETECTIONS];
@@ -110,6 +115,7 @@ static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int 
 	}
 	n = vg_scene_filter(p->scene, dets, n);
 	p->scene_frame_id = frame->id;
+	p->scene_frame = frame;
 	vg_scene_update(p->scene, dets, n, frame->width, frame->height, frame->capture_mono_us, frame->capture_wall_us);
 	vg_tracker_stats ts;
 	vg_scene_tracker_stats(p->scene, &ts);
@@ -148,6 +154,93 @@ static void on_zone_event(const vg_zone_event *ev, void *user)
 		p->sink.notice(p->sink.opaque, sse);
 	else
 		vg_blob_unref(sse);
+}
+
+/* An object event: to /events and --json, to the clip recorder, then to the sink (store, MQTT). */
+static void on_object(const vg_object_message *m, void *user)
+{
+	vg_pipeline *p = user;
+	if (p->recorder && m->type == VG_OBJECT_NEW)
+		vg_recorder_begin(p->recorder, m->after.id, (int64_t)(m->after.start_time * 1e6));
+	else if (p->recorder && m->type == VG_OBJECT_END)
+		vg_recorder_end(p->recorder, m->after.id, (int64_t)(m->after.end_time * 1e6));
+	vg_blob *sse = p->sink.notice || p->opt.json_out ? vg_object_message_sse(m) : NULL;
+	if (sse) {
+		write_json_line(p, sse);
+		if (p->sink.notice)
+			p->sink.notice(p->sink.opaque, sse);
+		else
+			vg_blob_unref(sse);
+	}
+	p->sink.object(p->sink.opaque, m);
+}
+
+/*
+ * The frame being analysed is an object's best. Under --privacy none is
+ * kept: the snapshot would show what the mask hides.
+ */
+static int on_better_frame(const vg_object_state *s, void *user)
+{
+	vg_pipeline *p = user;
+	if (!p->sink.snapshot || p->opt.privacy.mode != VG_PRIVACY_OFF || !p->scene_frame)
+		return -1;
+	return p->sink.snapshot(p->sink.opaque, s, p->scene_frame);
+}
+
+static void on_clip_done(void *user, const char *id, const char *path, int ok)
+{
+	vg_pipeline *p = user;
+	if (p->sink.clip_done)
+		p->sink.clip_done(p->sink.opaque, id, path, ok);
+}
+
+static void on_source_packet(void *opaque, const AVPacket *pkt, int is_audio, int64_t wall_us)
+{
+	vg_pipeline *p = opaque;
+	if (is_audio)
+		vg_recorder_audio(p->recorder, pkt, wall_us);
+	else
+		vg_recorder_packet(p->recorder, pkt, wall_us);
+}
+
+/*
+ * Clips: the source's own packets when it is H.264 and nothing is masked
+ * (no re-encoding, the camera's quality), else the frames as shown.
+ */
+static int setup_recorder(vg_pipeline *p, char *err, size_t errlen)
+{
+	vg_recorder_options ro = { .dir = p->opt.clips_dir, .pre_s = p->opt.clip_pre_s, .post_s = p->opt.clip_post_s,
+				   .done = on_clip_done, .user = p };
+	AVRational vtb, atb;
+	const AVCodecParameters *video = vg_source_video_params(p->source, &vtb);
+	const AVCodecParameters *audio = vg_source_audio_params(p->source, &atb);
+	if (video && video->codec_id == AV_CODEC_ID_H264 && p->opt.privacy.mode == VG_PRIVACY_OFF) {
+		ro.video = video;
+		ro.video_time_base = vtb;
+		p->remux = 1;
+	} else {
+		double fps = vg_source_fps(p->source);
+		ro.width = vg_source_width(p->source);
+		ro.height = vg_source_height(p->source);
+		ro.frame_rate = fps > 0 ? av_d2q(fps, 1001000) : (AVRational){ 25, 1 };
+	}
+	/* Audio goes with the source's packets, which only the remuxing recorder is fed. */
+	if (p->remux && audio) {
+		ro.audio = audio;
+		ro.audio_time_base = atb;
+	}
+	char why[256];
+	if (vg_recorder_create(&p->recorder, &ro, why, sizeof why) < 0) {
+		snprintf(err, errlen, "clips: %s", why);
+		return -1;
+	}
+	if (p->remux)
+		vg_source_on_packet(p->source, on_source_packet);
+	vg_info("%s%sclips of object events in %s (%s, %.0f s before and %.0f s after)",
+		p->opt.camera ? p->opt.camera : "", p->opt.camera ? ": " : "", p->opt.clips_dir,
+		p->remux ? "the source's H.264, remuxed" : "encoded from the frames shown", p->opt.clip_pre_s,
+		p->opt.clip_post_s);
+	return 0;
 }
 
 /*
@@ -420,6 +513,8 @@ static void *encode_main(void *arg)
 			vg_frame_unref(frame);
 			continue;
 		}
+		if (p->recorder && !p->remux)
+			vg_recorder_frame(p->recorder, shown, frame->capture_wall_us);
 		vg_blob *part = encode_part(p, shown);
 		vg_frame_unref(shown);
 		int64_t t1 = vg_mono_us();
@@ -511,6 +606,10 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 	if (p->detector && vg_scene_wanted(&opt->scene)) {
 		vg_scene_options so = opt->scene;
 		so.on_zone_event = on_zone_event;
+		so.camera = opt->camera;
+		so.on_object = sink && sink->object && opt->scene.tracking ? on_object : NULL;
+		so.on_better_frame = on_better_frame;
+		so.clips = so.on_object && opt->clips_dir;
 		so.user = p;
 		if (!(p->scene = vg_scene_create(&so))) {
 			snprintf(err, errlen, "tracking: out of memory, or a tracker option out of range");
@@ -528,6 +627,10 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 	if (rc < 0) {
 		vg_pipeline_destroy(p);
 		return rc;
+	}
+	if (p->scene && opt->clips_dir && p->sink.object && opt->scene.tracking && setup_recorder(p, err, errlen) < 0) {
+		vg_pipeline_destroy(p);
+		return -1;
 	}
 	atomic_store(&stats->analysis_enabled, p->detector != NULL);
 	if (p->detector) {
@@ -582,6 +685,10 @@ void vg_pipeline_stop(vg_pipeline *p)
 		pthread_join(p->encode_thread, NULL);
 		p->threads_started = 0;
 	}
+	/* The objects still in view end with the camera; their clips close as they are. */
+	vg_scene_end_objects(p->scene, vg_wall_us());
+	vg_recorder_destroy(p->recorder);
+	p->recorder = NULL;
 }
 
 void vg_pipeline_destroy(vg_pipeline *p)

@@ -50,6 +50,18 @@ typedef struct vg_pipeline_sink {
 	 */
 	void (*zone_event)(void *opaque, const vg_zone_event *ev, uint64_t frame_id);
 	void (*notice)(void *opaque, vg_blob *sse);
+	/*
+	 * Optional: object events (track/lifecycle.h), on when object is set and
+	 * the camera tracks. object: each new, update and end message, on the
+	 * inference worker, after its SSE form went to notice and --json (and
+	 * at vg_pipeline_stop, the end of every live object). snapshot: the
+	 * frame being analysed is an object's best so far; returns 0 when it was
+	 * kept. clip_done: an event's clip is complete (ok) or failed, on the
+	 * recorder's thread.
+	 */
+	void (*object)(void *opaque, const vg_object_message *m);
+	int (*snapshot)(void *opaque, const vg_object_state *s, const vg_frame *frame);
+	void (*clip_done)(void *opaque, const char *id, const char *path, int ok);
 } vg_pipeline_sink;
 
 typedef struct vg_pipeline_options {
@@ -88,6 +100,13 @@ typedef struct vg_pipeline_options {
 	 * is the filter's threshold. Its callback fields are the pipeline's.
 	 */
 	vg_scene_options scene;
+	/*
+	 * Clips of the object events (record/recorder.h), in clips_dir (NULL:
+	 * none): the source's own packets when it is H.264 and no privacy
+	 * mask applies, else the frames as shown, encoded.
+	 */
+	const char *clips_dir;
+	double clip_pre_s, clip_post_s;
 } vg_pipeline_options;
 
 typedef struct vg_pipeline vg_pipeline;

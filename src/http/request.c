@@ -1,6 +1,7 @@
 #include "http/request.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* A method longer than this cannot be one we know, and lets us tell a long method from a long target. */
 #define MAX_METHOD 16
@@ -253,6 +254,8 @@ static int parse_header(const char *line, size_t len, vg_http_request *req, int 
 		req->accept_len = vlen;
 		return 0;
 	}
+	if (equals_nocase(line, nlen, "range"))
+		return take_unique(req, &req->range, &req->range_len, v, vlen, "duplicate Range header");
 	if (equals_nocase(line, nlen, "x-forwarded-proto")) {
 		req->forwarded_proto = v;
 		req->forwarded_proto_len = vlen;
@@ -398,4 +401,47 @@ int vg_http_query_param(const char *query, size_t query_len, const char *name, c
 		i = end + 1;
 	}
 	return 0;
+}
+
+int vg_http_parse_range(const char *v, size_t len, int64_t size, int64_t *first, int64_t *last)
+{
+	if (len < 6 || strncasecmp(v, "bytes=", 6) != 0)
+		return 0;
+	const char *p = v + 6, *end = v + len;
+	int64_t a = -1, b = -1;
+	/* A number of at most 18 digits, so that nothing overflows. */
+	int digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 18)
+			return 0;
+		a = (a < 0 ? 0 : a * 10) + (*p - '0');
+	}
+	if (p == end || *p != '-')
+		return 0;
+	p++;
+	digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 18)
+			return 0;
+		b = (b < 0 ? 0 : b * 10) + (*p - '0');
+	}
+	/* Several ranges (a comma) would need multipart/byteranges: the whole file is answered instead. */
+	if (p != end)
+		return 0;
+	if (a < 0 && b < 0)
+		return 0;
+	if (a < 0) {
+		/* "-N": the last N bytes. */
+		if (b == 0 || size == 0)
+			return -1;
+		a = b >= size ? 0 : size - b;
+		b = size - 1;
+	} else if (b < 0 || b >= size) {
+		b = size - 1;
+	}
+	if (a >= size || b < a)
+		return -1;
+	*first = a;
+	*last = b;
+	return 1;
 }

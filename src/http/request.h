@@ -75,6 +75,8 @@ typedef struct vg_http_request {
 	size_t cookie_len;
 	const char *accept;        /* the last Accept field, NULL when absent */
 	size_t accept_len;
+	const char *range;         /* Range, NULL when absent */
+	size_t range_len;
 	const char *forwarded_proto; /* the last X-Forwarded-Proto field, NULL when absent */
 	size_t forwarded_proto_len;
 	int64_t content_length;    /* -1 when absent */
@@ -109,5 +111,13 @@ const char *vg_http_method_name(enum vg_http_method method);
  * fit in cap or holds a bad escape or a NUL.
  */
 int vg_http_query_param(const char *query, size_t query_len, const char *name, char *out, size_t cap);
+
+/*
+ * A Range header's value for a resource of size bytes (RFC 9110 14.1.2):
+ * one range, "bytes=A-B", "bytes=A-" or "bytes=-N". 1 with the inclusive
+ * byte positions, -1 when it cannot be satisfied (416), 0 when it is not a
+ * single byte range the server takes (the whole resource is sent).
+ */
+int vg_http_parse_range(const char *v, size_t len, int64_t size, int64_t *first, int64_t *last);
 
 #endif

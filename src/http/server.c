@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,6 +100,8 @@ static const char *reason_phrase(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 206: return "Partial Content";
+	case 416: return "Range Not Satisfiable";
 	case 303: return "See Other";
 	case 401: return "Unauthorized";
 	case 413: return "Content Too Large";
@@ -272,6 +276,8 @@ typedef struct answer {
 	vg_blob *blob;              /* body points into it */
 	int body_static;
 	char *body_malloced;        /* body is this malloc'd string; ownership passes to the buffer */
+	int fd;                     /* > 0: the body is len bytes of this file from offset; the buffer closes it */
+	int64_t offset;
 } answer;
 
 static void start_linger(vg_conn *c)
@@ -290,6 +296,11 @@ static void start_linger(vg_conn *c)
 }
 
 /* Queues a complete answer; close means Connection: close and the connection ends once it is sent. */
+static void close_fd(int fd)
+{
+	close(fd);
+}
+
 static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
 {
 	vg_http_server *srv = c->srv;
@@ -310,7 +321,13 @@ static void send_answer(vg_conn *c, const answer *a, int head_only, int close)
 	add_cors_fields(c, out);
 	evbuffer_add(out, "\r\n", 2);
 	count_bytes(srv, evbuffer_get_length(out) - before);
-	if (a->body_malloced) {
+	if (a->fd > 0) {
+		/* libevent sends the file with sendfile() and closes it when done. */
+		if (head_only || a->len == 0 || evbuffer_add_file(out, a->fd, a->offset, (ev_off_t)a->len) != 0)
+			close_fd(a->fd);
+		else
+			count_bytes(srv, a->len);
+	} else if (a->body_malloced) {
 		if (head_only || evbuffer_add_reference(out, a->body_malloced, a->len, free_cleanup, NULL) != 0)
 			free(a->body_malloced);
 		else
@@ -550,6 +567,48 @@ static void serve_text(vg_conn *c, char *text, const char *type, int head_only, 
 	send_answer(c, &a, head_only, close);
 }
 
+void vg_http__send_error(vg_conn *c, int status, const char *message, int head_only, int close)
+{
+	send_error(c, status, message, NULL, head_only, close);
+}
+
+void vg_http__send_text(vg_conn *c, char *text, const char *type, int head_only, int close)
+{
+	serve_text(c, text, type, head_only, close);
+}
+
+void vg_http__send_file(vg_conn *c, const vg_http_request *req, const char *path, const char *type, int head_only,
+			int close)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close_fd(fd);
+		send_error(c, 404, "no such file (yet)", NULL, head_only, close);
+		return;
+	}
+	int64_t size = st.st_size, first = 0, last = size - 1;
+	int ranged = req->range ? vg_http_parse_range(req->range, req->range_len, size, &first, &last) : 0;
+	char extra[160];
+	if (ranged < 0) {
+		close_fd(fd);
+		snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", (long long)size);
+		send_error(c, 416, "the range asked for is not in the file", extra, head_only, close);
+		return;
+	}
+	if (ranged > 0)
+		snprintf(extra, sizeof extra, "Accept-Ranges: bytes\r\nContent-Range: bytes %lld-%lld/%lld\r\n",
+			 (long long)first, (long long)last, (long long)size);
+	else
+		snprintf(extra, sizeof extra, "Accept-Ranges: bytes\r\n");
+	answer a = { .status = ranged > 0 ? 206 : 200, .type = type, .cache = "no-cache", .extra = extra,
+		     .len = size > 0 ? (size_t)(last - first + 1) : 0, .fd = fd, .offset = first };
+	if (a.len == 0)
+		close_fd(fd);
+	send_answer(c, &a, head_only, close);
+}
+
 static void serve_health(vg_conn *c, const vg_http_camera *only, int head_only, int close)
 {
 	char msg[1024];
@@ -780,6 +839,8 @@ static void handle_request(vg_conn *c, const vg_http_request *req, const char *b
 		send_error(c, 404, "no such resource", NULL, head_only, close);
 		return;
 	}
+	if (vg_http__serve_events_api(c, req, head_only, close))
+		return;
 	if (path_is(req, "/") || path_is(req, "/index.html")) {
 		if (serve_asset(c, "/index.html", head_only, close) == 0)
 			return;

@@ -139,6 +139,15 @@ int vg_http_server_set_auth(vg_http_server *srv, const struct vg_config_auth *cf
 
 void vg_http_server_set_node(vg_http_server *srv, const char *node, const char *url);
 
+/*
+ * The object events' store (store/event_store.h), which /api/events,
+ * /api/events/ID, /api/events/ID/snapshot.jpg (?crop=1),
+ * /api/events/ID/clip.mp4 and /api/counts answer from; NULL: they answer
+ * 404. The store outlives the server. Before the loop runs.
+ */
+struct vg_event_store;
+void vg_http_server_set_store(vg_http_server *srv, struct vg_event_store *store);
+
 /* Closes every client connection and the listener; the loop can then exit. Loop thread only. */
 void vg_http_server_shutdown(vg_http_server *srv);
 

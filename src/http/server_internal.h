@@ -93,6 +93,7 @@ struct vg_http_server {
 	int loopback_bind;
 	vg_peer_table *peers;
 	struct vg_auth *auth;  /* NULL: access control off (auth.h) */
+	struct vg_event_store *store; /* NULL: no object events kept (events_api.c) */
 	struct event *tick;
 	time_t date_sec;
 	char date[40];
@@ -102,6 +103,14 @@ struct vg_http_server {
 int vg_http__queue_blob(vg_conn *c, vg_blob *blob, const void *data, size_t len, int message_end);
 int vg_http__ready_for_part(vg_conn *c, size_t part_len);
 void vg_http__conn_free(vg_conn *c);
+/* Answers: a plain-text error; a malloc'd text (taken over; NULL: 503); a file, honouring one Range (206, 416). */
+void vg_http__send_error(vg_conn *c, int status, const char *message, int head_only, int close);
+void vg_http__send_text(vg_conn *c, char *text, const char *type, int head_only, int close);
+void vg_http__send_file(vg_conn *c, const vg_http_request *req, const char *path, const char *type, int head_only,
+			int close);
+
+/* events_api.c: /api/events... and /api/counts; 1 when the path was one of them (answered), else 0. */
+int vg_http__serve_events_api(vg_conn *c, const vg_http_request *req, int head_only, int close);
 
 /* cameras.c */
 vg_http_camera *vg_http__camera_find(vg_http_server *srv, const char *name, size_t len);

@@ -1019,6 +1019,14 @@ void vg_mqtt_publish_zone_event(vg_mqtt *m, const char *camera, const vg_zone_ev
 	free(topic);
 }
 
+void vg_mqtt_publish_object_event(vg_mqtt *m, const vg_object_message *msg)
+{
+	if (!m)
+		return;
+	char *json = vg_object_message_json(msg);
+	enqueue(m, fmt_alloc("%s/events", m->prefix), json, json ? strlen(json) : 0);
+}
+
 void vg_mqtt_publish_stats(vg_mqtt *m, const char *json)
 {
 	if (!m || !json)

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "core/blob.h"
 #include "detect/detection.h"
+#include "track/lifecycle.h"
 #include "track/zones.h"
 
 /*
@@ -122,6 +123,12 @@ void vg_mqtt_publish_enabled(vg_mqtt *m, const char *camera, int enabled);
  */
 void vg_mqtt_publish_zone_event(vg_mqtt *m, const char *camera, const vg_zone_event *ev, uint64_t frame_id,
 				int count);
+
+/*
+ * An object event (vg_object_message_json: type, before, after) on
+ * PREFIX/events, not retained, as Frigate's frigate/events.
+ */
+void vg_mqtt_publish_object_event(vg_mqtt *m, const vg_object_message *msg);
 
 /* PREFIX/nodes/NODE/stats, not retained. */
 void vg_mqtt_publish_stats(vg_mqtt *m, const char *json);

@@ -17,7 +17,7 @@
  *   new     the track was confirmed (before is all zeros)
  *   update  something people act on changed: it entered or left a zone, its
  *           top score rose by at least VG_LIFECYCLE_SCORE_STEP, it stopped or
- *           moved again (stationary), a best snapshot or a clip was written
+ *           moved again (stationary)
  *   end     the track ended (after has end_time)
  *
  * Box and score alone change every frame and are not worth a message; they
@@ -67,7 +67,6 @@ const char *vg_object_message_type_name(vg_object_message_type t); /* "new", "up
 typedef struct vg_object_message {
 	vg_object_message_type type;
 	vg_object_state before, after;
-	int better_frame; /* the top score rose in this frame: the caller may take a new best snapshot */
 } vg_object_message;
 
 /* Bytes always enough for vg_object_state_json's output, NUL included. */
@@ -91,35 +90,48 @@ int vg_object_state_parse(const char *json, size_t len, vg_object_state *out);
 /* Called for each message, in the feeding thread. */
 typedef void (*vg_object_message_fn)(const vg_object_message *m, void *user);
 
+/*
+ * Called, before the frame's messages, when an object's top score rose by
+ * at least VG_LIFECYCLE_SNAPSHOT_STEP in the frame being fed (its first
+ * frame included): the caller may keep this frame as the object's best
+ * snapshot (top_box is the object's box in it). Returns 0 when it did, and
+ * has_snapshot is then set.
+ */
+typedef int (*vg_object_snapshot_fn)(const vg_object_state *s, void *user);
+#define VG_LIFECYCLE_SNAPSHOT_STEP 0.01f
+
+typedef struct vg_lifecycle_options {
+	const char *camera;                  /* may be NULL */
+	int clips;                           /* clips are recorded: has_clip is set from the start */
+	vg_object_message_fn on_message;
+	vg_object_snapshot_fn on_better_frame; /* may be NULL: no snapshots */
+	void *user;
+} vg_lifecycle_options;
+
 typedef struct vg_lifecycle vg_lifecycle;
 
-/* camera may be NULL. NULL when out of memory. */
-vg_lifecycle *vg_lifecycle_create(const char *camera, vg_object_message_fn fn, void *user);
+/* NULL when out of memory. */
+vg_lifecycle *vg_lifecycle_create(const vg_lifecycle_options *opt);
 
-/*
- * Ends every live object (their end messages are sent, end_time now) and
- * frees the lifecycle. NULL is a no-op.
- */
-void vg_lifecycle_destroy(vg_lifecycle *lc, int64_t now_wall_us);
+/* Ends every live object: their end messages are sent, with end_time now (the camera stops). */
+void vg_lifecycle_end_all(vg_lifecycle *lc, int64_t now_wall_us);
+
+/* Frees the lifecycle without a message. NULL is a no-op. */
+void vg_lifecycle_destroy(vg_lifecycle *lc);
 
 /* A zone event of the frame being fed (entered and left change the object's zones), before vg_lifecycle_update. */
 void vg_lifecycle_zone_event(vg_lifecycle *lc, const vg_zone_event *ev);
 
 /*
- * One analysed frame at wall_us (Unix µs): the tracker's live confirmed
- * tracks (vg_tracker_tracks; the ones matched in this frame have misses 0)
- * and the ones that ended since the last frame (vg_tracker_ended). Sends
- * the messages of this frame.
+ * One analysed frame at track_time (the tracker's clock, seconds) and
+ * wall_us (Unix µs, the same instant): the tracker's live confirmed tracks
+ * (vg_tracker_tracks; the ones matched in this frame have misses 0) and the
+ * ones that ended since the last frame (vg_tracker_ended). Sends the
+ * messages of this frame. A live object missing from both lists (its end
+ * was dropped by the tracker) ends too.
  */
 void vg_lifecycle_update(vg_lifecycle *lc, const vg_track_info *live, int nlive, const vg_track_info *ended,
-			 int nended, int64_t wall_us);
-
-/*
- * The snapshot or the clip of a live object was written: an update message
- * follows with has_snapshot / has_clip set (once; later ones change
- * nothing). 0, or -1 when no live object has that id.
- */
-int vg_lifecycle_mark(vg_lifecycle *lc, const char *id, int snapshot, int clip);
+			 int nended, double track_time, int64_t wall_us);
 
 /* The live object of a track (confirmed id), or NULL. Valid until the next call. */
 const vg_object_state *vg_lifecycle_find(const vg_lifecycle *lc, int track_id);

@@ -13,9 +13,21 @@ struct vg_scene {
 	vg_tracker *tracker;          /* made at the first frame, which gives the frame's aspect */
 	int64_t last_mono_us;         /* the last analysed frame's capture time */
 	vg_zones *zones;              /* NULL: no zones and no lines */
+	vg_lifecycle *objects;        /* NULL: no object events */
 	vg_zone_obj objs[VG_MAX_DETECTIONS];
 	vg_track_info ended[64];
+	vg_track_info live[VG_LIFECYCLE_MAX_OBJECTS];
 };
+
+/* Zone events go to the object events too, which list the zones an object is in. */
+static void on_zone_event(const vg_zone_event *ev, void *user)
+{
+	vg_scene *s = user;
+	if (s->objects)
+		vg_lifecycle_zone_event(s->objects, ev);
+	if (s->opt.on_zone_event)
+		s->opt.on_zone_event(ev, s->opt.user);
+}
 
 void vg_scene_track_settings(vg_tracker_options *to, vg_detector *det, float threshold)
 {
@@ -72,9 +84,16 @@ vg_scene *vg_scene_create(const vg_scene_options *opt)
 	s->opt.masks = s->masks;
 	s->opt.areas = s->areas;
 	if (opt->tracking && (opt->nzones > 0 || opt->nlines > 0)) {
-		s->zones = vg_zones_create(opt->zones, opt->nzones, opt->lines, opt->nlines, 0, 0, opt->on_zone_event,
-					   opt->user);
+		s->zones = vg_zones_create(opt->zones, opt->nzones, opt->lines, opt->nlines, 0, 0, on_zone_event, s);
 		if (!s->zones) {
+			vg_scene_destroy(s);
+			return NULL;
+		}
+	}
+	if (opt->tracking && opt->on_object) {
+		vg_lifecycle_options lo = { .camera = opt->camera, .clips = opt->clips, .on_message = opt->on_object,
+					    .on_better_frame = opt->on_better_frame, .user = opt->user };
+		if (!(s->objects = vg_lifecycle_create(&lo))) {
 			vg_scene_destroy(s);
 			return NULL;
 		}
@@ -97,10 +116,33 @@ void vg_scene_destroy(vg_scene *s)
 		return;
 	vg_tracker_destroy(s->tracker);
 	vg_zones_destroy(s->zones);
+	vg_lifecycle_destroy(s->objects);
 	free(s->masks);
 	free(s->areas);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+/* Moves the shown tracked objects through the zones and lines, and lets them forget the tracks that ended. */
+static int zones_update(vg_scene *s, const vg_detection *dets, int n, int nended, int64_t wall_us)
+{
+	/*
+	 * Zones and lines follow what is shown: a match below the confident score
+	 * keeps a track alive, but an object nobody saw on the stream neither
+	 * enters a zone nor crosses a line.
+	 */
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		const vg_detection *d = &dets[i];
+		if (d->track_id <= 0 || d->whole_frame || d->score < s->opt.tracker.high_score)
+			continue;
+		s->objs[k++] = (vg_zone_obj){ .track_id = d->track_id, .class_id = d->class_id, .label = d->label,
+					      .x0 = d->x0, .y0 = d->y0, .x1 = d->x1, .y1 = d->y1 };
+	}
+	int events = vg_zones_update(s->zones, s->objs, k, wall_us);
+	for (int i = 0; i < nended; i++)
+		vg_zones_forget(s->zones, s->ended[i].id, wall_us);
+	return events;
 }
 
 int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int height, int64_t mono_us, int64_t wall_us)
@@ -121,26 +163,20 @@ int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int heigh
 		vg_warn("tracking: out of memory; this frame's identities may be missing");
 	s->last_mono_us = mono_us;
 	int nended = vg_tracker_ended(s->tracker, s->ended, (int)(sizeof s->ended / sizeof s->ended[0]));
+	int nlive = s->objects ? vg_tracker_tracks(s->tracker, s->live, VG_LIFECYCLE_MAX_OBJECTS) : 0;
 	pthread_mutex_unlock(&s->mu);
-	if (!s->zones)
-		return 0;
-	/*
-	 * Zones and lines follow what is shown: a match below the confident score
-	 * keeps a track alive, but an object nobody saw on the stream neither
-	 * enters a zone nor crosses a line.
-	 */
-	int k = 0;
-	for (int i = 0; i < n; i++) {
-		const vg_detection *d = &dets[i];
-		if (d->track_id <= 0 || d->whole_frame || d->score < s->opt.tracker.high_score)
-			continue;
-		s->objs[k++] = (vg_zone_obj){ .track_id = d->track_id, .class_id = d->class_id, .label = d->label,
-					      .x0 = d->x0, .y0 = d->y0, .x1 = d->x1, .y1 = d->y1 };
-	}
-	int events = vg_zones_update(s->zones, s->objs, k, wall_us);
-	for (int i = 0; i < nended; i++)
-		vg_zones_forget(s->zones, s->ended[i].id, wall_us);
+	if (nlive > VG_LIFECYCLE_MAX_OBJECTS)
+		nlive = VG_LIFECYCLE_MAX_OBJECTS;
+	int events = s->zones ? zones_update(s, dets, n, nended, wall_us) : 0;
+	if (s->objects)
+		vg_lifecycle_update(s->objects, s->live, nlive, s->ended, nended, (double)mono_us / 1e6, wall_us);
 	return events;
+}
+
+void vg_scene_end_objects(vg_scene *s, int64_t wall_us)
+{
+	if (s && s->objects)
+		vg_lifecycle_end_all(s->objects, wall_us);
 }
 
 int vg_scene_predict(vg_scene *s, int64_t mono_us, vg_track_info *out, int max)

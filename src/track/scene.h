@@ -6,6 +6,7 @@
 
 #include "detect/detection.h"
 #include "detect/detector.h"
+#include "track/lifecycle.h"
 #include "track/tracker.h"
 #include "track/zones.h"
 
@@ -32,7 +33,17 @@ typedef struct vg_scene_options {
 	const vg_line_def *lines;
 	int nlines;
 	vg_zone_event_fn on_zone_event;     /* may be NULL; called on the analysis thread */
-	void *user;
+	/*
+	 * Object events (track/lifecycle.h), on when on_object is set: one per
+	 * confirmed track, new, update and end, with the best frame offered to
+	 * on_better_frame (may be NULL) and has_clip set when clips are kept.
+	 * On the analysis thread, like the zone events, which come first.
+	 */
+	const char *camera;                 /* the events' camera (copied); NULL: none */
+	vg_object_message_fn on_object;
+	vg_object_snapshot_fn on_better_frame;
+	int clips;
+	void *user;                         /* every callback's */
 	/* Object masks (where detections are ignored: bottom centre inside) and size limits per label. */
 	const vg_polygon *masks;
 	int nmasks;
@@ -82,6 +93,9 @@ int vg_scene_update(vg_scene *s, vg_detection *dets, int n, int width, int heigh
  * at most max.
  */
 int vg_scene_predict(vg_scene *s, int64_t mono_us, vg_track_info *out, int max);
+
+/* Ends the live objects' events (the camera stops): their end messages are sent now, at wall_us. */
+void vg_scene_end_objects(vg_scene *s, int64_t wall_us);
 
 /* The zones and lines (NULL without any), for drawing and counts. */
 vg_zones *vg_scene_zones(const vg_scene *s);

@@ -78,7 +78,9 @@ async function main() {
   writeFileSync(configPath, config.join('\n') + '\n');
 
   let stderr = '';
-  vigil = spawn(vigilBin, ['serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Object events are kept in the test's own folder, never in the user's.
+  vigil = spawn(vigilBin, ['serve', '--config', configPath, '--data', join(workDir, 'data')],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
   vigil.stderr.on('data', (d) => { stderr += d; });
   vigil.on('exit', (code, sig) => { vigilExit = { code, sig, at: Date.now() }; });
 

@@ -689,6 +689,8 @@ class Vigil:
         self.out_path = os.path.join(self.tmp.name, "stdout")
         self.err_path = os.path.join(self.tmp.name, "stderr")
         env = dict(os.environ)
+        # Each server keeps its object events in its own folder, never in the user's.
+        env["XDG_DATA_HOME"] = os.path.join(self.tmp.name, "data")
         if extra_env:
             env.update(extra_env)
         self._out = open(self.out_path, "wb")
@@ -825,6 +827,8 @@ class ConfigVigil(Vigil):
         self.out_path = os.path.join(self.tmp.name, "stdout")
         self.err_path = os.path.join(self.tmp.name, "stderr")
         env = dict(os.environ)
+        # Each server keeps its object events in its own folder, never in the user's.
+        env["XDG_DATA_HOME"] = os.path.join(self.tmp.name, "data")
         if extra_env:
             env.update(extra_env)
         self._out = open(self.out_path, "wb")

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct vg_test {
 	const char *name;
@@ -40,6 +41,24 @@ typedef struct vg_test {
 			fputc('\n', stderr);                                   \
 			exit(1);                                               \
 		}                                                              \
+	} while (0)
+
+/* Comparisons that print both sides when they fail. */
+#define CHECK_EQ_INT(a, b)                                                                          \
+	do {                                                                                        \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                 \
+		CHECK_MSG(a_ == b_, "%lld != %lld", a_, b_);                                       \
+	} while (0)
+#define CHECK_EQ_STR(a, b)                                                                          \
+	do {                                                                                        \
+		const char *a_ = (a), *b_ = (b);                                                    \
+		CHECK_MSG(strcmp(a_, b_) == 0, "\"%s\" != \"%s\"", a_, b_);                        \
+	} while (0)
+#define CHECK_NEAR(a, b, tol)                                                                       \
+	do {                                                                                        \
+		double a_ = (double)(a), b_ = (double)(b);                                          \
+		CHECK_MSG(a_ - b_ <= (tol) && b_ - a_ <= (tol), "%.9g is not %.9g within %g", a_, b_, \
+			  (double)(tol));                                                           \
 	} while (0)
 
 /* Each test file exports its table through this, and test_main.c collects them. */
