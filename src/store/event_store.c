@@ -972,6 +972,8 @@ static void retention(vg_event_store *st)
 
 static void deadline_ts(int64_t ms_from_now, struct timespec *ts)
 {
+	if (ms_from_now < 0)
+		ms_from_now = 0;
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += ms_from_now / 1000;
 	ts->tv_nsec += (ms_from_now % 1000) * 1000000;

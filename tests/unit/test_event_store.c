@@ -805,6 +805,40 @@ TEST(event_store_full_queue_drops_and_counts)
 	rm_tmpdir();
 }
 
+TEST(event_store_write_failure_counted_then_recovers)
+{
+	const char *dir = make_tmpdir();
+	vg_event_store *st = open_store(dir, 0, 0);
+	/* A first write, so that retention at open (which runs before it) is over before the lock is taken. */
+	vg_object_state first = event("0.5-first", "front", "person", T0, 0);
+	vg_event_store_put(st, &first);
+	vg_event_store_flush(st);
+	/* Another connection holds the write lock past the store's busy timeout: the write fails and is counted. */
+	char path[600];
+	snprintf(path, sizeof path, "%s/vigil.db", dir);
+	sqlite3 *db = NULL;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	vg_object_state e = event("1.0-locked", "front", "person", T0, 0);
+	vg_event_store_put(st, &e);
+	vg_event_store_flush(st);
+	vg_store_stats s;
+	vg_event_store_get_stats(st, &s);
+	CHECK_MSG(s.write_errors == 1 && s.events_written == 1, "errors %llu written %llu",
+		  (unsigned long long)s.write_errors, (unsigned long long)s.events_written);
+	CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	/* The store keeps going once the lock is gone. */
+	vg_event_store_put(st, &e);
+	vg_event_store_flush(st);
+	vg_event_store_get_stats(st, &s);
+	CHECK(s.write_errors == 1 && s.events_written == 2);
+	vg_object_state g;
+	CHECK(vg_event_store_get(st, "1.0-locked", &g) == 0);
+	vg_event_store_close(st);
+	rm_tmpdir();
+}
+
 TEST_SUITE(event_store,
 	TEST_ENTRY(event_store_open_creates_folders_and_db),
 	TEST_ENTRY(event_store_put_flush_query),
@@ -822,4 +856,5 @@ TEST_SUITE(event_store,
 	TEST_ENTRY(event_store_unwritable_dir_refused),
 	TEST_ENTRY(event_store_default_dir),
 	TEST_ENTRY(event_store_weird_filter_strings),
-	TEST_ENTRY(event_store_full_queue_drops_and_counts));
+	TEST_ENTRY(event_store_full_queue_drops_and_counts),
+	TEST_ENTRY(event_store_write_failure_counted_then_recovers));
