@@ -327,13 +327,15 @@ static void sb_json_str(sbuf *b, const char *s)
 	sb_put(b, "\"", 1);
 }
 
-/* JSON has no NaN or infinity; a number that is not finite is written as null. */
-static void sb_num(sbuf *b, double v, const char *fmt)
+/*
+ * A number rounded to unit, as lifecycle.c's vg_object_state_json writes it
+ * (scores and boxes to 1e-4, times to the millisecond), so that an event
+ * reads the same from the store as from the live stream. JSON has no NaN or
+ * infinity: those are written as 0, as there.
+ */
+static void sb_num(sbuf *b, double v, double unit)
 {
-	if (!isfinite(v))
-		sb_str(b, "null");
-	else
-		sb_printf(b, fmt, v);
+	sb_printf(b, "%.15g", isfinite(v) ? round(v / unit) * unit : 0.0);
 }
 
 static void sb_box(sbuf *b, const float *box)
@@ -342,7 +344,7 @@ static void sb_box(sbuf *b, const float *box)
 	for (int i = 0; i < 4; i++) {
 		if (i)
 			sb_put(b, ",", 1);
-		sb_num(b, box[i], "%.6g");
+		sb_num(b, box[i], 1e-4);
 	}
 	sb_put(b, "]", 1);
 }
@@ -371,9 +373,9 @@ static void state_json(sbuf *b, const vg_object_state *s)
 	sb_str(b, ",\"label\":");
 	sb_json_str(b, s->label);
 	sb_printf(b, ",\"track_id\":%d,\"score\":", s->track_id);
-	sb_num(b, s->score, "%.6g");
+	sb_num(b, s->score, 1e-4);
 	sb_str(b, ",\"top_score\":");
-	sb_num(b, s->top_score, "%.6g");
+	sb_num(b, s->top_score, 1e-4);
 	sb_str(b, ",\"box\":");
 	sb_box(b, s->box);
 	sb_str(b, ",\"top_box\":");
@@ -383,14 +385,14 @@ static void state_json(sbuf *b, const vg_object_state *s)
 	sb_str(b, ",\"entered_zones\":");
 	sb_names(b, s->nentered, s->entered_zones);
 	sb_str(b, ",\"start_time\":");
-	sb_num(b, s->start_time, "%.6f");
+	sb_num(b, s->start_time, 1e-3);
 	sb_str(b, ",\"end_time\":");
 	if (s->end_time > 0)
-		sb_num(b, s->end_time, "%.6f");
+		sb_num(b, s->end_time, 1e-3);
 	else
 		sb_str(b, "null");
 	sb_str(b, ",\"top_score_time\":");
-	sb_num(b, s->top_score_time, "%.6f");
+	sb_num(b, s->top_score_time, 1e-3);
 	sb_printf(b, ",\"stationary\":%s,\"has_snapshot\":%s,\"has_clip\":%s}", s->stationary ? "true" : "false",
 		  s->has_snapshot ? "true" : "false", s->has_clip ? "true" : "false");
 }

@@ -839,6 +839,33 @@ TEST(event_store_write_failure_counted_then_recovers)
 	rm_tmpdir();
 }
 
+TEST(event_store_json_numbers_rounded_and_finite)
+{
+	vg_event_store *st = open_store(make_tmpdir(), 0, 0);
+	vg_object_state e = event("1.0-numbers", "front", "person", T0 + 0.1234567, 0);
+	e.score = NAN;
+	e.top_score = 0.123456f;
+	e.box[0] = INFINITY;
+	e.box[1] = 0.33333f;
+	e.top_score_time = -INFINITY;
+	vg_event_store_put(st, &e);
+	vg_event_store_flush(st);
+	char *json = vg_event_store_query_json(st, NULL);
+	cJSON *a = cJSON_Parse(json);
+	CHECK_MSG(cJSON_GetArraySize(a) == 1, "not valid JSON: %s", json);
+	const cJSON *o = cJSON_GetArrayItem(a, 0);
+	CHECK(cJSON_GetObjectItem(o, "score")->valuedouble == 0);
+	CHECK(cJSON_GetObjectItem(o, "top_score")->valuedouble == 0.1235);
+	CHECK(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "box"), 0)->valuedouble == 0);
+	CHECK(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "box"), 1)->valuedouble == 0.3333);
+	CHECK(fabs(cJSON_GetObjectItem(o, "start_time")->valuedouble - (T0 + 0.123)) < 1e-6);
+	CHECK(cJSON_GetObjectItem(o, "top_score_time")->valuedouble == 0);
+	cJSON_Delete(a);
+	free(json);
+	vg_event_store_close(st);
+	rm_tmpdir();
+}
+
 TEST_SUITE(event_store,
 	TEST_ENTRY(event_store_open_creates_folders_and_db),
 	TEST_ENTRY(event_store_put_flush_query),
@@ -857,4 +884,5 @@ TEST_SUITE(event_store,
 	TEST_ENTRY(event_store_default_dir),
 	TEST_ENTRY(event_store_weird_filter_strings),
 	TEST_ENTRY(event_store_full_queue_drops_and_counts),
-	TEST_ENTRY(event_store_write_failure_counted_then_recovers));
+	TEST_ENTRY(event_store_write_failure_counted_then_recovers),
+	TEST_ENTRY(event_store_json_numbers_rounded_and_finite));
