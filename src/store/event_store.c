@@ -824,62 +824,104 @@ static int64_t clip_bytes(const vg_event_store *st, const char *camera, const ch
 	return b > 0 ? b : 0;
 }
 
-/* Deletes the events that ended before cutoff, their zones and their files. */
+/*
+ * An event retention acts on. They are read out in chunks before anything
+ * is changed, since SQLite leaves a read undefined when its own connection
+ * writes to the table under it.
+ */
+typedef struct ev_ref {
+	char id[VG_OBJECT_ID_MAX];
+	char camera[VG_OBJECT_CAMERA_MAX];
+} ev_ref;
+
+#define RETAIN_CHUNK 256
+
+/* Up to RETAIN_CHUNK (id, camera) rows of sql, with ?1 bound to arg when has_arg. The count, or -1. */
+static int fetch_refs(sqlite3 *db, const char *sql, int has_arg, double arg, ev_ref *out)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (has_arg)
+		sqlite3_bind_double(q, 1, arg);
+	int n = 0, rc;
+	while (n < RETAIN_CHUNK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		copy_text(out[n].id, sizeof out[n].id, sqlite3_column_text(q, 0));
+		copy_text(out[n].camera, sizeof out[n].camera, sqlite3_column_text(q, 1));
+		n++;
+	}
+	if (n < RETAIN_CHUNK && rc != SQLITE_DONE)
+		n = -1;
+	sqlite3_finalize(q);
+	return n;
+}
+
+static int commit_or_rollback(vg_event_store *st, const char *what)
+{
+	if (exec_sql(st->wdb, "COMMIT") == 0)
+		return 0;
+	write_error(st, W_RETENTION, what, st->wdb);
+	if (!sqlite3_get_autocommit(st->wdb))
+		exec_sql(st->wdb, "ROLLBACK");
+	return -1;
+}
+
+/* Deletes the events that ended before cutoff, their zones and their files, and the counts of hours before it. */
 static void retain_age(vg_event_store *st, double cutoff)
 {
 	sqlite3 *db = st->wdb;
-	sqlite3_stmt *sel = NULL, *del = NULL, *delz = NULL;
+	sqlite3_stmt *del = NULL, *delz = NULL, *dc = NULL;
 	uint64_t files = 0, rows = 0;
-	if (sqlite3_prepare_v2(db, "SELECT id, camera FROM events WHERE end_time IS NOT NULL AND end_time < ?1", -1,
-			       &sel, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM events WHERE id = ?1", -1, &del, NULL) != SQLITE_OK ||
+	ev_ref refs[RETAIN_CHUNK];
+	if (sqlite3_prepare_v2(db, "DELETE FROM events WHERE id = ?1", -1, &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "DELETE FROM event_zones WHERE id = ?1", -1, &delz, NULL) != SQLITE_OK ||
-	    exec_sql(db, "BEGIN") != 0) {
-		write_error(st, W_RETENTION, "retention by age", db);
+	    sqlite3_prepare_v2(db, "DELETE FROM counts WHERE hour + 3600 <= ?1", -1, &dc, NULL) != SQLITE_OK) {
+		write_error(st, W_RETENTION, "preparing retention", db);
 		goto out;
 	}
-	sqlite3_bind_double(sel, 1, cutoff);
-	int rc;
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		char id[VG_OBJECT_ID_MAX], camera[VG_OBJECT_CAMERA_MAX], path[4096];
-		copy_text(id, sizeof id, sqlite3_column_text(sel, 0));
-		copy_text(camera, sizeof camera, sqlite3_column_text(sel, 1));
-		/* Files go whatever the flags say: a failed clip may have left a part behind. */
-		for (int crop = 0; crop < 2; crop++)
-			if (vg_event_store_snapshot_path(st, camera, id, crop, path, sizeof path) == 0)
-				unlink_counted(st, path, &files);
-		if (vg_event_store_clip_path(st, camera, id, path, sizeof path) == 0)
-			unlink_counted(st, path, &files);
-		sqlite3_bind_text(del, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(delz, 1, id, -1, SQLITE_TRANSIENT);
-		if (step_done(del) != 0 || step_done(delz) != 0) {
-			write_error(st, W_RETENTION, "deleting an old event", db);
-			continue;
+	for (;;) {
+		int n = fetch_refs(db,
+				   "SELECT id, camera FROM events WHERE end_time IS NOT NULL AND end_time < ?1"
+				   " ORDER BY end_time LIMIT 256",
+				   1, cutoff, refs);
+		if (n < 0)
+			write_error(st, W_RETENTION, "listing old events", db);
+		if (n <= 0)
+			break;
+		if (exec_sql(db, "BEGIN") != 0) {
+			write_error(st, W_RETENTION, "starting retention", db);
+			break;
 		}
-		rows++;
+		uint64_t deleted = 0;
+		for (int i = 0; i < n; i++) {
+			char path[4096];
+			/* Files go whatever the flags say: a failed clip may have left a part behind. */
+			for (int crop = 0; crop < 2; crop++)
+				if (vg_event_store_snapshot_path(st, refs[i].camera, refs[i].id, crop, path, sizeof path) == 0)
+					unlink_counted(st, path, &files);
+			if (vg_event_store_clip_path(st, refs[i].camera, refs[i].id, path, sizeof path) == 0)
+				unlink_counted(st, path, &files);
+			sqlite3_bind_text(del, 1, refs[i].id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(delz, 1, refs[i].id, -1, SQLITE_STATIC);
+			if (step_done(del) != 0 || step_done(delz) != 0)
+				write_error(st, W_RETENTION, "deleting an old event", db);
+			else
+				deleted++;
+		}
+		if (commit_or_rollback(st, "committing retention") != 0)
+			break;
+		rows += deleted;
+		/* A row that would not go would come back in the next chunk for ever. */
+		if (n < RETAIN_CHUNK || deleted < (uint64_t)n)
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		write_error(st, W_RETENTION, "listing old events", db);
-	sqlite3_reset(sel);
-	sqlite3_stmt *dc = NULL;
-	if (sqlite3_prepare_v2(db, "DELETE FROM counts WHERE hour + 3600 <= ?1", -1, &dc, NULL) != SQLITE_OK) {
+	sqlite3_bind_double(dc, 1, cutoff);
+	if (step_done(dc) != 0)
 		write_error(st, W_RETENTION, "deleting old counts", db);
-	} else {
-		sqlite3_bind_double(dc, 1, cutoff);
-		if (step_done(dc) != 0)
-			write_error(st, W_RETENTION, "deleting old counts", db);
-	}
-	sqlite3_finalize(dc);
-	if (exec_sql(db, "COMMIT") != 0) {
-		write_error(st, W_RETENTION, "committing retention", db);
-		if (!sqlite3_get_autocommit(db))
-			exec_sql(db, "ROLLBACK");
-		rows = 0;
-	}
 out:
-	sqlite3_finalize(sel);
 	sqlite3_finalize(del);
 	sqlite3_finalize(delz);
+	sqlite3_finalize(dc);
 	pthread_mutex_lock(&st->lock);
 	st->stats.removed_events += rows;
 	st->stats.removed_files += files;
@@ -914,51 +956,57 @@ static void retain_size(vg_event_store *st)
 			total += clip_bytes(st, camera, id);
 	}
 	sqlite3_finalize(q);
-	q = NULL;
 
+	ev_ref refs[RETAIN_CHUNK];
 	for (int pass = 0; pass < 2 && total > st->max_bytes; pass++) {
 		int clips = pass == 0;
 		const char *sel = clips ? "SELECT id, camera FROM events WHERE end_time IS NOT NULL AND has_clip"
-					  " ORDER BY start_time, id"
+					  " ORDER BY start_time, id LIMIT 256"
 					: "SELECT id, camera FROM events WHERE end_time IS NOT NULL AND has_snapshot"
-					  " ORDER BY start_time, id";
+					  " ORDER BY start_time, id LIMIT 256";
 		const char *upd = clips ? "UPDATE events SET has_clip = 0, clip_gone = 1, clip_bytes = 0 WHERE id = ?1"
 					: "UPDATE events SET has_snapshot = 0, snapshot_gone = 1 WHERE id = ?1";
 		sqlite3_stmt *u = NULL;
-		if (sqlite3_prepare_v2(db, sel, -1, &q, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(db, upd, -1, &u, NULL) != SQLITE_OK || exec_sql(db, "BEGIN") != 0) {
+		if (sqlite3_prepare_v2(db, upd, -1, &u, NULL) != SQLITE_OK) {
 			write_error(st, W_RETENTION, "retention by size", db);
-			sqlite3_finalize(q);
-			sqlite3_finalize(u);
-			q = NULL;
 			break;
 		}
-		while (total > st->max_bytes && sqlite3_step(q) == SQLITE_ROW) {
-			char id[VG_OBJECT_ID_MAX], camera[VG_OBJECT_CAMERA_MAX], path[4096];
-			copy_text(id, sizeof id, sqlite3_column_text(q, 0));
-			copy_text(camera, sizeof camera, sqlite3_column_text(q, 1));
-			if (clips) {
-				total -= clip_bytes(st, camera, id);
-				if (vg_event_store_clip_path(st, camera, id, path, sizeof path) == 0)
-					unlink_counted(st, path, &files);
-			} else {
-				total -= snapshot_bytes(st, camera, id);
-				for (int crop = 0; crop < 2; crop++)
-					if (vg_event_store_snapshot_path(st, camera, id, crop, path, sizeof path) == 0)
-						unlink_counted(st, path, &files);
+		int failed = 0;
+		while (!failed && total > st->max_bytes) {
+			int n = fetch_refs(db, sel, 0, 0, refs);
+			if (n < 0)
+				write_error(st, W_RETENTION, "listing events by age", db);
+			if (n <= 0)
+				break;
+			if (exec_sql(db, "BEGIN") != 0) {
+				write_error(st, W_RETENTION, "starting retention", db);
+				break;
 			}
-			sqlite3_bind_text(u, 1, id, -1, SQLITE_TRANSIENT);
-			if (step_done(u) != 0)
-				write_error(st, W_RETENTION, "marking a removed file", db);
+			for (int i = 0; i < n && total > st->max_bytes; i++) {
+				char path[4096];
+				const char *cam = refs[i].camera, *id = refs[i].id;
+				if (clips) {
+					total -= clip_bytes(st, cam, id);
+					if (vg_event_store_clip_path(st, cam, id, path, sizeof path) == 0)
+						unlink_counted(st, path, &files);
+				} else {
+					total -= snapshot_bytes(st, cam, id);
+					for (int crop = 0; crop < 2; crop++)
+						if (vg_event_store_snapshot_path(st, cam, id, crop, path, sizeof path) == 0)
+							unlink_counted(st, path, &files);
+				}
+				sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
+				if (step_done(u) != 0) {
+					write_error(st, W_RETENTION, "marking a removed file", db);
+					failed = 1;
+				}
+			}
+			if (commit_or_rollback(st, "committing retention") != 0)
+				failed = 1;
+			if (n < RETAIN_CHUNK)
+				break;
 		}
-		sqlite3_finalize(q);
-		q = NULL;
 		sqlite3_finalize(u);
-		if (exec_sql(db, "COMMIT") != 0) {
-			write_error(st, W_RETENTION, "committing retention", db);
-			if (!sqlite3_get_autocommit(db))
-				exec_sql(db, "ROLLBACK");
-		}
 	}
 	pthread_mutex_lock(&st->lock);
 	st->stats.bytes = total;

@@ -527,6 +527,33 @@ TEST(event_store_retention_by_age)
 	rm_tmpdir();
 }
 
+TEST(event_store_retention_by_age_in_chunks)
+{
+	const char *dir = make_tmpdir();
+	vg_event_store *st = open_store(dir, 0, 0);
+	double now = (double)time(NULL);
+	/* More than one chunk of old events, and some recent ones among them. */
+	for (int i = 0; i < 700; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "%d.0-chunk", i);
+		double end = i % 7 == 0 ? now - 100 : now - 30 * 86400 + i;
+		vg_object_state e = event(id, "front", "person", end - 10, end);
+		vg_event_store_put(st, &e);
+	}
+	vg_event_store_flush(st);
+	vg_event_store_close(st);
+	st = open_store(dir, 0, 0);
+	vg_store_stats s;
+	WAIT_FOR(st, s, s.removed_events == 600);
+	char *json = vg_event_store_query_json(st, &(vg_event_query){ .limit = 1000 });
+	cJSON *a = cJSON_Parse(json);
+	CHECK_MSG(cJSON_GetArraySize(a) == 100, "%d left", cJSON_GetArraySize(a));
+	cJSON_Delete(a);
+	free(json);
+	vg_event_store_close(st);
+	rm_tmpdir();
+}
+
 TEST(event_store_retention_by_size_clips_then_snapshots)
 {
 	setenv("VIGIL_STORE_RETENTION_INTERVAL_MS", "20", 1);
@@ -875,6 +902,7 @@ TEST_SUITE(event_store,
 	TEST_ENTRY(event_store_get),
 	TEST_ENTRY(event_store_counts_upsert_and_range),
 	TEST_ENTRY(event_store_retention_by_age),
+	TEST_ENTRY(event_store_retention_by_age_in_chunks),
 	TEST_ENTRY(event_store_retention_by_size_clips_then_snapshots),
 	TEST_ENTRY(event_store_bad_ids_and_cameras_refused),
 	TEST_ENTRY(event_store_survives_restart),
