@@ -583,7 +583,8 @@ static int init_schema(vg_event_store *st, char *err, size_t errlen)
 	}
 	if (version > VG_STORE_SCHEMA) {
 		set_err(err, errlen,
-			"%s: schema version %lld is newer than this vigil's (%d); use a newer vigil or another data folder",
+			"%s: schema version %lld is newer than this vigil's (%d);"
+			" use a newer vigil or another data folder",
 			st->db_path, (long long)version, VG_STORE_SCHEMA);
 		goto fail;
 	}
@@ -895,11 +896,12 @@ static void retain_age(vg_event_store *st, double cutoff)
 		uint64_t deleted = 0;
 		for (int i = 0; i < n; i++) {
 			char path[4096];
+			const char *cam = refs[i].camera, *id = refs[i].id;
 			/* Files go whatever the flags say: a failed clip may have left a part behind. */
 			for (int crop = 0; crop < 2; crop++)
-				if (vg_event_store_snapshot_path(st, refs[i].camera, refs[i].id, crop, path, sizeof path) == 0)
+				if (vg_event_store_snapshot_path(st, cam, id, crop, path, sizeof path) == 0)
 					unlink_counted(st, path, &files);
-			if (vg_event_store_clip_path(st, refs[i].camera, refs[i].id, path, sizeof path) == 0)
+			if (vg_event_store_clip_path(st, cam, id, path, sizeof path) == 0)
 				unlink_counted(st, path, &files);
 			sqlite3_bind_text(del, 1, refs[i].id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(delz, 1, refs[i].id, -1, SQLITE_STATIC);
@@ -991,9 +993,11 @@ static void retain_size(vg_event_store *st)
 						unlink_counted(st, path, &files);
 				} else {
 					total -= snapshot_bytes(st, cam, id);
-					for (int crop = 0; crop < 2; crop++)
-						if (vg_event_store_snapshot_path(st, cam, id, crop, path, sizeof path) == 0)
+					for (int crop = 0; crop < 2; crop++) {
+						if (vg_event_store_snapshot_path(st, cam, id, crop, path,
+										 sizeof path) == 0)
 							unlink_counted(st, path, &files);
+					}
 				}
 				sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
 				if (step_done(u) != 0) {

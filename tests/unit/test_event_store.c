@@ -511,7 +511,8 @@ TEST(event_store_retention_by_age)
 	char *json = vg_event_store_counts_json(st, NULL, 0, 0);
 	cJSON *a = cJSON_Parse(json);
 	CHECK_MSG(cJSON_GetArraySize(a) == 1, "%s", json);
-	CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "hour")->valuedouble == (double)(h_new / 3600000000LL * 3600));
+	double h_kept = (double)(h_new / 3600000000LL * 3600);
+	CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "hour")->valuedouble == h_kept);
 	cJSON_Delete(a);
 	free(json);
 	vg_event_store_close(st);
@@ -564,7 +565,8 @@ TEST(event_store_retention_by_size_clips_then_snapshots)
 	char p[4][3][600];
 	vg_event_store *st = open_store(dir, 0, 1000000);
 	for (int i = 0; i < 4; i++) {
-		vg_object_state e = event(ids[i], "front", "person", now - 400 + i * 100, i < 3 ? now - 350 + i * 100 : 0);
+		double start = now - 400 + i * 100;
+		vg_object_state e = event(ids[i], "front", "person", start, i < 3 ? start + 50 : 0);
 		e.has_snapshot = e.has_clip = 1;
 		CHECK(vg_event_store_snapshot_path(st, "front", ids[i], 0, p[i][0], sizeof p[i][0]) == 0);
 		CHECK(vg_event_store_snapshot_path(st, "front", ids[i], 1, p[i][1], sizeof p[i][1]) == 0);
