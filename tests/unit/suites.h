@@ -39,6 +39,7 @@ extern const vg_test vg_suite_scene[];
 extern const vg_test vg_suite_lifecycle[];
 extern const vg_test vg_suite_zones_overlay[];
 extern const vg_test vg_suite_video_writer[];
+extern const vg_test vg_suite_event_store[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -76,6 +77,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_lifecycle,
 	vg_suite_zones_overlay,
 	vg_suite_video_writer,
+	vg_suite_event_store,
 	NULL,
 };
 
