@@ -269,16 +269,11 @@ static void sink_zone_event(void *opaque, const vg_zone_event *ev, uint64_t fram
 				     ev->time_us);
 }
 
-/* An object event: kept in the store (its clip's path with its first state), and sent over MQTT. */
+/* An object event: kept in the store, and sent over MQTT. */
 static void sink_object(void *opaque, const vg_object_message *m)
 {
 	camera *c = opaque;
 	vg_event_store *st = c->set->opt.store;
-	if (m->type == VG_OBJECT_NEW && m->after.has_clip) {
-		char path[4200];
-		snprintf(path, sizeof path, "%s/%s.mp4", c->clips_dir, m->after.id);
-		vg_event_store_set_clip(st, m->after.id, path);
-	}
 	vg_event_store_put(st, &m->after);
 	vg_mqtt_publish_object_event(c->set->opt.mqtt, m);
 }
@@ -407,8 +402,8 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 				snprintf(why, sizeof why, "cannot set up the JPEG encoder of the event snapshots");
 				goto fail;
 			}
-			if (po.clips_dir)
-				snprintf(c->clips_dir, sizeof c->clips_dir, "%s/%s", po.clips_dir,
+			if (po.clips)
+				snprintf(c->clips_dir, sizeof c->clips_dir, "%s/%s", vg_event_store_clips_dir(set->opt.store),
 					 set->opt.strict ? "default" : cc->name);
 		}
 		po.clips_dir = c->clips_dir[0] ? c->clips_dir : NULL;

@@ -52,6 +52,7 @@ static int open_store(serve_state *s, const vg_config *cfg, const vg_serve_optio
 		data = dir;
 	}
 	vg_store_options so = { .dir = data,
+				.clips_dir = cmdline->clips_dir ? cmdline->clips_dir : g->clips_dir,
 				.retain_days = cmdline->retain_days > 0 ? cmdline->retain_days : g->retain_days,
 				.max_bytes = cmdline->max_storage_bytes > 0 ? cmdline->max_storage_bytes
 									      : g->max_storage_bytes };

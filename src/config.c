@@ -29,12 +29,12 @@
 static const char *const global_keys[] = {
 	"listen", "max_clients", "max_event_clients", "max_conns_per_address", "stall_timeout", "min_client_fps",
 	"cors_origin", "allowed_host", "trusted_proxy", "redact_param", "log_level", "json", "inference_workers",
-	"defaults", "models", "cameras", "auth", "mqtt", "nodes", "data", "retain_days", "max_storage", NULL,
+	"defaults", "models", "cameras", "auth", "mqtt", "nodes", "data", "clips", "retain_days", "max_storage", NULL,
 };
 static const char *const camera_keys[] = {
 	"source", "loop", "no_pace", "size", "input_format", "reconnect_max", "quality", "fps", "privacy",
 	"privacy_classes", CLASSIFY_KEYS, MODEL_KEYS, "enabled", "node", "track", "zones", "lines", "masks", "min_area", "max_area",
-	"clips", "pre_capture", "post_capture", NULL,
+	"event_clips", "pre_capture", "post_capture", NULL,
 };
 static const char *const zone_keys[] = { "coordinates", "objects", "inertia", "loitering_time", NULL };
 static const char *const line_keys[] = { "coordinates", "in", "out", NULL };
@@ -49,7 +49,7 @@ static const char *const node_keys[] = { "listen", "url", NULL };
 /* Global keys that are HTTP options of serve, given to vg_serve_option_apply as they are. */
 static const char *const global_option_keys[] = {
 	"listen", "max_clients", "max_event_clients", "max_conns_per_address", "stall_timeout", "min_client_fps",
-	"json", "data", "retain_days", "max_storage", NULL,
+	"json", "data", "clips", "retain_days", "max_storage", NULL,
 };
 /* Repeatable options: a YAML list, or one string of comma-separated entries. */
 static const char *const global_list_keys[] = { "cors_origin", "allowed_host", "trusted_proxy", "redact_param", NULL };

@@ -47,6 +47,7 @@ enum {
 	OPT_RETAIN_DAYS,
 	OPT_MAX_STORAGE,
 	OPT_CLIPS,
+	OPT_EVENT_CLIPS,
 	OPT_PRE_CAPTURE,
 	OPT_POST_CAPTURE,
 };
@@ -88,6 +89,7 @@ static const struct option long_options[] = {
 	{ "retain-days", required_argument, NULL, OPT_RETAIN_DAYS },
 	{ "max-storage", required_argument, NULL, OPT_MAX_STORAGE },
 	{ "clips", required_argument, NULL, OPT_CLIPS },
+	{ "event-clips", no_argument, NULL, OPT_EVENT_CLIPS },
 	{ "pre-capture", required_argument, NULL, OPT_PRE_CAPTURE },
 	{ "post-capture", required_argument, NULL, OPT_POST_CAPTURE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -163,7 +165,8 @@ void vg_serve_usage(FILE *out)
 	fputs("Events (one per tracked object, at /api/events):\n"
 		"      --data DIR          keep events, their snapshots and the hourly counts in DIR (default:\n"
 		"                          $XDG_DATA_HOME/vigil or ~/.local/share/vigil)\n"
-		"      --clips DIR         record a clip of every event into DIR/CAMERA/ID.mp4\n"
+		"      --clips DIR         record a clip of every event into DIR/CAMERA/ID.mp4 (default folder:\n"
+		"                          DATA/clips; a configuration's cameras record with event_clips: true)\n"
 		"      --pre-capture S, --post-capture S  seconds a clip starts before its event and goes on after\n"
 		"                          it (default 5 and 5)\n"
 		"      --retain-days D     forget events, snapshots and clips older than D days (default 10)\n"
@@ -606,7 +609,10 @@ static int apply_code(vg_serve_options *opt, int c, const char *arg, char *err, 
 			snprintf(err, errlen, "--%s expects a folder", c == OPT_DATA ? "data" : "clips");
 			return -1;
 		}
-		*(c == OPT_DATA ? &opt->data_dir : &opt->pipeline.clips_dir) = arg;
+		*(c == OPT_DATA ? &opt->data_dir : &opt->clips_dir) = arg;
+		/* The command line's one camera records when told where. */
+		if (c == OPT_CLIPS)
+			opt->pipeline.clips = 1;
 		return 0;
 	case OPT_PRE_CAPTURE:
 	case OPT_POST_CAPTURE:
@@ -780,6 +786,9 @@ static int set_flag(vg_serve_options *opt, int c, int on)
 	case OPT_NO_TRACK:
 		opt->pipeline.scene.tracking = !on;
 		return 0;
+	case OPT_EVENT_CLIPS:
+		opt->pipeline.clips = on;
+		return 0;
 	}
 	return -1;
 }
@@ -854,7 +863,7 @@ int vg_serve_options_check(const vg_serve_options *opt, char *err, size_t errlen
 			 sc->nzones ? "zone" : "line");
 		return -1;
 	}
-	if (opt->pipeline.clips_dir && opt->pipeline.source.uri && (!opt->detector.model || !sc->tracking)) {
+	if (opt->pipeline.clips && opt->pipeline.source.uri && (!opt->detector.model || !sc->tracking)) {
 		snprintf(err, errlen, "--clips records the events of tracked objects: it needs a model (--model) and "
 				      "tracking (not --no-track)");
 		return -1;
@@ -884,7 +893,8 @@ int vg_serve_options_parse(vg_serve_options *opt, int argc, char **argv, char *e
 			opt->node = optarg;
 			break;
 		case OPT_DATA:
-			/* Where this process keeps its events: beside --config too, over the file's data:. */
+		case OPT_CLIPS:
+			/* Where this process keeps its events: beside --config too, over the file's data: and clips:. */
 			if (apply_code(opt, c, optarg, err, errlen) < 0)
 				return -1;
 			break;

@@ -43,6 +43,7 @@ typedef struct vg_serve_options {
 	const char *auth_token_file;  /* --auth-token: the file holding the bearer token, or NULL */
 	/* The object events' store (store/event_store.h): --data, --retain-days, --max-storage; 0 or NULL: defaults. */
 	const char *data_dir;
+	const char *clips_dir;   /* --clips: the clips' folder (NULL: DATA/clips) */
 	double retain_days;
 	int64_t max_storage_bytes;
 } vg_serve_options;

@@ -101,10 +101,12 @@ typedef struct vg_pipeline_options {
 	 */
 	vg_scene_options scene;
 	/*
-	 * Clips of the object events (record/recorder.h), in clips_dir (NULL:
-	 * none): the source's own packets when it is H.264 and no privacy
-	 * mask applies, else the frames as shown, encoded.
+	 * Clips of the object events (record/recorder.h): clips asks for them
+	 * (the camera's event_clips), clips_dir is where they go (NULL: none; the
+	 * server sets it when it keeps events). The source's own packets when it
+	 * is H.264 and no privacy mask applies, else the frames as shown, encoded.
 	 */
+	int clips;
 	const char *clips_dir;
 	double clip_pre_s, clip_post_s;
 } vg_pipeline_options;

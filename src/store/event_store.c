@@ -227,6 +227,11 @@ int vg_event_store_clip_path(const vg_event_store *st, const char *camera, const
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+const char *vg_event_store_clips_dir(const vg_event_store *st)
+{
+	return st->clips_dir;
+}
+
 int vg_store_default_dir(char *buf, size_t cap)
 {
 	const char *xdg = getenv("XDG_DATA_HOME");
@@ -273,11 +278,6 @@ static void sb_put(sbuf *b, const char *s, size_t n)
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
 }
 
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -327,26 +327,15 @@ static void sb_json_str(sbuf *b, const char *s)
 	sb_put(b, "\"", 1);
 }
 
-/*
- * A number rounded to unit, as lifecycle.c's vg_object_state_json writes it
- * (scores and boxes to 1e-4, times to the millisecond), so that an event
- * reads the same from the store as from the live stream. JSON has no NaN or
- * infinity: those are written as 0, as there.
- */
-static void sb_num(sbuf *b, double v, double unit)
+/* One event as vg_object_state_json writes it: an event reads the same from the store as from the live stream. */
+static void state_json(sbuf *b, const vg_object_state *s)
 {
-	sb_printf(b, "%.15g", isfinite(v) ? round(v / unit) * unit : 0.0);
-}
-
-static void sb_box(sbuf *b, const float *box)
-{
-	sb_put(b, "[", 1);
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			sb_put(b, ",", 1);
-		sb_num(b, box[i], 1e-4);
-	}
-	sb_put(b, "]", 1);
+	char json[VG_OBJECT_STATE_JSON_MAX];
+	size_t n = vg_object_state_json(s, json, sizeof json);
+	if (n == 0)
+		b->oom = 1;
+	else
+		sb_put(b, json, n);
 }
 
 static void sb_names(sbuf *b, int n, const char (*names)[VG_ZONE_NAME_MAX + 1])
@@ -358,43 +347,6 @@ static void sb_names(sbuf *b, int n, const char (*names)[VG_ZONE_NAME_MAX + 1])
 		sb_json_str(b, names[i]);
 	}
 	sb_put(b, "]", 1);
-}
-
-/*
- * The object of vg_object_state_json, written here rather than by calling
- * it so that the store does not depend on lifecycle.c; the two must agree.
- */
-static void state_json(sbuf *b, const vg_object_state *s)
-{
-	sb_str(b, "{\"id\":");
-	sb_json_str(b, s->id);
-	sb_str(b, ",\"camera\":");
-	sb_json_str(b, s->camera);
-	sb_str(b, ",\"label\":");
-	sb_json_str(b, s->label);
-	sb_printf(b, ",\"track_id\":%d,\"score\":", s->track_id);
-	sb_num(b, s->score, 1e-4);
-	sb_str(b, ",\"top_score\":");
-	sb_num(b, s->top_score, 1e-4);
-	sb_str(b, ",\"box\":");
-	sb_box(b, s->box);
-	sb_str(b, ",\"top_box\":");
-	sb_box(b, s->top_box);
-	sb_str(b, ",\"zones\":");
-	sb_names(b, s->nzones, s->zones);
-	sb_str(b, ",\"entered_zones\":");
-	sb_names(b, s->nentered, s->entered_zones);
-	sb_str(b, ",\"start_time\":");
-	sb_num(b, s->start_time, 1e-3);
-	sb_str(b, ",\"end_time\":");
-	if (s->end_time > 0)
-		sb_num(b, s->end_time, 1e-3);
-	else
-		sb_str(b, "null");
-	sb_str(b, ",\"top_score_time\":");
-	sb_num(b, s->top_score_time, 1e-3);
-	sb_printf(b, ",\"stationary\":%s,\"has_snapshot\":%s,\"has_clip\":%s}", s->stationary ? "true" : "false",
-		  s->has_snapshot ? "true" : "false", s->has_clip ? "true" : "false");
 }
 
 /* The zone names as the JSON array text of the zones and entered_zones columns. */

@@ -73,7 +73,7 @@ typedef struct vg_object_message {
 #define VG_OBJECT_STATE_JSON_MAX 2048
 
 /*
- * One state as a JSON object: {"id", "camera", "label", "track_id",
+ * One state as a JSON object: {"id", "camera", "label", "track_id", "class_id",
  * "score", "top_score", "box", "top_box", "zones", "entered_zones",
  * "start_time", "end_time" (null while it lives), "top_score_time",
  * "stationary", "has_snapshot", "has_clip"}. Returns its length, or 0 when
