@@ -38,6 +38,7 @@ extern const vg_test vg_suite_zones[];
 extern const vg_test vg_suite_scene[];
 extern const vg_test vg_suite_zones_overlay[];
 extern const vg_test vg_suite_video_writer[];
+extern const vg_test vg_suite_recorder[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -74,6 +75,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_scene,
 	vg_suite_zones_overlay,
 	vg_suite_video_writer,
+	vg_suite_recorder,
 	NULL,
 };
 
