@@ -90,6 +90,7 @@ struct vg_recorder {
 	vg_limited_luts luts;
 	int width, height;
 	int64_t enc_base, enc_last_pts, last_key_wall;
+	int64_t frame_us;          /* nominal */
 	int enc_started, warned_size, warned_encode;
 
 	/* recorder thread only */
@@ -591,6 +592,7 @@ static int open_encoder(vg_recorder *r, const vg_recorder_options *opt, char *er
 	c->colorspace = AVCOL_SPC_SMPTE170M;
 	/* A keyframe about every second (also forced by time below), so that a pre-roll cut is close to pre_s. */
 	double fps = av_q2d(opt->frame_rate);
+	r->frame_us = av_rescale_q(1, av_inv_q(opt->frame_rate), US_TB);
 	c->gop_size = (int)fmin(fmax(round(fps), 1.0), 300.0);
 	/* No B-frames: decoding order is showing order, and a clip's first packet is at 0. */
 	c->max_b_frames = 0;
@@ -663,6 +665,8 @@ static void encode_frame(vg_recorder *r, vg_frame *f, int64_t wall)
 		}
 		av_packet_move_ref(p, r->epkt);
 		p->dts = p->pts;
+		/* Not known until the next frame; the nominal one spares the muxer a guess (and its warning) at each fragment's end. */
+		p->duration = r->frame_us;
 		int64_t pwall = p->pts + r->enc_base;
 		if (p->flags & AV_PKT_FLAG_KEY)
 			r->last_key_wall = pwall;

@@ -421,6 +421,166 @@ TEST(recorder_remux_discontinuity)
 	remove_dir(dir);
 }
 
+/* ---- audio ---- */
+
+typedef struct audio_source {
+	AVCodecParameters *par;
+	AVRational tb;
+	AVPacket *pkts[512];
+	int n;
+} audio_source;
+
+/* Eight seconds of a 440 Hz tone as AAC (FFmpeg's own encoder), 48 kHz mono. */
+static void make_audio(audio_source *a)
+{
+	memset(a, 0, sizeof *a);
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+	if (!codec)
+		SKIP("no AAC encoder");
+	AVCodecContext *c = avcodec_alloc_context3(codec);
+	c->sample_rate = 48000;
+	c->sample_fmt = AV_SAMPLE_FMT_FLTP;
+	av_channel_layout_default(&c->ch_layout, 1);
+	c->bit_rate = 64000;
+	c->time_base = (AVRational){ 1, 48000 };
+	c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	CHECK(avcodec_open2(c, codec, NULL) == 0);
+	AVFrame *f = av_frame_alloc();
+	f->nb_samples = c->frame_size;
+	f->format = c->sample_fmt;
+	av_channel_layout_copy(&f->ch_layout, &c->ch_layout);
+	f->sample_rate = 48000;
+	CHECK(av_frame_get_buffer(f, 0) == 0);
+	AVPacket *pkt = av_packet_alloc();
+	int64_t t = 0;
+	for (int k = 0; t < 8 * 48000; k++) {
+		CHECK(av_frame_make_writable(f) == 0);
+		float *s = (float *)f->data[0];
+		for (int j = 0; j < f->nb_samples; j++)
+			s[j] = 0.3f * (float)sin(2 * M_PI * 440.0 * (double)(t + j) / 48000.0);
+		f->pts = t;
+		t += f->nb_samples;
+		CHECK(avcodec_send_frame(c, f) == 0);
+		while (avcodec_receive_packet(c, pkt) == 0) {
+			if (a->n < 512)
+				a->pkts[a->n++] = av_packet_clone(pkt);
+			av_packet_unref(pkt);
+		}
+	}
+	a->par = avcodec_parameters_alloc();
+	CHECK(avcodec_parameters_from_context(a->par, c) >= 0);
+	a->tb = c->time_base;
+	av_packet_free(&pkt);
+	av_frame_free(&f);
+	avcodec_free_context(&c);
+}
+
+static void free_audio(audio_source *a)
+{
+	for (int i = 0; i < a->n; i++)
+		av_packet_free(&a->pkts[i]);
+	avcodec_parameters_free(&a->par);
+}
+
+TEST(recorder_copies_audio)
+{
+	source_file s;
+	make_source(&s);
+	audio_source a;
+	make_audio(&a);
+	const char *dir = test_dir("audio");
+	remove_dir(dir);
+	vg_recorder_options o = { .dir = dir, .pre_s = 1.0, .post_s = 1.0, .video = s.par, .video_time_base = s.tb,
+				  .audio = a.par, .audio_time_base = a.tb, .done = on_done };
+	vg_recorder *r;
+	char err[256];
+	CHECK_MSG(vg_recorder_create(&r, &o, err, sizeof err) == 0, "%s", err);
+	const char *id = "1765000003.500000-aud001";
+	/* Interleaved as a demuxer would give them: each audio packet once the video has reached its time. */
+	int k = 0, begun = 0, ended = 0;
+	for (int i = 0; i < 200; i++) {
+		int64_t w = packet_wall(&s, i);
+		if (w >= AT(3.5) && !begun++)
+			vg_recorder_begin(r, id, AT(3.5));
+		if (w >= AT(5.0) && !ended++)
+			vg_recorder_end(r, id, AT(5.0));
+		for (; k < a.n && BASE_US + av_rescale_q(a.pkts[k]->pts, a.tb, (AVRational){ 1, 1000000 }) <= w; k++)
+			vg_recorder_audio(r, a.pkts[k], BASE_US + av_rescale_q(a.pkts[k]->pts, a.tb, (AVRational){ 1, 1000000 }));
+		vg_recorder_packet(r, s.pkts[i], w);
+		vg_recorder_sync(r);
+	}
+	CHECK(done_of(id) == 1);
+	vg_recorder_destroy(r);
+
+	AVFormatContext *ic = NULL;
+	CHECK(avformat_open_input(&ic, clip_path(dir, id), NULL, NULL) == 0);
+	CHECK(avformat_find_stream_info(ic, NULL) >= 0);
+	CHECK(ic->nb_streams == 2);
+	int as = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+	CHECK(as >= 0 && ic->streams[as]->codecpar->codec_id == AV_CODEC_ID_AAC);
+	AVPacket *pkt = av_packet_alloc();
+	int n = 0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	while (av_read_frame(ic, pkt) >= 0) {
+		if (pkt->stream_index == as) {
+			n++;
+			if (pkt->pts < lo)
+				lo = pkt->pts;
+			if (pkt->pts + pkt->duration > hi)
+				hi = pkt->pts + pkt->duration;
+		}
+		av_packet_unref(pkt);
+	}
+	double t0 = (double)lo * av_q2d(ic->streams[as]->time_base), t1 = (double)hi * av_q2d(ic->streams[as]->time_base);
+	av_packet_free(&pkt);
+	avformat_close_input(&ic);
+	fprintf(stderr, "audio in the clip: %d packets, %.3f to %.3f s\n", n, t0, t1);
+	/* The video runs from 0 to 4 s; the audio with it, to within a packet (21 ms). */
+	CHECK_MSG(t0 >= 0 && t0 < 0.05 && fabs(t1 - 4.0) < 0.05, "audio %.3f to %.3f s", t0, t1);
+	CHECK_MSG(n >= 185 && n <= 188, "%d audio packets", n);
+	free_audio(&a);
+	free_source(&s);
+	remove_dir(dir);
+}
+
+TEST(recorder_leaves_out_other_audio)
+{
+	source_file s;
+	make_source(&s);
+	AVCodecParameters *pcm = avcodec_parameters_alloc();
+	pcm->codec_type = AVMEDIA_TYPE_AUDIO;
+	pcm->codec_id = AV_CODEC_ID_PCM_S16LE;
+	pcm->sample_rate = 48000;
+	const char *dir = test_dir("pcm");
+	remove_dir(dir);
+	vg_recorder_options o = { .dir = dir, .video = s.par, .video_time_base = s.tb, .audio = pcm,
+				  .audio_time_base = { 1, 48000 }, .done = on_done };
+	vg_recorder *r;
+	char err[256];
+	CHECK_MSG(vg_recorder_create(&r, &o, err, sizeof err) == 0, "%s", err);
+	const char *id = "1765000000.000000-pcm001";
+	vg_recorder_begin(r, id, AT(0));
+	AVPacket *ap = av_packet_alloc();
+	CHECK(av_new_packet(ap, 1920) == 0);
+	memset(ap->data, 0, 1920);
+	for (int i = 0; i < 50; i++) {
+		ap->pts = ap->dts = i * 960;
+		vg_recorder_audio(r, ap, packet_wall(&s, i));
+		vg_recorder_packet(r, s.pkts[i], packet_wall(&s, i));
+		vg_recorder_sync(r);
+	}
+	av_packet_free(&ap);
+	vg_recorder_destroy(r);
+	CHECK(done_of(id) == 1);
+	AVFormatContext *ic = NULL;
+	CHECK(avformat_open_input(&ic, clip_path(dir, id), NULL, NULL) == 0);
+	CHECK(ic->nb_streams == 1);
+	avformat_close_input(&ic);
+	avcodec_parameters_free(&pcm);
+	free_source(&s);
+	remove_dir(dir);
+}
+
 /* ---- failures, the queue, shutting down ---- */
 
 TEST(recorder_write_fault_pauses)
@@ -562,6 +722,7 @@ TEST(recorder_refuses_bad_input)
 
 TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_encode_follows_wall_time),
 	   TEST_ENTRY(recorder_remux_clip), TEST_ENTRY(recorder_overlapping_events),
-	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_write_fault_pauses),
+	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_copies_audio),
+	   TEST_ENTRY(recorder_leaves_out_other_audio), TEST_ENTRY(recorder_write_fault_pauses),
 	   TEST_ENTRY(recorder_full_queue_drops), TEST_ENTRY(recorder_destroy_finishes_open_clips),
 	   TEST_ENTRY(recorder_refuses_bad_input));
