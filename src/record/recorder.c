@@ -70,6 +70,7 @@ typedef struct clip {
 	int64_t v_off, v_last, v_last_wall;  /* out = in - v_off, in the video time base */
 	int a_started;
 	int64_t a_off, a_last, a_last_wall;
+	int refused;        /* packets the muxer turned away (logged once) */
 } clip;
 
 struct vg_recorder {
@@ -277,13 +278,26 @@ static void ring_push(vg_recorder *r, AVPacket *pkt, int64_t wall, int audio)
 
 /* ---- clips ---- */
 
-static int put(clip *c, AVPacket *p)
+/*
+ * Only a failed write (the disk) is an error for the caller: a packet the
+ * muxer refuses for itself (a timestamp it does not like) is left out with a
+ * line, since pausing every clip for it would punish the disk for nothing.
+ */
+static int put(vg_recorder *r, clip *c, AVPacket *p)
 {
-	int rc = fault_hook() ? AVERROR(ENOSPC) : av_interleaved_write_frame(c->oc, p);
+	if (fault_hook()) {
+		av_packet_unref(p);
+		return AVERROR(ENOSPC);
+	}
+	int rc = av_interleaved_write_frame(c->oc, p);
 	av_packet_unref(p);
-	if (rc >= 0 && c->oc->pb && c->oc->pb->error < 0)
-		rc = c->oc->pb->error;
-	return rc;
+	if (c->oc->pb && c->oc->pb->error < 0)
+		return c->oc->pb->error;
+	if (rc < 0 && !c->refused++) {
+		char eb[AV_ERROR_MAX_STRING_SIZE];
+		vg_warn("recorder %s: the muxer refused a packet of %s: %s", r->dir, c->path, av_err(rc, eb, sizeof eb));
+	}
+	return 0;
 }
 
 static void free_clip(clip *c)
@@ -326,7 +340,7 @@ static int clip_write(vg_recorder *r, clip *c, const AVPacket *pkt, int64_t wall
 		av_packet_rescale_ts(p, r->atb, c->as->time_base);
 		p->stream_index = c->as->index;
 		p->pos = -1;
-		return put(c, p);
+		return put(r, c, p);
 	}
 	int key = pkt->flags & AV_PKT_FLAG_KEY;
 	if ((!c->started || c->need_key) && !key)
@@ -360,7 +374,7 @@ static int clip_write(vg_recorder *r, clip *c, const AVPacket *pkt, int64_t wall
 	av_packet_rescale_ts(p, r->vtb, c->vs->time_base);
 	p->stream_index = c->vs->index;
 	p->pos = -1;
-	return put(c, p);
+	return put(r, c, p);
 }
 
 static void pause_recording(vg_recorder *r)
@@ -401,6 +415,16 @@ static void remove_clip(vg_recorder *r, int i)
 static int finish_clip(vg_recorder *r, int i)
 {
 	clip *c = r->clips[i];
+	if (!c->started) {
+		/* No keyframe came while the event lasted: an empty file is no clip. */
+		vg_warn("recorder %s: no clip for event %s: no keyframe arrived while it was recorded", r->dir, c->id);
+		avio_closep(&c->oc->pb);
+		unlink(c->path);
+		remove_clip(r, i);
+		report(r, c->id, c->path, 0);
+		free_clip(c);
+		return 0;
+	}
 	int rc = fault_hook() ? AVERROR(ENOSPC) : av_write_trailer(c->oc);
 	if (rc >= 0)
 		rc = avio_closep(&c->oc->pb);
@@ -414,50 +438,44 @@ static int finish_clip(vg_recorder *r, int i)
 	return 0;
 }
 
-static int open_clip(vg_recorder *r, clip *c, char *err, size_t errlen)
+/*
+ * Creates the file and writes its header. On failure *io says whether the
+ * disk failed (then every clip is given up and recording pauses) or the
+ * muxer would not take the streams (then this clip alone is lost).
+ */
+static int open_clip(vg_recorder *r, clip *c, int *io)
 {
-	char eb[AV_ERROR_MAX_STRING_SIZE];
+	*io = 0;
 	int rc = avformat_alloc_output_context2(&c->oc, NULL, "mp4", c->path);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", av_err(rc, eb, sizeof eb));
+	if (rc < 0)
 		return rc;
-	}
 	c->vs = avformat_new_stream(c->oc, NULL);
-	if (!c->vs || (rc = avcodec_parameters_copy(c->vs->codecpar, r->vpar)) < 0) {
-		snprintf(err, errlen, "out of memory");
+	if (!c->vs || avcodec_parameters_copy(c->vs->codecpar, r->vpar) < 0)
 		return AVERROR(ENOMEM);
-	}
 	/* A source container's tag (an AVI's, a Matroska's) means nothing in MP4. */
 	c->vs->codecpar->codec_tag = 0;
 	c->vs->time_base = r->vtb;
 	if (r->apar) {
 		c->as = avformat_new_stream(c->oc, NULL);
-		if (!c->as || (rc = avcodec_parameters_copy(c->as->codecpar, r->apar)) < 0) {
-			snprintf(err, errlen, "out of memory");
+		if (!c->as || avcodec_parameters_copy(c->as->codecpar, r->apar) < 0)
 			return AVERROR(ENOMEM);
-		}
 		c->as->codecpar->codec_tag = 0;
 		c->as->time_base = r->atb;
 	}
+	*io = 1;
 	if (fault_hook())
-		rc = AVERROR(ENOSPC);
-	else
-		rc = avio_open(&c->oc->pb, c->path, AVIO_FLAG_WRITE);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", av_err(rc, eb, sizeof eb));
+		return AVERROR(ENOSPC);
+	if ((rc = avio_open(&c->oc->pb, c->path, AVIO_FLAG_WRITE)) < 0)
 		return rc;
-	}
 	/* Each fragment goes to the file at once, so a crash loses only the one under way. */
 	c->oc->flush_packets = 1;
 	AVDictionary *mux = NULL;
 	av_dict_set(&mux, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
 	rc = avformat_write_header(c->oc, &mux);
 	av_dict_free(&mux);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", av_err(rc, eb, sizeof eb));
-		return rc;
-	}
-	return 0;
+	if (rc < 0 && c->oc->pb->error >= 0)
+		*io = 0;
+	return rc < 0 ? rc : 0;
 }
 
 static void do_begin(vg_recorder *r, const char *id, int64_t start)
@@ -499,8 +517,19 @@ static void do_begin(vg_recorder *r, const char *id, int64_t start)
 	snprintf(c->id, sizeof c->id, "%s", id);
 	c->path = path;
 	c->close_at = INT64_MAX;
-	char err[256];
-	int rc = open_clip(r, c, err, sizeof err);
+	int io;
+	int rc = open_clip(r, c, &io);
+	if (rc < 0 && !io) {
+		char eb[AV_ERROR_MAX_STRING_SIZE];
+		vg_warn("recorder %s: no clip for event %s: cannot start %s: %s", r->dir, id, c->path,
+			av_err(rc, eb, sizeof eb));
+		if (c->oc)
+			avio_closep(&c->oc->pb);
+		unlink(c->path);
+		report(r, c->id, c->path, 0);
+		free_clip(c);
+		return;
+	}
 	r->clips[r->nclips++] = c;
 	if (rc < 0) {
 		fail_all(r, c->path, rc);

@@ -26,7 +26,7 @@
 
 /* ---- what the done callback saw ---- */
 
-#define MAX_DONE 16
+#define MAX_DONE 32
 static struct {
 	pthread_mutex_t lock;
 	int n;
@@ -696,6 +696,46 @@ TEST(recorder_destroy_finishes_open_clips)
 	remove_dir(dir);
 }
 
+/* Clips beyond VG_RECORDER_MAX_OPEN get none; one that never saw a keyframe leaves no file and no pause. */
+TEST(recorder_limits)
+{
+	source_file s;
+	make_source(&s);
+	const char *dir = test_dir("limits");
+	remove_dir(dir);
+	vg_recorder *r = remux_recorder(dir, &s, 0, 0);
+	/* Packets 1 to 49: no keyframe among them. */
+	vg_recorder_begin(r, "1765000000.000000-nokey1", AT(0));
+	for (int i = 1; i < 45; i++)
+		vg_recorder_packet(r, s.pkts[i], packet_wall(&s, i));
+	vg_recorder_end(r, "1765000000.000000-nokey1", AT(1.0));
+	for (int i = 45; i < 50; i++)
+		vg_recorder_packet(r, s.pkts[i], packet_wall(&s, i));
+	vg_recorder_sync(r);
+	CHECK(done_of("1765000000.000000-nokey1") == 0);
+	CHECK(!exists(clip_path(dir, "1765000000.000000-nokey1")));
+	vg_recorder_stats st;
+	vg_recorder_get_stats(r, &st);
+	CHECK(!st.paused && st.clips_failed == 1);
+
+	char ids[VG_RECORDER_MAX_OPEN + 1][32];
+	for (int k = 0; k <= VG_RECORDER_MAX_OPEN; k++) {
+		snprintf(ids[k], sizeof ids[k], "1765000002.000000-max%03d", k);
+		vg_recorder_begin(r, ids[k], AT(2.0));
+	}
+	int i = feed_packets(r, &s, 50, 3.0);
+	(void)i;
+	CHECK(done_of(ids[VG_RECORDER_MAX_OPEN]) == 0);
+	vg_recorder_destroy(r);
+	for (int k = 0; k < VG_RECORDER_MAX_OPEN; k++) {
+		CHECK(done_of(ids[k]) == 1);
+		probe p;
+		CHECK(probe_clip(clip_path(dir, ids[k]), &p, 0) == 0 && p.frames == 25 && p.first_key);
+	}
+	free_source(&s);
+	remove_dir(dir);
+}
+
 TEST(recorder_refuses_bad_input)
 {
 	vg_recorder_options o = { .dir = "/proc/no-such-folder/clips", .width = W, .height = H, .frame_rate = { FPS, 1 } };
@@ -725,4 +765,5 @@ TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_encod
 	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_copies_audio),
 	   TEST_ENTRY(recorder_leaves_out_other_audio), TEST_ENTRY(recorder_write_fault_pauses),
 	   TEST_ENTRY(recorder_full_queue_drops), TEST_ENTRY(recorder_destroy_finishes_open_clips),
+	   TEST_ENTRY(recorder_limits),
 	   TEST_ENTRY(recorder_refuses_bad_input));
