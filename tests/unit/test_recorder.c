@@ -69,7 +69,7 @@ static const char *test_dir(const char *name)
 
 static const char *clip_path(const char *dir, const char *id)
 {
-	static char path[256];
+	static char path[1024];
 	snprintf(path, sizeof path, "%s/%s.mp4", dir, id);
 	return path;
 }
