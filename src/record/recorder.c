@@ -676,8 +676,11 @@ static void encode_frame(vg_recorder *r, vg_frame *f, int64_t wall)
 		r->last_key_wall = INT64_MIN / 2;
 	}
 	int64_t pts = wall - r->enc_base;
-	if (pts <= r->enc_last_pts)
-		pts = r->enc_last_pts + 1;
+	if (pts <= r->enc_last_pts) {
+		/* The wall clock went back (it was set): the timeline goes on a frame later, and packets keep their walls. */
+		pts = r->enc_last_pts + (r->frame_us > 0 ? r->frame_us : 1);
+		r->enc_base = wall - pts;
+	}
 	r->enc_last_pts = pts;
 	r->pic->pts = pts;
 	/* A slow source would stretch a GOP of frames over many seconds: keyframes are also due by time. */
