@@ -12,6 +12,7 @@
 #include <libavutil/opt.h>
 
 #include "core/log.h"
+#include "encode/yuv_limited.h"
 
 struct vg_video_writer {
 	char *path;
@@ -23,7 +24,7 @@ struct vg_video_writer {
 	AVPacket *pkt, *apkt;
 	int64_t frames;
 	int header_written;
-	uint8_t luma[256], chroma[256];
+	vg_limited_luts luts;
 };
 
 static void say_av(char *err, size_t errlen, const char *what, const char *path, int rc)
@@ -31,25 +32,6 @@ static void say_av(char *err, size_t errlen, const char *what, const char *path,
 	char why[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(rc, why, sizeof why);
 	snprintf(err, errlen, "%s %s: %s", what, path, why);
-}
-
-/*
- * vigil's frames are full-range (JPEG) YCbCr; H.264 players assume limited
- * range unless told, and many ignore the full-range flag, so the levels are
- * scaled while the frame is copied into the encoder's picture (which costs
- * no extra pass: the copy is needed anyway).
- */
-static void init_luts(vg_video_writer *w)
-{
-	for (int v = 0; v < 256; v++) {
-		w->luma[v] = (uint8_t)lrint(16.0 + v * 219.0 / 255.0);
-		w->chroma[v] = (uint8_t)lrint(128.0 + (v - 128) * 224.0 / 255.0);
-	}
-}
-
-static int audio_copyable(enum AVCodecID id)
-{
-	return id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_MP3 || id == AV_CODEC_ID_OPUS;
 }
 
 static int open_encoder(vg_video_writer *w, const vg_video_writer_options *opt, char *err, size_t errlen)
@@ -136,7 +118,7 @@ static int add_audio(vg_video_writer *w, const vg_video_writer_options *opt, cha
 {
 	if (!opt->audio)
 		return 0;
-	if (!audio_copyable(opt->audio->codec_id)) {
+	if (!vg_audio_copyable(opt->audio->codec_id)) {
 		vg_warn("%s: the source's %s audio is not copied (only AAC, MP3 and Opus are)", w->path,
 			avcodec_get_name(opt->audio->codec_id));
 		return 0;
@@ -176,7 +158,7 @@ int vg_video_writer_open(vg_video_writer **out, const char *path, const vg_video
 		snprintf(err, errlen, "%s: out of memory", path);
 		return AVERROR(ENOMEM);
 	}
-	init_luts(w);
+	vg_limited_luts_init(&w->luts);
 	/* MP4 whatever the file's extension: the fragmenting below is MP4's. */
 	int rc = avformat_alloc_output_context2(&w->oc, NULL, "mp4", path);
 	if (rc < 0) {
@@ -248,17 +230,6 @@ static int drain(vg_video_writer *w, char *err, size_t errlen)
 	}
 }
 
-static void copy_plane(uint8_t *dst, int dst_stride, const uint8_t *src, int src_stride, int w, int h,
-		       const uint8_t *lut)
-{
-	for (int y = 0; y < h; y++) {
-		const uint8_t *s = src + (size_t)y * (size_t)src_stride;
-		uint8_t *d = dst + (size_t)y * (size_t)dst_stride;
-		for (int x = 0; x < w; x++)
-			d[x] = lut[s[x]];
-	}
-}
-
 int vg_video_writer_write_frame(vg_video_writer *w, const vg_frame *frame, char *err, size_t errlen)
 {
 	if (frame->width != w->enc->width || frame->height != w->enc->height) {
@@ -272,11 +243,7 @@ int vg_video_writer_write_frame(vg_video_writer *w, const vg_frame *frame, char 
 		snprintf(err, errlen, "%s: out of memory", w->path);
 		return rc;
 	}
-	int cw = frame->width / 2, ch = frame->height / 2;
-	copy_plane(w->pic->data[0], w->pic->linesize[0], frame->plane[0], frame->stride[0], frame->width,
-		   frame->height, w->luma);
-	copy_plane(w->pic->data[1], w->pic->linesize[1], frame->plane[1], frame->stride[1], cw, ch, w->chroma);
-	copy_plane(w->pic->data[2], w->pic->linesize[2], frame->plane[2], frame->stride[2], cw, ch, w->chroma);
+	vg_limited_copy_frame(w->pic, frame, &w->luts);
 	w->pic->pts = w->frames;
 	if ((rc = avcodec_send_frame(w->enc, w->pic)) < 0) {
 		say_av(err, errlen, "encoding", w->path, rc);

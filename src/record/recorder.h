@@ -97,4 +97,17 @@ void vg_recorder_end(vg_recorder *r, const char *id, int64_t end_wall_us);
 
 void vg_recorder_get_stats(vg_recorder *r, vg_recorder_stats *out);
 
+/*
+ * remux: the source started again (a looped file rewound, a camera
+ * reconnected; its frames' epoch changed). The packets in memory are
+ * forgotten, since the new stream may have other parameter sets, and open
+ * clips go on from its next keyframe with their timestamps continued.
+ * Timestamps that jump are also caught without this call; it is a no-op
+ * when encoding.
+ */
+void vg_recorder_discontinuity(vg_recorder *r);
+
+/* Waits until everything queued so far has been handled (for tests and orderly shutdowns; it blocks). */
+void vg_recorder_sync(vg_recorder *r);
+
 #endif

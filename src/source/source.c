@@ -89,7 +89,9 @@ struct vg_source {
 	atomic_int thread_running;
 	vg_source_frame_fn fn;
 	vg_source_end_fn end_fn;
+	vg_source_packet_fn packet_fn;
 	void *opaque;
+	int audio_index;     /* the best audio stream, -1 when none; read only for packet_fn */
 	/* Files: video packets given to the decoder while no frame has come out yet. */
 	int packets_without_frame;
 };
@@ -428,8 +430,11 @@ static int open_input(vg_source *s, char *err, size_t errlen)
 		goto fail;
 	}
 	AVStream *st = s->fmt->streams[idx];
+	s->audio_index = av_find_best_stream(s->fmt, AVMEDIA_TYPE_AUDIO, -1, idx, NULL, 0);
+	if (s->audio_index < 0)
+		s->audio_index = -1;
 	for (unsigned i = 0; i < s->fmt->nb_streams; i++) {
-		if ((int)i != idx)
+		if ((int)i != idx && !(s->packet_fn && (int)i == s->audio_index))
 			s->fmt->streams[i]->discard = AVDISCARD_ALL;
 	}
 
@@ -530,6 +535,7 @@ int vg_source_open(vg_source **out, const vg_source_options *opt, vg_stats *stat
 		return AVERROR(ENOMEM);
 	}
 	s->uri = real;
+	s->audio_index = -1;
 	s->display = strdup(shown);
 	s->input_format = opt->input_format ? strdup(opt->input_format) : NULL;
 	s->kind = classify(s->uri);
@@ -672,6 +678,8 @@ static int decode_next(vg_source *s)
 			s->decode_acc_us += vg_mono_us() - t0;
 			continue;
 		}
+		if (s->packet_fn && (s->pkt->stream_index == s->stream_index || s->pkt->stream_index == s->audio_index))
+			s->packet_fn(s->opaque, s->pkt, s->pkt->stream_index == s->audio_index, vg_wall_us());
 		if (s->pkt->stream_index != s->stream_index) {
 			av_packet_unref(s->pkt);
 			continue;
@@ -1032,6 +1040,33 @@ static void *source_thread(void *arg)
 void vg_source_on_end(vg_source *src, vg_source_end_fn fn)
 {
 	src->end_fn = fn;
+}
+
+void vg_source_on_packet(vg_source *src, vg_source_packet_fn fn)
+{
+	src->packet_fn = fn;
+	/* The input is open already, with every stream but the video discarded. */
+	if (fn && src->fmt && src->audio_index >= 0)
+		src->fmt->streams[src->audio_index]->discard = AVDISCARD_DEFAULT;
+}
+
+static const AVCodecParameters *stream_params(const vg_source *src, int idx, AVRational *time_base)
+{
+	if (!src->fmt || idx < 0 || (unsigned)idx >= src->fmt->nb_streams)
+		return NULL;
+	if (time_base)
+		*time_base = src->fmt->streams[idx]->time_base;
+	return src->fmt->streams[idx]->codecpar;
+}
+
+const AVCodecParameters *vg_source_video_params(const vg_source *src, AVRational *time_base)
+{
+	return stream_params(src, src->stream_index, time_base);
+}
+
+const AVCodecParameters *vg_source_audio_params(const vg_source *src, AVRational *time_base)
+{
+	return stream_params(src, src->audio_index, time_base);
 }
 
 int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque)

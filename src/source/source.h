@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libavutil/rational.h>
+
 #include "core/frame.h"
 #include "core/stats.h"
 
@@ -73,6 +75,29 @@ typedef void (*vg_source_end_fn)(void *opaque, int result);
 
 /* Sets the end callback (opaque is the one given to vg_source_start); call before vg_source_start. */
 void vg_source_on_end(vg_source *src, vg_source_end_fn fn);
+
+struct AVCodecParameters;
+struct AVPacket;
+
+/*
+ * Called on the source thread for each packet of the video stream, and of
+ * the best audio stream if there is one, as av_read_frame gives it (before
+ * decoding; the callee copies what it keeps). wall_us is the Unix time of
+ * the read, which runs on across rewinds and reconnections although the
+ * packets' own timestamps start again (the frames' epoch says when).
+ */
+typedef void (*vg_source_packet_fn)(void *opaque, const struct AVPacket *pkt, int is_audio, int64_t wall_us);
+
+/* Sets the packet callback (opaque is the one given to vg_source_start); call before vg_source_start. */
+void vg_source_on_packet(vg_source *src, vg_source_packet_fn fn);
+
+/*
+ * The video (audio) stream's parameters and packet time base, NULL when
+ * there is none (no audio stream, or the input is not open). Valid until the
+ * input is opened again; call before vg_source_start or on the source thread.
+ */
+const struct AVCodecParameters *vg_source_video_params(const vg_source *src, AVRational *time_base);
+const struct AVCodecParameters *vg_source_audio_params(const vg_source *src, AVRational *time_base);
 
 /* Starts a thread that calls fn for every frame until the input ends or vg_source_stop. */
 int vg_source_start(vg_source *src, vg_source_frame_fn fn, void *opaque);

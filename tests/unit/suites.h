@@ -40,6 +40,7 @@ extern const vg_test vg_suite_lifecycle[];
 extern const vg_test vg_suite_zones_overlay[];
 extern const vg_test vg_suite_video_writer[];
 extern const vg_test vg_suite_event_store[];
+extern const vg_test vg_suite_recorder[];
 
 static const vg_test *const vg_all_suites[] = {
 	vg_suite_frame,
@@ -78,6 +79,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_zones_overlay,
 	vg_suite_video_writer,
 	vg_suite_event_store,
+	vg_suite_recorder,
 	NULL,
 };
 

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libavcodec/avcodec.h>
+
 #include "core/clock.h"
 #include "core/frame.h"
 #include "core/log.h"
@@ -388,6 +390,84 @@ TEST(source_file_thread_ends)
 	cleanup();
 }
 
+typedef struct tap_counts {
+	atomic_int frames, video, audio, video_keys;
+	atomic_int_fast64_t first_wall, last_wall;
+} tap_counts;
+
+static void tap_frame(void *opaque, vg_frame *f)
+{
+	(void)f;
+	atomic_fetch_add(&((tap_counts *)opaque)->frames, 1);
+}
+
+static void tap_packet(void *opaque, const struct AVPacket *pkt, int is_audio, int64_t wall_us)
+{
+	tap_counts *c = opaque;
+	if (is_audio) {
+		atomic_fetch_add(&c->audio, 1);
+	} else {
+		atomic_fetch_add(&c->video, 1);
+		if (pkt->flags & AV_PKT_FLAG_KEY)
+			atomic_fetch_add(&c->video_keys, 1);
+	}
+	int_fast64_t zero = 0;
+	atomic_compare_exchange_strong(&c->first_wall, &zero, wall_us);
+	atomic_store(&c->last_wall, wall_us);
+}
+
+/* The packet tap (the recorder's way in when remuxing) sees every video and audio packet, with the streams' parameters. */
+TEST(source_packet_tap)
+{
+	const char *path = tmp_path("tap.mp4");
+	char *argv[] = { "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+			 "testsrc=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-t", "1",
+			 "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", (char *)path, NULL };
+	if (run_ffmpeg(argv) != 0)
+		SKIP("ffmpeg cannot make an H.264 and AAC clip");
+	vg_stats stats;
+	vg_stats_init(&stats, path);
+	vg_source_options opt = { .uri = path };
+	vg_source *src = open_ok(&opt, &stats);
+	AVRational vtb = { 0, 0 }, atb = { 0, 0 };
+	const AVCodecParameters *vp = vg_source_video_params(src, &vtb);
+	const AVCodecParameters *ap = vg_source_audio_params(src, &atb);
+	CHECK(vp && vp->codec_id == AV_CODEC_ID_H264 && vtb.num > 0 && vtb.den > 0);
+	CHECK(ap && ap->codec_id == AV_CODEC_ID_AAC && atb.num > 0 && atb.den > 0);
+	tap_counts c = { 0 };
+	vg_source_on_packet(src, tap_packet);
+	CHECK(vg_source_start(src, tap_frame, &c) == 0);
+	int64_t deadline = vg_mono_us() + 5000000;
+	while (atomic_load(&stats.source_state) != VG_SOURCE_ENDED && vg_mono_us() < deadline)
+		vg_sleep_us(10000);
+	vg_source_stop(src);
+	fprintf(stderr, "tap: %d frames, %d video packets (%d keys), %d audio packets\n", atomic_load(&c.frames),
+		atomic_load(&c.video), atomic_load(&c.video_keys), atomic_load(&c.audio));
+	CHECK(atomic_load(&c.frames) == 25 && atomic_load(&c.video) == 25);
+	CHECK(atomic_load(&c.video_keys) == 3);
+	/* One second of AAC at 48 kHz: 1024 samples a packet. */
+	CHECK(atomic_load(&c.audio) >= 45 && atomic_load(&c.audio) <= 50);
+	CHECK(atomic_load(&c.last_wall) >= atomic_load(&c.first_wall) && atomic_load(&c.first_wall) > 0);
+	vg_source_destroy(src);
+	cleanup();
+}
+
+/* Without a tap the audio stays discarded, and the frames are the same. */
+TEST(source_no_tap_same_frames)
+{
+	const char *path = tmp_path("notap.mp4");
+	char *argv[] = { "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+			 "testsrc=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-t", "1",
+			 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", (char *)path, NULL };
+	if (run_ffmpeg(argv) != 0)
+		SKIP("ffmpeg cannot make an H.264 and AAC clip");
+	vg_source_options opt = { .uri = path };
+	vg_source *src = open_ok(&opt, NULL);
+	CHECK(count_to_eof(src, 100) == 25);
+	vg_source_destroy(src);
+	cleanup();
+}
+
 TEST(source_file_loop)
 {
 	const char *path = make_clip("ten.mp4", 10, "libx264");
@@ -749,6 +829,8 @@ TEST_SUITE(source,
 	TEST_ENTRY(source_thread_stop),
 	TEST_ENTRY(source_file_eof),
 	TEST_ENTRY(source_file_thread_ends),
+	TEST_ENTRY(source_packet_tap),
+	TEST_ENTRY(source_no_tap_same_frames),
 	TEST_ENTRY(source_file_loop),
 	TEST_ENTRY(source_file_loop_paced),
 	TEST_ENTRY(source_vtest_avi),
