@@ -205,10 +205,10 @@ TEST(event_store_put_flush_query)
 	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(e, "has_snapshot")));
 	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(e, "has_clip")));
 	/* The keys are those of vg_object_state_json, in its order, and no others. */
-	static const char *const keys[] = { "id", "camera", "label", "track_id", "score", "top_score",
+	static const char *const keys[] = { "id", "camera", "label", "track_id", "class_id", "score", "top_score",
 					    "box", "top_box", "zones", "entered_zones", "start_time", "end_time",
 					    "top_score_time", "stationary", "has_snapshot", "has_clip" };
-	CHECK(cJSON_GetArraySize(e) == 16);
+	CHECK(cJSON_GetArraySize(e) == 17);
 	int i = 0;
 	for (const cJSON *k = e->child; k; k = k->next, i++)
 		CHECK_MSG(strcmp(k->string, keys[i]) == 0, "key %d is %s", i, k->string);
