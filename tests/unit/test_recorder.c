@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -646,6 +648,32 @@ TEST(recorder_write_fault_pauses)
 	remove_dir(dir);
 }
 
+/* A real write failure, not the hook: files may not grow past 8 KiB in this process (as a disk that fills). */
+TEST(recorder_file_size_limit_fails_clip)
+{
+	source_file s;
+	make_source(&s);
+	const char *dir = test_dir("fsize");
+	remove_dir(dir);
+	setenv("VIGIL_RECORDER_PAUSE_MS", "10000", 1);
+	vg_recorder *r = remux_recorder(dir, &s, 0, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit lim = { 8192, 8192 };
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	const char *id = "1765000000.000000-fsize1";
+	vg_recorder_begin(r, id, AT(0));
+	feed_packets(r, &s, 0, 10.0);
+	CHECK_MSG(done_of(id) == 0, "done: %d", done_of(id));
+	CHECK(!exists(clip_path(dir, id)));
+	vg_recorder_stats st;
+	vg_recorder_get_stats(r, &st);
+	CHECK(st.paused && st.clips_failed == 1);
+	vg_recorder_destroy(r);
+	unsetenv("VIGIL_RECORDER_PAUSE_MS");
+	free_source(&s);
+	remove_dir(dir);
+}
+
 TEST(recorder_full_queue_drops)
 {
 	const char *dir = test_dir("queue");
@@ -764,6 +792,7 @@ TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_encod
 	   TEST_ENTRY(recorder_remux_clip), TEST_ENTRY(recorder_overlapping_events),
 	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_copies_audio),
 	   TEST_ENTRY(recorder_leaves_out_other_audio), TEST_ENTRY(recorder_write_fault_pauses),
+	   TEST_ENTRY(recorder_file_size_limit_fails_clip),
 	   TEST_ENTRY(recorder_full_queue_drops), TEST_ENTRY(recorder_destroy_finishes_open_clips),
 	   TEST_ENTRY(recorder_limits),
 	   TEST_ENTRY(recorder_refuses_bad_input));
