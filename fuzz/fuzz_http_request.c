@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the HTTP request parser and the checks the server
- * makes of its header values (Host, Origin, X-Forwarded-For). Each input is
+ * makes of its header values (Host, Origin, X-Forwarded-For, Range). Each input is
  * parsed twice: whole, and fed in growing prefixes as a socket would deliver
  * it, and both must agree. Pipelined requests are parsed one after another.
  */
@@ -30,6 +30,16 @@ static void check_access(const vg_http_request *req)
 		const char *m = vg_http_cors_match(req->origin, req->origin_len, cors_origins, 2);
 		if (m && m != cors_origins[0] && m != cors_origins[1])
 			abort();
+	}
+	if (req->range) {
+		/* A satisfiable range lies inside the resource, for any size. */
+		static const int64_t sizes[] = { 0, 1, 1000, (int64_t)1 << 40 };
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			int64_t a = -1, b = -1;
+			int r = vg_http_parse_range(req->range, req->range_len, sizes[i], &a, &b);
+			if (r > 0 && (a < 0 || b < a || b >= sizes[i]))
+				abort();
+		}
 	}
 	if (req->forwarded_for) {
 		vg_peer_net trusted[2];

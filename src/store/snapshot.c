@@ -1,6 +1,7 @@
 #include "store/snapshot.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,10 @@ void vg_snapshot_crop_rect(const float box[4], int width, int height, int *x, in
 		cx = width / 2.0;
 	if (!(cy == cy))
 		cy = height / 2.0;
-	int ww = clampi((int)cw, 2, width) & ~1, hh = clampi((int)ch, 2, height) & ~1;
+	int ww = clampi((int)lround(cw), 2, width) & ~1, hh = clampi((int)lround(ch), 2, height) & ~1;
 	/* Moved, not cut, at the frame's edges, so that the crop keeps its size. */
-	int x0 = clampi((int)(cx - ww / 2.0), 0, width - ww) & ~1, y0 = clampi((int)(cy - hh / 2.0), 0, height - hh) & ~1;
+	int x0 = clampi((int)lround(cx - ww / 2.0), 0, width - ww) & ~1;
+	int y0 = clampi((int)lround(cy - hh / 2.0), 0, height - hh) & ~1;
 	*x = x0;
 	*y = y0;
 	*w = ww;

@@ -37,6 +37,7 @@ extern const vg_test vg_suite_track_scenes[];
 extern const vg_test vg_suite_zones[];
 extern const vg_test vg_suite_scene[];
 extern const vg_test vg_suite_lifecycle[];
+extern const vg_test vg_suite_snapshot[];
 extern const vg_test vg_suite_zones_overlay[];
 extern const vg_test vg_suite_video_writer[];
 extern const vg_test vg_suite_event_store[];
@@ -76,6 +77,7 @@ static const vg_test *const vg_all_suites[] = {
 	vg_suite_zones,
 	vg_suite_scene,
 	vg_suite_lifecycle,
+	vg_suite_snapshot,
 	vg_suite_zones_overlay,
 	vg_suite_video_writer,
 	vg_suite_event_store,

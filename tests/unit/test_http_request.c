@@ -362,6 +362,32 @@ TEST(http_request_credentials)
 	check_rejected("GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n", 400);
 }
 
+/* Range (RFC 9110 14.1.2): one byte range, from the start, open-ended or the last N bytes. */
+TEST(http_request_range)
+{
+	int64_t a, b;
+#define RANGE(v, size) vg_http_parse_range(v, strlen(v), size, &a, &b)
+	CHECK(RANGE("bytes=0-99", 1000) == 1 && a == 0 && b == 99);
+	CHECK(RANGE("bytes=100-", 1000) == 1 && a == 100 && b == 999);
+	CHECK(RANGE("bytes=-10", 1000) == 1 && a == 990 && b == 999);
+	CHECK(RANGE("bytes=-5000", 1000) == 1 && a == 0 && b == 999);
+	CHECK(RANGE("bytes=900-5000", 1000) == 1 && a == 900 && b == 999);
+	CHECK(RANGE("BYTES=1-1", 1000) == 1 && a == 1 && b == 1);
+	/* Not satisfiable: past the end, backwards, nothing of an empty file. */
+	CHECK(RANGE("bytes=1000-", 1000) == -1);
+	CHECK(RANGE("bytes=5-4", 1000) == -1);
+	CHECK(RANGE("bytes=-0", 1000) == -1);
+	CHECK(RANGE("bytes=0-", 0) == -1);
+	/* Not a range the server takes: the whole file is sent. */
+	CHECK(RANGE("bytes=0-1,5-6", 1000) == 0);
+	CHECK(RANGE("items=0-1", 1000) == 0);
+	CHECK(RANGE("bytes=-", 1000) == 0);
+	CHECK(RANGE("bytes=a-b", 1000) == 0);
+	CHECK(RANGE("bytes= 0-1", 1000) == 0);
+	CHECK(RANGE("bytes=1234567890123456789-", 1000) == 0);
+#undef RANGE
+}
+
 TEST_SUITE(http_request,
 	   TEST_ENTRY(http_request_credentials),
 	   TEST_ENTRY(http_request_origin_and_forwarded_for),
@@ -384,4 +410,4 @@ TEST_SUITE(http_request,
 	   TEST_ENTRY(http_request_too_many_headers),
 	   TEST_ENTRY(http_request_version),
 	   TEST_ENTRY(http_request_methods),
-	   TEST_ENTRY(http_request_need_more));
+	   TEST_ENTRY(http_request_need_more), TEST_ENTRY(http_request_range));
