@@ -124,6 +124,12 @@ static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int 
 	atomic_store(&p->stats->track_confirmed, ts.confirmed);
 	atomic_store(&p->stats->track_deaths, ts.deaths);
 	atomic_store(&p->stats->track_fragments, ts.fragments);
+	if (p->recorder) {
+		vg_recorder_stats rs;
+		vg_recorder_get_stats(p->recorder, &rs);
+		atomic_store(&p->stats->clips_dropped, rs.dropped);
+		atomic_store(&p->stats->clips_paused, rs.paused);
+	}
 	return p->opt.filter ? vg_detection_filter_apply(p->opt.filter, dets, n) : n;
 }
 
@@ -160,6 +166,10 @@ static void on_zone_event(const vg_zone_event *ev, void *user)
 static void on_object(const vg_object_message *m, void *user)
 {
 	vg_pipeline *p = user;
+	if (m->type == VG_OBJECT_NEW)
+		atomic_fetch_add(&p->stats->events_started, 1);
+	else if (m->type == VG_OBJECT_END)
+		atomic_fetch_add(&p->stats->events_ended, 1);
 	if (p->recorder && m->type == VG_OBJECT_NEW)
 		vg_recorder_begin(p->recorder, m->after.id, (int64_t)(m->after.start_time * 1e6));
 	else if (p->recorder && m->type == VG_OBJECT_END)
@@ -184,12 +194,15 @@ static int on_better_frame(const vg_object_state *s, void *user)
 	vg_pipeline *p = user;
 	if (!p->sink.snapshot || p->opt.privacy.mode != VG_PRIVACY_OFF || !p->scene_frame)
 		return -1;
-	return p->sink.snapshot(p->sink.opaque, s, p->scene_frame);
+	int rc = p->sink.snapshot(p->sink.opaque, s, p->scene_frame);
+	atomic_fetch_add(rc == 0 ? &p->stats->snapshots_saved : &p->stats->snapshots_failed, 1);
+	return rc;
 }
 
 static void on_clip_done(void *user, const char *id, const char *path, int ok)
 {
 	vg_pipeline *p = user;
+	atomic_fetch_add(ok ? &p->stats->clips_done : &p->stats->clips_failed, 1);
 	if (p->sink.clip_done)
 		p->sink.clip_done(p->sink.opaque, id, path, ok);
 }
@@ -236,6 +249,7 @@ static int setup_recorder(vg_pipeline *p, char *err, size_t errlen)
 	}
 	if (p->remux)
 		vg_source_on_packet(p->source, on_source_packet);
+	atomic_store(&p->stats->clips_enabled, 1);
 	vg_info("%s%sclips of object events in %s (%s, %.0f s before and %.0f s after)",
 		p->opt.camera ? p->opt.camera : "", p->opt.camera ? ": " : "", p->opt.clips_dir,
 		p->remux ? "the source's H.264, remuxed" : "encoded from the frames shown", p->opt.clip_pre_s,
@@ -617,6 +631,7 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 			return -1;
 		}
 		atomic_store(&stats->track_enabled, opt->scene.tracking);
+		atomic_store(&stats->events_enabled, so.on_object != NULL);
 		stats->zones = vg_scene_zones(p->scene);
 	}
 	if (p->detector && setup_segmentation(p, err, errlen) < 0) {

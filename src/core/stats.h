@@ -55,6 +55,11 @@ typedef struct vg_stats {
 	 * destroyed there, where the stats are read.
 	 */
 	struct vg_zones *zones;
+	/* Object events (analysis) and their clips (the recorder's thread, and the analysis). */
+	atomic_int events_enabled;
+	atomic_uint_fast64_t events_started, events_ended, snapshots_saved, snapshots_failed;
+	atomic_int clips_enabled, clips_paused;
+	atomic_uint_fast64_t clips_done, clips_failed, clips_dropped;
 
 	/* Encode thread. */
 	atomic_uint_fast64_t encode_frames;
@@ -85,6 +90,11 @@ typedef struct vg_stats {
 	atomic_uint_fast64_t mqtt_published;
 	atomic_uint_fast64_t mqtt_dropped;          /* the bounded queue was full */
 	atomic_uint_fast64_t mqtt_errors;
+
+	/* The event store (the server's stats only; copied from the store when the stats are read). */
+	atomic_int store_enabled;
+	atomic_uint_fast64_t store_written, store_dropped, store_write_errors, store_removed_events, store_removed_files;
+	atomic_int_fast64_t store_bytes;
 } vg_stats;
 
 void vg_stats_init(vg_stats *stats, const char *source_uri);

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "http/server_internal.h"
 #include "http/status.h"
+#include "store/event_store.h"
 
 /* An SSE client with this much unsent skips events until it catches up. */
 #define SSE_MAX_QUEUED (256 * 1024)
@@ -263,8 +264,26 @@ static int gather(vg_http_server *srv, const vg_http_camera *only, const char **
 	return n;
 }
 
+/* The store's counters join the server's stats when they are read. */
+static void copy_store_stats(vg_http_server *srv)
+{
+	if (!srv->store)
+		return;
+	vg_store_stats s;
+	vg_event_store_get_stats(srv->store, &s);
+	vg_stats *st = srv->stats;
+	atomic_store(&st->store_enabled, 1);
+	atomic_store(&st->store_written, s.events_written);
+	atomic_store(&st->store_dropped, s.dropped);
+	atomic_store(&st->store_write_errors, s.write_errors);
+	atomic_store(&st->store_removed_events, s.removed_events);
+	atomic_store(&st->store_removed_files, s.removed_files);
+	atomic_store(&st->store_bytes, s.bytes);
+}
+
 char *vg_http__stats_json(vg_http_server *srv, const vg_http_camera *only)
 {
+	copy_store_stats(srv);
 	const char *names[MAX_LISTED];
 	const vg_stats *stats[MAX_LISTED];
 	int n = gather(srv, only, names, stats);
@@ -273,6 +292,7 @@ char *vg_http__stats_json(vg_http_server *srv, const vg_http_camera *only)
 
 char *vg_http__metrics(vg_http_server *srv)
 {
+	copy_store_stats(srv);
 	const char *names[MAX_LISTED];
 	const vg_stats *stats[MAX_LISTED];
 	int n = gather(srv, NULL, names, stats);

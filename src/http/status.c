@@ -93,6 +93,24 @@ static int add_camera_sections(cJSON *obj, const vg_stats *stats, int64_t now_mo
 	}
 	if (stats->zones && add_zones(obj, stats->zones) < 0)
 		return -1;
+	if (LOAD(events_enabled)) {
+		cJSON *ev = cJSON_AddObjectToObject(obj, "events");
+		cJSON_AddNumberToObject(ev, "started", (double)LOAD(events_started));
+		cJSON_AddNumberToObject(ev, "ended", (double)LOAD(events_ended));
+		cJSON_AddNumberToObject(ev, "snapshots", (double)LOAD(snapshots_saved));
+		cJSON_AddNumberToObject(ev, "snapshots_failed", (double)LOAD(snapshots_failed));
+		if (LOAD(clips_enabled)) {
+			cJSON *cl = cJSON_AddObjectToObject(ev, "clips");
+			cJSON_AddNumberToObject(cl, "done", (double)LOAD(clips_done));
+			cJSON_AddNumberToObject(cl, "failed", (double)LOAD(clips_failed));
+			cJSON_AddNumberToObject(cl, "dropped", (double)LOAD(clips_dropped));
+			cJSON_AddBoolToObject(cl, "paused", LOAD(clips_paused));
+			if (!cl)
+				return -1;
+		}
+		if (!ev)
+			return -1;
+	}
 
 	cJSON *out = cJSON_AddObjectToObject(obj, "output");
 	cJSON_AddNumberToObject(out, "frames", (double)LOAD(encode_frames));
@@ -161,6 +179,16 @@ char *vg_status_json_cameras(const vg_stats *stats, const char *const *names, co
 		cJSON_AddNumberToObject(mq, "published", (double)LOAD(mqtt_published));
 		cJSON_AddNumberToObject(mq, "dropped", (double)LOAD(mqtt_dropped));
 		cJSON_AddNumberToObject(mq, "errors", (double)LOAD(mqtt_errors));
+	}
+	if (LOAD(store_enabled)) {
+		cJSON *st = cJSON_AddObjectToObject(root, "store");
+		ok &= st != NULL;
+		cJSON_AddNumberToObject(st, "written", (double)LOAD(store_written));
+		cJSON_AddNumberToObject(st, "dropped", (double)LOAD(store_dropped));
+		cJSON_AddNumberToObject(st, "write_errors", (double)LOAD(store_write_errors));
+		cJSON_AddNumberToObject(st, "removed_events", (double)LOAD(store_removed_events));
+		cJSON_AddNumberToObject(st, "removed_files", (double)LOAD(store_removed_files));
+		cJSON_AddNumberToObject(st, "bytes", (double)LOAD(store_bytes));
 	}
 	cJSON_AddNumberToObject(root, "uptime_s", round((double)(now_mono_us - stats->start_mono_us) / 1e3) / 1e3);
 	cJSON_AddStringToObject(root, "version", VG_VERSION);
@@ -304,6 +332,15 @@ char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, 
 	CAM_COUNTER("vigil_track_deaths_total", "Confirmed tracks that ended.", track_deaths);
 	CAM_COUNTER("vigil_track_fragments_total", "Confirmed tracks that seem to continue another's object.",
 		    track_fragments);
+	CAM_COUNTER("vigil_events_started_total", "Object events begun (tracks confirmed).", events_started);
+	CAM_COUNTER("vigil_events_ended_total", "Object events ended.", events_ended);
+	CAM_COUNTER("vigil_event_snapshots_total", "Best snapshots written.", snapshots_saved);
+	CAM_COUNTER("vigil_event_snapshots_failed_total", "Best snapshots that could not be written.", snapshots_failed);
+	CAM_COUNTER("vigil_clips_total", "Event clips completed.", clips_done);
+	CAM_COUNTER("vigil_clips_failed_total", "Event clips that failed (a full disk, ...).", clips_failed);
+	CAM_COUNTER("vigil_clips_dropped_total", "Frames or packets the clip recorder's full queue turned away.",
+		    clips_dropped);
+	CAM_GAUGE("vigil_clips_paused", "1 while clip recording pauses after a write error.", LOAD(clips_paused));
 	{
 		struct vg_zones **zs = n > 0 ? malloc((size_t)n * sizeof *zs) : NULL;
 		for (int i = 0; zs && i < n; i++)
@@ -338,6 +375,18 @@ char *vg_status_metrics_cameras(const vg_stats *http, const char *const *names, 
 		counter(&t, "vigil_mqtt_dropped_total", "MQTT messages dropped because the queue was full.",
 			LOAD(mqtt_dropped));
 		counter(&t, "vigil_mqtt_errors_total", "Refused MQTT connections and failed publishes.", LOAD(mqtt_errors));
+	}
+
+	if (LOAD(store_enabled)) {
+		counter(&t, "vigil_store_written_total", "Event rows written to the store.", LOAD(store_written));
+		counter(&t, "vigil_store_dropped_total", "Store writes dropped because the queue was full.",
+			LOAD(store_dropped));
+		counter(&t, "vigil_store_write_errors_total", "Store statements or files that failed.",
+			LOAD(store_write_errors));
+		counter(&t, "vigil_store_removed_events_total", "Events retention deleted.", LOAD(store_removed_events));
+		counter(&t, "vigil_store_removed_files_total", "Snapshots and clips retention deleted.",
+			LOAD(store_removed_files));
+		gauge(&t, "vigil_store_bytes", "Bytes of snapshots and clips on disk.", (double)LOAD(store_bytes));
 	}
 
 	if (t.failed) {

@@ -77,7 +77,8 @@ class EventsTest(TmpMixin, h.VigilTestCase):
         self.addCleanup(sub.kill)
         data = os.path.join(self.tmpdir(), "data")
         config = CONFIG % (b.port, h.VTEST, CENTERNET)
-        v = self.track(h.ConfigVigil(config, "--data", data))
+        # Retention (which also measures the files' bytes) every second instead of every minute.
+        v = self.track(h.ConfigVigil(config, "--data", data, extra_env={"VIGIL_STORE_RETENTION_INTERVAL_MS": "1000"}))
         v.wait_ready(30)
 
         # SSE: object messages until an event that began after we listened has ended.
@@ -179,6 +180,23 @@ class EventsTest(TmpMixin, h.VigilTestCase):
         self.assertEqual(bad.status, 416)
         self.assertEqual(bad.header("content-range"), "bytes */%d" % size)
 
+        # Their counts in /api/stats and /metrics.
+        doc = v.stats()
+        ev = [c for c in doc["cameras"] if c["name"] == "street"][0]["events"]
+        self.assertGreaterEqual(ev["started"], len([i for i, ms in by_id.items() if ms[0]["type"] == "new"]), ev)
+        self.assertGreaterEqual(ev["ended"], 1)
+        self.assertGreaterEqual(ev["snapshots"], ev["started"])
+        self.assertEqual(ev["snapshots_failed"], 0)
+        self.assertGreaterEqual(ev["clips"]["done"], 1)
+        self.assertEqual((ev["clips"]["failed"], ev["clips"]["paused"]), (0, False))
+        self.assertGreaterEqual(doc["store"]["written"], ev["started"])
+        self.assertEqual((doc["store"]["dropped"], doc["store"]["write_errors"]), (0, 0))
+        self.assertGreaterEqual(doc["store"]["bytes"], len(clip.body) + len(full.body) + len(crop.body))
+        metrics = v.get("/metrics").body.decode()
+        self.assertRegex(metrics, r'(?m)^vigil_events_started_total\{camera="street"\} [1-9]\d*$')
+        self.assertRegex(metrics, r'(?m)^vigil_clips_total\{camera="street"\} [1-9]\d*$')
+        self.assertRegex(metrics, r'(?m)^vigil_store_bytes [1-9]\d*$')
+
         # MQTT vigil/events: the same messages as SSE, this event's new and end among them.
         time.sleep(0.5)
         v.stop()
@@ -228,6 +246,10 @@ class ClipFaultTest(TmpMixin, h.VigilTestCase):
                 self.assertEqual(v.get("/api/events/%s/clip.mp4" % e["id"]).status, 404)
         self.assertEqual(v.get("/healthz").status, 200)
         self.assertEqual(len(v.mjpeg().parts(3)), 3)
+        clips = v.stats()["events"]["clips"]
+        self.assertGreaterEqual(clips["failed"], 1, clips)
+        self.assertEqual(clips["done"], 0, clips)
+        self.assertTrue(clips["paused"], clips)
 
 
 class RemuxTest(TmpMixin, h.VigilTestCase):
