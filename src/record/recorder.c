@@ -76,6 +76,7 @@ typedef struct clip {
 struct vg_recorder {
 	char *dir;
 	int64_t pre_us, post_us;
+	int64_t max_us;     /* the longest clip, from its event's start */
 	int remux;
 	AVCodecParameters *vpar;   /* the clips' video stream */
 	AVRational vtb;            /* of the ring's video packets */
@@ -516,7 +517,8 @@ static void do_begin(vg_recorder *r, const char *id, int64_t start)
 	}
 	snprintf(c->id, sizeof c->id, "%s", id);
 	c->path = path;
-	c->close_at = INT64_MAX;
+	/* An event that lasts (a parked car) gets its first max_us of clip, not a file that grows for ever. */
+	c->close_at = start > INT64_MAX - r->max_us ? INT64_MAX : start + r->max_us;
 	int io;
 	int rc = open_clip(r, c, &io);
 	if (rc < 0 && !io) {
@@ -562,7 +564,9 @@ static void do_end(vg_recorder *r, const char *id, int64_t end)
 		clip *c = r->clips[i];
 		if (strcmp(c->id, id))
 			continue;
-		c->close_at = end > INT64_MAX - r->post_us ? INT64_MAX : end + r->post_us;
+		int64_t at = end > INT64_MAX - r->post_us ? INT64_MAX : end + r->post_us;
+		if (at < c->close_at)
+			c->close_at = at;
 		if (r->last_wall >= c->close_at)
 			finish_clip(r, i);
 		return;
@@ -821,6 +825,7 @@ int vg_recorder_create(vg_recorder **out, const vg_recorder_options *opt, char *
 	}
 	r->pre_us = llround(opt->pre_s * 1e6);
 	r->post_us = llround(opt->post_s * 1e6);
+	r->max_us = llround((opt->max_s > 0 ? opt->max_s : VG_RECORDER_MAX_CLIP_S) * 1e6);
 	r->done = opt->done;
 	r->user = opt->user;
 	r->last_wall = INT64_MIN;

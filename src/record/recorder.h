@@ -36,6 +36,7 @@
 
 #define VG_RECORDER_PAUSE_S 30
 #define VG_RECORDER_MAX_OPEN 16  /* clips open at once; events beyond get none */
+#define VG_RECORDER_MAX_CLIP_S 600 /* a clip ends this long after its event began, even if the event goes on */
 
 struct AVCodecParameters;
 struct AVPacket;
@@ -46,6 +47,7 @@ typedef void (*vg_recorder_done_fn)(void *user, const char *id, const char *path
 typedef struct vg_recorder_options {
 	const char *dir;          /* clips are DIR/ID.mp4; created if missing */
 	double pre_s, post_s;     /* seconds before and after; 0 is allowed */
+	double max_s;             /* the longest clip from its event's start; 0: VG_RECORDER_MAX_CLIP_S */
 	/* remux: the source's video stream (H.264) and its packets' time base; NULL: encode */
 	const struct AVCodecParameters *video;
 	AVRational video_time_base;

@@ -214,6 +214,34 @@ TEST(recorder_encode_clip)
 	remove_dir(dir);
 }
 
+/* An event that goes on (a parked car) gets a clip of the longest length, closed while it lasts. */
+TEST(recorder_longest_clip)
+{
+	const char *dir = test_dir("longest");
+	remove_dir(dir);
+	vg_recorder_options o = { .dir = dir, .pre_s = 1, .post_s = 1, .max_s = 2, .width = W, .height = H,
+				  .frame_rate = { FPS, 1 }, .done = on_done };
+	vg_recorder *r;
+	char err[256];
+	CHECK_MSG(vg_recorder_create(&r, &o, err, sizeof err) == 0, "%s", err);
+	vg_frame_pool *pool = vg_frame_pool_create(W, H);
+	const char *id = "1765000003.000000-long01";
+	feed_frames(r, pool, 0, 75);
+	vg_recorder_begin(r, id, AT(3.0));
+	feed_frames(r, pool, 75, 200);
+	/* Closed at 5 s, with the event still going on. */
+	CHECK_MSG(done_of(id) == 1, "done: %d", done_of(id));
+	vg_recorder_end(r, id, AT(7.0));
+	feed_frames(r, pool, 200, 225);
+	vg_recorder_destroy(r);
+	vg_frame_pool_release(pool);
+	probe p;
+	CHECK(probe_clip(clip_path(dir, id), &p, 0) == 0);
+	/* From the keyframe at 2 s to 5 s. */
+	CHECK_MSG(fabs(p.duration - 3.0) <= 0.2, "%.3f s", p.duration);
+	remove_dir(dir);
+}
+
 /* Frames that come slower than the nominal rate keep their real times. */
 TEST(recorder_encode_follows_wall_time)
 {
@@ -788,7 +816,7 @@ TEST(recorder_refuses_bad_input)
 	remove_dir(test_dir("bad"));
 }
 
-TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_encode_follows_wall_time),
+TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_longest_clip), TEST_ENTRY(recorder_encode_follows_wall_time),
 	   TEST_ENTRY(recorder_remux_clip), TEST_ENTRY(recorder_overlapping_events),
 	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_copies_audio),
 	   TEST_ENTRY(recorder_leaves_out_other_audio), TEST_ENTRY(recorder_write_fault_pauses),
