@@ -176,6 +176,10 @@ function setBadge(el, state) {
 }
 
 function onStats(doc) {
+  viewTracks = !!doc.tracking;
+  tracking.clear();
+  for (const c of Array.isArray(doc.cameras) ? doc.cameras : []) if (c && c.tracking) tracking.add(c.name);
+  syncRecent(false);
   if (!many) {
     showStats(doc, doc.clients.stream + ' video, ' + doc.clients.events + ' events');
   }
@@ -375,10 +379,16 @@ function listenEvents() {
 // --- Recent object events ---
 //
 // One event per tracked object, kept by the server's store: the focused camera's newest ones are read once from
-// /api/events, then kept current by the "object" messages of /events (new, update, end). A server that keeps no
-// events answers 404 there, and the panel stays hidden.
+// /api/events, then kept current by the "object" messages of /events (new, update, end). Only a camera that tracks
+// objects (its stats have a "tracking" section) has events, so only then is the list asked for: a server without
+// a store answers 404, which the browser would report in its console. If it answers 404 all the same, the panel
+// stays hidden.
 
 const RECENT_KEPT = 20;
+// An "object" message goes out as the store queues its write: its snapshot is asked for this much later.
+const SNAPSHOT_SETTLE_MS = 700;
+// A thumbnail that failed to load is asked for again once, this much later.
+const THUMB_RETRY_MS = 2000;
 const CLIP_TYPE = 'video/mp4; codecs="avc1.64001f"';
 
 const recent = {
@@ -389,10 +399,16 @@ const recent = {
   pending: null, // object messages that arrived during the load, applied after it
 };
 
+// Whether the camera in view tracks objects, from the stats: the one camera's, or each camera's (by name).
+let viewTracks = false;
+const tracking = new Set();
+
 // The camera whose events the panel lists: the focused one; with one camera, all of this server's events (the
-// command line's camera is listed as "default" but its events have no camera name).
+// command line's camera is listed as "default" but its events have no camera name); null: none.
 function recentCamera() {
-  return many ? focused : '';
+  if (cameras.size === 0) return null; // Until the camera list is read, whether there are many is not known.
+  if (many) return focused !== null && tracking.has(focused) ? focused : null;
+  return viewTracks ? '' : null;
 }
 
 function validObject(e) {
@@ -435,12 +451,37 @@ function makeEntry(e) {
     time: li.querySelector('.event-time'),
     zones: li.querySelector('.event-zones'),
     event: e,
+    src: null, // the thumbnail's URL, set on the image now or when the timer fires
+    timer: null,
+    retried: false,
   };
   entry.button.addEventListener('click', () => openEvent(entry.event, entry.button));
+  entry.img.addEventListener('error', () => {
+    if (entry.timer || !entry.src) return; // A newer snapshot is on its way, or there is none.
+    showPlaceholder(entry, true);
+    if (entry.retried) return;
+    entry.retried = true;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (entry.src) entry.img.src = entry.src + '&retry=1';
+    }, THUMB_RETRY_MS);
+  });
+  entry.img.addEventListener('load', () => showPlaceholder(entry, false));
   return entry;
 }
 
-function updateEntry(entry, e) {
+// The placeholder covers the image rather than the image being hidden: a lazy image that is not rendered never loads.
+function showPlaceholder(entry, shown) {
+  entry.placeholder.hidden = !shown;
+}
+
+function setThumb(entry) {
+  entry.timer = null;
+  if (entry.src && entry.img.getAttribute('src') !== entry.src) entry.img.src = entry.src;
+}
+
+// later: the snapshot may not be on the server's disk yet (the state came in a message), so wait a little.
+function updateEntry(entry, e, later) {
   entry.event = e;
   const live = isLive(e);
   const b = entry.button;
@@ -461,18 +502,28 @@ function updateEntry(entry, e) {
   if (e.has_snapshot) {
     // The best snapshot changes with the top score: its time in the URL makes the browser fetch the new one.
     const src = eventUrl(e, 'snapshot.jpg') + '?crop=1&t=' + encodeURIComponent(String(e.top_score_time ?? ''));
-    if (entry.img.getAttribute('src') !== src) entry.img.src = src;
     entry.img.alt = 'Snapshot of ' + (e.label || 'object') + (typeof e.track_id === 'number' ? ' #' + e.track_id : '');
-    entry.img.hidden = false;
-    entry.placeholder.hidden = true;
+    if (src !== entry.src) {
+      entry.src = src;
+      entry.retried = false;
+      if (!entry.img.getAttribute('src')) showPlaceholder(entry, false); // An empty frame while it loads.
+      if (!later) {
+        clearTimeout(entry.timer);
+        setThumb(entry);
+      } else if (!entry.timer) {
+        entry.timer = setTimeout(() => setThumb(entry), SNAPSHOT_SETTLE_MS);
+      }
+    }
   } else {
+    clearTimeout(entry.timer);
+    entry.timer = null;
+    entry.src = null;
     entry.img.removeAttribute('src');
-    entry.img.hidden = true;
-    entry.placeholder.hidden = false;
+    showPlaceholder(entry, true);
   }
 }
 
-function renderRecent() {
+function renderRecent(later) {
   const seen = new Set();
   const items = [];
   for (const e of recent.list) {
@@ -481,11 +532,15 @@ function renderRecent() {
       entry = makeEntry(e);
       recent.entries.set(e.id, entry);
     }
-    updateEntry(entry, e);
+    updateEntry(entry, e, later);
     seen.add(e.id);
     items.push(entry.li);
   }
-  for (const id of [...recent.entries.keys()]) if (!seen.has(id)) recent.entries.delete(id);
+  for (const [id, entry] of recent.entries) {
+    if (seen.has(id)) continue;
+    clearTimeout(entry.timer);
+    recent.entries.delete(id);
+  }
   if (items.length === 0) {
     const li = document.createElement('li');
     li.className = 'empty';
@@ -523,13 +578,14 @@ function onObjectMessage(m) {
   }
   if ($('recent').hidden) return; // No store (404) or not loaded yet: the next load reads them.
   applyObject(e);
-  renderRecent();
+  renderRecent(true);
 }
 
 async function loadRecent(camera) {
   if (recent.loading) recent.loading.abort();
   recent.camera = camera;
   recent.list = [];
+  for (const entry of recent.entries.values()) clearTimeout(entry.timer);
   recent.entries.clear();
   recent.pending = null;
   recent.loading = null;
