@@ -106,8 +106,12 @@ async function main() {
     assert(resp && resp.status() === 200, `GET / answered ${resp && resp.status()}`);
   });
 
+  const listed = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#recent-events .event-entry')]
+    .map((b) => [b.dataset.id, b.dataset.live === 'true'])));
+  let first = {};
   await test('the events panel lists an event whose thumbnail loaded', async () => {
     await page.waitForFunction(() => !document.getElementById('recent').hidden, null, { timeout: 20000 });
+    first = await listed();
     await page.locator('#recent').scrollIntoViewIfNeeded();
     const shown = await page.waitForFunction(() => {
       const img = [...document.querySelectorAll('#recent-events .event-entry img.event-thumb')]
@@ -136,6 +140,13 @@ async function main() {
     assert(listReads.length === 1 && listReads[0] === '?limit=20', `the page read /api/events ${JSON.stringify(listReads)}`);
     const entries = await page.locator('#recent-events .event-entry').count();
     assert(entries >= 1 && entries <= 20, `${entries} entries`);
+    // What changed since the list was read came from the stream: an event that was not listed, or one that ended.
+    const now = await listed();
+    const added = Object.keys(now).filter((id) => !(id in first)).length;
+    const ended = Object.keys(now).filter((id) => first[id] === true && now[id] === false).length;
+    assert(added + ended > 0, `nothing changed in the list since it was read: ${JSON.stringify(now)}`);
+    console.log(`    since the list was read: ${added} events added, ${ended} ended (from the /events stream)`);
+    await page.locator('#recent').screenshot({ path: join(artifacts, 'events-panel.png') });
     console.log(`    ended event ${chosen.id}: ${chosen.text} (${entries} entries listed)`);
   });
   if (!chosen) return;
