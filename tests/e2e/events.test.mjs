@@ -206,6 +206,24 @@ async function main() {
     await page.waitForFunction(() => !document.getElementById('event-dialog').open, null, { timeout: 3000 });
   });
 
+  await test('without H.264 in the browser, the dialog shows the whole snapshot and a link to the clip', async () => {
+    // Whatever this Chromium can play: the page asks canPlayType, so a browser without H.264 is one override away.
+    await page.evaluate(() => { HTMLMediaElement.prototype.canPlayType = () => ''; });
+    await page.locator(`#recent-events .event-entry[data-id="${chosen.id}"]`).click();
+    await page.waitForFunction(() => document.getElementById('event-dialog').open, null, { timeout: 3000 });
+    const mode = await page.getAttribute('#event-dialog', 'data-mode');
+    assert(mode === 'snapshot', `dialog mode ${mode}`);
+    const img = await page.waitForFunction(() => {
+      const i = document.querySelector('#event-media img');
+      return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight, i.getAttribute('src')] : null;
+    }, null, { timeout: 5000 }).then((h) => h.jsonValue());
+    assert(img[0] === 768 && img[1] === 576, `the snapshot is ${img[0]}x${img[1]}`);
+    assert(await page.isVisible('#event-clip-link') && await page.isVisible('#event-note'), 'no link to the clip, or no note');
+    assert(await page.locator('#event-media video').count() === 0, 'a <video> all the same');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.getElementById('event-dialog').open, null, { timeout: 3000 });
+  });
+
   await test('no errors in the page console', async () => {
     assert(pageErrors.length === 0, pageErrors.slice(0, 5).join('; '));
   });
