@@ -176,6 +176,10 @@ function setBadge(el, state) {
 }
 
 function onStats(doc) {
+  viewTracks = !!doc.tracking;
+  tracking.clear();
+  for (const c of Array.isArray(doc.cameras) ? doc.cameras : []) if (c && c.tracking) tracking.add(c.name);
+  syncRecent(false);
   if (!many) {
     showStats(doc, doc.clients.stream + ' video, ' + doc.clients.events + ' events');
   }
@@ -351,6 +355,15 @@ function listenEvents() {
       }
     });
   }
+  source.addEventListener('object', (msg) => {
+    try {
+      onObjectMessage(JSON.parse(msg.data));
+    } catch (err) {
+      // A message this page cannot read changes nothing.
+    }
+  });
+  // Connected, or connected again after a server restart: the list is read again, for what it missed.
+  source.addEventListener('open', () => syncRecent(true));
   source.onerror = () => setConnection(false);
   source.onmessage = (msg) => {
     let ev;
@@ -361,6 +374,353 @@ function listenEvents() {
     }
     onFrameEvent(ev);
   };
+}
+
+// --- Recent object events ---
+//
+// One event per tracked object, kept by the server's store: the focused camera's newest ones are read once from
+// /api/events, then kept current by the "object" messages of /events (new, update, end). Only a camera that tracks
+// objects (its stats have a "tracking" section) has events, so only then is the list asked for: a server without
+// a store answers 404, which the browser would report in its console. If it answers 404 all the same, the panel
+// stays hidden.
+
+const RECENT_KEPT = 20;
+// An "object" message goes out as the store queues its write: its snapshot is asked for this much later.
+const SNAPSHOT_SETTLE_MS = 700;
+// A thumbnail that failed to load is asked for again once, this much later.
+const THUMB_RETRY_MS = 2000;
+const CLIP_TYPE = 'video/mp4; codecs="avc1.64001f"';
+
+const recent = {
+  camera: undefined, // whose events are listed: a camera's name, '' for all of them, null for none (the grid)
+  list: [], // state objects, newest first
+  entries: new Map(), // id -> the entry's elements
+  loading: null, // the AbortController of the load under way
+  pending: null, // object messages that arrived during the load, applied after it
+};
+
+// Whether the camera in view tracks objects, from the stats: the one camera's, or each camera's (by name).
+let viewTracks = false;
+const tracking = new Set();
+
+// The camera whose events the panel lists: the focused one; with one camera, all of this server's events (the
+// command line's camera is listed as "default" but its events have no camera name); null: none.
+function recentCamera() {
+  if (cameras.size === 0) return null; // Until the camera list is read, whether there are many is not known.
+  if (many) return focused !== null && tracking.has(focused) ? focused : null;
+  return viewTracks ? '' : null;
+}
+
+function validObject(e) {
+  return e && typeof e === 'object' && typeof e.id === 'string' && typeof e.start_time === 'number';
+}
+
+function pad2(n) {
+  return String(n).padStart(2, '0');
+}
+
+// Unix seconds as the local time of day, HH:MM:SS.
+function clockTime(t) {
+  const d = new Date(t * 1000);
+  return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
+}
+
+function durationText(s) {
+  s = Math.max(0, Math.round(s));
+  return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + pad2(s % 60) + ' s';
+}
+
+function eventUrl(e, what) {
+  return '/api/events/' + encodeURIComponent(e.id) + (what ? '/' + what : '');
+}
+
+function isLive(e) {
+  return typeof e.end_time !== 'number';
+}
+
+function makeEntry(e) {
+  const li = $('event-template').content.firstElementChild.cloneNode(true);
+  const entry = {
+    li,
+    button: li.querySelector('.event-entry'),
+    img: li.querySelector('.event-thumb'),
+    placeholder: li.querySelector('.no-snapshot'),
+    label: li.querySelector('.event-label'),
+    track: li.querySelector('.track'),
+    score: li.querySelector('.score'),
+    time: li.querySelector('.event-time'),
+    zones: li.querySelector('.event-zones'),
+    event: e,
+    src: null, // the thumbnail's URL, set on the image now or when the timer fires
+    timer: null,
+    retried: false,
+  };
+  entry.button.addEventListener('click', () => openEvent(entry.event, entry.button));
+  entry.img.addEventListener('error', () => {
+    if (entry.timer || !entry.src) return; // A newer snapshot is on its way, or there is none.
+    showPlaceholder(entry, true);
+    if (entry.retried) return;
+    entry.retried = true;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (entry.src) entry.img.src = entry.src + '&retry=1';
+    }, THUMB_RETRY_MS);
+  });
+  entry.img.addEventListener('load', () => showPlaceholder(entry, false));
+  return entry;
+}
+
+// The placeholder covers the image rather than the image being hidden: a lazy image that is not rendered never loads.
+function showPlaceholder(entry, shown) {
+  entry.placeholder.hidden = !shown;
+}
+
+function setThumb(entry) {
+  entry.timer = null;
+  if (entry.src && entry.img.getAttribute('src') !== entry.src) entry.img.src = entry.src;
+}
+
+// later: the snapshot may not be on the server's disk yet (the state came in a message), so wait a little.
+function updateEntry(entry, e, later) {
+  entry.event = e;
+  const live = isLive(e);
+  const b = entry.button;
+  b.dataset.id = e.id;
+  b.dataset.live = String(live);
+  b.dataset.hasClip = String(!!e.has_clip);
+  b.dataset.hasSnapshot = String(!!e.has_snapshot);
+  b.classList.toggle('live', live);
+  b.title = e.has_clip ? 'Play the clip' : 'Show the snapshot';
+  setText(entry.label, String(e.label || 'object'));
+  setText(entry.track, typeof e.track_id === 'number' ? '#' + e.track_id : '');
+  const score = typeof e.top_score === 'number' ? e.top_score : e.score;
+  setText(entry.score, typeof score === 'number' ? Math.round(score * 100) + '%' : '');
+  setText(entry.time, clockTime(e.start_time) + ' · ' + (live ? 'live' : durationText(e.end_time - e.start_time)));
+  const zones = Array.isArray(e.entered_zones) ? e.entered_zones.filter((z) => typeof z === 'string') : [];
+  setText(entry.zones, zones.length ? 'entered ' + zones.join(', ') : '');
+  entry.zones.hidden = zones.length === 0;
+  if (e.has_snapshot) {
+    // The best snapshot changes with the top score: its time in the URL makes the browser fetch the new one.
+    const src = eventUrl(e, 'snapshot.jpg') + '?crop=1&t=' + encodeURIComponent(String(e.top_score_time ?? ''));
+    entry.img.alt = 'Snapshot of ' + (e.label || 'object') + (typeof e.track_id === 'number' ? ' #' + e.track_id : '');
+    if (src !== entry.src) {
+      entry.src = src;
+      entry.retried = false;
+      if (!entry.img.getAttribute('src')) showPlaceholder(entry, false); // An empty frame while it loads.
+      if (!later) {
+        clearTimeout(entry.timer);
+        setThumb(entry);
+      } else if (!entry.timer) {
+        entry.timer = setTimeout(() => setThumb(entry), SNAPSHOT_SETTLE_MS);
+      }
+    }
+  } else {
+    clearTimeout(entry.timer);
+    entry.timer = null;
+    entry.src = null;
+    entry.img.removeAttribute('src');
+    showPlaceholder(entry, true);
+  }
+}
+
+function renderRecent(later) {
+  const seen = new Set();
+  const items = [];
+  for (const e of recent.list) {
+    let entry = recent.entries.get(e.id);
+    if (!entry) {
+      entry = makeEntry(e);
+      recent.entries.set(e.id, entry);
+    }
+    updateEntry(entry, e, later);
+    seen.add(e.id);
+    items.push(entry.li);
+  }
+  for (const [id, entry] of recent.entries) {
+    if (seen.has(id)) continue;
+    clearTimeout(entry.timer);
+    recent.entries.delete(id);
+  }
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'none yet';
+    items.push(li);
+  }
+  const ul = $('recent-events');
+  // Only when an entry came, went or moved: moving the elements would lose the keyboard focus.
+  if (items.length !== ul.children.length || items.some((li, i) => ul.children[i] !== li)) ul.replaceChildren(...items);
+  setText('recent-count', String(recent.list.length));
+}
+
+// An object message (new, update, end) into the list: replaced in place by id, or placed by its start time.
+function applyObject(e) {
+  const list = recent.list;
+  const i = list.findIndex((x) => x.id === e.id);
+  if (i >= 0) {
+    list[i] = e;
+    return;
+  }
+  let at = list.findIndex((x) => x.start_time < e.start_time);
+  if (at < 0) at = list.length;
+  if (at >= RECENT_KEPT) return;
+  list.splice(at, 0, e);
+  list.length = Math.min(list.length, RECENT_KEPT);
+}
+
+function onObjectMessage(m) {
+  const e = m && m.after;
+  if (!validObject(e) || recent.camera === null || recent.camera === undefined) return;
+  if (recent.camera !== '' && e.camera !== recent.camera) return;
+  if (recent.pending) {
+    recent.pending.push(e);
+    return;
+  }
+  if ($('recent').hidden) return; // No store (404) or not loaded yet: the next load reads them.
+  applyObject(e);
+  renderRecent(true);
+}
+
+async function loadRecent(camera) {
+  if (recent.loading) recent.loading.abort();
+  recent.camera = camera;
+  recent.list = [];
+  for (const entry of recent.entries.values()) clearTimeout(entry.timer);
+  recent.entries.clear();
+  recent.pending = null;
+  recent.loading = null;
+  if (camera === null) {
+    $('recent').hidden = true;
+    return;
+  }
+  const ctl = new AbortController();
+  recent.loading = ctl;
+  recent.pending = [];
+  try {
+    const r = await fetch('/api/events?limit=' + RECENT_KEPT + (camera ? '&camera=' + encodeURIComponent(camera) : ''),
+      { cache: 'no-store', signal: AbortSignal.any([ctl.signal, AbortSignal.timeout(10000)]) });
+    if (r.status === 404) {
+      // This server keeps no events: no panel.
+      await r.arrayBuffer();
+      if (recent.loading === ctl) $('recent').hidden = true;
+      return;
+    }
+    if (!r.ok) throw new Error('GET /api/events answered ' + r.status);
+    const doc = await r.json();
+    if (recent.loading !== ctl) return;
+    recent.list = (Array.isArray(doc) ? doc.filter(validObject) : []).slice(0, RECENT_KEPT);
+    for (const e of recent.pending) applyObject(e);
+    recent.pending = null;
+    renderRecent();
+    $('recent').hidden = false;
+  } catch (err) {
+    // Read again when the event stream reconnects.
+    if (recent.loading === ctl) recent.camera = undefined;
+  } finally {
+    if (recent.loading === ctl) {
+      recent.loading = null;
+      recent.pending = null;
+    }
+  }
+}
+
+// Called whenever the view may have changed camera; reads the list again only when it did.
+function syncRecent(force) {
+  const camera = recentCamera();
+  if (force || camera !== recent.camera) loadRecent(camera);
+}
+
+// --- The event dialog: the clip, or the snapshot ---
+
+let dialogOpener = null;
+
+function canPlayClips() {
+  return document.createElement('video').canPlayType(CLIP_TYPE) !== '';
+}
+
+function showFullSnapshot(media, e) {
+  const note = $('event-note');
+  if (e.has_snapshot) {
+    const img = document.createElement('img');
+    img.className = 'event-snapshot';
+    img.alt = 'Snapshot of ' + (e.label || 'object') + (typeof e.track_id === 'number' ? ' #' + e.track_id : '');
+    img.src = eventUrl(e, 'snapshot.jpg') + '?t=' + encodeURIComponent(String(e.top_score_time ?? ''));
+    media.replaceChildren(img);
+    $('event-dialog').dataset.mode = 'snapshot';
+  } else {
+    media.replaceChildren();
+    $('event-dialog').dataset.mode = 'none';
+  }
+  if (e.has_clip) {
+    note.textContent = 'This browser cannot play the clip (H.264 in MP4): download it instead.';
+    note.hidden = false;
+  }
+}
+
+function openEvent(e, opener) {
+  const dlg = $('event-dialog');
+  const media = $('event-media');
+  const note = $('event-note');
+  note.hidden = true;
+  note.textContent = '';
+  setText('event-dialog-title', (e.label || 'object') + (typeof e.track_id === 'number' ? ' #' + e.track_id : '') +
+    ' · ' + clockTime(e.start_time) + ' · ' + (isLive(e) ? 'live' : durationText(e.end_time - e.start_time)));
+  dlg.dataset.id = e.id;
+  if (e.has_clip && canPlayClips()) {
+    const video = document.createElement('video');
+    video.className = 'event-clip';
+    video.controls = true;
+    video.autoplay = true;
+    video.muted = true;
+    video.playsInline = true;
+    video.preload = 'auto';
+    video.setAttribute('playsinline', '');
+    // A clip this browser cannot decode after all: the snapshot instead.
+    video.addEventListener('error', () => {
+      if (media.contains(video)) showFullSnapshot(media, e);
+    });
+    video.src = eventUrl(e, 'clip.mp4');
+    media.replaceChildren(video);
+    dlg.dataset.mode = 'video';
+  } else {
+    showFullSnapshot(media, e);
+  }
+  const clipLink = $('event-clip-link');
+  clipLink.hidden = !e.has_clip;
+  if (e.has_clip) clipLink.href = eventUrl(e, 'clip.mp4');
+  const snapLink = $('event-snapshot-link');
+  snapLink.hidden = !e.has_snapshot;
+  if (e.has_snapshot) snapLink.href = eventUrl(e, 'snapshot.jpg');
+  dialogOpener = opener || null;
+  if (!dlg.open) dlg.showModal();
+  $('event-dialog-close').focus();
+}
+
+function closeEvent() {
+  const dlg = $('event-dialog');
+  if (dlg.open) dlg.close();
+}
+
+function setupEventDialog() {
+  const dlg = $('event-dialog');
+  $('event-dialog-close').addEventListener('click', closeEvent);
+  // A click on the backdrop (the dialog element itself, outside its content) closes it too.
+  dlg.addEventListener('click', (ev) => {
+    if (ev.target === dlg) closeEvent();
+  });
+  dlg.addEventListener('close', () => {
+    // Stops the download of the clip, which may still be growing.
+    const video = $('event-media').querySelector('video');
+    if (video) {
+      video.pause();
+      video.removeAttribute('src');
+      video.load();
+    }
+    $('event-media').replaceChildren();
+    delete dlg.dataset.mode;
+    if (dialogOpener && dialogOpener.isConnected) dialogOpener.focus();
+    dialogOpener = null;
+  });
 }
 
 // --- Grid tiles ---
@@ -536,12 +896,14 @@ function route() {
     $('focus').hidden = false;
     $('focus-bar').hidden = true;
     setStream('/video_feed');
+    syncRecent(false);
     return;
   }
   const name = hashCamera();
   const cam = name !== null ? cameras.get(name) : null;
   if (cam && cam.info.local) showFocus(cam);
   else showGrid();
+  syncRecent(false);
 }
 
 function showFocus(cam) {
@@ -589,12 +951,14 @@ function backToGrid() {
 
 $('back').addEventListener('click', backToGrid);
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && many && focused !== null) backToGrid();
+  // Escape in the event dialog closes the dialog only.
+  if (e.key === 'Escape' && many && focused !== null && !$('event-dialog').open) backToGrid();
 });
 window.addEventListener('hashchange', route);
 document.addEventListener('visibilitychange', refreshTiles);
 
 keepStreamAlive();
+setupEventDialog();
 listenEvents();
 armWatchdog();
 loadCameras();

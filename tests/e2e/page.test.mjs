@@ -192,6 +192,14 @@ async function main() {
     console.log(`    stats on the page: ${JSON.stringify(vals)}`);
   });
 
+  await test('without tracking (no store) the page asks no events and the events panel stays hidden', async () => {
+    const r = await fetchText(`${base}/api/events?limit=20`);
+    assert(r.status === 404, `GET /api/events answered ${r.status}`);
+    // The stats (every second) say whether the camera tracks objects: three of them have come by now.
+    assert(!requested.includes('/api/events'), 'the page asked /api/events of a camera that tracks nothing');
+    assert(await page.evaluate(() => document.getElementById('recent').hidden), 'the events panel shows');
+  });
+
   await test('the page holds one stream and one event connection, and polls nothing', async () => {
     const s = JSON.parse((await fetchText(`${base}/api/stats`)).text);
     assert(s.clients.stream === 1, `server counts ${s.clients.stream} stream clients for one tab`);
