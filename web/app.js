@@ -385,7 +385,8 @@ function listenEvents() {
 // stays hidden.
 
 const RECENT_KEPT = 20;
-// An "object" message goes out as the store queues its write: its snapshot is asked for this much later.
+// A snapshot announced by an "object" message is asked for this much later, so that a top score rising in
+// several updates in a row costs one request, not one per update.
 const SNAPSHOT_SETTLE_MS = 700;
 // A thumbnail that failed to load is asked for again once, this much later.
 const THUMB_RETRY_MS = 2000;

@@ -90,7 +90,16 @@ static void serve_one(vg_conn *c, vg_event_store *st, const vg_http_request *req
 	memcpy(id, rest, idlen);
 	id[idlen] = '\0';
 	vg_object_state s;
-	if (!vg_event_id_valid(id) || vg_event_store_get(st, id, &s) != 0) {
+	int rc = vg_event_id_valid(id) ? vg_event_store_get(st, id, &s) : -1;
+	/*
+	 * An event announced on /events a moment ago may still wait in the
+	 * store's queue: wait for the writes queued so far (none: no wait).
+	 */
+	if (rc == 1) {
+		vg_event_store_flush(st);
+		rc = vg_event_store_get(st, id, &s);
+	}
+	if (rc != 0) {
 		vg_http__send_error(c, 404, "no such event", head_only, close);
 		return;
 	}
