@@ -309,6 +309,37 @@ static void sink_clip_done(void *opaque, const char *id, const char *path, int o
 	vg_event_store_clip_done(c->set->opt.store, id, ok);
 }
 
+/*
+ * The line counts of this hour, the hour before and today, as the store kept
+ * them: a restarted server (or camera) carries on counting from them.
+ */
+static void restore_counts(camera *c)
+{
+	vg_zones *z = vg_pipeline_zones(c->pipeline);
+	vg_event_store *st = c->set->opt.store;
+	if (!z || !st || vg_zones_line_count(z) == 0)
+		return;
+	/* What the camera's previous run counted last may still wait in the queue. */
+	vg_event_store_flush(st);
+	int64_t now = vg_wall_us();
+	char *json = vg_event_store_counts_json(st, c->set->opt.strict ? "" : c->conf->name, (double)now / 1e6 - 26 * 3600, 0);
+	cJSON *rows = json ? cJSON_Parse(json) : NULL;
+	free(json);
+	const cJSON *row;
+	cJSON_ArrayForEach(row, rows) {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(row, "kind"), *name = cJSON_GetObjectItemCaseSensitive(row, "name"),
+			    *dir = cJSON_GetObjectItemCaseSensitive(row, "direction"),
+			    *label = cJSON_GetObjectItemCaseSensitive(row, "label"),
+			    *hour = cJSON_GetObjectItemCaseSensitive(row, "hour"),
+			    *count = cJSON_GetObjectItemCaseSensitive(row, "count");
+		if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "line") && cJSON_IsString(name) && cJSON_IsString(dir) &&
+		    cJSON_IsString(label) && cJSON_IsNumber(hour) && cJSON_IsNumber(count) && count->valuedouble > 0)
+			vg_zones_restore_line(z, name->valuestring, dir->valuestring, label->valuestring,
+					      (int64_t)hour->valuedouble * 1000000, (uint64_t)count->valuedouble, now);
+	}
+	cJSON_Delete(rows);
+}
+
 static void sink_source_ended(void *opaque, int result)
 {
 	camera *c = opaque;
@@ -409,6 +440,7 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 		po.clips_dir = c->clips_dir[0] ? c->clips_dir : NULL;
 		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
 			goto fail;
+		restore_counts(c);
 	}
 	c->http = vg_http_server_add_camera(set->opt.http, cc->name, &c->stats);
 	if (!c->http) {

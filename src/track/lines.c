@@ -372,6 +372,24 @@ int vg_line_update(vg_line *l, int track_id, const char *label, float x, float y
 	return dir;
 }
 
+void vg_line_restore(vg_line *l, const char *label, int dir, int64_t hour_start_us, uint64_t count, int64_t now_us)
+{
+	if ((dir != VG_LINE_IN && dir != VG_LINE_OUT) || count == 0)
+		return;
+	roll(l, now_us);
+	int64_t hk = hour_key(hour_start_us);
+	int today = day_key(hour_start_us) == l->day_key && hour_start_us <= now_us;
+	if (hk != l->hour_key && hk != l->hour_key - 1 && !today)
+		return;
+	vg_line_counts *c = label_counts(l, label && *label ? label : "unknown");
+	if (hk == l->hour_key)
+		c->hour[dir] += count;
+	else if (hk == l->hour_key - 1)
+		c->prev_hour[dir] += count;
+	if (today)
+		c->day[dir] += count;
+}
+
 void vg_line_forget(vg_line *l, int track_id)
 {
 	line_slot *s = track_id > 0 ? find_slot(l, track_id) : NULL;

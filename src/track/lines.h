@@ -114,6 +114,14 @@ const vg_line_def *vg_line_get_def(const vg_line *l);
  */
 int vg_line_update(vg_line *l, int track_id, const char *label, float x, float y, int64_t now_us);
 
+/*
+ * Adds count crossings of label in direction dir made in the UTC hour that
+ * began at hour_start_us, as a store kept them before a restart: to this
+ * hour's or the previous hour's counters, and to today's when the hour
+ * began since local midnight. The totals since start are left alone.
+ */
+void vg_line_restore(vg_line *l, const char *label, int dir, int64_t hour_start_us, uint64_t count, int64_t now_us);
+
 /* Drops what the line remembers of a track (it ended); its counts stay. */
 void vg_line_forget(vg_line *l, int track_id);
 

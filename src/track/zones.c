@@ -533,6 +533,25 @@ int vg_zones_line_counts(vg_zones *z, int i, int64_t now_us, vg_line_counts *out
 	return n;
 }
 
+int vg_zones_restore_line(vg_zones *z, const char *name, const char *direction, const char *label,
+			  int64_t hour_start_us, uint64_t count, int64_t now_us)
+{
+	for (int i = 0; i < z->nlines; i++) {
+		const vg_line_def *d = vg_line_get_def(z->lines[i]);
+		if (strcmp(d->name, name) != 0)
+			continue;
+		int dir = !strcmp(d->dir_name[VG_LINE_IN], direction) ? VG_LINE_IN
+			  : !strcmp(d->dir_name[VG_LINE_OUT], direction) ? VG_LINE_OUT : -1;
+		if (dir < 0)
+			return -1;
+		pthread_mutex_lock(&z->mu);
+		vg_line_restore(z->lines[i], label, dir, hour_start_us, count, now_us);
+		pthread_mutex_unlock(&z->mu);
+		return 0;
+	}
+	return -1;
+}
+
 int vg_zones_tracked(vg_zones *z)
 {
 	pthread_mutex_lock(&z->mu);

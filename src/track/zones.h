@@ -147,6 +147,14 @@ void vg_zones_line_totals(vg_zones *z, int i, uint64_t out[2]);
 /* Line i's counts per label at now_us (vg_line_get_counts). */
 int vg_zones_line_counts(vg_zones *z, int i, int64_t now_us, vg_line_counts *out, int cap);
 
+/*
+ * Line NAME's crossings of a past UTC hour in the direction named
+ * direction (its in or out name), restored from a store (vg_line_restore).
+ * 0, or -1 when there is no such line or direction.
+ */
+int vg_zones_restore_line(vg_zones *z, const char *name, const char *direction, const char *label,
+			  int64_t hour_start_us, uint64_t count, int64_t now_us);
+
 /* Tracks in the table now (bounded by max_tracks). */
 int vg_zones_tracked(vg_zones *z);
 

@@ -671,7 +671,47 @@ TEST(zones_reads_while_updating)
 	vg_zones_destroy(z);
 }
 
-TEST_SUITE(zones,
+/* Counts a store kept before a restart: this hour's, the previous hour's and today's, never the totals. */
+TEST(line_restore_counts)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	vg_line_def d;
+	char err[128];
+	CHECK(vg_line_parse("gate:0.5,0,0.5,1", &d, err, sizeof err) == 0);
+	vg_line *l = vg_line_create(&d, 8);
+	/* 2026-12-06 15:30 UTC. */
+	const int64_t h = 3600000000LL, now = 1796571000000000LL;
+	const int64_t this_hour = now - now % h;
+	vg_line_restore(l, "person", VG_LINE_IN, this_hour, 4, now);
+	vg_line_restore(l, "person", VG_LINE_IN, this_hour - h, 3, now);
+	vg_line_restore(l, "person", VG_LINE_OUT, this_hour - 5 * h, 2, now);  /* 10:00 today */
+	vg_line_restore(l, "car", VG_LINE_OUT, this_hour - 16 * h, 9, now);    /* 23:00 yesterday: not today */
+	vg_line_restore(l, "person", 7, this_hour, 5, now);                     /* no such direction */
+	vg_line_counts c[4];
+	CHECK_EQ_INT(vg_line_get_counts(l, now, c, 4), 1);
+	CHECK_EQ_STR(c[0].label, "person");
+	CHECK(c[0].hour[VG_LINE_IN] == 4 && c[0].prev_hour[VG_LINE_IN] == 3 && c[0].hour[VG_LINE_OUT] == 0);
+	CHECK(c[0].day[VG_LINE_IN] == 7 && c[0].day[VG_LINE_OUT] == 2);
+	CHECK(c[0].total[VG_LINE_IN] == 0 && c[0].total[VG_LINE_OUT] == 0);
+	/* A crossing now adds to them. */
+	vg_line_update(l, 1, "person", 0.4f, 0.5f, now);
+	CHECK(vg_line_update(l, 1, "person", 0.6f, 0.5f, now + 1000) >= 0);
+	vg_line_get_counts(l, now + 1000, c, 4);
+	CHECK(c[0].day[0] + c[0].day[1] == 10 && c[0].total[0] + c[0].total[1] == 1);
+	vg_line_destroy(l);
+	/* Through the zones, by the line's and the direction's names. */
+	CHECK(vg_line_parse("door:0.5,0,0.5,1", &d, err, sizeof err) == 0);
+	vg_zones *z = vg_zones_create(NULL, 0, &d, 1, 0, 0, NULL, NULL);
+	CHECK(vg_zones_restore_line(z, "door", "out", "person", this_hour, 6, now) == 0);
+	CHECK(vg_zones_restore_line(z, "door", "sideways", "person", this_hour, 6, now) < 0);
+	CHECK(vg_zones_restore_line(z, "gate", "in", "person", this_hour, 6, now) < 0);
+	CHECK_EQ_INT(vg_zones_line_counts(z, 0, now, c, 4), 1);
+	CHECK(c[0].hour[VG_LINE_OUT] == 6 && c[0].day[VG_LINE_OUT] == 6);
+	vg_zones_destroy(z);
+}
+
+TEST_SUITE(zones, TEST_ENTRY(line_restore_counts),
 	TEST_ENTRY(zones_pip_convex),
 	TEST_ENTRY(zones_pip_concave),
 	TEST_ENTRY(zones_pip_edges_and_vertices_are_inside),
