@@ -67,7 +67,15 @@ struct vg_pipeline {
 	vg_scene *scene;           /* NULL: no tracking */
 	uint64_t scene_frame_id;   /* the frame the scene is being updated with (for its events) */
 	const vg_frame *scene_frame; /* the same frame, for the objects' snapshots */
-	vg_recorder *recorder;     /* NULL: no clips */
+	/*
+	 * Clips: the recorder is made on the source thread once the source is
+	 * open (a camera of a configuration may open late), and read by the
+	 * others; NULL until then, and for good when it could not be made.
+	 */
+	int clips_wanted;
+	_Atomic(vg_recorder *) recorder;
+	int recorder_tried;        /* source thread */
+	uint32_t recorder_epoch;   /* source thread: the source's restarts the recorder was told of */
 	int remux;                 /* the recorder takes the source's packets, not the shown frames */
 	/* The encode thread's own: the shown detections moved to the frame drawn, and the tracks' predictions. */
 	vg_detection drawn[VG_MAX_DETECTIONS];
@@ -84,9 +92,20 @@ static void release_frame(void *item)
 	vg_frame_unref(item);
 }
 
+static void ensure_recorder(vg_pipeline *p);
+
 static void on_source_frame(void *opaque, vg_frame *frame)
 {
 	vg_pipeline *p = opaque;
+	if (p->clips_wanted) {
+		ensure_recorder(p);
+		vg_recorder *r = atomic_load(&p->recorder);
+		/* A remuxed clip cannot run on across a reconnection: the camera's stream starts anew. */
+		if (r && frame->epoch != p->recorder_epoch) {
+			p->recorder_epoch = frame->epoch;
+			vg_recorder_discontinuity(r);
+		}
+	}
 	if (p->job && atomic_load(&p->analysis_on))
 		vg_infer_job_submit(p->job, vg_frame_ref(frame));
 	vg_slot_put(p->encode_slot, vg_frame_ref(frame));
@@ -124,9 +143,10 @@ static int track(vg_pipeline *p, const vg_frame *frame, vg_detection *dets, int 
 	atomic_store(&p->stats->track_confirmed, ts.confirmed);
 	atomic_store(&p->stats->track_deaths, ts.deaths);
 	atomic_store(&p->stats->track_fragments, ts.fragments);
-	if (p->recorder) {
+	vg_recorder *rec = atomic_load(&p->recorder);
+	if (rec) {
 		vg_recorder_stats rs;
-		vg_recorder_get_stats(p->recorder, &rs);
+		vg_recorder_get_stats(rec, &rs);
 		atomic_store(&p->stats->clips_dropped, rs.dropped);
 		atomic_store(&p->stats->clips_paused, rs.paused);
 	}
@@ -170,10 +190,13 @@ static void on_object(const vg_object_message *m, void *user)
 		atomic_fetch_add(&p->stats->events_started, 1);
 	else if (m->type == VG_OBJECT_END)
 		atomic_fetch_add(&p->stats->events_ended, 1);
-	if (p->recorder && m->type == VG_OBJECT_NEW)
-		vg_recorder_begin(p->recorder, m->after.id, (int64_t)(m->after.start_time * 1e6));
-	else if (p->recorder && m->type == VG_OBJECT_END)
-		vg_recorder_end(p->recorder, m->after.id, (int64_t)(m->after.end_time * 1e6));
+	vg_recorder *rec = atomic_load(&p->recorder);
+	if (rec && m->type == VG_OBJECT_NEW)
+		vg_recorder_begin(rec, m->after.id, (int64_t)(m->after.start_time * 1e6));
+	else if (rec && m->type == VG_OBJECT_END)
+		vg_recorder_end(rec, m->after.id, (int64_t)(m->after.end_time * 1e6));
+	else if (!rec && p->clips_wanted && m->type == VG_OBJECT_NEW && p->sink.clip_done)
+		p->sink.clip_done(p->sink.opaque, m->after.id, "", 0); /* no recorder (yet): no clip */
 	vg_blob *sse = p->sink.notice || p->opt.json_out ? vg_object_message_sse(m) : NULL;
 	if (sse) {
 		write_json_line(p, sse);
@@ -210,10 +233,14 @@ static void on_clip_done(void *user, const char *id, const char *path, int ok)
 static void on_source_packet(void *opaque, const AVPacket *pkt, int is_audio, int64_t wall_us)
 {
 	vg_pipeline *p = opaque;
+	ensure_recorder(p);
+	vg_recorder *r = atomic_load(&p->recorder);
+	if (!r || !p->remux)
+		return;
 	if (is_audio)
-		vg_recorder_audio(p->recorder, pkt, wall_us);
+		vg_recorder_audio(r, pkt, wall_us);
 	else
-		vg_recorder_packet(p->recorder, pkt, wall_us);
+		vg_recorder_packet(r, pkt, wall_us);
 }
 
 /*
@@ -222,6 +249,7 @@ static void on_source_packet(void *opaque, const AVPacket *pkt, int is_audio, in
  */
 static int setup_recorder(vg_pipeline *p, char *err, size_t errlen)
 {
+	vg_recorder *rec;
 	vg_recorder_options ro = { .dir = p->opt.clips_dir, .pre_s = p->opt.clip_pre_s, .post_s = p->opt.clip_post_s,
 				   .done = on_clip_done, .user = p };
 	AVRational vtb, atb;
@@ -242,19 +270,26 @@ static int setup_recorder(vg_pipeline *p, char *err, size_t errlen)
 		ro.audio = audio;
 		ro.audio_time_base = atb;
 	}
-	char why[256];
-	if (vg_recorder_create(&p->recorder, &ro, why, sizeof why) < 0) {
-		snprintf(err, errlen, "clips: %s", why);
+	if (vg_recorder_create(&rec, &ro, err, errlen) < 0)
 		return -1;
-	}
-	if (p->remux)
-		vg_source_on_packet(p->source, on_source_packet);
+	atomic_store(&p->recorder, rec);
 	atomic_store(&p->stats->clips_enabled, 1);
 	vg_info("%s%sclips of object events in %s (%s, %.0f s before and %.0f s after)",
 		p->opt.camera ? p->opt.camera : "", p->opt.camera ? ": " : "", p->opt.clips_dir,
 		p->remux ? "the source's H.264, remuxed" : "encoded from the frames shown", p->opt.clip_pre_s,
 		p->opt.clip_post_s);
 	return 0;
+}
+
+/* On the source thread, once its input is open: the recorder, or a log line saying why there is none. */
+static void ensure_recorder(vg_pipeline *p)
+{
+	if (p->recorder_tried)
+		return;
+	p->recorder_tried = 1;
+	char err[300];
+	if (setup_recorder(p, err, sizeof err) < 0)
+		vg_warn("%s%sno clips: %s", p->opt.camera ? p->opt.camera : "", p->opt.camera ? ": " : "", err);
 }
 
 /*
@@ -527,8 +562,9 @@ static void *encode_main(void *arg)
 			vg_frame_unref(frame);
 			continue;
 		}
-		if (p->recorder && !p->remux)
-			vg_recorder_frame(p->recorder, shown, frame->capture_wall_us);
+		vg_recorder *rec = atomic_load(&p->recorder);
+		if (rec && !p->remux)
+			vg_recorder_frame(rec, shown, frame->capture_wall_us);
 		vg_blob *part = encode_part(p, shown);
 		vg_frame_unref(shown);
 		int64_t t1 = vg_mono_us();
@@ -643,10 +679,7 @@ int vg_pipeline_create(vg_pipeline **out, const vg_pipeline_options *opt, const 
 		vg_pipeline_destroy(p);
 		return rc;
 	}
-	if (p->scene && opt->clips_dir && p->sink.object && opt->scene.tracking && setup_recorder(p, err, errlen) < 0) {
-		vg_pipeline_destroy(p);
-		return -1;
-	}
+	p->clips_wanted = p->scene && opt->clips_dir && p->sink.object && opt->scene.tracking;
 	atomic_store(&stats->analysis_enabled, p->detector != NULL);
 	if (p->detector) {
 		p->pool = opt->pool;
@@ -675,6 +708,8 @@ int vg_pipeline_start(vg_pipeline *p, char *err, size_t errlen)
 	}
 	p->threads_started = 1;
 	vg_source_on_end(p->source, on_source_end);
+	if (p->clips_wanted)
+		vg_source_on_packet(p->source, on_source_packet);
 	if (vg_source_start(p->source, on_source_frame, p) != 0) {
 		snprintf(err, errlen, "cannot start the source thread");
 		vg_pipeline_stop(p);
@@ -702,8 +737,7 @@ void vg_pipeline_stop(vg_pipeline *p)
 	}
 	/* The objects still in view end with the camera; their clips close as they are. */
 	vg_scene_end_objects(p->scene, vg_wall_us());
-	vg_recorder_destroy(p->recorder);
-	p->recorder = NULL;
+	vg_recorder_destroy(atomic_exchange(&p->recorder, NULL));
 }
 
 void vg_pipeline_destroy(vg_pipeline *p)
