@@ -322,19 +322,22 @@ static void restore_counts(camera *c)
 	/* What the camera's previous run counted last may still wait in the queue. */
 	vg_event_store_flush(st);
 	int64_t now = vg_wall_us();
-	char *json = vg_event_store_counts_json(st, c->set->opt.strict ? "" : c->conf->name, (double)now / 1e6 - 26 * 3600, 0);
+	const char *name = c->set->opt.strict ? "" : c->conf->name;
+	char *json = vg_event_store_counts_json(st, name, (double)now / 1e6 - 26 * 3600, 0);
 	cJSON *rows = json ? cJSON_Parse(json) : NULL;
 	free(json);
 	const cJSON *row;
 	cJSON_ArrayForEach(row, rows) {
-		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(row, "kind"), *name = cJSON_GetObjectItemCaseSensitive(row, "name"),
-			    *dir = cJSON_GetObjectItemCaseSensitive(row, "direction"),
-			    *label = cJSON_GetObjectItemCaseSensitive(row, "label"),
-			    *hour = cJSON_GetObjectItemCaseSensitive(row, "hour"),
-			    *count = cJSON_GetObjectItemCaseSensitive(row, "count");
-		if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "line") && cJSON_IsString(name) && cJSON_IsString(dir) &&
-		    cJSON_IsString(label) && cJSON_IsNumber(hour) && cJSON_IsNumber(count) && count->valuedouble > 0)
-			vg_zones_restore_line(z, name->valuestring, dir->valuestring, label->valuestring,
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(row, "kind");
+		const cJSON *line = cJSON_GetObjectItemCaseSensitive(row, "name");
+		const cJSON *dir = cJSON_GetObjectItemCaseSensitive(row, "direction");
+		const cJSON *label = cJSON_GetObjectItemCaseSensitive(row, "label");
+		const cJSON *hour = cJSON_GetObjectItemCaseSensitive(row, "hour");
+		const cJSON *count = cJSON_GetObjectItemCaseSensitive(row, "count");
+		if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "line") && cJSON_IsString(line) &&
+		    cJSON_IsString(dir) && cJSON_IsString(label) && cJSON_IsNumber(hour) && cJSON_IsNumber(count) &&
+		    count->valuedouble > 0)
+			vg_zones_restore_line(z, line->valuestring, dir->valuestring, label->valuestring,
 					      (int64_t)hour->valuedouble * 1000000, (uint64_t)count->valuedouble, now);
 	}
 	cJSON_Delete(rows);
@@ -434,8 +437,8 @@ static camera *camera_create(vg_camera_set *set, const vg_config_camera *cc, con
 				goto fail;
 			}
 			if (po.clips)
-				snprintf(c->clips_dir, sizeof c->clips_dir, "%s/%s", vg_event_store_clips_dir(set->opt.store),
-					 set->opt.strict ? "default" : cc->name);
+				snprintf(c->clips_dir, sizeof c->clips_dir, "%s/%s",
+					 vg_event_store_clips_dir(set->opt.store), set->opt.strict ? "default" : cc->name);
 		}
 		po.clips_dir = c->clips_dir[0] ? c->clips_dir : NULL;
 		if (vg_pipeline_create(&c->pipeline, &po, &sink, &c->stats, why, sizeof why) < 0)
