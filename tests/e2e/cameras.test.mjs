@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { artifacts, assert, CHROMIUM_ARGS, chromiumBin, counts, freePort, here, repo, skip, sleep, summary, test, vigilBin, waitFor, watchdog } from './harness.mjs';
+import { artifacts, assert, chromiumBin, counts, freePort, here, repo, skip, sleep, summary, test, vigilBin, waitFor, watchdog, launchBrowser } from './harness.mjs';
 
 const PATTERNS = ['testsrc2', 'testsrc', 'smptebars', 'rgbtestsrc'];
 const assets = process.env.VIGIL_ASSETS || resolve(repo, '..', 'shared', 'assets');
@@ -97,14 +97,8 @@ async function main() {
   });
   if (counts.failed) return;
 
-  context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-    executablePath: chromiumBin,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1000 },
-    timeout: 30000,
-  });
-  const page = context.pages()[0] || await context.newPage();
+  let page;
+  ({ context, page } = await launchBrowser(chromium, join(workDir, 'profile'), { width: 1400, height: 1000 }));
   const pageErrors = [];
   // Requests by path, and how many of one path were in flight at once at most.
   const requested = [];

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifacts, assert, CHROMIUM_ARGS, chromiumBin, counts, freePort, skip, sleep, summary, test, vigilBin, waitFor, watchdog } from './harness.mjs';
+import { artifacts, assert, chromiumBin, counts, freePort, skip, sleep, summary, test, vigilBin, waitFor, watchdog, launchBrowser } from './harness.mjs';
 
 const CACHE = process.env.VIGIL_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vigil');
 const CENTERNET = join(CACHE, 'human-models-3.0.4', 'models', 'centernet.json');
@@ -79,14 +79,8 @@ async function main() {
   if (counts.failed) return;
 
   userDataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-profile-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumBin,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-  });
-  const page = context.pages()[0] || await context.newPage();
+  let page;
+  ({ context, page } = await launchBrowser(chromium, userDataDir));
   const pageErrors = [];
   const listReads = [];
   page.on('request', (r) => {

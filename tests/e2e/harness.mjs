@@ -81,3 +81,15 @@ export function watchdog(ms, cleanup) {
     process.exit(1);
   }, ms);
 }
+
+// Headless Debian Chromium on a profile folder of its own: the context, and its first page.
+export async function launchBrowser(chromium, profileDir, viewport = { width: 1280, height: 900 }) {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumBin,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    timeout: 30000,
+  });
+  return { context, page: context.pages()[0] || await context.newPage() };
+}

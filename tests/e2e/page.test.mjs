@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { artifacts, assert, CHROMIUM_ARGS, chromiumBin, counts, freePort, repo, sleep, summary, test, vigilBin, waitFor, watchdog } from './harness.mjs';
+import { artifacts, assert, chromiumBin, counts, freePort, repo, sleep, summary, test, vigilBin, waitFor, watchdog, launchBrowser } from './harness.mjs';
 
 const SOURCE = 'lavfi:testsrc=size=640x480:rate=25';
 
@@ -63,14 +63,8 @@ async function main() {
   if (counts.failed) return;
 
   userDataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-profile-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumBin,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-  });
-  const page = context.pages()[0] || await context.newPage();
+  let page;
+  ({ context, page } = await launchBrowser(chromium, userDataDir));
   const pageErrors = [];
   const requested = [];
   page.on('request', (r) => requested.push(new URL(r.url()).pathname));
