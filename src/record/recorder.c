@@ -790,6 +790,19 @@ static int push(vg_recorder *r, const item *it)
 
 /* ---- the API ---- */
 
+/* The encoder, the packets and parameters, and the recorder itself. */
+static void free_codecs(vg_recorder *r)
+{
+	avcodec_free_context(&r->enc);
+	av_frame_free(&r->pic);
+	av_packet_free(&r->epkt);
+	av_packet_free(&r->wpkt);
+	avcodec_parameters_free(&r->vpar);
+	avcodec_parameters_free(&r->apar);
+	free(r->dir);
+	free(r);
+}
+
 int vg_recorder_create(vg_recorder **out, const vg_recorder_options *opt, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -875,16 +888,8 @@ int vg_recorder_create(vg_recorder **out, const vg_recorder_options *opt, char *
 	*out = r;
 	return 0;
 fail:
-	if (r) {
-		avcodec_free_context(&r->enc);
-		av_frame_free(&r->pic);
-		av_packet_free(&r->epkt);
-		av_packet_free(&r->wpkt);
-		avcodec_parameters_free(&r->vpar);
-		avcodec_parameters_free(&r->apar);
-		free(r->dir);
-		free(r);
-	}
+	if (r)
+		free_codecs(r);
 	return -1;
 }
 
@@ -903,17 +908,10 @@ void vg_recorder_destroy(vg_recorder *r)
 			break;
 	ring_clear(r);
 	free(r->ring);
-	avcodec_free_context(&r->enc);
-	av_frame_free(&r->pic);
-	av_packet_free(&r->epkt);
-	av_packet_free(&r->wpkt);
-	avcodec_parameters_free(&r->vpar);
-	avcodec_parameters_free(&r->apar);
 	pthread_cond_destroy(&r->idle);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
-	free(r->dir);
-	free(r);
+	free_codecs(r);
 }
 
 int vg_recorder_remuxes(const vg_recorder *r)
