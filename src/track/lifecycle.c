@@ -12,6 +12,7 @@ typedef struct object {
 	int used;
 	int seen;                 /* listed live or ended in the frame being fed */
 	float snapshot_score;     /* the top score when the caller was last told of a better frame */
+	int stationary_run;       /* analyses in a row the tracker has said otherwise than the state */
 	vg_object_state now, sent;
 } object;
 
@@ -301,7 +302,14 @@ static void take_track(vg_lifecycle *lc, object *o, const vg_track_info *t, int 
 	vg_object_state *s = &o->now;
 	s->class_id = t->class_id;
 	snprintf(s->label, sizeof s->label, "%s", t->label);
-	s->stationary = t->stationary;
+	/* Matched analyses only: a missed track's flag says nothing new. */
+	if (t->misses == 0) {
+		o->stationary_run = (t->stationary != 0) != (s->stationary != 0) ? o->stationary_run + 1 : 0;
+		if (o->stationary_run >= VG_LIFECYCLE_STATIONARY_RUN) {
+			s->stationary = t->stationary != 0;
+			o->stationary_run = 0;
+		}
+	}
 	if (t->misses == 0) {
 		s->score = t->score;
 		s->box[0] = t->x0;

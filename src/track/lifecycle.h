@@ -17,7 +17,7 @@
  *   new     the track was confirmed (before is all zeros)
  *   update  something people act on changed: it entered or left a zone, its
  *           top score rose by at least VG_LIFECYCLE_SCORE_STEP, it stopped or
- *           moved again (stationary)
+ *           moved again (stationary, for VG_LIFECYCLE_STATIONARY_RUN analyses)
  *   end     the track ended (after has end_time)
  *
  * Box and score alone change every frame and are not worth a message; they
@@ -31,6 +31,12 @@
 #define VG_OBJECT_MAX_ZONES 8
 /* The least rise of the top score that is an update of its own. */
 #define VG_LIFECYCLE_SCORE_STEP 0.05f
+/*
+ * Analyses in a row that the tracker must call an object stationary (or
+ * moving) before its event says so: a walker who slows down for a moment
+ * does not stop and start again in its messages.
+ */
+#define VG_LIFECYCLE_STATIONARY_RUN 10
 /* Live objects a lifecycle follows at once; tracks past these have no event. */
 #define VG_LIFECYCLE_MAX_OBJECTS 256
 

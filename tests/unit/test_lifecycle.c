@@ -106,10 +106,18 @@ TEST(lifecycle_new_update_end)
 	CHECK_NEAR(m->after.top_score_time, WALL0 + 10.6, 1e-3);
 	CHECK_NEAR(m->after.score, 0.80, 1e-6);
 
-	/* It stops: an update. */
-	t = track(7, 0.38f, 0.75f, 10.7);
-	t.stationary = 1;
-	vg_lifecycle_update(lc, &t, 1, NULL, 0, 10.7, wall_us(10.7));
+	/* It stops: an update, once the tracker has said so for a run of analyses (a pause is not a stop). */
+	for (int i = 0; i < VG_LIFECYCLE_STATIONARY_RUN - 1; i++) {
+		t = track(7, 0.38f, 0.75f, 10.7);
+		t.stationary = i != 3;
+		vg_lifecycle_update(lc, &t, 1, NULL, 0, 10.7, wall_us(10.7));
+	}
+	CHECK_EQ_INT(l.n, 2);
+	for (int i = 0; i < VG_LIFECYCLE_STATIONARY_RUN; i++) {
+		t = track(7, 0.38f, 0.75f, 10.7);
+		t.stationary = 1;
+		vg_lifecycle_update(lc, &t, 1, NULL, 0, 10.7, wall_us(10.7));
+	}
 	CHECK_EQ_INT(l.n, 3);
 	CHECK(!l.m[2].before.stationary && l.m[2].after.stationary);
 	/* Missed for a while (misses > 0): its box and score stay those of its last match. */
