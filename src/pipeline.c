@@ -195,8 +195,7 @@ static void on_object(const vg_object_message *m, void *user)
 		vg_recorder_begin(rec, m->after.id, (int64_t)(m->after.start_time * 1e6));
 	else if (rec && m->type == VG_OBJECT_END)
 		vg_recorder_end(rec, m->after.id, (int64_t)(m->after.end_time * 1e6));
-	else if (!rec && p->clips_wanted && m->type == VG_OBJECT_NEW && p->sink.clip_done)
-		p->sink.clip_done(p->sink.opaque, m->after.id, "", 0); /* no recorder (yet): no clip */
+
 	vg_blob *sse = p->sink.notice || p->opt.json_out ? vg_object_message_sse(m) : NULL;
 	if (sse) {
 		write_json_line(p, sse);
@@ -206,6 +205,9 @@ static void on_object(const vg_object_message *m, void *user)
 			vg_blob_unref(sse);
 	}
 	p->sink.object(p->sink.opaque, m);
+	/* No recorder (yet, or for good): this event has no clip. After the event itself, which it amends. */
+	if (!rec && p->clips_wanted && m->type == VG_OBJECT_NEW && p->sink.clip_done)
+		p->sink.clip_done(p->sink.opaque, m->after.id, "", 0);
 }
 
 /*
