@@ -190,12 +190,6 @@ static void on_object(const vg_object_message *m, void *user)
 		atomic_fetch_add(&p->stats->events_started, 1);
 	else if (m->type == VG_OBJECT_END)
 		atomic_fetch_add(&p->stats->events_ended, 1);
-	vg_recorder *rec = atomic_load(&p->recorder);
-	if (rec && m->type == VG_OBJECT_NEW)
-		vg_recorder_begin(rec, m->after.id, (int64_t)(m->after.start_time * 1e6));
-	else if (rec && m->type == VG_OBJECT_END)
-		vg_recorder_end(rec, m->after.id, (int64_t)(m->after.end_time * 1e6));
-
 	vg_blob *sse = p->sink.notice || p->opt.json_out ? vg_object_message_sse(m) : NULL;
 	if (sse) {
 		write_json_line(p, sse);
@@ -205,9 +199,14 @@ static void on_object(const vg_object_message *m, void *user)
 			vg_blob_unref(sse);
 	}
 	p->sink.object(p->sink.opaque, m);
-	/* No recorder (yet, or for good): this event has no clip. After the event itself, which it amends. */
-	if (!rec && p->clips_wanted && m->type == VG_OBJECT_NEW && p->sink.clip_done)
-		p->sink.clip_done(p->sink.opaque, m->after.id, "", 0);
+	/* The clip's outcome amends the event: the recorder hears of it only once the event is with the sink. */
+	vg_recorder *rec = atomic_load(&p->recorder);
+	if (rec && m->type == VG_OBJECT_NEW)
+		vg_recorder_begin(rec, m->after.id, (int64_t)(m->after.start_time * 1e6));
+	else if (rec && m->type == VG_OBJECT_END)
+		vg_recorder_end(rec, m->after.id, (int64_t)(m->after.end_time * 1e6));
+	else if (!rec && p->clips_wanted && m->type == VG_OBJECT_NEW && p->sink.clip_done)
+		p->sink.clip_done(p->sink.opaque, m->after.id, "", 0); /* no recorder (yet, or for good): no clip */
 }
 
 /*
