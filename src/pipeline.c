@@ -182,7 +182,7 @@ static void on_zone_event(const vg_zone_event *ev, void *user)
 		vg_blob_unref(sse);
 }
 
-/* An object event: to /events and --json, to the clip recorder, then to the sink (store, MQTT). */
+/* An object event: to /events and --json, to the sink (store, MQTT), then to the clip recorder. */
 static void on_object(const vg_object_message *m, void *user)
 {
 	vg_pipeline *p = user;
