@@ -236,11 +236,9 @@ static void on_source_packet(void *opaque, const AVPacket *pkt, int is_audio, in
 	vg_pipeline *p = opaque;
 	ensure_recorder(p);
 	vg_recorder *r = atomic_load(&p->recorder);
-	if (!r || !p->remux)
-		return;
-	if (is_audio)
+	if (r && is_audio)
 		vg_recorder_audio(r, pkt, wall_us);
-	else
+	else if (r && p->remux)
 		vg_recorder_packet(r, pkt, wall_us);
 }
 
@@ -266,8 +264,8 @@ static int setup_recorder(vg_pipeline *p, char *err, size_t errlen)
 		ro.height = vg_source_height(p->source);
 		ro.frame_rate = fps > 0 ? av_d2q(fps, 1001000) : (AVRational){ 25, 1 };
 	}
-	/* Audio goes with the source's packets, which only the remuxing recorder is fed. */
-	if (p->remux && audio) {
+	/* The source's audio goes with the clips either way (AAC, MP3 and Opus; the recorder leaves out others). */
+	if (audio) {
 		ro.audio = audio;
 		ro.audio_time_base = atb;
 	}

@@ -273,8 +273,9 @@ class RemuxTest(TmpMixin, h.VigilTestCase):
         """An H.264 source's clips are its own packets: no re-encoding, keyframes where the source had them."""
         d = self.tmpdir()
         src = os.path.join(d, "street.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-i", h.VTEST, "-t", "30", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "10", "-bf", "0", src], check=True, timeout=60)
+        subprocess.run(["ffmpeg", "-v", "error", "-i", h.VTEST, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                        "-t", "30", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-bf", "0", "-c:a", "aac",
+                        "-shortest", src], check=True, timeout=60)
         v = self.track(h.Vigil(src, "--loop", "--model", CENTERNET, "--threshold", "0.3", "--data",
                                os.path.join(d, "data"), "--clips", os.path.join(d, "clips"), "--pre-capture", "1",
                                "--post-capture", "0.5"))
@@ -300,6 +301,9 @@ class RemuxTest(TmpMixin, h.VigilTestCase):
         self.assertGreater(duration, least - 0.3, (duration, least))
         self.assertLess(duration, most + 1.2, (duration, most))
         self.assertGreater(frames, duration * 8, (frames, duration))
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                                path], capture_output=True, text=True).stdout.split()
+        self.assertEqual(sorted(probe), ["aac", "h264"])  # the source's AAC is copied too
         # Remuxed, not re-encoded: every packet of the clip is one of the source's, byte for byte.
         clip_md5, src_md5 = packet_md5s(path), set(packet_md5s(src))
         self.assertGreater(len(clip_md5), 8)

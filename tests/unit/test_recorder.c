@@ -573,6 +573,71 @@ TEST(recorder_copies_audio)
 	remove_dir(dir);
 }
 
+/* Encoded clips take the source's audio too, in step with the frames by their wall times. */
+TEST(recorder_encode_copies_audio)
+{
+	audio_source a;
+	make_audio(&a);
+	const char *dir = test_dir("encaudio");
+	remove_dir(dir);
+	vg_recorder_options o = { .dir = dir, .pre_s = 1.0, .post_s = 1.0, .width = W, .height = H,
+				  .frame_rate = { FPS, 1 }, .audio = a.par, .audio_time_base = a.tb, .done = on_done };
+	vg_recorder *r;
+	char err[256];
+	CHECK_MSG(vg_recorder_create(&r, &o, err, sizeof err) == 0, "%s", err);
+	vg_frame_pool *pool = vg_frame_pool_create(W, H);
+	const char *id = "1765000003.000000-encaud";
+	int k = 0;
+	for (int i = 0; i < 175; i++) {
+		int64_t w = BASE_US + (int64_t)i * FRAME_US;
+		if (i == 75)
+			vg_recorder_begin(r, id, AT(3.0));
+		if (i == 125)
+			vg_recorder_end(r, id, AT(5.0));
+		for (; k < a.n && BASE_US + av_rescale_q(a.pkts[k]->pts, a.tb, (AVRational){ 1, 1000000 }) <= w; k++)
+			vg_recorder_audio(r, a.pkts[k], BASE_US + av_rescale_q(a.pkts[k]->pts, a.tb, (AVRational){ 1, 1000000 }));
+		vg_frame *f = vg_test_grey_frame(pool);
+		paint(f, i);
+		vg_recorder_frame(r, f, w);
+		vg_frame_unref(f);
+		vg_recorder_sync(r);
+	}
+	CHECK(done_of(id) == 1);
+	vg_recorder_destroy(r);
+	vg_frame_pool_release(pool);
+	AVFormatContext *ic = NULL;
+	CHECK(avformat_open_input(&ic, clip_path(dir, id), NULL, NULL) == 0);
+	CHECK(avformat_find_stream_info(ic, NULL) >= 0);
+	CHECK_EQ_INT(ic->nb_streams, 2);
+	int as = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+	int vs = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	CHECK(as >= 0 && vs >= 0 && ic->streams[as]->codecpar->codec_id == AV_CODEC_ID_AAC);
+	/* Both streams span the clip, 2 s before to 6 s, within a packet or two. */
+	double span[2] = { 0, 0 };
+	AVPacket *pkt = av_packet_alloc();
+	int64_t lo[2] = { INT64_MAX, INT64_MAX }, hi[2] = { INT64_MIN, INT64_MIN };
+	while (av_read_frame(ic, pkt) >= 0) {
+		int k2 = pkt->stream_index == as;
+		if (pkt->pts < lo[k2])
+			lo[k2] = pkt->pts;
+		if (pkt->pts + pkt->duration > hi[k2])
+			hi[k2] = pkt->pts + pkt->duration;
+		av_packet_unref(pkt);
+	}
+	span[0] = (double)(hi[0] - lo[0]) * av_q2d(ic->streams[vs]->time_base);
+	span[1] = (double)(hi[1] - lo[1]) * av_q2d(ic->streams[as]->time_base);
+	double start_gap = (double)lo[1] * av_q2d(ic->streams[as]->time_base) -
+			   (double)lo[0] * av_q2d(ic->streams[vs]->time_base);
+	fprintf(stderr, "encoded clip with audio: video %.3f s, audio %.3f s, audio starts %+.3f s after video\n",
+		span[0], span[1], start_gap);
+	CHECK_MSG(fabs(span[0] - 4.0) <= 0.2 && fabs(span[1] - 4.0) <= 0.2, "%.3f %.3f", span[0], span[1]);
+	CHECK_MSG(fabs(start_gap) <= 0.1, "%.3f", start_gap);
+	av_packet_free(&pkt);
+	avformat_close_input(&ic);
+	free_audio(&a);
+	remove_dir(dir);
+}
+
 TEST(recorder_leaves_out_other_audio)
 {
 	source_file s;
@@ -816,7 +881,7 @@ TEST(recorder_refuses_bad_input)
 	remove_dir(test_dir("bad"));
 }
 
-TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_longest_clip), TEST_ENTRY(recorder_encode_follows_wall_time),
+TEST_SUITE(recorder, TEST_ENTRY(recorder_encode_clip), TEST_ENTRY(recorder_longest_clip), TEST_ENTRY(recorder_encode_copies_audio), TEST_ENTRY(recorder_encode_follows_wall_time),
 	   TEST_ENTRY(recorder_remux_clip), TEST_ENTRY(recorder_overlapping_events),
 	   TEST_ENTRY(recorder_remux_discontinuity), TEST_ENTRY(recorder_copies_audio),
 	   TEST_ENTRY(recorder_leaves_out_other_audio), TEST_ENTRY(recorder_write_fault_pauses),
