@@ -1,4 +1,5 @@
 #include "store/event_store.h"
+#include "store/orphans.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -820,6 +821,34 @@ static int commit_or_rollback(vg_event_store *st, const char *what)
 }
 
 /* Deletes the events that ended before cutoff, their zones and their files, and the counts of hours before it. */
+static char *join_path(const char *a, const char *b);
+
+/* Whether the store has an event: the orphan sweep asks, on the writer thread. */
+static int has_event(void *user, const char *id)
+{
+	sqlite3_stmt *q = user;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	/* When in doubt (an error), the file stays. */
+	return rc != SQLITE_DONE;
+}
+
+/* The files no event owns, as old as the events retention removes (store/orphans.h). */
+static uint64_t sweep_orphans(vg_event_store *st, double cutoff)
+{
+	sqlite3_stmt *q = NULL;
+	char *snaps = join_path(st->dir, "snapshots");
+	uint64_t n = 0;
+	if (snaps && sqlite3_prepare_v2(st->wdb, "SELECT 1 FROM events WHERE id = ?1", -1, &q, NULL) == SQLITE_OK)
+		n = vg_store_sweep_orphans(snaps, cutoff, has_event, q) +
+		    vg_store_sweep_orphans(st->clips_dir, cutoff, has_event, q);
+	sqlite3_finalize(q);
+	free(snaps);
+	return n;
+}
+
 static void retain_age(vg_event_store *st, double cutoff)
 {
 	sqlite3 *db = st->wdb;
@@ -872,6 +901,7 @@ static void retain_age(vg_event_store *st, double cutoff)
 	sqlite3_bind_double(dc, 1, cutoff);
 	if (step_done(dc) != 0)
 		write_error(st, W_RETENTION, "deleting old counts", db);
+	files += sweep_orphans(st, cutoff);
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(delz);

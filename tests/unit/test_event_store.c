@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store/event_store.h"
+#include "store/orphans.h"
 #include "test.h"
 
 /* Each test runs in its own child, so one temporary folder per process is enough. */
@@ -528,6 +530,49 @@ TEST(event_store_retention_by_age)
 	rm_tmpdir();
 }
 
+/* Files that no event owns go when they are as old as the events retention removes; nothing else does. */
+TEST(event_store_sweeps_orphans)
+{
+	const char *dir = make_tmpdir();
+	vg_event_store *st = open_store(dir, 0, 0);
+	double now = (double)time(NULL);
+	vg_object_state live = event("3.0-living", "", "person", now - 30 * 86400, 0);
+	live.has_snapshot = 1;
+	vg_event_store_put(st, &live);
+	vg_event_store_flush(st);
+	char owned[600], orphan[600], orphan_crop[600], orphan_tmp[600], fresh[600], notes[600];
+	CHECK(vg_event_store_snapshot_path(st, "", live.id, 0, owned, sizeof owned) == 0);
+	CHECK(vg_event_store_snapshot_path(st, "front", "9.0-orphan", 0, orphan, sizeof orphan) == 0);
+	CHECK(vg_event_store_snapshot_path(st, "front", "9.0-orphan", 1, orphan_crop, sizeof orphan_crop) == 0);
+	CHECK(vg_event_store_clip_path(st, "front", "9.1-orphan", orphan_tmp, sizeof orphan_tmp) == 0);
+	strcat(orphan_tmp, ".tmp");
+	CHECK(vg_event_store_snapshot_path(st, "front", "9.2-fresh", 0, fresh, sizeof fresh) == 0);
+	snprintf(notes, sizeof notes, "%s/snapshots/front/notes.txt", dir);
+	vg_event_store_close(st);
+	const char *old[] = { owned, orphan, orphan_crop, orphan_tmp, notes };
+	for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
+		write_file(old[i], 10);
+		struct timespec t[2] = { { .tv_sec = (time_t)now - 20 * 86400 }, { .tv_sec = (time_t)now - 20 * 86400 } };
+		CHECK(utimensat(AT_FDCWD, old[i], t, 0) == 0);
+	}
+	write_file(fresh, 10);
+	st = open_store(dir, 0, 0);
+	vg_store_stats s;
+	WAIT_FOR(st, s, s.removed_files == 3);
+	CHECK(!exists(orphan) && !exists(orphan_crop) && !exists(orphan_tmp));
+	/* Its event's, a recent one and one not named as an event's stay. */
+	CHECK(exists(owned) && exists(fresh) && exists(notes));
+	vg_event_store_close(st);
+	/* The names the sweep takes for an event's. */
+	char id[64];
+	CHECK(vg_store_file_event_id("1.5-ab-crop.jpg.tmp", id, sizeof id) && !strcmp(id, "1.5-ab"));
+	CHECK(vg_store_file_event_id("1.5-ab.mp4", id, sizeof id) && !strcmp(id, "1.5-ab"));
+	CHECK(!vg_store_file_event_id("Notes.jpg", id, sizeof id));
+	CHECK(!vg_store_file_event_id(".jpg", id, sizeof id));
+	CHECK(!vg_store_file_event_id("1.5-ab.png", id, sizeof id));
+	rm_tmpdir();
+}
+
 TEST(event_store_retention_by_age_in_chunks)
 {
 	const char *dir = make_tmpdir();
@@ -895,7 +940,7 @@ TEST(event_store_json_numbers_rounded_and_finite)
 	rm_tmpdir();
 }
 
-TEST_SUITE(event_store,
+TEST_SUITE(event_store, TEST_ENTRY(event_store_sweeps_orphans),
 	TEST_ENTRY(event_store_open_creates_folders_and_db),
 	TEST_ENTRY(event_store_put_flush_query),
 	TEST_ENTRY(event_store_replace_by_id_update_then_end),
