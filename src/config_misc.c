@@ -183,6 +183,8 @@ int vg_config_camera_same(const vg_config_camera *a, const vg_config_camera *b)
 		return 0;
 	if (!p->classifier != !q->classifier || (p->classifier && !vg_config_classifier_same(p->classifier, q->classifier)))
 		return 0;
+	if (p->clips != q->clips || p->clip_pre_s != q->clip_pre_s || p->clip_post_s != q->clip_post_s)
+		return 0;
 	return scene_same(&p->scene, &q->scene);
 }
 

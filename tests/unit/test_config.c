@@ -406,7 +406,8 @@ TEST(config_camera_same)
 		"source: lavfi:testsrc, enabled: false", "source: lavfi:testsrc, fps: 3", "source: lavfi:testsrc, loop: true",
 		"source: lavfi:testsrc, classes: person", "source: lavfi:testsrc, resize: letterbox",
 		"source: lavfi:testsrc, mean: 1", "source: lavfi:testsrc, privacy: fill", "source: lavfi:testsrc, node: x",
-		"source: lavfi:testsrc, classify: /etc/hostname", NULL,
+		"source: lavfi:testsrc, classify: /etc/hostname", "source: lavfi:testsrc, event_clips: true",
+		"source: lavfi:testsrc, pre_capture: 2", "source: lavfi:testsrc, post_capture: 9", NULL,
 	};
 	for (const char *const *c = changes; *c; c++) {
 		snprintf(yaml, sizeof yaml,
