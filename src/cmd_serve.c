@@ -59,7 +59,6 @@ static int open_store(serve_state *s, const vg_config *cfg, const vg_serve_optio
 	if (vg_event_store_open(&s->store, &so, err, errlen) < 0)
 		return -1;
 	vg_http_server_set_store(s->http, s->store);
-	vg_info("object events kept in %s", data);
 	return 0;
 }
 
@@ -258,6 +257,8 @@ int vg_cmd_serve(int argc, char **argv)
 			cam->pipeline.detector ? " with " : "", cam->pipeline.detector ? cam->detector.model : "",
 			vg_http_server_address(s.http));
 	}
+	if (s.store)
+		vg_info("object events kept in %s", vg_event_store_dir(s.store));
 	s.status = VG_EXIT_OK;
 	event_base_dispatch(s.base);
 	status = s.status;

@@ -228,6 +228,11 @@ int vg_event_store_clip_path(const vg_event_store *st, const char *camera, const
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+const char *vg_event_store_dir(const vg_event_store *st)
+{
+	return st->dir;
+}
+
 const char *vg_event_store_clips_dir(const vg_event_store *st)
 {
 	return st->clips_dir;
@@ -485,6 +490,8 @@ static void db_error(sqlite3 *db, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "%s: %s", path, why);
 }
 
+static int64_t env_ms(const char *name, int64_t def);
+
 static int open_conn(const char *path, int create, sqlite3 **out, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
@@ -495,7 +502,7 @@ static int open_conn(const char *path, int create, sqlite3 **out, char *err, siz
 		return -1;
 	}
 	sqlite3_extended_result_codes(db, 0);
-	sqlite3_busy_timeout(db, VG_STORE_BUSY_MS);
+	sqlite3_busy_timeout(db, (int)env_ms("VIGIL_STORE_BUSY_MS", VG_STORE_BUSY_MS));
 	/* The first statement reads the file: a file that is not a database fails here. */
 	sqlite3_stmt *q = NULL;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &q, NULL);
@@ -1335,18 +1342,23 @@ out:
 	return b.p;
 }
 
-static int64_t retention_interval_ms(void)
+/* A duration in milliseconds from the environment (the tests shorten them), else def. */
+static int64_t env_ms(const char *name, int64_t def)
 {
-	const char *e = getenv("VIGIL_STORE_RETENTION_INTERVAL_MS");
+	const char *e = getenv(name);
 	if (e && *e) {
 		char *end;
 		long long v = strtoll(e, &end, 10);
 		if (*end == '\0' && v > 0)
 			return v;
-		vg_warn("VIGIL_STORE_RETENTION_INTERVAL_MS=%s is not a positive number of milliseconds; using %d", e,
-			VG_STORE_RETENTION_MS_DEFAULT);
+		vg_warn("%s=%s is not a positive number of milliseconds; using %lld", name, e, (long long)def);
 	}
-	return VG_STORE_RETENTION_MS_DEFAULT;
+	return def;
+}
+
+static int64_t retention_interval_ms(void)
+{
+	return env_ms("VIGIL_STORE_RETENTION_INTERVAL_MS", VG_STORE_RETENTION_MS_DEFAULT);
 }
 
 static void store_free(vg_event_store *st)

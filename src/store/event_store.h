@@ -107,6 +107,9 @@ int vg_event_store_snapshot_path(const vg_event_store *st, const char *camera, c
 				 size_t cap);
 int vg_event_store_clip_path(const vg_event_store *st, const char *camera, const char *id, char *buf, size_t cap);
 
+/* The data folder (DIR above). */
+const char *vg_event_store_dir(const vg_event_store *st);
+
 /* The clips' folder (CLIPS above); a camera's clips are in CLIPS/CAMERA. */
 const char *vg_event_store_clips_dir(const vg_event_store *st);
 

@@ -214,11 +214,13 @@ class DetectTest(h.VigilTestCase):
             self.assertEqual(sum(door[direction].values()),
                              sum(1 for c in crossings if c["direction"] == direction), direction)
         self.assertIn("road", totals["zones"])
-        # The same video gives the same identities and crossings.
-        rc2, out2, _, _ = h.run_vigil(args, timeout=300)
+        # The same video gives the same identities and crossings (its first 60 frames, to keep the test short).
+        rc2, out2, _, _ = h.run_vigil([a if a != "150" else "60" for a in args], timeout=300)
         strip = lambda o: [{k: v for k, v in json.loads(l).items() if not k.endswith("_ms") and k != "time"}
                            for l in o.splitlines() if '"totals"' not in l]
-        self.assertEqual(strip(out), strip(out2))
+        first = strip(out)
+        upto = next(i for i, l in enumerate(first) if l.get("frame") == 61 and "detections" in l)
+        self.assertEqual(first[:upto], strip(out2))
         print("\n    %d crossings in 150 frames of vtest.avi" % len(crossings), end=" ")
 
     @h.requires_vtest

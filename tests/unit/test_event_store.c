@@ -881,6 +881,8 @@ TEST(event_store_full_queue_drops_and_counts)
 
 TEST(event_store_write_failure_counted_then_recovers)
 {
+	/* The store waits this long for a lock before a write counts as failed (5 s otherwise). */
+	setenv("VIGIL_STORE_BUSY_MS", "300", 1);
 	const char *dir = make_tmpdir();
 	vg_event_store *st = open_store(dir, 0, 0);
 	/* A first write, so that retention at open (which runs before it) is over before the lock is taken. */
