@@ -1,5 +1,7 @@
 #include "track/lifecycle.h"
 
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,11 +126,13 @@ static void copy_string(char *dst, size_t cap, const cJSON *v)
 	snprintf(dst, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
+static float float_of(double v);
+
 static void parse_box(float b[4], const cJSON *v)
 {
 	for (int i = 0; i < 4; i++) {
 		const cJSON *x = cJSON_GetArrayItem(v, i);
-		b[i] = cJSON_IsNumber(x) ? (float)x->valuedouble : 0.0f;
+		b[i] = cJSON_IsNumber(x) && isfinite(x->valuedouble) ? float_of(x->valuedouble) : 0.0f;
 	}
 }
 
@@ -147,7 +151,19 @@ static int parse_names(char names[][VG_ZONE_NAME_MAX + 1], const cJSON *v)
 static double number(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0;
+}
+
+/* Numbers from a file may be anything: what does not fit the field is cut to what does. */
+static int int_number(const cJSON *o, const char *key)
+{
+	double v = number(o, key);
+	return v < INT_MIN ? INT_MIN : v > INT_MAX ? INT_MAX : (int)v;
+}
+
+static float float_of(double v)
+{
+	return v < -FLT_MAX ? -FLT_MAX : v > FLT_MAX ? FLT_MAX : (float)v;
 }
 
 int vg_object_state_parse(const char *json, size_t len, vg_object_state *out)
@@ -162,10 +178,10 @@ int vg_object_state_parse(const char *json, size_t len, vg_object_state *out)
 	copy_string(out->id, sizeof out->id, id);
 	copy_string(out->camera, sizeof out->camera, cJSON_GetObjectItemCaseSensitive(o, "camera"));
 	copy_string(out->label, sizeof out->label, cJSON_GetObjectItemCaseSensitive(o, "label"));
-	out->track_id = (int)number(o, "track_id");
-	out->class_id = (int)number(o, "class_id");
-	out->score = (float)number(o, "score");
-	out->top_score = (float)number(o, "top_score");
+	out->track_id = int_number(o, "track_id");
+	out->class_id = int_number(o, "class_id");
+	out->score = float_of(number(o, "score"));
+	out->top_score = float_of(number(o, "top_score"));
 	parse_box(out->box, cJSON_GetObjectItemCaseSensitive(o, "box"));
 	parse_box(out->top_box, cJSON_GetObjectItemCaseSensitive(o, "top_box"));
 	out->nzones = parse_names(out->zones, cJSON_GetObjectItemCaseSensitive(o, "zones"));
