@@ -1,6 +1,7 @@
 """Bad sources and bad options: one line on stderr naming the problem, exit code 2, promptly."""
 
 import os
+import random
 import socket
 import tempfile
 import unittest
@@ -44,8 +45,10 @@ class BadStartTest(h.VigilTestCase):
 
     def test_random_bytes(self):
         path = os.path.join(self.tmp.name, "noise.avi")
+        # Fixed noise: now and then fresh random bytes pass for some format's header, the file opens, and
+        # the refusal comes after the "serving" line (seen once in CI), which is another test's case.
         with open(path, "wb") as f:
-            f.write(os.urandom(200000))
+            f.write(random.Random(1).randbytes(200000))
         self.expect_exit_2(["--source", path], ["noise.avi"])
 
     def test_empty_file(self):
