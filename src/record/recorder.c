@@ -16,6 +16,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
 
+#include "core/dirs.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "encode/yuv_limited.h"
@@ -155,29 +156,9 @@ static int64_t pause_us(void)
 
 static int make_dirs(const char *dir, char *err, size_t errlen)
 {
-	char *p = strdup(dir);
-	if (!p) {
-		snprintf(err, errlen, "%s: out of memory", dir);
-		return -1;
-	}
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || !*s) {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				snprintf(err, errlen, "cannot create the clip folder %s: %s", p, strerror(errno));
-				free(p);
-				return -1;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "the clip folder %s is not a folder", dir);
+	char bad[4096];
+	if (vg_make_dirs(dir, bad, sizeof bad) != 0) {
+		snprintf(err, errlen, "cannot create the clip folder %s: %s", bad, strerror(errno));
 		return -1;
 	}
 	return 0;

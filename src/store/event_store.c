@@ -1,4 +1,5 @@
 #include "store/event_store.h"
+#include "core/dirs.h"
 #include "store/orphans.h"
 
 #include <cjson/cJSON.h>
@@ -147,41 +148,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* mkdir -p; on failure errno tells why and *bad names the component that failed. */
-static int make_dirs(const char *path, char *bad, size_t badcap)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof tmp) {
-		errno = ENAMETOOLONG;
-		snprintf(bad, badcap, "%s", path);
-		return -1;
-	}
-	memcpy(tmp, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		char c = tmp[i];
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-			snprintf(bad, badcap, "%s", tmp);
-			return -1;
-		}
-		struct stat sb;
-		if (stat(tmp, &sb) != 0) {
-			snprintf(bad, badcap, "%s", tmp);
-			return -1;
-		}
-		if (!S_ISDIR(sb.st_mode)) {
-			errno = ENOTDIR;
-			snprintf(bad, badcap, "%s", tmp);
-			return -1;
-		}
-		tmp[i] = c;
-	}
-	return 0;
 }
 
 int vg_event_id_valid(const char *id)
@@ -1396,7 +1362,7 @@ static char *join_path(const char *a, const char *b)
 static int ensure_dir(const char *path, char *err, size_t errlen)
 {
 	char bad[4096];
-	if (make_dirs(path, bad, sizeof bad) != 0) {
+	if (vg_make_dirs(path, bad, sizeof bad) != 0) {
 		if (strcmp(bad, path) == 0)
 			set_err(err, errlen, "%s: cannot create the folder (%s)", path, strerror(errno));
 		else

@@ -8,29 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dirs.h"
 #include "render/draw.h"
-
-int vg_make_parent_dirs(const char *path)
-{
-	char dir[4096];
-	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(dir, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static int clampi(int v, int lo, int hi)
 {
@@ -74,7 +53,7 @@ static int write_jpeg(vg_jpeg_encoder *enc, const vg_frame *f, const char *path,
 	int rc = -1;
 	if (len == 0) {
 		snprintf(err, errlen, "%s: the frame could not be compressed", path);
-	} else if (vg_make_parent_dirs(path) != 0) {
+	} else if (vg_make_parent_dirs(path, NULL, 0) != 0) {
 		snprintf(err, errlen, "%s: cannot make its folder: %s", path, strerror(errno));
 	} else {
 		FILE *fp = fopen(tmp, "wb");

@@ -33,7 +33,4 @@ int vg_snapshot_save(vg_jpeg_encoder *enc, const vg_snapshot *s, const char *ful
  */
 void vg_snapshot_crop_rect(const float box[4], int width, int height, int *x, int *y, int *w, int *h);
 
-/* mkdir -p of the folder that holds path. 0, or -1 (errno set). */
-int vg_make_parent_dirs(const char *path);
-
 #endif

@@ -11,13 +11,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-import unittest
 
 import vigil_harness as h
 from test_mqtt_fleet import Broker, requires_mosquitto, CENTERNET
-
-requires_centernet = unittest.skipUnless(os.path.exists(CENTERNET),
-                                         "needs the demo model %s (scripts/fetch-demo-assets)" % CENTERNET)
+from test_tracking import requires_centernet
 
 CONFIG = """
 listen: 127.0.0.1:{port}
