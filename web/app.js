@@ -719,7 +719,10 @@ function setupEventDialog() {
     }
     $('event-media').replaceChildren();
     delete dlg.dataset.mode;
-    if (dialogOpener && dialogOpener.isConnected) dialogOpener.focus();
+    // The entry may have been drawn again while the dialog was open (an update of its event): the one of its id.
+    const opener = dialogOpener && dialogOpener.isConnected ? dialogOpener
+      : [...document.querySelectorAll('#recent-events .event-entry')].find((b) => b.dataset.id === dlg.dataset.id);
+    if (opener) opener.focus();
     dialogOpener = null;
   });
 }
